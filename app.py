@@ -1,0 +1,21 @@
+"""The front door: builds the Chalice app, registers the blueprints and schedules."""
+import os
+
+from chalice import Chalice, Rate
+
+from chalicelib import settings
+from chalicelib.api import middleware, system
+from chalicelib.jobs import registry
+
+cfg = settings.get()
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    settings.assert_safe_to_serve(cfg)  # a deployed function with no real secret must not serve
+
+app = Chalice(app_name="service-market")
+middleware.install(app)
+app.register_blueprint(system.bp)
+
+if cfg.is_local:
+    from chalicelib.local import routes as local_routes
+
+    app.register_blueprint(local_routes.bp)

@@ -1,0 +1,143 @@
+"""Named domain failures. Each carries the API error code and HTTP status it maps to,
+so the mapping to the contract's error shape lives in exactly one place
+(`chalicelib.api.errors`)."""
+
+
+class DomainError(Exception):
+    code = "ERROR"
+    status = 400
+    default_message = "the request could not be completed"
+
+    def __init__(self, message: str | None = None, **details):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.details = details
+
+
+# --- request shape -----------------------------------------------------------
+class InvalidRequest(DomainError):
+    code, status, default_message = "INVALID_REQUEST", 400, "the request is malformed"
+
+
+class ValidationFailed(DomainError):
+    code, status, default_message = "VALIDATION_FAILED", 422, "some fields are invalid"
+
+
+class PayloadTooLarge(DomainError):
+    code, status, default_message = "PAYLOAD_TOO_LARGE", 413, "the request body is too large"
+
+
+class UnsupportedMediaType(DomainError):
+    code, status, default_message = "UNSUPPORTED_MEDIA_TYPE", 415, "unsupported Content-Type"
+
+
+class MethodNotAllowed(DomainError):
+    code, status, default_message = "METHOD_NOT_ALLOWED", 405, "method not allowed on this route"
+
+
+# --- who is calling ----------------------------------------------------------
+class Unauthenticated(DomainError):
+    code, status, default_message = "UNAUTHENTICATED", 401, "a valid bearer token is required"
+
+
+class Forbidden(DomainError):
+    code, status, default_message = "FORBIDDEN", 403, "you may not do this"
+
+
+class NotFound(DomainError):
+    code, status, default_message = "NOT_FOUND", 404, "no such resource"
+
+
+# --- idempotency -------------------------------------------------------------
+class IdempotencyKeyReused(DomainError):
+    code, status = "IDEMPOTENCY_KEY_REUSED", 422
+    default_message = "this Idempotency-Key was used with a different request"
+
+
+class IdempotencyInProgress(DomainError):
+    code, status = "IDEMPOTENCY_IN_PROGRESS", 409
+    default_message = "a request with this Idempotency-Key is still running"
+
+
+# --- providers and catalog ---------------------------------------------------
+class ProviderNotApproved(DomainError):
+    code, status, default_message = "PROVIDER_NOT_APPROVED", 403, "the provider is not approved"
+
+
+class ServiceListed(DomainError):
+    code, status = "SERVICE_LISTED", 409
+    default_message = "delist the service before changing it (下架后才能修改)"
+
+
+class InvalidLogo(DomainError):
+    code, status = "INVALID_LOGO", 422
+    default_message = "the logo must be an 80x80 jpg, png or bmp of at most 50 KB"
+
+
+class ServiceIncomplete(DomainError):
+    code, status, default_message = "SERVICE_INCOMPLETE", 422, "the service is not complete"
+
+
+class ListingLimitReached(DomainError):
+    code, status, default_message = "LISTING_LIMIT_REACHED", 409, "at most 10 listed services"
+
+
+class DuplicateListing(DomainError):
+    code, status = "DUPLICATE_LISTING", 409
+    default_message = "the same service is already listed (重复铺货)"
+
+
+class TrialSlotUsed(DomainError):
+    code, status = "TRIAL_SLOT_USED", 409
+    default_message = "one trial listing per provider per campaign"
+
+
+class CampaignNotActive(DomainError):
+    code, status, default_message = "CAMPAIGN_NOT_ACTIVE", 409, "the campaign is not active"
+
+
+class TrialPriceTooHigh(DomainError):
+    code, status = "TRIAL_PRICE_TOO_HIGH", 422
+    default_message = "the price is above the campaign's max_price"
+
+
+class ServiceHasOpenOrders(DomainError):
+    code, status, default_message = "SERVICE_HAS_OPEN_ORDERS", 409, "the service has open orders"
+
+
+class InvalidState(DomainError):
+    """A catalog or provider action that does not fit the current status."""
+
+    code, status, default_message = "INVALID_STATE", 409, "not possible in the current status"
+
+
+# --- orders and money --------------------------------------------------------
+class ServiceNotListed(DomainError):
+    code, status, default_message = "SERVICE_NOT_LISTED", 409, "the service is not listed"
+
+
+class ServiceAtCapacity(DomainError):
+    code, status, default_message = "SERVICE_AT_CAPACITY", 409, "the service is at capacity"
+
+
+class InvalidTransition(DomainError):
+    code, status = "INVALID_TRANSITION", 409
+    default_message = "the order is not in a state that allows this"
+
+
+class CancelNotAllowed(DomainError):
+    code, status, default_message = "CANCEL_NOT_ALLOWED", 409, "the order cannot be cancelled now"
+
+
+class ReviewNotAllowed(DomainError):
+    code, status, default_message = "REVIEW_NOT_ALLOWED", 409, "a review is not possible now"
+
+
+class PaymentFailed(DomainError):
+    code, status, default_message = "PAYMENT_FAILED", 402, "the payment was declined"
+
+
+class Conflict(DomainError):
+    """Somebody else changed the resource at the same moment; retrying is safe."""
+
+    code, status, default_message = "CONFLICT", 409, "the resource changed concurrently; retry"

@@ -1,0 +1,2 @@
+def load_all() -> None:
+    """Import every job module so that it registers itself."""

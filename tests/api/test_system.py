@@ -1,0 +1,76 @@
+"""Health, OpenAPI, the error shape for everything, and Idempotency-Key semantics."""
+
+
+def test_health_answers_ok(api):
+    reply = api.get("/health")
+    assert reply.status == 200
+    assert reply.json == {"status": "ok"}
+
+
+def test_openapi_lists_every_route_with_schemas(api, chalice_app):
+    doc = api.get("/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    served = {(path, method.lower()) for path, entry in chalice_app.routes.items()
+              for method in entry}
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert served == documented
+    token = doc["paths"]["/_local/token"]["post"]
+    assert token["requestBody"]["content"]["application/json"]["schema"]["required"] == ["sub"]
+
+
+def test_bad_json_is_an_error_in_the_contract_shape(api):
+    reply = api.call("POST", "/_local/token", raw=b"{not json")
+    assert reply.status == 400
+    assert reply.error_code == "INVALID_REQUEST"
+    assert set(reply.json["error"]) == {"code", "message", "details"}
+
+
+def test_deeply_nested_json_is_refused_cleanly(api):
+    reply = api.call("POST", "/_local/token", raw=b"[" * 100000 + b"]" * 100000)
+    assert reply.status in (400, 413)
+    assert reply.json["error"]["code"] in ("INVALID_REQUEST", "PAYLOAD_TOO_LARGE")
+
+
+def test_validation_lists_every_problem(api):
+    reply = api.post("/_local/token", {"sub": "", "roles": ["king"], "extra": 1})
+    assert reply.status == 422
+    assert reply.error_code == "VALIDATION_FAILED"
+    fields = {e["field"] for e in reply.json["error"]["details"]["errors"]}
+    assert fields == {"sub", "roles[0]", "extra"}
+
+
+def test_wrong_method_and_media_type_use_the_error_shape(api):
+    wrong_method = api.call("DELETE", "/health")
+    assert wrong_method.status == 405 and wrong_method.error_code == "METHOD_NOT_ALLOWED"
+    wrong_type = api.call("POST", "/_local/token", raw=b"sub=x", content_type="text/plain")
+    assert wrong_type.status == 415 and wrong_type.error_code == "UNSUPPORTED_MEDIA_TYPE"
+
+
+def test_idempotent_replay_returns_the_first_answer(api):
+    first = api.post("/_local/clock", {"advance_seconds": 60}, headers={"Idempotency-Key": "k-1"})
+    again = api.post("/_local/clock", {"advance_seconds": 60}, headers={"Idempotency-Key": "k-1"})
+    assert first.status == again.status == 200
+    assert again.json == first.json
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert "idempotent-replayed" not in first.headers
+
+
+def test_idempotency_key_reused_with_another_body_is_refused(api):
+    api.post("/_local/clock", {"advance_seconds": 1}, headers={"Idempotency-Key": "k-2"})
+    reply = api.post("/_local/clock", {"advance_seconds": 2}, headers={"Idempotency-Key": "k-2"})
+    assert reply.status == 422
+    assert reply.error_code == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_idempotency_keys_are_per_caller(api):
+    a = api.post("/_local/clock", {"advance_seconds": 5}, user="alice",
+                 headers={"Idempotency-Key": "same"})
+    b = api.post("/_local/clock", {"advance_seconds": 5}, user="bob",
+                 headers={"Idempotency-Key": "same"})
+    assert "idempotent-replayed" not in b.headers
+    assert a.json != b.json  # bob's request really ran and moved the clock again
+
+
+def test_overlong_idempotency_key_is_refused(api):
+    reply = api.post("/_local/clock", {}, headers={"Idempotency-Key": "x" * 256})
+    assert reply.status == 400

@@ -1,0 +1,52 @@
+"""Bearer tokens: what is accepted and what is refused, without AWS."""
+from datetime import datetime, timedelta, timezone
+
+import jwt
+import pytest
+
+from chalicelib.api import auth
+from chalicelib.domain.errors import Unauthenticated
+
+
+def _bearer(token):
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_a_valid_token_names_the_caller_and_roles():
+    caller = auth.caller_from_headers(_bearer(auth.issue_token("op-1", ["operator"])))
+    assert caller.user_id == "op-1" and caller.is_operator
+
+
+def test_no_header_is_anonymous():
+    assert auth.caller_from_headers({}) is None
+
+
+@pytest.mark.parametrize("token", [
+    jwt.encode({"sub": "mallory", "exp": datetime.now(timezone.utc) + timedelta(hours=1)},
+               "not-the-secret", algorithm="HS256"),
+    "garbage",
+    "",
+])
+def test_forged_or_garbage_tokens_are_refused(token):
+    with pytest.raises(Unauthenticated):
+        auth.caller_from_headers(_bearer(token))
+
+
+def test_expired_token_is_refused():
+    token = jwt.encode({"sub": "buyer-1", "exp": datetime.now(timezone.utc) - timedelta(seconds=5)},
+                       auth._secret(), algorithm="HS256")
+    with pytest.raises(Unauthenticated, match="expired"):
+        auth.caller_from_headers(_bearer(token))
+
+
+def test_a_token_without_exp_is_refused():
+    token = jwt.encode({"sub": "buyer-1"}, auth._secret(), algorithm="HS256")
+    with pytest.raises(Unauthenticated):
+        auth.caller_from_headers(_bearer(token))
+
+
+def test_alg_none_is_refused():
+    token = jwt.encode({"sub": "x", "exp": datetime.now(timezone.utc) + timedelta(hours=1)},
+                       None, algorithm="none")
+    with pytest.raises(Unauthenticated):
+        auth.caller_from_headers(_bearer(token))
