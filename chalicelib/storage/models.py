@@ -1,2 +1,2 @@
 """Every PynamoDB model of the app; importing this module registers all tables."""
-from chalicelib.storage import idempotency  # noqa: F401
+from chalicelib.storage import catalog, idempotency  # noqa: F401
