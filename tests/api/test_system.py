@@ -74,3 +74,9 @@ def test_idempotency_keys_are_per_caller(api):
 def test_overlong_idempotency_key_is_refused(api):
     reply = api.post("/_local/clock", {}, headers={"Idempotency-Key": "x" * 256})
     assert reply.status == 400
+
+
+def test_openapi_document_is_valid_openapi_3(api):
+    from openapi_spec_validator import validate
+
+    validate(api.get("/openapi.json").json)
