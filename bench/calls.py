@@ -1,0 +1,175 @@
+"""DynamoDB calls per API operation, for every route, next to the floor; and capacity
+units per operation on DynamoDB Local.
+
+Counts do not depend on the engine, so they are taken on moto through chalice.test.Client
+(fast, in process); capacity needs a real answer to ReturnConsumedCapacity, so the same
+scenario runs once more against DynamoDB Local.
+"""
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bench import counters, env, scenario
+
+# The least a route can do. A read needs one call; a state change one read and one
+# transaction. Routes that need no stored data, and jobs, have their own floor.
+ZERO_CALLS = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/categories"),
+              ("GET", "/tags"), ("POST", "/_local/token"), ("POST", "/_local/clock")}
+NO_FLOOR = {("POST", "/_local/sweeps"): "runs every scheduled job",
+            ("GET", "/admin/ledger/check"): "audits every account: grows with the ledger"}
+
+
+def floor(method: str, path: str) -> int | None:
+    if (method, path) in ZERO_CALLS:
+        return 0
+    if (method, path) in NO_FLOOR:
+        return None
+    return 1 if method == "GET" else 2
+
+
+@dataclass
+class RouteResult:
+    method: str
+    path: str
+    floor: int | None
+    calls: list[int] = field(default_factory=list)  # one per successful call
+    shapes: list[str] = field(default_factory=list)
+    capacity: list[float] = field(default_factory=list)
+    items_read: list[int] = field(default_factory=list)
+    failures: list[int] = field(default_factory=list)  # statuses of calls that failed
+
+    @property
+    def exercised(self) -> bool:
+        return bool(self.calls)
+
+    @property
+    def worst(self) -> int:
+        return max(self.calls)
+
+    @property
+    def verdict(self) -> str:
+        if not self.calls:
+            return "not exercised" + (f" (got {sorted(set(self.failures))})" if self.failures else "")
+        if self.floor is None:
+            return "n/a"
+        return "at floor" if self.worst <= self.floor else f"ABOVE (+{self.worst - self.floor})"
+
+
+def route_matcher():
+    """Map an actual path to its RouteSpec; literal segments win over parameters."""
+    from chalicelib.api.routing import ROUTES
+
+    compiled = []
+    for spec in ROUTES:
+        pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(spec.path)) + "$"
+        compiled.append((spec.path.count("{"), re.compile(pattern), spec))
+    compiled.sort(key=lambda entry: entry[0])
+
+    def match(method: str, path: str):
+        bare = path.split("?", 1)[0]
+        for _, pattern, spec in compiled:
+            if spec.method == method and pattern.match(bare):
+                return spec
+        return None
+
+    return match
+
+
+def collect(runs: list[scenario.Run], results: dict | None = None, capacity_run=None) -> dict:
+    """Fold observations into one RouteResult per route of ROUTES."""
+    from chalicelib.api.routing import ROUTES
+
+    if results is None:
+        results = {(s.method, s.path): RouteResult(s.method, s.path, floor(s.method, s.path))
+                   for s in ROUTES}
+    match = route_matcher()
+    for run in runs:
+        for obs in run.observations:
+            spec = match(obs.method, obs.path)
+            if spec is None:
+                continue
+            result = results[(spec.method, spec.path)]
+            if obs.status < 300:
+                result.calls.append(obs.tally.total)
+                result.shapes.append(obs.tally.shape())
+                result.items_read.append(obs.tally.items_read)
+            else:
+                result.failures.append(obs.status)
+    if capacity_run is not None:
+        for obs in capacity_run.observations:
+            spec = match(obs.method, obs.path)
+            if spec is not None and obs.status < 300:
+                results[(spec.method, spec.path)].capacity.append(obs.tally.capacity)
+    return results
+
+
+def _chalice_api():
+    from chalice.test import Client
+
+    from app import app
+    from tests.support import ApiClient
+
+    return Client(app, stage_name="local"), ApiClient
+
+
+def _jobs(api) -> dict:
+    """Calls made by each scheduled job run once after the scenario (little is due)."""
+    from app import app
+
+    out = {}
+    for name in ("sweep_timeouts", "release_escrow"):
+        if name not in {f.name for f in getattr(app, "event_sources", [])}:
+            out[name] = None
+            continue
+        with counters.measure() as tally:
+            api.invoke(name)
+        out[name] = tally
+    return out
+
+
+def measure_calls(repeats: int = 3) -> dict:
+    """Run the scenario `repeats` times on moto (fresh tables each time)."""
+    counters.install()
+    counters.set_capacity(False)
+    runs, jobs = [], {}
+    for i in range(repeats):
+        with env.moto_engine(f"bench{i}-"):
+            client, api_cls = _chalice_api()
+            with client:
+                api = api_cls(client)
+                runs.append(scenario.run_scenario(api))
+                jobs = _jobs(api)
+    return {"runs": runs, "jobs": jobs}
+
+
+def measure_capacity(engines: dict) -> scenario.Run:
+    """The scenario once on DynamoDB Local, asking for ConsumedCapacity on every call."""
+    from chalicelib import clock
+
+    counters.install()
+    counters.set_capacity(True)
+    try:
+        clock.reset()
+        env.point_at(engines["dynamodb"], engines["s3"], "benchcap-")
+        env.fresh_tables()
+        client, api_cls = _chalice_api()
+        with client:
+            return scenario.run_scenario(api_cls(client))
+    finally:
+        counters.set_capacity(False)
+        clock.reset()
+
+
+def summarise(results: dict) -> list[dict]:
+    rows = []
+    for (method, path), r in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        shape = max(set(r.shapes), key=r.shapes.count) if r.shapes else ""
+        rows.append({
+            "route": f"{method} {path}", "floor": r.floor,
+            "calls": (f"{min(r.calls)}–{max(r.calls)}" if r.calls and min(r.calls) != max(r.calls)
+                      else (str(r.calls[0]) if r.calls else "—")),
+            "median_calls": env.median(r.calls) if r.calls else None,
+            "shape": shape, "capacity": env.median(r.capacity) if r.capacity else None,
+            "verdict": r.verdict, "worst": r.worst if r.calls else None,
+        })
+    return rows

@@ -1,0 +1,299 @@
+"""A scripted day in the market, touching every route of the contract once or more:
+providers apply and are approved, services are listed and found, orders go through
+every path (completed with a revision, cancelled, rejected, disputed and resolved,
+milestones), reviews, balances and the operators' views.
+
+Steps that depend on a route another engineer has not built yet are skipped, not
+failed: the harness measures whatever exists. Each step names what it needs from the
+ones before, so a missing route skips only what depends on it.
+"""
+import io
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from chalicelib import clock, settings
+from bench import counters
+
+PROVIDER, PROVIDER_2, PROVIDER_3, BUYER, BUYER_2, OPERATOR = (
+    "provider-1", "provider-2", "provider-3", "buyer-1", "buyer-2", "op-1")
+
+
+@dataclass
+class Observation:
+    method: str
+    path: str
+    status: int
+    tally: counters.Tally
+    step: str
+
+
+@dataclass
+class Run:
+    observations: list[Observation] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # step -> why
+
+
+class Recorder:
+    """Wraps an ApiClient: every call is counted and remembered with its step."""
+
+    def __init__(self, api, run: Run):
+        self.api = api
+        self.run = run
+        self.step = ""
+
+    def call(self, method, path, body=None, *, user=None, operator=False, **kw):
+        if body is None and method in ("POST", "PUT", "PATCH") and "raw" not in kw:
+            body = {}
+        with counters.measure() as tally:
+            reply = self.api.call(method, path, body, user=user, operator=operator, **kw)
+        self.run.observations.append(Observation(method, path, reply.status, tally, self.step))
+        return reply
+
+    def ok(self, method, path, body=None, **kw):
+        """A call the scenario needs to succeed; anything else skips the step."""
+        reply = self.call(method, path, body, **kw)
+        if reply.status >= 300:
+            raise StepFailed(f"{method} {path} → {reply.status} {reply.error_code or ''}".strip())
+        return reply.json
+
+    def op(self, method, path, body=None, **kw):
+        return self.ok(method, path, body, user=OPERATOR, operator=True, **kw)
+
+
+class StepFailed(Exception):
+    pass
+
+
+def logo_png(seed: int = 0) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (80, 80), (200, 40 + seed * 30 % 200, 60))
+    ImageDraw.Draw(image).ellipse((10, 10, 70, 70), fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _iso(delta: timedelta) -> str:
+    return clock.to_iso(clock.now() + delta)
+
+
+def run_scenario(api) -> Run:
+    """Run every step against `api` (tests.support.ApiClient on fresh tables)."""
+    run = Run()
+    rec = Recorder(api, run)
+    ctx: dict = {}
+    for step in STEPS:
+        rec.step = step.__name__
+        try:
+            step(rec, ctx)
+        except StepFailed as why:
+            run.skipped[step.__name__] = str(why)
+        except KeyError as missing:
+            run.skipped[step.__name__] = f"needs {missing} from an earlier step"
+    return run
+
+
+def system(rec, ctx):
+    rec.ok("GET", "/health")
+    rec.ok("GET", "/openapi.json")
+    rec.ok("POST", "/_local/token", {"sub": BUYER})
+    rec.ok("POST", "/_local/clock", {"advance_seconds": 0})
+
+
+def taxonomy(rec, ctx):
+    categories = rec.ok("GET", "/categories")["items"]
+    tags = rec.ok("GET", "/tags")["items"]
+    ctx["categories"] = [c["id"] for c in categories]
+    ctx["tags"] = [t["id"] for t in tags]
+
+
+def providers(rec, ctx):
+    rec.ok("GET", "/providers/me", user=PROVIDER)
+    for user, name in ((PROVIDER, "杭州小美设计工作室"), (PROVIDER_2, "云客服外包中心"),
+                       (PROVIDER_3, "义乌快拍摄影")):
+        rec.ok("POST", "/providers/me/application", {
+            "display_name": name, "company_name": f"{name}有限公司",
+            "contact": "0571-88886666", "intro": "十年电商服务经验，专注中小卖家。"}, user=user)
+    rec.op("GET", "/admin/providers?status=pending")
+    rec.op("POST", f"/admin/providers/{PROVIDER}/approve")
+    rec.op("POST", f"/admin/providers/{PROVIDER_2}/reject", {"reason": "营业执照不清晰"})
+    rec.op("POST", f"/admin/providers/{PROVIDER_3}/approve")
+    rec.ok("GET", "/providers/me", user=PROVIDER)
+    rec.ok("GET", f"/providers/{PROVIDER}")
+    ctx["approved"] = True
+
+
+def campaigns(rec, ctx):
+    campaign = rec.op("POST", "/admin/campaigns", {
+        "name": "新店体验季", "starts_at": _iso(timedelta(hours=-1)),
+        "ends_at": _iso(timedelta(days=30)), "max_price": 100})
+    rec.ok("GET", "/campaigns")
+    ctx["campaign"] = campaign["id"]
+
+
+def _service(title, summary, ctx, *, price=88000, pricing="fixed", tags=2, category=0):
+    return {"title": title, "category": ctx["categories"][category % len(ctx["categories"])],
+            "summary": summary, "content": f"## {title}\n\n{summary}\n\n- 三次免费修改\n- 源文件交付",
+            "pricing": pricing, "price": price, "tags": ctx["tags"][:tags]}
+
+
+def _create_listable(rec, ctx, body, user=PROVIDER, seed=0, list_body=None):
+    service = rec.ok("POST", "/services", body, user=user)
+    rec.ok("PUT", f"/services/{service['id']}/logo", user=user, raw=logo_png(seed),
+           content_type="image/png")
+    rec.ok("POST", f"/services/{service['id']}/list", list_body or {}, user=user)
+    return service["id"]
+
+
+def services(rec, ctx):
+    ctx["approved"]
+    draft = rec.ok("POST", "/services", _service(
+        "旗舰店铺装修", "天猫淘宝旗舰店首页装修，三天出稿，风格随心定制", ctx), user=PROVIDER)
+    sid = draft["id"]
+    rec.ok("GET", f"/services/{sid}", user=PROVIDER)
+    rec.ok("PATCH", f"/services/{sid}", {"summary": "天猫淘宝旗舰店首页装修，两天出稿，风格随心定制"},
+           user=PROVIDER)
+    rec.ok("PUT", f"/services/{sid}/logo", user=PROVIDER, raw=logo_png(1), content_type="image/png")
+    rec.ok("POST", f"/services/{sid}/list", {}, user=PROVIDER)
+    ctx["service"] = sid
+    ctx["negotiable"] = _create_listable(rec, ctx, _service(
+        "原创LOGO设计", "品牌logo设计，原创手绘，可开发票", ctx, price=50000, pricing="negotiable",
+        category=1), seed=2)
+    ctx["capped"] = _create_listable(rec, ctx, _service(
+        "7x24小时客服外包", "专业客服团队，全天候在线，响应快", ctx, price=300000, category=2),
+        user=PROVIDER_3, seed=3)
+    rec.ok("GET", f"/services/{sid}")
+    rec.ok("GET", "/providers/me/services", user=PROVIDER)
+    rec.ok("GET", "/providers/me/services?status=listed", user=PROVIDER)
+
+
+def trial_listing(rec, ctx):
+    ctx["trial"] = _create_listable(rec, ctx, _service(
+        "一元体验详情页诊断", "新店体验价，详情页诊断报告一份", ctx, price=100, category=3),
+        seed=4, list_body={"campaign_id": ctx["campaign"]})
+
+
+def delist_and_delete(rec, ctx):
+    ctx["approved"]
+    sid = _create_listable(rec, ctx, _service(
+        "主图摄影修图", "商品主图精修，白底图，细节图", ctx, price=2000, category=5), seed=5)
+    rec.ok("POST", f"/services/{sid}/delist", {}, user=PROVIDER)
+    rec.ok("DELETE", f"/services/{sid}", user=PROVIDER)
+    draft = rec.ok("POST", "/services", _service(
+        "代运营月度方案", "店铺代运营，月度推广方案", ctx, price=500000, category=4), user=PROVIDER)
+    rec.ok("DELETE", f"/services/{draft['id']}", user=PROVIDER)
+
+
+def market(rec, ctx):
+    ctx["service"]
+    rec.ok("GET", "/services")
+    rec.ok("GET", "/services?q=%E8%A3%85%E4%BF%AE")  # 装修
+    rec.ok("GET", "/services?q=LOGO")
+    rec.ok("GET", f"/services?category={ctx['categories'][0]}&sort=price_asc")
+    rec.ok("GET", f"/services?tag={ctx['tags'][0]}&sort=rating")
+    rec.ok("GET", f"/services?provider_id={PROVIDER}&sort=price_desc")
+
+
+def _place(rec, ctx, service_key, buyer=BUYER, **extra):
+    body = {"service_id": ctx[service_key], "requirement": "首页风格要简约大气，主色用品牌蓝。",
+            "due_at": _iso(timedelta(days=10)), **extra}
+    return rec.ok("POST", "/orders", body, user=buyer)["id"]
+
+
+def order_completed(rec, ctx):
+    oid = _place(rec, ctx, "service")
+    ctx["order"] = oid
+    rec.ok("GET", f"/orders/{oid}", user=BUYER)
+    rec.ok("POST", f"/orders/{oid}/pay", {}, user=BUYER)
+    rec.ok("POST", f"/orders/{oid}/accept", {}, user=PROVIDER)
+    file_id = _upload(rec, oid)
+    rec.ok("POST", f"/orders/{oid}/deliver", {"file_ids": [file_id], "note": "初稿请查收"},
+           user=PROVIDER)
+    rec.ok("POST", f"/orders/{oid}/request-revision", {"note": "首屏按钮再大一些"}, user=BUYER)
+    file_id = _upload(rec, oid)
+    rec.ok("POST", f"/orders/{oid}/deliver", {"file_ids": [file_id], "note": "终稿"},
+           user=PROVIDER)
+    rec.ok("GET", f"/orders/{oid}/deliverables/{file_id}", user=BUYER)
+    rec.ok("POST", f"/orders/{oid}/approve", {}, user=BUYER)
+    ctx["completed"] = oid
+
+
+def _upload(rec, oid) -> str:
+    answer = rec.ok("POST", f"/orders/{oid}/deliverables", {
+        "filename": "首页终稿.zip", "content_type": "application/zip", "size": 2048},
+        user=PROVIDER)
+    from chalicelib.storage.files import s3_client
+
+    # The file itself goes straight to S3 (a presigned POST): no DynamoDB involved.
+    s3_client().put_object(Bucket=settings.get().bucket, Key=answer["upload"]["fields"]["key"],
+                           Body=b"PK\x03\x04" + b"0" * 2044)
+    return answer["file_id"]
+
+
+def reviews(rec, ctx):
+    oid = ctx["completed"]
+    rec.ok("POST", f"/orders/{oid}/reviews", {"rating": "good", "comment": "设计很用心，沟通顺畅"},
+           user=BUYER)
+    rec.ok("POST", f"/orders/{oid}/reviews", {"rating": "good", "comment": "需求清楚，付款爽快"},
+           user=PROVIDER)
+    rec.ok("GET", f"/orders/{oid}/reviews", user=BUYER)
+    rec.ok("GET", f"/users/{BUYER}")
+
+
+def order_cancelled(rec, ctx):
+    oid = _place(rec, ctx, "negotiable", price=45000)
+    rec.ok("POST", f"/orders/{oid}/cancel", {}, user=BUYER)
+
+
+def order_rejected(rec, ctx):
+    oid = _place(rec, ctx, "service", buyer=BUYER_2)
+    rec.ok("POST", f"/orders/{oid}/pay", {}, user=BUYER_2)
+    rec.ok("POST", f"/orders/{oid}/reject", {"reason": "档期已满，抱歉"}, user=PROVIDER)
+
+
+def order_disputed(rec, ctx):
+    oid = _place(rec, ctx, "capped")
+    rec.ok("POST", f"/orders/{oid}/pay", {}, user=BUYER)
+    rec.ok("POST", f"/orders/{oid}/accept", {}, user=PROVIDER_3)
+    rec.ok("POST", f"/orders/{oid}/dispute", {"reason": "客服响应太慢"}, user=BUYER)
+    rec.op("POST", f"/admin/orders/{oid}/resolve", {"refund": 200000, "release": 100000})
+
+
+def order_milestones(rec, ctx):
+    oid = _place(rec, ctx, "service", milestones=[
+        {"title": "定金", "amount": 20000, "release": "on_accept"},
+        {"title": "首页设计", "amount": 40000, "release": "on_approval"},
+        {"title": "详情页设计", "amount": 28000, "release": "on_approval"}])
+    rec.ok("POST", f"/orders/{oid}/pay", {}, user=BUYER)
+    rec.ok("POST", f"/orders/{oid}/accept", {}, user=PROVIDER)
+
+
+def views(rec, ctx):
+    oid = ctx["order"]
+    rec.ok("GET", f"/orders/{oid}/events", user=BUYER)
+    rec.ok("GET", "/orders?as=buyer", user=BUYER)
+    rec.ok("GET", "/orders?as=provider&status=completed", user=PROVIDER)
+    rec.ok("GET", "/me/balance", user=PROVIDER)
+    rec.ok("GET", "/me/notifications", user=BUYER)
+    rec.op("GET", f"/orders/{oid}")
+
+
+def operators(rec, ctx):
+    rec.op("GET", "/admin/ledger/check")
+    rec.op("GET", "/admin/stuck")
+
+
+def suspend(rec, ctx):
+    ctx["capped"]
+    rec.op("POST", f"/admin/providers/{PROVIDER_3}/suspend", {"reason": "多次投诉"})
+    rec.op("POST", f"/services/{ctx['trial']}/delist")
+
+
+def sweeps(rec, ctx):
+    rec.ok("POST", "/_local/sweeps")
+
+
+STEPS = [system, taxonomy, providers, campaigns, services, trial_listing, delist_and_delete,
+         market, order_completed, reviews, order_cancelled, order_rejected, order_disputed,
+         order_milestones, views, operators, suspend, sweeps]
