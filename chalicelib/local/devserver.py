@@ -1,0 +1,286 @@
+"""`make run`: the whole local stage in one process.
+
+DynamoDB Local (data on disk), moto's S3 server, the Chalice app on chalice's own local
+HTTP server, and the scheduled jobs on a timer (`chalice local` never runs schedules).
+Everything it starts, it stops: on Ctrl-C, SIGTERM, a crash or a normal exit.
+
+    .venv/bin/python -m chalicelib.local.devserver
+"""
+import atexit
+import importlib
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from chalicelib.local import engines, gateway, s3_snapshot
+
+log = logging.getLogger("devserver")
+
+ROOT = engines.ROOT
+LOCAL_TABLE_PREFIX = "market-local-"
+LOCAL_BUCKET = "market-local-files"
+DEMO_MARKER = "demo-loaded"
+
+
+class StartupError(RuntimeError):
+    """The local stack cannot start; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str
+    port: int
+    dynamodb_port: int
+    s3_port: int
+    data_dir: Path
+    sweep_interval: float
+
+    @property
+    def dynamodb_dir(self) -> Path:
+        return self.data_dir / "dynamodb"
+
+    @property
+    def s3_dir(self) -> Path:
+        return self.data_dir / "s3"
+
+
+def options_from_env(environ=os.environ) -> Options:
+    def number(name: str, default, kind=int):
+        raw = environ.get(name, "")
+        try:
+            return kind(raw) if raw.strip() else default
+        except ValueError:
+            raise StartupError(f"{name}={raw!r} is not a number") from None
+
+    data_dir = Path(environ.get("LOCAL_DATA_DIR") or ROOT / ".local" / "data")
+    return Options(
+        host="127.0.0.1",
+        port=number("PORT", 8000),
+        dynamodb_port=number("DYNAMODB_PORT", 8001),
+        s3_port=number("S3_PORT", 9001),
+        data_dir=data_dir.resolve(),
+        sweep_interval=number("SWEEP_INTERVAL_SECONDS", 10.0, float),
+    )
+
+
+def local_environment(opts: Options) -> dict[str, str]:
+    """The variables that make the app a `local` stage talking to the local engines."""
+    return {
+        "STAGE": "local",
+        "TABLE_PREFIX": LOCAL_TABLE_PREFIX,
+        "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{opts.dynamodb_port}",
+        "S3_ENDPOINT": f"http://127.0.0.1:{opts.s3_port}",
+        "BUCKET_NAME": LOCAL_BUCKET,
+    }
+
+
+def apply_environment(opts: Options) -> None:
+    os.environ.update(local_environment(opts))
+    # A deployed stage's public URL would make logo links point away from moto's S3.
+    os.environ.pop("PUBLIC_BASE_URL", None)
+    engines.dummy_aws_credentials()
+
+
+def ensure_free(port: int, what: str, variable: str) -> None:
+    with socket.socket() as sock:
+        # Without it a port still in TIME_WAIT from the last run would look taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise StartupError(
+                f"port {port} ({what}) is already in use — is another `make run` going? "
+                f"Stop it, or choose another port with {variable}=...") from None
+
+
+class Stack:
+    """What the dev server started, stopped in reverse order exactly once."""
+
+    def __init__(self):
+        self._stops: list[tuple[str, object]] = []
+        self._lock = threading.Lock()
+
+    def on_stop(self, name: str, fn) -> None:
+        self._stops.append((name, fn))
+
+    def stop(self) -> None:
+        with self._lock:
+            stops, self._stops = self._stops, []
+        for name, fn in reversed(stops):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - one failed stop must not leave the rest running
+                log.exception("could not stop %s", name)
+
+
+class SweepTimer(threading.Thread):
+    """Runs every registered job every `interval` seconds; an exception is logged, never fatal."""
+
+    def __init__(self, interval: float, run_all):
+        super().__init__(name="sweeps", daemon=True)
+        self.interval = interval
+        self._run_all = run_all
+        self._stopped = threading.Event()
+        self._last = ""
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            self.run_once()
+
+    def run_once(self) -> str:
+        try:
+            line = "sweeps: " + summarise(self._run_all())
+        except Exception as error:  # noqa: BLE001 - the next tick may well succeed
+            line = f"sweeps: failed: {type(error).__name__}: {error}"
+            log.debug("sweep failure", exc_info=True)
+        # An idle stack would otherwise print the same "nothing" line every few seconds.
+        if line != self._last or "=" in line:
+            log.info(line)
+        self._last = line
+        return line
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=30)
+
+
+def summarise(results: dict) -> str:
+    """One line from run_all()'s answer: what each job did, quiet about zeros."""
+    if not results:
+        return "no jobs registered"
+    parts = []
+    for name, result in results.items():
+        if isinstance(result, dict):
+            done = ", ".join(f"{k}={v}" for k, v in result.items() if v not in (0, None, [], {}))
+            parts.append(f"{name}: {done or 'nothing due'}")
+        else:
+            parts.append(f"{name}: {result}")
+    return "; ".join(parts)
+
+
+def load_demo_once(data_dir: Path, now) -> str:
+    """Load the demo catalog the first time this data directory is used.
+
+    The marker lives next to the data, so `make reset-data` brings the demo back, and a
+    demo service a developer deleted stays deleted across restarts.
+    """
+    marker = data_dir / DEMO_MARKER
+    if marker.exists():
+        return "demo data: already loaded"
+    try:
+        demo = importlib.import_module("chalicelib.local.demo")
+    except ModuleNotFoundError as error:
+        if error.name != "chalicelib.local.demo":
+            raise
+        return "demo data: chalicelib/local/demo.py does not exist yet; starting empty"
+    try:
+        result = demo.load_demo_data(now)
+    except Exception:  # noqa: BLE001 - a broken demo must not stop the developer's server
+        traceback.print_exc()
+        return "demo data: loading FAILED (see above); will retry on next start"
+    marker.write_text("loaded\n", encoding="utf-8")
+    return f"demo data: loaded{'' if result is None else f' ({result})'}"
+
+
+def banner(opts: Options) -> str:
+    url = f"http://{opts.host}:{opts.port}"
+    return "\n".join([
+        "",
+        f"  服务定制市场 API (stage local) on {url}",
+        "",
+        "  Get a token:",
+        f"    curl -s -X POST {url}/_local/token -H 'Content-Type: application/json' "
+        "-d '{\"sub\":\"buyer-1\"}'",
+        "  Search the market for 装修:",
+        f"    curl -s '{url}/services?q=%E8%A3%85%E4%BF%AE'",
+        "",
+        f"  Data: DynamoDB Local in {opts.dynamodb_dir} (port {opts.dynamodb_port}),",
+        f"        S3 (moto, port {opts.s3_port}) saved to {opts.s3_dir} on stop.",
+        f"  Scheduled jobs run every {opts.sweep_interval:g}s. Ctrl-C stops everything.",
+        "",
+    ])
+
+
+def _raise_exit(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def start(opts: Options, stack: Stack):
+    """Start the engines and build the HTTP server (not yet serving)."""
+    for port, what, variable in ((opts.port, "the API", "PORT"),
+                                 (opts.dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT"),
+                                 (opts.s3_port, "moto's S3", "S3_PORT")):
+        ensure_free(port, what, variable)
+    apply_environment(opts)
+
+    from chalicelib import clock, settings
+    from chalicelib.storage import base, files, schema
+
+    settings.reload()
+    base.configure()
+    files.reset_client()
+
+    # First, while this is the only thread (see engines.start_dynamodb_local).
+    ddb = engines.start_dynamodb_local(opts.dynamodb_port, opts.dynamodb_dir,
+                                       die_with_parent=True)
+    stack.on_stop("DynamoDB Local", lambda: engines.stop(ddb))
+    s3 = engines.start_s3_server(opts.s3_port)
+    stack.on_stop("moto S3", s3.stop)
+
+    app, config = gateway.load_app(ROOT, stage="local")
+    created = schema.create_missing_tables()
+    schema.create_bucket_if_missing()
+    restored = s3_snapshot.restore(files.s3_client(), settings.get().bucket, opts.s3_dir)
+    # Saved before moto stops (stops run in reverse order).
+    stack.on_stop("S3 snapshot", lambda: s3_snapshot.save(
+        files.s3_client(), settings.get().bucket, opts.s3_dir))
+    log.info("tables: %s", f"created {len(created)}" if created else "all present")
+    if restored:
+        log.info("s3: restored %d objects", restored)
+    log.info(load_demo_once(opts.data_dir, clock.now()))
+
+    from chalicelib.jobs import registry
+
+    timer = SweepTimer(opts.sweep_interval, registry.run_all)
+    timer.start()
+    stack.on_stop("sweep timer", timer.stop)
+
+    server = gateway.build_server(app, config, opts.host, opts.port)
+    stack.on_stop("HTTP server", server.server.server_close)
+    return server
+
+
+def main() -> int:
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    # Their per-request INFO lines would bury the app's own log.
+    for noisy in ("botocore", "pynamodb", "werkzeug", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    stack = Stack()
+    atexit.register(stack.stop)
+    signal.signal(signal.SIGTERM, _raise_exit)
+    # A shell starts background jobs with SIGINT ignored; Ctrl-C must still stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        opts = options_from_env()
+        server = start(opts, stack)
+        print(banner(opts), flush=True)
+        server.server.serve_forever()
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, SystemExit):
+        print("\nstopping…", flush=True)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
