@@ -5,6 +5,7 @@ from chalice import Chalice, Rate
 
 from chalicelib import settings
 from chalicelib.api import middleware, system
+from chalicelib.api import notifications as notifications_api
 from chalicelib.jobs import registry
 
 cfg = settings.get()
@@ -14,6 +15,7 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
 app = Chalice(app_name="service-market")
 middleware.install(app)
 app.register_blueprint(system.bp)
+app.register_blueprint(notifications_api.bp)
 
 if cfg.is_local:
     from chalicelib.local import routes as local_routes

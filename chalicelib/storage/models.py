@@ -1,2 +1,3 @@
 """Every PynamoDB model of the app; importing this module registers all tables."""
 from chalicelib.storage import catalog, idempotency  # noqa: F401
+from chalicelib.storage import notifications, reviews  # noqa: F401

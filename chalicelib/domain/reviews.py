@@ -1,0 +1,80 @@
+"""Review rules: who reviews whom, what a rating is worth, and when reviewing is open.
+
+After an order is completed each side may review the other once, within the review
+window (15 days by default) counted from `completed_at`: the buyer reviews the
+provider (moving the provider's and the service's standing), the provider reviews
+the buyer (moving the buyer's credit). A rating is worth good +1, neutral 0, bad -1.
+"""
+from datetime import datetime, timedelta
+
+from chalicelib.domain.errors import Forbidden, NotFound, ReviewNotAllowed
+
+RATING_POINTS = {"good": 1, "neutral": 0, "bad": -1}
+RATINGS = tuple(RATING_POINTS)
+BUYER, PROVIDER = "buyer", "provider"
+AUTHOR_ROLES = (BUYER, PROVIDER)
+# The party each author reviews.
+REVIEWED_ROLE = {BUYER: PROVIDER, PROVIDER: BUYER}
+REVIEWABLE_STATUS = "completed"
+COMMENT_MAX = 500
+
+
+def points(rating: str) -> int:
+    """Credit points of a rating: good +1, neutral 0, bad -1."""
+    try:
+        return RATING_POINTS[rating]
+    except KeyError:
+        raise ValueError(f"unknown rating {rating!r}") from None
+
+
+def author_role(user_id: str, buyer_id: str, provider_id: str) -> str | None:
+    """The side `user_id` takes on an order, or None for anybody else."""
+    if user_id == buyer_id:
+        return BUYER
+    if user_id == provider_id:
+        return PROVIDER
+    return None
+
+
+def role_for_review(user_id: str, is_operator: bool, buyer_id: str, provider_id: str) -> str:
+    """The author role of a caller who wants to review this order, or the refusal.
+
+    Strangers cannot see the order at all (404); operators can see it but a review
+    is the parties' own word (403).
+    """
+    role = author_role(user_id, buyer_id, provider_id)
+    if role is not None:
+        return role
+    if is_operator:
+        raise Forbidden("only the buyer or the provider of an order may review it")
+    raise NotFound("no such order")
+
+
+def review_deadline(completed_at: datetime, window_seconds: int) -> datetime:
+    """The last instant at which a review is still accepted (inclusive)."""
+    return completed_at + timedelta(seconds=window_seconds)
+
+
+def check_review_allowed(*, status: str, completed_at: datetime | None, already_reviewed: bool,
+                         now: datetime, window_seconds: int) -> None:
+    """Raise ReviewNotAllowed unless this side may review now.
+
+    Every refusal is 409 REVIEW_NOT_ALLOWED with `details.reason` (`not_completed`
+    with `details.status`, `already_reviewed`, or `window_closed` with
+    `details.deadline`), so clients branch on one code.
+    """
+    if status != REVIEWABLE_STATUS or completed_at is None:
+        raise ReviewNotAllowed("the order is not completed", reason="not_completed",
+                               status=status)
+    if already_reviewed:
+        raise ReviewNotAllowed("this side has already reviewed the order",
+                               reason="already_reviewed")
+    deadline = review_deadline(completed_at, window_seconds)
+    if now > deadline:
+        raise ReviewNotAllowed("the review window has closed", reason="window_closed",
+                               deadline=deadline.isoformat(timespec="seconds"))
+
+
+def credit_change(rating: str) -> dict:
+    """The counters a rating moves on the reviewed party: credit and one ratings_* count."""
+    return {"credit": points(rating), f"ratings_{rating}": 1}
