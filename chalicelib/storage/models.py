@@ -1,3 +1,4 @@
 """Every PynamoDB model of the app; importing this module registers all tables."""
 from chalicelib.storage import catalog, idempotency  # noqa: F401
 from chalicelib.storage import notifications, reviews  # noqa: F401
+from chalicelib.storage import ledger, orders  # noqa: F401

@@ -1,0 +1,176 @@
+"""Orders, their event log and delivered files: the order side's PynamoDB models.
+
+Access patterns (see README):
+- order by id ....................................... orders: id
+- a buyer's orders, newest first .................... orders.by_buyer: buyer_id, created_key
+- a provider's orders, newest first ................. orders.by_provider: provider_id, created_key
+- a buyer's orders in one status .................... orders.by_buyer_status: "<buyer>#<status>", created_key
+- a provider's orders in one status ................. orders.by_provider_status: "<provider>#<status>", created_key
+- orders with a pending timer, earliest first ....... orders.due_timers: "DUE", "<due key>#<order id>" (sparse)
+- an order's events, oldest first ................... order_events: order_id, seq
+- an order's delivered files ........................ deliverables: order_id, file_id
+"""
+from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute,
+                                 UnicodeAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.storage.base import table
+
+TIMER_PK = "DUE"
+
+
+class ServiceSnapshot(MapAttribute):
+    """The service as it was when ordered: later edits never change a placed order."""
+
+    title = UnicodeAttribute()
+    category = UnicodeAttribute(null=True)
+    pricing = UnicodeAttribute()
+    price = NumberAttribute()
+    headline = UnicodeAttribute(null=True)
+    logo_key = UnicodeAttribute(null=True)
+
+
+class Milestone(MapAttribute):
+    title = UnicodeAttribute()
+    amount = NumberAttribute()
+    release = UnicodeAttribute()  # on_approval | on_accept
+    status = UnicodeAttribute(default="pending")  # pending | released | refunded
+
+
+class OrdersByBuyer(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_buyer"
+        projection = AllProjection()
+
+    buyer_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class OrdersByProvider(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_provider"
+        projection = AllProjection()
+
+    provider_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class OrdersByBuyerStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_buyer_status"
+        projection = AllProjection()
+
+    buyer_status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class OrdersByProviderStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_provider_status"
+        projection = AllProjection()
+
+    provider_status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class DueTimers(GlobalSecondaryIndex):
+    """Sparse: only orders with a pending timer carry timer_pk, so a sweep queries
+    exactly the due work, earliest first, and never scans."""
+
+    class Meta:
+        index_name = "due_timers"
+        projection = AllProjection()
+
+    timer_pk = UnicodeAttribute(hash_key=True)
+    timer_due = UnicodeAttribute(range_key=True)
+
+
+@table("orders", money=True)
+class OrderModel(Model):
+    """One order. `status` and `version` are the optimistic lock every transition
+    conditions on; the escrow_* numbers are the head of the order's escrow account."""
+
+    class Meta:
+        table_name = "orders"
+
+    id = UnicodeAttribute(hash_key=True)
+    buyer_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    service_id = UnicodeAttribute()
+    service = ServiceSnapshot()
+    requirement = UnicodeAttribute()
+    due_at = UnicodeAttribute()  # clock.to_key
+    amount = NumberAttribute()  # fen
+    currency = UnicodeAttribute(default="CNY")
+    status = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+    milestones = ListAttribute(of=Milestone, default=list)
+    current_step = NumberAttribute(default=0)
+    revision_count = NumberAttribute(default=0)
+    escrow_funded = NumberAttribute(default=0)
+    escrow_released = NumberAttribute(default=0)
+    escrow_refunded = NumberAttribute(default=0)
+    escrow_held = NumberAttribute(default=0)
+    payment_ref = UnicodeAttribute(null=True)
+    created_key = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    accepted_at = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)
+    completed_at = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    late_cancel_eligible = BooleanAttribute(default=False)
+    dispute = MapAttribute(null=True)
+    timer_pk = UnicodeAttribute(null=True)
+    timer_due = UnicodeAttribute(null=True)
+    reminders_sent = ListAttribute(of=UnicodeAttribute, default=list)
+    reviewed_by_buyer = BooleanAttribute(default=False)
+    reviewed_by_provider = BooleanAttribute(default=False)
+    buyer_status = UnicodeAttribute()
+    provider_status = UnicodeAttribute()
+    delivery_count = NumberAttribute(default=0)
+
+    by_buyer = OrdersByBuyer()
+    by_provider = OrdersByProvider()
+    by_buyer_status = OrdersByBuyerStatus()
+    by_provider_status = OrdersByProviderStatus()
+    due_timers = DueTimers()
+
+
+@table("order_events", money=True)
+class OrderEventModel(Model):
+    """One state change, written in the same transaction as the order; `seq` is the
+    order's version after it, so two writers can never log the same step twice."""
+
+    class Meta:
+        table_name = "order_events"
+
+    order_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    type = UnicodeAttribute()
+    from_status = UnicodeAttribute(attr_name="from", null=True)
+    to_status = UnicodeAttribute(attr_name="to", null=True)
+    actor = UnicodeAttribute()
+    at = UnicodeAttribute()  # clock.to_key
+    data = MapAttribute(default=dict)
+
+
+@table("deliverables")
+class DeliverableModel(Model):
+    """A file the provider asked to upload; `version` is set when a delivery includes it."""
+
+    class Meta:
+        table_name = "deliverables"
+
+    order_id = UnicodeAttribute(hash_key=True)
+    file_id = UnicodeAttribute(range_key=True)
+    s3_key = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    created_at = UnicodeAttribute()
+    version = NumberAttribute(null=True)  # the delivery number that included it
+    note = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)
