@@ -1,0 +1,189 @@
+"""The dev server's pieces, without starting it: configuration, port checks, the sweep
+timer, the demo loader, shutdown order and the S3 snapshot."""
+import socket
+import sys
+import types
+
+import boto3
+import pytest
+
+from chalicelib.local import devserver, s3_snapshot
+
+
+def test_defaults_match_the_readme(monkeypatch):
+    for name in ("PORT", "DYNAMODB_PORT", "S3_PORT", "LOCAL_DATA_DIR", "SWEEP_INTERVAL_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    opts = devserver.options_from_env()
+    assert (opts.port, opts.dynamodb_port, opts.s3_port) == (8000, 8001, 9001)
+    assert opts.sweep_interval == 10
+    assert opts.data_dir == devserver.ROOT / ".local" / "data"
+    assert opts.dynamodb_dir == opts.data_dir / "dynamodb"
+
+
+def test_environment_overrides_ports_and_data_dir(tmp_path):
+    opts = devserver.options_from_env({"PORT": "8100", "DYNAMODB_PORT": "8101", "S3_PORT": "8102",
+                                       "LOCAL_DATA_DIR": str(tmp_path), "SWEEP_INTERVAL_SECONDS": "0.5"})
+    assert (opts.port, opts.dynamodb_port, opts.s3_port) == (8100, 8101, 8102)
+    assert opts.data_dir == tmp_path.resolve()
+    assert opts.sweep_interval == 0.5
+
+
+def test_a_port_that_is_not_a_number_is_a_clear_error():
+    with pytest.raises(devserver.StartupError, match="PORT='八千'"):
+        devserver.options_from_env({"PORT": "八千"})
+
+
+def test_local_environment_points_the_app_at_the_local_engines():
+    opts = devserver.options_from_env({"DYNAMODB_PORT": "8101", "S3_PORT": "8102"})
+    env = devserver.local_environment(opts)
+    assert env["STAGE"] == "local"
+    assert env["TABLE_PREFIX"] == "market-local-"
+    assert env["DYNAMODB_ENDPOINT"] == "http://127.0.0.1:8101"
+    assert env["S3_ENDPOINT"] == "http://127.0.0.1:8102"
+    assert env["BUCKET_NAME"] == "market-local-files"
+
+
+def test_apply_environment_drops_a_public_url_and_real_credentials(monkeypatch):
+    for name in ("STAGE", "TABLE_PREFIX", "DYNAMODB_ENDPOINT", "S3_ENDPOINT", "BUCKET_NAME",
+                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "before")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://market.example.com")
+    monkeypatch.setenv("AWS_PROFILE", "someone-real")
+    devserver.apply_environment(devserver.options_from_env({}))
+    import os
+
+    assert "PUBLIC_BASE_URL" not in os.environ
+    assert "AWS_PROFILE" not in os.environ
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "local"
+    assert os.environ["STAGE"] == "local"
+
+
+def test_a_taken_port_is_refused_with_the_variable_to_change():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(devserver.StartupError) as error:
+            devserver.ensure_free(port, "DynamoDB Local", "DYNAMODB_PORT")
+    assert str(port) in str(error.value) and "DYNAMODB_PORT=" in str(error.value)
+
+
+def test_a_free_port_passes():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    devserver.ensure_free(port, "the API", "PORT")
+
+
+def test_stack_stops_in_reverse_once_and_past_a_failure():
+    stopped = []
+    stack = devserver.Stack()
+    stack.on_stop("java", lambda: stopped.append("java"))
+    stack.on_stop("broken", lambda: 1 / 0)
+    stack.on_stop("timer", lambda: stopped.append("timer"))
+    stack.stop()
+    stack.stop()
+    assert stopped == ["timer", "java"]
+
+
+def test_summary_of_no_jobs():
+    assert devserver.summarise({}) == "no jobs registered"
+
+
+def test_summary_names_only_what_happened():
+    line = devserver.summarise({"sweep_timeouts": {"expired": 2, "reminded": 0},
+                                "release_escrow": {"released": 0}})
+    assert line == "sweep_timeouts: expired=2; release_escrow: nothing due"
+
+
+def test_sweep_timer_survives_a_failing_job(caplog):
+    calls = []
+
+    def run_all():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("表不存在")
+        return {"sweep_timeouts": {"expired": 1}}
+
+    timer = devserver.SweepTimer(60, run_all)
+    with caplog.at_level("INFO", logger="devserver"):
+        assert timer.run_once() == "sweeps: failed: RuntimeError: 表不存在"
+        assert timer.run_once() == "sweeps: sweep_timeouts: expired=1"
+    assert [r.getMessage() for r in caplog.records] == [
+        "sweeps: failed: RuntimeError: 表不存在", "sweeps: sweep_timeouts: expired=1"]
+
+
+def test_sweep_timer_does_not_repeat_an_idle_line(caplog):
+    timer = devserver.SweepTimer(60, dict)
+    with caplog.at_level("INFO", logger="devserver"):
+        for _ in range(3):
+            timer.run_once()
+    assert [r.getMessage() for r in caplog.records] == ["sweeps: no jobs registered"]
+
+
+def test_sweep_timer_runs_on_its_thread_and_stops():
+    ran = []
+    timer = devserver.SweepTimer(0.01, lambda: ran.append(1) or {})
+    timer.start()
+    while not ran:
+        timer.join(0.01)
+    timer.stop()
+    assert not timer.is_alive()
+
+
+@pytest.fixture
+def fake_demo(monkeypatch):
+    module = types.ModuleType("chalicelib.local.demo")
+    module.calls = []
+    module.load_demo_data = lambda now: module.calls.append(now) or {"services": 4}
+    monkeypatch.setitem(sys.modules, "chalicelib.local.demo", module)
+    return module
+
+
+def test_demo_data_loads_once_per_data_dir(tmp_path, fake_demo):
+    assert devserver.load_demo_once(tmp_path, "now-1") == "demo data: loaded ({'services': 4})"
+    assert devserver.load_demo_once(tmp_path, "now-2") == "demo data: already loaded"
+    assert fake_demo.calls == ["now-1"]
+
+
+def test_a_failing_demo_is_retried_next_start(tmp_path, fake_demo, capsys):
+    fake_demo.load_demo_data = lambda now: 1 / 0
+    assert "FAILED" in devserver.load_demo_once(tmp_path, "now")
+    assert not (tmp_path / devserver.DEMO_MARKER).exists()
+    assert "ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_a_missing_demo_module_is_a_note_not_a_crash(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "chalicelib.local.demo", None)
+    assert "does not exist yet" in devserver.load_demo_once(tmp_path, "now")
+    assert not (tmp_path / devserver.DEMO_MARKER).exists()
+
+
+def test_banner_says_how_to_get_a_token_and_search(tmp_path):
+    text = devserver.banner(devserver.options_from_env({"PORT": "8100",
+                                                        "LOCAL_DATA_DIR": str(tmp_path)}))
+    assert "http://127.0.0.1:8100/_local/token" in text
+    assert "/services?q=%E8%A3%85%E4%BF%AE" in text
+    assert str(tmp_path.resolve() / "dynamodb") in text
+
+
+def test_s3_snapshot_round_trip(moto_aws, tmp_path):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="snap")
+    png = bytes(range(256)) * 3
+    s3.put_object(Bucket="snap", Key="logos/svc_店铺装修.png", Body=png, ContentType="image/png")
+    s3.put_object(Bucket="snap", Key="deliverables/o1/终稿.txt", Body="终稿".encode())
+    assert s3_snapshot.save(s3, "snap", tmp_path / "s3") == 2
+
+    s3.delete_object(Bucket="snap", Key="logos/svc_店铺装修.png")
+    s3.delete_object(Bucket="snap", Key="deliverables/o1/终稿.txt")
+    assert s3_snapshot.restore(s3, "snap", tmp_path / "s3") == 2
+
+    logo = s3.get_object(Bucket="snap", Key="logos/svc_店铺装修.png")
+    assert logo["Body"].read() == png and logo["ContentType"] == "image/png"
+    assert s3.get_object(Bucket="snap", Key="deliverables/o1/终稿.txt")["Body"].read() == "终稿".encode()
+
+
+def test_restoring_without_a_snapshot_does_nothing(moto_aws, tmp_path):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    assert s3_snapshot.restore(s3, "never-saved", tmp_path / "s3") == 0
