@@ -1,0 +1,271 @@
+"""HTTP under load: the local stack on DynamoDB Local with concurrent clients on
+loopback, against the floor app served by the same server code, on the same DynamoDB
+Local, making the same number of DynamoDB calls per request.
+
+The mix, per client: two market searches, then an order placed, paid and accepted.
+Every request of the app has a floor twin: `GET /item/…?calls=n` with n the number of
+DynamoDB calls the app's route made in the counting run.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from bench import coldstart, env, scenario
+from chalicelib.local import engines
+
+SEARCHES = [f"/services?q={quote('装修')}", "/services?sort=price_asc"]
+
+
+class HttpApi:
+    """The ApiClient interface (tests/support.py) over real HTTP, for seeding."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.session = requests.Session()
+
+    def call(self, method, path, body=None, *, user=None, operator=False, headers=None,
+             raw=None, content_type="application/json"):
+        from chalicelib.api.auth import issue_token
+
+        hdrs = {"Content-Type": content_type, **(headers or {})}
+        if user is not None:
+            hdrs["Authorization"] = "Bearer " + issue_token(user, ["operator"] if operator else [])
+        data = raw if raw is not None else (
+            json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
+        answer = self.session.request(method, self.base + path, data=data, headers=hdrs,
+                                      timeout=30)
+        return _Reply(answer)
+
+
+class _Reply:
+    def __init__(self, answer):
+        self.status = answer.status_code
+        try:
+            self.json = answer.json()
+        except ValueError:
+            self.json = None
+
+    @property
+    def error_code(self):
+        return ((self.json or {}).get("error") or {}).get("code")
+
+
+@dataclass
+class Side:
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    wall: float = 0.0
+    round_p50: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"requests": self.requests, "errors": sum(self.errors.values()),
+                "error_kinds": dict(self.errors),
+                "p50": env.percentile(self.latencies, 50), "p95": env.percentile(self.latencies, 95),
+                "p99": env.percentile(self.latencies, 99),
+                "throughput": self.requests / self.wall if self.wall else 0.0}
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_stack(tmp: Path) -> tuple[subprocess.Popen, str, str, str]:
+    """The dev server (`make run`'s process) on free ports and a throwaway data dir."""
+    port, ddb_port, s3_port = engines.free_port(), engines.free_port(), engines.free_port()
+    child = {**os.environ, "PORT": str(port), "DYNAMODB_PORT": str(ddb_port),
+             "S3_PORT": str(s3_port), "LOCAL_DATA_DIR": str(tmp / "stack"),
+             # Sweeps on a timer would add noise that the floor does not have.
+             "SWEEP_INTERVAL_SECONDS": "3600"}
+    for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "TABLE_PREFIX", "PYTHONPATH"):
+        child.pop(name, None)
+    log = open(tmp / "devserver.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.devserver"],
+                               cwd=str(env.ROOT), env=child, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(base + "/health", 120)
+    except TimeoutError:
+        _stop(process)
+        raise RuntimeError("dev server did not start: "
+                           + (tmp / "devserver.log").read_text()[-800:]) from None
+    return process, base, f"http://127.0.0.1:{ddb_port}", "devserver"
+
+
+def start_served(project: Path, stage: str, extra_env: dict, tmp: Path, name: str):
+    port = engines.free_port()
+    child = {**os.environ, **extra_env}
+    child.pop("PYTHONPATH", None)
+    log = open(tmp / f"{name}.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "bench.serve", str(project), stage,
+                                str(port)], cwd=str(env.ROOT), env=child, stdout=log,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(base + ("/health" if name == "app" else "/item/floor-1"), 60)
+    except TimeoutError:
+        _stop(process)
+        raise RuntimeError(f"{name} server did not start: "
+                           + (tmp / f"{name}.log").read_text()[-800:]) from None
+    return process, base
+
+
+def seed(base: str) -> dict:
+    """Providers and listed services, through the API itself (any server, any engine)."""
+    run = scenario.Run()
+    rec = scenario.Recorder(HttpApi(base), run)
+    ctx: dict = {}
+    for step in (scenario.taxonomy, scenario.providers, scenario.services):
+        rec.step = step.__name__
+        try:
+            step(rec, ctx)
+        except (scenario.StepFailed, KeyError) as why:
+            run.skipped[step.__name__] = str(why)
+    return ctx | {"skipped": run.skipped}
+
+
+def app_plan(ctx: dict, routes: set) -> list[tuple[str, str, str]]:
+    """(kind, method, path template) of one client cycle, limited to routes that exist."""
+    plan = []
+    if ("GET", "/services") in routes:
+        plan += [("search", "GET", path) for path in SEARCHES]
+    if ctx.get("service") and ("POST", "/orders") in routes:
+        plan.append(("place", "POST", "/orders"))
+        for action in ("pay", "accept"):
+            if ("POST", f"/orders/{{id}}/{action}") in routes:
+                plan.append((action, "POST", f"/orders/{{id}}/{action}"))
+    return plan
+
+
+def _client(base, plan, cycles, deadline, side, lock, buyer, ctx, floor_calls):
+    session = requests.Session()
+    from chalicelib import clock
+    from chalicelib.api.auth import issue_token
+
+    tokens = {u: {"Authorization": "Bearer " + issue_token(u, []),
+                  "Content-Type": "application/json"} for u in (buyer, scenario.PROVIDER)}
+    for _ in range(cycles):
+        order_id = None
+        for kind, method, path in plan:
+            if time.monotonic() > deadline:
+                return
+            body, headers = None, tokens[buyer]
+            if floor_calls is not None:
+                method, path = "GET", f"/item/{coldstart.FLOOR_ITEM}?calls={floor_calls[kind]}"
+            elif kind == "place":
+                body = json.dumps({"service_id": ctx["service"], "requirement": "首页改版，要简约",
+                                   "due_at": clock.to_iso(clock.now() + timedelta(days=10))},
+                                  ensure_ascii=False).encode()
+            elif kind in ("pay", "accept"):
+                if order_id is None:
+                    continue
+                path = path.replace("{id}", order_id)
+                body = b"{}"
+                headers = tokens[scenario.PROVIDER] if kind == "accept" else headers
+            started = time.perf_counter()
+            try:
+                answer = session.request(method, base + path, data=body, headers=headers,
+                                         timeout=30)
+                status = answer.status_code
+                if kind == "place" and floor_calls is None and status == 201:
+                    order_id = answer.json()["id"]
+            except requests.RequestException as error:
+                status = type(error).__name__
+            elapsed = time.perf_counter() - started
+            with lock:
+                side.requests += 1
+                side.latencies.append(elapsed)
+                if not (isinstance(status, int) and status < 300):
+                    key = f"{kind} → {status}"
+                    side.errors[key] = side.errors.get(key, 0) + 1
+
+
+def drive(base, plan, side, *, clients, cycles, time_limit, ctx, floor_calls=None):
+    lock = threading.Lock()
+    before = len(side.latencies)
+    deadline = time.monotonic() + time_limit
+    threads = [threading.Thread(target=_client, args=(
+        base, plan, cycles, deadline, side, lock, f"load-buyer-{i}", ctx, floor_calls))
+        for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    side.wall += time.perf_counter() - started
+    side.round_p50.append(env.percentile(side.latencies[before:], 50))
+
+
+def measure_load(calls_by_route: dict, *, clients=4, cycles=8, rounds=3,
+                 time_limit=60.0) -> dict:
+    """Alternate rounds of app and floor traffic; return percentiles and the p50 ratio."""
+    from chalicelib.api.routing import ROUTES
+
+    routes = {(s.method, s.path) for s in ROUTES}
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp_name:
+        tmp = Path(tmp_name)
+        processes = []
+        try:
+            try:
+                stack, app_base, dynamodb, how = start_stack(tmp)
+                processes.append(stack)
+            except (RuntimeError, OSError) as why:
+                return {"pending": f"the local stack did not start: {str(why)[-300:]}"}
+            coldstart.seed_floor(dynamodb)
+            floor, floor_base = start_served(coldstart.FLOOR_DIR, "dev", {
+                "DYNAMODB_ENDPOINT": dynamodb, "FLOOR_TABLE": coldstart.FLOOR_TABLE}, tmp, "floor")
+            processes.append(floor)
+            ctx = seed(app_base)
+            plan = app_plan(ctx, routes)
+            if not plan:
+                return {"pending": "no market or order routes yet", "seed": ctx.get("skipped")}
+            floor_calls = {kind: max(1, round(calls_by_route.get((method, path), 1) or 1))
+                           for kind, method, path in plan}
+            app_side, floor_side = Side(), Side()
+            # One short unmeasured round each: first-request costs are the cold start's.
+            drive(app_base, plan, Side(), clients=clients, cycles=1, time_limit=30, ctx=ctx)
+            drive(floor_base, plan, Side(), clients=clients, cycles=1, time_limit=30, ctx=ctx,
+                  floor_calls=floor_calls)
+            for _ in range(rounds):
+                drive(app_base, plan, app_side, clients=clients, cycles=cycles,
+                      time_limit=time_limit, ctx=ctx)
+                drive(floor_base, plan, floor_side, clients=clients, cycles=cycles,
+                      time_limit=time_limit, ctx=ctx, floor_calls=floor_calls)
+        finally:
+            for process in reversed(processes):
+                _stop(process)
+    ratios = [a / f for a, f in zip(app_side.round_p50, floor_side.round_p50)]
+    return {"served_by": how, "clients": clients, "rounds": rounds,
+            "plan": [f"{m} {p}" for _, m, p in plan], "floor_calls": floor_calls,
+            "app": app_side.summary(), "floor": floor_side.summary(),
+            "p50_ratio": env.median(ratios), "round_ratios": ratios,
+            "seed_skipped": ctx.get("skipped")}
