@@ -1,0 +1,220 @@
+"""`make run` for real: the dev server as a subprocess on free ports and a temporary data
+directory, spoken to over HTTP, stopped with Ctrl-C, and started again on the same data."""
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from chalicelib.local import engines
+
+pytestmark = pytest.mark.dynamodb_local
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60
+
+
+class DevServer:
+    def __init__(self, data_dir: Path, log_path: Path):
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.port = engines.free_port()
+        self.dynamodb_port = engines.free_port()
+        self.s3_port = engines.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self) -> "DevServer":
+        env = dict(os.environ, PORT=str(self.port), DYNAMODB_PORT=str(self.dynamodb_port),
+                   S3_PORT=str(self.s3_port), LOCAL_DATA_DIR=str(self.data_dir),
+                   SWEEP_INTERVAL_SECONDS="1", PYTHONUNBUFFERED="1")
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.devserver"],
+                                        cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"dev server exited early:\n{self.output()}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.kill()
+        raise AssertionError(f"dev server not healthy after {START_TIMEOUT}s:\n{self.output()}")
+
+    def java_pid(self) -> int:
+        """DynamoDB Local: the java child of this dev server."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent == self.process.pid and b"DynamoDBLocal" in cmdline:
+                return int(entry.name)
+        raise AssertionError("the dev server has no DynamoDB Local child")
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self.log.close()
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if not self.log.closed:
+            self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def token(self, sub: str, operator: bool = False) -> dict:
+        reply = requests.post(self.url + "/_local/token",
+                              json={"sub": sub, "roles": ["operator"] if operator else []})
+        assert reply.status_code == 200, reply.text
+        return {"Authorization": f"Bearer {reply.json()['token']}"}
+
+    def paths(self) -> set[str]:
+        return set(requests.get(self.url + "/openapi.json").json()["paths"])
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    base = tmp_path_factory.mktemp("local-stack")
+    server = DevServer(base / "data", base / "devserver.log").start()
+    yield server
+    server.kill()
+
+
+def _png_80x80() -> bytes:
+    image = Image.new("RGB", (80, 80), (200, 30, 40))
+    for x in range(80):
+        image.putpixel((x, x), (255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _listed_service_with_logo(server: DevServer, provider: str) -> tuple[dict, bytes]:
+    """Apply, get approved, create a service and upload its logo, all over HTTP."""
+    headers = server.token(provider)
+    operator = server.token("op-1", operator=True)
+    applied = requests.post(server.url + "/providers/me/application", headers=headers, json={
+        "display_name": "巧手装修工作室", "company_name": "巧手网络科技有限公司",
+        "contact": "13800000000", "intro": "专注淘宝天猫店铺装修"})
+    assert applied.status_code == 201, applied.text
+    approved = requests.post(f"{server.url}/admin/providers/{provider}/approve",
+                             headers=operator, json={})
+    assert approved.status_code == 200, approved.text
+    category = requests.get(server.url + "/categories").json()["items"][0]["id"]
+    created = requests.post(server.url + "/services", headers=headers, json={
+        "title": "店铺装修 首页设计", "category": category,
+        "summary": "三天完成天猫首页装修，含两次修改", "content": "## 服务内容\n首页装修",
+        "pricing": "fixed", "price": 49900, "tags": []})
+    assert created.status_code == 201, created.text
+    logo = _png_80x80()
+    uploaded = requests.put(f"{server.url}/services/{created.json()['id']}/logo",
+                            headers={**headers, "Content-Type": "image/png"}, data=logo)
+    assert uploaded.status_code == 200, uploaded.text
+    return uploaded.json(), logo
+
+
+def test_unknown_routes_answer_404_in_the_error_shape(stack):
+    for method in ("GET", "POST", "DELETE"):
+        reply = requests.request(method, stack.url + "/no/such/route")
+        assert reply.status_code == 404
+        assert reply.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_a_method_http_server_does_not_know_still_answers_in_the_error_shape(stack):
+    reply = requests.request("TRACE", stack.url + "/health")
+    assert reply.status_code == 405
+    assert reply.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_local_token_signs_in_a_buyer(stack):
+    reply = requests.post(stack.url + "/_local/token", json={"sub": "buyer-1"})
+    assert reply.status_code == 200
+    token = reply.json()["token"]
+    assert token.count(".") == 2
+
+
+def test_a_logo_crosses_the_real_http_server_intact(stack):
+    if "/services/{id}/logo" not in stack.paths():
+        pytest.skip("PUT /services/{id}/logo is not registered yet")
+    service, logo = _listed_service_with_logo(stack, "provider-1")
+    assert service["logo_url"]
+    stored = requests.get(service["logo_url"])
+    assert stored.status_code == 200
+    assert stored.content == logo
+
+
+def test_ctrl_c_stops_everything_and_data_survives_a_restart(tmp_path):
+    data_dir = tmp_path / "data"
+    first = DevServer(data_dir, tmp_path / "first.log").start()
+    try:
+        # An idempotency record is data every write route leaves behind.
+        key = f"restart-{uuid.uuid4().hex}"
+        original = requests.post(first.url + "/_local/token", json={"sub": "buyer-1"},
+                                 headers={"Idempotency-Key": key})
+        assert original.status_code == 200
+        with_logo = "/services/{id}/logo" in first.paths()
+        if with_logo:
+            service, logo = _listed_service_with_logo(first, "provider-2")
+        java = first.java_pid()
+    finally:
+        exit_code = first.interrupt()
+    assert exit_code == 0, first.output()
+    assert _gone(java), "DynamoDB Local outlived the dev server"
+    assert "stopping" in first.output()
+
+    second = DevServer(data_dir, tmp_path / "second.log").start()
+    try:
+        replay = requests.post(second.url + "/_local/token", json={"sub": "buyer-1"},
+                               headers={"Idempotency-Key": key})
+        assert replay.status_code == 200
+        assert replay.headers.get("Idempotent-Replayed") == "true"
+        assert replay.json() == original.json()
+        if (ROOT / "chalicelib" / "local" / "demo.py").exists():
+            assert "demo data: already loaded" in second.output()
+        if with_logo:
+            # moto keeps S3 in memory; the dev server's snapshot must bring the logo back.
+            # The ports differ between these two runs (never between two `make run`s).
+            url = service["logo_url"]
+            for old, new in ((f":{first.s3_port}/", f":{second.s3_port}/"),
+                             (f":{first.port}/", f":{second.port}/")):
+                url = url.replace(old, new)
+            stored = requests.get(url)
+            assert stored.status_code == 200, service
+            assert stored.content == logo
+    finally:
+        second.interrupt()
