@@ -59,5 +59,6 @@ package:
 	@echo "package: not written yet (see README, Deploy)"; exit 1
 
 # --- bench: load and latency checks go here -----------------------------------------
-bench:
-	@echo "bench: not written yet"; exit 1
+# Not part of `make test`: about 5-10 minutes; writes BENCHMARKS.md (see bench/run.py).
+bench: deps
+	$(PY) -m bench.run

@@ -139,20 +139,6 @@ def start_served(project: Path, stage: str, extra_env: dict, tmp: Path, name: st
     return process, base
 
 
-def seed(base: str) -> dict:
-    """Providers and listed services, through the API itself (any server, any engine)."""
-    run = scenario.Run()
-    rec = scenario.Recorder(HttpApi(base), run)
-    ctx: dict = {}
-    for step in (scenario.taxonomy, scenario.providers, scenario.services):
-        rec.step = step.__name__
-        try:
-            step(rec, ctx)
-        except (scenario.StepFailed, KeyError) as why:
-            run.skipped[step.__name__] = str(why)
-    return ctx | {"skipped": run.skipped}
-
-
 def app_plan(ctx: dict, routes: set) -> list[tuple[str, str, str]]:
     """(kind, method, path template) of one client cycle, limited to routes that exist."""
     plan = []
@@ -244,7 +230,7 @@ def measure_load(calls_by_route: dict, *, clients=4, cycles=8, rounds=3,
             floor, floor_base = start_served(coldstart.FLOOR_DIR, "dev", {
                 "DYNAMODB_ENDPOINT": dynamodb, "FLOOR_TABLE": coldstart.FLOOR_TABLE}, tmp, "floor")
             processes.append(floor)
-            ctx = seed(app_base)
+            ctx = scenario.seed_catalog(HttpApi(app_base))
             plan = app_plan(ctx, routes)
             if not plan:
                 return {"pending": "no market or order routes yet", "seed": ctx.get("skipped")}

@@ -31,6 +31,7 @@ class Observation:
 class Run:
     observations: list[Observation] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # step -> why
+    ctx: dict = field(default_factory=dict)  # ids the steps created
 
 
 class Recorder:
@@ -82,7 +83,7 @@ def run_scenario(api) -> Run:
     """Run every step against `api` (tests.support.ApiClient on fresh tables)."""
     run = Run()
     rec = Recorder(api, run)
-    ctx: dict = {}
+    ctx = run.ctx
     for step in STEPS:
         rec.step = step.__name__
         try:
@@ -297,3 +298,24 @@ def sweeps(rec, ctx):
 STEPS = [system, taxonomy, providers, campaigns, services, trial_listing, delist_and_delete,
          market, order_completed, reviews, order_cancelled, order_rejected, order_disputed,
          order_milestones, views, operators, suspend, sweeps]
+
+
+def seed_catalog(api) -> dict:
+    """Approved providers and three listed services (店铺装修, LOGO设计, 客服外包), through
+    the API; `ctx["skipped"]` says what could not be done yet."""
+    run = Run()
+    rec = Recorder(api, run)
+    ctx: dict = {}
+    for step in (taxonomy, providers, services):
+        rec.step = step.__name__
+        try:
+            step(rec, ctx)
+        except (StepFailed, KeyError) as why:
+            run.skipped[step.__name__] = str(why)
+    ctx["skipped"] = run.skipped
+    return ctx
+
+
+def place_order(api, service_id: str, buyer: str = BUYER) -> str:
+    rec = Recorder(api, Run())
+    return _place(rec, {"service": service_id}, "service", buyer=buyer)
