@@ -6,6 +6,7 @@ from chalice import Chalice, Rate
 from chalicelib import settings
 from chalicelib.api import middleware, system
 from chalicelib.api import notifications as notifications_api
+from chalicelib.api import reviews as reviews_api, users as users_api
 from chalicelib.jobs import registry
 
 cfg = settings.get()
@@ -16,6 +17,8 @@ app = Chalice(app_name="service-market")
 middleware.install(app)
 app.register_blueprint(system.bp)
 app.register_blueprint(notifications_api.bp)
+app.register_blueprint(reviews_api.bp)
+app.register_blueprint(users_api.bp)
 
 if cfg.is_local:
     from chalicelib.local import routes as local_routes

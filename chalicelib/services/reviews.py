@@ -1,0 +1,204 @@
+"""Reviews and credit: a party reviews the other side of a completed order, once.
+
+One TransactWrite does it all, so credit can never move twice or without its review:
+put the review (the key order_id + author_role exists once), flag the order
+(conditioned on `completed`, the window and the flag), and ADD to the reviewed party's
+counters (and, for a buyer's review, to the service's rating).
+"""
+import logging
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+
+from chalicelib import clock, settings as settings_module
+from chalicelib.domain import reviews as rules
+from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
+from chalicelib.services import notifications
+from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
+from chalicelib.storage.orders import OrderModel
+from chalicelib.storage.reviews import ReviewModel
+
+log = logging.getLogger("market.reviews")
+
+MAX_ATTEMPTS = 4
+FAILED = "ConditionalCheckFailed"
+RATING_LABELS = {"good": "好评", "neutral": "中评", "bad": "差评"}
+ROLE_LABELS = {rules.BUYER: "买家", rules.PROVIDER: "服务商"}
+# Review action positions inside the transaction, to read its cancellation reasons.
+REVIEW_AT, ORDER_AT, PARTY_AT, SERVICE_AT = 0, 1, 2, 3
+
+
+def submit_review(caller, order_id: str, *, rating: str, comment: str, now: datetime) -> dict:
+    """The caller (buyer or provider) reviews the other side of a completed order."""
+    order = _load_order(order_id)
+    role = rules.role_for_review(caller.user_id, caller.is_operator, order.buyer_id,
+                                 order.provider_id)
+    window = settings_module.get().review_window_seconds
+    _check(order, role, now, window)
+    review = ReviewModel(
+        order.id, role, author_id=caller.user_id,
+        subject_id=order.provider_id if role == rules.BUYER else order.buyer_id,
+        service_id=order.service_id, rating=rating, comment=comment or "",
+        created_at=clock.to_key(now))
+    with_service = role == rules.BUYER
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            _commit(review, role, now, window, with_service)
+            break
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if _code(codes, REVIEW_AT) == FAILED:
+                raise ReviewNotAllowed("this side has already reviewed the order",
+                                       reason="already_reviewed")
+            if _code(codes, ORDER_AT) == FAILED:
+                # The order moved under us (or the window closed at this instant): the
+                # fresh order says which refusal applies.
+                _check(_load_order(order_id), role, now, window)
+                raise Conflict()
+            if _code(codes, PARTY_AT) == FAILED:
+                log.error("order %s: reviewed provider %s is missing", order.id,
+                          review.subject_id)
+                raise ReviewNotAllowed("the reviewed party no longer exists",
+                                       reason="subject_missing")
+            if with_service and _code(codes, SERVICE_AT) == FAILED:
+                # The service was deleted after the order completed: the provider's
+                # credit still moves; there is no rating left to update.
+                with_service = False
+                continue
+            if attempt == MAX_ATTEMPTS:
+                raise Conflict()
+    _after_commit(review, order, now)
+    return present(review)
+
+
+def list_order_reviews(caller, order_id: str) -> list[dict]:
+    """Both reviews of an order, for its buyer, its provider and operators."""
+    order = _load_order(order_id)
+    if rules.author_role(caller.user_id, order.buyer_id, order.provider_id) is None \
+            and not caller.is_operator:
+        raise NotFound("no such order")
+    return [present(r) for r in ReviewModel.query(order.id, consistent_read=True)]
+
+
+def user_profile(user_id: str) -> dict:
+    """A user's public credit as a buyer: zeros for one never reviewed."""
+    if not 1 <= len(user_id) <= 128 or "#" in user_id:
+        raise NotFound("no such user")
+    try:
+        user = UserModel.get(user_id)
+    except DoesNotExist:
+        user = UserModel(user_id)
+    return {
+        "id": user_id,
+        "credit": int(user.credit or 0),
+        "ratings": {"good": int(user.ratings_good or 0),
+                    "neutral": int(user.ratings_neutral or 0),
+                    "bad": int(user.ratings_bad or 0)},
+    }
+
+
+def present(review: ReviewModel) -> dict:
+    return {
+        "order_id": review.order_id,
+        "author_role": review.author_role,
+        "author_id": review.author_id,
+        "subject_id": review.subject_id,
+        "rating": review.rating,
+        "comment": review.comment or "",
+        "created_at": clock.key_to_iso(review.created_at),
+    }
+
+
+def _load_order(order_id: str) -> OrderModel:
+    # An id no order could have is answered like any unknown one, before DynamoDB
+    # could reject it for its size.
+    if not 1 <= len(order_id) <= 128:
+        raise NotFound("no such order")
+    try:
+        return OrderModel.get(order_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("no such order") from None
+
+
+def _check(order: OrderModel, role: str, now: datetime, window: int) -> None:
+    rules.check_review_allowed(
+        status=order.status,
+        completed_at=clock.from_key(order.completed_at) if order.completed_at else None,
+        already_reviewed=bool(getattr(order, f"reviewed_by_{role}", False)),
+        now=now, window_seconds=window)
+
+
+def _commit(review: ReviewModel, role: str, now: datetime, window: int,
+            with_service: bool) -> None:
+    flag = getattr(OrderModel, f"reviewed_by_{role}")
+    change = rules.credit_change(review.rating)
+    counter = f"ratings_{review.rating}"
+    with transact_write() as tx:
+        # attribute_not_exists on the review key is what makes "once per side" hold
+        # under concurrency; the order flag mirrors it for readers of the order.
+        tx.save(review, condition=ReviewModel.order_id.does_not_exist())
+        # The order must still be completed, unreviewed by this side, and completed
+        # recently enough: the window is re-checked by DynamoDB at commit time
+        # (clock keys sort as strings), not only by the read above.
+        earliest = clock.to_key(now - timedelta(seconds=window))
+        tx.update(OrderModel(review.order_id), actions=[flag.set(True)],
+                  condition=(OrderModel.status == rules.REVIEWABLE_STATUS)
+                  & (OrderModel.completed_at >= earliest)
+                  & (flag.does_not_exist() | (flag == False)))  # noqa: E712
+        if role == rules.BUYER:
+            # version moves too, so a catalog write that read the profile before this
+            # review fails its version condition instead of saving stale counters.
+            tx.update(ProviderModel(review.subject_id),
+                      actions=[ProviderModel.credit.add(change["credit"]),
+                               getattr(ProviderModel, counter).add(1),
+                               ProviderModel.version.add(1)],
+                      condition=ProviderModel.user_id.exists())
+        else:
+            # ADD creates the buyer's item the first time anybody reviews them.
+            tx.update(UserModel(review.subject_id),
+                      actions=[UserModel.credit.add(change["credit"]),
+                               getattr(UserModel, counter).add(1)])
+        if with_service:
+            tx.update(ServiceModel(review.service_id),
+                      actions=[ServiceModel.rating_sum.add(change["credit"]),
+                               ServiceModel.rating_count.add(1),
+                               getattr(ServiceModel, counter).add(1),
+                               ServiceModel.version.add(1)],
+                      condition=ServiceModel.id.exists())
+
+
+def _after_commit(review: ReviewModel, order: OrderModel, now: datetime) -> None:
+    if review.author_role == rules.BUYER:
+        _refresh_market(review.service_id)
+    title = _order_title(order)
+    notifications.notify(
+        review.subject_id, "reviewed", order_id=order.id, service_id=order.service_id,
+        text=f"{ROLE_LABELS[review.author_role]}对订单「{title}」给出了"
+             f"{RATING_LABELS[review.rating]}",
+        now=now)
+
+
+def _refresh_market(service_id: str) -> None:
+    # The market's search entries carry the rating; refreshing them is best-effort
+    # because the review is already committed and the entries are a derived view.
+    try:
+        from chalicelib.services import market
+    except ImportError:
+        return
+    refresh = getattr(market, "refresh_market_entries", None)
+    if refresh is None:
+        return
+    try:
+        refresh(service_id)
+    except Exception:  # noqa: BLE001
+        log.exception("could not refresh market entries of %s", service_id)
+
+
+def _order_title(order: OrderModel) -> str:
+    snapshot = getattr(order, "service", None)
+    return getattr(snapshot, "title", None) or order.id
+
+
+def _code(codes: list, index: int):
+    return codes[index] if index < len(codes) else None

@@ -1,0 +1,60 @@
+"""Completed orders for review tests, written straight into storage.
+
+Reviews only need an order in `completed`; building one through the whole order flow
+(apply, approve, list, order, pay, accept, deliver, approve) is exercised once in
+test_reviews.py and is too slow to repeat for every window edge.
+"""
+from datetime import timedelta
+
+from chalicelib import clock, ids
+from chalicelib.storage.catalog import ProviderModel, ServiceModel
+from chalicelib.storage.orders import OrderModel, ServiceSnapshot
+
+
+def provider(user_id="provider-1"):
+    now = clock.to_key(clock.now())
+    ProviderModel(user_id, status="approved", display_name="巧手设计", company_name="巧手设计工作室",
+                  contact="138-0000-0000", intro="专注店铺装修与logo设计", applied_at=now,
+                  decided_at=now).save()
+
+
+def service(provider_id="provider-1", title="店铺装修"):
+    now = clock.to_key(clock.now())
+    item = ServiceModel(ids.new_id("svc"), provider_id=provider_id, title=title,
+                        category="shop-decoration", summary="淘宝店铺首页装修，三天交付",
+                        content="# 店铺装修\n包含首页与详情页", pricing="fixed", price=50000,
+                        status="listed", created_at=now, updated_at=now, listed_at=now)
+    item.save()
+    return item.id
+
+
+def completed_order(buyer="buyer-1", provider_id="provider-1", service_id=None,
+                    completed_at=None, status="completed"):
+    """An order in `status` (completed by default, just now) between buyer and provider."""
+    if service_id is None:
+        provider(provider_id)
+        service_id = service(provider_id)
+    now = clock.now()
+    done = completed_at or now
+    key = clock.to_key(now)
+    order = OrderModel(
+        ids.new_id("ord"), buyer_id=buyer, provider_id=provider_id, service_id=service_id,
+        service=ServiceSnapshot(title="店铺装修", pricing="fixed", price=50000),
+        requirement="首页换成冬季主题", due_at=clock.to_key(now + timedelta(days=7)),
+        amount=50000, status=status, escrow_funded=50000, escrow_released=50000,
+        created_key=f"{key}#x", created_at=key, updated_at=key,
+        completed_at=clock.to_key(done) if status == "completed" else None,
+        buyer_status=f"{buyer}#{status}", provider_status=f"{provider_id}#{status}")
+    order.save()
+    return order.id
+
+
+def provider_standing(provider_id="provider-1"):
+    item = ProviderModel.get(provider_id, consistent_read=True)
+    return item.credit, (item.ratings_good, item.ratings_neutral, item.ratings_bad)
+
+
+def service_rating(service_id):
+    item = ServiceModel.get(service_id, consistent_read=True)
+    return item.rating_sum, item.rating_count, (item.ratings_good, item.ratings_neutral,
+                                                item.ratings_bad)
