@@ -57,6 +57,7 @@ class RouteResult:
 
 def route_matcher():
     """Map an actual path to its RouteSpec; literal segments win over parameters."""
+    import app  # noqa: F401 - importing the app is what fills ROUTES
     from chalicelib.api.routing import ROUTES
 
     compiled = []

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from bench import coldstart, env, scenario
+from bench import calls, coldstart, env, scenario
 from chalicelib.local import engines
 
 SEARCHES = [f"/services?q={quote('装修')}", "/services?sort=price_asc"]
@@ -139,16 +139,19 @@ def start_served(project: Path, stage: str, extra_env: dict, tmp: Path, name: st
     return process, base
 
 
-def app_plan(ctx: dict, routes: set) -> list[tuple[str, str, str]]:
-    """(kind, method, path template) of one client cycle, limited to routes that exist."""
+def app_plan(ctx: dict) -> list[tuple[str, str, str, str]]:
+    """(kind, method, path, route) of one client cycle, limited to routes that exist;
+    `{id}` in a path stands for the order placed earlier in the cycle."""
+    match = calls.route_matcher()
+    wanted = [("search", "GET", path) for path in SEARCHES]
+    if ctx.get("service"):
+        wanted += [("place", "POST", "/orders"), ("pay", "POST", "/orders/{id}/pay"),
+                   ("accept", "POST", "/orders/{id}/accept")]
     plan = []
-    if ("GET", "/services") in routes:
-        plan += [("search", "GET", path) for path in SEARCHES]
-    if ctx.get("service") and ("POST", "/orders") in routes:
-        plan.append(("place", "POST", "/orders"))
-        for action in ("pay", "accept"):
-            if ("POST", f"/orders/{{id}}/{action}") in routes:
-                plan.append((action, "POST", f"/orders/{{id}}/{action}"))
+    for kind, method, path in wanted:
+        spec = match(method, path.replace("{id}", "x"))
+        if spec is not None and (kind in ("search", "place") or any(k == "place" for k, *_ in plan)):
+            plan.append((kind, method, path, spec.path))
     return plan
 
 
@@ -161,7 +164,7 @@ def _client(base, plan, cycles, deadline, side, lock, buyer, ctx, floor_calls):
                   "Content-Type": "application/json"} for u in (buyer, scenario.PROVIDER)}
     for _ in range(cycles):
         order_id = None
-        for kind, method, path in plan:
+        for kind, method, path, _ in plan:
             if time.monotonic() > deadline:
                 return
             body, headers = None, tokens[buyer]
@@ -214,9 +217,6 @@ def drive(base, plan, side, *, clients, cycles, time_limit, ctx, floor_calls=Non
 def measure_load(calls_by_route: dict, *, clients=4, cycles=8, rounds=3,
                  time_limit=60.0) -> dict:
     """Alternate rounds of app and floor traffic; return percentiles and the p50 ratio."""
-    from chalicelib.api.routing import ROUTES
-
-    routes = {(s.method, s.path) for s in ROUTES}
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp_name:
         tmp = Path(tmp_name)
         processes = []
@@ -231,11 +231,11 @@ def measure_load(calls_by_route: dict, *, clients=4, cycles=8, rounds=3,
                 "DYNAMODB_ENDPOINT": dynamodb, "FLOOR_TABLE": coldstart.FLOOR_TABLE}, tmp, "floor")
             processes.append(floor)
             ctx = scenario.seed_catalog(HttpApi(app_base))
-            plan = app_plan(ctx, routes)
+            plan = app_plan(ctx)
             if not plan:
                 return {"pending": "no market or order routes yet", "seed": ctx.get("skipped")}
-            floor_calls = {kind: max(1, round(calls_by_route.get((method, path), 1) or 1))
-                           for kind, method, path in plan}
+            floor_calls = {kind: max(1, round(calls_by_route.get((method, route), 1) or 1))
+                           for kind, method, _, route in plan}
             app_side, floor_side = Side(), Side()
             # One short unmeasured round each: first-request costs are the cold start's.
             drive(app_base, plan, Side(), clients=clients, cycles=1, time_limit=30, ctx=ctx)
@@ -251,7 +251,7 @@ def measure_load(calls_by_route: dict, *, clients=4, cycles=8, rounds=3,
                 _stop(process)
     ratios = [a / f for a, f in zip(app_side.round_p50, floor_side.round_p50)]
     return {"served_by": how, "clients": clients, "rounds": rounds,
-            "plan": [f"{m} {p}" for _, m, p in plan], "floor_calls": floor_calls,
+            "plan": [f"{m} {p}" for _, m, p, _ in plan], "floor_calls": floor_calls,
             "app": app_side.summary(), "floor": floor_side.summary(),
             "p50_ratio": env.median(ratios), "round_ratios": ratios,
             "seed_skipped": ctx.get("skipped")}

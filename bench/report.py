@@ -126,7 +126,7 @@ def sweep_table(report: dict) -> list[str]:
     sw = report.get("sweep") or {}
     sizes = [k for k in sw if isinstance(k, int) and "items_read" in sw[k]]
     if not sizes:
-        return [f"Pending: {_sweep_problem(sw)}"]
+        return [_sweep_problem(sw)]
     rows = ["| orders in table | due | handled | items read | calls | sweep time | calls made |",
             "|---|---|---|---|---|---|---|"]
     for s in sizes:
@@ -144,7 +144,7 @@ def search_table(report: dict) -> list[str]:
     se = report.get("search") or {}
     sizes = [k for k in se if isinstance(k, int) and "queries" in se[k]]
     if not sizes:
-        return [f"Pending: {_search_problem(se)}"]
+        return [_search_problem(se)]
     head = "| query | " + " | ".join(f"{s:,} services: results / items read / calls" for s in sizes)
     rows = [head + " | ratio |", "|---|" + "---|" * len(sizes) + "---|"]
     for q in se[sizes[0]]["queries"]:
@@ -247,5 +247,6 @@ def markdown(report: dict) -> str:
         lines += ["## Deployment package", "",
                   f"App zip {pk['app']['zip_bytes']:,} bytes (our own code "
                   f"{pk['app']['own_code_bytes']:,}); floor zip {pk['floor']['zip_bytes']:,} bytes. "
-                  "Both bundle botocore through PynamoDB.", ""]
+                  f"Both bundle botocore through PynamoDB (app packaged with stage "
+                  f"`{pk['app'].get('stage')}`).", ""]
     return "\n".join(lines)
