@@ -7,6 +7,7 @@ from chalicelib import settings
 from chalicelib.api import middleware, system
 from chalicelib.api import notifications as notifications_api
 from chalicelib.api import reviews as reviews_api, users as users_api
+from chalicelib.api import money as money_api, orders as orders_api
 from chalicelib.jobs import registry
 
 cfg = settings.get()
@@ -19,6 +20,8 @@ app.register_blueprint(system.bp)
 app.register_blueprint(notifications_api.bp)
 app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
+app.register_blueprint(orders_api.bp)
+app.register_blueprint(money_api.bp)
 
 if cfg.is_local:
     from chalicelib.local import routes as local_routes

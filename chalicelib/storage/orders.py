@@ -112,6 +112,9 @@ class OrderModel(Model):
     escrow_released = NumberAttribute(default=0)
     escrow_refunded = NumberAttribute(default=0)
     escrow_held = NumberAttribute(default=0)
+    # Recorded by a transition but not yet executed: held minus this is what is still
+    # undecided, so a later refund never counts money already promised to the provider.
+    escrow_instructed = NumberAttribute(default=0)
     payment_ref = UnicodeAttribute(null=True)
     created_key = UnicodeAttribute()
     created_at = UnicodeAttribute()

@@ -1,0 +1,161 @@
+"""Order routes: placing, paying, every life-cycle action, deliveries and the history."""
+from chalice import Blueprint
+
+from chalicelib.api.pagination import encode_cursor, page
+from chalicelib.api.routing import OPERATOR, PAGING, USER, route
+from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
+from chalicelib.domain import orders as life
+from chalicelib.services import deliverables, orders
+
+bp = Blueprint(__name__)
+
+MILESTONE = Obj({
+    "title": Str(1, 60, example="首页装修"),
+    "amount": Int(minimum=1),
+    "release": Enum(["on_approval", "on_accept"]),
+}, name="Milestone")
+
+PLACE = Obj({
+    "service_id": Str(1, 128),
+    "requirement": Str(1, 5000, multiline=True, example="双十一店铺首页装修，红色主题"),
+    "due_at": DateTime(example="2026-12-01T00:00:00+00:00"),
+    "price": Int(minimum=1, required=False, description="only for negotiable services"),
+    "milestones": ListOf(MILESTONE, 1, 10, required=False),
+}, name="PlaceOrder")
+REASON = Obj({"reason": Str(1, 500, multiline=True)}, name="Reason")
+NOTE = Obj({"note": Str(1, 2000, multiline=True)}, name="Note")
+EMPTY = Obj({}, name="Empty")
+UPLOAD = Obj({
+    "filename": Str(1, 200, example="首页设计稿.psd"),
+    "content_type": Str(3, 100, example="image/png"),
+    "size": Int(minimum=1, maximum=deliverables.MAX_FILE_BYTES),
+}, name="UploadRequest")
+DELIVER = Obj({
+    "file_ids": ListOf(Str(1, 128), 1, 20, unique=True),
+    "note": Str(0, 2000, multiline=True, required=False),
+}, name="Delivery")
+RESOLVE = Obj({
+    "refund": Int(minimum=0),
+    "release": Int(minimum=0),
+    "note": Str(0, 2000, multiline=True, required=False),
+}, name="Resolution")
+LIST_QUERY = {**PAGING, "as": Enum(["buyer", "provider"], required=False),
+              "status": Enum(list(life.STATES), required=False)}
+
+
+@route(bp, "/orders", "POST", auth=USER, body=PLACE, status=201, tag="orders")
+def place_order(req):
+    """Order a listed service (awaiting_payment)."""
+    b = req.body
+    return orders.place_order(req.caller, service_id=b["service_id"],
+                              requirement=b["requirement"], due_at=b["due_at"],
+                              price=b.get("price"), milestones=b.get("milestones"),
+                              now=req.now)
+
+
+@route(bp, "/orders", "GET", auth=USER, query=LIST_QUERY, tag="orders")
+def list_orders(req):
+    """The caller's orders as buyer (default) or provider, newest first."""
+    as_, status = req.query.get("as", "buyer"), req.query.get("status")
+    scope = f"orders:{req.caller.user_id}:{as_}:{status or ''}"
+    limit, start_key = req.paging(scope)
+    items, last_key = orders.list_orders(req.caller, as_=as_, status=status, limit=limit,
+                                         start_key=start_key)
+    return page(items, encode_cursor(last_key, scope))
+
+
+@route(bp, "/orders/{order_id}", "GET", auth=USER, tag="orders")
+def get_order(req):
+    """One order, for its buyer, its provider and operators."""
+    return orders.get_order(req.caller, req.params["order_id"])
+
+
+@route(bp, "/orders/{order_id}/events", "GET", auth=USER, query=PAGING, tag="orders")
+def order_events(req):
+    """Every state change of the order, oldest first."""
+    scope = f"events:{req.params['order_id']}"
+    limit, start_key = req.paging(scope)
+    items, last_key = orders.list_events(req.caller, req.params["order_id"], limit=limit,
+                                         start_key=start_key)
+    return page(items, encode_cursor(last_key, scope))
+
+
+@route(bp, "/orders/{order_id}/pay", "POST", auth=USER, body=EMPTY, tag="orders")
+def pay_order(req):
+    """Fund escrow with the full amount (托管)."""
+    return orders.pay_order(req.caller, req.params["order_id"], req.now)
+
+
+@route(bp, "/orders/{order_id}/accept", "POST", auth=USER, body=EMPTY, tag="orders")
+def accept_order(req):
+    """The provider accepts (接受); deposit steps are released."""
+    return orders.accept_order(req.caller, req.params["order_id"], req.now)
+
+
+@route(bp, "/orders/{order_id}/reject", "POST", auth=USER, body=REASON, tag="orders")
+def reject_order(req):
+    """The provider rejects (拒绝); full refund."""
+    return orders.reject_order(req.caller, req.params["order_id"], req.body["reason"], req.now)
+
+
+@route(bp, "/orders/{order_id}/deliverables", "POST", auth=USER, body=UPLOAD, tag="orders")
+def request_upload(req):
+    """A presigned S3 POST for one delivery file."""
+    b = req.body
+    return deliverables.request_upload(req.caller, req.params["order_id"],
+                                       filename=b["filename"], content_type=b["content_type"],
+                                       size=b["size"], now=req.now)
+
+
+@route(bp, "/orders/{order_id}/deliverables", "GET", auth=USER, tag="orders")
+def list_deliverables(req):
+    """The order's files and the delivery version each belongs to."""
+    return {"items": deliverables.list_deliverables(req.caller, req.params["order_id"])}
+
+
+@route(bp, "/orders/{order_id}/deliverables/{file_id}", "GET", auth=USER, tag="orders")
+def download_deliverable(req):
+    """A presigned download link."""
+    return deliverables.download_url(req.caller, req.params["order_id"], req.params["file_id"])
+
+
+@route(bp, "/orders/{order_id}/deliver", "POST", auth=USER, body=DELIVER, tag="orders")
+def deliver_order(req):
+    """Hand in uploaded files as the next delivery (上传终稿)."""
+    return deliverables.deliver_order(req.caller, req.params["order_id"],
+                                      file_ids=req.body["file_ids"],
+                                      note=req.body.get("note") or "", now=req.now)
+
+
+@route(bp, "/orders/{order_id}/approve", "POST", auth=USER, body=EMPTY, tag="orders")
+def approve_order(req):
+    """The buyer approves the current step (验收通过); its escrow is released."""
+    return orders.approve_order(req.caller, req.params["order_id"], req.now)
+
+
+@route(bp, "/orders/{order_id}/request-revision", "POST", auth=USER, body=NOTE, tag="orders")
+def request_revision(req):
+    """The buyer asks for a revision."""
+    return orders.request_revision(req.caller, req.params["order_id"], req.body["note"],
+                                   req.now)
+
+
+@route(bp, "/orders/{order_id}/cancel", "POST", auth=USER, body=EMPTY, tag="orders")
+def cancel_order(req):
+    """The buyer cancels (unpaid, or 15 days past due_at)."""
+    return orders.cancel_order(req.caller, req.params["order_id"], req.now)
+
+
+@route(bp, "/orders/{order_id}/dispute", "POST", auth=USER, body=REASON, tag="orders")
+def dispute_order(req):
+    """Buyer or provider opens a dispute; timers stop."""
+    return orders.dispute_order(req.caller, req.params["order_id"], req.body["reason"], req.now)
+
+
+@route(bp, "/admin/orders/{order_id}/resolve", "POST", auth=OPERATOR, body=RESOLVE,
+       tag="admin")
+def resolve_order(req):
+    """The operator splits the held escrow between refund and release."""
+    b = req.body
+    return orders.resolve_order(req.caller, req.params["order_id"], b["refund"], b["release"],
+                                b.get("note") or "", req.now)

@@ -1,0 +1,144 @@
+"""Escrow money math, pure: milestone plans, the postings each movement produces, the
+deterministic ids that make every movement happen at most once, and balance rules.
+
+Accounts: `gateway` (money outside the platform), `escrow:<order>` (held for one
+order), `payable:<provider>` (what the platform owes a provider). A posting moves a
+positive amount from one account to another, so every posting balances by construction
+and the sum over all accounts is always zero.
+"""
+from dataclasses import dataclass
+
+from chalicelib.domain.errors import ValidationFailed
+
+GATEWAY = "gateway"
+ON_ACCEPT, ON_APPROVAL = "on_accept", "on_approval"
+PENDING, RELEASED, REFUNDED, SPLIT = "pending", "released", "refunded", "split"
+RELEASE, REFUND, FUND = "release", "refund", "fund"
+MAX_STEPS = 10
+
+
+def escrow_account(order_id: str) -> str:
+    return f"escrow:{order_id}"
+
+
+def payable_account(provider_id: str) -> str:
+    return f"payable:{provider_id}"
+
+
+def instruction_id(order_id: str, kind: str, step: int | None) -> str:
+    """Deterministic, so recording the same decision twice collides instead of paying twice."""
+    return f"{order_id}:{kind}:{'all' if step is None else step}"
+
+
+def funding_id(order_id: str) -> str:
+    return f"{order_id}:fund:all"
+
+
+@dataclass(frozen=True)
+class Posting:
+    from_account: str
+    to_account: str
+    amount: int
+
+
+def posting_for(kind: str, order_id: str, provider_id: str, amount: int) -> Posting:
+    """The one balanced posting a fund, release or refund of `amount` produces."""
+    if amount <= 0:
+        raise ValueError("a posting moves a positive amount")
+    escrow = escrow_account(order_id)
+    if kind == FUND:
+        return Posting(GATEWAY, escrow, amount)
+    if kind == RELEASE:
+        return Posting(escrow, payable_account(provider_id), amount)
+    if kind == REFUND:
+        return Posting(escrow, GATEWAY, amount)
+    raise ValueError(f"unknown movement {kind}")
+
+
+def plan_milestones(amount: int, steps: list[dict] | None, default_title: str) -> list[dict]:
+    """The order's steps: the buyer's milestones checked, or one step for the whole amount."""
+    if not steps:
+        return [{"title": default_title[:60], "amount": amount, "release": ON_APPROVAL,
+                 "status": PENDING}]
+    problems = []
+    if not 1 <= len(steps) <= MAX_STEPS:
+        problems.append({"field": "milestones", "problem": "wrong number of items",
+                         "min_items": 1, "max_items": MAX_STEPS})
+    total = sum(s["amount"] for s in steps)
+    if total != amount:
+        problems.append({"field": "milestones", "problem": "amounts must sum to the order amount",
+                         "sum": total, "amount": amount})
+    seen_approval = False
+    for i, step in enumerate(steps):
+        if step["release"] == ON_APPROVAL:
+            seen_approval = True
+        elif seen_approval:
+            problems.append({"field": f"milestones[{i}].release",
+                             "problem": "on_accept steps (deposits) come before every other step"})
+    if not seen_approval:
+        problems.append({"field": "milestones",
+                         "problem": "at least one step must be released on approval"})
+    if problems:
+        raise ValidationFailed("the milestones are invalid", errors=problems)
+    return [{"title": s["title"], "amount": s["amount"], "release": s["release"],
+             "status": PENDING} for s in steps]
+
+
+def deposit_steps(milestones: list[dict]) -> list[int]:
+    """The leading on_accept steps still pending: released when the provider accepts."""
+    out = []
+    for i, step in enumerate(milestones):
+        if step["release"] != ON_ACCEPT:
+            break
+        if step["status"] == PENDING:
+            out.append(i)
+    return out
+
+
+def first_approval_step(milestones: list[dict]) -> int:
+    return next(i for i, s in enumerate(milestones) if s["release"] == ON_APPROVAL)
+
+
+def undecided_amount(milestones: list[dict]) -> int:
+    """What is held and not yet promised to anyone: the steps still pending."""
+    return sum(s["amount"] for s in milestones if s["status"] == PENDING)
+
+
+def check_split(held: int, refund: int, release: int) -> None:
+    """The operator's resolution must account for exactly what is held."""
+    if refund < 0 or release < 0 or refund + release != held:
+        raise ValidationFailed("refund + release must equal what escrow holds",
+                               held=held, refund=refund, release=release)
+
+
+def after_movement(escrow: dict, kind: str, amount: int) -> dict:
+    """The escrow counters after a movement; refuses to take held below zero."""
+    out = dict(escrow)
+    if kind == FUND:
+        out["funded"] += amount
+        out["held"] += amount
+        return out
+    if amount > out["held"]:
+        raise ValueError("escrow cannot go below zero")
+    out["held"] -= amount
+    out["released" if kind == RELEASE else "refunded"] += amount
+    return out
+
+
+def balances(postings) -> dict[str, int]:
+    """Each account's balance from its postings (credits minus debits)."""
+    out: dict[str, int] = {}
+    for p in postings:
+        out[p.from_account] = out.get(p.from_account, 0) - p.amount
+        out[p.to_account] = out.get(p.to_account, 0) + p.amount
+    return out
+
+
+def posting_problems(p) -> list[str]:
+    """Why a single posting is not a valid balanced movement (empty when fine)."""
+    problems = []
+    if not isinstance(p.amount, int) or p.amount <= 0:
+        problems.append("amount must be a positive integer")
+    if p.from_account == p.to_account:
+        problems.append("moves money from an account to itself")
+    return problems

@@ -1,0 +1,227 @@
+"""The order life cycle as data: states, their 中文 labels, the transition table
+(state, action, actor role) → next state + effects, the one function that applies it,
+and the timers (deadlines and reminders) an order has pending in each state.
+
+Pure Python: the services turn an `Outcome` into one conditional DynamoDB transaction.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from chalicelib.domain.errors import CancelNotAllowed, Forbidden, InvalidTransition
+
+AWAITING_PAYMENT = "awaiting_payment"
+AWAITING_PROVIDER = "awaiting_provider"
+IN_PROGRESS = "in_progress"
+IN_REVIEW = "in_review"
+COMPLETED = "completed"
+REJECTED = "rejected"
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+DISPUTED = "disputed"
+RESOLVED = "resolved"
+
+LABELS = {
+    AWAITING_PAYMENT: "待付款",
+    AWAITING_PROVIDER: "待服务商确认",
+    IN_PROGRESS: "等待上传终稿",
+    IN_REVIEW: "验收中",
+    COMPLETED: "验收通过",
+    REJECTED: "已拒绝",
+    EXPIRED: "已失效",
+    CANCELLED: "已取消",
+    DISPUTED: "纠纷处理中",
+    RESOLVED: "已裁决",
+}
+STATES = tuple(LABELS)
+CLOSED = frozenset({COMPLETED, REJECTED, EXPIRED, CANCELLED, RESOLVED})
+
+BUYER, PROVIDER, OPERATOR, SYSTEM = "buyer", "provider", "operator", "system"
+ROLES = (BUYER, PROVIDER, OPERATOR, SYSTEM)
+
+# Actions. The system ones are what the sweeps (and a payment webhook) do.
+PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION = (
+    "pay", "accept", "reject", "deliver", "approve", "request_revision")
+CANCEL, DISPUTE, RESOLVE = "cancel", "dispute", "resolve"
+EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL = "expire", "close_unpaid", "mark_late_cancel"
+ACTIONS = (PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION, CANCEL, DISPUTE, RESOLVE,
+           EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL)
+
+# Effects: what the service must do in the same transaction as the state change.
+FUND = "fund"                      # gateway → escrow posting, escrow counters
+RELEASE_DEPOSIT = "release_deposit"  # release every leading on_accept step
+RELEASE_STEP = "release_step"      # release the current step, advance to the next
+REFUND_HELD = "refund_held"        # refund everything not yet released
+SPLIT = "split"                    # the operator's refund/release split of what is held
+COUNT_REVISION = "count_revision"
+RECORD_DELIVERY = "record_delivery"
+RECORD_DISPUTE = "record_dispute"
+FLAG_LATE_CANCEL = "flag_late_cancel"
+CLOSE = "close"                    # the service has one open order fewer
+
+# Guards: facts about time and steps a move needs besides the state.
+LATE_CANCEL_REACHED = "late_cancel_reached"
+PAYMENT_WINDOW_PASSED = "payment_window_passed"
+ACCEPT_WINDOW_PASSED = "accept_window_passed"
+# A buyer may not pay, nor a provider accept, once the sweep is entitled to close the order.
+PAYMENT_WINDOW_OPEN = "payment_window_open"
+ACCEPT_WINDOW_OPEN = "accept_window_open"
+
+
+@dataclass(frozen=True)
+class Rule:
+    to: str
+    effects: tuple = ()
+    guard: str | None = None
+    to_when_last_step: str | None = None  # approve: the last step completes the order
+
+
+_OPEN_WORK = (AWAITING_PROVIDER, IN_PROGRESS, IN_REVIEW)
+
+TRANSITIONS: dict[tuple[str, str, str], Rule] = {
+    (AWAITING_PAYMENT, PAY, BUYER): Rule(AWAITING_PROVIDER, (FUND,), PAYMENT_WINDOW_OPEN),
+    # A real gateway confirms funding from its webhook, acting as the system.
+    (AWAITING_PAYMENT, PAY, SYSTEM): Rule(AWAITING_PROVIDER, (FUND,)),
+    (AWAITING_PAYMENT, CANCEL, BUYER): Rule(CANCELLED, (CLOSE,)),
+    (AWAITING_PAYMENT, CLOSE_UNPAID, SYSTEM): Rule(CANCELLED, (CLOSE,), PAYMENT_WINDOW_PASSED),
+    (AWAITING_PROVIDER, ACCEPT, PROVIDER): Rule(IN_PROGRESS, (RELEASE_DEPOSIT,),
+                                                ACCEPT_WINDOW_OPEN),
+    (AWAITING_PROVIDER, REJECT, PROVIDER): Rule(REJECTED, (REFUND_HELD, CLOSE)),
+    (AWAITING_PROVIDER, EXPIRE, SYSTEM): Rule(EXPIRED, (REFUND_HELD, CLOSE), ACCEPT_WINDOW_PASSED),
+    (IN_PROGRESS, DELIVER, PROVIDER): Rule(IN_REVIEW, (RECORD_DELIVERY,)),
+    (IN_REVIEW, APPROVE, BUYER): Rule(IN_PROGRESS, (RELEASE_STEP,),
+                                      to_when_last_step=COMPLETED),
+    (IN_REVIEW, REQUEST_REVISION, BUYER): Rule(IN_PROGRESS, (COUNT_REVISION,)),
+    (IN_PROGRESS, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
+    (IN_REVIEW, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
+    (IN_PROGRESS, MARK_LATE_CANCEL, SYSTEM): Rule(IN_PROGRESS, (FLAG_LATE_CANCEL,),
+                                                  LATE_CANCEL_REACHED),
+    (IN_REVIEW, MARK_LATE_CANCEL, SYSTEM): Rule(IN_REVIEW, (FLAG_LATE_CANCEL,),
+                                                LATE_CANCEL_REACHED),
+    **{(state, DISPUTE, role): Rule(DISPUTED, (RECORD_DISPUTE,))
+       for state in _OPEN_WORK for role in (BUYER, PROVIDER)},
+    (DISPUTED, RESOLVE, OPERATOR): Rule(RESOLVED, (SPLIT, CLOSE)),
+}
+
+# Which roles may ever take an action: anyone else is the wrong actor (403), whatever
+# the state; a right actor in the wrong state is a 409.
+ACTORS = {action: frozenset(role for (_, a, role) in TRANSITIONS if a == action)
+          for action in ACTIONS}
+
+EVENT_TYPES = {
+    PAY: "paid", ACCEPT: "accepted", REJECT: "rejected", DELIVER: "delivered",
+    APPROVE: "approved", REQUEST_REVISION: "revision_requested", CANCEL: "cancelled",
+    DISPUTE: "disputed", RESOLVE: "resolved", EXPIRE: "expired",
+    CLOSE_UNPAID: "payment_window_closed", MARK_LATE_CANCEL: "late_cancel_eligible",
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a guard may look at, read from the order and the clock by the caller."""
+
+    now: datetime
+    is_last_step: bool = False
+    timers: dict = field(default_factory=dict)  # deadline name → datetime (pending ones)
+    late_cancel_eligible: bool = False
+    late_cancel_from: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    from_status: str
+    to: str
+    effects: tuple
+    event_type: str
+
+
+def decide(state: str, action: str, role: str, facts: Facts) -> Outcome:
+    """Apply the table: the next state and effects, or the named refusal."""
+    if role not in ACTORS.get(action, ()):
+        raise Forbidden(f"a {role} may not {action} an order", status=state)
+    rule = TRANSITIONS.get((state, action, role))
+    if rule is None:
+        raise InvalidTransition(f"cannot {action} an order that is {state}", status=state)
+    if rule.guard and not _guard_holds(rule.guard, facts):
+        if action == CANCEL:
+            raise CancelNotAllowed(
+                "cancellation is possible 15 days after due_at", status=state,
+                late_cancel_from=facts.late_cancel_from.isoformat()
+                if facts.late_cancel_from else None)
+        raise InvalidTransition(f"cannot {action} this order now", status=state, reason=rule.guard)
+    to = rule.to_when_last_step if (rule.to_when_last_step and facts.is_last_step) else rule.to
+    effects = rule.effects + ((CLOSE,) if to in CLOSED and CLOSE not in rule.effects else ())
+    return Outcome(state, to, effects, EVENT_TYPES[action])
+
+
+def _guard_holds(guard: str, facts: Facts) -> bool:
+    if guard == LATE_CANCEL_REACHED:
+        return facts.late_cancel_eligible or (
+            facts.late_cancel_from is not None and facts.now >= facts.late_cancel_from)
+    if guard == PAYMENT_WINDOW_PASSED:
+        return "pay_by" in facts.timers and facts.now >= facts.timers["pay_by"]
+    if guard == ACCEPT_WINDOW_PASSED:
+        return "accept_by" in facts.timers and facts.now >= facts.timers["accept_by"]
+    if guard == PAYMENT_WINDOW_OPEN:
+        return "pay_by" not in facts.timers or facts.now < facts.timers["pay_by"]
+    if guard == ACCEPT_WINDOW_OPEN:
+        return "accept_by" not in facts.timers or facts.now < facts.timers["accept_by"]
+    raise ValueError(f"unknown guard {guard}")
+
+
+# --- timers ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Windows:
+    payment: timedelta
+    accept: timedelta
+    late_cancel: timedelta
+    review: timedelta
+    reminder_before: timedelta
+
+
+@dataclass(frozen=True)
+class Timer:
+    name: str  # pay_by | accept_by | late_cancel_from | review_until | reminder:<deadline>
+    at: datetime
+    deadline: str  # the deadline this timer belongs to
+
+
+DEADLINE_NAMES = ("pay_by", "accept_by", "late_cancel_from", "review_until")
+
+
+def reminder_name(deadline: str) -> str:
+    return f"reminder:{deadline}"
+
+
+def deadlines(status: str, *, created_at: datetime, paid_at: datetime | None,
+              due_at: datetime, completed_at: datetime | None, late_cancel_eligible: bool,
+              reviewed_by_buyer: bool, reviewed_by_provider: bool,
+              windows: Windows) -> dict[str, datetime]:
+    """The deadlines still pending for an order in `status` (none while disputed)."""
+    out = {}
+    if status == AWAITING_PAYMENT:
+        out["pay_by"] = created_at + windows.payment
+    elif status == AWAITING_PROVIDER and paid_at is not None:
+        out["accept_by"] = paid_at + windows.accept
+    elif status in (IN_PROGRESS, IN_REVIEW) and not late_cancel_eligible:
+        out["late_cancel_from"] = due_at + windows.late_cancel
+    elif status == COMPLETED and completed_at is not None and not (
+            reviewed_by_buyer and reviewed_by_provider):
+        out["review_until"] = completed_at + windows.review
+    return out
+
+
+def pending_timers(status: str, *, reminders_sent=(), windows: Windows, **order) -> list[Timer]:
+    """Every timer still to fire, earliest first: each deadline and, 24 h before it, a
+    reminder (unless already sent). The sweep fires what is due and re-indexes the rest."""
+    timers = []
+    for name, at in deadlines(status, windows=windows, **order).items():
+        timers.append(Timer(name, at, name))
+        if name != "review_until" and reminder_name(name) not in reminders_sent:
+            timers.append(Timer(reminder_name(name), at - windows.reminder_before, name))
+    return sorted(timers, key=lambda t: (t.at, t.name))
+
+
+def next_timer(status: str, **kwargs) -> Timer | None:
+    """The earliest pending timer (what the sparse due_timers index is keyed on), or None."""
+    timers = pending_timers(status, **kwargs)
+    return timers[0] if timers else None
