@@ -58,3 +58,7 @@ def service_rating(service_id):
     item = ServiceModel.get(service_id, consistent_read=True)
     return item.rating_sum, item.rating_count, (item.ratings_good, item.ratings_neutral,
                                                 item.ratings_bad)
+
+
+def order_service_id(order_id):
+    return OrderModel.get(order_id, consistent_read=True).service_id
