@@ -78,8 +78,7 @@ class DevServer:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        if not self.log.closed:
-            self.log.close()
+        self.log.close()
 
     def output(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -112,7 +111,10 @@ def stack(tmp_path_factory):
     base = tmp_path_factory.mktemp("local-stack")
     server = DevServer(base / "data", base / "devserver.log").start()
     yield server
-    server.kill()
+    try:
+        server.interrupt()
+    finally:
+        server.kill()
 
 
 def _png_80x80() -> bytes:
