@@ -16,6 +16,7 @@ from chalice import local as chalice_local
 from chalice.cli.factory import CLIFactory
 from chalice.deploy.validate import validate_routes
 
+from chalicelib import settings
 from chalicelib.api import errors
 
 log = logging.getLogger("devserver")
@@ -69,16 +70,59 @@ class ContractGateway(chalice_local.LocalGateway):
             return error_dict(error.CODE, error.body)
 
 
+class BodyRefused(Exception):
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
 class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
     def __init__(self, request, client_address, server, app_object, config):
         self.local_gateway = ContractGateway(app_object, config)
         chalice_local.BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
+    def _parse_payload(self):
+        # Refuse an oversized body before reading it: the app would refuse it anyway (the
+        # same limit), but only after this process had held all of it in memory.
+        limit = settings.get().max_body_bytes
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            return dict(self.headers), self._read_chunked(limit)
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            raise BodyRefused(400) from None
+        if length < 0:
+            raise BodyRefused(400)
+        if length > limit:
+            raise BodyRefused(413)
+        return dict(self.headers), (self.rfile.read(length) if length else None)
+
+    def _read_chunked(self, limit: int) -> bytes | None:
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BodyRefused(400) from None
+            if size < 0:
+                raise BodyRefused(400)
+            if size == 0:
+                break
+            if len(body) + size > limit:
+                raise BodyRefused(413)
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)
+        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return bytes(body) or None
+
     def _generic_handle(self) -> None:
         try:
             headers, body = self._parse_payload()
-        except ValueError:
-            self._send_answer(error_dict(400))
+        except BodyRefused as refused:
+            self.close_connection = True  # the rest of the body is still in the socket
+            self._send_answer(error_dict(refused.status))
             return
         try:
             answer = self.local_gateway.handle_request(

@@ -2,8 +2,11 @@
 and passing raw image bodies through untouched."""
 import hashlib
 import json
+import socket
+import threading
 
 import pytest
+import requests
 from chalice import Chalice
 from chalice.config import Config
 
@@ -13,8 +16,7 @@ from chalicelib.local import gateway
 IMAGE_BYTES = b"BM\x00\xff\xfe\x80" + bytes(range(256)) * 4
 
 
-@pytest.fixture
-def local_gateway():
+def _app():
     app = Chalice("gateway-test")
 
     @app.route("/logos/{name}", methods=["PUT"],
@@ -23,7 +25,41 @@ def local_gateway():
         raw = app.current_request.raw_body
         return {"name": name, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
 
-    return gateway.ContractGateway(app, Config.create(chalice_stage="local", lambda_timeout=30))
+    @app.route("/echo", methods=["POST"])
+    def echo():
+        return {"got": app.current_request.json_body}
+
+    return app
+
+
+CONFIG = Config.create(chalice_stage="local", lambda_timeout=30)
+
+
+@pytest.fixture
+def local_gateway():
+    return gateway.ContractGateway(_app(), CONFIG)
+
+
+@pytest.fixture(scope="module")
+def http_url():
+    """The dev server's real HTTP server (chalice's, with our handler) on a free port."""
+    server = gateway.build_server(_app(), CONFIG, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server.server_address[1]}"
+    server.shutdown()
+    server.server.server_close()
+
+
+def _raw_exchange(url: str, request: bytes) -> tuple[int, dict]:
+    host, port = url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
 
 
 def _json(answer):
@@ -58,3 +94,48 @@ def test_path_parameters_are_decoded_like_api_gateway(local_gateway):
                                              (None, ""), ("  image/bmp ", "image/bmp")])
 def test_media_type(value, expected):
     assert gateway.media_type(value) == expected
+
+
+def test_over_http_an_unknown_route_is_404_in_the_error_shape(http_url):
+    reply = requests.get(http_url + "/nope")
+    assert reply.status_code == 404 and reply.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_over_http_a_binary_body_arrives_intact(http_url):
+    reply = requests.put(http_url + "/logos/a", data=IMAGE_BYTES,
+                         headers={"Content-Type": "image/bmp"})
+    assert reply.json()["sha256"] == hashlib.sha256(IMAGE_BYTES).hexdigest()
+
+
+def test_over_http_a_chunked_body_is_read(http_url):
+    chunks = iter([b'{"title": "', "店铺装修".encode(), b'"}'])
+    reply = requests.post(http_url + "/echo", data=chunks,
+                          headers={"Content-Type": "application/json"})
+    assert reply.status_code == 200
+    assert reply.json() == {"got": {"title": "店铺装修"}}
+
+
+def test_over_http_an_oversized_body_is_refused_before_it_is_read(http_url):
+    status, body = _raw_exchange(http_url, (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 10000000000\r\n\r\n{}"))
+    assert status == 413 and body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-5"])
+def test_over_http_a_broken_content_length_is_400(http_url, length):
+    status, body = _raw_exchange(http_url, (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n"))
+    assert status == 400 and body["error"]["code"] == "INVALID_REQUEST"
+
+
+def test_over_http_a_broken_chunk_size_is_400(http_url):
+    status, body = _raw_exchange(http_url, (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))
+    assert status == 400 and body["error"]["code"] == "INVALID_REQUEST"
+
+
+def test_over_http_an_unknown_method_is_405_in_the_error_shape(http_url):
+    reply = requests.request("BREW", http_url + "/echo")
+    assert reply.status_code == 405
+    assert reply.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
