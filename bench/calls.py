@@ -92,7 +92,7 @@ def collect(runs: list[scenario.Run], results: dict | None = None, capacity_run=
             result = results[(spec.method, spec.path)]
             if obs.status < 300:
                 result.calls.append(obs.tally.total)
-                result.shapes.append(obs.tally.shape())
+                result.shapes.append(obs.tally.detail())
                 result.items_read.append(obs.tally.items_read)
             else:
                 result.failures.append(obs.status)

@@ -28,6 +28,7 @@ READ_OPERATIONS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems
 @dataclass
 class Tally:
     calls: Counter = field(default_factory=Counter)  # operation name -> calls
+    targets: Counter = field(default_factory=Counter)  # "GetItem orders" -> calls
     items_read: int = 0  # items DynamoDB examined: ScannedCount, or items returned by gets
     items_returned: int = 0
     capacity: float = 0.0  # read + write capacity units, when requested
@@ -48,6 +49,10 @@ class Tally:
         """The calls as `GetItem, 2×Query`, in a stable order."""
         return ", ".join(op if n == 1 else f"{n}×{op}" for op, n in sorted(self.calls.items()))
 
+    def detail(self) -> str:
+        """The calls with their tables: `GetItem orders, 2×PutItem notifications`."""
+        return ", ".join(t if n == 1 else f"{n}×{t}" for t, n in sorted(self.targets.items()))
+
 
 _lock = threading.Lock()
 _active: list[Tally] = []
@@ -60,7 +65,7 @@ def install() -> None:
     if _installed:
         return
     handlers.BUILTIN_HANDLERS.extend([
-        ("before-parameter-build.dynamodb", _ask_for_capacity),
+        ("before-parameter-build.dynamodb", _before_build),
         ("before-call.dynamodb", _count_call),
         ("after-call.dynamodb", _count_result),
     ])
@@ -85,15 +90,36 @@ def measure():
             _active.remove(tally)
 
 
-def _ask_for_capacity(params, model, **_):
-    if _capacity and _active and model.name in CAPACITY_OPERATIONS:
+def _before_build(params, model, context=None, **_):
+    if not _active:
+        return
+    if _capacity and model.name in CAPACITY_OPERATIONS:
         params.setdefault("ReturnConsumedCapacity", "TOTAL")
+    # before-call only sees the serialised request; note the tables while they are readable.
+    if context is not None:
+        context["bench_tables"] = _tables(params)
 
 
-def _count_call(model, **_):
+def _count_call(model, context=None, **_):
+    target = f"{model.name} {(context or {}).get('bench_tables', '')}".strip()
     with _lock:
         for tally in _active:
             tally.calls[model.name] += 1
+            tally.targets[target] += 1
+
+
+def _tables(params: dict) -> str:
+    from chalicelib import settings
+
+    prefix = settings.get().table_prefix
+    names = []
+    if "TableName" in params:
+        names.append(params["TableName"] + (f"[{params['IndexName']}]" if "IndexName" in params
+                                            else ""))
+    for action in params.get("TransactItems") or []:
+        names += [op.get("TableName", "") for op in action.values()]
+    names += list((params.get("RequestItems") or {}).keys())
+    return "+".join(n[len(prefix):] if n.startswith(prefix) else n for n in names)
 
 
 def _count_result(parsed, model, **_):
