@@ -13,7 +13,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib import clock, settings as settings_module
 from chalicelib.domain import reviews as rules
 from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
-from chalicelib.services import notifications
+from chalicelib.services import notifications, orders
 from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
 from chalicelib.storage.orders import OrderModel
@@ -31,7 +31,7 @@ REVIEW_AT, ORDER_AT, PARTY_AT, SERVICE_AT = 0, 1, 2, 3
 
 def submit_review(caller, order_id: str, *, rating: str, comment: str, now: datetime) -> dict:
     """The caller (buyer or provider) reviews the other side of a completed order."""
-    order = _load_order(order_id)
+    order = orders.load(order_id)
     role = rules.role_for_review(caller.user_id, caller.is_operator, order.buyer_id,
                                  order.provider_id)
     window = settings_module.get().review_window_seconds
@@ -44,7 +44,7 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
     with_service = role == rules.BUYER
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            _commit(review, role, now, window, with_service)
+            _commit(review, order, now, window, with_service)
             break
         except TransactWriteError as error:
             codes = cancellation_codes(error)
@@ -54,7 +54,7 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
             if _code(codes, ORDER_AT) == FAILED:
                 # The order moved under us (or the window closed at this instant): the
                 # fresh order says which refusal applies.
-                _check(_load_order(order_id), role, now, window)
+                _check(orders.load(order_id), role, now, window)
                 raise Conflict()
             if _code(codes, PARTY_AT) == FAILED:
                 log.error("order %s: reviewed provider %s is missing", order.id,
@@ -74,10 +74,8 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
 
 def list_order_reviews(caller, order_id: str) -> list[dict]:
     """Both reviews of an order, for its buyer, its provider and operators."""
-    order = _load_order(order_id)
-    if rules.author_role(caller.user_id, order.buyer_id, order.provider_id) is None \
-            and not caller.is_operator:
-        raise NotFound("no such order")
+    order = orders.load(order_id)
+    orders.role_of(caller, order)
     return [present(r) for r in ReviewModel.query(order.id, consistent_read=True)]
 
 
@@ -110,17 +108,6 @@ def present(review: ReviewModel) -> dict:
     }
 
 
-def _load_order(order_id: str) -> OrderModel:
-    # An id no order could have is answered like any unknown one, before DynamoDB
-    # could reject it for its size.
-    if not 1 <= len(order_id) <= 128:
-        raise NotFound("no such order")
-    try:
-        return OrderModel.get(order_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("no such order") from None
-
-
 def _check(order: OrderModel, role: str, now: datetime, window: int) -> None:
     rules.check_review_allowed(
         status=order.status,
@@ -129,9 +116,18 @@ def _check(order: OrderModel, role: str, now: datetime, window: int) -> None:
         now=now, window_seconds=window)
 
 
-def _commit(review: ReviewModel, role: str, now: datetime, window: int,
+def _commit(review: ReviewModel, order: OrderModel, now: datetime, window: int,
             with_service: bool) -> None:
+    role = review.author_role
     flag = getattr(OrderModel, f"reviewed_by_{role}")
+    order_actions = [flag.set(True)]
+    other = rules.REVIEWED_ROLE[role]
+    if getattr(order, f"reviewed_by_{other}", False):
+        # Both sides have spoken: the review-window timer has nothing left to close, so
+        # the order leaves the due_timers index. Flags never go back to false, so a
+        # stale read can only keep the timer (the sweep then drops it), never lose one.
+        order_actions += orders.timer_actions(order.id, orders.timer_inputs(
+            order, **{f"reviewed_by_{role}": True}))
     change = rules.credit_change(review.rating)
     counter = f"ratings_{review.rating}"
     with transact_write() as tx:
@@ -142,7 +138,7 @@ def _commit(review: ReviewModel, role: str, now: datetime, window: int,
         # recently enough: the window is re-checked by DynamoDB at commit time
         # (clock keys sort as strings), not only by the read above.
         earliest = clock.to_key(now - timedelta(seconds=window))
-        tx.update(OrderModel(review.order_id), actions=[flag.set(True)],
+        tx.update(OrderModel(review.order_id), actions=order_actions,
                   condition=(OrderModel.status == rules.REVIEWABLE_STATUS)
                   & (OrderModel.completed_at >= earliest)
                   & (flag.does_not_exist() | (flag == False)))  # noqa: E712

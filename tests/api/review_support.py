@@ -6,9 +6,9 @@ test_reviews.py and is too slow to repeat for every window edge.
 """
 from datetime import timedelta
 
-from chalicelib import clock, ids
+from chalicelib import clock, ids, settings
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
-from chalicelib.storage.orders import OrderModel, ServiceSnapshot
+from chalicelib.storage.orders import TIMER_PK, OrderModel, ServiceSnapshot
 
 
 def provider(user_id="provider-1"):
@@ -37,13 +37,18 @@ def completed_order(buyer="buyer-1", provider_id="provider-1", service_id=None,
     now = clock.now()
     done = completed_at or now
     key = clock.to_key(now)
+    order_id = ids.new_id("ord")
+    review_until = done + timedelta(seconds=settings.get().review_window_seconds)
+    completed = status == "completed"
     order = OrderModel(
-        ids.new_id("ord"), buyer_id=buyer, provider_id=provider_id, service_id=service_id,
+        order_id, buyer_id=buyer, provider_id=provider_id, service_id=service_id,
         service=ServiceSnapshot(title="店铺装修", pricing="fixed", price=50000),
         requirement="首页换成冬季主题", due_at=clock.to_key(now + timedelta(days=7)),
         amount=50000, status=status, escrow_funded=50000, escrow_released=50000,
         created_key=f"{key}#x", created_at=key, updated_at=key,
-        completed_at=clock.to_key(done) if status == "completed" else None,
+        completed_at=clock.to_key(done) if completed else None,
+        timer_pk=TIMER_PK if completed else None,
+        timer_due=f"{clock.to_key(review_until)}#{order_id}" if completed else None,
         buyer_status=f"{buyer}#{status}", provider_status=f"{provider_id}#{status}")
     order.save()
     return order.id

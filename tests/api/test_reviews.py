@@ -14,6 +14,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import ReviewNotAllowed
 from chalicelib.services import reviews
 from chalicelib.storage.catalog import ServiceModel
+from chalicelib.storage.orders import OrderModel
 from tests.api.review_support import (completed_order, order_service_id, provider_standing,
                                       service, service_rating)
 from tests.support import ApiClient
@@ -95,6 +96,18 @@ def test_both_sides_review_once_and_both_reviews_are_listed(api):
                 for r in listed.json["items"]] == [("buyer", "good", "provider-1"),
                                                    ("provider", "neutral", "buyer-1")]
         assert listed.json["next_cursor"] is None
+
+
+def test_the_review_window_timer_ends_once_both_sides_have_reviewed(api):
+    order_id = completed_order()
+    review(api, order_id, "good")
+    order = api.get(f"/orders/{order_id}", user="buyer-1").json
+    assert order["reviewed_by_buyer"] is True and "review_until" in order["deadlines"]
+    assert OrderModel.get(order_id).timer_pk == "DUE"
+    review(api, order_id, "good", user="provider-1")
+    order = api.get(f"/orders/{order_id}", user="buyer-1").json
+    assert order["reviewed_by_provider"] is True and order["deadlines"] == {}
+    assert OrderModel.get(order_id, consistent_read=True).timer_pk is None
 
 
 def test_strangers_cannot_see_or_review_an_order(api):
