@@ -6,6 +6,7 @@ import types
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from chalicelib.local import devserver, s3_snapshot
 
@@ -167,9 +168,16 @@ def test_banner_says_how_to_get_a_token_and_search(tmp_path):
     assert str(tmp_path.resolve() / "dynamodb") in text
 
 
-def test_s3_snapshot_round_trip(moto_aws, tmp_path):
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket="snap")
+@pytest.fixture
+def s3():
+    # S3 alone: the moto_aws fixture would also create every table, which this does not need.
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="snap")
+        yield client
+
+
+def test_s3_snapshot_round_trip(s3, tmp_path):
     png = bytes(range(256)) * 3
     s3.put_object(Bucket="snap", Key="logos/svc_店铺装修.png", Body=png, ContentType="image/png")
     s3.put_object(Bucket="snap", Key="deliverables/o1/终稿.txt", Body="终稿".encode())
@@ -184,6 +192,6 @@ def test_s3_snapshot_round_trip(moto_aws, tmp_path):
     assert s3.get_object(Bucket="snap", Key="deliverables/o1/终稿.txt")["Body"].read() == "终稿".encode()
 
 
-def test_restoring_without_a_snapshot_does_nothing(moto_aws, tmp_path):
-    s3 = boto3.client("s3", region_name="us-east-1")
-    assert s3_snapshot.restore(s3, "never-saved", tmp_path / "s3") == 0
+def test_restoring_without_a_snapshot_does_nothing(s3, tmp_path):
+    assert s3_snapshot.restore(s3, "snap", tmp_path / "s3") == 0
+    assert s3.list_objects_v2(Bucket="snap")["KeyCount"] == 0
