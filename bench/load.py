@@ -230,6 +230,10 @@ def measure_load(calls_by_route: dict, *, clients=4, cycles=8, rounds=3,
             floor, floor_base = start_served(coldstart.FLOOR_DIR, "dev", {
                 "DYNAMODB_ENDPOINT": dynamodb, "FLOOR_TABLE": coldstart.FLOOR_TABLE}, tmp, "floor")
             processes.append(floor)
+            from chalicelib.local.devserver import LOCAL_TABLE_PREFIX
+
+            # Seeding may write straight into the stack's tables (scenario.stored_catalog).
+            env.point_at(dynamodb, None, LOCAL_TABLE_PREFIX)
             ctx = scenario.seed_catalog(HttpApi(app_base))
             plan = app_plan(ctx)
             if not plan:
