@@ -65,6 +65,7 @@ ACCEPT_WINDOW_PASSED = "accept_window_passed"
 # A buyer may not pay, nor a provider accept, once the sweep is entitled to close the order.
 PAYMENT_WINDOW_OPEN = "payment_window_open"
 ACCEPT_WINDOW_OPEN = "accept_window_open"
+LATE_CANCEL_DUE = "late_cancel_due"  # reached and not yet flagged: the sweep marks it once
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,8 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
     (IN_PROGRESS, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
     (IN_REVIEW, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
     (IN_PROGRESS, MARK_LATE_CANCEL, SYSTEM): Rule(IN_PROGRESS, (FLAG_LATE_CANCEL,),
-                                                  LATE_CANCEL_REACHED),
-    (IN_REVIEW, MARK_LATE_CANCEL, SYSTEM): Rule(IN_REVIEW, (FLAG_LATE_CANCEL,),
-                                                LATE_CANCEL_REACHED),
+                                                  LATE_CANCEL_DUE),
+    (IN_REVIEW, MARK_LATE_CANCEL, SYSTEM): Rule(IN_REVIEW, (FLAG_LATE_CANCEL,), LATE_CANCEL_DUE),
     **{(state, DISPUTE, role): Rule(DISPUTED, (RECORD_DISPUTE,))
        for state in _OPEN_WORK for role in (BUYER, PROVIDER)},
     (DISPUTED, RESOLVE, OPERATOR): Rule(RESOLVED, (SPLIT, CLOSE)),
@@ -157,6 +157,9 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
     if guard == LATE_CANCEL_REACHED:
         return facts.late_cancel_eligible or (
             facts.late_cancel_from is not None and facts.now >= facts.late_cancel_from)
+    if guard == LATE_CANCEL_DUE:
+        return not facts.late_cancel_eligible and facts.late_cancel_from is not None \
+            and facts.now >= facts.late_cancel_from
     if guard == PAYMENT_WINDOW_PASSED:
         return "pay_by" in facts.timers and facts.now >= facts.timers["pay_by"]
     if guard == ACCEPT_WINDOW_PASSED:
