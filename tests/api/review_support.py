@@ -1,7 +1,7 @@
 """Completed orders for review tests, written straight into storage.
 
 Reviews only need an order in `completed`; building one through the whole order flow
-(apply, approve, list, order, pay, accept, deliver, approve) is exercised once in
+(order, pay, accept, deliver, approve) is exercised once in
 test_reviews.py and is too slow to repeat for every window edge.
 """
 from datetime import timedelta
@@ -9,6 +9,7 @@ from datetime import timedelta
 from chalicelib import clock, ids, settings
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
 from chalicelib.storage.orders import TIMER_PK, OrderModel, ServiceSnapshot
+from tests.api.orders_support import listed_service
 
 
 def provider(user_id="provider-1"):
@@ -18,22 +19,12 @@ def provider(user_id="provider-1"):
                   decided_at=now).save()
 
 
-def service(provider_id="provider-1", title="店铺装修"):
-    now = clock.to_key(clock.now())
-    item = ServiceModel(ids.new_id("svc"), provider_id=provider_id, title=title,
-                        category="shop-decoration", summary="淘宝店铺首页装修，三天交付",
-                        content="# 店铺装修\n包含首页与详情页", pricing="fixed", price=50000,
-                        status="listed", created_at=now, updated_at=now, listed_at=now)
-    item.save()
-    return item.id
-
-
 def completed_order(buyer="buyer-1", provider_id="provider-1", service_id=None,
                     completed_at=None, status="completed"):
     """An order in `status` (completed by default, just now) between buyer and provider."""
     if service_id is None:
         provider(provider_id)
-        service_id = service(provider_id)
+        service_id = listed_service(provider=provider_id)
     now = clock.now()
     done = completed_at or now
     key = clock.to_key(now)

@@ -15,8 +15,9 @@ from chalicelib.domain.errors import ReviewNotAllowed
 from chalicelib.services import reviews
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.orders import OrderModel
-from tests.api.review_support import (completed_order, order_service_id, provider_standing,
-                                      service, service_rating)
+from tests.api import orders_support
+from tests.api.review_support import (completed_order, order_service_id, provider,
+                                      provider_standing, service_rating)
 from tests.support import ApiClient
 
 WINDOW = 15 * 24 * 3600
@@ -72,6 +73,20 @@ def test_providers_review_moves_the_buyers_credit_only(api):
                                   "ratings": {"good": 0, "neutral": 0, "bad": 1}}
     assert provider_standing() == (0, (0, 0, 0))
     assert service_rating(order_service_id(order_id)) == (0, 0, (0, 0, 0))
+
+
+def test_an_order_completed_through_the_api_is_reviewed_by_both_sides(api):
+    provider()
+    order_id = orders_support.accepted_order(api)
+    assert review(api, order_id).status == 409  # in progress: not yet
+    assert orders_support.deliver(api, order_id).status == 200
+    assert api.post(f"/orders/{order_id}/approve", user="buyer-1").json["status"] == "completed"
+    assert review(api, order_id, "good", "首页效果很棒").status == 201
+    assert review(api, order_id, "neutral", user="provider-1").status == 201
+    assert provider_standing() == (1, (1, 0, 0))
+    assert buyer_profile(api)["ratings"] == {"good": 0, "neutral": 1, "bad": 0}
+    order = api.get(f"/orders/{order_id}", user="provider-1").json
+    assert order["reviewed_by_buyer"] and order["reviewed_by_provider"]
 
 
 def test_a_second_review_by_the_same_side_is_refused_and_credit_moves_once(api):
@@ -224,8 +239,9 @@ def test_a_failing_market_refresh_does_not_fail_the_review(api, monkeypatch):
 
 def test_credit_adds_up_over_several_orders(api):
     first = completed_order()
-    second = completed_order(service_id=service())
-    third = completed_order(buyer="buyer-2", service_id=service(title="logo设计"))
+    second = completed_order(service_id=orders_support.listed_service())
+    third = completed_order(buyer="buyer-2",
+                            service_id=orders_support.listed_service(title="logo设计"))
     review(api, first, "good")
     review(api, second, "bad")
     review(api, third, "good", user="buyer-2")
