@@ -1,0 +1,78 @@
+"""`make package`: regenerate the merge template and policies, run `chalice package`
+offline, and drop from the zip what the Lambda Python runtime already provides.
+
+python -m deploy.package --stage prod --out build/prod
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from deploy import template
+
+# Shipped with boto3 in every Lambda Python runtime; PynamoDB pulls them in through
+# botocore, and chalice has no way to leave a transitive dependency out.
+PROVIDED_BY_LAMBDA = ("botocore", "boto3", "s3transfer", "jmespath", "dateutil", "urllib3",
+                      "six")
+
+
+def _provided(name: str) -> bool:
+    top = name.split("/", 1)[0]
+    if top == "six.py":
+        return True
+    base = top.split("-", 1)[0].lower().replace("python_", "")
+    return base in PROVIDED_BY_LAMBDA and (top == base or top.endswith((".dist-info",
+                                                                          ".data")))
+
+
+def slim(zip_path: Path) -> list[str]:
+    """Rewrite the zip without the runtime-provided packages; returns what was removed."""
+    removed = set()
+    slimmed = zip_path.with_suffix(".slim.zip")
+    with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(
+            slimmed, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+        for item in src.infolist():
+            if _provided(item.filename):
+                removed.add(item.filename.split("/", 1)[0])
+                continue
+            dst.writestr(item, src.read(item.filename))
+    slimmed.replace(zip_path)
+    return sorted(removed)
+
+
+def package(stage: str, out: Path) -> dict:
+    """Build <out>/sam.json and <out>/deployment.zip for `stage`; returns sizes."""
+    template.main([])
+    if out.exists():
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+           "STAGE": stage}
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run([str(chalice), "package", "--stage", stage, "--merge-template",
+                    str(template.MERGE_TEMPLATE), str(out)],
+                   cwd=template.ROOT, env=env, check=True)
+    zip_path = out / "deployment.zip"
+    before = zip_path.stat().st_size
+    removed = slim(zip_path)
+    return {"zip": zip_path, "before": before, "after": zip_path.stat().st_size,
+            "removed": removed}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="prod", choices=template.DEPLOYED_STAGES)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    result = package(args.stage, args.out or template.ROOT / "build" / args.stage)
+    print(f"{result['zip']}: {result['after'] / 1e6:.1f} MB "
+          f"(chalice built {result['before'] / 1e6:.1f} MB; left out, as Lambda provides them: "
+          f"{', '.join(result['removed']) or 'nothing'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
