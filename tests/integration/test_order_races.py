@@ -1,0 +1,151 @@
+"""Races between real threads on DynamoDB Local (moto never raises conflicts): exactly
+one actor wins each race, the others get a clean refusal, and money moves once."""
+import threading
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.domain.actors import Caller
+from chalicelib.domain.errors import Conflict, InvalidTransition, ServiceAtCapacity
+from chalicelib.services import deliverables, escrow, ledger_check, orders, payments
+from chalicelib.storage.catalog import ServiceModel
+from chalicelib.storage.ledger import PostingModel
+from tests.api.orders_support import listed_service
+
+BUYER, PROVIDER = Caller("buyer-1"), Caller("provider-1")
+
+
+@pytest.fixture
+def ddb(aws):
+    if aws == "moto":
+        pytest.skip("moto serialises everything and never raises TransactionConflict")
+    payments.reset_sandbox()
+    return aws
+
+
+def race(*calls):
+    """Run the calls at the same instant; each result is a value or the exception raised."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, fn):
+        barrier.wait()
+        try:
+            results[i] = fn()
+        except Exception as error:  # noqa: BLE001 - the race's loser is part of the result
+            results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def new_order(milestones=None, price=90000):
+    service_id = listed_service(price=price)
+    return orders.place_order(
+        BUYER, service_id=service_id, requirement="双十一首页装修", price=None,
+        due_at=clock.now() + timedelta(days=10), milestones=milestones, now=clock.now())["id"]
+
+
+def in_review(oid):
+    orders.pay_order(BUYER, oid, clock.now())
+    orders.accept_order(PROVIDER, oid, clock.now())
+    put_delivery(oid)
+
+
+def put_delivery(oid):
+    from chalicelib import settings
+    from chalicelib.storage.files import s3_client
+
+    asked = deliverables.request_upload(PROVIDER, oid, filename="终稿.png",
+                                        content_type="image/png", size=4, now=clock.now())
+    s3_client().put_object(Bucket=settings.get().bucket, Key=asked["upload"]["fields"]["key"],
+                           Body=b"data")
+    deliverables.deliver_order(PROVIDER, oid, file_ids=[asked["file_id"]], note="",
+                               now=clock.now())
+
+
+def winners_and_losers(results):
+    wins = [r for r in results if not isinstance(r, Exception)]
+    losses = [r for r in results if isinstance(r, Exception)]
+    return wins, losses
+
+
+def assert_ledger_clean():
+    report = ledger_check.check_ledger()
+    assert report["violations"] == [] and report["sum"] == 0
+
+
+def test_two_approvals_at_once_release_one_step(ddb):
+    oid = new_order(milestones=[{"title": "首页", "amount": 40000, "release": "on_approval"},
+                                {"title": "详情页", "amount": 50000, "release": "on_approval"}])
+    in_review(oid)
+    wins, losses = winners_and_losers(race(
+        lambda: orders.approve_order(BUYER, oid, clock.now()),
+        lambda: orders.approve_order(BUYER, oid, clock.now())))
+    assert len(wins) == 1 and len(losses) == 1
+    assert isinstance(losses[0], InvalidTransition)
+    assert wins[0]["escrow"]["released"] == 40000
+    assert orders.get_order(BUYER, oid)["escrow"]["held"] == 50000
+    assert_ledger_clean()
+
+
+def test_cancel_races_pay_and_exactly_one_wins(ddb):
+    oid = new_order()
+    results = race(lambda: orders.cancel_order(BUYER, oid, clock.now()),
+                   lambda: orders.pay_order(BUYER, oid, clock.now()))
+    wins, losses = winners_and_losers(results)
+    assert len(wins) == 1 and isinstance(losses[0], InvalidTransition)
+    final = orders.get_order(BUYER, oid)
+    if final["status"] == "cancelled":
+        # The charge that lost the race went straight back to the buyer.
+        assert final["escrow"]["funded"] == 0
+        assert len(payments.gateway().refunds) == len(payments.gateway().charges)
+    else:
+        assert final["status"] == "awaiting_provider" and final["escrow"]["held"] == 90000
+    assert_ledger_clean()
+
+
+def test_accept_races_reject(ddb):
+    oid = new_order()
+    orders.pay_order(BUYER, oid, clock.now())
+    wins, losses = winners_and_losers(race(
+        lambda: orders.accept_order(PROVIDER, oid, clock.now()),
+        lambda: orders.reject_order(PROVIDER, oid, "档期已满", clock.now())))
+    assert len(wins) == 1 and isinstance(losses[0], InvalidTransition)
+    final = orders.get_order(BUYER, oid)
+    assert final["status"] in ("in_progress", "rejected")
+    assert final["escrow"]["refunded"] == (90000 if final["status"] == "rejected" else 0)
+    assert_ledger_clean()
+
+
+def test_many_drivers_execute_one_instruction_once(ddb, monkeypatch):
+    oid = new_order()
+    in_review(oid)
+    monkeypatch.setattr(escrow, "execute_quietly", lambda ids, now: None)
+    orders.approve_order(BUYER, oid, clock.now())
+    instruction_id = f"{oid}:release:0"
+    results = race(*[lambda: escrow.execute_instruction(instruction_id, clock.now())] * 4)
+    assert all(r == "done" for r in results), results
+    assert len([p for p in PostingModel.scan() if p.order_id == oid]) == 2
+    assert orders.get_order(BUYER, oid)["escrow"]["released"] == 90000
+    assert escrow.balance(PROVIDER)["available"] == 90000
+    assert_ledger_clean()
+
+
+def test_capacity_is_never_overshot(ddb):
+    service_id = listed_service(capacity=2)
+    buyers = [Caller(f"buyer-{i}") for i in range(5)]
+    results = race(*[
+        (lambda b=b: orders.place_order(b, service_id=service_id, requirement="logo设计",
+                                        due_at=clock.now() + timedelta(days=5), price=None,
+                                        milestones=None, now=clock.now()))
+        for b in buyers])
+    wins, losses = winners_and_losers(results)
+    assert len(wins) == 2
+    assert all(isinstance(e, (ServiceAtCapacity, Conflict)) for e in losses), losses
+    assert ServiceModel.get(service_id, consistent_read=True).open_orders == 2
