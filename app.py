@@ -8,6 +8,8 @@ from chalicelib.api import middleware, system
 from chalicelib.api import notifications as notifications_api
 from chalicelib.api import reviews as reviews_api, users as users_api
 from chalicelib.api import money as money_api, orders as orders_api
+from chalicelib.api import campaigns as campaigns_api, catalog as catalog_api
+from chalicelib.api import providers as providers_api
 from chalicelib.jobs import registry
 
 cfg = settings.get()
@@ -17,6 +19,9 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
 app = Chalice(app_name="service-market")
 middleware.install(app)
 app.register_blueprint(system.bp)
+app.register_blueprint(providers_api.bp)
+app.register_blueprint(catalog_api.bp)
+app.register_blueprint(campaigns_api.bp)
 app.register_blueprint(notifications_api.bp)
 app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)

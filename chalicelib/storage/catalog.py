@@ -5,6 +5,12 @@ Access patterns (see README):
 - applications by status, oldest first ...... providers.by_status: status, applied_at
 - service by id ............................. services: id
 - a provider's services, newest first ....... services.by_provider: provider_id, created_at
+- a provider's listed services (sparse) ...... services.by_listed_provider: listed_provider_id, listed_at
+- trial services of a campaign .............. services.by_trial_campaign: trial_campaign_id, created_at
+- uniqueness claim by key ................... catalog_guards: key (TITLE#<provider>#<title>, TRIAL#<campaign>#<provider>)
+- campaign by id ............................ campaigns: id
+- campaigns by end time ..................... campaigns.by_end: kind, ends_at
+- ended campaigns not yet swept (sparse) .... campaigns.by_pending_end: kind, pending_end
 """
 from pynamodb.attributes import (ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -60,6 +66,24 @@ class ServicesByProvider(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class ServicesByListedProvider(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_listed_provider"
+        projection = AllProjection()
+
+    listed_provider_id = UnicodeAttribute(hash_key=True)
+    listed_at = UnicodeAttribute(range_key=True)
+
+
+class ServicesByTrialCampaign(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_trial_campaign"
+        projection = AllProjection()
+
+    trial_campaign_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 @table("services")
 class ServiceModel(Model):
     """A published service. Orders condition their placement on `status == "listed"` and
@@ -96,7 +120,13 @@ class ServiceModel(Model):
     version = NumberAttribute(default=0)
     extra = MapAttribute(default=dict)
 
+    # Set only while listed, so the duplicate check and a suspension read the (at most
+    # eleven) listed services of a provider rather than every draft it ever wrote.
+    listed_provider_id = UnicodeAttribute(null=True)
+
     by_provider = ServicesByProvider()
+    by_listed_provider = ServicesByListedProvider()
+    by_trial_campaign = ServicesByTrialCampaign()
 
 
 @table("users")
@@ -111,3 +141,63 @@ class UserModel(Model):
     ratings_good = NumberAttribute(default=0)
     ratings_neutral = NumberAttribute(default=0)
     ratings_bad = NumberAttribute(default=0)
+
+
+@table("catalog_guards")
+class GuardModel(Model):
+    """A uniqueness claim put with attribute_not_exists inside the listing transaction,
+    so two racing listings cannot both hold it: one listed title per provider
+    (TITLE#…, removed on delist) and one trial slot per provider per campaign (TRIAL#…,
+    kept for good)."""
+
+    class Meta:
+        table_name = "catalog_guards"
+
+    key = UnicodeAttribute(hash_key=True)
+    service_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class CampaignsByEnd(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_end"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    ends_at = UnicodeAttribute(range_key=True)
+
+
+class CampaignsByPendingEnd(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_pending_end"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    pending_end = UnicodeAttribute(range_key=True)
+
+
+CAMPAIGN_KIND = "campaign"
+
+
+@table("campaigns")
+class CampaignModel(Model):
+    """A trial campaign (e.g. 新店体验季). Campaigns are few, so one `kind` partition
+    in the by_end index holds them all in end-time order. `pending_end` is removed once
+    the sweep has delisted the campaign's trial services, keeping each sweep small."""
+
+    class Meta:
+        table_name = "campaigns"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default=CAMPAIGN_KIND)
+    name = UnicodeAttribute()
+    starts_at = UnicodeAttribute()  # clock.to_key
+    ends_at = UnicodeAttribute()
+    pending_end = UnicodeAttribute(null=True)
+    max_price = NumberAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    by_end = CampaignsByEnd()
+    by_pending_end = CampaignsByPendingEnd()

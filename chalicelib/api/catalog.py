@@ -1,0 +1,119 @@
+"""Catalog routes: the taxonomy, services (draft, edit, logo, list, delist, delete) and
+the market search."""
+import json
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.pagination import encode_cursor, page
+from chalicelib.api.routing import PAGING, PUBLIC, USER, route
+from chalicelib.api.schema import Enum, Int, ListOf, Obj, Str
+from chalicelib.domain import catalog as rules
+from chalicelib.domain import taxonomy
+from chalicelib.services import catalog, logos, market
+
+bp = Blueprint(__name__)
+
+CATEGORY_IDS = [c for c, _ in taxonomy.CATEGORIES]
+TAG_IDS = [t for t, _ in taxonomy.TAGS]
+
+
+def _service_fields(required: bool) -> dict:
+    return {
+        "title": Str(1, rules.TITLE_MAX, required=required, example="旗舰店铺装修"),
+        "summary": Str(1, rules.SUMMARY_MAX, required=required,
+                       example="天猫淘宝旗舰店首页装修，三天出稿"),
+        "content": Str(1, rules.CONTENT_MAX, multiline=True, required=required,
+                       description="Markdown"),
+        "category": Enum(CATEGORY_IDS, required=required),
+        "pricing": Enum(list(rules.PRICINGS), required=required),
+        "price": Int(minimum=1, maximum=rules.MAX_PRICE, required=required,
+                     description="fen"),
+        "tags": ListOf(Enum(TAG_IDS), 0, rules.MAX_TAGS, unique=True, required=False),
+        "capacity": Int(minimum=1, maximum=rules.MAX_CAPACITY, required=False, nullable=True,
+                        description="most open orders at once; null for no limit"),
+    }
+
+
+SERVICE_CREATE = Obj(_service_fields(True), name="ServiceCreate")
+SERVICE_PATCH = Obj(_service_fields(False), name="ServicePatch")
+LISTING = Obj({"campaign_id": Str(1, 128, required=False,
+                                  description="list as a trial of this campaign")},
+              name="Listing")
+EMPTY = Obj({}, name="Empty")
+MARKET_QUERY = {
+    **PAGING,
+    "q": Str(1, 100, required=False, description="words in title, summary or tags"),
+    "category": Enum(CATEGORY_IDS, required=False),
+    "tag": Enum(TAG_IDS, required=False),
+    "provider_id": Str(1, 128, required=False),
+    "sort": Enum(list(market.SORTS), required=False, description="default newest"),
+}
+
+
+@route(bp, "/categories", "GET", auth=PUBLIC, tag="catalog")
+def categories(req):
+    """The system's service categories."""
+    return {"items": taxonomy.as_items(taxonomy.CATEGORIES)}
+
+
+@route(bp, "/tags", "GET", auth=PUBLIC, tag="catalog")
+def tags(req):
+    """The system's service tags."""
+    return {"items": taxonomy.as_items(taxonomy.TAGS)}
+
+
+@route(bp, "/services", "POST", auth=USER, body=SERVICE_CREATE, status=201, tag="catalog")
+def create_service(req):
+    """Draft a service (approved providers)."""
+    return catalog.create_service(req.caller, req.body, req.now)
+
+
+@route(bp, "/services", "GET", auth=PUBLIC, query=MARKET_QUERY, tag="catalog")
+def search_market(req):
+    """The market: listed services, filtered and sorted."""
+    filters = {k: req.query.get(k) for k in ("q", "category", "tag", "provider_id")}
+    sort = req.query.get("sort", "newest")
+    scope = "market:" + json.dumps([filters, sort], ensure_ascii=False, sort_keys=True)
+    limit, start_key = req.paging(scope)
+    result = market.search(**filters, sort=sort, limit=limit, start_key=start_key)
+    return page(result.items, encode_cursor(result.last_key, scope))
+
+
+@route(bp, "/services/{service_id}", "GET", auth=PUBLIC, tag="catalog")
+def get_service(req):
+    """A service (public while listed; always to its provider and operators)."""
+    return catalog.get_service(req.caller, req.params["service_id"])
+
+
+@route(bp, "/services/{service_id}", "PATCH", auth=USER, body=SERVICE_PATCH, tag="catalog")
+def update_service(req):
+    """Edit a draft or delisted service."""
+    return catalog.update_service(req.caller, req.params["service_id"], req.body, req.now)
+
+
+@route(bp, "/services/{service_id}", "DELETE", auth=USER, status=204, tag="catalog")
+def delete_service(req):
+    """Delete a draft or delisted service with no open orders."""
+    catalog.delete_service(req.caller, req.params["service_id"])
+    return Response(body="", status_code=204)
+
+
+@route(bp, "/services/{service_id}/logo", "PUT", auth=USER,
+       content_types=sorted(logos.FORMATS), tag="catalog")
+def put_logo(req):
+    """Upload the logo: raw 80x80 jpeg, png or bmp of at most 50 KB."""
+    return catalog.set_logo(req.caller, req.params["service_id"], req.raw_body,
+                            req.content_type, req.now)
+
+
+@route(bp, "/services/{service_id}/list", "POST", auth=USER, body=LISTING, tag="catalog")
+def list_service(req):
+    """上架 (with campaign_id: a trial listing)."""
+    return catalog.list_service(req.caller, req.params["service_id"], req.now,
+                                campaign_id=req.body.get("campaign_id"))
+
+
+@route(bp, "/services/{service_id}/delist", "POST", auth=USER, body=EMPTY, tag="catalog")
+def delist_service(req):
+    """下架 (the provider or an operator); open orders go on."""
+    return catalog.delist_service(req.caller, req.params["service_id"], req.now)

@@ -1,0 +1,141 @@
+"""The market: keeping each listed service's search entries and answering market
+queries from them (storage/market.py explains the index)."""
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import clock
+from chalicelib.domain import catalog as rules
+from chalicelib.domain.taxonomy import TAG_NAMES
+from chalicelib.services import logos
+from chalicelib.storage.catalog import ServiceModel
+from chalicelib.storage.market import MarketEntryModel, newest_key, price_key, rating_key
+
+SORTS = ("newest", "rating", "price_asc", "price_desc")
+ALL = "ALL"
+
+
+def terms_of(service: ServiceModel) -> list[str]:
+    """Every term a listed service is found under."""
+    tag_names = [TAG_NAMES.get(t, t) for t in service.tags or []]
+    text = "\n".join([service.title, service.summary, *tag_names])
+    terms = {ALL, f"CAT#{service.category}", f"PROV#{service.provider_id}"}
+    terms.update(f"TAG#{t}" for t in service.tags or [])
+    terms.update(f"Q#{token}" for token in rules.search_tokens(text))
+    return sorted(terms)
+
+
+def _entries(service: ServiceModel) -> list[MarketEntryModel]:
+    tag_names = [TAG_NAMES.get(t, t) for t in service.tags or []]
+    search_text = rules.normalize_search("\n".join([service.title, service.summary, *tag_names]))
+    rating_part = rules.rating_sort_key(service.rating_sum or 0, service.rating_count or 0)
+    return [MarketEntryModel(
+        term, newest_key(service.listed_at, service.id),
+        sort_price=price_key(service.price, service.id),
+        sort_rating=rating_key(rating_part, service.listed_at, service.id),
+        service_id=service.id, title=service.title, headline=rules.headline(service.summary),
+        price=service.price, pricing=service.pricing, category=service.category,
+        tags=list(service.tags or []), provider_id=service.provider_id,
+        logo_key=service.logo_key, rating_sum=service.rating_sum or 0,
+        rating_count=service.rating_count or 0, listed_at=service.listed_at,
+        trial_campaign_id=service.trial_campaign_id, search_text=search_text,
+    ) for term in terms_of(service)]
+
+
+def remove_entries(service: ServiceModel) -> None:
+    """Delete the entries a listing of `service` (as it was when listed) wrote."""
+    if not service.listed_at:
+        return
+    sort_key = newest_key(service.listed_at, service.id)
+    with MarketEntryModel.batch_write() as batch:
+        for term in terms_of(service):
+            batch.delete(MarketEntryModel(term, sort_key))
+
+
+def refresh_market_entries(service_id: str) -> None:
+    """Bring a service's market entries in line with the service (after listing, or
+    when a review moved its rating); a service that is not listed keeps none."""
+    service = _fresh(service_id)
+    if service is None or service.status != "listed":
+        return
+    with MarketEntryModel.batch_write() as batch:
+        for entry in _entries(service):
+            batch.save(entry)
+    # A delisting that committed while we wrote has already deleted what it saw; read
+    # again so entries written after its delete do not outlive the listing.
+    again = _fresh(service_id)
+    if again is None or again.status != "listed" or again.listed_at != service.listed_at:
+        remove_entries(service)
+
+
+def _fresh(service_id: str) -> ServiceModel | None:
+    try:
+        return ServiceModel.get(service_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+@dataclass
+class MarketPage:
+    items: list[dict]
+    last_key: dict | None
+    scanned: int  # entries DynamoDB read to answer, for cost tests and the bench
+
+
+def pick_term(q: str | None, category: str | None, tag: str | None,
+              provider_id: str | None) -> str:
+    """The most selective term the filters allow: a search token, then tag, provider,
+    category, and ALL last."""
+    for part in rules.query_parts(q or ""):
+        token = rules.query_token(part)
+        if token:
+            return f"Q#{token}"
+    if tag:
+        return f"TAG#{tag}"
+    if provider_id:
+        return f"PROV#{provider_id}"
+    if category:
+        return f"CAT#{category}"
+    return ALL
+
+
+def search(*, q: str | None = None, category: str | None = None, tag: str | None = None,
+           provider_id: str | None = None, sort: str = "newest", limit: int = 20,
+           start_key: dict | None = None) -> MarketPage:
+    """Listed services matching every filter, in the order asked."""
+    term = pick_term(q, category, tag, provider_id)
+    condition = None
+    filters = [MarketEntryModel.search_text.contains(p) for p in rules.query_parts(q or "")]
+    if tag and term != f"TAG#{tag}":
+        filters.append(MarketEntryModel.tags.contains(tag))
+    if provider_id and term != f"PROV#{provider_id}":
+        filters.append(MarketEntryModel.provider_id == provider_id)
+    if category and term != f"CAT#{category}":
+        filters.append(MarketEntryModel.category == category)
+    for f in filters:
+        condition = f if condition is None else condition & f
+    target = {
+        "newest": MarketEntryModel, "rating": MarketEntryModel.by_rating,
+        "price_asc": MarketEntryModel.by_price, "price_desc": MarketEntryModel.by_price,
+    }[sort]
+    # Pages are read until `limit` matches or the end; the iterator turns a stop in the
+    # middle of a page into the key of the last item returned.
+    results = target.query(term, filter_condition=condition,
+                           scan_index_forward=(sort == "price_asc"), limit=limit,
+                           last_evaluated_key=start_key, page_size=min(100, max(limit, 20)))
+    found = list(results)
+    return MarketPage([card(e) for e in found], results.last_evaluated_key,
+                      results.page_iter.total_scanned_count)
+
+
+def card(entry: MarketEntryModel) -> dict:
+    return {
+        "id": entry.service_id, "provider_id": entry.provider_id, "title": entry.title,
+        "headline": entry.headline, "category": entry.category, "tags": list(entry.tags or []),
+        "pricing": entry.pricing, "price": int(entry.price), "currency": "CNY",
+        "logo_url": logos.logo_url(entry.logo_key),
+        "rating": rules.rating(entry.rating_sum, entry.rating_count),
+        "rating_count": int(entry.rating_count or 0),
+        "trial_campaign_id": entry.trial_campaign_id,
+        "listed_at": clock.key_to_iso(entry.listed_at),
+    }
