@@ -20,6 +20,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 UPLOAD_EXPIRES_SECONDS = 3600
 DOWNLOAD_EXPIRES_SECONDS = 600
 _UNSAFE = re.compile(r"[^\w.\-() ]+")
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}", re.I)
 
 
 def safe_filename(name: str) -> str:
@@ -39,6 +40,10 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
     if order.status != life.IN_PROGRESS:
         raise InvalidTransition("files are uploaded while the order is in progress",
                                 status=order.status)
+    if not _CONTENT_TYPE.fullmatch(content_type):
+        # It goes into the signed policy and back out as a header: only type/subtype.
+        raise ValidationFailed("content_type must be a MIME type such as image/png",
+                               errors=[{"field": "content_type", "problem": "not a MIME type"}])
     file_id = ids.new_id("file")
     name = safe_filename(filename)
     key = f"orders/{order.id}/{file_id}/{name}"

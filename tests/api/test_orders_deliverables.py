@@ -25,6 +25,10 @@ def test_the_upload_policy_binds_type_and_size(api):
     assert api.post(f"/orders/{oid}/deliverables",
                     {"filename": "a.png", "content_type": "image/png", "size": 1},
                     user=BUYER).status == 403
+    not_mime = api.post(f"/orders/{oid}/deliverables",
+                        {"filename": "a.png", "content_type": "png; x=\"y\"", "size": 1},
+                        user=PROVIDER)
+    assert not_mime.status == 422
 
 
 def test_deliver_refuses_files_that_never_arrived(api):

@@ -251,3 +251,15 @@ def test_replayed_pay_and_approve_move_money_once(api, sandbox):
     assert escrow(api, oid) == held(funded=50000, released=50000)
     assert api.get("/me/balance", user=PROVIDER).json["available"] == 50000
     ledger_clean(api)
+
+
+def test_each_party_hears_about_the_moves_that_concern_them(api):
+    oid = accepted_order(api)
+    deliver(api, oid)
+    api.post(f"/orders/{oid}/approve", user=BUYER)
+    provider_kinds = [n["kind"] for n in api.get("/me/notifications", user=PROVIDER).json["items"]]
+    buyer_kinds = [n["kind"] for n in api.get("/me/notifications", user=BUYER).json["items"]]
+    assert provider_kinds == ["approved", "order_paid", "order_placed"]
+    assert buyer_kinds == ["delivered", "accepted"]
+    assert all(n["order_id"] == oid for n in
+               api.get("/me/notifications", user=BUYER).json["items"])
