@@ -10,7 +10,10 @@ from chalicelib.api import reviews as reviews_api, users as users_api
 from chalicelib.api import money as money_api, orders as orders_api
 from chalicelib.api import campaigns as campaigns_api, catalog as catalog_api
 from chalicelib.api import providers as providers_api
+from chalicelib.api import admin_jobs
 from chalicelib.jobs import registry
+from chalicelib.jobs import release_escrow as release_escrow_job
+from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
 
 cfg = settings.get()
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -27,6 +30,20 @@ app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(money_api.bp)
+app.register_blueprint(admin_jobs.bp)
+
+# Read at import: the schedule is part of the deployed template.
+SWEEP_RATE_MINUTES = int(os.environ.get("SWEEP_RATE_MINUTES") or 1)
+
+
+@app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="sweep_timeouts")
+def sweep_timeouts(event):
+    return sweep_timeouts_job.run()
+
+
+@app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="release_escrow")
+def release_escrow(event):
+    return release_escrow_job.run()
 
 if cfg.is_local:
     from chalicelib.local import routes as local_routes

@@ -2,4 +2,5 @@
 from chalicelib.storage import catalog, idempotency  # noqa: F401
 from chalicelib.storage import notifications, reviews  # noqa: F401
 from chalicelib.storage import ledger, orders  # noqa: F401
+from chalicelib.storage import sweeps  # noqa: F401
 from chalicelib.storage import market  # noqa: F401

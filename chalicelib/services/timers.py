@@ -1,0 +1,180 @@
+"""The timers an order has pending, applied by the `sweep_timeouts` job.
+
+An order with a pending timer carries `timer_pk`/`timer_due` (the earliest timer), which
+puts it in the sparse `due_timers` index; the sweep queries that index up to now and
+hands each order id to `apply_due_timers`. That function re-reads the order (the index
+is eventually consistent and may be stale) and, from the base item, fires what is due:
+- `pay_by` → cancelled; `accept_by` → expired with a full refund (both through the
+  order engine's transition, conditioned on status and version);
+- `late_cancel_from` → the order is marked cancellable and the buyer told; the buyer
+  decides, the sweep never cancels;
+- `review_until` → the order leaves the index (reviews themselves check the window);
+- `reminder:<deadline>` → one notice to whoever must act, 24 h before the deadline,
+  recorded in `reminders_sent` by the same conditional write that moves the index key,
+  so it is sent once however many sweeps run.
+
+Disputes: entering `disputed` drops every timer (the order leaves the index). In this
+contract a resolution is terminal (`resolved`), so a disputed order never resumes its
+timers; were a "continue" resolution added, its transition would have to shift each
+deadline by the time spent disputed (the dispute record keeps `at` and `from_status`)
+before re-indexing, so that the parties get the remaining time, not a fresh window.
+"""
+import logging
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock
+from chalicelib.domain import orders as life
+from chalicelib.domain.errors import NotFound
+from chalicelib.services import notifications, orders
+from chalicelib.storage.orders import TIMER_PK, OrderModel
+
+log = logging.getLogger("market.timers")
+
+MOVED, SKIPPED = "moved", "skipped"
+# Sorts after every character an order id may hold, so "<now>#~" bounds every key at now.
+_AFTER_ANY_ID = "~"
+RETRY_MARK = "#retry"
+
+# Deadline → (who must act before it, what the reminder says).
+_REMINDERS = {
+    "pay_by": ("buyer", "reminder_pay", "订单将在24小时后因未付款自动关闭，请尽快付款"),
+    "accept_by": ("provider", "reminder_accept",
+                  "订单将在24小时后因未确认自动失效并全额退款，请尽快接单"),
+    "late_cancel_from": ("provider", "reminder_late",
+                         "订单已超过交付期限，24小时后买家即可取消订单并退款，请尽快交付"),
+}
+_SYSTEM_ACTIONS = {
+    "pay_by": orders.close_unpaid,
+    "accept_by": orders.expire_unaccepted,
+    "late_cancel_from": orders.mark_late_cancel_eligible,
+}
+
+
+def due_orders(now: datetime, *, limit: int, start_key=None):
+    """One page of (order id, index key) whose earliest timer is due, earliest first."""
+    # Only the keys are read: the order itself is re-read consistently before any
+    # decision, and an item with bad data cannot break the page for the others.
+    result = OrderModel.due_timers.query(
+        TIMER_PK, OrderModel.timer_due <= f"{clock.to_key(now)}#{_AFTER_ANY_ID}",
+        limit=limit, last_evaluated_key=start_key, attributes_to_get=["id", "timer_due"])
+    return [(o.id, o.timer_due) for o in result], result.last_evaluated_key
+
+
+def apply_due_timers(order_id: str, now: datetime) -> str:
+    """Fire every timer of this order that is due at `now`; `moved` if anything fired."""
+    try:
+        order = orders.load(order_id)
+    except NotFound:
+        return SKIPPED
+    due = [t for t in _pending(order) if t.at <= now]
+    deadlines_due = {t.name for t in due if t.name == t.deadline}
+    fired = False
+    for timer in due:
+        if timer.name == timer.deadline:
+            fired |= _fire_deadline(order, timer, now)
+        elif timer.deadline not in deadlines_due:
+            # A reminder whose deadline is also due would arrive after the fact: skip it.
+            fired |= _remind(order, timer, now)
+    if not fired and not due:
+        _reindex(order)
+    return MOVED if fired else SKIPPED
+
+
+def defer(order_id: str, found_key: str, retry_at: datetime | None) -> None:
+    """Push a failing order back in the index until `retry_at`, or out of it (parked).
+
+    Conditioned on the key the sweep found, so a user's transition that re-indexed the
+    order meanwhile is never undone.
+    """
+    if retry_at is None:
+        actions = [OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()]
+    else:
+        actions = [OrderModel.timer_due.set(f"{clock.to_key(retry_at)}#{order_id}{RETRY_MARK}")]
+    try:
+        OrderModel(order_id).update(actions=actions, condition=OrderModel.timer_due == found_key)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def was_retry(found_key: str) -> bool:
+    return found_key.endswith(RETRY_MARK)
+
+
+def _pending(order: OrderModel) -> list[life.Timer]:
+    inputs = orders.timer_inputs(order)
+    status = inputs.pop("status")
+    return life.pending_timers(status, windows=orders.windows(), **inputs)
+
+
+def _fire_deadline(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
+    if timer.name == "review_until":
+        return _close_review_window(order)
+    moved = _SYSTEM_ACTIONS[timer.name](order.id, now)
+    if moved is None:
+        return False  # somebody acted first, or a second sweep got there: nothing to do
+    if timer.name == "late_cancel_from":
+        notifications.notify(order.buyer_id, "late_cancel_eligible", order_id=order.id,
+                             service_id=order.service_id, now=now,
+                             text=f"{order.service.title}：已超过交付期限15天仍未验收终稿，"
+                                  "您现在可以取消订单并获得退款")
+    return True
+
+
+def _remind(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
+    sent = list(order.reminders_sent or []) + [timer.name]
+    try:
+        # The same state and version as read (so a reminder never follows a move it did
+        # not see), and not yet sent: of two sweeps at once exactly one sends it. The
+        # version is not bumped, so a user acting now never fails because of a reminder.
+        order.update(actions=[OrderModel.reminders_sent.set(sent), *_index_actions(
+                         order, reminders_sent=sent)],
+                     condition=(OrderModel.status == order.status)
+                     & (OrderModel.version == int(order.version))
+                     & ~OrderModel.reminders_sent.contains(timer.name))
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    who, kind, text = _REMINDERS[timer.deadline]
+    user = order.buyer_id if who == "buyer" else order.provider_id
+    notifications.notify(user, kind, order_id=order.id, service_id=order.service_id,
+                         text=f"{order.service.title}：{text}", now=now)
+    return True
+
+
+def _close_review_window(order: OrderModel) -> bool:
+    try:
+        order.update(actions=[OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()],
+                     condition=(OrderModel.status == life.COMPLETED)
+                     & (OrderModel.completed_at == order.completed_at)
+                     & OrderModel.timer_pk.exists())
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _index_actions(order: OrderModel, **changes) -> list:
+    return orders.timer_actions(order.id, orders.timer_inputs(order, **changes))
+
+
+def _reindex(order: OrderModel) -> None:
+    """Nothing was due: make the base item's index key match its real next timer."""
+    timer = life.next_timer(order.status, windows=orders.windows(),
+                            **{k: v for k, v in orders.timer_inputs(order).items()
+                               if k != "status"})
+    expected = f"{clock.to_key(timer.at)}#{order.id}" if timer else None
+    if expected == order.timer_due:
+        return
+    current = (OrderModel.timer_due == order.timer_due if order.timer_due
+               else OrderModel.timer_due.does_not_exist())
+    try:
+        order.update(actions=_index_actions(order),
+                     condition=(OrderModel.version == int(order.version)) & current)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
