@@ -35,6 +35,14 @@ class Settings:
     sweep_page_size: int
     instruction_max_attempts: int
     max_body_bytes: int
+    # Where a deployed stage finds its HS256 secret (chalicelib.secrets), or the JWKS
+    # that verifies RS256 tokens instead (chalicelib.api.auth).
+    jwt_secret_ssm_parameter: str | None = None
+    jwt_secret_secret_arn: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_roles_claim: str = "roles"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -64,6 +72,12 @@ def load() -> Settings:
         sweep_page_size=_int("SWEEP_PAGE_SIZE", 100),
         instruction_max_attempts=_int("INSTRUCTION_MAX_ATTEMPTS", 8),
         max_body_bytes=_int("MAX_BODY_BYTES", 256 * 1024),
+        jwt_secret_ssm_parameter=os.environ.get("JWT_SECRET_SSM_PARAMETER") or None,
+        jwt_secret_secret_arn=os.environ.get("JWT_SECRET_SECRET_ARN") or None,
+        jwt_jwks_url=os.environ.get("JWT_JWKS_URL") or None,
+        jwt_audience=os.environ.get("JWT_AUDIENCE") or None,
+        jwt_issuer=os.environ.get("JWT_ISSUER") or None,
+        jwt_roles_claim=os.environ.get("JWT_ROLES_CLAIM") or "roles",
     )
 
 
@@ -92,9 +106,15 @@ def assert_safe_to_serve(settings: Settings) -> None:
     """A deployed stage must have a real signing secret; refuse to serve otherwise."""
     if settings.is_local:
         return
-    if not settings.jwt_secret:
+    if settings.jwt_jwks_url:
+        return
+    # The secret itself is fetched on first use (chalicelib.secrets): a cold start must
+    # not pay for a network call, but a stage that names no source at all is broken.
+    if not settings.jwt_secret and not (settings.jwt_secret_ssm_parameter
+                                        or settings.jwt_secret_secret_arn):
         raise ConfigurationError(
-            f"stage {settings.stage!r}: JWT_SECRET is not set; refusing to serve"
+            f"stage {settings.stage!r}: no JWT secret (JWT_SECRET, JWT_SECRET_SSM_PARAMETER, "
+            "JWT_SECRET_SECRET_ARN) and no JWT_JWKS_URL; refusing to serve"
         )
     if settings.jwt_secret == LOCAL_DEFAULT_JWT_SECRET:
         raise ConfigurationError(

@@ -1,20 +1,51 @@
-"""Bearer tokens: HS256 JWTs signed with JWT_SECRET, claims `sub`, `exp`, `roles`."""
+"""Bearer tokens: HS256 JWTs signed with the stage's secret, or, when JWT_JWKS_URL is
+set (e.g. a Cognito user pool), RS256 JWTs verified against that JWKS. Claims `sub`,
+`exp`, and the roles list (`roles`, or the claim named by JWT_ROLES_CLAIM)."""
+import logging
+import threading
 from datetime import datetime, timedelta, timezone
 
 import jwt
 
-from chalicelib import settings as settings_module
+from chalicelib import secrets, settings as settings_module
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Unauthenticated
 
 
+log = logging.getLogger("market.auth")
+# Signing keys are cached per container; an unknown `kid` refetches (key rotation).
+JWKS_CACHE_SECONDS = 3600
+_jwks_lock = threading.Lock()
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+
+
 def _secret() -> str:
-    cfg = settings_module.get()
-    if cfg.jwt_secret:
-        return cfg.jwt_secret
-    if cfg.is_local:
-        return settings_module.LOCAL_DEFAULT_JWT_SECRET
-    raise settings_module.ConfigurationError("JWT_SECRET is not set")
+    return secrets.jwt_secret(settings_module.get())
+
+
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    with _jwks_lock:
+        client = _jwks_clients.get(url)
+        if client is None:
+            client = jwt.PyJWKClient(url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS,
+                                     timeout=5)
+            _jwks_clients[url] = client
+        return client
+
+
+def _decode(token: str, cfg) -> dict:
+    if not cfg.jwt_jwks_url:
+        return jwt.decode(token, _secret(), algorithms=["HS256"],
+                          options={"require": ["exp", "sub"]})
+    try:
+        key = _jwks_client(cfg.jwt_jwks_url).get_signing_key_from_jwt(token).key
+    except jwt.PyJWKClientConnectionError:
+        log.error("the JWKS at %s could not be fetched", cfg.jwt_jwks_url)
+        raise
+    # Only RS256: accepting the JWKS key as an HMAC secret would let anyone sign tokens.
+    return jwt.decode(token, key, algorithms=["RS256"], audience=cfg.jwt_audience,
+                      issuer=cfg.jwt_issuer,
+                      options={"require": ["exp", "sub"], "verify_aud": bool(cfg.jwt_audience)})
 
 
 def caller_from_headers(headers) -> Caller | None:
@@ -29,14 +60,14 @@ def caller_from_headers(headers) -> Caller | None:
     scheme, _, token = raw.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 4096:
         raise Unauthenticated("expected 'Authorization: Bearer <token>'")
+    cfg = settings_module.get()
     try:
-        claims = jwt.decode(token.strip(), _secret(), algorithms=["HS256"],
-                            options={"require": ["exp", "sub"]})
+        claims = _decode(token.strip(), cfg)
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired")
     except jwt.PyJWTError:
         raise Unauthenticated("the token is invalid")
-    sub, roles = claims.get("sub"), claims.get("roles", [])
+    sub, roles = claims.get("sub"), claims.get(cfg.jwt_roles_claim, [])
     if not isinstance(sub, str) or not 1 <= len(sub) <= 128 or "#" in sub:
         raise Unauthenticated("the token's subject is invalid")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):

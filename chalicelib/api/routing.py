@@ -9,11 +9,12 @@ returns a dict (answered as JSON with the spec's status) or a chalice `Response`
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 
 from chalice import Response
 
-from chalicelib import clock, settings as settings_module
+from chalicelib import clock, observability, settings as settings_module
 from chalicelib.api import auth, errors
 from chalicelib.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 from chalicelib.api.schema import Field, Int, Str, validate
@@ -80,7 +81,10 @@ def route(bp, path: str, method: str, *, auth: str = USER, body: Field | None = 
         ROUTES.append(spec)
 
         def view(**params):
-            return serve(bp.current_request, spec, fn, params)
+            started = time.perf_counter()
+            response = serve(bp.current_request, spec, fn, params)
+            observability.log_request(bp.current_request, spec, response, started)
+            return response
 
         view.__name__ = fn.__name__
         bp.route(path, methods=[method], content_types=spec.content_types, name=fn.__name__)(view)
