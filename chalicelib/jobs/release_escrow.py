@@ -21,6 +21,9 @@ def run() -> dict:
         instruction_id, _attempts = item
         status = escrow.execute_instruction(instruction_id, now)
         if status == escrow.DONE:
+            # Whatever the sweep finds is a leftover (a crash or a failed try), so a
+            # record of an earlier failure may exist: it is settled now.
+            stuck.clear(JOB, instruction_id)
             return "moved"
         if status == escrow.PARKED:
             stuck.note_parked_instruction(instruction_id, now)
