@@ -20,6 +20,9 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     settings.assert_safe_to_serve(cfg)  # a deployed function with no real secret must not serve
 
 app = Chalice(app_name="service-market")
+# API Gateway passes a body through as bytes only for listed media types; Chalice's
+# defaults have png and jpeg but not bmp, which logo uploads accept.
+app.api.binary_types.append("image/bmp")
 middleware.install(app)
 app.register_blueprint(system.bp)
 app.register_blueprint(providers_api.bp)
