@@ -63,6 +63,7 @@ class _Reply:
 @dataclass
 class Side:
     latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     requests: int = 0
     wall: float = 0.0
@@ -73,7 +74,8 @@ class Side:
                 "error_kinds": dict(self.errors),
                 "p50": env.percentile(self.latencies, 50), "p95": env.percentile(self.latencies, 95),
                 "p99": env.percentile(self.latencies, 99),
-                "throughput": self.requests / self.wall if self.wall else 0.0}
+                "throughput": self.requests / self.wall if self.wall else 0.0,
+                "p50_by_kind": {k: env.percentile(v, 50) for k, v in self.by_kind.items()}}
 
 
 def _wait_http(url: str, timeout: float) -> None:
@@ -193,6 +195,7 @@ def _client(base, plan, cycles, deadline, side, lock, buyer, ctx, floor_calls):
             with lock:
                 side.requests += 1
                 side.latencies.append(elapsed)
+                side.by_kind.setdefault(kind, []).append(elapsed)
                 if not (isinstance(status, int) and status < 300):
                     key = f"{kind} → {status}"
                     side.errors[key] = side.errors.get(key, 0) + 1

@@ -195,6 +195,15 @@ def load_table(report: dict) -> list[str]:
         f"p50 ratio (median of the rounds' ratios): **{ld['p50_ratio']:.2f}×** "
         f"(rounds: {', '.join(f'{r:.2f}' for r in ld['round_ratios'])}).",
     ]
+    kinds = a.get("p50_by_kind") or {}
+    if kinds:
+        rows += ["", "| request kind | DynamoDB calls | app p50 | floor p50 | ratio |",
+                 "|---|---|---|---|---|"]
+        for kind, app_p50 in kinds.items():
+            floor_p50 = (f.get("p50_by_kind") or {}).get(kind)
+            ratio = app_p50 / floor_p50 if floor_p50 else None
+            rows.append(f"| {kind} | {ld['floor_calls'].get(kind, '—')} | {_ms(app_p50)} | "
+                        f"{_ms(floor_p50)} | {_num(ratio)} |")
     if a["error_kinds"]:
         rows.append(f"App errors: {a['error_kinds']}.")
     return rows
