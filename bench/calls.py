@@ -34,6 +34,7 @@ class RouteResult:
     floor: int | None
     calls: list[int] = field(default_factory=list)  # one per successful call
     shapes: list[str] = field(default_factory=list)
+    worst_targets: dict = field(default_factory=dict)  # the costliest call's tables
     capacity: list[float] = field(default_factory=list)
     items_read: list[int] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)  # statuses of calls that failed
@@ -53,6 +54,37 @@ class RouteResult:
         if self.floor is None:
             return "n/a"
         return "at floor" if self.worst <= self.floor else f"ABOVE (+{self.worst - self.floor})"
+
+
+def why_above(targets: dict, method: str) -> str:
+    """What the calls beyond the floor are, read from their operations and tables."""
+    reasons = []
+    gets: dict[str, int] = {}
+    for target, n in targets.items():
+        op, _, tables = target.partition(" ")
+        if op == "GetItem":
+            gets[tables] = gets.get(tables, 0) + n
+    for table, n in sorted(gets.items()):
+        if n > 1:
+            reasons.append(f"reads `{table}` {n}×")
+    if method == "GET" and len(gets) > 1 or (method == "GET" and gets and any(
+            t.startswith("Query") for t in targets)):
+        reasons.append("reads the parent item separately to check who may see it")
+    transactions = sum(n for t, n in targets.items() if t.startswith("TransactWriteItems"))
+    if transactions > 1:
+        money = any(t.startswith("TransactWriteItems postings") for t in targets)
+        reasons.append(f"{transactions} transactions" + (
+            " (each recorded release/refund executed in its own)" if money else ""))
+    notes = sum(n for t, n in targets.items() if t == "PutItem notifications")
+    if notes and transactions:
+        reasons.append(f"{notes} notification put(s) outside the transaction")
+    batches = sum(n for t, n in targets.items() if t.startswith("BatchWriteItem"))
+    if batches:
+        reasons.append(f"{batches} BatchWriteItem of search-index entries")
+    queries = [t.partition(" ")[2] for t in targets if t.startswith("Query")]
+    if queries and method != "GET":
+        reasons.append("queries " + ", ".join(f"`{q}`" for q in queries))
+    return "; ".join(reasons)
 
 
 def route_matcher():
@@ -93,6 +125,8 @@ def collect(runs: list[scenario.Run], results: dict | None = None, capacity_run=
             if obs.status < 300:
                 result.calls.append(obs.tally.total)
                 result.shapes.append(obs.tally.detail())
+                if obs.tally.total >= max(result.calls):
+                    result.worst_targets = dict(obs.tally.targets)
                 result.items_read.append(obs.tally.items_read)
             else:
                 result.failures.append(obs.status)
@@ -172,5 +206,6 @@ def summarise(results: dict) -> list[dict]:
             "median_calls": env.median(r.calls) if r.calls else None,
             "shape": shape, "capacity": env.median(r.capacity) if r.capacity else None,
             "verdict": r.verdict, "worst": r.worst if r.calls else None,
+            "why": why_above(r.worst_targets, method) if r.verdict.startswith("ABOVE") else "",
         })
     return rows

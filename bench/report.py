@@ -103,12 +103,12 @@ def _search_ratio(se, sizes, query) -> float:
 
 
 def routes_table(report: dict) -> list[str]:
-    rows = ["| route | calls | floor | calls made (most common) | capacity units | verdict |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| route | calls | floor | calls made (most common) | capacity units | verdict | "
+            "above the floor because |", "|---|---|---|---|---|---|---|"]
     for r in report["routes"]:
         floor = "—" if r["floor"] is None else r["floor"]
         rows.append(f"| `{r['route']}` | {r['calls']} | {floor} | {r['shape'] or '—'} | "
-                    f"{_num(r['capacity'], 1)} | {r['verdict']} |")
+                    f"{_num(r['capacity'], 1)} | {r['verdict']} | {r.get('why', '')} |")
     return rows
 
 
