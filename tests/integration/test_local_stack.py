@@ -2,6 +2,7 @@
 directory, spoken to over HTTP, stopped with Ctrl-C, and started again on the same data."""
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from chalicelib.local import engines
 pytestmark = pytest.mark.dynamodb_local
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60
+# Generous: DynamoDB Local's JVM alone takes 20 s to start on a busy two-core machine.
+START_TIMEOUT = 120
 
 
 class DevServer:
@@ -68,7 +70,8 @@ class DevServer:
         raise AssertionError("the dev server has no DynamoDB Local child")
 
     def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
         try:
             return self.process.wait(timeout=30)
         finally:
@@ -89,8 +92,9 @@ class DevServer:
         assert reply.status_code == 200, reply.text
         return {"Authorization": f"Bearer {reply.json()['token']}"}
 
-    def paths(self) -> set[str]:
-        return set(requests.get(self.url + "/openapi.json").json()["paths"])
+    def has_logo_route(self) -> bool:
+        paths = requests.get(self.url + "/openapi.json").json()["paths"]
+        return any(re.fullmatch(r"/services/\{\w+\}/logo", path) for path in paths)
 
 
 def _gone(pid: int) -> bool:
@@ -171,7 +175,7 @@ def test_local_token_signs_in_a_buyer(stack):
 
 
 def test_a_logo_crosses_the_real_http_server_intact(stack):
-    if "/services/{id}/logo" not in stack.paths():
+    if not stack.has_logo_route():
         pytest.skip("PUT /services/{id}/logo is not registered yet")
     service, logo = _listed_service_with_logo(stack, "provider-1")
     assert service["logo_url"]
@@ -180,16 +184,16 @@ def test_a_logo_crosses_the_real_http_server_intact(stack):
     assert stored.content == logo
 
 
-def test_ctrl_c_stops_everything_and_data_survives_a_restart(tmp_path):
-    data_dir = tmp_path / "data"
-    first = DevServer(data_dir, tmp_path / "first.log").start()
+def test_ctrl_c_stops_everything_and_data_survives_a_restart(stack, tmp_path):
+    # Last in the file: it stops the shared server and starts a second on the same data.
+    first = stack
     try:
         # An idempotency record is data every write route leaves behind.
         key = f"restart-{uuid.uuid4().hex}"
         original = requests.post(first.url + "/_local/token", json={"sub": "buyer-1"},
                                  headers={"Idempotency-Key": key})
         assert original.status_code == 200
-        with_logo = "/services/{id}/logo" in first.paths()
+        with_logo = first.has_logo_route()
         if with_logo:
             service, logo = _listed_service_with_logo(first, "provider-2")
         java = first.java_pid()
@@ -199,7 +203,7 @@ def test_ctrl_c_stops_everything_and_data_survives_a_restart(tmp_path):
     assert _gone(java), "DynamoDB Local outlived the dev server"
     assert "stopping" in first.output()
 
-    second = DevServer(data_dir, tmp_path / "second.log").start()
+    second = DevServer(first.data_dir, tmp_path / "second.log").start()
     try:
         replay = requests.post(second.url + "/_local/token", json={"sub": "buyer-1"},
                                headers={"Idempotency-Key": key})
