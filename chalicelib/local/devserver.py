@@ -147,8 +147,10 @@ class SweepTimer(threading.Thread):
 
     def stop(self) -> None:
         self._stopped.set()
+        # A sweep in flight is not waited for long: its writes are conditional, and the
+        # next start's sweep finishes whatever it left.
         if self.is_alive() and threading.current_thread() is not self:
-            self.join(timeout=30)
+            self.join(timeout=5)
 
 
 def summarise(results: dict) -> str:
