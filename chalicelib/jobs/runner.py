@@ -5,7 +5,7 @@ when the time budget is spent — well below the Lambda timeout — leaving the 
 next run: handled items have left the index (or moved later in it), so the next run's
 query starts at what is left. An item whose handling raises is passed to `on_failure`
 (record it, push it back or park it) and the run goes on with the others. Every run
-ends with one JSON line: found, moved, skipped, failed, elapsed_ms.
+ends with one JSON line: found, moved, skipped, failed, read, elapsed_ms.
 """
 import json
 import logging
@@ -16,7 +16,8 @@ from typing import Any, Callable
 log = logging.getLogger("market.jobs")
 log.setLevel(logging.INFO)
 
-Fetch = Callable[[int, Any], tuple[list, Any]]  # (limit, start key) → (items, next key)
+# (limit, start key) → (items, next key, items DynamoDB read to find them)
+Fetch = Callable[[int, Any], tuple[list, Any, int]]
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Summary:
     skipped: int = 0
     failed: int = 0
     pages: int = 0
+    read: int = 0  # index items DynamoDB examined: the run's cost follows due work only
     more: bool = False  # stopped by the budget with work left for the next run
     elapsed_ms: int = 0
     extra: dict = field(default_factory=dict)
@@ -49,8 +51,9 @@ def drain(job: str, *, fetch: Fetch, handle: Callable[[Any], str],
         if time.monotonic() >= deadline:
             summary.more = True
             break
-        items, start_key = fetch(page_size, start_key)
+        items, start_key, read = fetch(page_size, start_key)
         summary.pages += 1
+        summary.read += read
         summary.found += len(items)
         for n, item in enumerate(items):
             if time.monotonic() >= deadline:

@@ -74,13 +74,15 @@ def list_stuck(*, limit: int, start_key) -> tuple[list[dict], dict | None]:
 
 # --- money instructions --------------------------------------------------------
 def due_instruction_ids(now: datetime, *, limit: int, start_key=None):
-    """One page of (instruction id, attempts) due for another try, oldest first."""
+    """One page of (instruction id, attempts) due for another try, oldest first, the next
+    page's start key and how many index items DynamoDB read for it."""
     # Keys and counters only: a malformed instruction must not break the page for the
     # others; execute_instruction re-reads each one consistently anyway.
     result = InstructionModel.pending.query(
         PENDING_PK, InstructionModel.next_attempt_at <= clock.to_key(now), limit=limit,
         last_evaluated_key=start_key, attributes_to_get=["id", "attempts"])
-    return [(i.id, int(i.attempts or 0)) for i in result], result.last_evaluated_key
+    items = [(i.id, int(i.attempts or 0)) for i in result]
+    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
 
 
 def note_parked_instruction(instruction_id: str, now: datetime) -> None:

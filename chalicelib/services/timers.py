@@ -53,13 +53,15 @@ _SYSTEM_ACTIONS = {
 
 
 def due_orders(now: datetime, *, limit: int, start_key=None):
-    """One page of (order id, index key) whose earliest timer is due, earliest first."""
+    """One page of (order id, index key) whose earliest timer is due, earliest first, the
+    next page's start key and how many index items DynamoDB read for it."""
     # Only the keys are read: the order itself is re-read consistently before any
     # decision, and an item with bad data cannot break the page for the others.
     result = OrderModel.due_timers.query(
         TIMER_PK, OrderModel.timer_due <= f"{clock.to_key(now)}#{_AFTER_ANY_ID}",
         limit=limit, last_evaluated_key=start_key, attributes_to_get=["id", "timer_due"])
-    return [(o.id, o.timer_due) for o in result], result.last_evaluated_key
+    items = [(o.id, o.timer_due) for o in result]
+    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
 
 
 def apply_due_timers(order_id: str, now: datetime) -> str:
