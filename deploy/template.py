@@ -25,11 +25,13 @@ JWT_SECRET_PARAMETER_NAME = "/${AWS::StackName}/jwt-secret"
 # What the code calls, as IAM actions. tests/deploy/test_policy.py records the calls of
 # a test run and fails if this is missing one or grants one nobody calls.
 DYNAMODB_ACTIONS = [
+    "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
+    "dynamodb:Scan",  # GET /admin/ledger/check reads every posting and account
     "dynamodb:UpdateItem",
 ]
 S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]

@@ -1,0 +1,114 @@
+"""Recording, as IAM actions, every AWS call the app's own code makes.
+
+`with recording() as calls:` patches botocore's one call path (and S3's presigners: whoever
+holds a presigned URL acts with the role's permissions). A call counts when a frame of
+app.py or chalicelib/ is on the stack, except code that only the tests and the local stack
+run (creating tables and buckets, starting engines): that never runs in a deployed
+function. Calls the test itself makes (playing the browser) do not count either.
+"""
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from botocore.client import BaseClient
+
+ROOT = Path(__file__).resolve().parents[2]
+_APP_CODE = (str(ROOT / "chalicelib") + os.sep, str(ROOT / "app.py"))
+_NOT_DEPLOYED = tuple(str(ROOT / "chalicelib" / p) for p in (
+    "storage/schema.py", "local/engines.py", "local/devserver.py", "local/s3_snapshot.py",
+    "local/gateway.py"))
+
+_TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                          "ConditionCheck": "ConditionCheckItem"}
+_S3_ACTIONS = {"HeadObject": ["GetObject"], "GetObject": ["GetObject"],
+               "PutObject": ["PutObject"], "DeleteObject": ["DeleteObject"],
+               "ListObjectsV2": ["ListBucket"], "ListObjects": ["ListBucket"],
+               "CopyObject": ["GetObject", "PutObject"], "DeleteObjects": ["DeleteObject"]}
+
+_sink: list[dict] | None = None
+
+
+def _from_app_code() -> bool:
+    frame, seen = sys._getframe(2), False
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(_NOT_DEPLOYED):
+            return False
+        if name.startswith(_APP_CODE):
+            seen = True
+        frame = frame.f_back
+    return seen
+
+
+def _write(service: str, actions: list[str], tables=(), index: str | None = None) -> None:
+    _sink.append({"service": service, "actions": sorted(set(actions)),
+                  "tables": sorted(set(tables)), "index": index})
+
+
+def _dynamodb(operation: str, params: dict) -> None:
+    if operation == "TransactWriteItems":
+        for item in params.get("TransactItems", []):
+            for kind, body in item.items():
+                _write("dynamodb", ["dynamodb:" + _TRANSACT_ITEM_ACTIONS[kind]],
+                       [body["TableName"]])
+    elif operation == "TransactGetItems":
+        for item in params.get("TransactItems", []):
+            _write("dynamodb", ["dynamodb:GetItem"], [item["Get"]["TableName"]])
+    elif operation in ("BatchGetItem", "BatchWriteItem"):
+        _write("dynamodb", ["dynamodb:" + operation], list(params.get("RequestItems", {})))
+    else:
+        _write("dynamodb", ["dynamodb:" + operation],
+               [params["TableName"]] if "TableName" in params else [], params.get("IndexName"))
+
+
+def _on_call(client, operation: str, params: dict) -> None:
+    service = client.meta.service_model.endpoint_prefix
+    if service == "dynamodb":
+        _dynamodb(operation, params)
+    elif service == "s3":
+        _write("s3", ["s3:" + a for a in _S3_ACTIONS.get(operation, [operation])])
+    else:
+        _write(service, [f"{client.meta.service_model.signing_name}:{operation}"])
+
+
+def _presigned_url_actions(ClientMethod=None, *args, **kwargs):
+    operation = "".join(p.capitalize() for p in str(ClientMethod).split("_"))
+    return ["s3:" + a for a in _S3_ACTIONS.get(operation, [operation])]
+
+
+@contextmanager
+def recording(s3_client_class):
+    """Collect the app's AWS calls (as dicts: service, actions, tables, index) meanwhile."""
+    global _sink
+    calls: list[dict] = []
+    original_call = BaseClient._make_api_call
+    original_url = s3_client_class.generate_presigned_url
+    original_post = s3_client_class.generate_presigned_post
+
+    def make_api_call(self, operation, params):
+        if _sink is not None and _from_app_code():
+            _on_call(self, operation, params)
+        return original_call(self, operation, params)
+
+    def presigned_url(self, *args, **kwargs):
+        if _sink is not None and _from_app_code():
+            _write("s3", _presigned_url_actions(*args, **kwargs))
+        return original_url(self, *args, **kwargs)
+
+    def presigned_post(self, *args, **kwargs):
+        if _sink is not None and _from_app_code():
+            _write("s3", ["s3:PutObject"])
+        return original_post(self, *args, **kwargs)
+
+    BaseClient._make_api_call = make_api_call
+    s3_client_class.generate_presigned_url = presigned_url
+    s3_client_class.generate_presigned_post = presigned_post
+    _sink = calls
+    try:
+        yield calls
+    finally:
+        _sink = None
+        BaseClient._make_api_call = original_call
+        s3_client_class.generate_presigned_url = original_url
+        s3_client_class.generate_presigned_post = original_post
