@@ -194,3 +194,15 @@ def test_each_run_logs_one_json_summary_line(api, caplog):
     assert line["job"] == "sweep_timeouts"
     assert (line["found"], line["moved"], line["skipped"], line["failed"]) == (1, 1, 0, 0)
     assert isinstance(line["elapsed_ms"], int)
+
+
+def test_a_user_watches_an_order_expire_through_the_local_routes(api):
+    order_id = paid_order(api, price=50000)
+    moved = api.post("/_local/clock", {"advance_seconds": 7 * DAY + 1})
+    assert moved.status == 200
+    ran = api.post("/_local/sweeps")
+    assert ran.json["sweep_timeouts"]["moved"] == 1
+    order = api.get(f"/orders/{order_id}", user=BUYER).json
+    assert (order["status"], order["status_label"]) == ("expired", "已失效")
+    assert order["escrow"]["refunded"] == 50000
+    assert "refunded" in kinds(api, BUYER)
