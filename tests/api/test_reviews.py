@@ -15,7 +15,7 @@ from chalicelib.domain.errors import ReviewNotAllowed
 from chalicelib.services import reviews
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.orders import OrderModel
-from tests.api import orders_support
+from tests.api import catalog_support, orders_support
 from tests.api.review_support import (completed_order, order_service_id, provider,
                                       provider_standing, service_rating)
 from tests.support import ApiClient
@@ -87,6 +87,25 @@ def test_an_order_completed_through_the_api_is_reviewed_by_both_sides(api):
     assert buyer_profile(api)["ratings"] == {"good": 0, "neutral": 1, "bad": 0}
     order = api.get(f"/orders/{order_id}", user="provider-1").json
     assert order["reviewed_by_buyer"] and order["reviewed_by_provider"]
+
+
+def test_the_whole_market_sees_a_buyers_review(api):
+    catalog_support.approved_provider(api)
+    service_id = catalog_support.listed(api)["id"]
+    order_id = orders_support.place(api, service_id).json["id"]
+    assert api.post(f"/orders/{order_id}/pay", user="buyer-1").status == 200
+    assert api.post(f"/orders/{order_id}/accept", user="provider-1").status == 200
+    assert orders_support.deliver(api, order_id).status == 200
+    assert api.post(f"/orders/{order_id}/approve", user="buyer-1").status == 200
+    assert review(api, order_id, "good").status == 201
+    profile = api.get("/providers/provider-1").json
+    assert profile["credit"] == 1
+    assert profile["ratings"] == {"good": 1, "neutral": 0, "bad": 0}
+    detail = api.get(f"/services/{service_id}").json
+    assert (detail["rating"], detail["rating_count"]) == (1, 1)
+    # The market's entries carry the rating: they were refreshed after the review.
+    card = api.get("/services?sort=rating").json["items"][0]
+    assert (card["id"], card["rating"], card["rating_count"]) == (service_id, 1, 1)
 
 
 def test_a_second_review_by_the_same_side_is_refused_and_credit_moves_once(api):
