@@ -43,9 +43,10 @@ def slim(zip_path: Path) -> list[str]:
     return sorted(removed)
 
 
-def package(stage: str, out: Path) -> dict:
+def package(stage: str, out: Path, regenerate: bool = True) -> dict:
     """Build <out>/sam.json and <out>/deployment.zip for `stage`; returns sizes."""
-    template.main([])
+    if regenerate:
+        template.main([])
     if out.exists():
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -66,8 +67,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="prod", choices=template.DEPLOYED_STAGES)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--no-regenerate", action="store_true",
+                        help="package the committed merge template and policies as they are")
     args = parser.parse_args(argv)
-    result = package(args.stage, args.out or template.ROOT / "build" / args.stage)
+    result = package(args.stage, args.out or template.ROOT / "build" / args.stage,
+                     regenerate=not args.no_regenerate)
     print(f"{result['zip']}: {result['after'] / 1e6:.1f} MB "
           f"(chalice built {result['before'] / 1e6:.1f} MB; left out, as Lambda provides them: "
           f"{', '.join(result['removed']) or 'nothing'})")

@@ -1,0 +1,264 @@
+"""`make package STAGE=prod`, offline: the packaged template creates exactly the tables the
+tests run on, protects the money, wires the functions to their resources, keeps the local
+routes out, lints clean, and the slimmed zip still imports where Lambda runs it."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from chalicelib.storage import schema
+from deploy import template
+
+ROOT = template.ROOT
+PY = sys.executable
+
+
+def _clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JWT_", "TABLE_", "BUCKET_", "DYNAMODB_", "S3_", "STAGE"))}
+    return {**env, "AWS_DEFAULT_REGION": "us-east-1", **extra}
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("package") / "prod"
+    result = subprocess.run([PY, "-m", "deploy.package", "--stage", "prod", "--out", str(out),
+                             "--no-regenerate"], cwd=ROOT, env=_clean_env(),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def sam(packaged) -> dict:
+    return json.loads((packaged / "sam.json").read_text(encoding="utf-8"))
+
+
+def _resources(sam, kind):
+    return {k: v for k, v in sam["Resources"].items() if v["Type"] == kind}
+
+
+def _functions(sam):
+    return _resources(sam, "AWS::Serverless::Function")
+
+
+def test_the_committed_merge_template_and_policies_are_current():
+    result = subprocess.run([PY, "-m", "deploy.template", "--check"], cwd=ROOT,
+                            env=_clean_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- tables ------------------------------------------------------------------
+def _shape(keys):
+    return sorted((k["AttributeName"], k["KeyType"]) for k in keys)
+
+
+def _indexes(described):
+    return {i["IndexName"]: (_shape(i["KeySchema"]), i["Projection"]["ProjectionType"])
+            for i in described or []}
+
+
+def test_every_table_has_the_keys_and_indexes_of_the_tables_the_tests_run_on(sam, moto_aws):
+    """The schema drift test: what moto was given by the tests against the template."""
+    tables = _resources(sam, "AWS::DynamoDB::Table")
+    models = schema.all_models()
+    assert set(tables) == {template.table_logical_id(m) for m in models}
+    for model in models:
+        described = model.describe_table()
+        props = tables[template.table_logical_id(model)]["Properties"]
+        assert props["TableName"] == {"Fn::Sub": "${AWS::StackName}-" + model.TABLE_SUFFIX}
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert _shape(props["KeySchema"]) == _shape(described["KeySchema"])
+        assert props["KeySchema"][0]["KeyType"] == "HASH"
+        assert sorted(map(json.dumps, props["AttributeDefinitions"])) == sorted(
+            json.dumps({"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]})
+            for a in described["AttributeDefinitions"])
+        assert _indexes(props.get("GlobalSecondaryIndexes")) == _indexes(
+            described.get("GlobalSecondaryIndexes")), model.TABLE_SUFFIX
+        assert _indexes(props.get("LocalSecondaryIndexes")) == _indexes(
+            described.get("LocalSecondaryIndexes")), model.TABLE_SUFFIX
+
+
+def test_the_sparse_due_timer_index_is_deployed(sam):
+    orders = sam["Resources"]["OrdersTable"]["Properties"]
+    assert "due_timers" in {i["IndexName"] for i in orders["GlobalSecondaryIndexes"]}
+
+
+def test_money_tables_have_recovery_deletion_protection_and_are_retained(sam):
+    money = [m for m in schema.all_models() if m.MONEY_TABLE]
+    assert {"orders", "order_events"} <= {m.TABLE_SUFFIX for m in money}
+    for model in schema.all_models():
+        resource = sam["Resources"][template.table_logical_id(model)]
+        props = resource["Properties"]
+        if model.MONEY_TABLE:
+            assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+            assert props["DeletionProtectionEnabled"] is True
+            assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+        else:
+            assert "PointInTimeRecoverySpecification" not in props
+
+
+def test_ttl_is_on_exactly_the_models_that_declare_it(sam):
+    for model in schema.all_models():
+        props = sam["Resources"][template.table_logical_id(model)]["Properties"]
+        if model.TTL_ATTRIBUTE:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": model.TTL_ATTRIBUTE,
+                                                        "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
+
+
+# --- bucket ------------------------------------------------------------------
+def test_the_files_bucket_is_private_encrypted_and_open_to_browser_uploads(sam):
+    bucket = sam["Resources"]["FilesBucket"]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert all(props["PublicAccessBlockConfiguration"][k] is True for k in (
+        "BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    cors = props["CorsConfiguration"]["CorsRules"][0]
+    assert {"GET", "PUT", "POST"} <= set(cors["AllowedMethods"])
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"]
+    assert rules["expire-abandoned-uploads"]["ExpirationInDays"] > 0
+    deny = sam["Resources"]["FilesBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+# --- functions, schedules, routes ---------------------------------------------
+def test_every_function_is_wired_to_the_tables_bucket_secret_and_json_logs(sam):
+    functions = _functions(sam)
+    assert "APIHandler" in functions
+    for name, fn in functions.items():
+        variables = fn["Properties"]["Environment"]["Variables"]
+        assert variables["STAGE"] == "prod", name
+        assert variables["TABLE_PREFIX"] == {"Fn::Sub": template.TABLE_PREFIX}, name
+        assert variables["BUCKET_NAME"] == {"Ref": "FilesBucket"}, name
+        assert variables["JWT_SECRET_SSM_PARAMETER"]["Fn::If"][1] == {
+            "Fn::Sub": "/${AWS::StackName}/jwt-secret"}
+        assert "JWT_SECRET" not in variables  # never a secret in the template
+        assert fn["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
+        assert fn["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "LogGroup"}
+        policies = sam["Resources"][fn["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+        assert policies["Policies"][0]["PolicyDocument"] == json.loads(
+            template.policy_path("prod").read_text(encoding="utf-8"))
+
+
+def _scheduled_names() -> set[str]:
+    code = ("import json, deploy.template as t; "
+            "print(json.dumps([n for n, _ in t.scheduled_functions(t.load_app('prod'))]))")
+    result = subprocess.run([PY, "-c", code], cwd=ROOT, env=_clean_env(), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_the_scheduled_functions_run_every_minute_by_default_and_are_configurable(sam):
+    names = _scheduled_names() & {"sweep_timeouts", "release_escrow"}
+    functions = _functions(sam)
+    for name in names:
+        logical = template.cfn_name(name)
+        event = functions[logical]["Properties"]["Events"][logical + "Event"]
+        assert event["Type"] == "Schedule"
+        assert event["Properties"]["Schedule"] == {"Ref": logical + "Schedule"}
+        assert sam["Parameters"][logical + "Schedule"]["Default"] == "rate(1 minute)"
+
+
+def test_the_packaged_api_has_no_local_routes_and_no_clock(sam):
+    paths = set(sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"])
+    assert "/health" in paths and "/orders/{order_id}/pay" in paths
+    assert not [p for p in paths if p.startswith("/_local")]
+    assert not [p for p in paths if "clock" in p]
+
+
+def test_the_gateways_own_errors_answer_in_the_contract_shape(sam):
+    responses = sam["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"} <= set(responses)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    for kind, response in responses.items():
+        rendered = (response["ResponseTemplates"]["application/json"]
+                    .replace("$context.error.messageString", json.dumps("拒绝 \"访问\""))
+                    .replace("$context.error.responseType", kind)
+                    .replace("$context.requestId", "req-1"))
+        body = json.loads(rendered)
+        assert set(body) == {"error"}
+        assert set(body["error"]) == {"code", "message", "details"}
+        assert body["error"]["code"].isupper()
+    not_found = responses["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]
+    assert '"code":"NOT_FOUND"' in not_found
+
+
+# --- lint and zip -------------------------------------------------------------
+def _cfn_lint(path: Path) -> subprocess.CompletedProcess:
+    lint = Path(PY).with_name("cfn-lint")
+    return subprocess.run([str(lint), str(path)], capture_output=True, text=True, timeout=300)
+
+
+def test_cfn_lint_finds_nothing_in_the_packaged_template(packaged):
+    result = _cfn_lint(packaged / "sam.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cfn_lint_would_catch_a_broken_table(sam, tmp_path):
+    broken = json.loads(json.dumps(sam))
+    broken["Resources"]["OrdersTable"]["Properties"]["BillingMode"] = "FREE_OF_CHARGE"
+    path = tmp_path / "sam.json"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    assert _cfn_lint(path).returncode != 0
+
+
+def test_the_zip_leaves_out_what_lambda_provides_and_keeps_what_it_does_not(packaged):
+    with zipfile.ZipFile(packaged / "deployment.zip") as zf:
+        tops = {name.split("/", 1)[0] for name in zf.namelist()}
+        total = sum(i.file_size for i in zf.infolist())
+    assert not {"botocore", "boto3", "urllib3", "dateutil", "jmespath"} & tops
+    assert {"app.py", "chalicelib", "pynamodb", "jwt", "PIL", "cryptography"} <= tops
+    assert total < 250 * 1024 * 1024  # Lambda's unzipped limit
+    assert (packaged / "deployment.zip").stat().st_size < 50 * 1024 * 1024
+
+
+def test_the_slim_zip_imports_with_only_what_lambda_adds(packaged, tmp_path):
+    """Unzipped beside boto3/botocore alone (what the runtime provides), app.py imports
+    as a deployed prod function and answers /health."""
+    code_dir, runtime_dir = tmp_path / "task", tmp_path / "runtime"
+    with zipfile.ZipFile(packaged / "deployment.zip") as zf:
+        zf.extractall(code_dir)
+    import boto3
+    import botocore
+
+    site = Path(botocore.__file__).parents[1]
+    runtime_dir.mkdir()
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        source = site / name
+        if source.exists():
+            (runtime_dir / name).symlink_to(source)
+    assert Path(boto3.__file__).parents[1] == site
+    stdlib = [p for p in sys.path if p and "site-packages" not in p and "/work/" not in p]
+    event = {"resource": "/health", "path": "/health", "httpMethod": "GET", "headers": {},
+             "multiValueHeaders": {}, "queryStringParameters": None,
+             "multiValueQueryStringParameters": None, "pathParameters": None,
+             "stageVariables": None, "body": None, "isBase64Encoded": False,
+             "requestContext": {"resourcePath": "/health", "httpMethod": "GET",
+                                "requestId": "req-health-1", "path": "/api/health",
+                                "stage": "api"}}
+    probe = ("import sys, json, types; sys.path[:] = %r; import app; "
+             "reply = app.app(%r, types.SimpleNamespace(aws_request_id='r1')); "
+             "print(json.dumps(reply))" % ([str(code_dir), str(runtime_dir)] + stdlib, event))
+    env = _clean_env(STAGE="prod", AWS_LAMBDA_FUNCTION_NAME="service-market-prod",
+                     JWT_SECRET_SSM_PARAMETER="/market-prod/jwt-secret",
+                     AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    result = subprocess.run([PY, "-S", "-c", probe], cwd=code_dir, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reply = json.loads(result.stdout.strip().splitlines()[-1])
+    assert reply["statusCode"] == 200 and json.loads(reply["body"]) == {"status": "ok"}
+    request_line = json.loads(result.stdout.strip().splitlines()[0])
+    assert request_line["request_id"] == "req-health-1" and request_line["route"] == "/health"
+    shutil.rmtree(code_dir)
