@@ -37,13 +37,13 @@ MOVED, SKIPPED = "moved", "skipped"
 _AFTER_ANY_ID = "~"
 RETRY_MARK = "#retry"
 
-# Deadline → (who must act before it, what the reminder says).
+# Deadline → (who must act before it, notice kind, what it says; {hours} = lead time).
 _REMINDERS = {
-    "pay_by": ("buyer", "reminder_pay", "订单将在24小时后因未付款自动关闭，请尽快付款"),
+    "pay_by": ("buyer", "reminder_pay", "订单将在{hours}小时后因未付款自动关闭，请尽快付款"),
     "accept_by": ("provider", "reminder_accept",
-                  "订单将在24小时后因未确认自动失效并全额退款，请尽快接单"),
+                  "订单将在{hours}小时后因未确认自动失效并全额退款，请尽快接单"),
     "late_cancel_from": ("provider", "reminder_late",
-                         "订单已超过交付期限，24小时后买家即可取消订单并退款，请尽快交付"),
+                         "订单已超过交付期限，{hours}小时后买家即可取消订单并退款，请尽快交付"),
 }
 _SYSTEM_ACTIONS = {
     "pay_by": orders.close_unpaid,
@@ -142,8 +142,9 @@ def _remind(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
         raise
     who, kind, text = _REMINDERS[timer.deadline]
     user = order.buyer_id if who == "buyer" else order.provider_id
+    hours = max(1, round(orders.windows().reminder_before.total_seconds() / 3600))
     notifications.notify(user, kind, order_id=order.id, service_id=order.service_id,
-                         text=f"{order.service.title}：{text}", now=now)
+                         text=f"{order.service.title}：{text.format(hours=hours)}", now=now)
     return True
 
 

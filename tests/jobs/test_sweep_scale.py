@@ -13,7 +13,7 @@ from chalicelib.storage import base
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.orders import TIMER_PK, OrderEventModel, OrderModel, ServiceSnapshot
 from tests.api.orders_support import BUYER, PROVIDER, listed_service
-from tests.jobs.sweep_support import HOUR, sweep
+from tests.jobs.sweep_support import sweep
 
 
 @pytest.fixture
