@@ -1,0 +1,63 @@
+"""What reaches CloudWatch: one JSON line per request with no secrets, and metrics in
+CloudWatch's embedded metric format."""
+import json
+
+from chalicelib import observability
+
+SECRET_HEADER = "Bearer eyJ-very-secret-token"
+
+
+def _lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()
+            if line.startswith("{")]
+
+
+def test_each_request_logs_one_json_line_with_route_status_and_no_token(api, capsys):
+    capsys.readouterr()
+    reply = api.get("/orders/ord-不存在", user="buyer-1")
+    assert reply.status == 404
+    lines = [l for l in _lines(capsys) if l.get("type") == "request"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["route"] == "/orders/{order_id}" and line["method"] == "GET"
+    assert line["status"] == 404 and line["error"] == "NOT_FOUND"
+    assert line["request_id"] and line["latency_ms"] >= 0
+    text = json.dumps(line, ensure_ascii=False)
+    assert "buyer-1" not in text and "ord-不存在" not in text and "Bearer" not in text
+
+
+def test_a_bad_token_is_never_logged(api, capsys):
+    capsys.readouterr()
+    reply = api.get("/me/balance", headers={"Authorization": SECRET_HEADER})
+    assert reply.status == 401
+    out = capsys.readouterr().out
+    assert "very-secret" not in out and '"status":401' in out
+
+
+def _emf_ok(record, name):
+    spec = record["_aws"]["CloudWatchMetrics"][0]
+    assert spec["Namespace"] == observability.NAMESPACE
+    assert name in {m["Name"] for m in spec["Metrics"]}
+    for dimension in spec["Dimensions"][0]:
+        assert isinstance(record[dimension], str)  # EMF: dimension values are strings
+    assert isinstance(record[name], (int, float))
+    assert isinstance(record["_aws"]["Timestamp"], int)
+
+
+def test_an_order_transition_is_one_emf_metric_line(capsys):
+    record = observability.order_transition("accept", "awaiting_provider", "in_progress",
+                                            order_id="ord-1")
+    (line,) = _lines(capsys)
+    assert line == json.loads(json.dumps(record))
+    _emf_ok(line, "OrderTransitions")
+    assert line["Action"] == "accept" and line["To"] == "in_progress"
+    assert line["OrderTransitions"] == 1
+
+
+def test_a_sweep_run_counts_and_times_in_one_line(capsys):
+    observability.sweep_run("sweep_timeouts", 0.25, {"expired": 2})
+    (line,) = _lines(capsys)
+    _emf_ok(line, "SweepRuns")
+    _emf_ok(line, "SweepDuration")
+    assert line["Job"] == "sweep_timeouts" and line["SweepDuration"] == 250.0
+    assert line["result"] == {"expired": 2}
