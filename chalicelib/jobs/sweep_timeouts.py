@@ -49,8 +49,10 @@ def _delist_ended_campaigns(summary: runner.Summary, now) -> None:
         summary.failed += 1
         summary.extra["campaigns"] = "failed"
         return
-    # The catalog answers what it did ({"campaigns", "delisted", "more"}); kept as given.
-    summary.extra["campaigns"] = result
+    # The catalog answers what it did ({"campaigns", "delisted", "more"}); an idle
+    # answer is left out so that a quiet run's summary stays quiet.
+    if isinstance(result, dict) and any(result.values()):
+        summary.extra["campaigns"] = result
 
 
 def _campaign_sweep():

@@ -3,7 +3,7 @@ moto and DynamoDB Local; a sweep run twice does nothing more; a poisoned order i
 recorded, pushed back and finally parked without blocking the others."""
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -206,3 +206,23 @@ def test_a_user_watches_an_order_expire_through_the_local_routes(api):
     assert (order["status"], order["status_label"]) == ("expired", "已失效")
     assert order["escrow"]["refunded"] == 50000
     assert "refunded" in kinds(api, BUYER)
+
+
+def test_the_sweep_delists_trial_services_when_their_campaign_ends(api):
+    from tests.api.catalog_support import approved_provider, listed
+
+    approved_provider(api)
+    now = clock.now()
+    campaign = api.post("/admin/campaigns", {
+        "name": "新店体验季", "starts_at": clock.to_iso(now - timedelta(hours=1)),
+        "ends_at": clock.to_iso(now + timedelta(hours=2)), "max_price": 100},
+        user=OPERATOR, operator=True).json
+    trial = listed(api, n=0, price=100, list_body={"campaign_id": campaign["id"]})
+    regular = listed(api, n=1)
+    clock.set_now(datetime.fromisoformat(campaign["ends_at"]) - timedelta(seconds=1))
+    assert "campaigns" not in sweep(api)
+    assert api.get(f"/services/{trial['id']}").json["status"] == "listed"
+    travel(HOUR)
+    assert sweep(api)["campaigns"]["delisted"] == 1
+    assert api.get(f"/services/{trial['id']}", user=PROVIDER).json["status"] == "delisted"
+    assert api.get(f"/services/{regular['id']}").json["status"] == "listed"
