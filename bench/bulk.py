@@ -5,6 +5,8 @@ API; these helpers copy those items thousands of times with the id replaced ever
 it appears (keys, index keys, sort strings), straight into the table with BatchWriteItem.
 Working on the raw items keeps the bench independent of how each model is spelled.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import boto3
 from botocore.config import Config
 
@@ -45,23 +47,27 @@ def clone(value, old: str, new: str):
     return value
 
 
-def put_all(table: str, items) -> int:
-    """BatchWriteItem in chunks of 25, retrying what DynamoDB leaves unprocessed."""
-    ddb, written, chunk = client(), 0, []
+def put_all(table: str, items, workers: int = 4) -> int:
+    """BatchWriteItem in chunks of 25 from a few threads (DynamoDB Local serves requests
+    in parallel), retrying what DynamoDB leaves unprocessed."""
+    ddb = client()
 
     def flush(batch):
         requests = {table: [{"PutRequest": {"Item": item}} for item in batch]}
         while requests:
             answer = ddb.batch_write_item(RequestItems=requests)
             requests = answer.get("UnprocessedItems") or {}
+        return len(batch)
 
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == 25:
-            flush(chunk)
-            written += len(chunk)
-            chunk = []
-    if chunk:
-        flush(chunk)
-        written += len(chunk)
-    return written
+    def chunks():
+        chunk = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == 25:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(flush, chunks()))

@@ -227,7 +227,7 @@ def markdown(report: dict) -> str:
         "## DynamoDB calls per route", "",
         "Counted with botocore event hooks (`before-call.dynamodb`) while the scripted "
         "scenario in `bench/scenario.py` drives every route through `chalice.test.Client` on "
-        "moto (3 runs; counts do not depend on the engine). Floor: a read needs 1 call, a "
+        "moto (2 runs; counts do not depend on the engine). Floor: a read needs 1 call, a "
         "state change 1 read + 1 transaction. Capacity units: the same scenario on DynamoDB "
         "Local with `ReturnConsumedCapacity=TOTAL` injected by a `before-parameter-build` "
         "hook, summed from `after-call` (median over the route's calls). Calls made without "

@@ -36,7 +36,7 @@ def main() -> None:
     started = time.perf_counter()
     report = {"machine": env.machine(), "quick": QUICK,
               "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    counted = guarded("calls per route (moto)", calls.measure_calls, 1 if QUICK else 3)
+    counted = guarded("calls per route (moto)", calls.measure_calls, 1 if QUICK else 2)
     with env.local_engines() as engines:
         capacity = guarded("capacity per route (DynamoDB Local)", calls.measure_capacity, engines)
         seeded = capacity.ctx if hasattr(capacity, "ctx") else {}
