@@ -178,6 +178,12 @@ def test_the_packaged_api_has_no_local_routes_and_no_clock(sam):
     assert not [p for p in paths if "clock" in p]
 
 
+def test_logo_uploads_pass_api_gateway_as_binary(sam):
+    body = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert {"image/jpeg", "image/png", "image/bmp"} <= set(
+        body["x-amazon-apigateway-binary-media-types"])
+
+
 def test_the_gateways_own_errors_answer_in_the_contract_shape(sam):
     responses = sam["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
     assert {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"} <= set(responses)
