@@ -330,7 +330,7 @@ class _Change:
                         OrderModel.provider_status.set(f"{order.provider_id}#{to}")]
         self.timer_changes = {"status": to}
         self.instructions: list[InstructionModel] = []
-        self.extra = []  # (tx, condition-free model ops) added after the order's own
+        self.extra = []  # writes to other items that belong to this move (tx → None)
         self.close_service = False
         self.milestones = _milestones(order)
         for effect in outcome.effects:
