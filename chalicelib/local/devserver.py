@@ -188,7 +188,9 @@ def load_demo_once(data_dir: Path, now) -> str:
         traceback.print_exc()
         return "demo data: loading FAILED (see above); will retry on next start"
     marker.write_text("loaded\n", encoding="utf-8")
-    return f"demo data: loaded{'' if result is None else f' ({result})'}"
+    if result is False:
+        return "demo data: already present"
+    return "demo data: loaded" + ("" if result in (None, True) else f" ({result})")
 
 
 def banner(opts: Options) -> str:

@@ -195,3 +195,8 @@ def test_s3_snapshot_round_trip(s3, tmp_path):
 def test_restoring_without_a_snapshot_does_nothing(s3, tmp_path):
     assert s3_snapshot.restore(s3, "snap", tmp_path / "s3") == 0
     assert s3.list_objects_v2(Bucket="snap")["KeyCount"] == 0
+
+
+def test_a_demo_that_finds_its_data_already_there_says_so(tmp_path, fake_demo):
+    fake_demo.load_demo_data = lambda now: False
+    assert devserver.load_demo_once(tmp_path, "now") == "demo data: already present"
