@@ -65,6 +65,9 @@ def moto_engine(prefix: str = "bench-"):
 @contextmanager
 def local_engines():
     """DynamoDB Local (in memory) and moto's S3 server on loopback, for one block."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's S3: a line per request
     ddb_port, s3_port = engines.free_port(), engines.free_port()
     ddb = engines.start_dynamodb_local(ddb_port)
     s3 = engines.start_s3_server(s3_port)

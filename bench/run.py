@@ -6,8 +6,10 @@
 Each section is measured independently: one that cannot run yet (a route or job not
 built) is reported as pending instead of stopping the others.
 """
+import contextlib
 import json
 import os
+import sys
 import time
 import traceback
 from datetime import datetime, timezone
@@ -22,13 +24,17 @@ RAW = env.ROOT / ".local" / "bench-last-run.json"  # raw figures, not committed
 
 def guarded(name: str, fn, *args, **kwargs):
     started = time.perf_counter()
-    print(f"bench: {name} …", flush=True)
+    print(f"bench: {name} …", file=sys.stderr, flush=True)
     try:
-        result = fn(*args, **kwargs)
+        # The app logs one JSON line per request to stdout; thousands of them would bury
+        # the progress lines (they are still written, so their cost is still measured).
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            result = fn(*args, **kwargs)
     except Exception as error:  # noqa: BLE001 - one broken section must not hide the others
         traceback.print_exc()
         result = {"error": f"{type(error).__name__}: {str(error)[:400]}"}
-    print(f"bench: {name} done in {time.perf_counter() - started:.0f}s", flush=True)
+    print(f"bench: {name} done in {time.perf_counter() - started:.0f}s", file=sys.stderr,
+          flush=True)
     return result
 
 
@@ -66,7 +72,7 @@ def main() -> None:
     from bench import report as render
 
     OUT.write_text(render.markdown(report))
-    print(f"bench: wrote {OUT.name} in {report['seconds']:.0f}s", flush=True)
+    print(f"bench: wrote {OUT.name} in {report['seconds']:.0f}s", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
