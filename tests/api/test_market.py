@@ -1,0 +1,156 @@
+"""The market (GET /services): listed services only, Chinese and Latin search, filters,
+sorts, cursors — and a cost that follows the results, not the catalog."""
+from urllib.parse import quote
+
+from chalicelib import clock, ids
+from chalicelib.services import market
+from chalicelib.storage.catalog import ServiceModel
+from tests.api.catalog_support import (PROVIDER, PROVIDER_2, approved_provider, draft, listed,
+                                       with_logo)
+
+
+def search(api, **params):
+    query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items())
+    reply = api.get(f"/services?{query}")
+    assert reply.status == 200, reply
+    return reply.json
+
+
+def ids_of(page):
+    return [s["id"] for s in page["items"]]
+
+
+def catalog_of_three(api):
+    approved_provider(api)
+    approved_provider(api, PROVIDER_2)
+    shop = listed(api, PROVIDER, n=0, title="旗舰店铺装修", summary="天猫淘宝旗舰店首页装修，三天出稿",
+                  price=88000, category="shop-decoration", tags=["fast-delivery"])
+    logo = listed(api, PROVIDER, n=1, title="logo设计", summary="品牌标志原创设计，源文件交付",
+                  price=50000, category="logo-design", tags=["original", "invoice"])
+    service = listed(api, PROVIDER_2, n=2, title="7x24小时客服外包", summary="专业客服团队全天候在线",
+                     price=300000, category="customer-service", tags=["always-on"])
+    return shop, logo, service
+
+
+def test_search_in_chinese_latin_and_tags(api):
+    shop, logo, service = catalog_of_three(api)
+    assert ids_of(search(api, q="装修")) == [shop["id"]]
+    assert ids_of(search(api, q="LOGO")) == [logo["id"]]
+    assert ids_of(search(api, q="Log")) == [logo["id"]]
+    assert ids_of(search(api, q="logo设计")) == [logo["id"]]
+    assert ids_of(search(api, q="可开发票")) == [logo["id"]]  # a tag's name
+    assert ids_of(search(api, q="24小时")) == [service["id"]]
+    assert ids_of(search(api, q="客")) == [service["id"]]
+    assert ids_of(search(api, q="设计 源文件")) == [logo["id"]]  # every part must match
+    assert search(api, q="设计 客服")["items"] == []
+    assert search(api, q="手机壳")["items"] == []
+
+
+def test_cards_carry_what_a_market_page_shows(api):
+    shop, _, _ = catalog_of_three(api)
+    card = search(api, q="装修")["items"][0]
+    assert card["title"] == "旗舰店铺装修" and card["headline"] == "天猫淘宝旗舰店首页装修，三天出稿"
+    assert card["price"] == 88000 and card["currency"] == "CNY"
+    assert card["provider_id"] == PROVIDER and card["logo_url"]
+    assert card["rating"] is None and card["rating_count"] == 0
+    assert card["listed_at"] == shop["listed_at"]
+
+
+def test_filters_combine(api):
+    shop, logo, service = catalog_of_three(api)
+    assert ids_of(search(api, category="logo-design")) == [logo["id"]]
+    assert ids_of(search(api, tag="always-on")) == [service["id"]]
+    assert set(ids_of(search(api, provider_id=PROVIDER))) == {shop["id"], logo["id"]}
+    assert ids_of(search(api, provider_id=PROVIDER, category="shop-decoration")) == [shop["id"]]
+    assert search(api, tag="original", category="shop-decoration")["items"] == []
+    assert ids_of(search(api, q="设计", tag="invoice", provider_id=PROVIDER)) == [logo["id"]]
+    assert api.get("/services?category=手机壳").status == 422
+    assert api.get("/services?sort=cheapest").status == 422
+
+
+def test_sorts(api):
+    shop, logo, service = catalog_of_three(api)
+    assert ids_of(search(api)) == [service["id"], logo["id"], shop["id"]]  # newest first
+    assert ids_of(search(api, sort="price_asc")) == [logo["id"], shop["id"], service["id"]]
+    assert ids_of(search(api, sort="price_desc")) == [service["id"], shop["id"], logo["id"]]
+    # Reviews move ratings (another engineer's transaction), then refresh the entries.
+    for sid, total, count in ((shop["id"], 2, 2), (logo["id"], -1, 1)):
+        ServiceModel(sid).update(actions=[ServiceModel.rating_sum.set(total),
+                                          ServiceModel.rating_count.set(count)])
+        market.refresh_market_entries(sid)
+    rated = search(api, sort="rating")
+    assert ids_of(rated) == [shop["id"], logo["id"], service["id"]]
+    assert [s["rating"] for s in rated["items"]] == [1.0, -1.0, None]
+
+
+def test_only_listed_services_and_delisting_removes_them(api):
+    shop, logo, _ = catalog_of_three(api)
+    hidden = draft(api, n=5, title="店铺装修草稿")
+    with_logo(api, hidden["id"])
+    assert hidden["id"] not in ids_of(search(api, q="装修"))
+    api.post(f"/services/{shop['id']}/delist", user=PROVIDER)
+    assert search(api, q="装修")["items"] == []
+    assert shop["id"] not in ids_of(search(api))
+    assert shop["id"] not in ids_of(search(api, provider_id=PROVIDER))
+    api.post(f"/services/{shop['id']}/list", user=PROVIDER)
+    assert ids_of(search(api, q="装修")) == [shop["id"]]
+
+
+def test_cursor_pages_through_and_is_bound_to_its_query(api):
+    approved_provider(api)
+    made = [listed(api, n=i)["id"] for i in range(5)]
+    seen, cursor = [], None
+    for _ in range(5):
+        page = search(api, limit=2, sort="price_asc", **({"cursor": cursor} if cursor else {}))
+        seen += ids_of(page)
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(made) and len(seen) == 5
+    first = search(api, limit=2)
+    wrong = api.get(f"/services?limit=2&sort=price_desc&cursor={first['next_cursor']}")
+    assert wrong.status == 400
+    assert api.get("/services?cursor=forged").status == 400
+    assert api.get("/services?limit=0").status == 422
+    assert api.get("/services?limit=101").status == 422
+
+
+def _bulk_listed(n: int, title: str, summary: str, provider: str = "bulk-provider"):
+    """Listed services written straight into storage, with their market entries."""
+    made = []
+    for i in range(n):
+        now = clock.to_key(clock.now())
+        service = ServiceModel(ids.new_id("svc"), provider_id=provider, title=f"{title}{i}",
+                               category="customer-service", summary=summary, content="内容",
+                               pricing="fixed", price=1000 + i, tags=[], status="listed",
+                               created_at=now, updated_at=now, listed_at=now)
+        service.save()
+        market.refresh_market_entries(service.id)
+        made.append(service.id)
+    return made
+
+
+def test_items_read_follow_results_not_catalog_size(moto_aws):
+    matching = _bulk_listed(3, "店铺装修", "首页装修")
+    _bulk_listed(150, "客服外包", "在线客服")
+    found = market.search(q="装修", limit=20)
+    assert sorted(s["id"] for s in found.items) == sorted(matching)
+    assert found.scanned <= 3  # the Q#装修 partition holds the matches and nothing else
+    by_category = market.search(category="shop-decoration", limit=20)
+    assert by_category.items == [] and by_category.scanned == 0
+    first_page = market.search(limit=10)
+    assert len(first_page.items) == 10 and first_page.scanned <= 20  # one page, not 153
+
+
+def test_demo_data_loads_once_through_the_rules(moto_aws):
+    from chalicelib.local import demo
+
+    assert demo.load_demo_data(clock.now()) is True
+    assert demo.load_demo_data(clock.now()) is False
+    everything = market.search(limit=100).items
+    assert len(everything) == 5
+    assert {s["provider_id"] for s in everything} == {"demo-xiaomei", "demo-yunkefu"}
+    assert [s["title"] for s in market.search(q="装修").items] == ["旗舰店铺首页装修"]
+    trial = [s for s in everything if s["trial_campaign_id"]]
+    assert len(trial) == 1 and trial[0]["price"] == 100
+    assert all(s["logo_url"] for s in everything)
