@@ -45,7 +45,8 @@ def pytest_collection_modifyitems(items):
 def local_engines():
     """DynamoDB Local (in memory) and moto's S3 server, once per test session."""
     ddb_port, s3_port = engines.free_port(), engines.free_port()
-    ddb = engines.start_dynamodb_local(ddb_port)
+    # Tied to this process: a test run killed by a timeout must not leave java running.
+    ddb = engines.start_dynamodb_local(ddb_port, die_with_parent=True)
     s3 = engines.start_s3_server(s3_port)
     yield {"dynamodb": f"http://127.0.0.1:{ddb_port}", "s3": f"http://127.0.0.1:{s3_port}"}
     s3.stop()

@@ -42,13 +42,18 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+try:
+    # Loaded here, not in the forked child, where loading a library could deadlock.
+    _LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:  # not Linux: no parent-death signal, stop() still cleans up
+    _LIBC = None
+
+
 def _die_with_parent() -> None:
-    # Linux only: the kernel sends SIGTERM to the child when the thread that started it
-    # dies, so even a SIGKILLed dev server leaves no java process behind.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+    # The kernel sends SIGTERM to the child when the thread that started it dies, so
+    # even a SIGKILLed dev server or test run leaves no java process behind.
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def start_dynamodb_local(port: int, data_dir: Path | None = None, *,
