@@ -42,7 +42,7 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
         service_id=order.service_id, rating=rating, comment=comment or "",
         created_at=clock.to_key(now))
     with_service = role == rules.BUYER
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for _ in range(MAX_ATTEMPTS):
         try:
             _commit(review, order, now, window, with_service)
             break
@@ -66,8 +66,12 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
                 # credit still moves; there is no rating left to update.
                 with_service = False
                 continue
-            if attempt == MAX_ATTEMPTS:
-                raise Conflict()
+            # Most often the other side reviewed at the same instant: read again so this
+            # commit sees its flag (and can close the review-window timer).
+            order = orders.load(order_id)
+            _check(order, role, now, window)
+    else:
+        raise Conflict()
     _after_commit(review, order, now)
     return present(review)
 

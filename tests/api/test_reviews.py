@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from chalice.test import Client
+from pynamodb.exceptions import TransactWriteError
 
 import chalicelib.services
 from chalicelib import clock
@@ -265,6 +266,17 @@ def test_credit_adds_up_over_several_orders(api):
     review(api, second, "bad")
     review(api, third, "good", user="buyer-2")
     assert provider_standing() == (1, (2, 0, 1))
+
+
+def test_a_review_that_keeps_conflicting_answers_409_conflict(moto_api, monkeypatch):
+    def conflicting(*args, **kwargs):
+        raise TransactWriteError("Transaction cancelled: TransactionConflict")
+
+    monkeypatch.setattr(reviews, "_commit", conflicting)
+    order_id = completed_order()
+    reply = review(moto_api, order_id)
+    assert reply.status == 409 and reply.error_code == "CONFLICT"
+    assert moto_api.get("/me/notifications", user="provider-1").json["items"] == []
 
 
 def run_together(calls):
