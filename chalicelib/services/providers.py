@@ -88,7 +88,13 @@ def suspend(operator: Caller, provider_id: str, reason: str, now: datetime) -> d
     """Suspend an approved provider and delist every service it has listed."""
     from chalicelib.services import catalog
 
-    _decide(operator, provider_id, "approved", "suspended", reason, now)
+    try:
+        _decide(operator, provider_id, "approved", "suspended", reason, now)
+    except InvalidState as refused:
+        # A suspension whose delisting was cut short is finished by the operator's retry.
+        if refused.details.get("status") == "suspended":
+            catalog.delist_all_of_provider(operator, provider_id, now)
+        raise
     catalog.delist_all_of_provider(operator, provider_id, now)
     return own_view(get_provider(provider_id))
 

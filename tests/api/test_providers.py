@@ -147,3 +147,24 @@ def test_other_providers_are_untouched_by_a_suspension(api):
     listed(api, PROVIDER, n=0)
     op(api, "POST", f"/admin/providers/{PROVIDER}/suspend", {"reason": "多次投诉"})
     assert api.get(f"/services/{mine['id']}").json["status"] == "listed"
+
+
+def test_a_suspension_cut_short_is_finished_by_the_retry(api, monkeypatch):
+    from chalicelib.services import catalog
+
+    approved_provider(api)
+    service = listed(api)
+    real = catalog.delist_all_of_provider
+
+    def crash(*args):
+        raise RuntimeError("lambda timed out")
+
+    monkeypatch.setattr(catalog, "delist_all_of_provider", crash)
+    cut = op(api, "POST", f"/admin/providers/{PROVIDER}/suspend", {"reason": "多次投诉"})
+    assert cut.status == 500
+    assert api.get(f"/services/{service['id']}").json["status"] == "listed"
+    monkeypatch.setattr(catalog, "delist_all_of_provider", real)
+    retry = op(api, "POST", f"/admin/providers/{PROVIDER}/suspend", {"reason": "多次投诉"})
+    assert retry.status == 409 and retry.error_code == "INVALID_STATE"
+    assert api.get(f"/services/{service['id']}").status == 404
+    assert api.get("/providers/me", user=PROVIDER).json["listed_count"] == 0
