@@ -41,10 +41,12 @@ class Summary:
 
 def drain(job: str, *, fetch: Fetch, handle: Callable[[Any], str],
           on_failure: Callable[[Any, Exception], None], budget_seconds: float, page_size: int,
-          summary: Summary | None = None) -> Summary:
-    """Handle due items until the index has none left or the budget is spent."""
+          summary: Summary | None = None, started: float | None = None) -> Summary:
+    """Handle due items until the index has none left or the budget is spent.
+
+    `started` (time.monotonic) lets a job that did other work first spend one budget."""
     summary = summary or Summary(job)
-    started = time.monotonic()
+    started = started if started is not None else time.monotonic()
     deadline = started + budget_seconds
     start_key = None
     while True:

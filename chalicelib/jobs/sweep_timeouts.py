@@ -1,6 +1,7 @@
 """`sweep_timeouts`: fire every order timer that is due, and delist the trial services
 of ended campaigns. Safe to run twice or at the same time (see services.timers)."""
 import importlib
+import time
 
 from chalicelib import clock, settings
 from chalicelib.jobs import runner
@@ -14,6 +15,7 @@ _CAMPAIGN_MODULES = ("chalicelib.services.campaigns", "chalicelib.services.catal
 @job(JOB)
 def run() -> dict:
     """One bounded sweep at the app clock's now; its summary."""
+    started = time.monotonic()
     now = clock.now()
     cfg = settings.get()
     summary = runner.Summary(JOB)
@@ -34,7 +36,7 @@ def run() -> dict:
 
     runner.drain(JOB, fetch=lambda limit, key: timers.due_orders(now, limit=limit, start_key=key),
                  handle=handle, on_failure=on_failure, budget_seconds=cfg.sweep_budget_seconds,
-                 page_size=cfg.sweep_page_size, summary=summary)
+                 page_size=cfg.sweep_page_size, summary=summary, started=started)
     return runner.report(summary)
 
 
