@@ -132,3 +132,43 @@ def test_the_sweep_reads_the_due_orders_not_the_table(api, ddb, index_reads):
     assert index_reads["items"] == len(due) == summary["read"]
     assert index_reads["calls"] == 1
     assert all(api.get(f"/orders/{o}", user=BUYER).json["status"] == "cancelled" for o in due)
+
+
+# --- the runner's bounds, without AWS -------------------------------------------
+def fake_index(items):
+    """A runner `fetch` serving `items` in pages, the offset as the start key."""
+
+    def fetch(limit, start):
+        offset = start or 0
+        chunk = items[offset:offset + limit]
+        return chunk, (offset + limit if offset + limit < len(items) else None), len(chunk)
+
+    return fetch
+
+
+def test_a_run_pages_through_the_index_and_isolates_a_poisoned_item():
+    from chalicelib.jobs import runner
+
+    fetch = fake_index([f"订单{n}" for n in range(7)])
+    failures = []
+
+    def handle(item):
+        if item == "订单4":
+            raise ValueError("坏数据")
+        return "moved" if item != "订单6" else "skipped"
+
+    summary = runner.drain("test", fetch=fetch, handle=handle,
+                           on_failure=lambda item, e: failures.append((item, str(e))),
+                           budget_seconds=60, page_size=3)
+    assert (summary.found, summary.moved, summary.skipped, summary.failed) == (7, 5, 1, 1)
+    assert (summary.pages, summary.read, summary.more) == (3, 7, False)
+    assert failures == [("订单4", "坏数据")]
+
+
+def test_a_spent_budget_leaves_the_rest_for_the_next_run():
+    from chalicelib.jobs import runner
+
+    fetch = fake_index(["订单1", "订单2"])
+    summary = runner.drain("test", fetch=fetch, handle=lambda item: "moved",
+                           on_failure=lambda item, e: None, budget_seconds=0, page_size=10)
+    assert (summary.found, summary.moved, summary.more) == (0, 0, True)
