@@ -13,6 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from chalicelib import observability
+
 log = logging.getLogger("market.jobs")
 log.setLevel(logging.INFO)
 
@@ -92,4 +94,7 @@ def report(summary: Summary) -> dict:
     """Log the run's one structured line and return it (the scheduled function's answer)."""
     out = summary.as_dict()
     log.info(json.dumps(out, ensure_ascii=False, sort_keys=True))
+    observability.sweep_run(summary.job, summary.elapsed_ms / 1000,
+                            {"found": summary.found, "moved": summary.moved,
+                             "failed": summary.failed})
     return out

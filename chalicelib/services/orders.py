@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, ids, settings
+from chalicelib import clock, ids, observability, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import SYSTEM, Caller
@@ -237,6 +237,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 raise
     else:
         raise Conflict()
+    observability.order_transition("place", None, life.AWAITING_PAYMENT, order.id)
     _notify(order.provider_id, "order_placed", order, f"新订单：{service.title}", now)
     return present(order)
 
@@ -479,6 +480,7 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             if "TransactionConflict" in codes:
                 continue
             raise
+        observability.order_transition(action, outcome.from_status, outcome.to, order.id)
         escrow.execute_quietly([i.id for i in change.instructions], now)
         fresh = load(order_id)
         _after(fresh, action, change, now)

@@ -61,3 +61,32 @@ def test_a_sweep_run_counts_and_times_in_one_line(capsys):
     _emf_ok(line, "SweepDuration")
     assert line["Job"] == "sweep_timeouts" and line["SweepDuration"] == 250.0
     assert line["result"] == {"expired": 2}
+
+
+def test_every_order_transition_through_the_api_emits_its_metric(api, capsys):
+    from tests.api.orders_support import accepted_order
+
+    capsys.readouterr()
+    accepted_order(api)
+    transitions = [(l["Action"], l["To"]) for l in _lines(capsys) if "OrderTransitions" in l]
+    assert transitions == [("place", "awaiting_payment"), ("pay", "awaiting_provider"),
+                           ("accept", "in_progress")]
+
+
+def test_a_refused_transition_emits_no_metric(api, capsys):
+    from tests.api.orders_support import PROVIDER, paid_order
+
+    order_id = paid_order(api)
+    capsys.readouterr()
+    assert api.post(f"/orders/{order_id}/approve", user=PROVIDER).status in (403, 409)
+    assert not [l for l in _lines(capsys) if "OrderTransitions" in l]
+
+
+def test_each_scheduled_run_emits_one_sweep_metric(api, capsys):
+    capsys.readouterr()
+    api.invoke("sweep_timeouts")
+    api.invoke("release_escrow")
+    runs = [l for l in _lines(capsys) if "SweepRuns" in l]
+    assert sorted(l["Job"] for l in runs) == ["release_escrow", "sweep_timeouts"]
+    for line in runs:
+        _emf_ok(line, "SweepDuration")
