@@ -10,6 +10,7 @@ Lines never carry tokens, headers, bodies or user ids: a request line names the 
 template (`/orders/{id}`), never the raw path.
 """
 import json
+import os
 import sys
 import time
 import uuid
@@ -79,7 +80,10 @@ def metrics(values: dict[str, tuple[float, str]], dimensions: dict | None = None
         **{k: str(v) for k, v in dims.items()},
         **{name: value for name, (value, _) in values.items()},
     }
-    _emit(record)
+    # The dev server turns them off: on a laptop nobody reads EMF, and a sweep tick every
+    # few seconds would bury the request lines.
+    if os.environ.get("EMF_METRICS", "on") != "off":
+        _emit(record)
     return record
 
 

@@ -77,6 +77,7 @@ def local_environment(opts: Options) -> dict[str, str]:
         "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{opts.dynamodb_port}",
         "S3_ENDPOINT": f"http://127.0.0.1:{opts.s3_port}",
         "BUCKET_NAME": LOCAL_BUCKET,
+        "EMF_METRICS": "off",
     }
 
 
@@ -153,6 +154,10 @@ class SweepTimer(threading.Thread):
             self.join(timeout=5)
 
 
+# What every run reports whether or not it did anything: not news on an idle stack.
+_BOOKKEEPING = {"job", "pages", "read", "elapsed_ms", "more"}
+
+
 def summarise(results: dict) -> str:
     """One line from run_all()'s answer: what each job did, quiet about zeros."""
     if not results:
@@ -160,7 +165,8 @@ def summarise(results: dict) -> str:
     parts = []
     for name, result in results.items():
         if isinstance(result, dict):
-            done = ", ".join(f"{k}={v}" for k, v in result.items() if v not in (0, None, [], {}))
+            done = ", ".join(f"{k}={v}" for k, v in result.items()
+                             if k not in _BOOKKEEPING and v not in (0, None, False, [], {}))
             parts.append(f"{name}: {done or 'nothing due'}")
         else:
             parts.append(f"{name}: {result}")
@@ -264,7 +270,8 @@ def start(opts: Options, stack: Stack):
 def main() -> int:
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     # Their per-request INFO lines would bury the app's own log.
-    for noisy in ("botocore", "pynamodb", "werkzeug", "moto"):
+    # market.jobs: the sweep timer prints its own one-line summary when a job did something.
+    for noisy in ("botocore", "pynamodb", "werkzeug", "moto", "market.jobs"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     stack = Stack()
     atexit.register(stack.stop)

@@ -2,9 +2,17 @@
 CloudWatch's embedded metric format."""
 import json
 
+import pytest
+
 from chalicelib import observability
 
 SECRET_HEADER = "Bearer eyJ-very-secret-token"
+
+
+@pytest.fixture(autouse=True)
+def metrics_on(monkeypatch):
+    # The dev server's tests apply its environment, which turns metric lines off.
+    monkeypatch.delenv("EMF_METRICS", raising=False)
 
 
 def _lines(capsys) -> list[dict]:
@@ -90,3 +98,10 @@ def test_each_scheduled_run_emits_one_sweep_metric(api, capsys):
     assert sorted(l["Job"] for l in runs) == ["release_escrow", "sweep_timeouts"]
     for line in runs:
         _emf_ok(line, "SweepDuration")
+
+
+def test_metric_lines_can_be_switched_off_but_are_still_built(capsys, monkeypatch):
+    monkeypatch.setenv("EMF_METRICS", "off")
+    record = observability.sweep_run("sweep_timeouts", 0.1)
+    assert record["SweepRuns"] == 1
+    assert _lines(capsys) == []

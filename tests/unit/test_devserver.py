@@ -46,7 +46,7 @@ def test_local_environment_points_the_app_at_the_local_engines():
 
 def test_apply_environment_drops_a_public_url_and_real_credentials(monkeypatch):
     for name in ("STAGE", "TABLE_PREFIX", "DYNAMODB_ENDPOINT", "S3_ENDPOINT", "BUCKET_NAME",
-                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                 "EMF_METRICS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "before")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://market.example.com")
     monkeypatch.setenv("AWS_PROFILE", "someone-real")
@@ -200,3 +200,16 @@ def test_restoring_without_a_snapshot_does_nothing(s3, tmp_path):
 def test_a_demo_that_finds_its_data_already_there_says_so(tmp_path, fake_demo):
     fake_demo.load_demo_data = lambda now: False
     assert devserver.load_demo_once(tmp_path, "now") == "demo data: already present"
+
+
+def test_summary_of_an_idle_run_leaves_out_the_bookkeeping():
+    idle = {"job": "sweep_timeouts", "found": 0, "moved": 0, "pages": 1, "read": 0,
+            "more": False, "elapsed_ms": 17}
+    busy = {**idle, "found": 3, "moved": 3, "more": True}
+    assert devserver.summarise({"sweep_timeouts": idle}) == "sweep_timeouts: nothing due"
+    assert devserver.summarise({"sweep_timeouts": busy}) == "sweep_timeouts: found=3, moved=3"
+
+
+def test_the_local_stack_keeps_metric_lines_out_of_the_console():
+    env = devserver.local_environment(devserver.options_from_env({}))
+    assert env["EMF_METRICS"] == "off"
