@@ -19,7 +19,11 @@ def error_response(code: str, status: int, message: str, details: dict | None = 
 
 
 def from_domain(error: DomainError) -> Response:
-    return error_response(error.code, error.status, error.message, error.details)
+    response = error_response(error.code, error.status, error.message, error.details)
+    retry_after = getattr(error, "retry_after_seconds", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 # Chalice answers some requests itself (before our view runs) in its own shape;

@@ -61,6 +61,11 @@ def _operation(spec: RouteSpec) -> dict:
                                     "content": {"application/json": {"schema": ok_schema}}}}
     for status in _error_statuses(spec):
         responses[str(status)] = error
+    # Any route may meet DynamoDB or S3 throttling or unreachable after botocore's retries.
+    responses["503"] = {**error, "description": (
+        "SERVICE_UNAVAILABLE: storage throttled or unreachable; retry after Retry-After "
+        "seconds, with the same Idempotency-Key for a write"),
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}}
     op["responses"] = responses
     return op
 

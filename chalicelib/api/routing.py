@@ -20,8 +20,9 @@ from chalicelib.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 from chalicelib.api.schema import Field, Int, Str, validate
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (DomainError, Forbidden, InvalidRequest, PayloadTooLarge,
-                                      Unauthenticated)
+                                      ServiceUnavailable, Unauthenticated)
 from chalicelib.services import idempotency
+from chalicelib.storage.base import is_transient
 
 log = logging.getLogger("market.api")
 
@@ -119,12 +120,20 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
         response = _to_response(fn(req), spec.status)
     except DomainError as error:
         response = errors.from_domain(error)
-    except Exception:  # noqa: BLE001 - the one place that turns a bug into a clean 500
-        log.exception("unhandled error in %s %s", spec.method, spec.path)
-        if claim_key:
-            _release_quietly(*claim_key)
-        return errors.error_response("INTERNAL_ERROR", 500,
-                                     "an internal error occurred; it has been logged")
+    except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a clean 500
+        if is_transient(error):
+            log.warning("%s %s: storage unavailable: %r", spec.method, spec.path, error)
+            response = errors.from_domain(ServiceUnavailable())
+        else:
+            log.exception("unhandled error in %s %s", spec.method, spec.path)
+            if claim_key:
+                _release_quietly(*claim_key)
+            return errors.error_response("INTERNAL_ERROR", 500,
+                                         "an internal error occurred; it has been logged")
+    if claim_key and response.status_code >= 500:
+        # "Try again later" is not the request's answer: the retry must run it again.
+        _release_quietly(*claim_key)
+        return response
     if claim_key:
         try:
             idempotency.complete(*claim_key, idempotency.StoredResponse(

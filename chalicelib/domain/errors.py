@@ -137,6 +137,15 @@ class PaymentFailed(DomainError):
     code, status, default_message = "PAYMENT_FAILED", 402, "the payment was declined"
 
 
+class ServiceUnavailable(DomainError):
+    """DynamoDB or S3 throttled us or could not be reached. The request may or may not
+    have taken effect; repeating it (same Idempotency-Key) is safe and finishes it."""
+
+    code, status = "SERVICE_UNAVAILABLE", 503
+    default_message = "the service is busy; retry the same request in a moment"
+    retry_after_seconds = 2
+
+
 class Conflict(DomainError):
     """Somebody else changed the resource at the same moment; retrying is safe."""
 

@@ -4,6 +4,8 @@ Models declare their table with `@table("orders")`; `configure()` points all of 
 the endpoint and table prefix from settings. Tests call it to switch between moto and
 DynamoDB Local in one process.
 """
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
@@ -76,3 +78,33 @@ def cancellation_codes(error) -> list[str | None]:
     """The per-action reason codes of a refused transaction (None where it passed)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     return [getattr(r, "code", None) if r is not None else None for r in reasons]
+
+
+# Refusals that say "not now" rather than "no": retrying the same request later is right.
+_TRANSIENT_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
+                    "RequestLimitExceeded", "TransactionConflictException",
+                    "TransactionInProgressException", "InternalServerError",
+                    "ServiceUnavailable", "SlowDown", "RequestTimeout"}
+_TRANSIENT_REASONS = {"TransactionConflict", "ThrottlingError",
+                      "ProvisionedThroughputExceeded"}
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """Whether a failure (or what caused it) is DynamoDB/S3 throttling, a timeout or an
+    unreachable endpoint, after botocore's own retries gave up."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, (BotoConnectionError, HTTPClientError)):
+            return True
+        if isinstance(error, ClientError):
+            code = error.response.get("Error", {}).get("Code")
+            if code in _TRANSIENT_CODES:
+                return True
+            if code == "TransactionCanceledException":
+                reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
+                reasons.discard("None")
+                return bool(reasons) and reasons <= _TRANSIENT_REASONS
+            return False
+        error = getattr(error, "cause", None) or error.__cause__
+    return False
