@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 
 from chalicelib import secrets, settings as settings_module
-from chalicelib.domain.actors import Caller
+from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import Unauthenticated
 
 
@@ -72,7 +72,9 @@ def caller_from_headers(headers) -> Caller | None:
         raise Unauthenticated("the token's subject is invalid")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthenticated("the token's roles are invalid")
-    return Caller(sub, frozenset(roles))
+    # "system" is the scheduled jobs' own role (actors.SYSTEM: it may fund and expire any
+    # order); a bearer token claiming it must get no more than any other user.
+    return Caller(sub, frozenset(roles) - SYSTEM.roles)
 
 
 def issue_token(sub: str, roles: list[str], ttl_seconds: int = 24 * 3600) -> str:
