@@ -1,0 +1,277 @@
+"""Every route × every kind of caller, with the exact status the contract gives each.
+
+The matrix iterates `ROUTES`: a route added without an expectation here fails
+`test_every_route_has_an_expectation`. Per API.md "Who is calling": a missing, expired,
+forged or malformed token is 401; a caller who may not see the resource gets 404 (the
+very answer an id that does not exist gets, so nothing can be probed); one who may see
+it but not do this gets 403; the right party really succeeds. A refused write leaves
+the resource as it was. Runs on moto only: it is large.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+
+import app  # noqa: F401 - importing the app registers every route in ROUTES
+from chalicelib.api.routing import ROUTES, RouteSpec
+from tests.api.catalog_support import APPLICATION
+from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, listed_service, upload
+from tests.attack.authz_support import (ANOTHER_BUYER, ANOTHER_PROVIDER, BAD_TOKENS, CALLERS,
+                                        COUNTERPART, INTRUDER, OPERATOR_CALLER, OTHER_BUYER,
+                                        OTHER_PROVIDER, PARTY, STRANGERS, SYSTEM_CLAIM,
+                                        UNKNOWN_ID, Target, World, auth_header, logo_bytes,
+                                        new_service_body, token, world)  # noqa: F401
+
+PUBLIC, SELF, ADMIN, ORDER, OWNER = "public", "self", "operator-only", "order", "owner"
+ERROR_CODES = {401: {"UNAUTHENTICATED"}, 403: {"FORBIDDEN", "PROVIDER_NOT_APPROVED"},
+               404: {"NOT_FOUND"}}
+
+
+@dataclass
+class Case:
+    """Who may call a route, and how to build a resource the right party may act on.
+
+    `kind` fixes the defaults: PUBLIC (everyone, tokens ignored), SELF (every signed-in
+    user, on their own data), ADMIN (operators; anyone else 403), ORDER (the order's
+    parties named in `allowed`; the other party and operators 403 unless allowed;
+    strangers 404), OWNER (a draft service: owner yes, operator 403, strangers 404).
+    """
+
+    kind: str
+    build: Callable[[World], Target]
+    allowed: tuple = (PARTY,)
+    overrides: dict = field(default_factory=dict)
+
+
+def order_target(state: str, party: str, body=None, file=False):
+    def build(w: World) -> Target:
+        oid = w.disputed_order() if state == "disputed" else w.order(state)
+        params = {"order_id": oid}
+        if file:
+            params["file_id"] = upload(w.api, oid) if state == "in_progress" else _delivered(w, oid)
+        payload = body(params) if callable(body) else body
+        counterpart = PROVIDER if party == BUYER else BUYER
+        return Target(params, party, counterpart, body=payload, probe=w.order_probe(oid))
+    return build
+
+
+def _delivered(w: World, oid: str) -> str:
+    items = w.api.get(f"/orders/{oid}/deliverables", user=BUYER).json["items"]
+    return items[0]["file_id"]
+
+
+def service_target(make: str, **extra):
+    def build(w: World) -> Target:
+        sid = {"draft": w.draft, "logo": lambda: w.draft(logo=True), "listed": w.listed}[make]()
+        return Target({"service_id": sid}, PROVIDER, probe=w.service_probe(sid), **extra)
+    return build
+
+
+def self_target(party=BUYER, body=None, **extra):
+    return lambda w: Target({}, party, body=body(w) if callable(body) else body, **extra)
+
+
+def provider_target(make: str, body=None):
+    def build(w: World) -> Target:
+        user = w.applicant()
+        if make == "approved":
+            assert w.api.post(f"/admin/providers/{user}/approve", user=OPERATOR,
+                              operator=True).status == 200
+        return Target({"provider_id": user}, OPERATOR, body=body, probe=w.provider_probe(user))
+    return build
+
+
+REASON = {"reason": "资质材料不全"}
+CAMPAIGN = {"name": "新店体验季", "starts_at": "2026-12-01T00:00:00+08:00",
+            "ends_at": "2026-12-31T00:00:00+08:00", "max_price": 100}
+UPLOAD = {"filename": "首页设计稿.png", "content_type": "image/png", "size": 1024}
+
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/health"): Case(PUBLIC, self_target()),
+    ("GET", "/openapi.json"): Case(PUBLIC, self_target()),
+    ("GET", "/categories"): Case(PUBLIC, self_target()),
+    ("GET", "/tags"): Case(PUBLIC, self_target()),
+    ("GET", "/campaigns"): Case(PUBLIC, self_target()),
+    ("GET", "/services"): Case(PUBLIC, self_target()),
+    ("GET", "/services/{service_id}"): Case(PUBLIC, service_target("listed")),
+    ("GET", "/providers/{provider_id}"): Case(
+        PUBLIC, lambda w: Target({"provider_id": PROVIDER}, BUYER)),
+    ("GET", "/users/{user_id}"): Case(PUBLIC, lambda w: Target({"user_id": BUYER}, BUYER)),
+
+    ("GET", "/me/notifications"): Case(SELF, self_target()),
+    ("GET", "/me/balance"): Case(SELF, self_target()),
+    ("GET", "/orders"): Case(SELF, self_target()),
+    ("GET", "/providers/me"): Case(SELF, self_target(PROVIDER)),
+    ("GET", "/providers/me/services"): Case(SELF, self_target(PROVIDER)),
+    # Anyone may buy; only the service's own provider may not order it.
+    ("POST", "/orders"): Case(SELF, lambda w: Target(
+        {}, BUYER, PROVIDER, body={"service_id": listed_service(), "requirement": "店铺首页装修",
+                                   "due_at": "2030-01-01T00:00:00+00:00"}),
+        overrides={COUNTERPART: 403}),
+    # Drafting is for approved providers (provider-1 and provider-2 are).
+    ("POST", "/services"): Case(SELF, self_target(PROVIDER, new_service_body), overrides={
+        ANOTHER_BUYER: 403, SYSTEM_CLAIM: 403, OPERATOR_CALLER: 403}),
+    # Any user may apply once; provider-2 already is one.
+    ("POST", "/providers/me/application"): Case(SELF, lambda w: Target(
+        {}, f"applicant-{w.n()}", body=APPLICATION), overrides={ANOTHER_PROVIDER: 409}),
+
+    ("GET", "/admin/ledger/check"): Case(ADMIN, self_target(OPERATOR)),
+    ("GET", "/admin/stuck"): Case(ADMIN, self_target(OPERATOR)),
+    ("GET", "/admin/providers"): Case(ADMIN, self_target(OPERATOR)),
+    ("POST", "/admin/campaigns"): Case(ADMIN, self_target(OPERATOR, CAMPAIGN)),
+    ("POST", "/admin/providers/{provider_id}/approve"): Case(ADMIN, provider_target("pending")),
+    ("POST", "/admin/providers/{provider_id}/reject"): Case(
+        ADMIN, provider_target("pending", REASON)),
+    ("POST", "/admin/providers/{provider_id}/suspend"): Case(
+        ADMIN, provider_target("approved", REASON)),
+    ("POST", "/admin/orders/{order_id}/resolve"): Case(ADMIN, order_target(
+        "disputed", BUYER, {"refund": 50000, "release": 0, "note": "全额退款"})),
+
+    ("GET", "/orders/{order_id}"): Case(
+        ORDER, order_target("in_review", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("GET", "/orders/{order_id}/events"): Case(
+        ORDER, order_target("in_review", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("GET", "/orders/{order_id}/deliverables"): Case(
+        ORDER, order_target("in_review", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("GET", "/orders/{order_id}/deliverables/{file_id}"): Case(
+        ORDER, order_target("in_review", BUYER, file=True), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("GET", "/orders/{order_id}/reviews"): Case(
+        ORDER, order_target("completed", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/orders/{order_id}/pay"): Case(ORDER, order_target("awaiting_payment", BUYER)),
+    ("POST", "/orders/{order_id}/cancel"): Case(ORDER, order_target("awaiting_payment", BUYER)),
+    ("POST", "/orders/{order_id}/accept"): Case(ORDER, order_target("awaiting_provider", PROVIDER)),
+    ("POST", "/orders/{order_id}/reject"): Case(
+        ORDER, order_target("awaiting_provider", PROVIDER, {"reason": "档期已满"})),
+    ("POST", "/orders/{order_id}/deliverables"): Case(
+        ORDER, order_target("in_progress", PROVIDER, UPLOAD)),
+    ("POST", "/orders/{order_id}/deliver"): Case(ORDER, order_target(
+        "in_progress", PROVIDER, lambda p: {"file_ids": [p["file_id"]], "note": "终稿"},
+        file=True)),
+    ("POST", "/orders/{order_id}/approve"): Case(ORDER, order_target("in_review", BUYER)),
+    ("POST", "/orders/{order_id}/request-revision"): Case(
+        ORDER, order_target("in_review", BUYER, {"note": "主色调换成蓝色"})),
+    ("POST", "/orders/{order_id}/dispute"): Case(
+        ORDER, order_target("in_progress", BUYER, {"reason": "逾期未交付"}), (PARTY, COUNTERPART)),
+    ("POST", "/orders/{order_id}/reviews"): Case(
+        ORDER, order_target("completed", BUYER, {"rating": "good", "comment": "很专业"}),
+        (PARTY, COUNTERPART)),
+
+    # A listed service is visible to all: a stranger may see it but not change it (403).
+    ("POST", "/services/{service_id}/delist"): Case(
+        ORDER, service_target("listed"), (PARTY, OPERATOR_CALLER),
+        overrides={s: 403 for s in STRANGERS}),
+    ("PATCH", "/services/{service_id}"): Case(
+        OWNER, service_target("draft", body={"summary": "改过的简介：三天出稿，两次修改"})),
+    ("DELETE", "/services/{service_id}"): Case(OWNER, service_target("draft")),
+    ("PUT", "/services/{service_id}/logo"): Case(
+        OWNER, service_target("draft", raw=logo_bytes(), content_type="image/png")),
+    ("POST", "/services/{service_id}/list"): Case(OWNER, service_target("logo", body={})),
+}
+LOCAL_ONLY_REASON = "local-stage-only route: public by design, never deployed (API.md)"
+
+
+def _applicable(spec: RouteSpec):
+    case = CASES[(spec.method, spec.path)]
+    for caller in CALLERS:
+        if caller == COUNTERPART and "{order_id}" not in spec.path \
+                and COUNTERPART not in case.overrides:
+            continue  # only an order has another party
+        if caller == PARTY and case.kind == ADMIN:
+            continue  # the party of an operator route is the operator row
+        yield caller
+
+
+def _matrix():
+    for spec in ROUTES:
+        if spec.local_only:
+            yield pytest.param(spec, None, id=f"{spec.method} {spec.path}",
+                               marks=pytest.mark.skip(reason=LOCAL_ONLY_REASON))
+            continue
+        if (spec.method, spec.path) not in CASES:
+            continue  # reported by test_every_route_has_an_expectation
+        for caller in _applicable(spec):
+            yield pytest.param(spec, caller, id=f"{spec.method} {spec.path} {caller}")
+
+
+def expected_status(case: Case, spec: RouteSpec, caller: str) -> int:
+    if case.kind == PUBLIC:
+        return spec.status  # a bad token on a public route is ignored, not refused
+    if caller in BAD_TOKENS:
+        return 401
+    if caller in case.overrides:
+        return case.overrides[caller]
+    if case.kind == SELF:
+        return spec.status
+    if case.kind == ADMIN:
+        return spec.status if caller == OPERATOR_CALLER else 403
+    if caller in STRANGERS:
+        return 404
+    if caller in case.allowed:
+        return spec.status
+    return 403
+
+
+def _headers(caller: str, target: Target, case: Case) -> dict:
+    party_is_operator = case.kind == ADMIN
+    if caller in BAD_TOKENS:
+        return auth_header(caller, target.party, party_is_operator)
+    user, roles = {
+        ANOTHER_BUYER: (OTHER_BUYER, []), ANOTHER_PROVIDER: (OTHER_PROVIDER, []),
+        SYSTEM_CLAIM: (INTRUDER, ["system"]), PARTY: (target.party, []),
+        COUNTERPART: (target.counterpart, []), OPERATOR_CALLER: (OPERATOR, ["operator"]),
+    }[caller]
+    return {"Authorization": "Bearer " + token(user, roles)}
+
+
+def _call(world: World, spec: RouteSpec, target: Target, headers: dict, params: dict):
+    path = spec.path.format(**params)
+    if target.raw is not None:
+        return world.api.call(spec.method, path, raw=target.raw, headers=headers,
+                              content_type=target.content_type)
+    body = target.body if target.body is not None else ({} if spec.body is not None else None)
+    return world.api.call(spec.method, path, body, headers=headers)
+
+
+_cached: dict = {}
+
+
+def _target(world: World, case: Case, spec: RouteSpec, fresh: bool) -> Target:
+    # A success changes the resource, so each success gets its own; refusals share one.
+    if fresh:
+        return case.build(world)
+    key = (id(world), spec.method, spec.path)
+    if key not in _cached:
+        _cached[key] = case.build(world)
+    return _cached[key]
+
+
+def test_every_route_has_an_expectation():
+    missing = [f"{s.method} {s.path}" for s in ROUTES
+               if not s.local_only and (s.method, s.path) not in CASES]
+    stale = [k for k in CASES if not any((s.method, s.path) == k for s in ROUTES)]
+    assert not missing, f"routes with no authorization expectation: {missing}"
+    assert not stale, f"expectations for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("spec, caller", list(_matrix()))
+def test_matrix(world, spec, caller):
+    case = CASES[(spec.method, spec.path)]
+    want = expected_status(case, spec, caller)
+    target = _target(world, case, spec, fresh=want < 300 and spec.method != "GET")
+    headers = _headers(caller, target, case)
+    before = target.probe() if target.probe and want >= 300 else None
+    reply = _call(world, spec, target, headers, target.params)
+    assert reply.status == want, (caller, reply)
+    if want < 300:
+        return
+    assert set(reply.json) == {"error"} and set(reply.json["error"]) == {"code", "message",
+                                                                          "details"}, reply
+    assert reply.error_code in ERROR_CODES.get(want, {reply.error_code}), reply
+    if target.probe:
+        assert target.probe() == before, "a refused call changed the resource"
+    if target.params and (want in (401, 404) or case.kind == ADMIN):
+        # The same caller on ids that exist nowhere: the very same answer, so a refusal
+        # never tells an outsider that the resource exists.
+        unknown = {k: UNKNOWN_ID for k in target.params}
+        twin = _call(world, spec, target, headers, unknown)
+        assert (twin.status, twin.json) == (reply.status, reply.json), (reply, twin)
