@@ -275,3 +275,165 @@ def test_matrix(world, spec, caller):
         unknown = {k: UNKNOWN_ID for k in target.params}
         twin = _call(world, spec, target, headers, unknown)
         assert (twin.status, twin.json) == (reply.status, reply.json), (reply, twin)
+
+
+# --- nothing leaks ----------------------------------------------------------------------
+def _same_as_unknown(api, path: str, real_id: str, **who):
+    reply = api.get(path, **who)
+    twin = api.get(path.replace(real_id, UNKNOWN_ID), **who)
+    assert reply.status == 404 and reply.error_code == "NOT_FOUND", (path, reply)
+    assert reply.json == twin.json, (reply, twin)
+
+
+def test_strangers_see_nothing_of_an_order(world):
+    api = world.api
+    oid = world.order("completed")
+    assert api.post(f"/orders/{oid}/reviews", {"rating": "good", "comment": "很专业"},
+                    user=BUYER).status == 201
+    fid = _delivered(world, oid)
+    paths = [f"/orders/{oid}", f"/orders/{oid}/events", f"/orders/{oid}/deliverables",
+             f"/orders/{oid}/deliverables/{fid}", f"/orders/{oid}/reviews"]
+    for stranger in (OTHER_BUYER, OTHER_PROVIDER, INTRUDER):
+        for path in paths:
+            _same_as_unknown(api, path, oid, user=stranger)
+        for as_ in ("buyer", "provider"):
+            assert oid not in api.get(f"/orders?as={as_}&limit=100", user=stranger).raw.decode()
+        assert oid not in api.get("/me/notifications?limit=100", user=stranger).raw.decode()
+        assert api.get("/me/balance", user=stranger).json["available"] == 0
+    # The parties do see it: the checks above are not vacuous.
+    assert oid in api.get("/orders?as=provider&limit=100", user=PROVIDER).raw.decode()
+    assert oid in api.get("/me/notifications?limit=100", user=PROVIDER).raw.decode()
+    assert api.get("/me/balance", user=PROVIDER).json["available"] > 0
+    assert len(api.get(f"/orders/{oid}/reviews", user=PROVIDER).json["items"]) == 1
+
+
+def test_a_draft_service_and_a_pending_provider_stay_private(world):
+    api = world.api
+    sid = world.draft(logo=True)
+    title = api.get(f"/services/{sid}", user=PROVIDER).json["title"]
+    applicant = world.applicant()
+    for who in ({}, {"user": OTHER_BUYER}, {"user": OTHER_PROVIDER}, {"user": INTRUDER}):
+        _same_as_unknown(api, f"/services/{sid}", sid, **who)
+        for query in (f"provider_id={PROVIDER}", "q=" + title[:4], "sort=price_asc"):
+            assert sid not in api.get(f"/services?{query}&limit=100", **who).raw.decode()
+        _same_as_unknown(api, f"/providers/{applicant}", applicant, **who)
+    for stranger in (OTHER_BUYER, OTHER_PROVIDER):
+        assert sid not in api.get("/providers/me/services?limit=100", user=stranger).raw.decode()
+        order = {"requirement": "想下单", "due_at": "2030-01-01T00:00:00+00:00"}
+        mine = api.post("/orders", {"service_id": sid, **order}, user=stranger)
+        unknown = api.post("/orders", {"service_id": UNKNOWN_ID, **order}, user=stranger)
+        assert (mine.status, mine.json) == (unknown.status, unknown.json) and mine.status == 404
+    assert api.get(f"/services/{sid}", user=OPERATOR, operator=True).status == 200
+    assert sid in api.get("/providers/me/services?limit=100", user=PROVIDER).raw.decode()
+
+
+def test_the_buyer_never_sees_undelivered_files_nor_another_orders_files(world):
+    api = world.api
+    oid = world.order("in_progress")
+    draft_file = upload(api, oid)
+    other = world.order("in_review")
+    other_file = _delivered(world, other)
+    assert draft_file not in api.get(f"/orders/{oid}/deliverables", user=BUYER).raw.decode()
+    assert api.get(f"/orders/{oid}/deliverables/{draft_file}", user=BUYER).status == 404
+    assert api.get(f"/orders/{oid}/deliverables/{draft_file}", user=PROVIDER).status == 200
+    for who in ({"user": BUYER}, {"user": PROVIDER}, {"user": OPERATOR, "operator": True}):
+        # A file id of another order, even one the caller may read there, is not this order's.
+        reply = api.get(f"/orders/{oid}/deliverables/{other_file}", **who)
+        assert reply.status == 404 and reply.error_code == "NOT_FOUND"
+
+
+def test_guessed_and_foreign_ids_are_not_found(world):
+    api = world.api
+    oid = world.order("in_review")
+    fid = _delivered(world, oid)
+    sid = api.get(f"/orders/{oid}", user=BUYER).json["service_id"]
+    guesses = [sid, fid, BUYER, PROVIDER, "1", "0", "-1", "null", "undefined", oid.upper(),
+               oid[:-1], oid + "0", "ORDER%23" + oid, oid + "%23x", "%2e%2e", "..%2Fadmin",
+               "x" * 129, "x" * 3000, "%E8%AE%A2%E5%8D%95", "%00", "%20", world.their_order[:-1]]
+    for guess in guesses:
+        for who in ({"user": BUYER}, {"user": PROVIDER}, {"user": OPERATOR, "operator": True}):
+            for method, path in (("GET", f"/orders/{guess}"), ("GET", f"/orders/{guess}/events"),
+                                 ("POST", f"/orders/{guess}/approve")):
+                reply = api.call(method, path, {} if method == "POST" else None, **who)
+                assert reply.status == 404 and reply.error_code == "NOT_FOUND", (path, reply)
+    for path in (f"/services/{oid}", f"/services/{fid}", f"/providers/{BUYER}",
+                 f"/providers/{oid}", f"/orders/{sid}/deliverables/{fid}"):
+        reply = api.get(path, user=BUYER)
+        assert reply.status == 404 and reply.error_code == "NOT_FOUND", (path, reply)
+    assert api.get(f"/orders/{oid}", user=BUYER).status == 200  # the real id still works
+
+
+def test_an_idempotency_key_never_replays_to_another_caller(world):
+    api = world.api
+    oid = world.order("awaiting_payment")
+    key = {"Idempotency-Key": "pay-once-123"}
+    assert api.post(f"/orders/{oid}/pay", user=BUYER, headers=key).status == 200
+    for stranger in (OTHER_BUYER, INTRUDER):
+        reply = api.post(f"/orders/{oid}/pay", user=stranger, headers=key)
+        assert reply.status == 404 and "idempotent-replayed" not in reply.headers, reply
+    replay = api.post(f"/orders/{oid}/pay", user=BUYER, headers=key)
+    assert replay.status == 200 and replay.headers.get("idempotent-replayed") == "true"
+
+
+def _tampered(valid: str) -> str:
+    import base64
+    import json as json_
+
+    head, payload, sig = valid.split(".")
+    claims = json_.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["roles"] = ["operator"]
+    forged = base64.urlsafe_b64encode(json_.dumps(claims).encode()).decode().rstrip("=")
+    return f"{head}.{forged}.{sig}"
+
+
+def _bad_authorizations():
+    import jwt
+
+    from chalicelib import secrets, settings
+
+    secret = secrets.jwt_secret(settings.get())
+    valid = token(BUYER)
+    far = 4102444800  # 2100-01-01
+    return {
+        "basic scheme": "Basic YnV5ZXItMTpwYXNzd29yZA==",
+        "scheme only": "Bearer",
+        "empty token": "Bearer ",
+        "other scheme": "Token " + valid,
+        "alg none": "Bearer " + jwt.encode({"sub": BUYER, "exp": far}, None, algorithm="none"),
+        "HS512": "Bearer " + jwt.encode({"sub": BUYER, "exp": far}, secret, algorithm="HS512"),
+        "no exp": "Bearer " + jwt.encode({"sub": BUYER}, secret, algorithm="HS256"),
+        "no sub": "Bearer " + jwt.encode({"exp": far}, secret, algorithm="HS256"),
+        "empty sub": "Bearer " + token(""),
+        "number sub": "Bearer " + jwt.encode({"sub": 7, "exp": far}, secret, algorithm="HS256"),
+        "sub with #": "Bearer " + token("ORDER#ord_1"),
+        "overlong sub": "Bearer " + token("u" * 129),
+        "roles as a string": "Bearer " + jwt.encode(
+            {"sub": OPERATOR, "roles": "operator", "exp": far}, secret, algorithm="HS256"),
+        "roles of numbers": "Bearer " + token(OPERATOR, [1]),
+        "exp as text": "Bearer " + jwt.encode({"sub": BUYER, "exp": "never"}, secret,
+                                              algorithm="HS256"),
+        "payload swapped": "Bearer " + _tampered(valid),
+        "trailing segment": "Bearer " + valid + ".x",
+        "huge": "Bearer " + "a" * 5000,
+        "binary junk": "Bearer \x00\x01\x02",
+    }
+
+
+BAD_AUTHORIZATIONS = ["basic scheme", "scheme only", "empty token", "other scheme", "alg none",
+                      "HS512", "no exp", "no sub", "empty sub", "number sub", "sub with #",
+                      "overlong sub", "roles as a string", "roles of numbers", "exp as text",
+                      "payload swapped", "trailing segment", "huge", "binary junk"]
+
+
+@pytest.mark.parametrize("label", BAD_AUTHORIZATIONS)
+def test_a_bad_authorization_is_401(world, label):
+    header = _bad_authorizations()[label]
+    for path in ("/me/balance", "/admin/ledger/check"):
+        reply = world.api.get(path, headers={"Authorization": header})
+        assert reply.status == 401 and reply.error_code == "UNAUTHENTICATED", (label, reply)
+
+
+def test_the_bearer_scheme_is_case_insensitive(world):
+    assert set(BAD_AUTHORIZATIONS) == set(_bad_authorizations())  # none left untried
+    lower = world.api.get("/me/balance", headers={"Authorization": "bearer " + token(BUYER)})
+    assert lower.status == 200  # the scheme is case-insensitive (RFC 7235)
