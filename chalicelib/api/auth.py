@@ -5,8 +5,6 @@ import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
-import jwt
-
 from chalicelib import secrets, settings as settings_module
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import Unauthenticated
@@ -16,14 +14,24 @@ log = logging.getLogger("market.auth")
 # Signing keys are cached per container; an unknown `kid` refetches (key rotation).
 JWKS_CACHE_SECONDS = 3600
 _jwks_lock = threading.Lock()
-_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+_jwks_clients: dict = {}  # url -> jwt.PyJWKClient
+
+
+def _jwt():
+    """PyJWT, imported on the first token rather than at cold start: with cryptography
+    (needed for RS256) it is about a third of the app's import time, which public
+    requests — the market, a service page — never need."""
+    import jwt
+
+    return jwt
 
 
 def _secret() -> str:
     return secrets.jwt_secret(settings_module.get())
 
 
-def _jwks_client(url: str) -> jwt.PyJWKClient:
+def _jwks_client(url: str):
+    jwt = _jwt()
     with _jwks_lock:
         client = _jwks_clients.get(url)
         if client is None:
@@ -34,6 +42,7 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
 
 
 def _decode(token: str, cfg) -> dict:
+    jwt = _jwt()
     if not cfg.jwt_jwks_url:
         return jwt.decode(token, _secret(), algorithms=["HS256"],
                           options={"require": ["exp", "sub"]})
@@ -61,6 +70,7 @@ def caller_from_headers(headers) -> Caller | None:
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 4096:
         raise Unauthenticated("expected 'Authorization: Bearer <token>'")
     cfg = settings_module.get()
+    jwt = _jwt()
     try:
         claims = _decode(token.strip(), cfg)
     except jwt.ExpiredSignatureError:
@@ -79,4 +89,4 @@ def caller_from_headers(headers) -> Caller | None:
 
 def issue_token(sub: str, roles: list[str], ttl_seconds: int = 24 * 3600) -> str:
     exp = datetime.now(timezone.utc) + timedelta(seconds=ttl_seconds)
-    return jwt.encode({"sub": sub, "roles": roles, "exp": exp}, _secret(), algorithm="HS256")
+    return _jwt().encode({"sub": sub, "roles": roles, "exp": exp}, _secret(), algorithm="HS256")
