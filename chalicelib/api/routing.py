@@ -180,6 +180,12 @@ def _parse_body(spec: RouteSpec, raw: bytes, headers: dict):
             raise InvalidRequest("the body is not valid UTF-8 JSON")
         except RecursionError:
             raise InvalidRequest("the body is nested too deeply")
+        try:
+            # JSON may escape a lone surrogate (\ud800) that no UTF-8 store or answer can
+            # hold: refuse it here rather than fail deep in DynamoDB or in the response.
+            errors.dumps(data).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest("the body is not valid UTF-8 JSON")
     return validate(spec.body, data)
 
 
