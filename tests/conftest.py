@@ -80,6 +80,8 @@ def aws(request):
         endpoints = request.getfixturevalue("local_engines")
         _point_at(endpoints["dynamodb"], endpoints["s3"], request.getfixturevalue("local_prefix"))
         _empty_tables(endpoints["dynamodb"])
+        # An earlier moto test's mock_aws() reset also empties the in-process S3 server.
+        schema.create_bucket_if_missing()
         yield "dynamodb_local"
     clock.reset()
 
