@@ -270,6 +270,11 @@ def _explain_listing_refusal(error, service, campaign_id, title_key) -> None:
     """Raise the rule a refused listing broke; return to retry (a race on the service
     itself, or a transaction conflict)."""
     codes = cancellation_codes(error) + [None] * 5
+    if codes[0] == FAILED:
+        # The service itself changed (a double click listed it, an edit): decide again
+        # from a fresh read. DynamoDB Local then blames the provider's counter too even
+        # with room left, which answered a double click with LISTING_LIMIT_REACHED.
+        return
     if codes[1] == FAILED:
         profile = providers.get_provider(service.provider_id)
         if profile is None or profile.status != "approved":
