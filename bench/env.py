@@ -24,20 +24,21 @@ from chalicelib.local import engines  # noqa: E402
 engines.dummy_aws_credentials()
 
 
-def point_at(dynamodb: str | None, s3: str | None, prefix: str) -> None:
-    """Point settings, every model and the S3 client at an engine (None = moto)."""
-    from chalicelib import settings
-    from chalicelib.storage import base, files
+point_at = engines.point_at
 
-    for name, value in (("DYNAMODB_ENDPOINT", dynamodb), ("S3_ENDPOINT", s3)):
-        if value:
-            os.environ[name] = value
-        else:
-            os.environ.pop(name, None)
-    os.environ["TABLE_PREFIX"] = prefix
-    settings.reload()
-    base.configure()
-    files.reset_client()
+
+def each_size(measure, engines: dict, sizes) -> dict:
+    """`measure(engines, size)` for each table size, smallest first; a size that could not
+    be filled in the time budget ("pending") stops the larger ones."""
+    from bench import counters
+
+    counters.install()
+    out = {}
+    for size in sizes:
+        out[size] = measure(engines, size)
+        if "pending" in out[size]:
+            break
+    return out
 
 
 def fresh_tables() -> None:

@@ -105,10 +105,5 @@ def one_size(engines: dict, size: int) -> dict:
 
 
 def measure_search(engines: dict, sizes=(100, 10_000)) -> dict:
-    counters.install()
-    out = {}
-    for size in sizes:
-        out[size] = one_size(engines, size)
-        if "pending" in out[size]:
-            break
+    out = env.each_size(one_size, engines, sizes)
     return out

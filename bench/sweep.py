@@ -104,12 +104,7 @@ def one_size(engines: dict, size: int) -> dict:
 
 
 def measure_sweep(engines: dict, sizes=(1_000, 50_000)) -> dict:
-    counters.install()
-    out = {}
-    for size in sizes:
-        out[size] = one_size(engines, size)
-        if "pending" in out[size]:
-            break
+    out = env.each_size(one_size, engines, sizes)
     small, large = out.get(sizes[0], {}), out.get(sizes[-1], {})
     if "items_read" in small and "items_read" in large and small["items_read"]:
         out["ratio"] = large["items_read"] / small["items_read"]

@@ -30,8 +30,8 @@ import boto3  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib import clock, settings  # noqa: E402
-from chalicelib.storage import base, files, schema  # noqa: E402
+from chalicelib import clock  # noqa: E402
+from chalicelib.storage import schema  # noqa: E402
 from tests.support import ApiClient  # noqa: E402
 
 
@@ -54,16 +54,7 @@ def local_engines():
     engines.stop(ddb)
 
 
-def _point_at(dynamodb: str | None, s3: str | None, prefix: str) -> None:
-    for name, value in (("DYNAMODB_ENDPOINT", dynamodb), ("S3_ENDPOINT", s3)):
-        if value:
-            os.environ[name] = value
-        else:
-            os.environ.pop(name, None)
-    os.environ["TABLE_PREFIX"] = prefix
-    settings.reload()
-    base.configure()
-    files.reset_client()
+_point_at = engines.point_at
 
 
 @pytest.fixture(params=["moto", "dynamodb_local"])

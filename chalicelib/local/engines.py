@@ -107,3 +107,21 @@ def dummy_aws_credentials() -> None:
                         ("AWS_REGION", "us-east-1")):
         os.environ[name] = value
     os.environ.pop("AWS_PROFILE", None)
+
+
+def point_at(dynamodb: str | None, s3: str | None, prefix: str) -> None:
+    """Point settings, every model and the S3 client at an engine (None = moto in-process).
+
+    Used by the tests and the benchmarks, which switch engines within one process."""
+    from chalicelib import settings
+    from chalicelib.storage import base, files
+
+    for name, value in (("DYNAMODB_ENDPOINT", dynamodb), ("S3_ENDPOINT", s3)):
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
+    os.environ["TABLE_PREFIX"] = prefix
+    settings.reload()
+    base.configure()
+    files.reset_client()
