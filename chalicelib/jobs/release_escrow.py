@@ -35,8 +35,11 @@ def run() -> dict:
         instruction_id, _attempts = item
         record = stuck.record_failure(JOB, instruction_id, error, now)
         parked = record.status == stuck.PARKED
-        stuck.defer_instruction(instruction_id,
-                                None if parked else clock.from_key(record.retry_at))
+        if not stuck.defer_instruction(instruction_id,
+                                       None if parked else clock.from_key(record.retry_at)):
+            # Done meanwhile (e.g. this try posted it, then failed clearing an old
+            # record): nothing is stuck, and no later run would clear the record.
+            stuck.clear(JOB, instruction_id)
 
     summary = runner.drain(
         JOB, fetch=lambda limit, key: stuck.due_instruction_ids(now, limit=limit, start_key=key),

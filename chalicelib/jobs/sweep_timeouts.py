@@ -32,7 +32,11 @@ def run() -> dict:
         order_id, found_key = item
         record = stuck.record_failure(JOB, order_id, error, now)
         parked = record.status == stuck.PARKED
-        timers.defer(order_id, found_key, None if parked else clock.from_key(record.retry_at))
+        if not timers.defer(order_id, found_key,
+                            None if parked else clock.from_key(record.retry_at)):
+            # The order moved on (often this very try committed, then failed after): it
+            # is not stuck, and no later run would find it to clear the record.
+            stuck.clear(JOB, order_id)
 
     runner.drain(JOB, fetch=lambda limit, key: timers.due_orders(now, limit=limit, start_key=key),
                  handle=handle, on_failure=on_failure, budget_seconds=cfg.sweep_budget_seconds,

@@ -92,8 +92,9 @@ def note_parked_instruction(instruction_id: str, now: datetime) -> None:
                   int(ins.attempts or 0), now)
 
 
-def defer_instruction(instruction_id: str, retry_at: datetime | None) -> None:
-    """Push a pending instruction that crashed the sweep back, or park it (None)."""
+def defer_instruction(instruction_id: str, retry_at: datetime | None) -> bool:
+    """Push a pending instruction that crashed the sweep back, or park it (None); False
+    when it was no longer pending."""
     if retry_at is None:
         actions = [InstructionModel.status.set("parked"), InstructionModel.pending_pk.remove()]
     else:
@@ -105,3 +106,5 @@ def defer_instruction(instruction_id: str, retry_at: datetime | None) -> None:
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True

@@ -84,11 +84,12 @@ def apply_due_timers(order_id: str, now: datetime) -> str:
     return MOVED if fired else SKIPPED
 
 
-def defer(order_id: str, found_key: str, retry_at: datetime | None) -> None:
-    """Push a failing order back in the index until `retry_at`, or out of it (parked).
+def defer(order_id: str, found_key: str, retry_at: datetime | None) -> bool:
+    """Push a failing order back in the index until `retry_at`, or out of it (parked);
+    False when the order had already moved on from the key the sweep found.
 
-    Conditioned on the key the sweep found, so a user's transition that re-indexed the
-    order meanwhile is never undone.
+    Conditioned on that key, so a user's transition that re-indexed the order meanwhile
+    is never undone.
     """
     if retry_at is None:
         actions = [OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()]
@@ -99,6 +100,8 @@ def defer(order_id: str, found_key: str, retry_at: datetime | None) -> None:
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
 
 
 def was_retry(found_key: str) -> bool:
