@@ -7,7 +7,7 @@ A schema is a tree of `Field`s. `validate()` returns cleaned Python values or ra
 import math
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timezone
 
 from chalicelib.domain.errors import ValidationFailed
 
@@ -15,6 +15,7 @@ from chalicelib.domain.errors import ValidationFailed
 # and tabs are, in rich content.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_INT = 10**12  # far above any price in fen, far below DynamoDB's number limits
+MIN_YEAR, MAX_YEAR = 1970, 9998
 
 
 class _Problems:
@@ -129,6 +130,13 @@ class DateTime(Field):
             parsed = None
         if parsed is None or parsed.tzinfo is None:
             problems.add(path, "must be an ISO 8601 date-time with offset")
+            return None
+        # Stored keys are UTC strings compared as text: a year outside four digits would
+        # overflow the conversion (a 500) or sort wrongly ("999-…" after "2026-…").
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR \
+                or not MIN_YEAR <= parsed.astimezone(timezone.utc).year <= MAX_YEAR:
+            problems.add(path, "out of range", minimum=f"{MIN_YEAR}-01-01T00:00:00+00:00",
+                         maximum=f"{MAX_YEAR}-12-31T23:59:59+00:00")
             return None
         return parsed
 
