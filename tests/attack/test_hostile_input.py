@@ -443,3 +443,23 @@ def test_hostile_path_ids_are_404(world):
         reply = world.api.get(path, user=BUYER)
         assert reply.status in (404, 405), (path, reply)
         refused(reply, reply.status)
+
+
+OUT_OF_RANGE_TIMES = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+                      "0999-01-01T00:00:00+00:00", "1969-12-31T23:59:59+00:00",
+                      "9999-01-01T00:00:00+00:00"]
+
+
+def test_date_times_outside_four_digit_utc_years_are_422(world):
+    # Found by the fuzzer: the first two were a 500 (overflow converting to UTC); the
+    # third was stored as "999-01-01…", which sorts after every real key.
+    api = world.api
+    for value in OUT_OF_RANGE_TIMES:
+        for start, end in ((value, "2030-01-01T00:00:00+00:00"), ("1999-01-01T00:00:00+00:00", value)):
+            body = {"name": "新店体验季", "starts_at": start, "ends_at": end, "max_price": 100}
+            refused(api.post("/admin/campaigns", body, user=OPERATOR, operator=True), 422,
+                    "VALIDATION_FAILED")
+    assert api.get("/campaigns").json["items"] == []
+    ok = {"name": "新店体验季", "starts_at": "1970-01-01T00:00:00+00:00",
+          "ends_at": "9998-12-31T00:00:00+00:00", "max_price": 100}
+    assert api.post("/admin/campaigns", ok, user=OPERATOR, operator=True).status == 201
