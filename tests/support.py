@@ -1,6 +1,7 @@
 """Test helpers: a thin JSON client over chalice.test.Client with tokens for
 memorable users."""
 import json
+import threading
 
 from chalicelib.api.auth import issue_token
 
@@ -65,3 +66,23 @@ class ApiClient:
         event = self.client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
         return self.client.lambda_.invoke(name, event)
+
+
+def race(*calls):
+    """Run the calls at the same instant; each result is a value or the exception raised."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, fn):
+        barrier.wait()
+        try:
+            results[i] = fn()
+        except Exception as error:  # noqa: BLE001 - the race's loser is part of the result
+            results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

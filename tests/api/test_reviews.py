@@ -1,7 +1,6 @@
 """Reviews and credit: each side of a completed order reviews the other once, within
 15 days; credit moves +1/0/-1 on the reviewed party exactly once."""
 import sys
-import threading
 import types
 from datetime import timedelta
 
@@ -19,7 +18,7 @@ from chalicelib.storage.orders import OrderModel
 from tests.api import catalog_support, orders_support
 from tests.api.review_support import (completed_order, order_service_id, provider,
                                       provider_standing, service_rating)
-from tests.support import ApiClient
+from tests.support import ApiClient, race
 
 WINDOW = 15 * 24 * 3600
 
@@ -279,25 +278,6 @@ def test_a_review_that_keeps_conflicting_answers_409_conflict(moto_api, monkeypa
     assert moto_api.get("/me/notifications", user="provider-1").json["items"] == []
 
 
-def run_together(calls):
-    results = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(i, call):
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test checks
-            results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.parametrize("aws", ["dynamodb_local"], indirect=True)
 def test_concurrent_double_review_moves_credit_exactly_once(aws):
     order_id = completed_order()
@@ -305,7 +285,7 @@ def test_concurrent_double_review_moves_credit_exactly_once(aws):
     calls = [lambda r=r: reviews.submit_review(buyer, order_id, rating=r, comment="",
                                                now=clock.now())
              for r in ("good", "bad", "good", "bad")]
-    results = run_together(calls)
+    results = race(*calls)
     won = [r for r in results if isinstance(r, dict)]
     lost = [r for r in results if not isinstance(r, dict)]
     assert len(won) == 1
@@ -318,7 +298,7 @@ def test_concurrent_double_review_moves_credit_exactly_once(aws):
 @pytest.mark.parametrize("aws", ["dynamodb_local"], indirect=True)
 def test_buyer_and_provider_reviewing_at_once_both_count(aws):
     order_id = completed_order()
-    results = run_together([
+    results = race(*[
         lambda: reviews.submit_review(Caller("buyer-1"), order_id, rating="good", comment="",
                                       now=clock.now()),
         lambda: reviews.submit_review(Caller("provider-1"), order_id, rating="bad",

@@ -1,6 +1,5 @@
 """Races between real threads on DynamoDB Local (moto never raises conflicts): exactly
 one actor wins each race, the others get a clean refusal, and money moves once."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from chalicelib.services import deliverables, escrow, ledger_check, orders, paym
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import PostingModel
 from tests.api.orders_support import listed_service
+from tests.support import race  # noqa: F401 - the other race tests import it from here
 
 BUYER, PROVIDER = Caller("buyer-1"), Caller("provider-1")
 
@@ -22,26 +22,6 @@ def ddb(aws):
         pytest.skip("moto serialises everything and never raises TransactionConflict")
     payments.reset_sandbox()
     return aws
-
-
-def race(*calls):
-    """Run the calls at the same instant; each result is a value or the exception raised."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, fn):
-        barrier.wait()
-        try:
-            results[i] = fn()
-        except Exception as error:  # noqa: BLE001 - the race's loser is part of the result
-            results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def new_order(milestones=None, price=90000):

@@ -12,7 +12,8 @@ from chalicelib.jobs import release_escrow, sweep_timeouts
 from chalicelib.services import ledger_check, orders, payments
 from chalicelib.storage.notifications import NotificationModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
-from tests.integration.test_order_races import BUYER, PROVIDER, new_order, race
+from tests.integration.test_order_races import BUYER, PROVIDER, new_order
+from tests.support import race
 from tests.jobs.sweep_support import HOUR
 
 
