@@ -1,0 +1,412 @@
+"""A reference model of the order and money rules, written from /work/shared/API.md only.
+
+Pure Python and deliberately naive (no chalicelib imports): every action says which answer
+the contract predicts (status and error code) and, when it succeeds, changes the model's
+state the way the contract describes. The stateful test (test_model_stateful.py) runs the
+same actions against the app and compares the two after every step.
+
+Where the contract is silent the model follows what the code does, when that is
+reasonable; each such choice is marked `CHOICE:` below.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+HOUR, DAY = 3600, 24 * 3600
+PAYMENT_WINDOW = timedelta(hours=72)
+ACCEPT_WINDOW = timedelta(days=7)
+LATE_CANCEL_AFTER = timedelta(days=15)
+REVIEW_WINDOW = timedelta(days=15)
+POINTS = {"good": 1, "neutral": 0, "bad": -1}
+
+BUYER, PROVIDER, OPERATOR = "buyer", "provider", "operator"
+CLOSED = {"completed", "rejected", "expired", "cancelled", "resolved"}
+OPEN_WORK = ("awaiting_provider", "in_progress", "in_review")
+
+
+def iso(at: datetime) -> str:
+    """The contract's time format: ISO 8601, UTC offset, whole seconds."""
+    return at.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int
+    code: str | None = None
+
+
+OK, CREATED = Expect(200), Expect(201)
+FORBIDDEN, NOT_FOUND = Expect(403, "FORBIDDEN"), Expect(404, "NOT_FOUND")
+INVALID_TRANSITION = Expect(409, "INVALID_TRANSITION")
+CANCEL_NOT_ALLOWED = Expect(409, "CANCEL_NOT_ALLOWED")
+REVIEW_NOT_ALLOWED = Expect(409, "REVIEW_NOT_ALLOWED")
+VALIDATION_FAILED = Expect(422, "VALIDATION_FAILED")
+
+
+@dataclass
+class Step:
+    amount: int
+    release: str  # on_accept | on_approval
+    status: str = "pending"  # pending | released | refunded | split
+
+
+@dataclass
+class Service:
+    key: str  # the test's name for it
+    provider: str
+    pricing: str
+    price: int
+    capacity: int | None = None
+    id: str | None = None
+    status: str = "listed"
+    open_orders: int = 0
+    rating_count: int = 0
+
+
+@dataclass
+class Order:
+    buyer: str
+    provider: str
+    service: Service
+    amount: int
+    steps: list[Step]
+    created_at: datetime
+    due_at: datetime
+    id: str | None = None
+    status: str = "awaiting_payment"
+    paid_at: datetime | None = None
+    completed_at: datetime | None = None
+    current_step: int = 0
+    revision_count: int = 0
+    delivery_count: int = 0
+    funded: int = 0
+    released: int = 0
+    refunded: int = 0
+    late_flag: bool = False
+    reviewed: dict = field(default_factory=lambda: {BUYER: False, PROVIDER: False})
+    events: list[str] = field(default_factory=lambda: ["placed"])
+
+    @property
+    def held(self) -> int:
+        return self.funded - self.released - self.refunded
+
+    def deadlines(self) -> dict[str, str]:
+        """Each pending timer and when it fires; none while disputed or closed."""
+        if self.status == "awaiting_payment":
+            return {"pay_by": iso(self.created_at + PAYMENT_WINDOW)}
+        if self.status == "awaiting_provider":
+            return {"accept_by": iso(self.paid_at + ACCEPT_WINDOW)}
+        if self.status in ("in_progress", "in_review") and not self.late_flag:
+            return {"late_cancel_from": iso(self.due_at + LATE_CANCEL_AFTER)}
+        # CHOICE: the code also shows the review window of a completed order.
+        if self.status == "completed" and not all(self.reviewed.values()):
+            return {"review_until": iso(self.completed_at + REVIEW_WINDOW)}
+        return {}
+
+    def view(self) -> dict:
+        """The fields of the order answer the test compares."""
+        return {
+            "status": self.status, "amount": self.amount,
+            "escrow": {"funded": self.funded, "released": self.released,
+                       "refunded": self.refunded, "held": self.held},
+            "milestones": [(s.amount, s.release, s.status) for s in self.steps],
+            "current_step": self.current_step, "revision_count": self.revision_count,
+            "delivery_count": self.delivery_count, "deadlines": self.deadlines(),
+            "late_cancel_eligible": self.late_flag,
+            "reviewed_by_buyer": self.reviewed[BUYER],
+            "reviewed_by_provider": self.reviewed[PROVIDER],
+        }
+
+
+def plan_steps(amount: int, shape: str) -> list[dict] | None:
+    """The `milestones` a buyer sends for an order of `amount`, by shape (some invalid)."""
+    def part(pct):
+        return max(1, amount * pct // 100)
+
+    shapes = {
+        "none": None,
+        "deposit": [("on_accept", part(30)), ("on_approval", None)],
+        "two_steps": [("on_approval", part(50)), ("on_approval", None)],
+        "deposit_three": [("on_accept", part(20)), ("on_approval", part(40)),
+                          ("on_approval", None)],
+        # invalid plans
+        "wrong_sum": [("on_approval", part(50)), ("on_approval", amount)],
+        "deposit_last": [("on_approval", part(50)), ("on_accept", None)],
+        "only_deposit": [("on_accept", None)],
+    }
+    plan = shapes[shape]
+    if plan is None:
+        return None
+    fixed = sum(a for _, a in plan if a is not None)
+    return [{"title": f"第{i + 1}阶段", "release": release,
+             "amount": a if a is not None else max(1, amount - fixed)}
+            for i, (release, a) in enumerate(plan)]
+
+
+def steps_problem(amount: int, steps: list[dict] | None) -> bool:
+    """Whether the contract refuses these milestones (they must sum to the amount; a
+    deposit comes first and something must be left to approve)."""
+    if not steps:
+        return False
+    if sum(s["amount"] for s in steps) != amount:
+        return True
+    releases = [s["release"] for s in steps]
+    if "on_approval" not in releases:
+        return True  # CHOICE: the code wants at least one step released on approval
+    first = releases.index("on_approval")
+    return "on_accept" in releases[first:]  # CHOICE: deposits lead, as the code requires
+
+
+class Market:
+    """The whole market as the contract describes it, at the model's clock."""
+
+    def __init__(self, now: datetime, operator: str):
+        self.now = now
+        self.operator = operator
+        self.services: dict[str, Service] = {}
+        self.orders: list[Order] = []
+        self.balance: dict[str, int] = {}
+        # credit and rating counts: a provider's (GET /providers/{id}) and a buyer's
+        # (GET /users/{id}) are separate standings.
+        self.provider_standing: dict[str, dict] = {}
+        self.user_standing: dict[str, dict] = {}
+
+    # --- helpers -------------------------------------------------------------
+    def add_service(self, service: Service) -> None:
+        self.services[service.key] = service
+        self.provider_standing.setdefault(service.provider, _standing())
+
+    def standing(self, kind: str, user: str) -> dict:
+        book = self.provider_standing if kind == PROVIDER else self.user_standing
+        return book.get(user, _standing())
+
+    def role(self, actor: str, order: Order) -> str | None:
+        if actor == order.buyer:
+            return BUYER
+        if actor == order.provider:
+            return PROVIDER
+        if actor == self.operator:
+            return OPERATOR
+        return None  # a stranger may not even see the order
+
+    def _check(self, actor, order, roles, states) -> Expect | None:
+        role = self.role(actor, order)
+        if role is None:
+            return NOT_FOUND
+        if role not in roles:
+            return FORBIDDEN  # CHOICE: the wrong actor is 403 whatever the state
+        if order.status not in states:
+            return INVALID_TRANSITION
+        return None
+
+    def _move(self, order: Order, to: str, event: str) -> None:
+        order.status = to
+        order.events.append(event)
+        if to in CLOSED:
+            order.service.open_orders -= 1
+
+    def _release(self, order: Order, amount: int) -> None:
+        order.released += amount
+        self.balance[order.provider] = self.balance.get(order.provider, 0) + amount
+
+    def _refund_held(self, order: Order) -> None:
+        for step in order.steps:
+            if step.status == "pending":
+                step.status = "refunded"
+        order.refunded += order.held
+
+    # --- catalog -------------------------------------------------------------
+    def place(self, buyer: str, key: str, price: int | None, steps: list[dict] | None,
+              due_at: datetime) -> tuple[Expect, Order | None]:
+        service = self.services[key]
+        if service.provider == buyer:
+            return FORBIDDEN, None
+        if service.status != "listed":
+            return Expect(409, "SERVICE_NOT_LISTED"), None
+        if service.capacity is not None and service.open_orders >= service.capacity:
+            return Expect(409, "SERVICE_AT_CAPACITY"), None
+        if service.pricing == "fixed" and price is not None and price != service.price:
+            return VALIDATION_FAILED, None
+        amount = price if service.pricing == "negotiable" and price is not None else service.price
+        if steps_problem(amount, steps):
+            return VALIDATION_FAILED, None
+        plan = [Step(s["amount"], s["release"]) for s in steps] if steps else [
+            Step(amount, "on_approval")]
+        order = Order(buyer, service.provider, service, amount, plan, self.now, due_at)
+        self.orders.append(order)
+        service.open_orders += 1
+        return CREATED, order
+
+    def delist(self, actor: str, key: str) -> Expect:
+        service = self.services[key]
+        may = actor in (service.provider, self.operator)
+        if service.status != "listed":
+            # CHOICE: a delisted service is invisible to others (404); to its owner and
+            # operators, delisting it again is 409 INVALID_STATE.
+            return Expect(409, "INVALID_STATE") if may else NOT_FOUND
+        if not may:
+            return FORBIDDEN
+        service.status = "delisted"
+        return OK
+
+    def list(self, actor: str, key: str) -> Expect:
+        service = self.services[key]
+        if service.status != "listed" and actor not in (service.provider, self.operator):
+            return NOT_FOUND
+        if actor != service.provider:
+            return FORBIDDEN
+        if service.status == "listed":
+            return Expect(409, "INVALID_STATE")
+        service.status = "listed"
+        return OK
+
+    # --- orders --------------------------------------------------------------
+    def pay(self, actor: str, order: Order) -> Expect:
+        refused = self._check(actor, order, {BUYER}, {"awaiting_payment"})
+        if refused:
+            return refused
+        if self.now >= order.created_at + PAYMENT_WINDOW:
+            return INVALID_TRANSITION  # CHOICE: the window ends at pay_by, exclusive
+        order.funded = order.amount
+        order.paid_at = self.now
+        self._move(order, "awaiting_provider", "paid")
+        return OK
+
+    def accept(self, actor: str, order: Order) -> Expect:
+        refused = self._check(actor, order, {PROVIDER}, {"awaiting_provider"})
+        if refused:
+            return refused
+        if self.now >= order.paid_at + ACCEPT_WINDOW:
+            return INVALID_TRANSITION
+        for i, step in enumerate(order.steps):
+            if step.release != "on_accept":
+                order.current_step = i
+                break
+            step.status = "released"
+            self._release(order, step.amount)
+        self._move(order, "in_progress", "accepted")
+        return OK
+
+    def reject(self, actor: str, order: Order) -> Expect:
+        refused = self._check(actor, order, {PROVIDER}, {"awaiting_provider"})
+        if refused:
+            return refused
+        self._refund_held(order)
+        self._move(order, "rejected", "rejected")
+        return OK
+
+    def deliver(self, actor: str, order: Order) -> Expect:
+        refused = self._check(actor, order, {PROVIDER}, {"in_progress"})
+        if refused:
+            return refused
+        order.delivery_count += 1
+        self._move(order, "in_review", "delivered")
+        return OK
+
+    def approve(self, actor: str, order: Order) -> Expect:
+        refused = self._check(actor, order, {BUYER}, {"in_review"})
+        if refused:
+            return refused
+        step = order.steps[order.current_step]
+        step.status = "released"
+        self._release(order, step.amount)
+        order.current_step += 1
+        if order.current_step == len(order.steps):
+            order.completed_at = self.now
+            self._move(order, "completed", "approved")
+        else:
+            self._move(order, "in_progress", "approved")
+        return OK
+
+    def request_revision(self, actor: str, order: Order) -> Expect:
+        refused = self._check(actor, order, {BUYER}, {"in_review"})
+        if refused:
+            return refused
+        order.revision_count += 1
+        self._move(order, "in_progress", "revision_requested")
+        return OK
+
+    def cancel(self, actor: str, order: Order) -> Expect:
+        # CHOICE: a state cancelling never applies to is INVALID_TRANSITION; in_progress
+        # and in_review before the late-cancel date are CANCEL_NOT_ALLOWED. in_review
+        # counts as "no approved final delivery".
+        refused = self._check(actor, order, {BUYER},
+                              {"awaiting_payment", "in_progress", "in_review"})
+        if refused:
+            return refused
+        if order.status != "awaiting_payment":
+            if not (order.late_flag or self.now >= order.due_at + LATE_CANCEL_AFTER):
+                return CANCEL_NOT_ALLOWED
+            self._refund_held(order)
+        self._move(order, "cancelled", "cancelled")
+        return OK
+
+    def dispute(self, actor: str, order: Order) -> Expect:
+        refused = self._check(actor, order, {BUYER, PROVIDER}, set(OPEN_WORK))
+        if refused:
+            return refused
+        self._move(order, "disputed", "disputed")
+        return OK
+
+    def resolve(self, actor: str, order: Order, refund: int, release: int) -> Expect:
+        if actor != self.operator:
+            return FORBIDDEN  # an operator-only route
+        if order.status != "disputed":
+            return INVALID_TRANSITION
+        if refund + release != order.held:
+            return VALIDATION_FAILED
+        # CHOICE: the pending steps are marked by what happened to them as a whole.
+        mark = "refunded" if not release else "released" if not refund else "split"
+        for step in order.steps:
+            if step.status == "pending":
+                step.status = mark
+        order.refunded += refund
+        if release:
+            self._release(order, release)
+        self._move(order, "resolved", "resolved")
+        return OK
+
+    def review(self, actor: str, order: Order, rating: str) -> Expect:
+        role = self.role(actor, order)
+        if role is None:
+            return NOT_FOUND
+        if role == OPERATOR:
+            return FORBIDDEN
+        if order.status != "completed" or order.reviewed[role]:
+            return REVIEW_NOT_ALLOWED
+        if self.now > order.completed_at + REVIEW_WINDOW:
+            return REVIEW_NOT_ALLOWED  # CHOICE: the 15th day's last instant still counts
+        order.reviewed[role] = True
+        if role == BUYER:
+            book, subject = self.provider_standing, order.provider
+            order.service.rating_count += 1
+        else:
+            book, subject = self.user_standing, order.buyer
+        entry = book.setdefault(subject, _standing())
+        entry["credit"] += POINTS[rating]
+        entry[rating] += 1
+        return CREATED
+
+    # --- time and the scheduled functions --------------------------------------
+    def advance(self, seconds: int) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def sweep_timeouts(self) -> None:
+        """Close unpaid orders, expire unaccepted ones (full refund), and make late
+        orders cancellable; disputed orders have no timers."""
+        for order in self.orders:
+            if order.status == "awaiting_payment" and \
+                    self.now >= order.created_at + PAYMENT_WINDOW:
+                self._move(order, "cancelled", "payment_window_closed")
+            elif order.status == "awaiting_provider" and \
+                    self.now >= order.paid_at + ACCEPT_WINDOW:
+                self._refund_held(order)
+                self._move(order, "expired", "expired")
+            elif order.status in ("in_progress", "in_review") and not order.late_flag and \
+                    self.now >= order.due_at + LATE_CANCEL_AFTER:
+                # CHOICE: the code records this as an event without a state change.
+                order.late_flag = True
+                order.events.append("late_cancel_eligible")
+
+
+def _standing() -> dict:
+    return {"credit": 0, "good": 0, "neutral": 0, "bad": 0}

@@ -1,0 +1,343 @@
+"""A property-based model test of the order and money rules.
+
+Hypothesis runs random sequences of API actions by random actors (often the wrong one)
+against the app in-process (moto, chalice.test.Client) and the same actions against the
+naive reference model in reference_model.py, written from the contract. After every step
+the API must agree with the model: each answer's status and error code, every order
+(status, escrow, steps, deadlines, flags), each user's balance and credit, each service's
+status and open orders; and the ledger audit must be clean.
+
+The app's clock is frozen (and moved only by the test), so window edges are exact.
+Default: 40 examples of up to 30 steps; MODEL_EXAMPLES=n (or `-m slow`) runs more.
+Failures Hypothesis found became plain tests in test_model_regressions.py.
+"""
+import os
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from unittest import mock
+
+import pytest
+from chalice.test import Client
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, rule,
+                                 run_state_machine_as_test)
+
+from chalicelib import clock
+from chalicelib.services import payments
+from tests.api.catalog_support import approved_provider, listed
+from tests.api.orders_support import upload
+from tests.attack import reference_model as rm
+from tests.conftest import _empty_tables
+from tests.support import ApiClient
+
+BASE = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
+BUYERS = ("buyer-1", "buyer-2")
+PROVIDERS = ("provider-1", "provider-2")
+OPERATOR, STRANGER = "op-1", "stranger-9"
+USERS = BUYERS + PROVIDERS + (OPERATOR, STRANGER)
+# Who places orders: buyers, and providers buying from each other (or from themselves: 403).
+ORDERERS = BUYERS + PROVIDERS
+# service key → (provider, catalog body number, changes)
+SERVICES = {
+    "fixed": ("provider-1", 0, {"pricing": "fixed", "price": 50000, "capacity": 2}),
+    "negotiable": ("provider-1", 1, {"pricing": "negotiable", "price": 80000}),
+    "other": ("provider-2", 2, {"pricing": "fixed", "price": 30000}),
+}
+MAX_ORDERS = 8
+OUTCOMES = Counter()  # answers seen, printed after a run (pytest -s) to judge coverage
+CLOCK_MOVES = [rm.HOUR, 3 * rm.DAY, 7 * rm.DAY, 15 * rm.DAY, 0, 1, 23 * rm.HOUR]
+JOBS = [None, "sweep_timeouts", "release_escrow"]
+
+ORDER = st.integers(min_value=0, max_value=MAX_ORDERS - 1)
+# Half the time a party of the order (the right actor for most actions), else anybody.
+WHO = st.one_of(st.sampled_from(["@buyer", "@provider"]), st.sampled_from(USERS))
+RATING = st.sampled_from(sorted(rm.POINTS))
+SPLIT = st.sampled_from(["half", "refund_all", "release_all", "too_much", "nothing"])
+ACTIONS = ("pay", "accept", "reject", "deliver", "approve", "request_revision", "cancel",
+           "dispute", "resolve", "review")
+# What the right actor may do next in each state, the happy path first.
+NEXT_MOVES = {
+    "awaiting_payment": [("pay", "@buyer"), ("cancel", "@buyer")],
+    "awaiting_provider": [("accept", "@provider"), ("reject", "@provider"),
+                          ("dispute", "@buyer")],
+    "in_progress": [("deliver", "@provider"), ("dispute", "@provider"),
+                    ("cancel", "@buyer")],
+    "in_review": [("approve", "@buyer"), ("request_revision", "@buyer"),
+                  ("dispute", "@buyer"), ("cancel", "@buyer")],
+    "disputed": [("resolve", OPERATOR)],
+}
+
+
+# Each kind of move with its arguments; repeated kinds are drawn more often, so that
+# orders get deep into their life cycle within a short run.
+MOVES = {
+    "progress": st.tuples(st.just("progress"), ORDER, st.integers(min_value=0, max_value=7),
+                          RATING, SPLIT, st.integers(min_value=1, max_value=3)),
+    "act": st.tuples(st.just("act"), st.sampled_from(ACTIONS), ORDER, WHO, RATING, SPLIT),
+    "place": st.tuples(st.just("place"), st.sampled_from(BUYERS + ORDERERS),
+                       st.sampled_from(sorted(SERVICES)),
+                       st.sampled_from(["none", "list", "other"]),
+                       st.sampled_from(["none", "deposit", "two_steps", "deposit_three", "none",
+                                        "deposit", "wrong_sum", "deposit_last",
+                                        "only_deposit"]),
+                       st.sampled_from([1, 3, 10])),
+    "tick": st.tuples(st.just("tick"), st.sampled_from(CLOCK_MOVES), st.sampled_from(JOBS)),
+    "catalog": st.tuples(st.just("catalog"), st.sampled_from(["delist", "list"]),
+                         st.sampled_from(sorted(SERVICES)), st.sampled_from(USERS)),
+}
+WEIGHTS = ["progress"] * 4 + ["act"] * 3 + ["place", "place", "tick", "tick", "catalog"]
+MOVE = st.sampled_from(WEIGHTS).flatmap(MOVES.get)
+MOVE_METHODS = {"progress": "progress", "act": "act", "place": "place_order", "tick": "tick",
+                "catalog": "catalog"}
+
+
+def split_amounts(held: int, split: str) -> tuple[int, int]:
+    return {"refund_all": (held, 0), "release_all": (0, held),
+            "half": (held // 2, held - held // 2), "too_much": (held, 1),
+            "nothing": (0, 0)}[split]
+
+
+class MarketMachine(RuleBasedStateMachine):
+    api: ApiClient  # bound by the test function
+
+    def __init__(self):
+        super().__init__()
+        _empty_tables(None)  # moto's tables, emptied: a fresh market per example
+        payments.reset_sandbox()
+        clock.reset()
+        self.model = rm.Market(BASE, OPERATOR)
+        for user in PROVIDERS:
+            approved_provider(self.api, user)
+        for key, (provider, n, changes) in SERVICES.items():
+            service = listed(self.api, provider, n, **changes)
+            self.model.add_service(rm.Service(key, provider, changes["pricing"],
+                                              changes["price"], changes.get("capacity"),
+                                              id=service["id"]))
+        self.touched = []
+        OUTCOMES["(examples)"] += 1
+
+    # --- plumbing ------------------------------------------------------------------
+    def call(self, method: str, path: str, actor: str, body=None):
+        return self.api.call(method, path, body if body is not None else {}, user=actor,
+                             operator=actor == OPERATOR)
+
+    def expect(self, reply, expected: rm.Expect, what: str):
+        OUTCOMES[f"{what.split()[0]} → {reply.status} {reply.error_code or ''}".strip()] += 1
+        assert reply.status < 500, f"{what}: {reply}"
+        assert (reply.status, reply.error_code) == (expected.status, expected.code), \
+            f"{what}: model expects {expected}, API answered {reply}"
+        if reply.status >= 400:
+            error = reply.json["error"]
+            assert set(error) >= {"code", "message", "details"}, reply
+
+    def order(self, pick: int) -> rm.Order:
+        return self.model.orders[pick % len(self.model.orders)]
+
+    def resolve_actor(self, who: str, order: rm.Order) -> str:
+        return {"@buyer": order.buyer, "@provider": order.provider}.get(who, who)
+
+    def check_order_answer(self, reply, order: rm.Order) -> None:
+        if reply.status == 200:
+            assert view_of(reply.json) == order.view(), reply.json
+        self.touched.append(order)
+
+    @rule(move=MOVE)
+    def step(self, move):
+        """One move: (kind, *arguments); see MOVES for the kinds and their weights."""
+        kind, *args = move
+        OUTCOMES[f"({kind})"] += 1
+        if kind == "place" and len(self.model.orders) >= MAX_ORDERS:
+            return  # keep moto's tables small
+        getattr(self, MOVE_METHODS[kind])(*args)
+
+    # --- catalog -------------------------------------------------------------------
+    @initialize(buyer=st.sampled_from(BUYERS), key=st.sampled_from(sorted(SERVICES)),
+                shape=st.sampled_from(["none", "deposit", "two_steps"]))
+    def first_order(self, buyer, key, shape):
+        """Every example starts with an order, so the order rules always have work."""
+        self.place_order(buyer, key, "none", shape, 10)
+
+    def place_order(self, buyer, key, price, shape, due_days):
+        service = self.model.services[key]
+        amount = {"list": service.price, "none": None, "other": service.price + 1000}[price]
+        steps = rm.plan_steps(amount or service.price, shape)
+        due_at = self.model.now + timedelta(days=due_days)
+        body = {"service_id": service.id, "requirement": "双十一首页，红色主题，突出满减活动",
+                "due_at": rm.iso(due_at)}
+        if amount is not None:
+            body["price"] = amount
+        if steps is not None:
+            body["milestones"] = steps
+        expected, order = self.model.place(buyer, key, amount, steps, due_at)
+        reply = self.call("POST", "/orders", buyer, body)
+        self.expect(reply, expected, f"place {key} by {buyer}")
+        if order is not None:
+            order.id = reply.json["id"]
+            assert view_of(reply.json) == order.view(), reply.json
+            self.touched.append(order)
+
+    def catalog(self, op, key, who):
+        """下架 or 上架 again, by anybody."""
+        expected = getattr(self.model, op)(who, key)
+        reply = self.call("POST", f"/services/{self.model.services[key].id}/{op}", who)
+        self.expect(reply, expected, f"{op} {key} by {who}")
+
+    # --- orders ----------------------------------------------------------------------
+    def do(self, action: str, order: rm.Order, actor: str):
+        """One order action by `actor`, through the API and the model; both must agree."""
+        body = {"reject": {"reason": "档期已满"}, "request_revision": {"note": "主色调改成蓝色"},
+                "dispute": {"reason": "交付与需求不符"}}.get(action, {})
+        path = f"/orders/{order.id}/{action.replace('_', '-')}"
+        if action == "deliver":
+            file_id = "file_nope"
+            if order.status == "in_progress":  # a really uploaded file, by the provider
+                file_id = upload(self.api, order.id, provider=order.provider)
+            body = {"file_ids": [file_id], "note": "终稿已上传"}
+        expected = getattr(self.model, action)(actor, order)
+        reply = self.call("POST", path, actor, body)
+        self.expect(reply, expected, f"{action} {order.id} by {actor}")
+        self.check_order_answer(reply, order)
+
+    def resolve(self, order: rm.Order, actor: str, split: str):
+        refund, release = split_amounts(order.held, split)
+        expected = self.model.resolve(actor, order, refund, release)
+        reply = self.call("POST", f"/admin/orders/{order.id}/resolve", actor,
+                          {"refund": refund, "release": release, "note": "平台裁决"})
+        self.expect(reply, expected, f"resolve {order.id} by {actor} ({refund}/{release})")
+        self.check_order_answer(reply, order)
+
+    def review(self, order: rm.Order, actor: str, rating: str):
+        expected = self.model.review(actor, order, rating)
+        reply = self.call("POST", f"/orders/{order.id}/reviews", actor,
+                          {"rating": rating, "comment": "沟通顺畅，交付准时"})
+        self.expect(reply, expected, f"review {order.id} by {actor} ({rating})")
+        self.touched.append(order)
+
+    def any_action(self, action: str, order: rm.Order, actor: str, rating: str, split: str):
+        if action == "resolve":
+            self.resolve(order, actor, split)
+        elif action == "review":
+            self.review(order, actor, rating)
+        else:
+            self.do(action, order, actor)
+
+    def act(self, action, pick, who, rating, split):
+        """Any action on any order by anybody (often the wrong one)."""
+        order = self.order(pick)
+        self.any_action(action, order, self.resolve_actor(who, order), rating, split)
+
+    def progress(self, pick, choice, rating, split, times):
+        """One of the moves the order's state allows, by the right actor, `times` over."""
+        for _ in range(times):
+            active = [o for o in self.model.orders if self.moves(o)]
+            if not active:  # every order is closed: a buyer orders again
+                if len(self.model.orders) < MAX_ORDERS:
+                    self.place_order(BUYERS[pick % 2], sorted(SERVICES)[choice % 3], "none",
+                                     "deposit_three", 10)
+                return
+            order = active[pick % len(active)]
+            OUTCOMES[f"(progress in {order.status})"] += 1
+            moves = self.moves(order)
+            # The happy path (the first move) is the likeliest.
+            action, who = moves[choice if choice < len(moves) else 0]
+            self.any_action(action, order, self.resolve_actor(who, order), rating, split)
+
+    def moves(self, order: rm.Order) -> list:
+        if order.status == "completed":
+            return [("review", "@" + side) for side in (rm.BUYER, rm.PROVIDER)
+                    if not order.reviewed[side]]
+        return NEXT_MOVES.get(order.status, [])
+
+    # --- time and the scheduled functions ----------------------------------------
+    def tick(self, seconds, job):
+        """Move the clock, then maybe run a scheduled function."""
+        if seconds:
+            self.model.advance(seconds)
+            reply = self.api.post("/_local/clock", {"advance_seconds": seconds})
+            assert reply.status == 200 and reply.json["now"] == rm.iso(self.model.now), reply
+        if job == "sweep_timeouts":
+            self.model.sweep_timeouts()
+            self.touched.extend(self.model.orders)
+        if job:  # release_escrow: every release and refund already ran in its request
+            self.api.invoke(job)
+
+    # --- after every step -----------------------------------------------------------
+    @invariant()
+    def orders_match_the_model(self):
+        for user in ORDERERS:
+            reply = self.api.get("/orders?as=buyer&limit=100", user=user)
+            assert reply.status == 200, reply
+            actual = {o["id"]: view_of(o) for o in reply.json["items"]}
+            expected = {o.id: o.view() for o in self.model.orders if o.buyer == user}
+            assert actual == expected
+        for order in {id(o): o for o in self.touched}.values():
+            events = self.api.get(f"/orders/{order.id}/events?limit=100", user=order.buyer)
+            assert [e["type"] for e in events.json["items"]] == order.events
+        self.touched = []
+
+    @invariant()
+    def money_and_standing_match_the_model(self):
+        for user in ORDERERS:
+            balance = self.api.get("/me/balance", user=user).json["available"]
+            assert balance == self.model.balance.get(user, 0), user
+            public = self.api.get(f"/users/{user}").json
+            assert standing_of(public) == self.model.standing(rm.BUYER, user), user
+        for user in PROVIDERS:
+            public = self.api.get(f"/providers/{user}").json
+            assert standing_of(public) == self.model.standing(rm.PROVIDER, user), user
+            listed_count = sum(1 for s in self.model.services.values()
+                               if s.provider == user and s.status == "listed")
+            assert public["listed_count"] == listed_count, user
+
+    @invariant()
+    def services_match_the_model(self):
+        for service in self.model.services.values():
+            reply = self.api.get(f"/services/{service.id}", user=service.provider)
+            got = {k: reply.json[k] for k in ("status", "open_orders", "rating_count")}
+            assert got == {"status": service.status, "open_orders": service.open_orders,
+                           "rating_count": service.rating_count}, service.key
+
+    @invariant()
+    def ledger_is_clean(self):
+        OUTCOMES["(checks)"] += 1
+        check = self.api.get("/admin/ledger/check", user=OPERATOR, operator=True)
+        assert check.status == 200, check
+        assert check.json["sum"] == 0 and check.json["violations"] == [], check.json
+        assert check.json["pending_instructions"] == [], check.json
+
+
+def view_of(order: dict) -> dict:
+    """The API's order answer, cut to what the model knows."""
+    return {
+        "status": order["status"], "amount": order["amount"], "escrow": order["escrow"],
+        "milestones": [(m["amount"], m["release"], m["status"]) for m in order["milestones"]],
+        **{k: order[k] for k in ("current_step", "revision_count", "delivery_count",
+                                 "deadlines", "late_cancel_eligible", "reviewed_by_buyer",
+                                 "reviewed_by_provider")},
+    }
+
+
+def standing_of(profile: dict) -> dict:
+    return {"credit": profile["credit"], **profile["ratings"]}
+
+
+def _run(moto_aws, chalice_app, examples: int, steps: int):
+    # The clock stands still unless the test moves it: a window edge is an exact instant.
+    with mock.patch.object(clock, "real_now", return_value=BASE), \
+            Client(chalice_app, stage_name="local") as client:
+        MarketMachine.api = ApiClient(client)
+        run_state_machine_as_test(MarketMachine, settings=settings(
+            max_examples=examples, stateful_step_count=steps, deadline=None,
+            suppress_health_check=list(HealthCheck)))
+    print("\n".join(f"{n:6d}  {what}" for what, n in sorted(OUTCOMES.items())))
+
+
+def test_orders_and_money_follow_the_model(moto_aws, chalice_app):
+    _run(moto_aws, chalice_app, int(os.environ.get("MODEL_EXAMPLES", 40)), 30)
+
+
+@pytest.mark.slow
+def test_orders_and_money_follow_the_model_long(request, moto_aws, chalice_app):
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("the long run: select it with -m slow")
+    _run(moto_aws, chalice_app, int(os.environ.get("MODEL_EXAMPLES", 400)), 50)
