@@ -1,0 +1,279 @@
+"""Fault injection on the money paths: every AWS call each path makes, failed in turn.
+
+For each path, a clean run records the ordered list of DynamoDB/S3 calls and the end
+state (status, escrow, milestone steps, events, provider balance, gateway refunds).
+Then for every call index i and every fault kind, a fresh order goes through the same
+path with call i failing (throttled, unreachable, a transaction conflict, or the write
+done but its answer lost). The client then behaves as a real one would: it retries the
+same request with the same Idempotency-Key while told to (503, 409 in progress), and the
+scheduled jobs run a few times. After that, the order must be exactly where the clean
+run left it, no money moved twice or lost, nothing pending or stuck, the ledger clean,
+and no answer along the way may have been a 500 or broken the error shape.
+
+Everything runs on moto; the transaction and lost-answer kinds run on DynamoDB Local
+too, which (unlike moto) honours transaction tokens and raises real conflicts.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import clock
+from chalicelib.domain.actors import Caller
+from chalicelib.services import escrow as escrow_service
+from chalicelib.services import orders, payments
+from chalicelib.storage.orders import OrderEventModel, OrderModel
+from tests.attack.faults import KINDS, Faults
+from tests.integration.test_order_races import BUYER, PROVIDER, in_review, new_order
+from tests.jobs.sweep_support import DAY, HOUR
+from tests.support import ApiClient
+
+OPERATOR = "op-1"
+DEPOSIT = [{"title": "定金", "amount": 30000, "release": "on_accept"},
+           {"title": "尾款", "amount": 60000, "release": "on_approval"}]
+TWO_STEPS = [{"title": "首页", "amount": 40000, "release": "on_approval"},
+             {"title": "详情页", "amount": 50000, "release": "on_approval"}]
+RETRYABLE = ("SERVICE_UNAVAILABLE", "IDEMPOTENCY_IN_PROGRESS")
+
+
+@dataclass
+class Path:
+    """A money path: `prepare` makes a fresh order just before the step, `act` takes it."""
+
+    prepare: Callable[[], str]
+    act: Callable  # (api, order_id, headers) → Reply, or None for a scheduled job
+    job: str | None = None
+
+
+def _paid(milestones=None):
+    oid = new_order(milestones=milestones)
+    orders.pay_order(BUYER, oid, clock.now())
+    return oid
+
+
+def _accepted():
+    oid = _paid()
+    orders.accept_order(PROVIDER, oid, clock.now())
+    return oid
+
+
+def _reviewing(milestones=None):
+    oid = new_order(milestones=milestones)
+    in_review(oid)
+    return oid
+
+
+def _late():
+    oid = _accepted()
+    # due_at is 10 days out; the buyer may cancel 15 days after it.
+    clock.advance(26 * DAY)
+    return oid
+
+
+def _disputed():
+    oid = _reviewing()
+    orders.dispute_order(BUYER, oid, "终稿与需求不符", clock.now())
+    return oid
+
+
+def _unaccepted_past_deadline():
+    oid = _paid()
+    clock.advance(7 * DAY + HOUR)
+    return oid
+
+
+def _instructions_left_pending():
+    """A resolution recorded a refund and a release, and its Lambda died before running them."""
+    oid = _disputed()
+    original = escrow_service.execute_quietly
+    escrow_service.execute_quietly = lambda ids, now: None
+    try:
+        orders.resolve_order(Caller(OPERATOR, frozenset({"operator"})), oid, 50000, 40000, "各担一半",
+                             clock.now())
+    finally:
+        escrow_service.execute_quietly = original
+    return oid
+
+
+def _post(path, body=None, user=BUYER.user_id, operator=False):
+    return lambda api, oid, headers: api.post(path.format(oid=oid), body or {}, user=user,
+                                              operator=operator, headers=headers)
+
+
+PATHS = {
+    "pay": Path(new_order, _post("/orders/{oid}/pay")),
+    "accept_deposit": Path(lambda: _paid(DEPOSIT),
+                           _post("/orders/{oid}/accept", user=PROVIDER.user_id)),
+    "reject": Path(_paid, _post("/orders/{oid}/reject", {"reason": "档期已满"},
+                                user=PROVIDER.user_id)),
+    "approve": Path(_reviewing, _post("/orders/{oid}/approve")),
+    "approve_step": Path(lambda: _reviewing(TWO_STEPS), _post("/orders/{oid}/approve")),
+    "late_cancel": Path(_late, _post("/orders/{oid}/cancel")),
+    "resolve": Path(_disputed, _post("/admin/orders/{oid}/resolve",
+                                     {"refund": 50000, "release": 40000, "note": "各担一半"},
+                                     user=OPERATOR, operator=True)),
+    "expiry_sweep": Path(_unaccepted_past_deadline, None, job="sweep_timeouts"),
+    "release_escrow": Path(_instructions_left_pending, None, job="release_escrow"),
+}
+
+
+# --- fixtures ------------------------------------------------------------------
+@pytest.fixture
+def moto_api(moto_aws, chalice_app):
+    with Client(chalice_app, stage_name="local") as client:
+        yield ApiClient(client)
+
+
+@pytest.fixture
+def faults(monkeypatch):
+    return Faults().install(monkeypatch)
+
+
+@pytest.fixture
+def wall(monkeypatch):
+    """Real time, movable: an idempotency claim left in progress expires after 60 s of it."""
+    skew = [timedelta(0)]
+    real = clock.real_now
+    monkeypatch.setattr(clock, "real_now", lambda: real() + skew[0])
+
+    def pass_seconds(seconds):
+        skew[0] += timedelta(seconds=seconds)
+
+    return pass_seconds
+
+
+# --- one run -------------------------------------------------------------------
+def assert_clean_answer(reply):
+    """Never a 500; an error is in the contract's shape; a 5xx only as a documented 503."""
+    assert reply.status != 500, reply
+    if reply.status >= 400:
+        error = (reply.json or {}).get("error")
+        assert isinstance(error, dict) and set(error) == {"code", "message", "details"}, reply
+        assert "Traceback" not in reply.raw.decode("utf-8", "replace"), reply
+    if reply.status >= 500:
+        assert (reply.status, reply.error_code) == (503, "SERVICE_UNAVAILABLE"), reply
+        assert int(reply.headers["retry-after"]) > 0, reply
+
+
+def act_once(api, path: Path, oid: str, key: str):
+    if path.job:
+        try:
+            return api.invoke(path.job).payload
+        except Exception as error:  # noqa: BLE001 - a failed scheduled run is retried by the next
+            return error
+    reply = path.act(api, oid, {"Idempotency-Key": key})
+    assert_clean_answer(reply)
+    return reply
+
+
+def retry_until_answered(api, path: Path, oid: str, key: str, reply, wall):
+    """What a client does: the same request, same key, while told to come back later."""
+    for _ in range(4):
+        if reply.error_code not in RETRYABLE:
+            break
+        if reply.error_code == "IDEMPOTENCY_IN_PROGRESS":
+            wall(61)  # the first request's claim was left behind; it lapses after 60 s
+        reply = act_once(api, path, oid, key)
+    assert reply.error_code not in RETRYABLE, reply
+    if reply.status < 300:
+        again = act_once(api, path, oid, key)
+        if again.error_code == "IDEMPOTENCY_IN_PROGRESS":
+            # The work was done but recording its answer failed: the claim lapses after
+            # 60 s and the request runs again, finding the order already moved on.
+            wall(61)
+            again = act_once(api, path, oid, key)
+            assert again.error_code == "INVALID_TRANSITION", again
+        else:
+            assert (again.status, again.json, again.headers.get("idempotent-replayed")) == (
+                reply.status, reply.json, "true"), again
+    return reply
+
+
+def run_jobs(api, times=3):
+    """The scheduler keeps running: long enough apart for every backoff to pass."""
+    for _ in range(times):
+        clock.advance(2 * HOUR)
+        api.invoke("sweep_timeouts")
+        api.invoke("release_escrow")
+
+
+def outcome(api, oid: str, sandbox) -> dict:
+    order = orders.present(OrderModel.get(oid, consistent_read=True))
+    refunds = [c for c in sandbox.calls if c[0] == "refund" and c[1] == order_ref(oid)]
+    return {
+        "status": order["status"], "escrow": order["escrow"],
+        "steps": [m["status"] for m in order["milestones"]],
+        "events": [e.type for e in OrderEventModel.query(oid, consistent_read=True)],
+        # The gateway refunds once per key however often it is asked: what counts is
+        # which refunds (keys) were asked for, and their amounts.
+        "refunds": sorted((k.split(":", 1)[1], sandbox.refunds[k][2])
+                          for k in {c[3] for c in refunds}),
+        "charges": len({c[3] for c in sandbox.calls if c[0] == "charge" and c[1] == oid}),
+    }
+
+
+def order_ref(oid):
+    return OrderModel.get(oid, consistent_read=True).payment_ref
+
+
+def provider_balance(api):
+    return api.get("/me/balance", user=PROVIDER.user_id).json["available"]
+
+
+def assert_nothing_left(api, when="after the clean run"):
+    check = api.get("/admin/ledger/check", user=OPERATOR, operator=True).json
+    assert (check["violations"], check["sum"], check["pending_instructions"]) == ([], 0, []), (
+        when, check)
+    stuck = api.get("/admin/stuck", user=OPERATOR, operator=True).json["items"]
+    assert stuck == [], (when, stuck)
+
+
+def run_path(api, path: Path, faults: Faults, wall, index=None, kind=None, key="k"):
+    """One fresh order through the path (call `index` failing with `kind`), then recovery."""
+    sandbox = payments.gateway()
+    oid = path.prepare()
+    before = provider_balance(api)
+    with faults.failing(index, kind):
+        first = act_once(api, path, oid, key)
+    calls, fired = list(faults.calls), list(faults.fired)
+    if not path.job:
+        retry_until_answered(api, path, oid, key, first, wall)
+    run_jobs(api)
+    result = outcome(api, oid, sandbox)
+    result["earned"] = provider_balance(api) - before
+    return result, calls, fired
+
+
+def exercise(api, name, kinds, faults, wall):
+    """The clean run, then every call index × every kind, each from a fresh order."""
+    payments.reset_sandbox()
+    path = PATHS[name]
+    expected, calls, _ = run_path(api, path, faults, wall, key=f"{name}-clean")
+    assert_nothing_left(api)
+    assert calls, "the path made no AWS call"
+    for kind in kinds:
+        for index, call in enumerate(calls):
+            got, _, fired = run_path(api, path, faults, wall, index, kind,
+                                     key=f"{name}-{kind}-{index}")
+            # The same kind of call (two instructions due at the same instant may be
+            # drained in either order, so the tables may differ).
+            assert [(i, c.operation) for i, _, c in fired] == [(index, call.operation)], (
+                kind, index, fired, call)
+            when = f"{kind} at call {index} {call}"
+            assert got == expected, (when, got, expected)
+            assert_nothing_left(api, when)
+    return len(calls) * len(kinds)
+
+
+@pytest.mark.parametrize("name", list(PATHS))
+def test_every_call_of_a_money_path_may_fail_on_moto(moto_api, name, faults, wall):
+    exercise(moto_api, name, KINDS, faults, wall)
+
+
+@pytest.mark.parametrize("name", list(PATHS))
+def test_lost_answers_and_conflicts_on_dynamodb_local(api, aws, name, faults, wall):
+    if aws == "moto":
+        pytest.skip("the moto variant above covers every kind")
+    exercise(api, name, ("lost", "conflict"), faults, wall)
