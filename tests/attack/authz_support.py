@@ -21,7 +21,7 @@ from chalicelib.storage import schema
 from tests.api.catalog_support import (APPLICATION, approved_provider, draft, image_bytes,
                                        listed, service_body, with_logo)
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
-                                      listed_service, paid_order, place, upload)
+                                      listed_service, paid_order, place)
 from tests.conftest import _point_at
 from tests.support import ApiClient
 
