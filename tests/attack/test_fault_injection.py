@@ -277,3 +277,37 @@ def test_lost_answers_and_conflicts_on_dynamodb_local(api, aws, name, faults, wa
     if aws == "moto":
         pytest.skip("the moto variant above covers every kind")
     exercise(api, name, ("lost", "conflict"), faults, wall)
+
+
+# --- what counts as "try again later" ---------------------------------------------
+def _client_error(code, reasons=None):
+    from botocore.exceptions import ClientError
+
+    body = {"Error": {"Code": code, "Message": "m"}}
+    if reasons is not None:
+        body["CancellationReasons"] = [{"Code": r} for r in reasons]
+    return ClientError(body, "TransactWriteItems")
+
+
+@pytest.mark.parametrize("error, transient", [
+    (_client_error("ProvisionedThroughputExceededException"), True),
+    (_client_error("ThrottlingException"), True),
+    (_client_error("TransactionCanceledException", ["None", "TransactionConflict"]), True),
+    (_client_error("TransactionCanceledException", ["ConditionalCheckFailed", "None"]), False),
+    (_client_error("TransactionCanceledException",
+                   ["ConditionalCheckFailed", "TransactionConflict"]), False),
+    (_client_error("ValidationException"), False),
+    (_client_error("ConditionalCheckFailedException"), False),
+    (ValueError("a bug"), False),
+])
+def test_only_throttling_timeouts_and_conflicts_are_answered_503(error, transient):
+    from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+    from pynamodb.exceptions import PutError, TransactWriteError
+
+    from chalicelib.storage.base import is_transient
+
+    assert is_transient(error) is transient
+    # As PynamoDB wraps them, too.
+    assert is_transient(TransactWriteError("failed", error)) is transient
+    assert is_transient(PutError("failed", ReadTimeoutError(endpoint_url="x")))
+    assert is_transient(EndpointConnectionError(endpoint_url="x"))
