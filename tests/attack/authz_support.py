@@ -17,12 +17,12 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import clock, secrets, settings
+from chalicelib.local import engines
 from chalicelib.storage import schema
 from tests.api.catalog_support import (APPLICATION, approved_provider, draft, image_bytes,
                                        listed, service_body, with_logo)
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       listed_service, paid_order, place)
-from tests.conftest import _point_at
 from tests.support import ApiClient
 
 OTHER_BUYER, OTHER_PROVIDER, INTRUDER = "buyer-2", "provider-2", "intruder-9"
@@ -166,7 +166,7 @@ def world():
 
     clock.reset()
     with mock_aws():
-        _point_at(None, None, "test-")
+        engines.point_at(None, None, "test-")
         schema.create_missing_tables()
         schema.create_bucket_if_missing()
         with Client(app, stage_name="local") as client:
