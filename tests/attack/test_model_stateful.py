@@ -37,11 +37,16 @@ OPERATOR, STRANGER = "op-1", "stranger-9"
 USERS = BUYERS + PROVIDERS + (OPERATOR, STRANGER)
 # Who places orders: buyers, and providers buying from each other (or from themselves: 403).
 ORDERERS = BUYERS + PROVIDERS
-# service key → (provider, catalog body number, changes)
+# service key → (provider, catalog body number, changes). Short texts and no tags: the
+# market's search entries are many small items, and moto copies every table on each
+# transaction.
 SERVICES = {
-    "fixed": ("provider-1", 0, {"pricing": "fixed", "price": 50000, "capacity": 2}),
-    "negotiable": ("provider-1", 1, {"pricing": "negotiable", "price": 80000}),
-    "other": ("provider-2", 2, {"pricing": "fixed", "price": 30000}),
+    "fixed": ("provider-1", 0, {"pricing": "fixed", "price": 50000, "capacity": 2,
+                                "title": "店铺装修", "summary": "首页装修", "tags": []}),
+    "negotiable": ("provider-1", 1, {"pricing": "negotiable", "price": 80000,
+                                     "title": "logo设计", "summary": "原创logo", "tags": []}),
+    "other": ("provider-2", 2, {"pricing": "fixed", "price": 30000,
+                                "title": "客服外包", "summary": "夜间客服", "tags": []}),
 }
 MAX_ORDERS = 8
 OUTCOMES = Counter()  # answers seen, printed after a run (pytest -s) to judge coverage
