@@ -89,11 +89,13 @@ MOVES = {
     "tick": st.tuples(st.just("tick"), st.sampled_from(CLOCK_MOVES), st.sampled_from(JOBS)),
     "catalog": st.tuples(st.just("catalog"), st.sampled_from(["delist", "list"]),
                          st.sampled_from(sorted(SERVICES)), st.sampled_from(USERS)),
+    "replay": st.tuples(st.just("replay"), st.booleans()),
 }
-WEIGHTS = ["progress"] * 4 + ["act"] * 3 + ["place", "place", "tick", "tick", "catalog"]
+WEIGHTS = ["progress"] * 4 + ["act"] * 3 + ["place", "place", "tick", "tick", "catalog",
+                                            "replay"]
 MOVE = st.sampled_from(WEIGHTS).flatmap(MOVES.get)
 MOVE_METHODS = {"progress": "progress", "act": "act", "place": "place_order", "tick": "tick",
-                "catalog": "catalog"}
+                "catalog": "catalog", "replay": "replay"}
 
 
 def split_amounts(held: int, split: str) -> tuple[int, int]:
@@ -119,12 +121,35 @@ class MarketMachine(RuleBasedStateMachine):
                                               changes["price"], changes.get("capacity"),
                                               id=service["id"]))
         self.touched = []
+        self.keys, self.last_write = 0, None
         OUTCOMES["(examples)"] += 1
 
     # --- plumbing ------------------------------------------------------------------
     def call(self, method: str, path: str, actor: str, body=None):
-        return self.api.call(method, path, body if body is not None else {}, user=actor,
-                             operator=actor == OPERATOR)
+        """A write by `actor` under a fresh Idempotency-Key, remembered for `replay`."""
+        self.keys += 1
+        key = f"model-{self.keys}"
+        body = body if body is not None else {}
+        reply = self.api.call(method, path, body, user=actor, operator=actor == OPERATOR,
+                              headers={"Idempotency-Key": key})
+        self.last_write = (method, path, actor, body, key, reply)
+        return reply
+
+    def replay(self, same_body: bool):
+        """The last write again with its key: the first answer replayed, nothing changed;
+        with another body, 422 IDEMPOTENCY_KEY_REUSED."""
+        if self.last_write is None:
+            return
+        method, path, actor, body, key, first = self.last_write
+        reply = self.api.call(method, path, body if same_body else {**body, "x": 1},
+                              user=actor, operator=actor == OPERATOR,
+                              headers={"Idempotency-Key": key})
+        if same_body:
+            OUTCOMES[f"replay → {reply.status}"] += 1
+            assert (reply.status, reply.json) == (first.status, first.json), (first, reply)
+            assert reply.headers.get("idempotent-replayed") == "true", reply.headers
+        else:
+            self.expect(reply, rm.Expect(422, "IDEMPOTENCY_KEY_REUSED"), f"reuse {path}")
 
     def expect(self, reply, expected: rm.Expect, what: str):
         OUTCOMES[f"{what.split()[0]} → {reply.status} {reply.error_code or ''}".strip()] += 1
@@ -269,15 +294,21 @@ class MarketMachine(RuleBasedStateMachine):
     # --- after every step -----------------------------------------------------------
     @invariant()
     def orders_match_the_model(self):
-        for user in ORDERERS:
-            reply = self.api.get("/orders?as=buyer&limit=100", user=user)
-            assert reply.status == 200, reply
-            actual = {o["id"]: view_of(o) for o in reply.json["items"]}
-            expected = {o.id: o.view() for o in self.model.orders if o.buyer == user}
-            assert actual == expected
+        for side, users in (("buyer", ORDERERS), ("provider", PROVIDERS)):
+            for user in users:
+                reply = self.api.get(f"/orders?as={side}&limit=100", user=user)
+                assert reply.status == 200, reply
+                actual = {o["id"]: view_of(o) for o in reply.json["items"]}
+                expected = {o.id: o.view() for o in self.model.orders
+                            if getattr(o, side) == user}
+                assert actual == expected, (side, user)
         for order in {id(o): o for o in self.touched}.values():
             events = self.api.get(f"/orders/{order.id}/events?limit=100", user=order.buyer)
             assert [e["type"] for e in events.json["items"]] == order.events
+            # Each event starts where the one before it ended.
+            statuses = [(e["from"], e["to"]) for e in events.json["items"]]
+            assert all(a[1] == b[0] for a, b in zip(statuses, statuses[1:])), statuses
+            assert statuses[-1][1] == order.status, statuses
         self.touched = []
 
     @invariant()
