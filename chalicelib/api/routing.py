@@ -117,7 +117,11 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
                       query=_parse_query(spec, request.query_params or {}), params=params,
                       headers=headers, raw_body=raw_body,
                       content_type=headers.get("content-type", ""), now=clock.now())
-        response = _to_response(fn(req), spec.status)
+        if claim_key:
+            with idempotency.request_scope(*claim_key):
+                response = _to_response(fn(req), spec.status)
+        else:
+            response = _to_response(fn(req), spec.status)
     except DomainError as error:
         response = errors.from_domain(error)
     except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a clean 500

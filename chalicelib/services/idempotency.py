@@ -8,6 +8,8 @@ write, mark it complete with the answer, replay that answer to repeats.
 """
 import hashlib
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -17,6 +19,26 @@ from chalicelib.domain.errors import IdempotencyInProgress, IdempotencyKeyReused
 from chalicelib.storage.idempotency import IdempotencyRecord
 
 IN_PROGRESS_SECONDS = 60  # longer than any request may run (API Gateway stops at 29 s)
+
+# The caller and Idempotency-Key of the request being served, for the writes that must
+# recognise their own earlier success: when a commit landed but its answer was lost (a
+# timeout after the write), the claim is released and the retry runs again; it finds
+# the order already moved — by itself — and must answer as the first run would have.
+_request_key: ContextVar[str | None] = ContextVar("idempotency_request_key", default=None)
+
+
+@contextmanager
+def request_scope(who: str, key: str):
+    token = _request_key.set(f"{who}#{key}")
+    try:
+        yield
+    finally:
+        _request_key.reset(token)
+
+
+def current_request_key() -> str | None:
+    """`<caller>#<Idempotency-Key>` of the request being served, or None without a key."""
+    return _request_key.get()
 
 
 @dataclass

@@ -21,7 +21,7 @@ from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, InvalidTransition,
                                       NotFound, ServiceAtCapacity, ServiceNotListed,
                                       ValidationFailed)
-from chalicelib.services import escrow, payments
+from chalicelib.services import escrow, idempotency, payments
 from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
@@ -194,7 +194,8 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     amount = _order_amount(service, price)
     plan = money.plan_milestones(amount, milestones, service.title)
     at = clock.to_key(now)
-    order_id = ids.new_id("ord")
+    request_key = idempotency.current_request_key()
+    order_id = ids.keyed_id("ord", request_key) if request_key else ids.new_id("ord")
     order = OrderModel(
         order_id, buyer_id=caller.user_id, provider_id=service.provider_id,
         service_id=service.id,
@@ -228,6 +229,12 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
             break
         except TransactWriteError as error:
             codes = cancellation_codes(error)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                # This key's order exists: the first try committed and lost its answer.
+                existing = load(order_id)
+                if existing.buyer_id != caller.user_id:
+                    raise Conflict()
+                return present(existing)
             if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
                 fresh = ServiceModel.get(service.id, consistent_read=True)
                 if fresh.status != "listed":
@@ -275,7 +282,12 @@ def _order_amount(service: ServiceModel, price: int | None) -> int:
 def pay_order(caller: Caller, order_id: str, now: datetime) -> dict:
     """Charge the buyer through the gateway; with a synchronous gateway, fund escrow now."""
     order = load(order_id)
-    life.decide(order.status, life.PAY, role_of(caller, order), facts(order, now))
+    try:
+        life.decide(order.status, life.PAY, role_of(caller, order), facts(order, now))
+    except InvalidTransition:
+        if _moved_by_this_request(order):
+            return present(order)
+        raise
     # One charge per order, whatever the client retries: the key is the order's.
     result = payments.gateway().charge(order.id, int(order.amount), f"{order.id}:charge")
     if result.status != "succeeded":
@@ -459,7 +471,12 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
     include_service = True
     for _ in range(_ATTEMPTS):
         order = load(order_id)
-        outcome = life.decide(order.status, action, role_of(actor, order), facts(order, now))
+        try:
+            outcome = life.decide(order.status, action, role_of(actor, order), facts(order, now))
+        except InvalidTransition:
+            if _moved_by_this_request(order):
+                return order
+            raise
         change = _Change(order, outcome, actor, now, params or {}, data or {})
         try:
             change.commit(include_service)
@@ -490,7 +507,22 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
 
 def _event(order_id, seq, type_, from_status, to_status, actor, at, data) -> OrderEventModel:
     return OrderEventModel(order_id, seq, type=type_, from_status=from_status,
-                           to_status=to_status, actor=actor.user_id, at=at, data=data or {})
+                           to_status=to_status, actor=actor.user_id, at=at, data=data or {},
+                           request_key=idempotency.current_request_key())
+
+
+def _moved_by_this_request(order: OrderModel) -> bool:
+    """Whether the order's latest change was made by the request being served: a retry,
+    with the same Idempotency-Key, of a commit whose answer was lost. Read only when an
+    action is refused for the state, so it costs nothing on the normal path."""
+    key = idempotency.current_request_key()
+    if key is None:
+        return False
+    try:
+        latest = OrderEventModel.get(order.id, int(order.version), consistent_read=True)
+    except DoesNotExist:
+        return False
+    return latest.request_key == key
 
 
 # --- the use cases -----------------------------------------------------------

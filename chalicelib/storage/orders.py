@@ -158,6 +158,8 @@ class OrderEventModel(Model):
     actor = UnicodeAttribute()
     at = UnicodeAttribute()  # clock.to_key
     data = MapAttribute(default=dict)
+    # `<caller>#<Idempotency-Key>` of the request that made the change, if it had one.
+    request_key = UnicodeAttribute(null=True)
 
 
 @table("deliverables")
