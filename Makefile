@@ -13,11 +13,12 @@ LOCAL_DATA_DIR ?= .local/data
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-m "not dynamodb_local"'`.
 PYTEST_ARGS ?=
 
-.PHONY: help deps dynamodb-local run test reset-data clean package bench
+.PHONY: help deps dynamodb-local run test test-long reset-data clean package bench
 
 help:
 	@echo "make run         install what is missing, start the local stack on http://127.0.0.1:$${PORT:-8000}"
 	@echo "make test        install what is missing, run every test (moto and DynamoDB Local)"
+	@echo "make test-long   every test plus the long attack variants (model test, fuzzing)"
 	@echo "make deps        only install (.venv, requirements, DynamoDB Local)"
 	@echo "make reset-data  delete the local stack's data (tables, S3 snapshot, demo marker)"
 	@echo "make clean       delete caches and build output (keeps .venv and data)"
@@ -46,6 +47,10 @@ run: deps
 
 test: deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Every test plus the long attack variants (more model-test and fuzzing examples).
+test-long: deps
+	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
 
 reset-data:
 	rm -rf $(LOCAL_DATA_DIR)
