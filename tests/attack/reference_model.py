@@ -21,6 +21,9 @@ POINTS = {"good": 1, "neutral": 0, "bad": -1}
 BUYER, PROVIDER, OPERATOR = "buyer", "provider", "operator"
 CLOSED = {"completed", "rejected", "expired", "cancelled", "resolved"}
 OPEN_WORK = ("awaiting_provider", "in_progress", "in_review")
+DEADLINE_NAMES = {"awaiting_payment": "pay_by", "awaiting_provider": "accept_by",
+                  "in_progress": "late_cancel_from", "in_review": "late_cancel_from",
+                  "completed": "review_until"}
 
 
 def iso(at: datetime) -> str:
@@ -90,17 +93,22 @@ class Order:
         return self.funded - self.released - self.refunded
 
     def deadlines(self) -> dict[str, str]:
-        """Each pending timer and when it fires; none while disputed or closed."""
+        """Each pending timer and when it fires; none while disputed or closed.
+        CHOICE: the code also shows the review window of a completed order."""
+        at = self.deadline_at()
+        return {DEADLINE_NAMES[self.status]: iso(at)} if at else {}
+
+    def deadline_at(self) -> datetime | None:
+        """When the order's pending deadline falls, if it has one."""
         if self.status == "awaiting_payment":
-            return {"pay_by": iso(self.created_at + PAYMENT_WINDOW)}
+            return self.created_at + PAYMENT_WINDOW
         if self.status == "awaiting_provider":
-            return {"accept_by": iso(self.paid_at + ACCEPT_WINDOW)}
+            return self.paid_at + ACCEPT_WINDOW
         if self.status in ("in_progress", "in_review") and not self.late_flag:
-            return {"late_cancel_from": iso(self.due_at + LATE_CANCEL_AFTER)}
-        # CHOICE: the code also shows the review window of a completed order.
+            return self.due_at + LATE_CANCEL_AFTER
         if self.status == "completed" and not all(self.reviewed.values()):
-            return {"review_until": iso(self.completed_at + REVIEW_WINDOW)}
-        return {}
+            return self.completed_at + REVIEW_WINDOW
+        return None
 
     def view(self) -> dict:
         """The fields of the order answer the test compares."""

@@ -71,6 +71,10 @@ NEXT_MOVES = {
                   ("dispute", "@buyer"), ("cancel", "@buyer")],
     "disputed": [("resolve", OPERATOR)],
 }
+# What each deadline is about: the action whose answer changes when it passes.
+EDGE_MOVES = {"awaiting_payment": ("pay", "@buyer"), "awaiting_provider": ("accept", "@provider"),
+              "in_progress": ("cancel", "@buyer"), "in_review": ("cancel", "@buyer"),
+              "completed": ("review", "@buyer")}
 
 
 # Each kind of move with its arguments; repeated kinds are drawn more often, so that
@@ -90,12 +94,14 @@ MOVES = {
     "catalog": st.tuples(st.just("catalog"), st.sampled_from(["delist", "list"]),
                          st.sampled_from(sorted(SERVICES)), st.sampled_from(USERS)),
     "replay": st.tuples(st.just("replay"), st.booleans()),
+    "to_deadline": st.tuples(st.just("to_deadline"), ORDER, st.sampled_from([0, -1, 1]),
+                             st.sampled_from(["edge", "sweep_timeouts", None]), RATING),
 }
-WEIGHTS = ["progress"] * 4 + ["act"] * 3 + ["place", "place", "tick", "tick", "catalog",
-                                            "replay"]
+WEIGHTS = ["progress"] * 4 + ["act"] * 3 + ["place", "place", "tick", "to_deadline",
+                                            "to_deadline", "catalog", "replay"]
 MOVE = st.sampled_from(WEIGHTS).flatmap(MOVES.get)
 MOVE_METHODS = {"progress": "progress", "act": "act", "place": "place_order", "tick": "tick",
-                "catalog": "catalog", "replay": "replay"}
+                "catalog": "catalog", "replay": "replay", "to_deadline": "to_deadline"}
 
 
 def split_amounts(held: int, split: str) -> tuple[int, int]:
@@ -144,7 +150,12 @@ class MarketMachine(RuleBasedStateMachine):
         reply = self.api.call(method, path, body if same_body else {**body, "x": 1},
                               user=actor, operator=actor == OPERATOR,
                               headers={"Idempotency-Key": key})
-        if same_body:
+        # CHOICE: a caller refused at the door (an operators-only route) never claims
+        # the key: each try is answered afresh.
+        at_the_door = path.startswith("/admin/") and actor != OPERATOR
+        if at_the_door:
+            self.expect(reply, rm.FORBIDDEN, f"retry {path}")
+        elif same_body:
             OUTCOMES[f"replay → {reply.status}"] += 1
             assert (reply.status, reply.json) == (first.status, first.json), (first, reply)
             assert reply.headers.get("idempotent-replayed") == "true", reply.headers
@@ -290,6 +301,22 @@ class MarketMachine(RuleBasedStateMachine):
             self.touched.extend(self.model.orders)
         if job:  # release_escrow: every release and refund already ran in its request
             self.api.invoke(job)
+
+    def to_deadline(self, pick: int, offset: int, then: str | None, rating: str):
+        """Move the clock to one second before, exactly at, or one second after an
+        order's next deadline, where the edge cases live; then the action the deadline
+        is about (`edge`: pay, accept, cancel or review, by the right actor), or a job."""
+        dated = [o for o in self.model.orders if o.deadline_at() is not None]
+        if not dated:
+            return
+        order = dated[pick % len(dated)]
+        seconds = int((order.deadline_at() - self.model.now).total_seconds()) + offset
+        self.tick(max(seconds, 0), None if then == "edge" else then)
+        if then == "edge":
+            action, who = EDGE_MOVES[order.status]
+            if order.status == "completed" and order.reviewed[rm.BUYER]:
+                who = "@provider"
+            self.any_action(action, order, self.resolve_actor(who, order), rating, "half")
 
     # --- after every step -----------------------------------------------------------
     @invariant()
