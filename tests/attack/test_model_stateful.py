@@ -8,7 +8,8 @@ the API must agree with the model: each answer's status and error code, every or
 status and open orders; and the ledger audit must be clean.
 
 The app's clock is frozen (and moved only by the test), so window edges are exact.
-Default: 40 examples of up to 30 steps; MODEL_EXAMPLES=n (or `-m slow`) runs more.
+Default: 40 examples of up to 30 steps (about 3 minutes here); MODEL_EXAMPLES=n sets the
+number, and the `slow` variant (make test-long, -m slow) runs 150 of up to 50 steps.
 Failures Hypothesis found became plain tests in test_model_regressions.py.
 """
 import os
@@ -400,7 +401,5 @@ def test_orders_and_money_follow_the_model(moto_aws, chalice_app):
 
 
 @pytest.mark.slow
-def test_orders_and_money_follow_the_model_long(request, moto_aws, chalice_app):
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("the long run: select it with -m slow")
-    _run(moto_aws, chalice_app, int(os.environ.get("MODEL_EXAMPLES", 400)), 50)
+def test_orders_and_money_follow_the_model_long(moto_aws, chalice_app):
+    _run(moto_aws, chalice_app, int(os.environ.get("MODEL_EXAMPLES", 150)), 50)
