@@ -125,7 +125,8 @@ class InvalidTransition(DomainError):
     default_message = "the order is not in a state that allows this"
 
 
-class CancelNotAllowed(DomainError):
+class CancelNotAllowed(InvalidTransition):
+    """The contract's cancel row: any refused cancellation by the buyer is this code."""
     code, status, default_message = "CANCEL_NOT_ALLOWED", 409, "the order cannot be cancelled now"
 
 

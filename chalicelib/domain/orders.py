@@ -140,6 +140,9 @@ def decide(state: str, action: str, role: str, facts: Facts) -> Outcome:
         raise Forbidden(f"a {role} may not {action} an order", status=state)
     rule = TRANSITIONS.get((state, action, role))
     if rule is None:
+        if action == CANCEL:  # the contract names every refused cancellation
+            raise CancelNotAllowed(f"an order that is {state} cannot be cancelled",
+                                   status=state)
         raise InvalidTransition(f"cannot {action} an order that is {state}", status=state)
     if rule.guard and not _guard_holds(rule.guard, facts):
         if action == CANCEL:

@@ -334,11 +334,12 @@ class Market:
         return OK
 
     def cancel(self, actor: str, order: Order) -> Expect:
-        # CHOICE: a state cancelling never applies to is INVALID_TRANSITION; in_progress
-        # and in_review before the late-cancel date are CANCEL_NOT_ALLOWED. in_review
-        # counts as "no approved final delivery".
+        # The contract's cancel row: "else 409 CANCEL_NOT_ALLOWED", in every other state
+        # too. CHOICE: in_review counts as "no approved final delivery".
         refused = self._check(actor, order, {BUYER},
                               {"awaiting_payment", "in_progress", "in_review"})
+        if refused == INVALID_TRANSITION:
+            return CANCEL_NOT_ALLOWED
         if refused:
             return refused
         if order.status != "awaiting_payment":

@@ -155,3 +155,12 @@ def test_a_sent_reminder_is_not_pending_again():
     assert life.next_timer("awaiting_payment", windows=WINDOWS, created_at=NOW, paid_at=None,
                            due_at=NOW, completed_at=None, late_cancel_eligible=False,
                            reviewed_by_buyer=False, reviewed_by_provider=False).name == "reminder:pay_by"
+
+
+@pytest.mark.parametrize("state", ["awaiting_provider", "completed", "rejected", "disputed",
+                                   "cancelled"])
+def test_a_cancel_in_a_state_that_never_allows_it_is_cancel_not_allowed(state):
+    """The contract's cancel row ends "else 409 CANCEL_NOT_ALLOWED"."""
+    with pytest.raises(CancelNotAllowed) as refused:
+        life.decide(state, "cancel", "buyer", life.Facts(now=NOW))
+    assert refused.value.details["status"] == state
