@@ -4,8 +4,6 @@ import hashlib
 import io
 import warnings
 
-from PIL import Image
-
 from chalicelib import settings as settings_module
 from chalicelib.domain.errors import InvalidLogo
 from chalicelib.storage.files import s3_client
@@ -32,6 +30,9 @@ def check_logo(data: bytes, content_type: str) -> str:
     if len(data) > MAX_BYTES:
         raise InvalidLogo(problem="too large", max_bytes=MAX_BYTES, bytes=len(data))
     expected, ext = FORMATS[declared]
+    # Pillow is loaded by the first logo upload, not by every cold start (~14 ms).
+    from PIL import Image
+
     try:
         with warnings.catch_warnings():
             # A decompression-bomb warning becomes an error; the size check below also

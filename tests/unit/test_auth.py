@@ -51,13 +51,3 @@ def test_alg_none_is_refused():
     with pytest.raises(Unauthenticated):
         auth.caller_from_headers(_bearer(token))
 
-
-def test_importing_the_app_does_not_load_pyjwt():
-    """Cold start: PyJWT with cryptography is loaded on the first token, not at import."""
-    import subprocess
-    import sys
-
-    code = "import sys, app; print('jwt' in sys.modules, 'cryptography' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**__import__("os").environ, "STAGE": "local"}, check=True)
-    assert out.stdout.split() == ["False", "False"]
