@@ -25,13 +25,14 @@ _connection: Connection | None = None
 _LOADER = botocore.loaders.create_loader()
 
 
-def _session_with_shared_loader() -> botocore.session.Session:
+def botocore_session() -> botocore.session.Session:
+    """A new botocore session that reuses what earlier sessions parsed."""
     session = botocore.session.get_session()
     session.register_component("data_loader", _LOADER)
     return session
 
 
-pynamodb_connection.get_session = _session_with_shared_loader
+pynamodb_connection.get_session = botocore_session
 
 
 def table(suffix: str, *, money: bool = False, ttl_attribute: str | None = None):
