@@ -13,6 +13,9 @@ from chalicelib.domain.errors import Unauthenticated
 log = logging.getLogger("market.auth")
 # Signing keys are cached per container; an unknown `kid` refetches (key rotation).
 JWKS_CACHE_SECONDS = 3600
+# Clock skew between the token's issuer and this function: iat/nbf up to 30 s ahead of
+# us and exp up to 30 s behind are accepted.
+LEEWAY_SECONDS = 30
 _jwks_lock = threading.Lock()
 _jwks_clients: dict = {}  # url -> jwt.PyJWKClient
 
@@ -44,7 +47,7 @@ def _jwks_client(url: str):
 def _decode(token: str, cfg) -> dict:
     jwt = _jwt()
     if not cfg.jwt_jwks_url:
-        return jwt.decode(token, _secret(), algorithms=["HS256"],
+        return jwt.decode(token, _secret(), algorithms=["HS256"], leeway=LEEWAY_SECONDS,
                           options={"require": ["exp", "sub"]})
     try:
         key = _jwks_client(cfg.jwt_jwks_url).get_signing_key_from_jwt(token).key
@@ -53,7 +56,7 @@ def _decode(token: str, cfg) -> dict:
         raise
     # Only RS256: accepting the JWKS key as an HMAC secret would let anyone sign tokens.
     return jwt.decode(token, key, algorithms=["RS256"], audience=cfg.jwt_audience,
-                      issuer=cfg.jwt_issuer,
+                      issuer=cfg.jwt_issuer, leeway=LEEWAY_SECONDS,
                       options={"require": ["exp", "sub"], "verify_aud": bool(cfg.jwt_audience)})
 
 
