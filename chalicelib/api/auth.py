@@ -83,6 +83,10 @@ def caller_from_headers(headers) -> Caller | None:
     sub, roles = claims.get("sub"), claims.get(cfg.jwt_roles_claim, [])
     if not isinstance(sub, str) or not 1 <= len(sub) <= 128 or "#" in sub:
         raise Unauthenticated("the token's subject is invalid")
+    if sub.casefold() == SYSTEM.user_id:
+        # Order events name the scheduler `system`: a user by that name would read, in
+        # an order's history, as the platform itself.
+        raise Unauthenticated("the token's subject is reserved")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthenticated("the token's roles are invalid")
     # "system" is the scheduled jobs' own role (actors.SYSTEM: it may fund and expire any
