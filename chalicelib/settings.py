@@ -107,6 +107,15 @@ def assert_safe_to_serve(settings: Settings) -> None:
     if settings.is_local:
         return
     if settings.jwt_jwks_url:
+        if not settings.jwt_jwks_url.startswith("https://"):
+            raise ConfigurationError(
+                f"stage {settings.stage!r}: JWT_JWKS_URL must be an https URL; refusing to serve")
+        if not (settings.jwt_issuer and settings.jwt_audience):
+            # Without both, a token the identity provider signed for any other app (or
+            # another provider's pool) would be accepted.
+            raise ConfigurationError(
+                f"stage {settings.stage!r}: JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE; "
+                "refusing to serve")
         return
     # The secret itself is fetched on first use (chalicelib.secrets): a cold start must
     # not pay for a network call, but a stage that names no source at all is broken.
