@@ -18,7 +18,8 @@ _cached: str | None = None
 
 
 def jwt_secret(cfg=None) -> str:
-    """The secret that signs and verifies HS256 tokens for this stage."""
+    """The stage's secret: it signs HS256 tokens (unless a JWKS verifies them) and the
+    key of list cursors (chalicelib.api.pagination) in every mode."""
     cfg = cfg or settings_module.get()
     if cfg.jwt_secret:
         return cfg.jwt_secret

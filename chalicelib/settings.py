@@ -103,7 +103,9 @@ class ConfigurationError(RuntimeError):
 
 
 def assert_safe_to_serve(settings: Settings) -> None:
-    """A deployed stage must have a real signing secret; refuse to serve otherwise."""
+    """A deployed stage must have a real signing secret (it signs HS256 tokens, and list
+    cursors in every mode) and, with a JWKS, know whose tokens to accept; refuse to serve
+    otherwise."""
     if settings.is_local:
         return
     if settings.jwt_jwks_url:
@@ -116,14 +118,13 @@ def assert_safe_to_serve(settings: Settings) -> None:
             raise ConfigurationError(
                 f"stage {settings.stage!r}: JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE; "
                 "refusing to serve")
-        return
     # The secret itself is fetched on first use (chalicelib.secrets): a cold start must
     # not pay for a network call, but a stage that names no source at all is broken.
     if not settings.jwt_secret and not (settings.jwt_secret_ssm_parameter
                                         or settings.jwt_secret_secret_arn):
         raise ConfigurationError(
-            f"stage {settings.stage!r}: no JWT secret (JWT_SECRET, JWT_SECRET_SSM_PARAMETER, "
-            "JWT_SECRET_SECRET_ARN) and no JWT_JWKS_URL; refusing to serve"
+            f"stage {settings.stage!r}: no JWT secret (JWT_SECRET, JWT_SECRET_SSM_PARAMETER or "
+            "JWT_SECRET_SECRET_ARN; cursors need one with JWT_JWKS_URL too); refusing to serve"
         )
     if settings.jwt_secret == LOCAL_DEFAULT_JWT_SECRET:
         raise ConfigurationError(

@@ -219,16 +219,17 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
             "Description": "Origins allowed to upload to and download from the files bucket"},
         "JwtSecretArn": {
             "Type": "String", "Default": "",
-            "Description": "Secrets Manager ARN of the HS256 secret; empty: read the SSM "
-                           "parameter /<stack name>/jwt-secret instead"},
+            "Description": "Secrets Manager ARN of the stage's secret (signs HS256 tokens and "
+                           "list cursors); empty: read the SSM parameter "
+                           "/<stack name>/jwt-secret instead. Needed with a JWKS too"},
         "JwtJwksUrl": {
             "Type": "String", "Default": "",
-            "Description": "Verify RS256 tokens against this JWKS (e.g. a Cognito user pool); "
-                           "empty: HS256 with the stage's secret"},
+            "Description": "Verify RS256 tokens against this https JWKS (e.g. a Cognito user "
+                           "pool); empty: HS256 with the stage's secret"},
         "JwtAudience": {"Type": "String", "Default": "",
-                        "Description": "Expected aud of RS256 tokens (empty: not checked)"},
+                        "Description": "Expected aud of RS256 tokens (required with JwtJwksUrl)"},
         "JwtIssuer": {"Type": "String", "Default": "",
-                      "Description": "Expected iss of RS256 tokens (empty: not checked)"},
+                      "Description": "Expected iss of RS256 tokens (required with JwtJwksUrl)"},
         "JwtRolesClaim": {"Type": "String", "Default": "roles",
                           "Description": "Claim holding the roles list (cognito:groups for "
                                          "Cognito)"},
@@ -244,14 +245,24 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
 
 
 def _conditions() -> dict:
+    # The stage's secret is read in every mode: with a JWKS it still signs list cursors.
     return {
-        "UseJwks": {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtJwksUrl"}, ""]}]},
-        "UseSecretsManager": {"Fn::And": [
-            {"Fn::Not": [{"Condition": "UseJwks"}]},
-            {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]}]},
-        "UseSsmSecret": {"Fn::And": [{"Fn::Not": [{"Condition": "UseJwks"}]},
-                                     {"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]},
+        "UseSecretsManager": {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]},
+        "UseSsmSecret": {"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]},
     }
+
+
+def _rules() -> dict:
+    """Parameter checks CloudFormation makes before it creates or changes anything."""
+    def given(name):
+        return {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, ""]}]}
+
+    return {"JwksNeedsIssuerAndAudience": {
+        "RuleCondition": given("JwtJwksUrl"),
+        "Assertions": [
+            {"Assert": given("JwtIssuer"), "AssertDescription": "JwtJwksUrl needs JwtIssuer"},
+            {"Assert": given("JwtAudience"),
+             "AssertDescription": "JwtJwksUrl needs JwtAudience"}]}}
 
 
 def merge_template(models, chalice_app) -> dict:
@@ -282,8 +293,8 @@ def merge_template(models, chalice_app) -> dict:
     outputs = {"FilesBucketName": {"Value": {"Ref": FILES_BUCKET}},
                "TablePrefix": {"Value": _sub(TABLE_PREFIX)},
                "JwtSecretParameterName": {"Value": _sub(JWT_SECRET_PARAMETER_NAME)}}
-    return {"Parameters": _parameters(schedules), "Conditions": _conditions(),
-            "Resources": resources, "Outputs": outputs}
+    return {"Parameters": _parameters(schedules), "Rules": _rules(),
+            "Conditions": _conditions(), "Resources": resources, "Outputs": outputs}
 
 
 # --- the policy --------------------------------------------------------------

@@ -22,7 +22,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (DomainError, Forbidden, InvalidRequest, PayloadTooLarge,
                                       ServiceUnavailable, Unauthenticated)
 from chalicelib.services import idempotency
-from chalicelib.storage.base import is_transient
+from chalicelib.storage.base import is_rejected_query, is_transient
 
 log = logging.getLogger("market.api")
 
@@ -126,7 +126,12 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
     except DomainError as error:
         response = errors.from_domain(error)
     except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a clean 500
-        if is_transient(error):
+        if (request.query_params or {}).get("cursor") and is_rejected_query(error):
+            # A well-formed start key that does not fit the query's key schema (signed,
+            # so only whoever holds the stage's secret could have made it): the client's
+            # error. The same query without a cursor still fails loudly if it is ours.
+            response = errors.from_domain(InvalidRequest("the cursor is invalid", field="cursor"))
+        elif is_transient(error):
             log.warning("%s %s: storage unavailable: %r", spec.method, spec.path, error)
             response = errors.from_domain(ServiceUnavailable())
         else:

@@ -14,6 +14,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib import settings as settings_module
+from chalicelib.domain.errors import InvalidRequest
 
 REGISTRY: list[type[Model]] = []
 _connection: Connection | None = None
@@ -33,6 +34,36 @@ def botocore_session() -> botocore.session.Session:
 
 
 pynamodb_connection.get_session = botocore_session
+
+
+def _start_key_fits(meta, index_name: str | None, start_key) -> bool:
+    names = meta.get_key_names(index_name)
+    if not isinstance(start_key, dict) or set(start_key) != set(names):
+        return False
+    return all(isinstance(start_key[n], dict) and list(start_key[n]) == [meta.get_attribute_type(n)]
+               for n in names)
+
+
+def _checking_start_key(operation):
+    """A Query or Scan that refuses a start key not made for its table or index.
+
+    Start keys come back from clients inside cursors (signed, so only whoever holds the
+    stage's secret can make one up). DynamoDB answers a misfit with a ValidationException,
+    DynamoDB Local sometimes with an InternalFailure; either would be a 500, when it is the
+    client's cursor that is wrong."""
+    def checked(self, table_name, *args, exclusive_start_key=None, index_name=None, **kwargs):
+        if exclusive_start_key is not None and not _start_key_fits(
+                self.get_meta_table(table_name), index_name, exclusive_start_key):
+            raise InvalidRequest("the cursor is invalid", field="cursor")
+        return operation(self, table_name, *args, exclusive_start_key=exclusive_start_key,
+                         index_name=index_name, **kwargs)
+
+    checked.__wrapped__ = operation
+    return checked
+
+
+Connection.query = _checking_start_key(Connection.query)
+Connection.scan = _checking_start_key(Connection.scan)
 
 
 def table(suffix: str, *, money: bool = False, ttl_attribute: str | None = None):
@@ -106,6 +137,18 @@ _TRANSIENT_CODES = {"ProvisionedThroughputExceededException", "ThrottlingExcepti
                     "ServiceUnavailable", "SlowDown", "RequestTimeout"}
 _TRANSIENT_REASONS = {"TransactionConflict", "ThrottlingError",
                       "ProvisionedThroughputExceeded"}
+
+
+def is_rejected_query(error: BaseException | None) -> bool:
+    """Whether DynamoDB refused a Query or Scan as invalid (ValidationException), e.g. for
+    an ExclusiveStartKey that does not fit the table's or index's key schema."""
+    from pynamodb.exceptions import QueryError, ScanError
+
+    if not isinstance(error, (QueryError, ScanError)):
+        return False
+    cause = getattr(error, "cause", None) or error.__cause__
+    return (isinstance(cause, ClientError)
+            and cause.response.get("Error", {}).get("Code") == "ValidationException")
 
 
 def is_transient(error: BaseException | None) -> bool:

@@ -151,6 +151,49 @@ def test_every_function_is_wired_to_the_tables_bucket_secret_and_json_logs(sam):
             template.policy_path("prod").read_text(encoding="utf-8"))
 
 
+def _evaluate(expression, parameters: dict, conditions: dict):
+    """The value of a CloudFormation condition expression for these parameter values."""
+    if isinstance(expression, dict):
+        (fn, args), = expression.items()
+        if fn == "Ref":
+            return parameters[args]
+        if fn == "Condition":
+            return _evaluate(conditions[args], parameters, conditions)
+        values = [_evaluate(a, parameters, conditions) for a in args]
+        return {"Fn::Equals": lambda: values[0] == values[1], "Fn::Not": lambda: not values[0],
+                "Fn::And": lambda: all(values), "Fn::Or": lambda: any(values)}[fn]()
+    return expression
+
+
+def _stack(sam, **given) -> dict:
+    return {**{name: p.get("Default") for name, p in sam["Parameters"].items()}, **given}
+
+
+@pytest.mark.parametrize("jwks", ["", "https://idp.example/.well-known/jwks.json"])
+@pytest.mark.parametrize("arn", ["", "arn:aws:secretsmanager:us-east-1:1:secret:jwt"])
+def test_every_mode_reads_the_stages_secret_which_signs_the_cursors(sam, jwks, arn):
+    """With a JWKS too: cursors are signed with the stage's secret, never a public default."""
+    parameters = _stack(sam, JwtJwksUrl=jwks, JwtSecretArn=arn, JwtIssuer="https://idp.example",
+                        JwtAudience="market-web")
+    conditions = sam["Conditions"]
+    ssm = _evaluate({"Condition": "UseSsmSecret"}, parameters, conditions)
+    manager = _evaluate({"Condition": "UseSecretsManager"}, parameters, conditions)
+    assert (ssm, manager) == ((False, True) if arn else (True, False))
+
+
+@pytest.mark.parametrize("missing", ["JwtIssuer", "JwtAudience"])
+def test_a_jwks_stack_without_issuer_or_audience_is_refused_before_it_is_built(sam, missing):
+    parameters = _stack(sam, **{"JwtJwksUrl": "https://idp.example/.well-known/jwks.json",
+                                "JwtIssuer": "https://idp.example", "JwtAudience": "market-web",
+                                missing: ""})
+    failed = []
+    for name, rule in sam["Rules"].items():
+        if _evaluate(rule.get("RuleCondition", True), parameters, sam["Conditions"]):
+            failed += [a["AssertDescription"] for a in rule["Assertions"]
+                       if not _evaluate(a["Assert"], parameters, sam["Conditions"])]
+    assert failed and missing in failed[0]
+
+
 def _scheduled_names() -> set[str]:
     code = ("import json, deploy.template as t; "
             "print(json.dumps([n for n, _ in t.scheduled_functions(t.load_app('prod'))]))")

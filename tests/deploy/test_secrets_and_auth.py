@@ -63,14 +63,16 @@ def test_a_deployed_stage_without_any_secret_source_refuses_to_serve():
     settings.assert_safe_to_serve(_cfg(jwt_secret_ssm_parameter="/market-prod/jwt-secret"))
     settings.assert_safe_to_serve(_cfg(jwt_jwks_url="https://idp.example/jwks.json",
                                        jwt_issuer="https://idp.example",
-                                       jwt_audience="market-web"))
+                                       jwt_audience="market-web",
+                                       jwt_secret_ssm_parameter="/market-prod/jwt-secret"))
 
 
 @pytest.mark.parametrize("missing", ["jwt_issuer", "jwt_audience"])
 def test_a_jwks_stage_without_issuer_or_audience_refuses_to_serve(missing):
     """Without both, a token the identity provider signed for any other app would do."""
     cfg = {"jwt_jwks_url": "https://idp.example/jwks.json", "jwt_issuer": "https://idp.example",
-           "jwt_audience": "market-web", missing: None}
+           "jwt_audience": "market-web", "jwt_secret_ssm_parameter": "/market-prod/jwt-secret",
+           missing: None}
     with pytest.raises(settings.ConfigurationError, match="refusing to serve"):
         settings.assert_safe_to_serve(_cfg(**cfg))
 
@@ -79,7 +81,8 @@ def test_a_jwks_url_that_is_not_https_refuses_to_serve():
     with pytest.raises(settings.ConfigurationError, match="refusing to serve"):
         settings.assert_safe_to_serve(_cfg(jwt_jwks_url="http://idp.example/jwks.json",
                                            jwt_issuer="https://idp.example",
-                                           jwt_audience="market-web"))
+                                           jwt_audience="market-web",
+                                           jwt_secret_ssm_parameter="/market-prod/jwt-secret"))
 
 
 # --- RS256 against a JWKS ----------------------------------------------------
@@ -238,3 +241,41 @@ def test_a_jwks_that_is_not_a_key_set_or_unreachable_is_503_in_the_error_shape(
     assert int(reply.headers["retry-after"]) >= 1
     # A public route answers as to an anonymous caller.
     assert broken_idp.get("/health", headers=headers).status == 200
+
+
+# --- cursors ------------------------------------------------------------------
+def _cursor_signed_with(secret: str, start_key, scope: str = "") -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    key = hashlib.sha256(b"cursor:" + secret.encode()).digest()
+    raw = json.dumps({"k": start_key, "s": scope}, separators=(",", ":"), sort_keys=True).encode()
+    sig = hmac.new(key, raw, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(sig + raw).decode().rstrip("=")
+
+
+def test_deployed_cursors_are_signed_with_the_stages_secret_not_the_public_default(
+        fresh, monkeypatch):
+    from chalicelib.api import pagination
+    from chalicelib.domain.errors import InvalidRequest
+
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/market-prod/jwt-secret", Value=STRONG, Type="SecureString")
+    monkeypatch.setattr(settings, "_current",
+                        _cfg(jwt_secret_ssm_parameter="/market-prod/jwt-secret"))
+    start = {"term": {"S": "ALL"}, "sort_newest": {"S": "20261122#svc_1"}}
+    mine = pagination.encode_cursor(start, "market")
+    assert pagination.decode_cursor(mine, "market") == start
+    assert mine != _cursor_signed_with(settings.LOCAL_DEFAULT_JWT_SECRET, start, "market")
+    assert mine == _cursor_signed_with(STRONG, start, "market")
+    with pytest.raises(InvalidRequest):  # anyone can compute this one
+        pagination.decode_cursor(
+            _cursor_signed_with(settings.LOCAL_DEFAULT_JWT_SECRET, start, "market"), "market")
+
+
+def test_a_jwks_stage_still_needs_a_secret_for_its_cursors():
+    with pytest.raises(settings.ConfigurationError, match="refusing to serve"):
+        settings.assert_safe_to_serve(_cfg(jwt_jwks_url="https://idp.example/jwks.json",
+                                           jwt_issuer="https://idp.example",
+                                           jwt_audience="market-web"))
