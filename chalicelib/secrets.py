@@ -10,8 +10,7 @@ import threading
 
 from chalicelib import settings as settings_module
 
-# Shorter HS256 secrets can be brute-forced from one captured token.
-MIN_SECRET_LENGTH = 32
+MIN_SECRET_LENGTH = settings_module.MIN_SECRET_BYTES
 
 _lock = threading.Lock()
 _cached: str | None = None
@@ -66,8 +65,9 @@ def _from_secret_string(raw: str | None) -> str:
 
 
 def _checked(secret: str) -> str:
-    if len(secret) < MIN_SECRET_LENGTH or secret == settings_module.LOCAL_DEFAULT_JWT_SECRET:
+    too_short = len(secret.encode("utf-8")) < MIN_SECRET_LENGTH
+    if too_short or secret == settings_module.LOCAL_DEFAULT_JWT_SECRET:
         raise settings_module.ConfigurationError(
-            f"the JWT secret must be at least {MIN_SECRET_LENGTH} characters and not the "
+            f"the JWT secret must be at least {MIN_SECRET_LENGTH} bytes and not the "
             "local default; refusing to serve")
     return secret

@@ -7,7 +7,11 @@ import os
 from dataclasses import dataclass, field
 
 LOCAL_DEFAULT_JWT_SECRET = "local-dev-secret-do-not-deploy"
+# Stages that may sign with the default secret above; only `local` also serves /_local/*.
 LOCAL_STAGES = {"local", "test"}
+LOCAL_ROUTES_STAGE = "local"
+# Shorter HS256 secrets can be brute-forced from one captured token.
+MIN_SECRET_BYTES = 32
 
 
 def _int(name: str, default: int) -> int:
@@ -48,6 +52,11 @@ class Settings:
     @property
     def is_local(self) -> bool:
         return self.stage in LOCAL_STAGES
+
+    @property
+    def serves_local_routes(self) -> bool:
+        """/_local/token mints operator tokens: only the local stage has it."""
+        return self.stage == LOCAL_ROUTES_STAGE
 
 
 def load() -> Settings:
@@ -102,11 +111,15 @@ class ConfigurationError(RuntimeError):
     """The app cannot serve safely with this configuration."""
 
 
-def assert_safe_to_serve(settings: Settings) -> None:
+def assert_safe_to_serve(settings: Settings, in_lambda: bool = False) -> None:
     """A deployed stage must have a real signing secret (it signs HS256 tokens, and list
     cursors in every mode) and, with a JWKS, know whose tokens to accept; refuse to serve
-    otherwise."""
+    otherwise. A Lambda function never runs a local stage (its secret is public)."""
     if settings.is_local:
+        if in_lambda:
+            raise ConfigurationError(
+                f"stage {settings.stage!r} is for local runs and tests only (a public default "
+                "secret); refusing to serve in Lambda")
         return
     if settings.jwt_jwks_url:
         if not settings.jwt_jwks_url.startswith("https://"):
@@ -130,3 +143,7 @@ def assert_safe_to_serve(settings: Settings) -> None:
         raise ConfigurationError(
             f"stage {settings.stage!r}: JWT_SECRET is the local default; refusing to serve"
         )
+    if settings.jwt_secret and len(settings.jwt_secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise ConfigurationError(
+            f"stage {settings.stage!r}: JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; "
+            "refusing to serve")
