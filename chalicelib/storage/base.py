@@ -124,6 +124,38 @@ def transact_get() -> TransactGet:
     return TransactGet(connection=connection())
 
 
+def bounded_query(model: type[Model], target, hash_key, *, limit: int, read_budget: int,
+                  page_size: int, last_evaluated_key=None, **kwargs):
+    """Up to `limit` items of a (filtered) query, reading at most `read_budget` items.
+
+    Returns (items, next key, items read). The next key is where the following request
+    starts: after the last item returned, or after the last item read when the budget ran
+    out first — then fewer than `limit` items (maybe none) come with a next key, and
+    the client asks again. `target` is the model or one of its indexes."""
+    pages = target.query(hash_key, last_evaluated_key=last_evaluated_key, page_size=page_size,
+                         **kwargs).page_iter
+    raw_items, read, next_key = [], 0, last_evaluated_key
+    while len(raw_items) < limit and read < read_budget:
+        pages.page_size = min(page_size, read_budget - read)  # DynamoDB's Limit: items read
+        try:
+            page = next(pages)
+        except StopIteration:
+            break
+        read += page.get("ScannedCount", 0)
+        found = page.get("Items") or []
+        wanted = limit - len(raw_items)
+        if len(found) > wanted:
+            # Stopped inside the page: resume after the last item returned.
+            raw_items += found[:wanted]
+            next_key = {name: raw_items[-1][name] for name in pages.key_names}
+            break
+        raw_items += found
+        next_key = pages.last_evaluated_key
+        if next_key is None:
+            break
+    return [model.from_raw_data(i) for i in raw_items], next_key, read
+
+
 def cancellation_codes(error) -> list[str | None]:
     """The per-action reason codes of a refused transaction (None where it passed)."""
     reasons = getattr(error, "cancellation_reasons", None) or []

@@ -176,6 +176,46 @@ def test_items_read_follow_results_not_catalog_size(moto_aws):
     assert len(first_page.items) == 10 and first_page.scanned <= 20  # one page, not 153
 
 
+def test_a_query_reads_at_most_the_budget_and_says_so_with_next_cursor(moto_aws, monkeypatch):
+    """A filter that matches little on a big partition (here the provider's, filtered by
+    another category) stops at the read budget; the next cursor goes on from there."""
+    monkeypatch.setattr(market, "READ_BUDGET", 40)
+    _bulk_listed(100, "客服外包", "在线客服")
+    found = market.search(provider_id="bulk-provider", category="logo-design", limit=20)
+    assert found.items == [] and found.scanned <= 40
+    assert found.last_key is not None  # not the end: the client asks again
+    pages, start = 1, found.last_key
+    while start is not None:
+        more = market.search(provider_id="bulk-provider", category="logo-design", limit=20,
+                             start_key=start)
+        assert more.items == [] and more.scanned <= 40
+        pages, start = pages + 1, more.last_key
+    assert 3 <= pages <= 4  # 100 entries, 40 a request
+
+
+def test_pages_under_the_budget_still_find_every_match(moto_aws, monkeypatch):
+    monkeypatch.setattr(market, "READ_BUDGET", 30)
+    made = _bulk_listed(70, "客服外包", "在线客服")
+    seen, start, requests = [], None, 0
+    while True:
+        page = market.search(provider_id="bulk-provider", q="客服", limit=25, start_key=start)
+        assert page.scanned <= 30 and len(page.items) <= 25
+        seen += [s["id"] for s in page.items]
+        requests += 1
+        start = page.last_key
+        if start is None:
+            break
+    assert sorted(seen) == sorted(made) and requests >= 3
+
+
+def test_a_query_with_no_indexable_word_is_refused_not_a_catalog_scan(api):
+    for q in ("x", "!", "? ! x", "。"):
+        reply = api.get(f"/services?q={quote(q)}")
+        assert (reply.status, reply.error_code) == (422, "VALIDATION_FAILED"), (q, reply)
+        assert reply.json["error"]["details"]["errors"][0]["field"] == "q"
+    assert api.get(f"/services?q={quote('装修 x')}").status == 200  # one indexed word is enough
+
+
 def test_demo_data_loads_once_through_the_rules(moto_aws):
     from chalicelib.local import demo
 
