@@ -9,6 +9,7 @@ from chalicelib.domain import catalog as rules
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.taxonomy import TAG_NAMES
 from chalicelib.services import logos
+from chalicelib.storage import base
 from chalicelib.storage.base import bounded_query
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.market import MarketEntryModel, newest_key, price_key, rating_key
@@ -18,8 +19,8 @@ ALL = "ALL"
 # Index entries one market request may read. A filter that matches little on a large
 # partition (a provider's services of another category, a word found only beside an
 # indexed one) stops here and answers what it found with a next_cursor, so no request's
-# cost grows with the catalog: at most 2 calls of 100 items (25 read units).
-READ_BUDGET = 200
+# cost grows with the catalog: at most 2 calls of 100 items.
+READ_BUDGET = base.READ_BUDGET
 FILTERED_PAGE = 100
 
 

@@ -124,6 +124,11 @@ def transact_get() -> TransactGet:
     return TransactGet(connection=connection())
 
 
+# Items one filtered list request may read: the filter runs after DynamoDB reads, so
+# without a budget a filter that matches little reads its whole partition.
+READ_BUDGET = 200
+
+
 def bounded_query(model: type[Model], target, hash_key, *, limit: int, read_budget: int,
                   page_size: int, last_evaluated_key=None, **kwargs):
     """Up to `limit` items of a (filtered) query, reading at most `read_budget` items.
