@@ -45,7 +45,7 @@ def active_campaigns(now: datetime, limit: int, start_key) -> tuple[list[dict], 
         CampaignModel, CampaignModel.by_end, CAMPAIGN_KIND, range_key_condition=(
             CampaignModel.ends_at > key), filter_condition=CampaignModel.starts_at <= key,
         limit=limit, read_budget=base.READ_BUDGET, last_evaluated_key=start_key,
-        page_size=max(limit, 20))
+        page_size=max(limit, 20), later_page_size=100)
     return [view(c, now) for c in found], last_key
 
 

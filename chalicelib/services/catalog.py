@@ -66,7 +66,8 @@ def list_my_services(caller: Caller, status: str | None, limit: int,
     found, last_key, _ = base.bounded_query(
         ServiceModel, ServiceModel.by_provider, caller.user_id, scan_index_forward=False,
         filter_condition=(ServiceModel.status == status) if status else None, limit=limit,
-        read_budget=base.READ_BUDGET, last_evaluated_key=start_key, page_size=max(limit, 20))
+        read_budget=base.READ_BUDGET, last_evaluated_key=start_key, page_size=max(limit, 20),
+        later_page_size=100)
     return [view(s) for s in found], last_key
 
 

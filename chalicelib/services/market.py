@@ -133,13 +133,14 @@ def search(*, q: str | None = None, category: str | None = None, tag: str | None
         "newest": MarketEntryModel, "rating": MarketEntryModel.by_rating,
         "price_asc": MarketEntryModel.by_price, "price_desc": MarketEntryModel.by_price,
     }[sort]
-    # Pages are read until `limit` matches, the end, or READ_BUDGET items read. Without a
-    # filter every item read is returned: read just `limit`. With one, read in big pages
-    # (entries are small) so that the budget takes at most two calls.
+    # Pages are read until `limit` matches, the end, or READ_BUDGET items read. The first
+    # reads `limit` items (a search word's own partition mostly matches its filter); if
+    # the filter left too few, the rest is read in big pages (entries are small), so the
+    # budget takes at most three calls.
     found, last_key, read = bounded_query(
         MarketEntryModel, target, term, filter_condition=condition,
         scan_index_forward=(sort == "price_asc"), limit=limit, read_budget=READ_BUDGET,
-        last_evaluated_key=start_key, page_size=limit if condition is None else FILTERED_PAGE)
+        last_evaluated_key=start_key, page_size=limit, later_page_size=FILTERED_PAGE)
     return MarketPage([card(e) for e in found], last_key, read)
 
 

@@ -130,18 +130,22 @@ READ_BUDGET = 200
 
 
 def bounded_query(model: type[Model], target, hash_key, *, limit: int, read_budget: int,
-                  page_size: int, last_evaluated_key=None, **kwargs):
+                  page_size: int, later_page_size: int | None = None, last_evaluated_key=None,
+                  **kwargs):
     """Up to `limit` items of a (filtered) query, reading at most `read_budget` items.
 
     Returns (items, next key, items read). The next key is where the following request
     starts: after the last item returned, or after the last item read when the budget ran
     out first — then fewer than `limit` items (maybe none) come with a next key, and
-    the client asks again. `target` is the model or one of its indexes."""
+    the client asks again. `target` is the model or one of its indexes. The first call
+    reads `page_size` items, later ones `later_page_size` (a filter that matched little
+    on the first page is read on in bigger pages, so the budget takes few calls)."""
     pages = target.query(hash_key, last_evaluated_key=last_evaluated_key, page_size=page_size,
                          **kwargs).page_iter
-    raw_items, read, next_key = [], 0, last_evaluated_key
+    raw_items, read, next_key, size = [], 0, last_evaluated_key, page_size
     while len(raw_items) < limit and read < read_budget:
-        pages.page_size = min(page_size, read_budget - read)  # DynamoDB's Limit: items read
+        pages.page_size = min(size, read_budget - read)  # DynamoDB's Limit: items read
+        size = later_page_size or page_size
         try:
             page = next(pages)
         except StopIteration:
