@@ -35,6 +35,10 @@ DYNAMODB_ACTIONS = [
     "dynamodb:UpdateItem",
 ]
 S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
+# Deleting a service, or replacing its logo, deletes the old logo; nothing else is ever
+# deleted from the bucket (delivered files are evidence).
+LOGO_PREFIX = "logos/"
+S3_LOGO_ACTIONS = ["s3:DeleteObject"]
 
 # Errors API Gateway answers itself, before the function runs, in the contract's shape.
 # $context.error.messageString is already a quoted JSON string.
@@ -313,6 +317,8 @@ def policy(models) -> dict:
             # Presigned uploads and downloads act with this role's permissions.
             {"Sid": "FilesObjects", "Effect": "Allow", "Action": S3_OBJECT_ACTIONS,
              "Resource": [_sub("${%s.Arn}/*" % FILES_BUCKET)]},
+            {"Sid": "LogoObjects", "Effect": "Allow", "Action": S3_LOGO_ACTIONS,
+             "Resource": [_sub("${%s.Arn}/%s*" % (FILES_BUCKET, LOGO_PREFIX))]},
             {"Sid": "Logs", "Effect": "Allow",
              "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": [_sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"

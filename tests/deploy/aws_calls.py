@@ -41,9 +41,10 @@ def _from_app_code() -> bool:
     return seen
 
 
-def _write(service: str, actions: list[str], tables=(), index: str | None = None) -> None:
+def _write(service: str, actions: list[str], tables=(), index: str | None = None,
+           keys=()) -> None:
     _sink.append({"service": service, "actions": sorted(set(actions)),
-                  "tables": sorted(set(tables)), "index": index})
+                  "tables": sorted(set(tables)), "index": index, "keys": sorted(set(keys))})
 
 
 def _dynamodb(operation: str, params: dict) -> None:
@@ -67,7 +68,8 @@ def _on_call(client, operation: str, params: dict) -> None:
     if service == "dynamodb":
         _dynamodb(operation, params)
     elif service == "s3":
-        _write("s3", ["s3:" + a for a in _S3_ACTIONS.get(operation, [operation])])
+        _write("s3", ["s3:" + a for a in _S3_ACTIONS.get(operation, [operation])],
+               keys=[params["Key"]] if "Key" in params else [])
     else:
         _write(service, [f"{client.meta.service_model.signing_name}:{operation}"])
 

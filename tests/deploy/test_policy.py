@@ -100,7 +100,10 @@ def _market_scenario(api: ApiClient) -> None:
     _ok(api.post(f"/services/{service['id']}/delist", user=PROVIDER))
     _ok(api.patch(f"/services/{service['id']}", {"title": "旗舰店铺装修（升级版）"}, user=PROVIDER))
     spare = catalog.draft(api, PROVIDER, n=3)
-    _ok(api.delete(f"/services/{spare['id']}", user=PROVIDER))
+    catalog.with_logo(api, spare["id"])
+    _ok(api.put(f"/services/{spare['id']}/logo", user=PROVIDER, content_type="image/png",
+                raw=catalog.image_bytes(color=(10, 90, 200))))  # replaces the first logo
+    _ok(api.delete(f"/services/{spare['id']}", user=PROVIDER))  # and its logo
     catalog.approved_provider(api, "provider-2")
     _ok(api.post("/admin/providers/provider-2/suspend", {"reason": "资质过期"}, user=OPERATOR,
                  operator=True))
@@ -191,9 +194,19 @@ def test_the_policy_grants_every_dynamodb_action_the_code_calls_on_our_tables(re
 
 
 def test_the_policy_grants_the_s3_and_secret_actions_the_code_calls(recorded_calls):
-    granted = (_granted("FilesObjects") | _granted("JwtSecretParameter") | _granted("JwtSecret"))
+    granted = (_granted("FilesObjects") | _granted("LogoObjects") | _granted("JwtSecretParameter")
+               | _granted("JwtSecret"))
     called = {a for c in recorded_calls if c["service"] != "dynamodb" for a in c["actions"]}
     assert called <= granted, f"policy lacks {sorted(called - granted)}"
+
+
+def test_only_logos_may_be_deleted_from_the_bucket(recorded_calls):
+    deletes = [c for c in recorded_calls if "s3:DeleteObject" in c["actions"]]
+    assert deletes and all(k.startswith(template.LOGO_PREFIX) for c in deletes for k in c["keys"])
+    for statement in _statements(_policy()):
+        if "s3:DeleteObject" in statement["Action"]:
+            assert statement["Resource"] == [
+                {"Fn::Sub": "${%s.Arn}/%s*" % (template.FILES_BUCKET, template.LOGO_PREFIX)}]
 
 
 def test_the_policy_grants_no_action_the_code_never_calls(recorded_calls):
@@ -207,7 +220,7 @@ def test_the_policy_grants_no_action_the_code_never_calls(recorded_calls):
 # Where a `*` may appear in a resource: objects of our own bucket (keys are ids the app
 # makes) and log streams of our own log group (Lambda names them). Nothing else.
 _ALLOWED_WILDCARDS = [
-    re.escape("${%s.Arn}/*" % template.FILES_BUCKET),
+    re.escape("${%s.Arn}/" % template.FILES_BUCKET) + r"([a-z]+/)?\*",
     re.escape(":log-group:" + template.LOG_GROUP_NAME + ":*\"}"),
 ]
 
