@@ -22,23 +22,75 @@ LOG_GROUP_NAME = "/aws/lambda/${AWS::StackName}"
 TABLE_PREFIX = "${AWS::StackName}-"
 JWT_SECRET_PARAMETER_NAME = "/${AWS::StackName}/jwt-secret"
 
-# What the code calls, as IAM actions. tests/deploy/test_policy.py records the calls of
-# a test run and fails if this is missing one or grants one nobody calls.
-DYNAMODB_ACTIONS = [
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",  # GET /admin/ledger/check reads every posting and account
-    "dynamodb:UpdateItem",
-]
+# What each deployed function does to each table (`suffix`) and index (`suffix/index`),
+# as DynamoDB actions. tests/deploy/test_policy.py records a market scenario that drives
+# every route and every kind of job work, and fails if a function lacks a grant for a
+# call it makes or holds one it never makes. Nothing may delete or batch-write a money
+# table; only the API scans, and only for the ledger audit.
+API_FUNCTION = "api_handler"  # chalice's name for the function behind the routes
+_LEDGER_AUDIT = ["Scan"]  # GET /admin/ledger/check reads every posting, account and order
+TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
+    API_FUNCTION: {
+        "accounts": ["GetItem", "UpdateItem", *_LEDGER_AUDIT],
+        "campaigns": ["ConditionCheckItem", "GetItem", "PutItem"],
+        "campaigns/by_end": ["Query"],
+        "catalog_guards": ["DeleteItem", "GetItem", "PutItem"],
+        "deliverables": ["GetItem", "PutItem", "Query", "UpdateItem"],
+        "idempotency": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+        "instructions": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
+        "market_index": ["BatchWriteItem", "Query"],
+        "market_index/by_price": ["Query"],
+        "market_index/by_rating": ["Query"],
+        "notifications": ["PutItem", "Query"],
+        "order_events": ["PutItem", "Query"],
+        "orders": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
+        "orders/by_buyer": ["Query"],
+        "orders/by_buyer_status": ["Query"],
+        "orders/by_provider": ["Query"],
+        "orders/by_provider_status": ["Query"],
+        "postings": ["PutItem", *_LEDGER_AUDIT],
+        "providers": ["GetItem", "UpdateItem"],
+        "providers/by_status": ["Query"],
+        "reviews": ["PutItem", "Query"],
+        "services": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+        "services/by_listed_provider": ["Query"],
+        "services/by_provider": ["Query"],
+        "stuck_items": ["Query"],
+        "users": ["GetItem", "UpdateItem"],
+    },
+    "sweep_timeouts": {
+        "campaigns": ["UpdateItem"],
+        "campaigns/by_pending_end": ["Query"],
+        "catalog_guards": ["DeleteItem"],
+        "instructions": ["GetItem", "PutItem", "UpdateItem"],
+        "market_index": ["BatchWriteItem"],
+        "notifications": ["PutItem"],
+        "order_events": ["PutItem"],
+        "orders": ["GetItem", "UpdateItem"],
+        "orders/due_timers": ["Query"],
+        "postings": ["PutItem"],
+        "providers": ["UpdateItem"],
+        "services": ["GetItem", "UpdateItem"],
+        "services/by_trial_campaign": ["Query"],
+        "stuck_items": ["DeleteItem", "UpdateItem"],
+    },
+    "release_escrow": {
+        "accounts": ["UpdateItem"],
+        "instructions": ["GetItem", "UpdateItem"],
+        "instructions/pending": ["Query"],
+        "orders": ["UpdateItem"],
+        "postings": ["PutItem"],
+        "stuck_items": ["DeleteItem", "UpdateItem"],
+    },
+}
+# Only the API touches the bucket (presigned URLs act with its role) and reads the
+# stage's secret (tokens, cursors); the jobs do neither.
 S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
 # Deleting a service, or replacing its logo, deletes the old logo; nothing else is ever
 # deleted from the bucket (delivered files are evidence).
 LOGO_PREFIX = "logos/"
 S3_LOGO_ACTIONS = ["s3:DeleteObject"]
+
 
 # Errors API Gateway answers itself, before the function runs, in the contract's shape.
 # $context.error.messageString is already a quoted JSON string.
@@ -301,28 +353,50 @@ def merge_template(models, chalice_app) -> dict:
             "Conditions": _conditions(), "Resources": resources, "Outputs": outputs}
 
 
-# --- the policy --------------------------------------------------------------
-def policy(models) -> dict:
-    """The role policy of every deployed function: our tables, our bucket, our secret."""
-    table_arns = []
-    for model in sorted(models, key=lambda m: m.TABLE_SUFFIX):
-        logical = table_logical_id(model)
-        table_arns.append({"Fn::GetAtt": [logical, "Arn"]})
-        table_arns += [_sub("${%s.Arn}/index/%s" % (logical, name)) for name in index_names(model)]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "Tables", "Effect": "Allow", "Action": DYNAMODB_ACTIONS,
-             "Resource": table_arns},
+# --- the policies -------------------------------------------------------------
+def _grant_statements(function: str, models) -> list[dict]:
+    """One statement per table (its item actions) and one for the indexes it queries."""
+    by_suffix = {m.TABLE_SUFFIX: m for m in models}
+    grants = TABLE_GRANTS.get(function, {})
+    unknown = {target.split("/")[0] for target in grants} - set(by_suffix)
+    if unknown:
+        raise ValueError(f"TABLE_GRANTS names tables no model declares: {sorted(unknown)}")
+    statements, index_arns = [], []
+    for target in sorted(grants):
+        suffix, _, index = target.partition("/")
+        logical = table_logical_id(by_suffix[suffix])
+        if index:
+            if index not in index_names(by_suffix[suffix]):
+                raise ValueError(f"TABLE_GRANTS: {suffix} has no index {index}")
+            index_arns.append(_sub("${%s.Arn}/index/%s" % (logical, index)))
+            continue
+        statements.append({"Sid": logical, "Effect": "Allow",
+                           "Action": ["dynamodb:" + a for a in sorted(grants[target])],
+                           "Resource": [{"Fn::GetAtt": [logical, "Arn"]}]})
+    if index_arns:
+        statements.append({"Sid": "Indexes", "Effect": "Allow", "Action": ["dynamodb:Query"],
+                           "Resource": index_arns})
+    return statements
+
+
+def policy(models, function: str = API_FUNCTION) -> dict:
+    """The role policy of one deployed function: its tables, and for the API the bucket
+    and the secret."""
+    statements = _grant_statements(function, models)
+    if function == API_FUNCTION:
+        statements += [
             # Presigned uploads and downloads act with this role's permissions.
             {"Sid": "FilesObjects", "Effect": "Allow", "Action": S3_OBJECT_ACTIONS,
              "Resource": [_sub("${%s.Arn}/*" % FILES_BUCKET)]},
             {"Sid": "LogoObjects", "Effect": "Allow", "Action": S3_LOGO_ACTIONS,
              "Resource": [_sub("${%s.Arn}/%s*" % (FILES_BUCKET, LOGO_PREFIX))]},
-            {"Sid": "Logs", "Effect": "Allow",
-             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": [_sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
-                               ":log-group:%s:*" % LOG_GROUP_NAME)]},
+        ]
+    statements.append(
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [_sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+                           ":log-group:%s:*" % LOG_GROUP_NAME)]})
+    if function == API_FUNCTION:
+        statements += [
             {"Fn::If": ["UseSsmSecret", {
                 "Sid": "JwtSecretParameter", "Effect": "Allow", "Action": ["ssm:GetParameter"],
                 "Resource": [_sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
@@ -331,12 +405,21 @@ def policy(models) -> dict:
             {"Fn::If": ["UseSecretsManager", {
                 "Sid": "JwtSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                 "Resource": [{"Ref": "JwtSecretArn"}]}, {"Ref": "AWS::NoValue"}]},
-        ],
-    }
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
-def policy_path(stage: str) -> Path:
-    return ROOT / ".chalice" / f"policy-{stage}.json"
+def policy_path(stage: str, function: str = API_FUNCTION) -> Path:
+    """`.chalice/policy-<stage>.json` for the API (the stage's iam_policy_file) and
+    `.chalice/policy-<stage>-<function>.json` for each scheduled function (named by its
+    lambda_functions entry in .chalice/config.json)."""
+    suffix = "" if function == API_FUNCTION else f"-{function}"
+    return ROOT / ".chalice" / f"policy-{stage}{suffix}.json"
+
+
+def functions(chalice_app) -> list[str]:
+    """Every deployed function: the API and each scheduled function."""
+    return [API_FUNCTION] + [name for name, _ in scheduled_functions(chalice_app)]
 
 
 def dumps(document: dict) -> str:
@@ -365,7 +448,8 @@ def generated(stage: str = "prod") -> dict[Path, str]:
     models = schema.all_models()
     files = {MERGE_TEMPLATE: dumps(merge_template(models, chalice_app))}
     for each in DEPLOYED_STAGES:
-        files[policy_path(each)] = dumps(policy(models))
+        for function in functions(chalice_app):
+            files[policy_path(each, function)] = dumps(policy(models, function))
     return files
 
 

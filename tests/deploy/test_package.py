@@ -136,6 +136,9 @@ def test_the_files_bucket_is_private_encrypted_and_open_to_browser_uploads(sam):
 def test_every_function_is_wired_to_the_tables_bucket_secret_and_json_logs(sam):
     functions = _functions(sam)
     assert "APIHandler" in functions
+    policy_of = {"APIHandler": template.API_FUNCTION,
+                 **{template.cfn_name(n): n for n in _scheduled_names()}}
+    roles = set()
     for name, fn in functions.items():
         variables = fn["Properties"]["Environment"]["Variables"]
         assert variables["STAGE"] == "prod", name
@@ -146,9 +149,12 @@ def test_every_function_is_wired_to_the_tables_bucket_secret_and_json_logs(sam):
         assert "JWT_SECRET" not in variables  # never a secret in the template
         assert fn["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
         assert fn["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "LogGroup"}
-        policies = sam["Resources"][fn["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+        role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        roles.add(role)
+        policies = sam["Resources"][role]["Properties"]
         assert policies["Policies"][0]["PolicyDocument"] == json.loads(
-            template.policy_path("prod").read_text(encoding="utf-8"))
+            template.policy_path("prod", policy_of[name]).read_text(encoding="utf-8")), name
+    assert len(roles) == len(functions)  # a role, and a policy, of its own each
 
 
 def _evaluate(expression, parameters: dict, conditions: dict):
