@@ -90,6 +90,11 @@ S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
 # deleted from the bucket (delivered files are evidence).
 LOGO_PREFIX = "logos/"
 S3_LOGO_ACTIONS = ["s3:DeleteObject"]
+# Delivery uploads carry the tag the abandoned-upload rule expires (the presigned POST
+# sets it, so the role signing it needs the tagging action); delivering removes it.
+UPLOAD_PREFIX = "orders/"
+PENDING_UPLOAD_TAG = {"Key": "upload", "Value": "pending"}
+S3_UPLOAD_ACTIONS = ["s3:DeleteObjectTagging", "s3:PutObjectTagging"]
 
 
 # Errors API Gateway answers itself, before the function runs, in the contract's shape.
@@ -206,10 +211,11 @@ def bucket_resources() -> dict:
                 "LifecycleConfiguration": {"Rules": [
                     {"Id": "abort-incomplete-uploads", "Status": "Enabled",
                      "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
-                    # A presigned upload that no delivery ever claimed is tagged
-                    # upload=pending by the uploader; it is garbage after a week.
+                    # Every delivery upload arrives tagged upload=pending (its presigned
+                    # POST requires the field) and delivering removes the tag: what
+                    # still carries it after a week was never delivered.
                     {"Id": "expire-abandoned-uploads", "Status": "Enabled",
-                     "TagFilters": [{"Key": "upload", "Value": "pending"}],
+                     "Prefix": UPLOAD_PREFIX, "TagFilters": [PENDING_UPLOAD_TAG],
                      "ExpirationInDays": 7},
                 ]},
             },
@@ -390,6 +396,8 @@ def policy(models, function: str = API_FUNCTION) -> dict:
              "Resource": [_sub("${%s.Arn}/*" % FILES_BUCKET)]},
             {"Sid": "LogoObjects", "Effect": "Allow", "Action": S3_LOGO_ACTIONS,
              "Resource": [_sub("${%s.Arn}/%s*" % (FILES_BUCKET, LOGO_PREFIX))]},
+            {"Sid": "UploadTags", "Effect": "Allow", "Action": S3_UPLOAD_ACTIONS,
+             "Resource": [_sub("${%s.Arn}/%s*" % (FILES_BUCKET, UPLOAD_PREFIX))]},
         ]
     statements.append(
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],

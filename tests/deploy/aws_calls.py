@@ -124,7 +124,10 @@ def recording(s3_client_class, scheduled=()):
 
     def presigned_post(self, *args, **kwargs):
         key = args[1] if len(args) > 1 else kwargs.get("Key", "")
-        attributed(lambda: _write("s3", ["s3:PutObject"], keys=[key]))
+        # A POST that sets tags needs the tagging action too.
+        tagged = "tagging" in (kwargs.get("Fields") or {})
+        attributed(lambda: _write("s3", ["s3:PutObject"] + ["s3:PutObjectTagging"] * tagged,
+                                  keys=[key]))
         return original_post(self, *args, **kwargs)
 
     BaseClient._make_api_call = make_api_call
