@@ -201,11 +201,12 @@ def bucket_resources() -> dict:
                     "BlockPublicAcls": True, "BlockPublicPolicy": True,
                     "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
                 "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                # Browsers upload and download straight to S3 with presigned URLs.
+                # Browsers of the configured web app download with presigned GETs and
+                # upload with presigned POSTs of a form (no header beyond Content-Type).
                 "CorsConfiguration": {"CorsRules": [{
-                    "AllowedMethods": ["GET", "PUT", "POST"],
+                    "AllowedMethods": ["GET", "POST"],
                     "AllowedOrigins": {"Ref": "CorsAllowedOrigins"},
-                    "AllowedHeaders": ["*"],
+                    "AllowedHeaders": ["Content-Type"],
                     "ExposedHeaders": ["ETag"],
                     "MaxAge": 3000}]},
                 "LifecycleConfiguration": {"Rules": [
@@ -254,6 +255,8 @@ def _environment() -> dict:
     return {
         "TABLE_PREFIX": _sub(TABLE_PREFIX),
         "BUCKET_NAME": {"Ref": FILES_BUCKET},
+        # The API's own CORS allows the same origins as the bucket's.
+        "CORS_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]},
         "JWT_SECRET_SSM_PARAMETER": {"Fn::If": ["UseSsmSecret", _sub(JWT_SECRET_PARAMETER_NAME),
                                                 ""]},
         "JWT_SECRET_SECRET_ARN": {"Fn::If": ["UseSecretsManager", {"Ref": "JwtSecretArn"}, ""]},
@@ -277,8 +280,9 @@ def _function_properties() -> dict:
 def _parameters(schedules: list[tuple[str, str]]) -> dict:
     params = {
         "CorsAllowedOrigins": {
-            "Type": "CommaDelimitedList", "Default": "*",
-            "Description": "Origins allowed to upload to and download from the files bucket"},
+            "Type": "CommaDelimitedList",
+            "Description": "Origins of the web app (e.g. https://market.example.com), allowed "
+                           "to upload to and download from the files bucket; not *"},
         "JwtSecretArn": {
             "Type": "String", "Default": "",
             "Description": "Secrets Manager ARN of the stage's secret (signs HS256 tokens and "
@@ -319,12 +323,18 @@ def _rules() -> dict:
     def given(name):
         return {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, ""]}]}
 
-    return {"JwksNeedsIssuerAndAudience": {
-        "RuleCondition": given("JwtJwksUrl"),
-        "Assertions": [
-            {"Assert": given("JwtIssuer"), "AssertDescription": "JwtJwksUrl needs JwtIssuer"},
-            {"Assert": given("JwtAudience"),
-             "AssertDescription": "JwtJwksUrl needs JwtAudience"}]}}
+    return {
+        "JwksNeedsIssuerAndAudience": {
+            "RuleCondition": given("JwtJwksUrl"),
+            "Assertions": [
+                {"Assert": given("JwtIssuer"), "AssertDescription": "JwtJwksUrl needs JwtIssuer"},
+                {"Assert": given("JwtAudience"),
+                 "AssertDescription": "JwtJwksUrl needs JwtAudience"}]},
+        "CorsNamesTheWebAppsOrigins": {
+            "Assertions": [{
+                "Assert": {"Fn::Not": [{"Fn::Contains": [{"Ref": "CorsAllowedOrigins"}, "*"]}]},
+                "AssertDescription": "CorsAllowedOrigins names the web app's origins, not *"}]},
+    }
 
 
 def merge_template(models, chalice_app) -> dict:

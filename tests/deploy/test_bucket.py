@@ -73,3 +73,28 @@ def test_a_delivered_file_loses_the_tag_so_the_rule_never_expires_it(api):
                      user=PROVIDER)
     assert reply.status == 200, reply
     assert _tags(key) == {}
+
+
+def _parameters_and_rules() -> tuple[dict, dict]:
+    merge = json.loads(template.MERGE_TEMPLATE.read_text(encoding="utf-8"))
+    return merge["Parameters"], merge.get("Rules", {})
+
+
+def test_bucket_cors_allows_the_configured_origins_only():
+    """Presigned URLs carry their own authorization, but any origin's page could still
+    use a leaked one through a user's browser: only the web app's origins may."""
+    cors = _bucket()["CorsConfiguration"]["CorsRules"]
+    assert [rule["AllowedOrigins"] for rule in cors] == [{"Ref": "CorsAllowedOrigins"}]
+    parameters, rules = _parameters_and_rules()
+    assert "Default" not in parameters["CorsAllowedOrigins"]  # every stack names its own
+    asserts = [a["Assert"] for rule in rules.values() for a in rule["Assertions"]]
+    assert {"Fn::Not": [{"Fn::Contains": [{"Ref": "CorsAllowedOrigins"}, "*"]}]} in asserts
+
+
+def test_bucket_cors_allows_only_the_methods_and_headers_presigned_urls_need():
+    # Downloads are presigned GETs, uploads presigned POSTs of a form: neither needs PUT,
+    # and a form post sends no header beyond Content-Type.
+    rule, = _bucket()["CorsConfiguration"]["CorsRules"]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "POST"]
+    assert rule["AllowedHeaders"] == ["Content-Type"]
+    assert "*" not in json.dumps(rule)
