@@ -17,7 +17,8 @@ from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
 
 cfg = settings.get()
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    settings.assert_safe_to_serve(cfg)  # a deployed function with no real secret must not serve
+    # A deployed function with no real secret, or in a local stage, must not serve.
+    settings.assert_safe_to_serve(cfg, in_lambda=True)
 
 app = Chalice(app_name="service-market")
 # API Gateway passes a body through as bytes only for listed media types; Chalice's
@@ -48,7 +49,7 @@ def sweep_timeouts(event):
 def release_escrow(event):
     return release_escrow_job.run()
 
-if cfg.is_local:
+if cfg.serves_local_routes:
     from chalicelib.local import routes as local_routes
 
     app.register_blueprint(local_routes.bp)

@@ -49,9 +49,14 @@ def summary(report: dict) -> list[str]:
     se = report.get("search", {})
     sizes = [k for k in se if isinstance(k, int) and "queries" in se[k]]
     if len(sizes) == 2:
-        worst = max(_search_ratio(se, sizes, q) for q in se[sizes[0]]["queries"])
+        queries = se[sizes[0]]["queries"]
+        worst = max(_search_ratio(se, sizes, q) for q in queries)
+        most = max(se[sizes[1]]["queries"][q]["items_read"] or 0 for q in queries)
+        budget = se.get("read_budget")
+        ok = all(_search_ok(se, sizes, q) for q in queries)
         rows.append(f"| Search items read, {sizes[1]:,} vs {sizes[0]:,} services | worst query "
-                    f"{worst:.2f}× | follows results (≈ 1×) | {_mark(worst <= SEARCH_TARGET)} |")
+                    f"{worst:.2f}×, at most {_num(most, 0)} items a request | follows results "
+                    f"(≈ 1×) or at most the read budget ({_num(budget)}) | {_mark(ok)} |")
     else:
         rows.append(f"| Search items read vs catalog size | {_search_problem(se)} | follows results "
                     f"| {_mark(None)} |")
@@ -94,6 +99,14 @@ def _sweep_problem(sw) -> str:
 
 def _search_problem(se) -> str:
     return _sweep_problem(se)
+
+
+def _search_ok(se, sizes, query) -> bool:
+    """A query's cost follows its results, or is capped by the read budget."""
+    budget = se.get("read_budget")
+    large = se[sizes[1]]["queries"][query]["items_read"] or 0
+    return (_search_ratio(se, sizes, query) <= SEARCH_TARGET
+            or (budget is not None and large <= budget))
 
 
 def _search_ratio(se, sizes, query) -> float:
@@ -155,6 +168,10 @@ def search_table(report: dict) -> list[str]:
             cells.append(f"{v['results']} / {_num(v['items_read'], 0)} / {_num(v['calls'], 0)}{status}")
         ratio = _search_ratio(se, sizes, q) if len(sizes) == 2 else None
         rows.append(f"| {q} | " + " | ".join(cells) + f" | {_num(ratio)} |")
+    if se.get("read_budget"):
+        rows += ["", f"A market request reads at most {se['read_budget']} index entries "
+                 "(`market.READ_BUDGET`); a sparse filter answers what those held with a "
+                 "`next_cursor`. A `q` with no searchable word is refused (HTTP 422)."]
     return rows
 
 

@@ -15,13 +15,23 @@ MATCHING = 30
 
 
 def queries(ctx: dict) -> list[tuple[str, str]]:
-    cat = ctx["categories"][0]
+    cat, tag = ctx["categories"][0], ctx["tags"][0]
     return [
         ("q=装修 (30 match)", f"/services?q={quote('装修')}&limit=20"),
         ("q=装修 + category", f"/services?q={quote('装修')}&category={cat}&limit=20"),
         ("category, price_asc (30 match)", f"/services?category={cat}&sort=price_asc&limit=20"),
         ("everything, newest", "/services?limit=20"),
         ("q=不存在的词 (0 match)", f"/services?q={quote('不存在的词')}&limit=20"),
+        # The worst cases: a query with no index token, and filters that match nothing in
+        # the biggest partitions (every filler carries the first tag; half of them are
+        # PROVIDER_3's, none in the first category). Bounded by market.READ_BUDGET.
+        ("worst: q=x (no index token)", "/services?q=x&limit=20"),
+        ("worst: q=! (no index token)", f"/services?q={quote('!')}&limit=20"),
+        ("worst: q=装修 zzqq (0 match)", f"/services?q={quote('装修 zzqq')}&limit=20"),
+        ("worst: provider + other category (0 match)",
+         f"/services?provider_id={scenario.PROVIDER_3}&category={cat}&limit=20"),
+        ("worst: tag + unknown provider (0 match)",
+         f"/services?tag={tag}&provider_id=nobody&sort=rating&limit=20"),
     ]
 
 
@@ -105,5 +115,8 @@ def one_size(engines: dict, size: int) -> dict:
 
 
 def measure_search(engines: dict, sizes=(100, 10_000)) -> dict:
+    from chalicelib.services import market
+
     out = env.each_size(one_size, engines, sizes)
+    out["read_budget"] = market.READ_BUDGET
     return out

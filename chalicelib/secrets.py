@@ -10,15 +10,15 @@ import threading
 
 from chalicelib import settings as settings_module
 
-# Shorter HS256 secrets can be brute-forced from one captured token.
-MIN_SECRET_LENGTH = 32
+MIN_SECRET_LENGTH = settings_module.MIN_SECRET_BYTES
 
 _lock = threading.Lock()
 _cached: str | None = None
 
 
 def jwt_secret(cfg=None) -> str:
-    """The secret that signs and verifies HS256 tokens for this stage."""
+    """The stage's secret: it signs HS256 tokens (unless a JWKS verifies them) and the
+    key of list cursors (chalicelib.api.pagination) in every mode."""
     cfg = cfg or settings_module.get()
     if cfg.jwt_secret:
         return cfg.jwt_secret
@@ -65,8 +65,9 @@ def _from_secret_string(raw: str | None) -> str:
 
 
 def _checked(secret: str) -> str:
-    if len(secret) < MIN_SECRET_LENGTH or secret == settings_module.LOCAL_DEFAULT_JWT_SECRET:
+    too_short = len(secret.encode("utf-8")) < MIN_SECRET_LENGTH
+    if too_short or secret == settings_module.LOCAL_DEFAULT_JWT_SECRET:
         raise settings_module.ConfigurationError(
-            f"the JWT secret must be at least {MIN_SECRET_LENGTH} characters and not the "
+            f"the JWT secret must be at least {MIN_SECRET_LENGTH} bytes and not the "
             "local default; refusing to serve")
     return secret

@@ -7,7 +7,11 @@ import os
 from dataclasses import dataclass, field
 
 LOCAL_DEFAULT_JWT_SECRET = "local-dev-secret-do-not-deploy"
+# Stages that may sign with the default secret above; only `local` also serves /_local/*.
 LOCAL_STAGES = {"local", "test"}
+LOCAL_ROUTES_STAGE = "local"
+# Shorter HS256 secrets can be brute-forced from one captured token.
+MIN_SECRET_BYTES = 32
 
 
 def _int(name: str, default: int) -> int:
@@ -48,6 +52,11 @@ class Settings:
     @property
     def is_local(self) -> bool:
         return self.stage in LOCAL_STAGES
+
+    @property
+    def serves_local_routes(self) -> bool:
+        """/_local/token mints operator tokens: only the local stage has it."""
+        return self.stage == LOCAL_ROUTES_STAGE
 
 
 def load() -> Settings:
@@ -102,21 +111,39 @@ class ConfigurationError(RuntimeError):
     """The app cannot serve safely with this configuration."""
 
 
-def assert_safe_to_serve(settings: Settings) -> None:
-    """A deployed stage must have a real signing secret; refuse to serve otherwise."""
+def assert_safe_to_serve(settings: Settings, in_lambda: bool = False) -> None:
+    """A deployed stage must have a real signing secret (it signs HS256 tokens, and list
+    cursors in every mode) and, with a JWKS, know whose tokens to accept; refuse to serve
+    otherwise. A Lambda function never runs a local stage (its secret is public)."""
     if settings.is_local:
+        if in_lambda:
+            raise ConfigurationError(
+                f"stage {settings.stage!r} is for local runs and tests only (a public default "
+                "secret); refusing to serve in Lambda")
         return
     if settings.jwt_jwks_url:
-        return
+        if not settings.jwt_jwks_url.startswith("https://"):
+            raise ConfigurationError(
+                f"stage {settings.stage!r}: JWT_JWKS_URL must be an https URL; refusing to serve")
+        if not (settings.jwt_issuer and settings.jwt_audience):
+            # Without both, a token the identity provider signed for any other app (or
+            # another provider's pool) would be accepted.
+            raise ConfigurationError(
+                f"stage {settings.stage!r}: JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE; "
+                "refusing to serve")
     # The secret itself is fetched on first use (chalicelib.secrets): a cold start must
     # not pay for a network call, but a stage that names no source at all is broken.
     if not settings.jwt_secret and not (settings.jwt_secret_ssm_parameter
                                         or settings.jwt_secret_secret_arn):
         raise ConfigurationError(
-            f"stage {settings.stage!r}: no JWT secret (JWT_SECRET, JWT_SECRET_SSM_PARAMETER, "
-            "JWT_SECRET_SECRET_ARN) and no JWT_JWKS_URL; refusing to serve"
+            f"stage {settings.stage!r}: no JWT secret (JWT_SECRET, JWT_SECRET_SSM_PARAMETER or "
+            "JWT_SECRET_SECRET_ARN; cursors need one with JWT_JWKS_URL too); refusing to serve"
         )
     if settings.jwt_secret == LOCAL_DEFAULT_JWT_SECRET:
         raise ConfigurationError(
             f"stage {settings.stage!r}: JWT_SECRET is the local default; refusing to serve"
         )
+    if settings.jwt_secret and len(settings.jwt_secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise ConfigurationError(
+            f"stage {settings.stage!r}: JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; "
+            "refusing to serve")

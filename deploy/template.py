@@ -22,19 +22,80 @@ LOG_GROUP_NAME = "/aws/lambda/${AWS::StackName}"
 TABLE_PREFIX = "${AWS::StackName}-"
 JWT_SECRET_PARAMETER_NAME = "/${AWS::StackName}/jwt-secret"
 
-# What the code calls, as IAM actions. tests/deploy/test_policy.py records the calls of
-# a test run and fails if this is missing one or grants one nobody calls.
-DYNAMODB_ACTIONS = [
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",  # GET /admin/ledger/check reads every posting and account
-    "dynamodb:UpdateItem",
-]
+# What each deployed function does to each table (`suffix`) and index (`suffix/index`),
+# as DynamoDB actions. tests/deploy/test_policy.py records a market scenario that drives
+# every route and every kind of job work, and fails if a function lacks a grant for a
+# call it makes or holds one it never makes. Nothing may delete or batch-write a money
+# table; only the API scans, and only for the ledger audit.
+API_FUNCTION = "api_handler"  # chalice's name for the function behind the routes
+_LEDGER_AUDIT = ["Scan"]  # GET /admin/ledger/check reads every posting, account and order
+TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
+    API_FUNCTION: {
+        "accounts": ["GetItem", "UpdateItem", *_LEDGER_AUDIT],
+        "campaigns": ["ConditionCheckItem", "GetItem", "PutItem"],
+        "campaigns/by_end": ["Query"],
+        "catalog_guards": ["DeleteItem", "GetItem", "PutItem"],
+        "deliverables": ["GetItem", "PutItem", "Query", "UpdateItem"],
+        "idempotency": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+        "instructions": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
+        "market_index": ["BatchWriteItem", "Query"],
+        "market_index/by_price": ["Query"],
+        "market_index/by_rating": ["Query"],
+        "notifications": ["PutItem", "Query"],
+        "order_events": ["PutItem", "Query"],
+        "orders": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
+        "orders/by_buyer": ["Query"],
+        "orders/by_buyer_status": ["Query"],
+        "orders/by_provider": ["Query"],
+        "orders/by_provider_status": ["Query"],
+        "postings": ["PutItem", *_LEDGER_AUDIT],
+        "providers": ["GetItem", "UpdateItem"],
+        "providers/by_status": ["Query"],
+        "reviews": ["PutItem", "Query"],
+        "services": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+        "services/by_listed_provider": ["Query"],
+        "services/by_provider": ["Query"],
+        "stuck_items": ["Query"],
+        "users": ["GetItem", "UpdateItem"],
+    },
+    "sweep_timeouts": {
+        "campaigns": ["UpdateItem"],
+        "campaigns/by_pending_end": ["Query"],
+        "catalog_guards": ["DeleteItem"],
+        "instructions": ["GetItem", "PutItem", "UpdateItem"],
+        "market_index": ["BatchWriteItem"],
+        "notifications": ["PutItem"],
+        "order_events": ["PutItem"],
+        "orders": ["GetItem", "UpdateItem"],
+        "orders/due_timers": ["Query"],
+        "postings": ["PutItem"],
+        "providers": ["UpdateItem"],
+        "services": ["GetItem", "UpdateItem"],
+        "services/by_trial_campaign": ["Query"],
+        "stuck_items": ["DeleteItem", "UpdateItem"],
+    },
+    "release_escrow": {
+        "accounts": ["UpdateItem"],
+        "instructions": ["GetItem", "UpdateItem"],
+        "instructions/pending": ["Query"],
+        "orders": ["UpdateItem"],
+        "postings": ["PutItem"],
+        "stuck_items": ["DeleteItem", "UpdateItem"],
+    },
+}
+# Only the API touches the bucket (presigned URLs act with its role) and reads the
+# stage's secret (tokens, cursors); the jobs do neither.
 S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
+# Deleting a service, or replacing its logo, deletes the old logo; nothing else is ever
+# deleted from the bucket (delivered files are evidence).
+LOGO_PREFIX = "logos/"
+S3_LOGO_ACTIONS = ["s3:DeleteObject"]
+# Delivery uploads carry the tag the abandoned-upload rule expires (the presigned POST
+# sets it, so the role signing it needs the tagging action); delivering removes it.
+UPLOAD_PREFIX = "orders/"
+PENDING_UPLOAD_TAG = {"Key": "upload", "Value": "pending"}
+S3_UPLOAD_ACTIONS = ["s3:DeleteObjectTagging", "s3:PutObjectTagging"]
+
 
 # Errors API Gateway answers itself, before the function runs, in the contract's shape.
 # $context.error.messageString is already a quoted JSON string.
@@ -140,20 +201,22 @@ def bucket_resources() -> dict:
                     "BlockPublicAcls": True, "BlockPublicPolicy": True,
                     "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
                 "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-                # Browsers upload and download straight to S3 with presigned URLs.
+                # Browsers of the configured web app download with presigned GETs and
+                # upload with presigned POSTs of a form (no header beyond Content-Type).
                 "CorsConfiguration": {"CorsRules": [{
-                    "AllowedMethods": ["GET", "PUT", "POST"],
+                    "AllowedMethods": ["GET", "POST"],
                     "AllowedOrigins": {"Ref": "CorsAllowedOrigins"},
-                    "AllowedHeaders": ["*"],
+                    "AllowedHeaders": ["Content-Type"],
                     "ExposedHeaders": ["ETag"],
                     "MaxAge": 3000}]},
                 "LifecycleConfiguration": {"Rules": [
                     {"Id": "abort-incomplete-uploads", "Status": "Enabled",
                      "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
-                    # A presigned upload that no delivery ever claimed is tagged
-                    # upload=pending by the uploader; it is garbage after a week.
+                    # Every delivery upload arrives tagged upload=pending (its presigned
+                    # POST requires the field) and delivering removes the tag: what
+                    # still carries it after a week was never delivered.
                     {"Id": "expire-abandoned-uploads", "Status": "Enabled",
-                     "TagFilters": [{"Key": "upload", "Value": "pending"}],
+                     "Prefix": UPLOAD_PREFIX, "TagFilters": [PENDING_UPLOAD_TAG],
                      "ExpirationInDays": 7},
                 ]},
             },
@@ -192,6 +255,8 @@ def _environment() -> dict:
     return {
         "TABLE_PREFIX": _sub(TABLE_PREFIX),
         "BUCKET_NAME": {"Ref": FILES_BUCKET},
+        # The API's own CORS allows the same origins as the bucket's.
+        "CORS_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]},
         "JWT_SECRET_SSM_PARAMETER": {"Fn::If": ["UseSsmSecret", _sub(JWT_SECRET_PARAMETER_NAME),
                                                 ""]},
         "JWT_SECRET_SECRET_ARN": {"Fn::If": ["UseSecretsManager", {"Ref": "JwtSecretArn"}, ""]},
@@ -215,20 +280,22 @@ def _function_properties() -> dict:
 def _parameters(schedules: list[tuple[str, str]]) -> dict:
     params = {
         "CorsAllowedOrigins": {
-            "Type": "CommaDelimitedList", "Default": "*",
-            "Description": "Origins allowed to upload to and download from the files bucket"},
+            "Type": "CommaDelimitedList",
+            "Description": "Origins of the web app (e.g. https://market.example.com), allowed "
+                           "to upload to and download from the files bucket; not *"},
         "JwtSecretArn": {
             "Type": "String", "Default": "",
-            "Description": "Secrets Manager ARN of the HS256 secret; empty: read the SSM "
-                           "parameter /<stack name>/jwt-secret instead"},
+            "Description": "Secrets Manager ARN of the stage's secret (signs HS256 tokens and "
+                           "list cursors); empty: read the SSM parameter "
+                           "/<stack name>/jwt-secret instead. Needed with a JWKS too"},
         "JwtJwksUrl": {
             "Type": "String", "Default": "",
-            "Description": "Verify RS256 tokens against this JWKS (e.g. a Cognito user pool); "
-                           "empty: HS256 with the stage's secret"},
+            "Description": "Verify RS256 tokens against this https JWKS (e.g. a Cognito user "
+                           "pool); empty: HS256 with the stage's secret"},
         "JwtAudience": {"Type": "String", "Default": "",
-                        "Description": "Expected aud of RS256 tokens (empty: not checked)"},
+                        "Description": "Expected aud of RS256 tokens (required with JwtJwksUrl)"},
         "JwtIssuer": {"Type": "String", "Default": "",
-                      "Description": "Expected iss of RS256 tokens (empty: not checked)"},
+                      "Description": "Expected iss of RS256 tokens (required with JwtJwksUrl)"},
         "JwtRolesClaim": {"Type": "String", "Default": "roles",
                           "Description": "Claim holding the roles list (cognito:groups for "
                                          "Cognito)"},
@@ -244,13 +311,29 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
 
 
 def _conditions() -> dict:
+    # The stage's secret is read in every mode: with a JWKS it still signs list cursors.
     return {
-        "UseJwks": {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtJwksUrl"}, ""]}]},
-        "UseSecretsManager": {"Fn::And": [
-            {"Fn::Not": [{"Condition": "UseJwks"}]},
-            {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]}]},
-        "UseSsmSecret": {"Fn::And": [{"Fn::Not": [{"Condition": "UseJwks"}]},
-                                     {"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]},
+        "UseSecretsManager": {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]},
+        "UseSsmSecret": {"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]},
+    }
+
+
+def _rules() -> dict:
+    """Parameter checks CloudFormation makes before it creates or changes anything."""
+    def given(name):
+        return {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, ""]}]}
+
+    return {
+        "JwksNeedsIssuerAndAudience": {
+            "RuleCondition": given("JwtJwksUrl"),
+            "Assertions": [
+                {"Assert": given("JwtIssuer"), "AssertDescription": "JwtJwksUrl needs JwtIssuer"},
+                {"Assert": given("JwtAudience"),
+                 "AssertDescription": "JwtJwksUrl needs JwtAudience"}]},
+        "CorsNamesTheWebAppsOrigins": {
+            "Assertions": [{
+                "Assert": {"Fn::Not": [{"Fn::Contains": [{"Ref": "CorsAllowedOrigins"}, "*"]}]},
+                "AssertDescription": "CorsAllowedOrigins names the web app's origins, not *"}]},
     }
 
 
@@ -282,30 +365,56 @@ def merge_template(models, chalice_app) -> dict:
     outputs = {"FilesBucketName": {"Value": {"Ref": FILES_BUCKET}},
                "TablePrefix": {"Value": _sub(TABLE_PREFIX)},
                "JwtSecretParameterName": {"Value": _sub(JWT_SECRET_PARAMETER_NAME)}}
-    return {"Parameters": _parameters(schedules), "Conditions": _conditions(),
-            "Resources": resources, "Outputs": outputs}
+    return {"Parameters": _parameters(schedules), "Rules": _rules(),
+            "Conditions": _conditions(), "Resources": resources, "Outputs": outputs}
 
 
-# --- the policy --------------------------------------------------------------
-def policy(models) -> dict:
-    """The role policy of every deployed function: our tables, our bucket, our secret."""
-    table_arns = []
-    for model in sorted(models, key=lambda m: m.TABLE_SUFFIX):
-        logical = table_logical_id(model)
-        table_arns.append({"Fn::GetAtt": [logical, "Arn"]})
-        table_arns += [_sub("${%s.Arn}/index/%s" % (logical, name)) for name in index_names(model)]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "Tables", "Effect": "Allow", "Action": DYNAMODB_ACTIONS,
-             "Resource": table_arns},
+# --- the policies -------------------------------------------------------------
+def _grant_statements(function: str, models) -> list[dict]:
+    """One statement per table (its item actions) and one for the indexes it queries."""
+    by_suffix = {m.TABLE_SUFFIX: m for m in models}
+    grants = TABLE_GRANTS.get(function, {})
+    unknown = {target.split("/")[0] for target in grants} - set(by_suffix)
+    if unknown:
+        raise ValueError(f"TABLE_GRANTS names tables no model declares: {sorted(unknown)}")
+    statements, index_arns = [], []
+    for target in sorted(grants):
+        suffix, _, index = target.partition("/")
+        logical = table_logical_id(by_suffix[suffix])
+        if index:
+            if index not in index_names(by_suffix[suffix]):
+                raise ValueError(f"TABLE_GRANTS: {suffix} has no index {index}")
+            index_arns.append(_sub("${%s.Arn}/index/%s" % (logical, index)))
+            continue
+        statements.append({"Sid": logical, "Effect": "Allow",
+                           "Action": ["dynamodb:" + a for a in sorted(grants[target])],
+                           "Resource": [{"Fn::GetAtt": [logical, "Arn"]}]})
+    if index_arns:
+        statements.append({"Sid": "Indexes", "Effect": "Allow", "Action": ["dynamodb:Query"],
+                           "Resource": index_arns})
+    return statements
+
+
+def policy(models, function: str = API_FUNCTION) -> dict:
+    """The role policy of one deployed function: its tables, and for the API the bucket
+    and the secret."""
+    statements = _grant_statements(function, models)
+    if function == API_FUNCTION:
+        statements += [
             # Presigned uploads and downloads act with this role's permissions.
             {"Sid": "FilesObjects", "Effect": "Allow", "Action": S3_OBJECT_ACTIONS,
              "Resource": [_sub("${%s.Arn}/*" % FILES_BUCKET)]},
-            {"Sid": "Logs", "Effect": "Allow",
-             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": [_sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
-                               ":log-group:%s:*" % LOG_GROUP_NAME)]},
+            {"Sid": "LogoObjects", "Effect": "Allow", "Action": S3_LOGO_ACTIONS,
+             "Resource": [_sub("${%s.Arn}/%s*" % (FILES_BUCKET, LOGO_PREFIX))]},
+            {"Sid": "UploadTags", "Effect": "Allow", "Action": S3_UPLOAD_ACTIONS,
+             "Resource": [_sub("${%s.Arn}/%s*" % (FILES_BUCKET, UPLOAD_PREFIX))]},
+        ]
+    statements.append(
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [_sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+                           ":log-group:%s:*" % LOG_GROUP_NAME)]})
+    if function == API_FUNCTION:
+        statements += [
             {"Fn::If": ["UseSsmSecret", {
                 "Sid": "JwtSecretParameter", "Effect": "Allow", "Action": ["ssm:GetParameter"],
                 "Resource": [_sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
@@ -314,12 +423,21 @@ def policy(models) -> dict:
             {"Fn::If": ["UseSecretsManager", {
                 "Sid": "JwtSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                 "Resource": [{"Ref": "JwtSecretArn"}]}, {"Ref": "AWS::NoValue"}]},
-        ],
-    }
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
-def policy_path(stage: str) -> Path:
-    return ROOT / ".chalice" / f"policy-{stage}.json"
+def policy_path(stage: str, function: str = API_FUNCTION) -> Path:
+    """`.chalice/policy-<stage>.json` for the API (the stage's iam_policy_file) and
+    `.chalice/policy-<stage>-<function>.json` for each scheduled function (named by its
+    lambda_functions entry in .chalice/config.json)."""
+    suffix = "" if function == API_FUNCTION else f"-{function}"
+    return ROOT / ".chalice" / f"policy-{stage}{suffix}.json"
+
+
+def functions(chalice_app) -> list[str]:
+    """Every deployed function: the API and each scheduled function."""
+    return [API_FUNCTION] + [name for name, _ in scheduled_functions(chalice_app)]
 
 
 def dumps(document: dict) -> str:
@@ -348,7 +466,8 @@ def generated(stage: str = "prod") -> dict[Path, str]:
     models = schema.all_models()
     files = {MERGE_TEMPLATE: dumps(merge_template(models, chalice_app))}
     for each in DEPLOYED_STAGES:
-        files[policy_path(each)] = dumps(policy(models))
+        for function in functions(chalice_app):
+            files[policy_path(each, function)] = dumps(policy(models, function))
     return files
 
 

@@ -42,7 +42,9 @@ LISTING = Obj({"campaign_id": Str(1, 128, required=False,
 EMPTY = Obj({}, name="Empty")
 MARKET_QUERY = {
     **PAGING,
-    "q": Str(1, 100, required=False, description="words in title, summary or tags"),
+    "q": Str(1, 100, required=False,
+             description="words in title, summary or tags; at least one of two or more "
+                         "letters or digits, or a Chinese character"),
     "category": Enum(CATEGORY_IDS, required=False),
     "tag": Enum(TAG_IDS, required=False),
     "provider_id": Str(1, 128, required=False),
@@ -70,7 +72,7 @@ def create_service(req):
 
 @route(bp, "/services", "GET", auth=PUBLIC, query=MARKET_QUERY, tag="catalog")
 def search_market(req):
-    """The market: listed services, filtered and sorted."""
+    """The market: listed services, filtered and sorted (a bounded read per page)."""
     filters = {k: req.query.get(k) for k in ("q", "category", "tag", "provider_id")}
     sort = req.query.get("sort", "newest")
     scope = "market:" + json.dumps([filters, sort], ensure_ascii=False, sort_keys=True)

@@ -63,8 +63,9 @@ def _operation(spec: RouteSpec) -> dict:
         responses[str(status)] = error
     # Any route may meet DynamoDB or S3 throttling or unreachable after botocore's retries.
     responses["503"] = {**error, "description": (
-        "SERVICE_UNAVAILABLE: storage throttled or unreachable; retry after Retry-After "
-        "seconds, with the same Idempotency-Key for a write"),
+        "SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's "
+        "signing keys unreadable; retry after Retry-After seconds, with the same "
+        "Idempotency-Key for a write"),
         "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}}
     op["responses"] = responses
     return op

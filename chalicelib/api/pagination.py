@@ -1,19 +1,41 @@
 """Cursors for list endpoints: DynamoDB's LastEvaluatedKey, signed so that a client
-cannot forge a start key into another partition (DynamoDB would reject it with a 500)."""
+cannot forge a start key into another partition or another caller's list.
+
+The signing key is derived from the stage's secret (chalicelib.secrets: the environment,
+SSM or Secrets Manager), never from the local default a deployed stage does not use. A
+start key of the wrong shape is refused here, and one DynamoDB still rejects is the
+client's error too (routing answers 400, not 500)."""
 import base64
 import hashlib
 import hmac
 import json
 
-from chalicelib import settings as settings_module
+from chalicelib import secrets
 from chalicelib.domain.errors import InvalidRequest
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+# A table key plus an index key; DynamoDB key values are at most 2048 bytes.
+_MAX_KEY_ATTRIBUTES, _MAX_KEY_VALUE = 4, 2048
+_KEY_TYPES = ("S", "N", "B")
 
 
 def _key() -> bytes:
-    secret = settings_module.get().jwt_secret or settings_module.LOCAL_DEFAULT_JWT_SECRET
-    return hashlib.sha256(b"cursor:" + secret.encode()).digest()
+    return hashlib.sha256(b"cursor:" + secrets.jwt_secret().encode()).digest()
+
+
+def _well_formed(start_key) -> bool:
+    """A DynamoDB key: attribute name -> {"S" | "N" | "B": string}."""
+    if not isinstance(start_key, dict) or not 1 <= len(start_key) <= _MAX_KEY_ATTRIBUTES:
+        return False
+    for name, value in start_key.items():
+        if not isinstance(name, str) or not isinstance(value, dict) or len(value) != 1:
+            return False
+        (kind, raw), = value.items()
+        if kind not in _KEY_TYPES or not isinstance(raw, str) or not raw:
+            return False
+        if len(raw.encode("utf-8")) > _MAX_KEY_VALUE:
+            return False
+    return True
 
 
 def encode_cursor(last_key, scope: str = "") -> str | None:
@@ -36,6 +58,8 @@ def decode_cursor(cursor: str | None, scope: str = ""):
         data = json.loads(raw)
         if data.get("s") != scope:
             raise ValueError("cursor from another query")
+        if not _well_formed(data["k"]):
+            raise ValueError("not a start key")
         return data["k"]
     except (ValueError, KeyError, TypeError):
         raise InvalidRequest("the cursor is invalid", field="cursor")

@@ -22,13 +22,14 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (DomainError, Forbidden, InvalidRequest, PayloadTooLarge,
                                       ServiceUnavailable, Unauthenticated)
 from chalicelib.services import idempotency
-from chalicelib.storage.base import is_transient
+from chalicelib.storage.base import is_rejected_query, is_transient
 
 log = logging.getLogger("market.api")
 
 PUBLIC, OPTIONAL, USER, OPERATOR = "public", "optional", "user", "operator"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 JSON = "application/json"
+MAX_BODY_DEPTH = 32
 
 # Query parameters shared by every list route.
 LIMIT = Int(minimum=1, maximum=MAX_LIMIT, required=False, description="page size (default 20)")
@@ -125,7 +126,12 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
     except DomainError as error:
         response = errors.from_domain(error)
     except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a clean 500
-        if is_transient(error):
+        if (request.query_params or {}).get("cursor") and is_rejected_query(error):
+            # A well-formed start key that does not fit the query's key schema (signed,
+            # so only whoever holds the stage's secret could have made it): the client's
+            # error. The same query without a cursor still fails loudly if it is ours.
+            response = errors.from_domain(InvalidRequest("the cursor is invalid", field="cursor"))
+        elif is_transient(error):
             log.warning("%s %s: storage unavailable: %r", spec.method, spec.path, error)
             response = errors.from_domain(ServiceUnavailable())
         else:
@@ -184,6 +190,10 @@ def _parse_body(spec: RouteSpec, raw: bytes, headers: dict):
             raise InvalidRequest("the body is not valid UTF-8 JSON")
         except RecursionError:
             raise InvalidRequest("the body is nested too deeply")
+        # A body the parser just managed (near the recursion limit) would overflow the
+        # stack in whatever walks it next; no contract body is more than a few levels deep.
+        if _nested_deeper_than(data, MAX_BODY_DEPTH):
+            raise InvalidRequest("the body is nested too deeply", max_depth=MAX_BODY_DEPTH)
         try:
             # JSON may escape a lone surrogate (\ud800) that no UTF-8 store or answer can
             # hold: refuse it here rather than fail deep in DynamoDB or in the response.
@@ -191,6 +201,19 @@ def _parse_body(spec: RouteSpec, raw: bytes, headers: dict):
         except UnicodeEncodeError:
             raise InvalidRequest("the body is not valid UTF-8 JSON")
     return validate(spec.body, data)
+
+
+def _nested_deeper_than(data, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (without recursing)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _parse_query(spec: RouteSpec, raw: dict) -> dict:

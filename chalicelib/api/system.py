@@ -17,4 +17,4 @@ def health(req):
 @route(bp, "/openapi.json", "GET", auth=PUBLIC, tag="system")
 def openapi_document(req):
     """The OpenAPI 3 document of every route."""
-    return openapi.build(include_local=settings.get().is_local)
+    return openapi.build(include_local=settings.get().serves_local_routes)

@@ -7,6 +7,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import clock, ids
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.storage import base
 from chalicelib.storage.catalog import CAMPAIGN_KIND, CampaignModel
 
 
@@ -39,12 +40,13 @@ def is_active(campaign: CampaignModel, now: datetime) -> bool:
 def active_campaigns(now: datetime, limit: int, start_key) -> tuple[list[dict], dict | None]:
     """Campaigns running now, ending soonest first."""
     key = clock.to_key(now)
-    results = CampaignModel.by_end.query(
-        CAMPAIGN_KIND, CampaignModel.ends_at > key,
-        filter_condition=CampaignModel.starts_at <= key, limit=limit,
-        last_evaluated_key=start_key, page_size=max(limit, 20))
-    items = [view(c, now) for c in results]
-    return items, results.last_evaluated_key
+    # Campaigns scheduled but not started are read and filtered out: bounded per request.
+    found, last_key, _ = base.bounded_query(
+        CampaignModel, CampaignModel.by_end, CAMPAIGN_KIND, range_key_condition=(
+            CampaignModel.ends_at > key), filter_condition=CampaignModel.starts_at <= key,
+        limit=limit, read_budget=base.READ_BUDGET, last_evaluated_key=start_key,
+        page_size=max(limit, 20), later_page_size=100)
+    return [view(c, now) for c in found], last_key
 
 
 def view(campaign: CampaignModel, now: datetime) -> dict:

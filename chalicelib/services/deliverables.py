@@ -19,6 +19,13 @@ from chalicelib.storage.orders import DeliverableModel
 MAX_FILE_BYTES = 50 * 1024 * 1024
 UPLOAD_EXPIRES_SECONDS = 3600
 DOWNLOAD_EXPIRES_SECONDS = 600
+UPLOAD_PREFIX = "orders/"
+# Every upload arrives tagged upload=pending (the signed POST policy requires the field);
+# delivering a file removes the tag. The bucket's lifecycle rule expires what still
+# carries it after a week: files uploaded and never delivered.
+PENDING_TAG = ("upload", "pending")
+_PENDING_TAGGING = ("<Tagging><TagSet><Tag><Key>%s</Key><Value>%s</Value></Tag></TagSet>"
+                    "</Tagging>" % PENDING_TAG)
 _UNSAFE = re.compile(r"[^\w.\-() ]+")
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}", re.I)
 
@@ -46,14 +53,16 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
                                errors=[{"field": "content_type", "problem": "not a MIME type"}])
     file_id = ids.new_id("file")
     name = safe_filename(filename)
-    key = f"orders/{order.id}/{file_id}/{name}"
+    key = f"{UPLOAD_PREFIX}{order.id}/{file_id}/{name}"
     DeliverableModel(order.id, file_id, s3_key=key, filename=name, content_type=content_type,
                      size=size, created_at=clock.to_key(now)).save()
     # The policy binds the declared type and caps the size, so the browser cannot
     # upload something else under this file id.
     upload = s3_client().generate_presigned_post(
-        settings.get().bucket, key, Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, size]],
+        settings.get().bucket, key,
+        Fields={"Content-Type": content_type, "tagging": _PENDING_TAGGING},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, size],
+                    {"tagging": _PENDING_TAGGING}],
         ExpiresIn=UPLOAD_EXPIRES_SECONDS)
     return {"upload": {"url": upload["url"], "fields": upload["fields"]}, "file_id": file_id,
             "filename": name, "max_bytes": size}
@@ -65,26 +74,32 @@ def deliver_order(caller: Caller, order_id: str, *, file_ids: list[str], note: s
     order = orders.load(order_id)
     role = orders.role_of(caller, order)
     life.decide(order.status, life.DELIVER, role, orders.facts(order, now))
-    missing = [f for f in file_ids if not _arrived(order.id, f)]
+    arrived = {f: _arrived(order.id, f) for f in file_ids}
+    missing = [f for f, key in arrived.items() if key is None]
     if missing:
         raise ValidationFailed("some files were not uploaded",
                                errors=[{"field": "file_ids", "problem": "not uploaded",
                                         "file_ids": missing}])
+    # Untagged before the delivery commits: a delivery whose files could still expire must
+    # not happen; an untagged file whose delivery then fails is only kept too long.
+    for key in arrived.values():
+        s3_client().delete_object_tagging(Bucket=settings.get().bucket, Key=key)
     return orders.present(orders.transition(
         caller, order_id, life.DELIVER, now, params={"file_ids": file_ids},
         data={"note": note, "file_ids": file_ids}))
 
 
-def _arrived(order_id: str, file_id: str) -> bool:
+def _arrived(order_id: str, file_id: str) -> str | None:
+    """The S3 key of an uploaded file of this order, None if it never arrived."""
     try:
         item = DeliverableModel.get(order_id, file_id, consistent_read=True)
     except DoesNotExist:
-        return False
+        return None
     try:
         head = s3_client().head_object(Bucket=settings.get().bucket, Key=item.s3_key)
     except ClientError:
-        return False
-    return 0 < head.get("ContentLength", 0) <= MAX_FILE_BYTES
+        return None
+    return item.s3_key if 0 < head.get("ContentLength", 0) <= MAX_FILE_BYTES else None
 
 
 def list_deliverables(caller: Caller, order_id: str) -> list[dict]:

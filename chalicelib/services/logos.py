@@ -12,6 +12,7 @@ MAX_BYTES = 50 * 1024
 SIZE = (80, 80)
 FORMATS = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"),
            "image/bmp": ("BMP", "bmp")}
+DECODERS = sorted({fmt for fmt, _ in FORMATS.values()})
 URL_SECONDS = 3600
 
 
@@ -38,7 +39,9 @@ def check_logo(data: bytes, content_type: str) -> str:
             # A decompression-bomb warning becomes an error; the size check below also
             # refuses anything but 80x80 before a single pixel is decoded.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            # Only our three decoders see the bytes: Pillow would otherwise try every
+            # plugin it has (EPS, TIFF, ...) on untrusted input before our format check.
+            with Image.open(io.BytesIO(data), formats=DECODERS) as image:
                 found = image.format
                 if found != expected:
                     raise InvalidLogo(problem="content does not match Content-Type",

@@ -6,13 +6,22 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
 from chalicelib.domain import catalog as rules
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.taxonomy import TAG_NAMES
 from chalicelib.services import logos
+from chalicelib.storage import base
+from chalicelib.storage.base import bounded_query
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.market import MarketEntryModel, newest_key, price_key, rating_key
 
 SORTS = ("newest", "rating", "price_asc", "price_desc")
 ALL = "ALL"
+# Index entries one market request may read. A filter that matches little on a large
+# partition (a provider's services of another category, a word found only beside an
+# indexed one) stops here and answers what it found with a next_cursor, so no request's
+# cost grows with the catalog: at most 2 calls of 100 items.
+READ_BUDGET = base.READ_BUDGET
+FILTERED_PAGE = 100
 
 
 def terms_of(service: ServiceModel) -> list[str]:
@@ -85,11 +94,17 @@ class MarketPage:
 def pick_term(q: str | None, category: str | None, tag: str | None,
               provider_id: str | None) -> str:
     """The most selective term the filters allow: a search token, then tag, provider,
-    category, and ALL last."""
-    for part in rules.query_parts(q or ""):
+    category, and ALL last. A `q` with no indexed word (a single Latin letter, only
+    punctuation) is refused: it could only filter the whole market."""
+    parts = rules.query_parts(q or "")
+    for part in parts:
         token = rules.query_token(part)
         if token:
             return f"Q#{token}"
+    if parts:
+        raise ValidationFailed(
+            "q needs a word of two or more letters or digits, or a Chinese character",
+            errors=[{"field": "q", "problem": "no searchable word"}])
     if tag:
         return f"TAG#{tag}"
     if provider_id:
@@ -118,14 +133,15 @@ def search(*, q: str | None = None, category: str | None = None, tag: str | None
         "newest": MarketEntryModel, "rating": MarketEntryModel.by_rating,
         "price_asc": MarketEntryModel.by_price, "price_desc": MarketEntryModel.by_price,
     }[sort]
-    # Pages are read until `limit` matches or the end; the iterator turns a stop in the
-    # middle of a page into the key of the last item returned.
-    results = target.query(term, filter_condition=condition,
-                           scan_index_forward=(sort == "price_asc"), limit=limit,
-                           last_evaluated_key=start_key, page_size=min(100, max(limit, 20)))
-    found = list(results)
-    return MarketPage([card(e) for e in found], results.last_evaluated_key,
-                      results.page_iter.total_scanned_count)
+    # Pages are read until `limit` matches, the end, or READ_BUDGET items read. The first
+    # reads `limit` items (a search word's own partition mostly matches its filter); if
+    # the filter left too few, the rest is read in big pages (entries are small), so the
+    # budget takes at most three calls.
+    found, last_key, read = bounded_query(
+        MarketEntryModel, target, term, filter_condition=condition,
+        scan_index_forward=(sort == "price_asc"), limit=limit, read_budget=READ_BUDGET,
+        last_evaluated_key=start_key, page_size=limit, later_page_size=FILTERED_PAGE)
+    return MarketPage([card(e) for e in found], last_key, read)
 
 
 def card(entry: MarketEntryModel) -> dict:

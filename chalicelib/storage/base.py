@@ -14,6 +14,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib import settings as settings_module
+from chalicelib.domain.errors import InvalidRequest
 
 REGISTRY: list[type[Model]] = []
 _connection: Connection | None = None
@@ -33,6 +34,36 @@ def botocore_session() -> botocore.session.Session:
 
 
 pynamodb_connection.get_session = botocore_session
+
+
+def _start_key_fits(meta, index_name: str | None, start_key) -> bool:
+    names = meta.get_key_names(index_name)
+    if not isinstance(start_key, dict) or set(start_key) != set(names):
+        return False
+    return all(isinstance(start_key[n], dict) and list(start_key[n]) == [meta.get_attribute_type(n)]
+               for n in names)
+
+
+def _checking_start_key(operation):
+    """A Query or Scan that refuses a start key not made for its table or index.
+
+    Start keys come back from clients inside cursors (signed, so only whoever holds the
+    stage's secret can make one up). DynamoDB answers a misfit with a ValidationException,
+    DynamoDB Local sometimes with an InternalFailure; either would be a 500, when it is the
+    client's cursor that is wrong."""
+    def checked(self, table_name, *args, exclusive_start_key=None, index_name=None, **kwargs):
+        if exclusive_start_key is not None and not _start_key_fits(
+                self.get_meta_table(table_name), index_name, exclusive_start_key):
+            raise InvalidRequest("the cursor is invalid", field="cursor")
+        return operation(self, table_name, *args, exclusive_start_key=exclusive_start_key,
+                         index_name=index_name, **kwargs)
+
+    checked.__wrapped__ = operation
+    return checked
+
+
+Connection.query = _checking_start_key(Connection.query)
+Connection.scan = _checking_start_key(Connection.scan)
 
 
 def table(suffix: str, *, money: bool = False, ttl_attribute: str | None = None):
@@ -93,6 +124,47 @@ def transact_get() -> TransactGet:
     return TransactGet(connection=connection())
 
 
+# Items one filtered list request may read: the filter runs after DynamoDB reads, so
+# without a budget a filter that matches little reads its whole partition.
+READ_BUDGET = 200
+
+
+def bounded_query(model: type[Model], target, hash_key, *, limit: int, read_budget: int,
+                  page_size: int, later_page_size: int | None = None, last_evaluated_key=None,
+                  **kwargs):
+    """Up to `limit` items of a (filtered) query, reading at most `read_budget` items.
+
+    Returns (items, next key, items read). The next key is where the following request
+    starts: after the last item returned, or after the last item read when the budget ran
+    out first — then fewer than `limit` items (maybe none) come with a next key, and
+    the client asks again. `target` is the model or one of its indexes. The first call
+    reads `page_size` items, later ones `later_page_size` (a filter that matched little
+    on the first page is read on in bigger pages, so the budget takes few calls)."""
+    pages = target.query(hash_key, last_evaluated_key=last_evaluated_key, page_size=page_size,
+                         **kwargs).page_iter
+    raw_items, read, next_key, size = [], 0, last_evaluated_key, page_size
+    while len(raw_items) < limit and read < read_budget:
+        pages.page_size = min(size, read_budget - read)  # DynamoDB's Limit: items read
+        size = later_page_size or page_size
+        try:
+            page = next(pages)
+        except StopIteration:
+            break
+        read += page.get("ScannedCount", 0)
+        found = page.get("Items") or []
+        wanted = limit - len(raw_items)
+        if len(found) > wanted:
+            # Stopped inside the page: resume after the last item returned.
+            raw_items += found[:wanted]
+            next_key = {name: raw_items[-1][name] for name in pages.key_names}
+            break
+        raw_items += found
+        next_key = pages.last_evaluated_key
+        if next_key is None:
+            break
+    return [model.from_raw_data(i) for i in raw_items], next_key, read
+
+
 def cancellation_codes(error) -> list[str | None]:
     """The per-action reason codes of a refused transaction (None where it passed)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
@@ -118,6 +190,18 @@ _TRANSIENT_CODES = {"ProvisionedThroughputExceededException", "ThrottlingExcepti
                     "ServiceUnavailable", "SlowDown", "RequestTimeout"}
 _TRANSIENT_REASONS = {"TransactionConflict", "ThrottlingError",
                       "ProvisionedThroughputExceeded"}
+
+
+def is_rejected_query(error: BaseException | None) -> bool:
+    """Whether DynamoDB refused a Query or Scan as invalid (ValidationException), e.g. for
+    an ExclusiveStartKey that does not fit the table's or index's key schema."""
+    from pynamodb.exceptions import QueryError, ScanError
+
+    if not isinstance(error, (QueryError, ScanError)):
+        return False
+    cause = getattr(error, "cause", None) or error.__cause__
+    return (isinstance(cause, ClientError)
+            and cause.response.get("Error", {}).get("Code") == "ValidationException")
 
 
 def is_transient(error: BaseException | None) -> bool:

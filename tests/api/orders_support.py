@@ -1,7 +1,9 @@
 """Shared steps for the order tests: a listed service written straight into storage (the
 catalog's own routes are tested elsewhere), an order walked to a given state through
 the API, and the money figures to assert."""
+import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from chalicelib import clock, ids
 from chalicelib.storage.catalog import ServiceModel
@@ -43,8 +45,11 @@ def upload(api, order_id, *, provider=PROVIDER, filename="首页设计稿.png", 
                      {"filename": filename, "content_type": "image/png", "size": len(data)},
                      user=provider)
     assert reply.status == 200, reply
-    s3_client().put_object(Bucket=settings.get().bucket, Key=reply.json["upload"]["fields"]["key"],
-                           Body=data, ContentType="image/png")
+    fields = reply.json["upload"]["fields"]
+    # The tags the POST's `tagging` field puts on the object, as PutObject spells them.
+    tags = re.findall(r"<Key>([^<]*)</Key><Value>([^<]*)</Value>", fields.get("tagging", ""))
+    s3_client().put_object(Bucket=settings.get().bucket, Key=fields["key"], Body=data,
+                           ContentType="image/png", Tagging=urlencode(tags))
     return reply.json["file_id"]
 
 

@@ -47,3 +47,22 @@ def test_public_list_shows_only_active_campaigns(api):
     reply = api.get("/campaigns")
     assert [c["id"] for c in reply.json["items"]] == [later]
     assert reply.json["next_cursor"] is None
+
+
+def test_campaigns_not_started_yet_are_read_a_bounded_page_at_a_time(api, monkeypatch):
+    from chalicelib.storage import base
+
+    monkeypatch.setattr(base, "READ_BUDGET", 3)
+    for hours in range(1, 8):
+        assert create(api, starts_h=hours, ends_h=hours + 24).status == 201
+    running = create(api, starts_h=-1, ends_h=100).json["id"]
+    seen, cursor, requests = [], None, 0
+    while True:
+        reply = api.get("/campaigns" + (f"?cursor={cursor}" if cursor else ""))
+        assert reply.status == 200, reply
+        seen += [c["id"] for c in reply.json["items"]]
+        requests += 1
+        cursor = reply.json["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [running] and requests >= 3

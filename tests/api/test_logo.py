@@ -54,7 +54,7 @@ def test_fake_and_wrong_images_are_refused(api):
         "not a decodable image"
     assert _problem(put(api, sid, _png_with(80, 80), "image/png")) == "not a decodable image"
     assert _problem(put(api, sid, image_bytes("GIF"), "image/png")) == \
-        "content does not match Content-Type"
+        "not a decodable image"  # no GIF decoder runs at all
     assert _problem(put(api, sid, image_bytes("JPEG"), "image/png")) == \
         "content does not match Content-Type"
     assert _problem(put(api, sid, image_bytes("PNG", (81, 80)), "image/png")) == \
@@ -138,3 +138,24 @@ def test_public_base_url_replaces_the_presigned_url(api, monkeypatch):
         monkeypatch.delenv("PUBLIC_BASE_URL")
         settings.reload()
     assert url.startswith(f"https://cdn.example.com/files/logos/{sid}/") and url.endswith(".png")
+
+
+def _logo_keys(sid):
+    listed = s3_client().list_objects_v2(Bucket=settings.get().bucket, Prefix=f"logos/{sid}/")
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def test_a_replaced_logo_and_a_deleted_services_logo_leave_the_bucket(api):
+    """Logos belong to their service: a new one replaces the old object, and deleting the
+    service deletes its logo (they stayed for ever)."""
+    approved_provider(api)
+    sid = draft(api)["id"]
+    assert put(api, sid, image_bytes("PNG"), "image/png").status == 200
+    first = _logo_keys(sid)
+    assert put(api, sid, image_bytes("PNG"), "image/png").status == 200  # the same logo again
+    assert _logo_keys(sid) == first
+    assert put(api, sid, image_bytes("PNG", color=(10, 90, 200)), "image/png").status == 200
+    second = _logo_keys(sid)
+    assert len(second) == 1 and second != first
+    assert api.delete(f"/services/{sid}", user=PROVIDER).status == 204
+    assert _logo_keys(sid) == []

@@ -115,6 +115,40 @@ def test_cursor_pages_through_and_is_bound_to_its_query(api):
     assert api.get("/services?limit=101").status == 422
 
 
+FORGED_START_KEYS = [
+    "ALL", 7, ["term"], {"term": "ALL"}, {"term": {"S": "ALL"}},
+    {"term": {"S": "ALL"}, "sort_newest": {"N": "1"}},
+    {"term": {"S": "ALL"}, "sort_newest": {"S": "x"}, "extra": {"S": "y"}},
+    {"nope": {"S": "a"}, "nada": {"S": "b"}}, {"term": {"S": "ALL"}, "sort_newest": {"M": {}}},
+    {"term": {"S": ""}, "sort_newest": {"S": "x"}},
+]
+
+
+def test_a_forged_start_key_is_400_not_500(api, aws):
+    """Whoever knows the signing key (here, the local stage's) still cannot make a list
+    route fail: a start key of the wrong shape is the client's error."""
+    import json
+
+    from chalicelib.api.pagination import encode_cursor
+
+    approved_provider(api)
+    routes = [
+        ("/services?limit=2", "market:" + json.dumps(
+            [{"q": None, "category": None, "tag": None, "provider_id": None}, "newest"],
+            ensure_ascii=False, sort_keys=True), None),
+        ("/orders?as=buyer", f"orders:{PROVIDER}:buyer:", PROVIDER),
+        ("/me/notifications", f"notifications:{PROVIDER}", PROVIDER),
+    ]
+    for path, scope, user in routes:
+        for start in FORGED_START_KEYS:
+            cursor = encode_cursor(start, scope)
+            reply = api.get(f"{path}{'&' if '?' in path else '?'}cursor={cursor}", user=user)
+            if aws == "moto" and reply.status == 200:
+                continue  # moto accepts a start key without its sort key; DynamoDB does not
+            assert (reply.status, reply.error_code) == (400, "INVALID_REQUEST"), (path, start,
+                                                                                 reply)
+
+
 def _bulk_listed(n: int, title: str, summary: str, provider: str = "bulk-provider"):
     """Listed services written straight into storage, with their market entries."""
     made = []
@@ -140,6 +174,46 @@ def test_items_read_follow_results_not_catalog_size(moto_aws):
     assert by_category.items == [] and by_category.scanned == 0
     first_page = market.search(limit=10)
     assert len(first_page.items) == 10 and first_page.scanned <= 20  # one page, not 153
+
+
+def test_a_query_reads_at_most_the_budget_and_says_so_with_next_cursor(moto_aws, monkeypatch):
+    """A filter that matches little on a big partition (here the provider's, filtered by
+    another category) stops at the read budget; the next cursor goes on from there."""
+    monkeypatch.setattr(market, "READ_BUDGET", 40)
+    _bulk_listed(100, "客服外包", "在线客服")
+    found = market.search(provider_id="bulk-provider", category="logo-design", limit=20)
+    assert found.items == [] and found.scanned <= 40
+    assert found.last_key is not None  # not the end: the client asks again
+    pages, start = 1, found.last_key
+    while start is not None:
+        more = market.search(provider_id="bulk-provider", category="logo-design", limit=20,
+                             start_key=start)
+        assert more.items == [] and more.scanned <= 40
+        pages, start = pages + 1, more.last_key
+    assert 3 <= pages <= 4  # 100 entries, 40 a request
+
+
+def test_pages_under_the_budget_still_find_every_match(moto_aws, monkeypatch):
+    monkeypatch.setattr(market, "READ_BUDGET", 30)
+    made = _bulk_listed(70, "客服外包", "在线客服")
+    seen, start, requests = [], None, 0
+    while True:
+        page = market.search(provider_id="bulk-provider", q="客服", limit=25, start_key=start)
+        assert page.scanned <= 30 and len(page.items) <= 25
+        seen += [s["id"] for s in page.items]
+        requests += 1
+        start = page.last_key
+        if start is None:
+            break
+    assert sorted(seen) == sorted(made) and requests >= 3
+
+
+def test_a_query_with_no_indexable_word_is_refused_not_a_catalog_scan(api):
+    for q in ("x", "!", "? ! x", "。"):
+        reply = api.get(f"/services?q={quote(q)}")
+        assert (reply.status, reply.error_code) == (422, "VALIDATION_FAILED"), (q, reply)
+        assert reply.json["error"]["details"]["errors"][0]["field"] == "q"
+    assert api.get(f"/services?q={quote('装修 x')}").status == 200  # one indexed word is enough
 
 
 def test_demo_data_loads_once_through_the_rules(moto_aws):

@@ -177,3 +177,31 @@ def test_my_services_by_status_newest_first(api):
     stolen = api.get(f"/providers/me/services?limit=2&cursor={page1['next_cursor']}",
                      user=PROVIDER_2)
     assert stolen.status == 400
+
+
+def _follow(api, path, user):
+    """Every item of a list, and how many requests it took."""
+    items, cursor, requests = [], None, 0
+    while True:
+        sep = "&" if "?" in path else "?"
+        reply = api.get(path + (f"{sep}cursor={cursor}" if cursor else ""), user=user)
+        assert reply.status == 200, reply
+        items += reply.json["items"]
+        requests += 1
+        cursor = reply.json["next_cursor"]
+        if not cursor:
+            return items, requests
+
+
+def test_a_status_filter_over_many_drafts_reads_a_bounded_page(api, monkeypatch):
+    """The filter runs after the read: a provider's drafts must not all be read to find
+    that none is listed."""
+    from chalicelib.storage import base
+
+    monkeypatch.setattr(base, "READ_BUDGET", 4)
+    approved_provider(api)
+    for n in range(10):
+        draft(api, n=n)
+    items, requests = _follow(api, "/providers/me/services?status=listed", PROVIDER)
+    assert items == [] and requests >= 3
+    assert len(_follow(api, "/providers/me/services?status=draft", PROVIDER)[0]) == 10

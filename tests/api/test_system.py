@@ -31,6 +31,19 @@ def test_deeply_nested_json_is_refused_cleanly(api):
     assert reply.json["error"]["code"] in ("INVALID_REQUEST", "PAYLOAD_TOO_LARGE")
 
 
+def test_json_nested_just_below_the_parser_limit_is_400_not_500(api):
+    # json.loads stops at the interpreter's recursion limit; bodies a little shallower
+    # used to parse and then blow the stack further in (a 500).
+    import sys
+
+    limit = sys.getrecursionlimit()
+    for depth in range(limit // 2, limit + 5):
+        for raw in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth,
+                    b'{"sub": ' + b"[" * depth + b"]" * depth + b"}"):
+            reply = api.call("POST", "/_local/token", raw=raw)
+            assert (reply.status, reply.error_code) == (400, "INVALID_REQUEST"), (depth, reply)
+
+
 def test_validation_lists_every_problem(api):
     reply = api.post("/_local/token", {"sub": "", "roles": ["king"], "extra": 1})
     assert reply.status == 422

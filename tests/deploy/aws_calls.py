@@ -29,21 +29,35 @@ _S3_ACTIONS = {"HeadObject": ["GetObject"], "GetObject": ["GetObject"],
 _sink: list[dict] | None = None
 
 
-def _from_app_code() -> bool:
-    frame, seen = sys._getframe(2), False
+API_FUNCTION = "api_handler"
+_APP_PY = str(ROOT / "app.py")
+_function: str = API_FUNCTION
+
+
+def _caller() -> str | None:
+    """The deployed function whose code makes this call, or None for a call no deployed
+    function makes (the test playing a browser, the local stack's own set-up)."""
+    frame, seen, function = sys._getframe(2), False, API_FUNCTION
     while frame is not None:
         name = frame.f_code.co_filename
         if name.startswith(_NOT_DEPLOYED):
-            return False
+            return None
         if name.startswith(_APP_CODE):
             seen = True
+            if name == _APP_PY and frame.f_code.co_name in _scheduled:
+                function = frame.f_code.co_name  # app.py's @app.schedule function
         frame = frame.f_back
-    return seen
+    return function if seen else None
 
 
-def _write(service: str, actions: list[str], tables=(), index: str | None = None) -> None:
+_scheduled: set[str] = set()
+
+
+def _write(service: str, actions: list[str], tables=(), index: str | None = None,
+           keys=()) -> None:
     _sink.append({"service": service, "actions": sorted(set(actions)),
-                  "tables": sorted(set(tables)), "index": index})
+                  "tables": sorted(set(tables)), "index": index, "keys": sorted(set(keys)),
+                  "function": _function})
 
 
 def _dynamodb(operation: str, params: dict) -> None:
@@ -67,7 +81,8 @@ def _on_call(client, operation: str, params: dict) -> None:
     if service == "dynamodb":
         _dynamodb(operation, params)
     elif service == "s3":
-        _write("s3", ["s3:" + a for a in _S3_ACTIONS.get(operation, [operation])])
+        _write("s3", ["s3:" + a for a in _S3_ACTIONS.get(operation, [operation])],
+               keys=[params["Key"]] if "Key" in params else [])
     else:
         _write(service, [f"{client.meta.service_model.signing_name}:{operation}"])
 
@@ -78,27 +93,41 @@ def _presigned_url_actions(ClientMethod=None, *args, **kwargs):
 
 
 @contextmanager
-def recording(s3_client_class):
-    """Collect the app's AWS calls (as dicts: service, actions, tables, index) meanwhile."""
+def recording(s3_client_class, scheduled=()):
+    """Collect the app's AWS calls (as dicts: service, actions, tables, index, S3 keys and
+    the deployed function making them: `api_handler`, or one of the `scheduled` function
+    names of app.py) meanwhile."""
     global _sink
+    _scheduled.clear()
+    _scheduled.update(scheduled)
     calls: list[dict] = []
     original_call = BaseClient._make_api_call
     original_url = s3_client_class.generate_presigned_url
     original_post = s3_client_class.generate_presigned_post
 
+    def attributed(record):
+        global _function
+        if _sink is not None:
+            function = _caller()
+            if function is not None:
+                _function = function
+                record()
+
     def make_api_call(self, operation, params):
-        if _sink is not None and _from_app_code():
-            _on_call(self, operation, params)
+        attributed(lambda: _on_call(self, operation, params))
         return original_call(self, operation, params)
 
     def presigned_url(self, *args, **kwargs):
-        if _sink is not None and _from_app_code():
-            _write("s3", _presigned_url_actions(*args, **kwargs))
+        attributed(lambda: _write("s3", _presigned_url_actions(*args, **kwargs),
+                                  keys=[kwargs.get("Params", {}).get("Key", "")]))
         return original_url(self, *args, **kwargs)
 
     def presigned_post(self, *args, **kwargs):
-        if _sink is not None and _from_app_code():
-            _write("s3", ["s3:PutObject"])
+        key = args[1] if len(args) > 1 else kwargs.get("Key", "")
+        # A POST that sets tags needs the tagging action too.
+        tagged = "tagging" in (kwargs.get("Fields") or {})
+        attributed(lambda: _write("s3", ["s3:PutObject"] + ["s3:PutObjectTagging"] * tagged,
+                                  keys=[key]))
         return original_post(self, *args, **kwargs)
 
     BaseClient._make_api_call = make_api_call

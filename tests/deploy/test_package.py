@@ -123,7 +123,7 @@ def test_the_files_bucket_is_private_encrypted_and_open_to_browser_uploads(sam):
     sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
     cors = props["CorsConfiguration"]["CorsRules"][0]
-    assert {"GET", "PUT", "POST"} <= set(cors["AllowedMethods"])
+    assert {"GET", "POST"} == set(cors["AllowedMethods"])
     rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
     assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"]
     assert rules["expire-abandoned-uploads"]["ExpirationInDays"] > 0
@@ -136,19 +136,83 @@ def test_the_files_bucket_is_private_encrypted_and_open_to_browser_uploads(sam):
 def test_every_function_is_wired_to_the_tables_bucket_secret_and_json_logs(sam):
     functions = _functions(sam)
     assert "APIHandler" in functions
+    policy_of = {"APIHandler": template.API_FUNCTION,
+                 **{template.cfn_name(n): n for n in _scheduled_names()}}
+    roles = set()
     for name, fn in functions.items():
         variables = fn["Properties"]["Environment"]["Variables"]
         assert variables["STAGE"] == "prod", name
         assert variables["TABLE_PREFIX"] == {"Fn::Sub": template.TABLE_PREFIX}, name
         assert variables["BUCKET_NAME"] == {"Ref": "FilesBucket"}, name
+        assert variables["CORS_ALLOWED_ORIGINS"] == {
+            "Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]}, name
         assert variables["JWT_SECRET_SSM_PARAMETER"]["Fn::If"][1] == {
             "Fn::Sub": "/${AWS::StackName}/jwt-secret"}
         assert "JWT_SECRET" not in variables  # never a secret in the template
         assert fn["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
         assert fn["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "LogGroup"}
-        policies = sam["Resources"][fn["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+        role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        roles.add(role)
+        policies = sam["Resources"][role]["Properties"]
         assert policies["Policies"][0]["PolicyDocument"] == json.loads(
-            template.policy_path("prod").read_text(encoding="utf-8"))
+            template.policy_path("prod", policy_of[name]).read_text(encoding="utf-8")), name
+    assert len(roles) == len(functions)  # a role, and a policy, of its own each
+
+
+def _evaluate(expression, parameters: dict, conditions: dict):
+    """The value of a CloudFormation condition expression for these parameter values."""
+    if isinstance(expression, dict):
+        (fn, args), = expression.items()
+        if fn == "Ref":
+            return parameters[args]
+        if fn == "Condition":
+            return _evaluate(conditions[args], parameters, conditions)
+        values = [_evaluate(a, parameters, conditions) for a in args]
+        return {"Fn::Equals": lambda: values[0] == values[1], "Fn::Not": lambda: not values[0],
+                "Fn::And": lambda: all(values), "Fn::Or": lambda: any(values),
+                "Fn::Contains": lambda: values[1] in values[0]}[fn]()
+    return expression
+
+
+def _stack(sam, **given) -> dict:
+    defaults = {name: p.get("Default") for name, p in sam["Parameters"].items()}
+    return {**defaults, "CorsAllowedOrigins": ["https://market.example.com"], **given}
+
+
+def _failed_rules(sam, parameters) -> list[str]:
+    failed = []
+    for rule in sam["Rules"].values():
+        if _evaluate(rule.get("RuleCondition", True), parameters, sam["Conditions"]):
+            failed += [a["AssertDescription"] for a in rule["Assertions"]
+                       if not _evaluate(a["Assert"], parameters, sam["Conditions"])]
+    return failed
+
+
+def test_a_stack_with_any_origin_for_the_bucket_is_refused(sam):
+    assert _failed_rules(sam, _stack(sam)) == []
+    refused = _failed_rules(sam, _stack(sam, CorsAllowedOrigins=["https://a.example", "*"]))
+    assert refused and "CorsAllowedOrigins" in refused[0]
+
+
+@pytest.mark.parametrize("jwks", ["", "https://idp.example/.well-known/jwks.json"])
+@pytest.mark.parametrize("arn", ["", "arn:aws:secretsmanager:us-east-1:1:secret:jwt"])
+def test_every_mode_reads_the_stages_secret_which_signs_the_cursors(sam, jwks, arn):
+    """With a JWKS too: cursors are signed with the stage's secret, never a public default."""
+    parameters = _stack(sam, JwtJwksUrl=jwks, JwtSecretArn=arn, JwtIssuer="https://idp.example",
+                        JwtAudience="market-web")
+    conditions = sam["Conditions"]
+    ssm = _evaluate({"Condition": "UseSsmSecret"}, parameters, conditions)
+    manager = _evaluate({"Condition": "UseSecretsManager"}, parameters, conditions)
+    assert (ssm, manager) == ((False, True) if arn else (True, False))
+
+
+@pytest.mark.parametrize("missing", ["JwtIssuer", "JwtAudience"])
+def test_a_jwks_stack_without_issuer_or_audience_is_refused_before_it_is_built(sam, missing):
+    parameters = _stack(sam, **{"JwtJwksUrl": "https://idp.example/.well-known/jwks.json",
+                                "JwtIssuer": "https://idp.example", "JwtAudience": "market-web",
+                                missing: ""})
+    failed = _failed_rules(sam, parameters)
+    assert len(failed) == 1 and missing in failed[0]
 
 
 def _scheduled_names() -> set[str]:

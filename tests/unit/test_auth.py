@@ -33,7 +33,7 @@ def test_forged_or_garbage_tokens_are_refused(token):
 
 
 def test_expired_token_is_refused():
-    token = jwt.encode({"sub": "buyer-1", "exp": datetime.now(timezone.utc) - timedelta(seconds=5)},
+    token = jwt.encode({"sub": "buyer-1", "exp": datetime.now(timezone.utc) - timedelta(seconds=60)},
                        auth._secret(), algorithm="HS256")
     with pytest.raises(Unauthenticated, match="expired"):
         auth.caller_from_headers(_bearer(token))
@@ -51,3 +51,32 @@ def test_alg_none_is_refused():
     with pytest.raises(Unauthenticated):
         auth.caller_from_headers(_bearer(token))
 
+
+
+def _signed(**claims):
+    return _bearer(jwt.encode({"sub": "buyer-1", **claims}, auth._secret(), algorithm="HS256"))
+
+
+def test_clocks_a_few_seconds_apart_do_not_refuse_a_fresh_token():
+    """The issuer's clock may run up to 30 s ahead of ours (iat, nbf) or behind (exp)."""
+    now = datetime.now(timezone.utc)
+    for claims in ({"iat": now + timedelta(seconds=10), "exp": now + timedelta(hours=1)},
+                   {"nbf": now + timedelta(seconds=10), "exp": now + timedelta(hours=1)},
+                   {"exp": now - timedelta(seconds=10)}):
+        assert auth.caller_from_headers(_signed(**claims)).user_id == "buyer-1", claims
+
+
+def test_beyond_the_leeway_tokens_are_still_refused():
+    now = datetime.now(timezone.utc)
+    for claims in ({"nbf": now + timedelta(seconds=90), "exp": now + timedelta(hours=1)},
+                   {"iat": now + timedelta(seconds=90), "exp": now + timedelta(hours=1)},
+                   {"exp": now - timedelta(seconds=90)}):
+        with pytest.raises(Unauthenticated):
+            auth.caller_from_headers(_signed(**claims))
+
+
+@pytest.mark.parametrize("sub", ["system", "SYSTEM", "System"])
+def test_a_user_token_cannot_take_the_schedulers_name(sub):
+    """Order events name the scheduler `system`; no user may appear as it."""
+    with pytest.raises(Unauthenticated):
+        auth.caller_from_headers(_bearer(auth.issue_token(sub, [])))

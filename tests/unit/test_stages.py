@@ -34,6 +34,36 @@ def test_local_stage_has_the_local_routes():
     assert {"/_local/token", "/_local/clock", "/_local/sweeps"} <= routes
 
 
+def test_only_the_local_stage_serves_the_local_routes():
+    """/_local/token hands out operator tokens: a `test` stage must not have it."""
+    routes = _routes_in_stage("test")
+    assert "/health" in routes
+    assert not [r for r in routes if r.startswith("/_local")]
+
+
+def _start_in_lambda(stage: str, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("JWT_")}
+    clean.update({"STAGE": stage, "AWS_LAMBDA_FUNCTION_NAME": f"service-market-{stage}", **env})
+    return subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=clean,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("stage", sorted(settings.LOCAL_STAGES))
+def test_a_lambda_function_refuses_to_start_in_a_local_stage(stage):
+    """A local stage accepts the public default secret: deployed, anyone could sign tokens."""
+    result = _start_in_lambda(stage)
+    assert result.returncode != 0
+    assert "refusing to serve" in result.stderr
+
+
+@pytest.mark.parametrize("secret", ["short-secret", "x" * 31])
+def test_a_short_jwt_secret_from_the_environment_refuses_to_start(secret):
+    result = _start_in_lambda("prod", JWT_SECRET=secret)
+    assert result.returncode != 0
+    assert "refusing to serve" in result.stderr
+    assert _start_in_lambda("prod", JWT_SECRET="x" * 32).returncode == 0
+
+
 @pytest.mark.parametrize("secret", [None, settings.LOCAL_DEFAULT_JWT_SECRET])
 def test_a_deployed_function_without_a_real_secret_refuses_to_start(secret):
     env = {**os.environ, "STAGE": "prod", "AWS_LAMBDA_FUNCTION_NAME": "service-market-prod"}
