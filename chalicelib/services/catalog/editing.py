@@ -94,6 +94,7 @@ def set_logo(caller: Caller, service_id: str, data: bytes, content_type: str,
     key = logos.logo_key(service_id, data, ext)
     logos.store_logo(key, data, content_type)
     S = ServiceModel
+    replaced = service.logo_key
     try:
         service.update(actions=[S.logo_key.set(key), S.updated_at.set(clock.to_key(now)),
                                 S.version.add(1)],
@@ -103,4 +104,6 @@ def set_logo(caller: Caller, service_id: str, data: bytes, content_type: str,
         if find_service(service_id) is None:
             raise NotFound("no such service")
         raise ServiceListed(status="listed")
+    if replaced != key:
+        logos.delete_logo_quietly(replaced)  # the service no longer shows it
     return view(service)

@@ -7,6 +7,7 @@ from chalicelib.domain import catalog as rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.services import logos
+from chalicelib.storage import base
 from chalicelib.storage.catalog import ServiceModel
 
 ATTEMPTS = 3
@@ -43,12 +44,12 @@ def get_service(caller: Caller | None, service_id: str) -> dict:
 def list_my_services(caller: Caller, status: str | None, limit: int,
                      start_key) -> tuple[list[dict], dict | None]:
     """The caller's own services, newest first, optionally in one status."""
-    results = ServiceModel.by_provider.query(
-        caller.user_id, scan_index_forward=False,
-        filter_condition=(ServiceModel.status == status) if status else None,
-        limit=limit, last_evaluated_key=start_key, page_size=max(limit, 20))
-    items = [view(s) for s in results]
-    return items, results.last_evaluated_key
+    found, last_key, _ = base.bounded_query(
+        ServiceModel, ServiceModel.by_provider, caller.user_id, scan_index_forward=False,
+        filter_condition=(ServiceModel.status == status) if status else None, limit=limit,
+        read_budget=base.READ_BUDGET, last_evaluated_key=start_key, page_size=max(limit, 20),
+        later_page_size=100)
+    return [view(s) for s in found], last_key
 
 
 def fields_of(service: ServiceModel) -> dict:
