@@ -23,6 +23,7 @@ from chalicelib.domain.errors import (DomainError, Forbidden, InvalidRequest, Pa
                                       ServiceUnavailable, Unauthenticated)
 from chalicelib.services import idempotency
 from chalicelib.storage.base import is_transient
+from chalicelib.storage.idempotency import record_key
 
 log = logging.getLogger("market.api")
 
@@ -66,6 +67,9 @@ class Request:
     raw_body: bytes
     content_type: str
     now: object  # datetime, read once per request from the app clock
+    # `<caller>#<Idempotency-Key>` of a write sent with a key, else None. Order writes
+    # record it, so a retry whose first commit landed but lost its answer is recognised.
+    request_key: str | None = None
 
     def paging(self, scope: str = "") -> tuple[int, object]:
         return self.query.get("limit") or DEFAULT_LIMIT, decode_cursor(self.query.get("cursor"), scope)
@@ -116,12 +120,9 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
         req = Request(caller=caller, body=_parse_body(spec, raw_body, headers),
                       query=_parse_query(spec, request.query_params or {}), params=params,
                       headers=headers, raw_body=raw_body,
-                      content_type=headers.get("content-type", ""), now=clock.now())
-        if claim_key:
-            with idempotency.request_scope(*claim_key):
-                response = _to_response(fn(req), spec.status)
-        else:
-            response = _to_response(fn(req), spec.status)
+                      content_type=headers.get("content-type", ""), now=clock.now(),
+                      request_key=record_key(*claim_key) if claim_key else None)
+        response = _to_response(fn(req), spec.status)
     except DomainError as error:
         response = errors.from_domain(error)
     except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a clean 500

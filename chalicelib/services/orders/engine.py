@@ -20,7 +20,7 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from chalicelib.services import escrow, idempotency
+from chalicelib.services import escrow
 from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
@@ -125,8 +125,9 @@ class _Change:
     """One transition's writes, built from the decided effects, committed together."""
 
     def __init__(self, order: OrderModel, outcome: life.Outcome, actor: Caller, now: datetime,
-                 params: dict, data: dict):
+                 params: dict, data: dict, request_key: str | None):
         self.order, self.outcome, self.actor, self.now = order, outcome, actor, now
+        self.request_key = request_key
         self.params, self.data = params, dict(data)
         self.at = clock.to_key(now)
         to = outcome.to
@@ -247,7 +248,7 @@ class _Change:
                       & (OrderModel.version == int(order.version)))
             tx.save(new_event(order.id, self.version, self.outcome.event_type,
                            self.outcome.from_status, self.outcome.to, self.actor, self.at,
-                           self.data),
+                           self.data, self.request_key),
                     condition=OrderEventModel.seq.does_not_exist())
             for ins in self.instructions:
                 tx.save(ins, condition=InstructionModel.id.does_not_exist())
@@ -260,18 +261,23 @@ class _Change:
 
 
 def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
-               params: dict | None = None, data: dict | None = None) -> OrderModel:
-    """Apply one action to an order: decide, commit conditionally, execute its money."""
+               params: dict | None = None, data: dict | None = None,
+               request_key: str | None = None) -> OrderModel:
+    """Apply one action to an order: decide, commit conditionally, execute its money.
+
+    `request_key` (`<caller>#<Idempotency-Key>`, None without a key) is recorded on the
+    event, so that a retry whose first commit landed but lost its answer is recognised
+    and answered as the first run would have been."""
     include_service = True
     for _ in range(ATTEMPTS):
         order = load(order_id)
         try:
             outcome = life.decide(order.status, action, role_of(actor, order), facts(order, now))
         except InvalidTransition:
-            if moved_by_this_request(order):
+            if moved_by_this_request(order, request_key):
                 return order
             raise
-        change = _Change(order, outcome, actor, now, params or {}, data or {})
+        change = _Change(order, outcome, actor, now, params or {}, data or {}, request_key)
         try:
             change.commit(include_service)
         except TransactWriteError as error:
@@ -299,24 +305,24 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
     raise Conflict()
 
 
-def new_event(order_id, seq, type_, from_status, to_status, actor, at, data) -> OrderEventModel:
+def new_event(order_id, seq, type_, from_status, to_status, actor, at, data,
+              request_key) -> OrderEventModel:
     return OrderEventModel(order_id, seq, type=type_, from_status=from_status,
                            to_status=to_status, actor=actor.user_id, at=at, data=data or {},
-                           request_key=idempotency.current_request_key())
+                           request_key=request_key)
 
 
-def moved_by_this_request(order: OrderModel) -> bool:
+def moved_by_this_request(order: OrderModel, request_key: str | None) -> bool:
     """Whether the order's latest change was made by the request being served: a retry,
     with the same Idempotency-Key, of a commit whose answer was lost. Read only when an
     action is refused for the state, so it costs nothing on the normal path."""
-    key = idempotency.current_request_key()
-    if key is None:
+    if request_key is None:
         return False
     try:
         latest = OrderEventModel.get(order.id, int(order.version), consistent_read=True)
     except DoesNotExist:
         return False
-    return latest.request_key == key
+    return latest.request_key == request_key
 
 
 

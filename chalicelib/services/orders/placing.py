@@ -10,7 +10,7 @@ from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, InvalidTransition,
                                       NotFound, ServiceAtCapacity, ServiceNotListed,
                                       ValidationFailed)
-from chalicelib.services import idempotency, payments
+from chalicelib.services import payments
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
                                                new_event, notify, role_of, timer_inputs,
                                                transition, windows)
@@ -21,8 +21,12 @@ from chalicelib.storage.orders import TIMER_PK, Milestone, OrderModel, ServiceSn
 
 
 def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
-                price: int | None, milestones: list[dict] | None, now: datetime) -> dict:
-    """Order a listed service: snapshot it, claim a capacity slot, await payment."""
+                price: int | None, milestones: list[dict] | None, now: datetime,
+                request_key: str | None = None) -> dict:
+    """Order a listed service: snapshot it, claim a capacity slot, await payment.
+
+    With a `request_key` the order's id is derived from it: a retry whose first commit
+    landed finds that order instead of placing a second one."""
     if due_at <= now:
         raise ValidationFailed("due_at must be in the future",
                                errors=[{"field": "due_at", "problem": "must be in the future"}])
@@ -30,7 +34,6 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     amount = _order_amount(service, price)
     plan = money.plan_milestones(amount, milestones, service.title)
     at = clock.to_key(now)
-    request_key = idempotency.current_request_key()
     order_id = ids.keyed_id("ord", request_key) if request_key else ids.new_id("ord")
     order = OrderModel(
         order_id, buyer_id=caller.user_id, provider_id=service.provider_id,
@@ -49,7 +52,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                             **{k: v for k, v in timer_inputs(order).items() if k != "status"})
     order.timer_pk, order.timer_due = TIMER_PK, f"{clock.to_key(timer.at)}#{order.id}"
     event = new_event(order.id, 1, "placed", None, life.AWAITING_PAYMENT, caller, at,
-                   {"amount": amount, "service_id": service.id})
+                   {"amount": amount, "service_id": service.id}, request_key)
     for attempt in range(ATTEMPTS):
         try:
             with transact_write() as tx:
@@ -114,24 +117,27 @@ def _order_amount(service: ServiceModel, price: int | None) -> int:
     return list_price
 
 
-def pay_order(caller: Caller, order_id: str, now: datetime) -> dict:
+def pay_order(caller: Caller, order_id: str, now: datetime, *,
+              request_key: str | None = None) -> dict:
     """Charge the buyer through the gateway; with a synchronous gateway, fund escrow now."""
     order = load(order_id)
     try:
         life.decide(order.status, life.PAY, role_of(caller, order), facts(order, now))
     except InvalidTransition:
-        if moved_by_this_request(order):
+        if moved_by_this_request(order, request_key):
             return present(order)
         raise
     # One charge per order, whatever the client retries: the key is the order's.
     result = payments.gateway().charge(order.id, int(order.amount), f"{order.id}:charge")
     if result.status != "succeeded":
         return present(order)  # the gateway's webhook calls confirm_funding later
-    return present(confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller))
+    return present(confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller,
+                                           request_key=request_key))
 
 
 def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime, *,
-                    actor: Caller | None = None) -> OrderModel:
+                    actor: Caller | None = None,
+                    request_key: str | None = None) -> OrderModel:
     """The gateway confirmed `amount`: fund escrow (idempotent; the webhook entry point)."""
     order = load(order_id)
     if order.payment_ref == payment_ref and order.status != life.AWAITING_PAYMENT:
@@ -141,7 +147,8 @@ def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime,
                              amount=amount, expected=int(order.amount))
     try:
         return transition(actor or SYSTEM, order_id, life.PAY, now,
-                          params={"payment_ref": payment_ref, "amount": amount})
+                          params={"payment_ref": payment_ref, "amount": amount},
+                          request_key=request_key)
     except InvalidTransition:
         fresh = load(order_id)
         if fresh.payment_ref == payment_ref:
