@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
-from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.storage.base import transaction
 from chalicelib.storage.ledger import PENDING_PK, AccountModel, InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
 from chalicelib.services import payments
@@ -66,39 +66,41 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
     posting = money.posting_for(ins.kind, ins.order_id, ins.provider_id, ins.amount)
     at = clock.to_key(now)
     counter = OrderModel.escrow_released if ins.kind == money.RELEASE else OrderModel.escrow_refunded
+    tx = transaction()
     try:
-        with transact_write() as tx:
-            tx.save(PostingModel(ins.id, from_account=posting.from_account,
-                                 to_account=posting.to_account, amount=posting.amount,
-                                 order_id=ins.order_id, kind=ins.kind, at=at,
-                                 account=posting.to_account),
+        with tx:
+            tx.save("posting", PostingModel(ins.id, from_account=posting.from_account,
+                                            to_account=posting.to_account,
+                                            amount=posting.amount, order_id=ins.order_id,
+                                            kind=ins.kind, at=at, account=posting.to_account),
                     condition=PostingModel.id.does_not_exist())
             # held >= amount keeps escrow from ever going negative, whatever happened
             # before; the order's version is not touched so that money arriving never
             # makes a user's concurrent action fail.
-            tx.update(OrderModel(ins.order_id),
+            tx.update("order", OrderModel(ins.order_id),
                       actions=[OrderModel.escrow_held.add(-ins.amount),
                                counter.add(ins.amount),
                                OrderModel.escrow_instructed.add(-ins.amount)],
                       condition=OrderModel.escrow_held >= ins.amount)
             if ins.kind == money.RELEASE:
-                tx.update(AccountModel(money.payable_account(ins.provider_id)),
+                tx.update("account", AccountModel(money.payable_account(ins.provider_id)),
                           actions=[AccountModel.balance.add(ins.amount),
                                    AccountModel.currency.set("CNY"),
                                    AccountModel.updated_at.set(at)])
-            tx.update(ins, actions=[InstructionModel.status.set(DONE),
-                                    InstructionModel.done_at.set(at),
-                                    InstructionModel.pending_pk.remove(),
-                                    InstructionModel.attempts.add(1),
-                                    *([InstructionModel.gateway_ref.set(gateway_ref)]
-                                      if gateway_ref else [])],
+            tx.update("instruction", ins,
+                      actions=[InstructionModel.status.set(DONE),
+                               InstructionModel.done_at.set(at),
+                               InstructionModel.pending_pk.remove(),
+                               InstructionModel.attempts.add(1),
+                               *([InstructionModel.gateway_ref.set(gateway_ref)]
+                                 if gateway_ref else [])],
                       condition=InstructionModel.status == PENDING)
         return True
     except TransactWriteError as error:
-        codes = cancellation_codes(error)
-        if "TransactionConflict" in codes:
+        refusal = tx.refusal(error)
+        if refusal.conflict:
             return False
-        if codes and (codes[0] == "ConditionalCheckFailed" or codes[-1] == "ConditionalCheckFailed"):
+        if refusal.failed("posting") or refusal.failed("instruction"):
             # Already posted or already done by a concurrent run: re-read settles it.
             return False
         raise

@@ -14,6 +14,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import settings as settings_module
 from chalicelib.domain.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
+from chalicelib.storage.base import condition_failed
 from chalicelib.storage.idempotency import IdempotencyRecord, record_key
 
 IN_PROGRESS_SECONDS = 60  # longer than any request may run (API Gateway stops at 29 s)
@@ -61,7 +62,7 @@ def claim(caller: str, key: str, print_: str, now_epoch: float) -> StoredRespons
         record.save(condition=free)
         return None
     except PutError as error:
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
     try:
         existing = IdempotencyRecord.get(record_key(caller, key), consistent_read=True)

@@ -9,19 +9,20 @@ from chalicelib.domain import catalog as rules
 from chalicelib.domain.taxonomy import TAG_NAMES
 from chalicelib.services import logos
 from chalicelib.storage.catalog import ServiceModel
-from chalicelib.storage.market import MarketEntryModel, newest_key, price_key, rating_key
+from chalicelib.storage.market import (ALL, MarketEntryModel, category_term, newest_key,
+                                       price_key, provider_term, query_term, rating_key,
+                                       tag_term)
 
 SORTS = ("newest", "rating", "price_asc", "price_desc")
-ALL = "ALL"
 
 
 def terms_of(service: ServiceModel) -> list[str]:
     """Every term a listed service is found under."""
     tag_names = [TAG_NAMES.get(t, t) for t in service.tags or []]
     text = "\n".join([service.title, service.summary, *tag_names])
-    terms = {ALL, f"CAT#{service.category}", f"PROV#{service.provider_id}"}
-    terms.update(f"TAG#{t}" for t in service.tags or [])
-    terms.update(f"Q#{token}" for token in rules.search_tokens(text))
+    terms = {ALL, category_term(service.category), provider_term(service.provider_id)}
+    terms.update(tag_term(t) for t in service.tags or [])
+    terms.update(query_term(token) for token in rules.search_tokens(text))
     return sorted(terms)
 
 
@@ -89,13 +90,13 @@ def pick_term(q: str | None, category: str | None, tag: str | None,
     for part in rules.query_parts(q or ""):
         token = rules.query_token(part)
         if token:
-            return f"Q#{token}"
+            return query_term(token)
     if tag:
-        return f"TAG#{tag}"
+        return tag_term(tag)
     if provider_id:
-        return f"PROV#{provider_id}"
+        return provider_term(provider_id)
     if category:
-        return f"CAT#{category}"
+        return category_term(category)
     return ALL
 
 
@@ -106,11 +107,11 @@ def search(*, q: str | None = None, category: str | None = None, tag: str | None
     term = pick_term(q, category, tag, provider_id)
     condition = None
     filters = [MarketEntryModel.search_text.contains(p) for p in rules.query_parts(q or "")]
-    if tag and term != f"TAG#{tag}":
+    if tag and term != tag_term(tag):
         filters.append(MarketEntryModel.tags.contains(tag))
-    if provider_id and term != f"PROV#{provider_id}":
+    if provider_id and term != provider_term(provider_id):
         filters.append(MarketEntryModel.provider_id == provider_id)
-    if category and term != f"CAT#{category}":
+    if category and term != category_term(category):
         filters.append(MarketEntryModel.category == category)
     for f in filters:
         condition = f if condition is None else condition & f

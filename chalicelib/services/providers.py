@@ -9,6 +9,7 @@ from chalicelib.domain.errors import InvalidState, NotFound
 # Suspension delists: providers → catalog, one way. The catalog reads providers through
 # storage (`get_provider`), never through this module.
 from chalicelib.services import catalog
+from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ProviderModel, get_provider
 
 PUBLIC_STATUSES = ("approved", "suspended")
@@ -36,7 +37,7 @@ def apply(caller: Caller, *, display_name: str, company_name: str, contact: str,
             P.version.add(1),
         ], condition=P.user_id.does_not_exist() | (P.status == "rejected"))
     except UpdateError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
         current = get_provider(caller.user_id)
         raise InvalidState("an application exists; apply again only after a rejection",
@@ -105,7 +106,7 @@ def _decide(operator: Caller, provider_id: str, expected: str, new: str, reason:
         # stale screen.
         P(provider_id).update(actions=actions, condition=P.status == expected)
     except UpdateError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
         current = get_provider(provider_id)
         if current is None:
@@ -113,11 +114,6 @@ def _decide(operator: Caller, provider_id: str, expected: str, new: str, reason:
         raise InvalidState(f"the provider is {current.status}, not {expected}",
                            status=current.status)
     return own_view(get_provider(provider_id))
-
-
-def _condition_failed(error) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 def public_view(p: ProviderModel) -> dict:

@@ -10,8 +10,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidState
 from chalicelib.services import market, notifications
 from chalicelib.services.catalog.reading import ATTEMPTS, find_service, load_service, view
-from chalicelib.storage.base import (cancellation_codes, is_conflict,
-                                     raise_unless_condition_failed, transact_write)
+from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import (CAMPAIGN_KIND, CampaignModel, GuardModel, ProviderModel,
                                        ServiceModel, get_provider)
 
@@ -45,20 +44,23 @@ def _delist(service_id: str, now: datetime, reason: str | None,
         if campaign_id and service.trial_campaign_id != campaign_id:
             return False
         counter = P.trial_listed_count if service.trial_campaign_id else P.listed_count
+        tx = transaction()
         try:
-            with transact_write() as tx:
-                tx.update(service, actions=[
+            with tx:
+                tx.update("service", service, actions=[
                     S.status.set("delisted"), S.updated_at.set(stamp),
                     S.listed_provider_id.remove(), S.guard_keys.set([]),
                     S.delisted_reason.set(reason) if reason else S.delisted_reason.remove(),
                     S.version.add(1),
                 ], condition=(S.status == "listed") & (S.version == service.version))
-                tx.update(P(service.provider_id), actions=[counter.add(-1)])
+                tx.update("provider", P(service.provider_id), actions=[counter.add(-1)])
                 for key in service.guard_keys or []:
-                    tx.delete(GuardModel(key), condition=GuardModel.key.does_not_exist()
+                    tx.delete("guard", GuardModel(key),
+                              condition=GuardModel.key.does_not_exist()
                               | (GuardModel.service_id == service.id))
         except TransactWriteError as error:
-            if not cancellation_codes(error) and not is_conflict(error):
+            refusal = tx.refusal(error)
+            if not refusal.explained and not refusal.conflict:
                 raise
             continue  # the service changed (a review, a racing delist): look again
         market.remove_entries(service)
@@ -103,7 +105,8 @@ def delist_trial_services_of_ended_campaigns(now: datetime, max_services: int = 
                 campaign.update(actions=[CampaignModel.pending_end.remove()],
                                 condition=CampaignModel.pending_end.exists())
             except UpdateError as error:
-                raise_unless_condition_failed(error)
+                if not condition_failed(error):
+                    raise
     return report
 
 

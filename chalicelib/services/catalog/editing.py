@@ -14,7 +14,7 @@ from chalicelib.domain.errors import (NotFound, ProviderNotApproved, ServiceHasO
                                       ServiceListed, ValidationFailed)
 from chalicelib.services import logos
 from chalicelib.services.catalog.reading import fields_of, find_service, load_service, view
-from chalicelib.storage.base import raise_unless_condition_failed
+from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ServiceModel, get_provider
 
 
@@ -56,7 +56,8 @@ def update_service(caller: Caller, service_id: str, changes: dict, now: datetime
     try:
         service.update(actions=actions, condition=S.status.is_in(*rules.EDITABLE))
     except UpdateError as error:
-        raise_unless_condition_failed(error)
+        if not condition_failed(error):
+            raise
         fresh = find_service(service_id)
         if fresh is None:
             raise NotFound("no such service")
@@ -74,7 +75,8 @@ def delete_service(caller: Caller, service_id: str) -> None:
         service.delete(condition=S.status.is_in(*rules.EDITABLE)
                        & (S.open_orders.does_not_exist() | (S.open_orders == 0)))
     except DeleteError as error:
-        raise_unless_condition_failed(error)
+        if not condition_failed(error):
+            raise
         fresh = find_service(service_id)
         if fresh is None:
             raise NotFound("no such service")
@@ -99,7 +101,8 @@ def set_logo(caller: Caller, service_id: str, data: bytes, content_type: str,
                                 S.version.add(1)],
                        condition=S.status.is_in(*rules.EDITABLE))
     except UpdateError as error:
-        raise_unless_condition_failed(error)
+        if not condition_failed(error):
+            raise
         if find_service(service_id) is None:
             raise NotFound("no such service")
         raise ServiceListed(status="listed")

@@ -21,10 +21,11 @@ from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from chalicelib.services import escrow
-from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
-from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, OrderEventModel, OrderModel)
+from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, OrderEventModel, OrderModel,
+                                       status_key, timer_due_key)
 
 try:
     from chalicelib.services import notifications
@@ -71,7 +72,7 @@ def timer_actions(order_id: str, inputs: dict) -> list:
     if timer is None:
         return [OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()]
     return [OrderModel.timer_pk.set(TIMER_PK),
-            OrderModel.timer_due.set(f"{clock.to_key(timer.at)}#{order_id}")]
+            OrderModel.timer_due.set(timer_due_key(clock.to_key(timer.at), order_id))]
 
 
 def order_deadlines(order: OrderModel) -> dict:
@@ -134,8 +135,8 @@ class _Change:
         self.version = int(order.version) + 1
         self.actions = [OrderModel.status.set(to), OrderModel.version.set(self.version),
                         OrderModel.updated_at.set(self.at),
-                        OrderModel.buyer_status.set(f"{order.buyer_id}#{to}"),
-                        OrderModel.provider_status.set(f"{order.provider_id}#{to}")]
+                        OrderModel.buyer_status.set(status_key(order.buyer_id, to)),
+                        OrderModel.provider_status.set(status_key(order.provider_id, to))]
         self.timer_changes = {"status": to}
         self.instructions: list[InstructionModel] = []
         self.extra = []  # writes to other items that belong to this move (tx → None)
@@ -165,7 +166,7 @@ class _Change:
         self.data.update(amount=amount, payment_ref=ref)
         posting = money.posting_for(money.FUND, self.order.id, self.order.provider_id, amount)
         self.extra.append(lambda tx: tx.save(
-            PostingModel(money.funding_id(self.order.id), from_account=posting.from_account,
+            "posting", PostingModel(money.funding_id(self.order.id), from_account=posting.from_account,
                          to_account=posting.to_account, amount=amount, order_id=self.order.id,
                          kind=money.FUND, at=self.at, account=posting.to_account),
             condition=PostingModel.id.does_not_exist()))
@@ -219,7 +220,7 @@ class _Change:
         for file_id in self.params["file_ids"]:
             # A file belongs to one delivery: a delivery is a fixed, numbered version.
             self.extra.append(lambda tx, f=file_id: tx.update(
-                DeliverableModel(self.order.id, f),
+                "deliverable", DeliverableModel(self.order.id, f),
                 actions=[DeliverableModel.version.set(number),
                          DeliverableModel.delivered_at.set(self.at)],
                 condition=DeliverableModel.file_id.exists()
@@ -238,24 +239,24 @@ class _Change:
         self.actions.append(OrderModel.closed_at.set(self.at))
         self.close_service = True
 
-    def commit(self, include_service: bool = True):
+    def commit(self, tx, include_service: bool = True):
         order = self.order
         actions = self.actions + timer_actions(order.id, timer_inputs(order, **self.timer_changes))
-        with transact_write() as tx:
+        with tx:
             # status AND version: the state we decided on is exactly the one we read.
-            tx.update(OrderModel(order.id), actions=actions,
+            tx.update("order", OrderModel(order.id), actions=actions,
                       condition=(OrderModel.status == self.outcome.from_status)
                       & (OrderModel.version == int(order.version)))
-            tx.save(new_event(order.id, self.version, self.outcome.event_type,
-                           self.outcome.from_status, self.outcome.to, self.actor, self.at,
-                           self.data, self.request_key),
-                    condition=OrderEventModel.seq.does_not_exist())
+            event = new_event(order.id, self.version, self.outcome.event_type,
+                              self.outcome.from_status, self.outcome.to, self.actor, self.at,
+                              self.data, self.request_key)
+            tx.save("event", event, condition=OrderEventModel.seq.does_not_exist())
             for ins in self.instructions:
-                tx.save(ins, condition=InstructionModel.id.does_not_exist())
+                tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
             for op in self.extra:
                 op(tx)
             if self.close_service and include_service:
-                tx.update(ServiceModel(order.service_id),
+                tx.update("service", ServiceModel(order.service_id),
                           actions=[ServiceModel.open_orders.add(-1)],
                           condition=ServiceModel.open_orders > 0)
 
@@ -278,23 +279,24 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                 return order
             raise
         change = _Change(order, outcome, actor, now, params or {}, data or {}, request_key)
+        tx = transaction()
         try:
-            change.commit(include_service)
+            change.commit(tx, include_service)
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed":
+            refusal = tx.refusal(error)
+            if refusal.failed("order") or refusal.failed("event"):
                 continue  # the order moved: the next read decides again (→ 409 if now wrong)
-            if change.close_service and codes and codes[-1] == "ConditionalCheckFailed":
+            if refusal.failed("service"):
                 # The service's counter is gone or already zero: closing must not wait on it.
                 log.error("order %s: service %s open_orders not decremented", order.id,
                           order.service_id)
                 include_service = False
                 continue
-            if action == life.DELIVER and "ConditionalCheckFailed" in codes:
+            if refusal.failed("deliverable"):
                 raise ValidationFailed("a file is unknown or already part of a delivery",
                                        errors=[{"field": "file_ids",
                                                 "problem": "already delivered or unknown"}])
-            if "TransactionConflict" in codes:
+            if refusal.conflict:
                 continue
             raise
         observability.order_transition(action, outcome.from_status, outcome.to, order.id)

@@ -15,9 +15,10 @@ from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_t
                                                new_event, notify, role_of, timer_inputs,
                                                transition, windows)
 from chalicelib.services.orders.reading import present
-from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
-from chalicelib.storage.orders import TIMER_PK, Milestone, OrderModel, ServiceSnapshot
+from chalicelib.storage.orders import (TIMER_PK, Milestone, OrderModel, ServiceSnapshot,
+                                       created_key, status_key, timer_due_key)
 
 
 def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
@@ -44,42 +45,43 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                                 logo_key=service.logo_key),
         requirement=requirement, due_at=clock.to_key(due_at), amount=amount, currency="CNY",
         status=life.AWAITING_PAYMENT, version=1, milestones=[Milestone(**m) for m in plan],
-        current_step=0, revision_count=0, delivery_count=0, created_key=f"{at}#{order_id}",
+        current_step=0, revision_count=0, delivery_count=0, created_key=created_key(at, order_id),
         created_at=at, updated_at=at,
-        buyer_status=f"{caller.user_id}#{life.AWAITING_PAYMENT}",
-        provider_status=f"{service.provider_id}#{life.AWAITING_PAYMENT}")
+        buyer_status=status_key(caller.user_id, life.AWAITING_PAYMENT),
+        provider_status=status_key(service.provider_id, life.AWAITING_PAYMENT))
     timer = life.next_timer(life.AWAITING_PAYMENT, windows=windows(),
                             **{k: v for k, v in timer_inputs(order).items() if k != "status"})
-    order.timer_pk, order.timer_due = TIMER_PK, f"{clock.to_key(timer.at)}#{order.id}"
+    order.timer_pk, order.timer_due = TIMER_PK, timer_due_key(clock.to_key(timer.at), order.id)
     event = new_event(order.id, 1, "placed", None, life.AWAITING_PAYMENT, caller, at,
-                   {"amount": amount, "service_id": service.id}, request_key)
+                      {"amount": amount, "service_id": service.id}, request_key)
     for attempt in range(ATTEMPTS):
+        tx = transaction()
         try:
-            with transact_write() as tx:
-                tx.save(order, condition=OrderModel.id.does_not_exist())
-                tx.save(event)
+            with tx:
+                tx.save("order", order, condition=OrderModel.id.does_not_exist())
+                tx.save("event", event)
                 # The slot is claimed in the same write as the order, so capacity can never
                 # be overshot by buyers ordering at the same instant.
-                tx.update(ServiceModel(service.id),
+                tx.update("service", ServiceModel(service.id),
                           actions=[ServiceModel.open_orders.add(1)],
                           condition=(ServiceModel.status == "listed") & (
                               ServiceModel.capacity.does_not_exist()
                               | (ServiceModel.open_orders < ServiceModel.capacity)))
             break
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed":
+            refusal = tx.refusal(error)
+            if refusal.failed("order"):
                 # This key's order exists: the first try committed and lost its answer.
                 existing = load(order_id)
                 if existing.buyer_id != caller.user_id:
                     raise Conflict()
                 return present(existing)
-            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+            if refusal.failed("service"):
                 fresh = ServiceModel.get(service.id, consistent_read=True)
                 if fresh.status != "listed":
                     raise ServiceNotListed()
                 raise ServiceAtCapacity(capacity=int(fresh.capacity or 0))
-            if "TransactionConflict" not in codes:
+            if not refusal.conflict:
                 raise
     else:
         raise Conflict()
