@@ -59,14 +59,13 @@ clean:
 	rm -rf .pytest_cache .hypothesis build dist .chalice/deployments
 	find . -path ./$(VENV) -prune -o -path ./.local -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
-# --- package: the deploy engineer adds `chalice package` here -----------------------
 # Offline: regenerates deploy/merge-template.json and .chalice/policy-*.json from the
 # models and app.py, then `chalice package` into build/$(STAGE)/ (see docs/deploy.md).
 STAGE ?= prod
 package: $(REQUIREMENTS_STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m deploy.package --stage $(STAGE) --out build/$(STAGE)
 
-# --- bench: load and latency checks go here -----------------------------------------
-# Not part of `make test`: about 5-10 minutes; writes BENCHMARKS.md (see bench/run.py).
+# Load and latency checks, not part of `make test`: about 5-10 minutes; writes
+# BENCHMARKS.md (see bench/run.py).
 bench: deps
 	$(PY) -m bench.run

@@ -9,9 +9,8 @@ from chalicelib.domain import catalog as rules
 from chalicelib.domain.taxonomy import TAG_NAMES
 from chalicelib.services import logos
 from chalicelib.storage.catalog import ServiceModel
-from chalicelib.storage.market import (ALL, MarketEntryModel, category_term, newest_key,
-                                       price_key, provider_term, query_term, rating_key,
-                                       tag_term)
+from chalicelib.storage.market import (ALL, MarketEntryModel, category_term, newest_key, price_key,
+                                       provider_term, query_term, rating_key, tag_term)
 
 SORTS = ("newest", "rating", "price_asc", "price_desc")
 
@@ -57,7 +56,7 @@ def refresh_market_entries(service_id: str) -> None:
     """Bring a service's market entries in line with the service (after listing, or
     when a review moved its rating); a service that is not listed keeps none."""
     service = _fresh(service_id)
-    if service is None or service.status != "listed":
+    if service is None or service.status != rules.LISTED:
         return
     with MarketEntryModel.batch_write() as batch:
         for entry in _entries(service):
@@ -65,7 +64,7 @@ def refresh_market_entries(service_id: str) -> None:
     # A delisting that committed while we wrote has already deleted what it saw; read
     # again so entries written after its delete do not outlive the listing.
     again = _fresh(service_id)
-    if again is None or again.status != "listed" or again.listed_at != service.listed_at:
+    if again is None or again.status != rules.LISTED or again.listed_at != service.listed_at:
         remove_entries(service)
 
 

@@ -48,7 +48,7 @@ def notify(user_id: str, kind: str, *, order_id: str | None = None,
                                 text=text, now=now)
         item.save()
         return present(item)
-    except Exception:  # noqa: BLE001 - a notice must never fail the transition behind it
+    except Exception:  # a notice must never fail the transition behind it
         log.exception("could not notify %s of %s", user_id, kind)
         return None
 

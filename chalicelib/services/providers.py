@@ -4,16 +4,15 @@ from datetime import datetime
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
+from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import InvalidState, NotFound
+
 # Suspension delists: providers → catalog, one way. The catalog reads providers through
 # storage (`get_provider`), never through this module.
 from chalicelib.services import catalog
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ProviderModel, get_provider
-
-PUBLIC_STATUSES = ("approved", "suspended")
-STATUSES = ("pending", "approved", "rejected", "suspended")
 
 
 def apply(caller: Caller, *, display_name: str, company_name: str, contact: str, intro: str,
@@ -26,7 +25,7 @@ def apply(caller: Caller, *, display_name: str, company_name: str, contact: str,
         # earned before. Counters are initialised here because the listing condition
         # `listed_count < 10` is false on a missing attribute.
         profile.update(actions=[
-            P.status.set("pending"), P.display_name.set(display_name),
+            P.status.set(qualification.PENDING), P.display_name.set(display_name),
             P.company_name.set(company_name), P.contact.set(contact), P.intro.set(intro),
             P.applied_at.set(clock.to_key(now)), P.reason.remove(), P.decided_at.remove(),
             P.decided_by.remove(),
@@ -35,7 +34,7 @@ def apply(caller: Caller, *, display_name: str, company_name: str, contact: str,
             P.credit.set(P.credit | 0), P.ratings_good.set(P.ratings_good | 0),
             P.ratings_neutral.set(P.ratings_neutral | 0), P.ratings_bad.set(P.ratings_bad | 0),
             P.version.add(1),
-        ], condition=P.user_id.does_not_exist() | (P.status == "rejected"))
+        ], condition=P.user_id.does_not_exist() | (P.status == qualification.REJECTED))
     except UpdateError as error:
         if not condition_failed(error):
             raise
@@ -58,7 +57,7 @@ def my_profile(caller: Caller) -> dict:
 def public_profile(provider_id: str) -> dict:
     """An approved or suspended provider's public profile; others are not found."""
     profile = get_provider(provider_id)
-    if profile is None or profile.status not in PUBLIC_STATUSES:
+    if profile is None or profile.status not in qualification.PUBLIC_STATUSES:
         raise NotFound("no such provider")
     return public_view(profile)
 
@@ -73,21 +72,24 @@ def list_applications(status: str, limit: int, start_key) -> tuple[list[dict], d
 
 def approve(operator: Caller, provider_id: str, now: datetime) -> dict:
     """Approve a pending application."""
-    return _decide(operator, provider_id, "pending", "approved", None, now)
+    return _decide(operator, provider_id, qualification.PENDING, qualification.APPROVED, None,
+                   now)
 
 
 def reject(operator: Caller, provider_id: str, reason: str, now: datetime) -> dict:
     """Reject a pending application, saying why."""
-    return _decide(operator, provider_id, "pending", "rejected", reason, now)
+    return _decide(operator, provider_id, qualification.PENDING, qualification.REJECTED, reason,
+                   now)
 
 
 def suspend(operator: Caller, provider_id: str, reason: str, now: datetime) -> dict:
     """Suspend an approved provider and delist every service it has listed."""
     try:
-        _decide(operator, provider_id, "approved", "suspended", reason, now)
+        _decide(operator, provider_id, qualification.APPROVED, qualification.SUSPENDED,
+                reason, now)
     except InvalidState as refused:
         # A suspension whose delisting was cut short is finished by the operator's retry.
-        if refused.details.get("status") == "suspended":
+        if refused.details.get("status") == qualification.SUSPENDED:
             catalog.delist_all_of_provider(operator, provider_id, now)
         raise
     catalog.delist_all_of_provider(operator, provider_id, now)

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, settings as settings_module
+from chalicelib import clock
+from chalicelib import settings as settings_module
 from chalicelib.domain import reviews as rules
 from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
 from chalicelib.services import notifications, orders
@@ -143,7 +144,7 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
         tx.update("order", OrderModel(review.order_id), actions=order_actions,
                   condition=(OrderModel.status == rules.REVIEWABLE_STATUS)
                   & (OrderModel.completed_at >= earliest)
-                  & (flag.does_not_exist() | (flag == False)))  # noqa: E712
+                  & (flag.does_not_exist() | (flag == False)))  # noqa: E712 - a DynamoDB condition, not a Python test
         if role == rules.BUYER:
             # version moves too, so a catalog write that read the profile before this
             # review fails its version condition instead of saving stale counters.
@@ -180,16 +181,11 @@ def _after_commit(review: ReviewModel, order: OrderModel, now: datetime) -> None
 def _refresh_market(service_id: str) -> None:
     # The market's search entries carry the rating; refreshing them is best-effort
     # because the review is already committed and the entries are a derived view.
+    from chalicelib.services import market  # looked up per call: tests swap the module
+
     try:
-        from chalicelib.services import market
-    except ImportError:
-        return
-    refresh = getattr(market, "refresh_market_entries", None)
-    if refresh is None:
-        return
-    try:
-        refresh(service_id)
-    except Exception:  # noqa: BLE001
+        market.refresh_market_entries(service_id)
+    except Exception:
         log.exception("could not refresh market entries of %s", service_id)
 
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from pynamodb.connection import Connection
 from pynamodb.connection import base as pynamodb_connection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import settings as settings_module
 
@@ -88,10 +88,6 @@ def transact_write() -> TransactWrite:
     """A bare TransactWrite on the configured connection (use `transaction()` to be able
     to read a refusal)."""
     return TransactWrite(connection=connection())
-
-
-def transact_get() -> TransactGet:
-    return TransactGet(connection=connection())
 
 
 CONDITION_FAILED = "ConditionalCheckFailed"

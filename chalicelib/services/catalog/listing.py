@@ -11,18 +11,19 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import (CampaignNotActive, Conflict, DuplicateListing,
-                                      InvalidState, ListingLimitReached, NotFound,
-                                      ProviderNotApproved, ServiceIncomplete, TrialPriceTooHigh,
-                                      TrialSlotUsed)
+from chalicelib.domain.errors import (CampaignNotActive, Conflict, DuplicateListing, InvalidState,
+                                      ListingLimitReached, NotFound, ProviderNotApproved,
+                                      ServiceIncomplete, TrialPriceTooHigh, TrialSlotUsed)
 from chalicelib.services import campaigns, market
-from chalicelib.services.catalog.reading import (ATTEMPTS, fields_of, find_service,
-                                                 load_service, view)
+from chalicelib.services.catalog.reading import (ATTEMPTS, fields_of, find_service, load_service,
+                                                 view)
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import (CampaignModel, GuardModel, ProviderModel, ServiceModel,
-                                       get_provider, trial_guard_key)
+                                        get_provider, trial_guard_key)
 from chalicelib.storage.catalog import title_guard_key as guard_for_title
+
 
 def title_guard_key(provider_id: str, title: str) -> str:
     return guard_for_title(provider_id, rules.normalize_title(title))
@@ -38,7 +39,7 @@ def _guard(key: str) -> GuardModel | None:
 def _nearly_identical_twin(service: ServiceModel) -> str | None:
     text = rules.service_text(service.title, service.summary, service.content)
     for other in ServiceModel.by_listed_provider.query(service.provider_id):
-        if other.id != service.id and other.status == "listed" and rules.nearly_identical(
+        if other.id != service.id and other.status == rules.LISTED and rules.nearly_identical(
                 text, rules.service_text(other.title, other.summary, other.content)):
             return other.id
     return None
@@ -57,9 +58,9 @@ def list_service(caller: Caller, service_id: str, now: datetime,
 
 def _try_list(service: ServiceModel, now: datetime, campaign_id: str | None) -> bool:
     profile = get_provider(service.provider_id)
-    if profile is None or profile.status != "approved":  # rule 1
+    if profile is None or profile.status != qualification.APPROVED:  # rule 1
         raise ProviderNotApproved(status=profile.status if profile else "none")
-    if service.status == "listed":
+    if service.status == rules.LISTED:
         raise InvalidState("the service is already listed", status=service.status)
     missing = rules.missing_for_listing(fields_of(service), bool(service.logo_key))
     if missing:  # rule 2
@@ -95,7 +96,7 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
             # The version condition makes the checks above hold for the service we
             # read: an edit or a logo change in between sends us round again.
             tx.update("service", service, actions=[
-                S.status.set("listed"), S.listed_at.set(stamp), S.updated_at.set(stamp),
+                S.status.set(rules.LISTED), S.listed_at.set(stamp), S.updated_at.set(stamp),
                 S.listed_provider_id.set(service.provider_id), S.guard_keys.set([title_key]),
                 S.trial_campaign_id.set(campaign_id) if campaign_id else S.trial_campaign_id.remove(),
                 S.delisted_reason.remove(), S.version.add(1),
@@ -105,10 +106,10 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
             if campaign_id:
                 tx.update("provider", P(service.provider_id),
                           actions=[P.trial_listed_count.add(1)],
-                          condition=P.status == "approved")
+                          condition=P.status == qualification.APPROVED)
             else:
                 tx.update("provider", P(service.provider_id), actions=[P.listed_count.add(1)],
-                          condition=(P.status == "approved")
+                          condition=(P.status == qualification.APPROVED)
                           & (P.listed_count < rules.LISTING_LIMIT))
             tx.save("title_guard", GuardModel(title_key, service_id=service.id,
                                               provider_id=service.provider_id,
@@ -139,7 +140,7 @@ def _explain_listing_refusal(error, refusal, service, campaign_id, title_key) ->
         return
     if refusal.failed("provider"):
         profile = get_provider(service.provider_id)
-        if profile is None or profile.status != "approved":
+        if profile is None or profile.status != qualification.APPROVED:
             raise ProviderNotApproved(status=profile.status if profile else "none")
         raise ListingLimitReached(limit=rules.LISTING_LIMIT)
     if refusal.failed("campaign"):

@@ -20,17 +20,12 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from chalicelib.services import escrow
+from chalicelib.services import escrow, notifications
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, OrderEventModel, OrderModel,
                                        status_key, timer_due_key)
-
-try:
-    from chalicelib.services import notifications
-except ImportError:  # pragma: no cover - the inbox is optional to the order flow
-    notifications = None
 
 log = logging.getLogger("market.orders")
 
@@ -166,9 +161,10 @@ class _Change:
         self.data.update(amount=amount, payment_ref=ref)
         posting = money.posting_for(money.FUND, self.order.id, self.order.provider_id, amount)
         self.extra.append(lambda tx: tx.save(
-            "posting", PostingModel(money.funding_id(self.order.id), from_account=posting.from_account,
-                         to_account=posting.to_account, amount=amount, order_id=self.order.id,
-                         kind=money.FUND, at=self.at, account=posting.to_account),
+            "posting", PostingModel(money.funding_id(self.order.id),
+                                    from_account=posting.from_account,
+                                    to_account=posting.to_account, amount=amount,
+                                    order_id=self.order.id, kind=money.FUND, at=self.at),
             condition=PostingModel.id.does_not_exist()))
 
     def _release_deposit(self):
@@ -361,10 +357,8 @@ def _after(order: OrderModel, action: str, change: _Change, now: datetime) -> No
 
 
 def notify(user_id: str, kind: str, order: OrderModel, text: str, now: datetime) -> None:
-    if notifications is None:
-        return
     try:
         notifications.notify(user_id, kind, order_id=order.id, service_id=order.service_id,
                              text=text, now=now)
-    except Exception:  # noqa: BLE001 - a lost notice must never fail the transition
+    except Exception:  # a lost notice must never fail the transition
         log.exception("notify %s of %s failed", user_id, kind)

@@ -4,6 +4,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, ids, observability
+from chalicelib.domain import catalog as rules
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import SYSTEM, Caller
@@ -12,8 +13,8 @@ from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, Inval
                                       ValidationFailed)
 from chalicelib.services import payments
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
-                                               new_event, notify, role_of, timer_inputs,
-                                               transition, windows)
+                                               new_event, notify, role_of, timer_inputs, transition,
+                                               windows)
 from chalicelib.services.orders.reading import present
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
@@ -54,7 +55,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     order.timer_pk, order.timer_due = TIMER_PK, timer_due_key(clock.to_key(timer.at), order.id)
     event = new_event(order.id, 1, "placed", None, life.AWAITING_PAYMENT, caller, at,
                       {"amount": amount, "service_id": service.id}, request_key)
-    for attempt in range(ATTEMPTS):
+    for _ in range(ATTEMPTS):
         tx = transaction()
         try:
             with tx:
@@ -64,7 +65,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 # be overshot by buyers ordering at the same instant.
                 tx.update("service", ServiceModel(service.id),
                           actions=[ServiceModel.open_orders.add(1)],
-                          condition=(ServiceModel.status == "listed") & (
+                          condition=(ServiceModel.status == rules.LISTED) & (
                               ServiceModel.capacity.does_not_exist()
                               | (ServiceModel.open_orders < ServiceModel.capacity)))
             break
@@ -78,7 +79,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 return present(existing)
             if refusal.failed("service"):
                 fresh = ServiceModel.get(service.id, consistent_read=True)
-                if fresh.status != "listed":
+                if fresh.status != rules.LISTED:
                     raise ServiceNotListed()
                 raise ServiceAtCapacity(capacity=int(fresh.capacity or 0))
             if not refusal.conflict:
@@ -99,9 +100,9 @@ def _service_for_order(caller: Caller, service_id: str) -> ServiceModel:
         raise NotFound("no such service")
     if service.provider_id == caller.user_id:
         raise Forbidden("you cannot order your own service")
-    if service.status == "draft":
+    if service.status == rules.DRAFT:
         raise NotFound("no such service")  # a draft was never public
-    if service.status != "listed":
+    if service.status != rules.LISTED:
         raise ServiceNotListed()
     if service.capacity is not None and int(service.open_orders or 0) >= int(service.capacity):
         raise ServiceAtCapacity(capacity=int(service.capacity))
