@@ -13,11 +13,12 @@ LOCAL_DATA_DIR ?= .local/data
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-m "not dynamodb_local"'`.
 PYTEST_ARGS ?=
 
-.PHONY: help deps dynamodb-local run test test-long reset-data clean package bench
+.PHONY: help deps dynamodb-local run lint test test-long reset-data clean package bench
 
 help:
 	@echo "make run         install what is missing, start the local stack on http://127.0.0.1:$${PORT:-8000}"
-	@echo "make test        install what is missing, run every test (moto and DynamoDB Local)"
+	@echo "make lint        ruff over the whole tree (configured in pyproject.toml)"
+	@echo "make test        install what is missing, lint, run every test (moto and DynamoDB Local)"
 	@echo "make test-long   every test plus the long attack variants (model test, fuzzing)"
 	@echo "make deps        only install (.venv, requirements, DynamoDB Local)"
 	@echo "make reset-data  delete the local stack's data (tables, S3 snapshot, demo marker)"
@@ -45,7 +46,11 @@ dynamodb-local:
 run: deps
 	LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) $(PY) -m chalicelib.local.devserver
 
-test: deps
+# Seconds, so it runs first: a lint error fails `make test` (and CI) before the suite starts.
+lint: $(REQUIREMENTS_STAMP)
+	$(PY) -m ruff check .
+
+test: lint deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Every test plus the long attack variants (more model-test and fuzzing examples).

@@ -5,10 +5,10 @@ import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import secrets, settings as settings_module
+from chalicelib import secrets
+from chalicelib import settings as settings_module
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import Unauthenticated
-
 
 log = logging.getLogger("market.auth")
 # Signing keys are cached per container; an unknown `kid` refetches (key rotation).

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from chalice import Response
 
-from chalicelib import clock, observability, settings as settings_module
+from chalicelib import clock, observability
+from chalicelib import settings as settings_module
 from chalicelib.api import auth, errors
 from chalicelib.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 from chalicelib.api.schema import Field, Int, Str, validate
@@ -125,7 +126,7 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
         response = _to_response(fn(req), spec.status)
     except DomainError as error:
         response = errors.from_domain(error)
-    except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a clean 500
+    except Exception as error:  # the one place that turns a bug into a clean 500
         if is_transient(error):
             log.warning("%s %s: storage unavailable: %r", spec.method, spec.path, error)
             response = errors.from_domain(ServiceUnavailable())
@@ -143,7 +144,7 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
         try:
             idempotency.complete(*claim_key, idempotency.StoredResponse(
                 response.status_code, _body_text(response), dict(response.headers or {})))
-        except Exception:  # noqa: BLE001 - the work is done; a lost record only risks a retry 409
+        except Exception:  # the work is done; a lost record only risks a retry 409
             log.exception("could not record idempotent response")
     return response
 
@@ -234,5 +235,5 @@ def _body_text(response: Response) -> str:
 def _release_quietly(caller: str, key: str) -> None:
     try:
         idempotency.release(caller, key)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("could not release idempotency claim")

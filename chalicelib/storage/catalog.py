@@ -12,7 +12,7 @@ Access patterns (see README):
 - campaigns by end time ..................... campaigns.by_end: kind, ends_at
 - ended campaigns not yet swept (sparse) .... campaigns.by_pending_end: kind, pending_end
 """
-from pynamodb.attributes import (ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute)
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
