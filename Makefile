@@ -13,11 +13,12 @@ LOCAL_DATA_DIR ?= .local/data
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-m "not dynamodb_local"'`.
 PYTEST_ARGS ?=
 
-.PHONY: help deps dynamodb-local run test test-long reset-data clean package bench
+.PHONY: help deps dynamodb-local run lint test test-long reset-data clean package bench
 
 help:
 	@echo "make run         install what is missing, start the local stack on http://127.0.0.1:$${PORT:-8000}"
-	@echo "make test        install what is missing, run every test (moto and DynamoDB Local)"
+	@echo "make lint        ruff over the whole tree (configured in pyproject.toml)"
+	@echo "make test        install what is missing, lint, run every test (moto and DynamoDB Local)"
 	@echo "make test-long   every test plus the long attack variants (model test, fuzzing)"
 	@echo "make deps        only install (.venv, requirements, DynamoDB Local)"
 	@echo "make reset-data  delete the local stack's data (tables, S3 snapshot, demo marker)"
@@ -45,7 +46,11 @@ dynamodb-local:
 run: deps
 	LOCAL_DATA_DIR=$(LOCAL_DATA_DIR) $(PY) -m chalicelib.local.devserver
 
-test: deps
+# Seconds, so it runs first: a lint error fails `make test` (and CI) before the suite starts.
+lint: $(REQUIREMENTS_STAMP)
+	$(PY) -m ruff check .
+
+test: lint deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Every test plus the long attack variants (more model-test and fuzzing examples).
@@ -59,14 +64,13 @@ clean:
 	rm -rf .pytest_cache .hypothesis build dist .chalice/deployments
 	find . -path ./$(VENV) -prune -o -path ./.local -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
-# --- package: the deploy engineer adds `chalice package` here -----------------------
 # Offline: regenerates deploy/merge-template.json and .chalice/policy-*.json from the
 # models and app.py, then `chalice package` into build/$(STAGE)/ (see docs/deploy.md).
 STAGE ?= prod
 package: $(REQUIREMENTS_STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m deploy.package --stage $(STAGE) --out build/$(STAGE)
 
-# --- bench: load and latency checks go here -----------------------------------------
-# Not part of `make test`: about 5-10 minutes; writes BENCHMARKS.md (see bench/run.py).
+# Load and latency checks, not part of `make test`: about 5-10 minutes; writes
+# BENCHMARKS.md (see bench/run.py).
 bench: deps
 	$(PY) -m bench.run

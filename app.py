@@ -4,14 +4,15 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib import settings
-from chalicelib.api import middleware, system
+from chalicelib.api import admin_jobs, middleware, system
+from chalicelib.api import campaigns as campaigns_api
+from chalicelib.api import catalog as catalog_api
+from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
-from chalicelib.api import reviews as reviews_api, users as users_api
-from chalicelib.api import money as money_api, orders as orders_api
-from chalicelib.api import campaigns as campaigns_api, catalog as catalog_api
+from chalicelib.api import orders as orders_api
 from chalicelib.api import providers as providers_api
-from chalicelib.api import admin_jobs
-from chalicelib.jobs import registry
+from chalicelib.api import reviews as reviews_api
+from chalicelib.api import users as users_api
 from chalicelib.jobs import release_escrow as release_escrow_job
 from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
 

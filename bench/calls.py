@@ -6,7 +6,6 @@ Counts do not depend on the engine, so they are taken on moto through chalice.te
 scenario runs once more against DynamoDB Local.
 """
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from bench import counters, env, scenario

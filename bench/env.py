@@ -19,7 +19,7 @@ os.environ.pop("JWT_SECRET", None)
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 os.environ.pop("S3_ENDPOINT", None)
 
-from chalicelib.local import engines  # noqa: E402
+from chalicelib.local import engines  # noqa: E402 - after the environment is set
 
 engines.dummy_aws_credentials()
 

@@ -14,8 +14,14 @@ import time
 import traceback
 from datetime import datetime, timezone
 
-from bench import env  # noqa: F401 - sets the environment before the app is imported
-from bench import calls, coldstart, load, search, sweep
+from bench import (
+    calls,
+    coldstart,
+    env,  # sets the environment before the app is imported
+    load,
+    search,
+    sweep,
+)
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 OUT = env.ROOT / "BENCHMARKS.md"

@@ -11,8 +11,8 @@ import io
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from chalicelib import clock, settings
 from bench import counters
+from chalicelib import clock, settings
 
 PROVIDER, PROVIDER_2, PROVIDER_3, BUYER, BUYER_2, OPERATOR = (
     "provider-1", "provider-2", "provider-3", "buyer-1", "buyer-2", "op-1")

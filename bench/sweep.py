@@ -7,7 +7,6 @@ passed: due, and the sweep cancels it), one now (its timers are days away) — a
 table holds the wanted number, 100 of them due.
 """
 import time
-from datetime import timedelta
 
 from bench import bulk, counters, env, scenario
 from chalicelib import clock, ids

@@ -134,3 +134,13 @@ def api(aws, chalice_app):
     """An API client (chalice.test.Client) on fresh tables, on both engines."""
     with Client(chalice_app, stage_name="local") as client:
         yield ApiClient(client)
+
+
+@pytest.fixture
+def ddb(aws):
+    """DynamoDB Local only (races need real conflicts), with a fresh payment sandbox."""
+    if aws == "moto":
+        pytest.skip("moto serialises everything and never raises TransactionConflict")
+    from chalicelib.services import payments
+
+    return payments.reset_sandbox()

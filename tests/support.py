@@ -5,6 +5,13 @@ import threading
 
 from chalicelib.api.auth import issue_token
 
+# The memorable users every test speaks of: user ids, as a token's subject carries them.
+# (A Caller for the service layer is Caller(BUYER); a role in the life cycle is
+# domain.orders.BUYER.)
+BUYER, BUYER_2 = "buyer-1", "buyer-2"
+PROVIDER, PROVIDER_2 = "provider-1", "provider-2"
+OPERATOR = "op-1"
+
 
 class Reply:
     def __init__(self, raw):

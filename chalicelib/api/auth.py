@@ -3,7 +3,8 @@ set (e.g. a Cognito user pool), RS256 JWTs verified against that JWKS. Claims `s
 `exp`, and the roles list (`roles`, or the claim named by JWT_ROLES_CLAIM)."""
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import secrets, settings as settings_module
+from chalicelib import secrets
+from chalicelib import settings as settings_module
 from chalicelib.api import jwks
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import Unauthenticated

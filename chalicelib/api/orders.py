@@ -50,7 +50,7 @@ def place_order(req):
     return orders.place_order(req.caller, service_id=b["service_id"],
                               requirement=b["requirement"], due_at=b["due_at"],
                               price=b.get("price"), milestones=b.get("milestones"),
-                              now=req.now)
+                              now=req.now, request_key=req.request_key)
 
 
 @route(bp, "/orders", "GET", auth=USER, query=LIST_QUERY, tag="orders")
@@ -83,19 +83,22 @@ def order_events(req):
 @route(bp, "/orders/{order_id}/pay", "POST", auth=USER, body=EMPTY, tag="orders")
 def pay_order(req):
     """Fund escrow with the full amount (托管)."""
-    return orders.pay_order(req.caller, req.params["order_id"], req.now)
+    return orders.pay_order(req.caller, req.params["order_id"], req.now,
+                            request_key=req.request_key)
 
 
 @route(bp, "/orders/{order_id}/accept", "POST", auth=USER, body=EMPTY, tag="orders")
 def accept_order(req):
     """The provider accepts (接受); deposit steps are released."""
-    return orders.accept_order(req.caller, req.params["order_id"], req.now)
+    return orders.accept_order(req.caller, req.params["order_id"], req.now,
+                               request_key=req.request_key)
 
 
 @route(bp, "/orders/{order_id}/reject", "POST", auth=USER, body=REASON, tag="orders")
 def reject_order(req):
     """The provider rejects (拒绝); full refund."""
-    return orders.reject_order(req.caller, req.params["order_id"], req.body["reason"], req.now)
+    return orders.reject_order(req.caller, req.params["order_id"], req.body["reason"], req.now,
+                               request_key=req.request_key)
 
 
 @route(bp, "/orders/{order_id}/deliverables", "POST", auth=USER, body=UPLOAD, tag="orders")
@@ -124,32 +127,36 @@ def deliver_order(req):
     """Hand in uploaded files as the next delivery (上传终稿)."""
     return deliverables.deliver_order(req.caller, req.params["order_id"],
                                       file_ids=req.body["file_ids"],
-                                      note=req.body.get("note") or "", now=req.now)
+                                      note=req.body.get("note") or "", now=req.now,
+                                      request_key=req.request_key)
 
 
 @route(bp, "/orders/{order_id}/approve", "POST", auth=USER, body=EMPTY, tag="orders")
 def approve_order(req):
     """The buyer approves the current step (验收通过); its escrow is released."""
-    return orders.approve_order(req.caller, req.params["order_id"], req.now)
+    return orders.approve_order(req.caller, req.params["order_id"], req.now,
+                                request_key=req.request_key)
 
 
 @route(bp, "/orders/{order_id}/request-revision", "POST", auth=USER, body=NOTE, tag="orders")
 def request_revision(req):
     """The buyer asks for a revision."""
     return orders.request_revision(req.caller, req.params["order_id"], req.body["note"],
-                                   req.now)
+                                   req.now, request_key=req.request_key)
 
 
 @route(bp, "/orders/{order_id}/cancel", "POST", auth=USER, body=EMPTY, tag="orders")
 def cancel_order(req):
     """The buyer cancels (unpaid, or 15 days past due_at)."""
-    return orders.cancel_order(req.caller, req.params["order_id"], req.now)
+    return orders.cancel_order(req.caller, req.params["order_id"], req.now,
+                               request_key=req.request_key)
 
 
 @route(bp, "/orders/{order_id}/dispute", "POST", auth=USER, body=REASON, tag="orders")
 def dispute_order(req):
     """Buyer or provider opens a dispute; timers stop."""
-    return orders.dispute_order(req.caller, req.params["order_id"], req.body["reason"], req.now)
+    return orders.dispute_order(req.caller, req.params["order_id"], req.body["reason"], req.now,
+                                request_key=req.request_key)
 
 
 @route(bp, "/admin/orders/{order_id}/resolve", "POST", auth=OPERATOR, body=RESOLVE,
@@ -158,4 +165,4 @@ def resolve_order(req):
     """The operator splits the held escrow between refund and release."""
     b = req.body
     return orders.resolve_order(req.caller, req.params["order_id"], b["refund"], b["release"],
-                                b.get("note") or "", req.now)
+                                b.get("note") or "", req.now, request_key=req.request_key)

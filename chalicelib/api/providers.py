@@ -5,6 +5,7 @@ from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Enum, Obj, Str
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import providers as qualification
 from chalicelib.services import catalog, providers
 
 bp = Blueprint(__name__)
@@ -17,7 +18,7 @@ APPLICATION = Obj({
 }, name="ProviderApplication")
 REASON = Obj({"reason": Str(1, 500, multiline=True, example="营业执照不清晰")}, name="Reason")
 EMPTY = Obj({}, name="Empty")
-ADMIN_QUERY = {**PAGING, "status": Enum(list(providers.STATUSES), required=False,
+ADMIN_QUERY = {**PAGING, "status": Enum(list(qualification.STATUSES), required=False,
                                         description="default pending")}
 MY_SERVICES_QUERY = {**PAGING, "status": Enum(list(rules.STATUSES), required=False)}
 
@@ -55,7 +56,7 @@ def public_profile(req):
 @route(bp, "/admin/providers", "GET", auth=OPERATOR, query=ADMIN_QUERY, tag="admin")
 def list_applications(req):
     """Provider profiles in one status, oldest application first."""
-    status = req.query.get("status", "pending")
+    status = req.query.get("status", qualification.PENDING)
     scope = f"admin-providers:{status}"
     limit, start_key = req.paging(scope)
     items, last_key = providers.list_applications(status, limit, start_key)

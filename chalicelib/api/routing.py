@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from chalice import Response
 
-from chalicelib import clock, observability, settings as settings_module
+from chalicelib import clock, observability
+from chalicelib import settings as settings_module
 from chalicelib.api import auth, errors
 from chalicelib.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 from chalicelib.api.schema import Field, Int, Str, validate
@@ -23,6 +24,7 @@ from chalicelib.domain.errors import (DomainError, Forbidden, InvalidRequest, Pa
                                       ServiceUnavailable, Unauthenticated)
 from chalicelib.services import idempotency
 from chalicelib.storage.base import is_rejected_query, is_transient
+from chalicelib.storage.idempotency import record_key
 
 log = logging.getLogger("market.api")
 
@@ -67,6 +69,9 @@ class Request:
     raw_body: bytes
     content_type: str
     now: object  # datetime, read once per request from the app clock
+    # `<caller>#<Idempotency-Key>` of a write sent with a key, else None. Order writes
+    # record it, so a retry whose first commit landed but lost its answer is recognised.
+    request_key: str | None = None
 
     def paging(self, scope: str = "") -> tuple[int, object]:
         return self.query.get("limit") or DEFAULT_LIMIT, decode_cursor(self.query.get("cursor"), scope)
@@ -117,15 +122,12 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
         req = Request(caller=caller, body=_parse_body(spec, raw_body, headers),
                       query=_parse_query(spec, request.query_params or {}), params=params,
                       headers=headers, raw_body=raw_body,
-                      content_type=headers.get("content-type", ""), now=clock.now())
-        if claim_key:
-            with idempotency.request_scope(*claim_key):
-                response = _to_response(fn(req), spec.status)
-        else:
-            response = _to_response(fn(req), spec.status)
+                      content_type=headers.get("content-type", ""), now=clock.now(),
+                      request_key=record_key(*claim_key) if claim_key else None)
+        response = _to_response(fn(req), spec.status)
     except DomainError as error:
         response = errors.from_domain(error)
-    except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a clean 500
+    except Exception as error:  # the one place that turns a bug into a clean 500
         if (request.query_params or {}).get("cursor") and is_rejected_query(error):
             # A well-formed start key that does not fit the query's key schema (signed,
             # so only whoever holds the stage's secret could have made it): the client's
@@ -148,7 +150,7 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
         try:
             idempotency.complete(*claim_key, idempotency.StoredResponse(
                 response.status_code, _body_text(response), dict(response.headers or {})))
-        except Exception:  # noqa: BLE001 - the work is done; a lost record only risks a retry 409
+        except Exception:  # the work is done; a lost record only risks a retry 409
             log.exception("could not record idempotent response")
     return response
 
@@ -256,5 +258,5 @@ def _body_text(response: Response) -> str:
 def _release_quietly(caller: str, key: str) -> None:
     try:
         idempotency.release(caller, key)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("could not release idempotency claim")

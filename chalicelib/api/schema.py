@@ -4,7 +4,6 @@ produces the OpenAPI document, so the two cannot drift.
 A schema is a tree of `Field`s. `validate()` returns cleaned Python values or raises
 `ValidationFailed` listing every problem at once (`details.errors`).
 """
-import math
 import re
 import unicodedata
 from datetime import datetime, timezone
@@ -225,7 +224,3 @@ def validate(schema: Field, value):
     if problems.items:
         raise ValidationFailed("some fields are invalid", errors=problems.items[:50])
     return out
-
-
-def is_finite_json_number(value) -> bool:
-    return not (isinstance(value, float) and (math.isinf(value) or math.isnan(value)))

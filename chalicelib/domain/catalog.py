@@ -14,8 +14,9 @@ MAX_PRICE = 100_000_000
 MAX_CAPACITY = 10_000
 PRICINGS = ("fixed", "negotiable")
 LISTING_LIMIT = 10
-STATUSES = ("draft", "listed", "delisted")
-EDITABLE = ("draft", "delisted")
+DRAFT, LISTED, DELISTED = "draft", "listed", "delisted"  # a service's status
+STATUSES = (DRAFT, LISTED, DELISTED)
+EDITABLE = (DRAFT, DELISTED)
 
 # Near-duplicate threshold on the Jaccard index of character bigrams. 0.9 means at
 # least nine in ten distinct adjacent-character pairs are shared: a copy with a changed

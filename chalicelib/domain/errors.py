@@ -27,14 +27,6 @@ class PayloadTooLarge(DomainError):
     code, status, default_message = "PAYLOAD_TOO_LARGE", 413, "the request body is too large"
 
 
-class UnsupportedMediaType(DomainError):
-    code, status, default_message = "UNSUPPORTED_MEDIA_TYPE", 415, "unsupported Content-Type"
-
-
-class MethodNotAllowed(DomainError):
-    code, status, default_message = "METHOD_NOT_ALLOWED", 405, "method not allowed on this route"
-
-
 # --- who is calling ----------------------------------------------------------
 class Unauthenticated(DomainError):
     code, status, default_message = "UNAUTHENTICATED", 401, "a valid bearer token is required"
@@ -132,10 +124,6 @@ class CancelNotAllowed(InvalidTransition):
 
 class ReviewNotAllowed(DomainError):
     code, status, default_message = "REVIEW_NOT_ALLOWED", 409, "a review is not possible now"
-
-
-class PaymentFailed(DomainError):
-    code, status, default_message = "PAYMENT_FAILED", 402, "the payment was declined"
 
 
 class ServiceUnavailable(DomainError):

@@ -12,7 +12,6 @@ from chalicelib.domain.errors import Forbidden, NotFound, ReviewNotAllowed
 RATING_POINTS = {"good": 1, "neutral": 0, "bad": -1}
 RATINGS = tuple(RATING_POINTS)
 BUYER, PROVIDER = "buyer", "provider"
-AUTHOR_ROLES = (BUYER, PROVIDER)
 # The party each author reviews.
 REVIEWED_ROLE = {BUYER: PROVIDER, PROVIDER: BUYER}
 REVIEWABLE_STATUS = "completed"

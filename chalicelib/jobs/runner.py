@@ -74,12 +74,12 @@ def drain(job: str, *, fetch: Fetch, handle: Callable[[Any], str],
 def _one(summary: Summary, item, handle, on_failure) -> None:
     try:
         outcome = handle(item)
-    except Exception as error:  # noqa: BLE001 - one poisoned item must not stop the rest
+    except Exception as error:  # one poisoned item must not stop the rest
         log.exception("%s: item %r failed", summary.job, item)
         summary.failed += 1
         try:
             on_failure(item, error)
-        except Exception:  # noqa: BLE001 - it stays where it was and is retried next run
+        except Exception:  # it stays where it was and is retried next run
             log.exception("%s: could not record the failure of %r", summary.job, item)
         return
     if outcome == "moved":

@@ -1,15 +1,13 @@
 """`sweep_timeouts`: fire every order timer that is due, and delist the trial services
 of ended campaigns. Safe to run twice or at the same time (see services.timers)."""
-import importlib
 import time
 
 from chalicelib import clock, settings
 from chalicelib.jobs import runner
 from chalicelib.jobs.registry import job
-from chalicelib.services import stuck, timers
+from chalicelib.services import catalog, stuck, timers
 
 JOB = "sweep_timeouts"
-_CAMPAIGN_MODULES = ("chalicelib.services.campaigns", "chalicelib.services.catalog")
 
 
 @job(JOB)
@@ -45,11 +43,8 @@ def run() -> dict:
 
 
 def _delist_ended_campaigns(summary: runner.Summary, now) -> None:
-    fn = _campaign_sweep()
-    if fn is None:
-        return
     try:
-        result = fn(now)
+        result = catalog.delist_trial_services_of_ended_campaigns(now)
     except Exception:  # noqa: BLE001 - the order timers must still run
         runner.log.exception("%s: campaign end failed", JOB)
         summary.failed += 1
@@ -57,20 +52,6 @@ def _delist_ended_campaigns(summary: runner.Summary, now) -> None:
         return
     # The catalog answers what it did ({"campaigns", "delisted", "more"}); an idle
     # answer is left out so that a quiet run's summary stays quiet.
-    if isinstance(result, dict) and any(result.values()):
+    if any(result.values()):
         summary.extra["campaigns"] = result
 
-
-def _campaign_sweep():
-    # The catalog owns campaigns; until its use case exists there is nothing to delist.
-    for name in _CAMPAIGN_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
-        fn = getattr(module, "delist_trial_services_of_ended_campaigns", None)
-        if fn is not None:
-            return fn
-    return None

@@ -116,7 +116,7 @@ class Stack:
         for name, fn in reversed(stops):
             try:
                 fn()
-            except Exception:  # noqa: BLE001 - one failed stop must not leave the rest running
+            except Exception:  # one failed stop must not leave the rest running
                 log.exception("could not stop %s", name)
 
 
@@ -137,7 +137,7 @@ class SweepTimer(threading.Thread):
     def run_once(self) -> str:
         try:
             line = "sweeps: " + summarise(self._run_all())
-        except Exception as error:  # noqa: BLE001 - the next tick may well succeed
+        except Exception as error:  # the next tick may well succeed
             line = f"sweeps: failed: {type(error).__name__}: {error}"
             log.debug("sweep failure", exc_info=True)
         # An idle stack would otherwise print the same "nothing" line every few seconds.

@@ -127,7 +127,7 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
         try:
             answer = self.local_gateway.handle_request(
                 method=self.command, path=self.path, headers=headers, body=body)
-        except Exception:  # noqa: BLE001 - a bug must still answer, not drop the connection
+        except Exception:  # a bug must still answer, not drop the connection
             log.exception("unhandled error serving %s %s", self.command, self.path)
             answer = error_dict(500)
         self._send_answer(answer)

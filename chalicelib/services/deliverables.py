@@ -69,7 +69,7 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
 
 
 def deliver_order(caller: Caller, order_id: str, *, file_ids: list[str], note: str,
-                  now: datetime) -> dict:
+                  now: datetime, request_key: str | None = None) -> dict:
     """The provider hands in a numbered delivery of uploaded files → in_review."""
     order = orders.load(order_id)
     role = orders.role_of(caller, order)
@@ -86,7 +86,7 @@ def deliver_order(caller: Caller, order_id: str, *, file_ids: list[str], note: s
         s3_client().delete_object_tagging(Bucket=settings.get().bucket, Key=key)
     return orders.present(orders.transition(
         caller, order_id, life.DELIVER, now, params={"file_ids": file_ids},
-        data={"note": note, "file_ids": file_ids}))
+        data={"note": note, "file_ids": file_ids}, request_key=request_key))
 
 
 def _arrived(order_id: str, file_id: str) -> str | None:

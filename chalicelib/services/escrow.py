@@ -12,16 +12,16 @@ it or from the `release_escrow` sweep after a crash:
   (only if still pending).
 """
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
-from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.services import payments, stuck
+from chalicelib.storage.base import transaction
 from chalicelib.storage.ledger import PENDING_PK, AccountModel, InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
-from chalicelib.services import payments
 
 log = logging.getLogger("market.escrow")
 
@@ -52,7 +52,7 @@ def execute_instruction(instruction_id: str, now: datetime) -> str:
         try:
             if _post(ins, now):
                 return DONE
-        except Exception as error:  # noqa: BLE001 - any failure is recorded and retried later
+        except Exception as error:  # any failure is recorded and retried later
             log.exception("instruction %s failed", instruction_id)
             return _record_failure(ins, error, now)
     return InstructionModel.get(instruction_id, consistent_read=True).status
@@ -66,39 +66,41 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
     posting = money.posting_for(ins.kind, ins.order_id, ins.provider_id, ins.amount)
     at = clock.to_key(now)
     counter = OrderModel.escrow_released if ins.kind == money.RELEASE else OrderModel.escrow_refunded
+    tx = transaction()
     try:
-        with transact_write() as tx:
-            tx.save(PostingModel(ins.id, from_account=posting.from_account,
-                                 to_account=posting.to_account, amount=posting.amount,
-                                 order_id=ins.order_id, kind=ins.kind, at=at,
-                                 account=posting.to_account),
+        with tx:
+            tx.save("posting", PostingModel(ins.id, from_account=posting.from_account,
+                                            to_account=posting.to_account,
+                                            amount=posting.amount, order_id=ins.order_id,
+                                            kind=ins.kind, at=at),
                     condition=PostingModel.id.does_not_exist())
             # held >= amount keeps escrow from ever going negative, whatever happened
             # before; the order's version is not touched so that money arriving never
             # makes a user's concurrent action fail.
-            tx.update(OrderModel(ins.order_id),
+            tx.update("order", OrderModel(ins.order_id),
                       actions=[OrderModel.escrow_held.add(-ins.amount),
                                counter.add(ins.amount),
                                OrderModel.escrow_instructed.add(-ins.amount)],
                       condition=OrderModel.escrow_held >= ins.amount)
             if ins.kind == money.RELEASE:
-                tx.update(AccountModel(money.payable_account(ins.provider_id)),
+                tx.update("account", AccountModel(money.payable_account(ins.provider_id)),
                           actions=[AccountModel.balance.add(ins.amount),
                                    AccountModel.currency.set("CNY"),
                                    AccountModel.updated_at.set(at)])
-            tx.update(ins, actions=[InstructionModel.status.set(DONE),
-                                    InstructionModel.done_at.set(at),
-                                    InstructionModel.pending_pk.remove(),
-                                    InstructionModel.attempts.add(1),
-                                    *([InstructionModel.gateway_ref.set(gateway_ref)]
-                                      if gateway_ref else [])],
+            tx.update("instruction", ins,
+                      actions=[InstructionModel.status.set(DONE),
+                               InstructionModel.done_at.set(at),
+                               InstructionModel.pending_pk.remove(),
+                               InstructionModel.attempts.add(1),
+                               *([InstructionModel.gateway_ref.set(gateway_ref)]
+                                 if gateway_ref else [])],
                       condition=InstructionModel.status == PENDING)
         return True
     except TransactWriteError as error:
-        codes = cancellation_codes(error)
-        if "TransactionConflict" in codes:
+        refusal = tx.refusal(error)
+        if refusal.conflict:
             return False
-        if codes and (codes[0] == "ConditionalCheckFailed" or codes[-1] == "ConditionalCheckFailed"):
+        if refusal.failed("posting") or refusal.failed("instruction"):
             # Already posted or already done by a concurrent run: re-read settles it.
             return False
         raise
@@ -107,7 +109,7 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
 def _record_failure(ins: InstructionModel, error: Exception, now: datetime) -> str:
     attempts = (ins.attempts or 0) + 1
     parked = attempts >= settings.get().instruction_max_attempts
-    backoff = timedelta(seconds=min(3600, 30 * 2 ** min(attempts, 7)))
+    backoff = stuck.backoff(attempts)
     actions = [InstructionModel.attempts.set(attempts),
                InstructionModel.last_error.set(f"{type(error).__name__}: {error}"[:500]),
                InstructionModel.next_attempt_at.set(clock.to_key(now + backoff))]
@@ -116,7 +118,7 @@ def _record_failure(ins: InstructionModel, error: Exception, now: datetime) -> s
         actions += [InstructionModel.status.set(PARKED), InstructionModel.pending_pk.remove()]
     try:
         ins.update(actions=actions, condition=InstructionModel.status == PENDING)
-    except Exception:  # noqa: BLE001 - it stays pending and the sweep finds it again
+    except Exception:  # it stays pending and the sweep finds it again
         log.exception("could not record the failure of %s", ins.id)
     return PARKED if parked else PENDING
 
@@ -126,7 +128,7 @@ def execute_quietly(instruction_ids: list[str], now: datetime) -> None:
     for instruction_id in instruction_ids:
         try:
             execute_instruction(instruction_id, now)
-        except Exception:  # noqa: BLE001 - the decision is committed; the sweep finishes it
+        except Exception:  # the decision is committed; the sweep finishes it
             log.exception("instruction %s left pending", instruction_id)
 
 

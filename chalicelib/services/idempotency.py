@@ -8,38 +8,16 @@ write, mark it complete with the answer, replay that answer to repeats.
 """
 import hashlib
 import json
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import settings as settings_module
 from chalicelib.domain.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
-from chalicelib.storage.idempotency import IdempotencyRecord
+from chalicelib.storage.base import condition_failed
+from chalicelib.storage.idempotency import IdempotencyRecord, record_key
 
 IN_PROGRESS_SECONDS = 60  # longer than any request may run (API Gateway stops at 29 s)
-
-# The caller and Idempotency-Key of the request being served, for the writes that must
-# recognise their own earlier success: when a commit landed but its answer was lost (a
-# timeout after the write), the claim is released and the retry runs again; it finds
-# the order already moved — by itself — and must answer as the first run would have.
-_request_key: ContextVar[str | None] = ContextVar("idempotency_request_key", default=None)
-
-
-@contextmanager
-def request_scope(who: str, key: str):
-    token = _request_key.set(f"{who}#{key}")
-    try:
-        yield
-    finally:
-        _request_key.reset(token)
-
-
-def current_request_key() -> str | None:
-    """`<caller>#<Idempotency-Key>` of the request being served, or None without a key."""
-    return _request_key.get()
-
 
 @dataclass
 class StoredResponse:
@@ -65,9 +43,8 @@ def check_key(key: str) -> str:
 def claim(caller: str, key: str, print_: str, now_epoch: float) -> StoredResponse | None:
     """Claim the key for this request, or return the stored answer to replay."""
     cfg = settings_module.get()
-    record_key = f"{caller}#{key}"
     record = IdempotencyRecord(
-        record_key, fingerprint=print_, state="in_progress",
+        record_key(caller, key), fingerprint=print_, state="in_progress",
         claimed_until=int(now_epoch) + IN_PROGRESS_SECONDS,
         expires_epoch=int(now_epoch) + cfg.idempotency_ttl_seconds,
     )
@@ -85,10 +62,10 @@ def claim(caller: str, key: str, print_: str, now_epoch: float) -> StoredRespons
         record.save(condition=free)
         return None
     except PutError as error:
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
     try:
-        existing = IdempotencyRecord.get(record_key, consistent_read=True)
+        existing = IdempotencyRecord.get(record_key(caller, key), consistent_read=True)
     except DoesNotExist:  # expired and deleted between our two calls: try once more
         return claim(caller, key, print_, now_epoch)
     if existing.fingerprint != print_:
@@ -100,7 +77,7 @@ def claim(caller: str, key: str, print_: str, now_epoch: float) -> StoredRespons
 
 
 def complete(caller: str, key: str, response: StoredResponse) -> None:
-    IdempotencyRecord(f"{caller}#{key}").update(actions=[
+    IdempotencyRecord(record_key(caller, key)).update(actions=[
         IdempotencyRecord.state.set("complete"),
         IdempotencyRecord.response_status.set(response.status),
         IdempotencyRecord.response_body.set(response.body),
@@ -110,4 +87,4 @@ def complete(caller: str, key: str, response: StoredResponse) -> None:
 
 def release(caller: str, key: str) -> None:
     """Forget a claim whose request failed unexpectedly, so the client may retry."""
-    IdempotencyRecord(f"{caller}#{key}").delete()
+    IdempotencyRecord(record_key(caller, key)).delete()

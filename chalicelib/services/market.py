@@ -12,10 +12,10 @@ from chalicelib.services import logos
 from chalicelib.storage import base
 from chalicelib.storage.base import bounded_query
 from chalicelib.storage.catalog import ServiceModel
-from chalicelib.storage.market import MarketEntryModel, newest_key, price_key, rating_key
+from chalicelib.storage.market import (ALL, MarketEntryModel, category_term, newest_key, price_key,
+                                       provider_term, query_term, rating_key, tag_term)
 
 SORTS = ("newest", "rating", "price_asc", "price_desc")
-ALL = "ALL"
 # Index entries one market request may read. A filter that matches little on a large
 # partition (a provider's services of another category, a word found only beside an
 # indexed one) stops here and answers what it found with a next_cursor, so no request's
@@ -28,9 +28,9 @@ def terms_of(service: ServiceModel) -> list[str]:
     """Every term a listed service is found under."""
     tag_names = [TAG_NAMES.get(t, t) for t in service.tags or []]
     text = "\n".join([service.title, service.summary, *tag_names])
-    terms = {ALL, f"CAT#{service.category}", f"PROV#{service.provider_id}"}
-    terms.update(f"TAG#{t}" for t in service.tags or [])
-    terms.update(f"Q#{token}" for token in rules.search_tokens(text))
+    terms = {ALL, category_term(service.category), provider_term(service.provider_id)}
+    terms.update(tag_term(t) for t in service.tags or [])
+    terms.update(query_term(token) for token in rules.search_tokens(text))
     return sorted(terms)
 
 
@@ -65,7 +65,7 @@ def refresh_market_entries(service_id: str) -> None:
     """Bring a service's market entries in line with the service (after listing, or
     when a review moved its rating); a service that is not listed keeps none."""
     service = _fresh(service_id)
-    if service is None or service.status != "listed":
+    if service is None or service.status != rules.LISTED:
         return
     with MarketEntryModel.batch_write() as batch:
         for entry in _entries(service):
@@ -73,7 +73,7 @@ def refresh_market_entries(service_id: str) -> None:
     # A delisting that committed while we wrote has already deleted what it saw; read
     # again so entries written after its delete do not outlive the listing.
     again = _fresh(service_id)
-    if again is None or again.status != "listed" or again.listed_at != service.listed_at:
+    if again is None or again.status != rules.LISTED or again.listed_at != service.listed_at:
         remove_entries(service)
 
 
@@ -100,17 +100,17 @@ def pick_term(q: str | None, category: str | None, tag: str | None,
     for part in parts:
         token = rules.query_token(part)
         if token:
-            return f"Q#{token}"
+            return query_term(token)
     if parts:
         raise ValidationFailed(
             "q needs a word of two or more letters or digits, or a Chinese character",
             errors=[{"field": "q", "problem": "no searchable word"}])
     if tag:
-        return f"TAG#{tag}"
+        return tag_term(tag)
     if provider_id:
-        return f"PROV#{provider_id}"
+        return provider_term(provider_id)
     if category:
-        return f"CAT#{category}"
+        return category_term(category)
     return ALL
 
 
@@ -121,11 +121,11 @@ def search(*, q: str | None = None, category: str | None = None, tag: str | None
     term = pick_term(q, category, tag, provider_id)
     condition = None
     filters = [MarketEntryModel.search_text.contains(p) for p in rules.query_parts(q or "")]
-    if tag and term != f"TAG#{tag}":
+    if tag and term != tag_term(tag):
         filters.append(MarketEntryModel.tags.contains(tag))
-    if provider_id and term != f"PROV#{provider_id}":
+    if provider_id and term != provider_term(provider_id):
         filters.append(MarketEntryModel.provider_id == provider_id)
-    if category and term != f"CAT#{category}":
+    if category and term != category_term(category):
         filters.append(MarketEntryModel.category == category)
     for f in filters:
         condition = f if condition is None else condition & f

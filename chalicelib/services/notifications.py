@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 
 from chalicelib import clock, ids
-from chalicelib.storage.notifications import NotificationModel
+from chalicelib.storage.notifications import NotificationModel, sort_key
 
 log = logging.getLogger("market.notifications")
 
@@ -31,7 +31,7 @@ def notification_put(user_id: str, kind: str, *, order_id: str | None = None,
     notification_id = ids.new_id("ntf")
     created = clock.to_key(now)
     return NotificationModel(
-        user_id, f"{created}#{notification_id}", id=notification_id, kind=_clean_kind(kind),
+        user_id, sort_key(created, notification_id), id=notification_id, kind=_clean_kind(kind),
         text=str(text or "")[:TEXT_MAX], order_id=order_id or None,
         service_id=service_id or None, read=False, created_at=created,
         expires_epoch=int(now.timestamp()) + RETENTION_SECONDS,
@@ -48,7 +48,7 @@ def notify(user_id: str, kind: str, *, order_id: str | None = None,
                                 text=text, now=now)
         item.save()
         return present(item)
-    except Exception:  # noqa: BLE001 - a notice must never fail the transition behind it
+    except Exception:  # a notice must never fail the transition behind it
         log.exception("could not notify %s of %s", user_id, kind)
         return None
 

@@ -4,15 +4,15 @@ from datetime import datetime
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
+from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import InvalidState, NotFound
+
 # Suspension delists: providers → catalog, one way. The catalog reads providers through
 # storage (`get_provider`), never through this module.
 from chalicelib.services import catalog
+from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ProviderModel, get_provider
-
-PUBLIC_STATUSES = ("approved", "suspended")
-STATUSES = ("pending", "approved", "rejected", "suspended")
 
 
 def apply(caller: Caller, *, display_name: str, company_name: str, contact: str, intro: str,
@@ -25,7 +25,7 @@ def apply(caller: Caller, *, display_name: str, company_name: str, contact: str,
         # earned before. Counters are initialised here because the listing condition
         # `listed_count < 10` is false on a missing attribute.
         profile.update(actions=[
-            P.status.set("pending"), P.display_name.set(display_name),
+            P.status.set(qualification.PENDING), P.display_name.set(display_name),
             P.company_name.set(company_name), P.contact.set(contact), P.intro.set(intro),
             P.applied_at.set(clock.to_key(now)), P.reason.remove(), P.decided_at.remove(),
             P.decided_by.remove(),
@@ -34,9 +34,9 @@ def apply(caller: Caller, *, display_name: str, company_name: str, contact: str,
             P.credit.set(P.credit | 0), P.ratings_good.set(P.ratings_good | 0),
             P.ratings_neutral.set(P.ratings_neutral | 0), P.ratings_bad.set(P.ratings_bad | 0),
             P.version.add(1),
-        ], condition=P.user_id.does_not_exist() | (P.status == "rejected"))
+        ], condition=P.user_id.does_not_exist() | (P.status == qualification.REJECTED))
     except UpdateError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
         current = get_provider(caller.user_id)
         raise InvalidState("an application exists; apply again only after a rejection",
@@ -57,7 +57,7 @@ def my_profile(caller: Caller) -> dict:
 def public_profile(provider_id: str) -> dict:
     """An approved or suspended provider's public profile; others are not found."""
     profile = get_provider(provider_id)
-    if profile is None or profile.status not in PUBLIC_STATUSES:
+    if profile is None or profile.status not in qualification.PUBLIC_STATUSES:
         raise NotFound("no such provider")
     return public_view(profile)
 
@@ -72,21 +72,24 @@ def list_applications(status: str, limit: int, start_key) -> tuple[list[dict], d
 
 def approve(operator: Caller, provider_id: str, now: datetime) -> dict:
     """Approve a pending application."""
-    return _decide(operator, provider_id, "pending", "approved", None, now)
+    return _decide(operator, provider_id, qualification.PENDING, qualification.APPROVED, None,
+                   now)
 
 
 def reject(operator: Caller, provider_id: str, reason: str, now: datetime) -> dict:
     """Reject a pending application, saying why."""
-    return _decide(operator, provider_id, "pending", "rejected", reason, now)
+    return _decide(operator, provider_id, qualification.PENDING, qualification.REJECTED, reason,
+                   now)
 
 
 def suspend(operator: Caller, provider_id: str, reason: str, now: datetime) -> dict:
     """Suspend an approved provider and delist every service it has listed."""
     try:
-        _decide(operator, provider_id, "approved", "suspended", reason, now)
+        _decide(operator, provider_id, qualification.APPROVED, qualification.SUSPENDED,
+                reason, now)
     except InvalidState as refused:
         # A suspension whose delisting was cut short is finished by the operator's retry.
-        if refused.details.get("status") == "suspended":
+        if refused.details.get("status") == qualification.SUSPENDED:
             catalog.delist_all_of_provider(operator, provider_id, now)
         raise
     catalog.delist_all_of_provider(operator, provider_id, now)
@@ -105,7 +108,7 @@ def _decide(operator: Caller, provider_id: str, expected: str, new: str, reason:
         # stale screen.
         P(provider_id).update(actions=actions, condition=P.status == expected)
     except UpdateError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
         current = get_provider(provider_id)
         if current is None:
@@ -113,11 +116,6 @@ def _decide(operator: Caller, provider_id: str, expected: str, new: str, reason:
         raise InvalidState(f"the provider is {current.status}, not {expected}",
                            status=current.status)
     return own_view(get_provider(provider_id))
-
-
-def _condition_failed(error) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 def public_view(p: ProviderModel) -> dict:

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, settings as settings_module
+from chalicelib import clock
+from chalicelib import settings as settings_module
 from chalicelib.domain import reviews as rules
 from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
 from chalicelib.services import notifications, orders
-from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.reviews import ReviewModel
@@ -22,11 +23,8 @@ from chalicelib.storage.reviews import ReviewModel
 log = logging.getLogger("market.reviews")
 
 MAX_ATTEMPTS = 4
-FAILED = "ConditionalCheckFailed"
 RATING_LABELS = {"good": "好评", "neutral": "中评", "bad": "差评"}
 ROLE_LABELS = {rules.BUYER: "买家", rules.PROVIDER: "服务商"}
-# Review action positions inside the transaction, to read its cancellation reasons.
-REVIEW_AT, ORDER_AT, PARTY_AT, SERVICE_AT = 0, 1, 2, 3
 
 
 def submit_review(caller, order_id: str, *, rating: str, comment: str, now: datetime) -> dict:
@@ -43,25 +41,26 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
         created_at=clock.to_key(now))
     with_service = role == rules.BUYER
     for _ in range(MAX_ATTEMPTS):
+        tx = transaction()
         try:
-            _commit(review, order, now, window, with_service)
+            _commit(tx, review, order, now, window, with_service)
             break
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if _code(codes, REVIEW_AT) == FAILED:
+            refusal = tx.refusal(error)
+            if refusal.failed("review"):
                 raise ReviewNotAllowed("this side has already reviewed the order",
                                        reason="already_reviewed")
-            if _code(codes, ORDER_AT) == FAILED:
+            if refusal.failed("order"):
                 # The order moved under us (or the window closed at this instant): the
                 # fresh order says which refusal applies.
                 _check(orders.load(order_id), role, now, window)
                 raise Conflict()
-            if _code(codes, PARTY_AT) == FAILED:
+            if refusal.failed("party"):
                 log.error("order %s: reviewed provider %s is missing", order.id,
                           review.subject_id)
                 raise ReviewNotAllowed("the reviewed party no longer exists",
                                        reason="subject_missing")
-            if with_service and _code(codes, SERVICE_AT) == FAILED:
+            if refusal.failed("service"):
                 # The service was deleted after the order completed: the provider's
                 # credit still moves; there is no rating left to update.
                 with_service = False
@@ -120,7 +119,7 @@ def _check(order: OrderModel, role: str, now: datetime, window: int) -> None:
         now=now, window_seconds=window)
 
 
-def _commit(review: ReviewModel, order: OrderModel, now: datetime, window: int,
+def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: int,
             with_service: bool) -> None:
     role = review.author_role
     flag = getattr(OrderModel, f"reviewed_by_{role}")
@@ -134,33 +133,33 @@ def _commit(review: ReviewModel, order: OrderModel, now: datetime, window: int,
             order, **{f"reviewed_by_{role}": True}))
     change = rules.credit_change(review.rating)
     counter = f"ratings_{review.rating}"
-    with transact_write() as tx:
+    with tx:
         # attribute_not_exists on the review key is what makes "once per side" hold
         # under concurrency; the order flag mirrors it for readers of the order.
-        tx.save(review, condition=ReviewModel.order_id.does_not_exist())
+        tx.save("review", review, condition=ReviewModel.order_id.does_not_exist())
         # The order must still be completed, unreviewed by this side, and completed
         # recently enough: the window is re-checked by DynamoDB at commit time
         # (clock keys sort as strings), not only by the read above.
         earliest = clock.to_key(now - timedelta(seconds=window))
-        tx.update(OrderModel(review.order_id), actions=order_actions,
+        tx.update("order", OrderModel(review.order_id), actions=order_actions,
                   condition=(OrderModel.status == rules.REVIEWABLE_STATUS)
                   & (OrderModel.completed_at >= earliest)
-                  & (flag.does_not_exist() | (flag == False)))  # noqa: E712
+                  & (flag.does_not_exist() | (flag == False)))  # noqa: E712 - a DynamoDB condition, not a Python test
         if role == rules.BUYER:
             # version moves too, so a catalog write that read the profile before this
             # review fails its version condition instead of saving stale counters.
-            tx.update(ProviderModel(review.subject_id),
+            tx.update("party", ProviderModel(review.subject_id),
                       actions=[ProviderModel.credit.add(change["credit"]),
                                getattr(ProviderModel, counter).add(1),
                                ProviderModel.version.add(1)],
                       condition=ProviderModel.user_id.exists())
         else:
             # ADD creates the buyer's item the first time anybody reviews them.
-            tx.update(UserModel(review.subject_id),
+            tx.update("party", UserModel(review.subject_id),
                       actions=[UserModel.credit.add(change["credit"]),
                                getattr(UserModel, counter).add(1)])
         if with_service:
-            tx.update(ServiceModel(review.service_id),
+            tx.update("service", ServiceModel(review.service_id),
                       actions=[ServiceModel.rating_sum.add(change["credit"]),
                                ServiceModel.rating_count.add(1),
                                getattr(ServiceModel, counter).add(1),
@@ -182,16 +181,11 @@ def _after_commit(review: ReviewModel, order: OrderModel, now: datetime) -> None
 def _refresh_market(service_id: str) -> None:
     # The market's search entries carry the rating; refreshing them is best-effort
     # because the review is already committed and the entries are a derived view.
+    from chalicelib.services import market  # looked up per call: tests swap the module
+
     try:
-        from chalicelib.services import market
-    except ImportError:
-        return
-    refresh = getattr(market, "refresh_market_entries", None)
-    if refresh is None:
-        return
-    try:
-        refresh(service_id)
-    except Exception:  # noqa: BLE001
+        market.refresh_market_entries(service_id)
+    except Exception:
         log.exception("could not refresh market entries of %s", service_id)
 
 
@@ -199,6 +193,3 @@ def _order_title(order: OrderModel) -> str:
     snapshot = getattr(order, "service", None)
     return getattr(snapshot, "title", None) or order.id
 
-
-def _code(codes: list, index: int):
-    return codes[index] if index < len(codes) else None

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, settings
+from chalicelib.storage.base import condition_failed
 from chalicelib.storage.ledger import PENDING_PK, InstructionModel
-from chalicelib.storage.sweeps import STUCK_PK, StuckItemModel
+from chalicelib.storage.sweeps import STUCK_PK, StuckItemModel, stuck_key
 
 RETRYING, PARKED = "retrying", "parked"
 ERROR_MAX = 500
@@ -25,7 +26,7 @@ def record_failure(job: str, item_id: str, error: BaseException | str, now: date
     """Count one more failure of `item_id` in `job`; parked once it reaches the limit."""
     at = clock.to_key(now)
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    record = StuckItemModel(STUCK_PK, f"{job}#{item_id}")
+    record = StuckItemModel(STUCK_PK, stuck_key(job, item_id))
     # One UpdateItem (an upsert) counts attempts atomically, so two sweeps failing on the
     # same item at once both count.
     record.update(actions=[
@@ -45,7 +46,7 @@ def record_failure(job: str, item_id: str, error: BaseException | str, now: date
 def record_parked(job: str, item_id: str, reason: str, attempts: int, now: datetime) -> None:
     """Note an item another part of the system parked (e.g. an instruction out of tries)."""
     at = clock.to_key(now)
-    StuckItemModel(STUCK_PK, f"{job}#{item_id}").update(actions=[
+    StuckItemModel(STUCK_PK, stuck_key(job, item_id)).update(actions=[
         StuckItemModel.job.set(job), StuckItemModel.item_id.set(item_id),
         StuckItemModel.attempts.set(attempts), StuckItemModel.last_error.set(reason[:ERROR_MAX]),
         StuckItemModel.first_failed_at.set(StuckItemModel.first_failed_at | at),
@@ -54,7 +55,7 @@ def record_parked(job: str, item_id: str, reason: str, attempts: int, now: datet
 
 def clear(job: str, item_id: str) -> None:
     """A retried item went through: it is no longer stuck."""
-    StuckItemModel(STUCK_PK, f"{job}#{item_id}").delete()
+    StuckItemModel(STUCK_PK, stuck_key(job, item_id)).delete()
 
 
 def present(record: StuckItemModel) -> dict:
@@ -104,7 +105,7 @@ def defer_instruction(instruction_id: str, retry_at: datetime | None) -> bool:
         InstructionModel(instruction_id).update(
             actions=actions, condition=InstructionModel.status == "pending")
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         return False
     return True

@@ -28,14 +28,13 @@ from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import notifications, orders
-from chalicelib.storage.orders import TIMER_PK, OrderModel
+from chalicelib.storage.base import condition_failed
+from chalicelib.storage.orders import (TIMER_PK, OrderModel, is_retry_key, timer_due_bound,
+                                       timer_due_key)
 
 log = logging.getLogger("market.timers")
 
 MOVED, SKIPPED = "moved", "skipped"
-# Sorts after every character an order id may hold, so "<now>#~" bounds every key at now.
-_AFTER_ANY_ID = "~"
-RETRY_MARK = "#retry"
 
 # Deadline → (who must act before it, notice kind, what it says; {hours} = lead time).
 _REMINDERS = {
@@ -58,7 +57,7 @@ def due_orders(now: datetime, *, limit: int, start_key=None):
     # Only the keys are read: the order itself is re-read consistently before any
     # decision, and an item with bad data cannot break the page for the others.
     result = OrderModel.due_timers.query(
-        TIMER_PK, OrderModel.timer_due <= f"{clock.to_key(now)}#{_AFTER_ANY_ID}",
+        TIMER_PK, OrderModel.timer_due <= timer_due_bound(clock.to_key(now)),
         limit=limit, last_evaluated_key=start_key, attributes_to_get=["id", "timer_due"])
     items = [(o.id, o.timer_due) for o in result]
     return items, result.last_evaluated_key, result.page_iter.total_scanned_count
@@ -94,18 +93,19 @@ def defer(order_id: str, found_key: str, retry_at: datetime | None) -> bool:
     if retry_at is None:
         actions = [OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()]
     else:
-        actions = [OrderModel.timer_due.set(f"{clock.to_key(retry_at)}#{order_id}{RETRY_MARK}")]
+        actions = [OrderModel.timer_due.set(timer_due_key(clock.to_key(retry_at), order_id,
+                                                          retry=True))]
     try:
         OrderModel(order_id).update(actions=actions, condition=OrderModel.timer_due == found_key)
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         return False
     return True
 
 
 def was_retry(found_key: str) -> bool:
-    return found_key.endswith(RETRY_MARK)
+    return is_retry_key(found_key)
 
 
 def _pending(order: OrderModel) -> list[life.Timer]:
@@ -140,7 +140,7 @@ def _remind(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
                      & (OrderModel.version == int(order.version))
                      & ~OrderModel.reminders_sent.contains(timer.name))
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     who, kind, text = _REMINDERS[timer.deadline]
@@ -158,7 +158,7 @@ def _close_review_window(order: OrderModel) -> bool:
                      & (OrderModel.completed_at == order.completed_at)
                      & OrderModel.timer_pk.exists())
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True
@@ -173,7 +173,7 @@ def _reindex(order: OrderModel) -> None:
     timer = life.next_timer(order.status, windows=orders.windows(),
                             **{k: v for k, v in orders.timer_inputs(order).items()
                                if k != "status"})
-    expected = f"{clock.to_key(timer.at)}#{order.id}" if timer else None
+    expected = timer_due_key(clock.to_key(timer.at), order.id) if timer else None
     if expected == order.timer_due:
         return
     current = (OrderModel.timer_due == order.timer_due if order.timer_due
@@ -182,5 +182,5 @@ def _reindex(order: OrderModel) -> None:
         order.update(actions=_index_actions(order),
                      condition=(OrderModel.version == int(order.version)) & current)
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise

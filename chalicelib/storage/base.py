@@ -11,7 +11,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from pynamodb.connection import Connection
 from pynamodb.connection import base as pynamodb_connection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import settings as settings_module
 from chalicelib.domain.errors import InvalidRequest
@@ -116,12 +116,12 @@ def connection() -> Connection:
 
 
 def transact_write() -> TransactWrite:
-    """A TransactWrite on the configured connection (use as a context manager)."""
+    """A bare TransactWrite on the configured connection (use `transaction()` to be able
+    to read a refusal)."""
     return TransactWrite(connection=connection())
 
 
-def transact_get() -> TransactGet:
-    return TransactGet(connection=connection())
+CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 # Items one filtered list request may read: the filter runs after DynamoDB reads, so
@@ -171,16 +171,90 @@ def cancellation_codes(error) -> list[str | None]:
     return [getattr(r, "code", None) if r is not None else None for r in reasons]
 
 
-def is_conflict(error) -> bool:
-    """Whether a refused transaction clashed with another one in flight (retry it)."""
-    return "TransactionConflict" in str(error) or any(
-        c == "TransactionConflict" for c in cancellation_codes(error))
+class Transaction:
+    """A TransactWrite whose actions carry names, so that a refusal is read by name.
+
+    DynamoDB reports why a transaction was refused action by action, by position, and
+    PynamoDB sends the actions grouped by kind (condition checks, deletes, puts, updates)
+    whatever order they were added in. Reading `codes[2]` therefore breaks silently when
+    a write is added or its kind changes; a name does not. Several actions may share a
+    name (every file of a delivery): the name failed if any of them did.
+
+        tx = transaction()
+        try:
+            with tx:
+                tx.update("order", OrderModel(order_id), actions=[...], condition=...)
+        except TransactWriteError as error:
+            if tx.refusal(error).failed("order"): ...
+    """
+
+    # PynamoDB's order of the actions in the request (Connection.transact_write_items).
+    _KINDS = ("condition_check", "delete", "put", "update")
+
+    def __init__(self):
+        self._tx = TransactWrite(connection=connection())
+        self._names: dict[str, list[str]] = {kind: [] for kind in self._KINDS}
+
+    def __enter__(self) -> "Transaction":
+        self._tx.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        return self._tx.__exit__(exc_type, exc_val, exc_tb)
+
+    def save(self, name: str, model: Model, condition=None) -> None:
+        self._names["put"].append(name)
+        self._tx.save(model, condition=condition)
+
+    def update(self, name: str, model: Model, actions: list, condition=None) -> None:
+        self._names["update"].append(name)
+        self._tx.update(model, actions=actions, condition=condition)
+
+    def delete(self, name: str, model: Model, condition=None) -> None:
+        self._names["delete"].append(name)
+        self._tx.delete(model, condition=condition)
+
+    def condition_check(self, name: str, model_cls: type[Model], hash_key, range_key=None,
+                        condition=None) -> None:
+        self._names["condition_check"].append(name)
+        self._tx.condition_check(model_cls, hash_key, range_key=range_key, condition=condition)
+
+    def refusal(self, error) -> "Refusal":
+        """What DynamoDB said about each named action of this refused transaction."""
+        names = [name for kind in self._KINDS for name in self._names[kind]]
+        return Refusal(names, error)
 
 
-def raise_unless_condition_failed(error) -> None:
-    """Re-raise a refused single-item write unless its condition was what failed."""
-    if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
-        raise error
+def transaction() -> Transaction:
+    """A TransactWrite with named actions on the configured connection."""
+    return Transaction()
+
+
+class Refusal:
+    """A refused transaction, read by the names its actions were given."""
+
+    def __init__(self, names: list[str], error):
+        self.codes = cancellation_codes(error)
+        self._codes_by_name: dict[str, list[str | None]] = {}
+        for name, code in zip(names, self.codes):
+            self._codes_by_name.setdefault(name, []).append(code)
+        # Another transaction touched the same items: nothing was decided, try again.
+        self.conflict = "TransactionConflict" in self.codes or "TransactionConflict" in str(error)
+
+    def failed(self, name: str) -> bool:
+        """Whether the condition of the action (of any action) called `name` failed."""
+        return CONDITION_FAILED in self._codes_by_name.get(name, ())
+
+    @property
+    def explained(self) -> bool:
+        """Whether DynamoDB gave any reason at all (else the error is something else)."""
+        return any(self.codes)
+
+
+def condition_failed(error) -> bool:
+    """Whether a refused single-item write (PutError, UpdateError, DeleteError) was refused
+    by its condition, rather than by anything else."""
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 # Refusals that say "not now" rather than "no": retrying the same request later is right.

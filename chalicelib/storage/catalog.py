@@ -12,7 +12,7 @@ Access patterns (see README):
 - campaigns by end time ..................... campaigns.by_end: kind, ends_at
 - ended campaigns not yet swept (sparse) .... campaigns.by_pending_end: kind, pending_end
 """
-from pynamodb.attributes import (ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute)
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -211,3 +211,14 @@ class CampaignModel(Model):
 
     by_end = CampaignsByEnd()
     by_pending_end = CampaignsByPendingEnd()
+
+
+# --- keys: the uniqueness guards ---------------------------------------------------
+def title_guard_key(provider_id: str, normalized_title: str) -> str:
+    """One listed service per provider and (normalised) title."""
+    return f"TITLE#{provider_id}#{normalized_title}"
+
+
+def trial_guard_key(campaign_id: str, provider_id: str) -> str:
+    """One trial listing per provider and campaign, kept after delisting."""
+    return f"TRIAL#{campaign_id}#{provider_id}"

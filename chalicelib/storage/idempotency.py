@@ -18,3 +18,9 @@ class IdempotencyRecord(Model):
     response_status = NumberAttribute(null=True)
     response_body = UnicodeAttribute(null=True)
     response_headers = UnicodeAttribute(null=True)  # JSON
+
+
+def record_key(caller: str, key: str) -> str:
+    """`<caller>#<Idempotency-Key>`: the record's key, and the request key order events
+    carry."""
+    return f"{caller}#{key}"

@@ -2,7 +2,6 @@
 
 Access patterns (see README):
 - a posting by id (= the instruction or funding id that made it) ... postings: id
-- an account's postings ......................................... postings.by_account: account, at
 - an account's head (payable balance) ............................ accounts: id
 - an instruction by id (<order>:<kind>:<step|all>) ............... instructions: id
 - unfinished instructions, oldest due first ...................... instructions.pending: "PENDING", next_attempt_at (sparse)
@@ -14,15 +13,6 @@ from pynamodb.models import Model
 from chalicelib.storage.base import table
 
 PENDING_PK = "PENDING"
-
-
-class PostingsByAccount(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_account"
-        projection = AllProjection()
-
-    account = UnicodeAttribute(hash_key=True)
-    at = UnicodeAttribute(range_key=True)
 
 
 @table("postings", money=True)
@@ -42,7 +32,6 @@ class PostingModel(Model):
     order_id = UnicodeAttribute(null=True)
     kind = UnicodeAttribute()  # fund | release | refund
     at = UnicodeAttribute()
-    account = UnicodeAttribute()  # = to_account, for the by_account index
 
 
 @table("accounts", money=True)

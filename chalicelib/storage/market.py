@@ -73,3 +73,23 @@ def price_key(price: int, service_id: str) -> str:
 
 def rating_key(rating_part: str, listed_at: str, service_id: str) -> str:
     return f"{rating_part}#{listed_at}#{service_id}"
+
+
+# --- terms: what an entry is found under --------------------------------------------
+ALL = "ALL"
+
+
+def category_term(category: str) -> str:
+    return f"CAT#{category}"
+
+
+def tag_term(tag: str) -> str:
+    return f"TAG#{tag}"
+
+
+def provider_term(provider_id: str) -> str:
+    return f"PROV#{provider_id}"
+
+
+def query_term(token: str) -> str:
+    return f"Q#{token}"

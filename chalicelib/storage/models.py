@@ -1,6 +1,11 @@
 """Every PynamoDB model of the app; importing this module registers all tables."""
-from chalicelib.storage import catalog, idempotency  # noqa: F401
-from chalicelib.storage import notifications, reviews  # noqa: F401
-from chalicelib.storage import ledger, orders  # noqa: F401
-from chalicelib.storage import sweeps  # noqa: F401
-from chalicelib.storage import market  # noqa: F401
+from chalicelib.storage import (  # noqa: F401  # noqa: F401  # noqa: F401
+    catalog,
+    idempotency,
+    ledger,
+    market,
+    notifications,
+    orders,
+    reviews,
+    sweeps,
+)

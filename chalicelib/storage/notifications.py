@@ -27,3 +27,8 @@ class NotificationModel(Model):
     read = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()  # clock.to_key
     expires_epoch = NumberAttribute()
+
+
+def sort_key(created_key: str, notification_id: str) -> str:
+    """`<created key>#<id>`: a user's notifications sort by time."""
+    return f"{created_key}#{notification_id}"

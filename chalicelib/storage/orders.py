@@ -18,6 +18,35 @@ from pynamodb.models import Model
 from chalicelib.storage.base import table
 
 TIMER_PK = "DUE"
+# Sorts after every character an order id may hold, so "<now>#~" bounds every key at now.
+_AFTER_ANY_ID = "~"
+# Ends the due_timers key of an order a failing sweep pushed back, to spot it on its retry.
+RETRY_MARK = "#retry"
+
+
+# --- keys: every composite key of the order tables is spelled here -------------------
+def status_key(user_id: str, status: str) -> str:
+    """by_buyer_status / by_provider_status: `<user>#<status>`."""
+    return f"{user_id}#{status}"
+
+
+def created_key(at_key: str, order_id: str) -> str:
+    """The sort key of every orders index: `<created at key>#<order id>`."""
+    return f"{at_key}#{order_id}"
+
+
+def timer_due_key(at_key: str, order_id: str, *, retry: bool = False) -> str:
+    """due_timers: `<due at key>#<order id>`, marked when a failing sweep deferred it."""
+    return f"{at_key}#{order_id}{RETRY_MARK if retry else ''}"
+
+
+def timer_due_bound(at_key: str) -> str:
+    """The highest due_timers key due at `at_key`, whatever the order id."""
+    return f"{at_key}#{_AFTER_ANY_ID}"
+
+
+def is_retry_key(timer_due: str) -> bool:
+    return timer_due.endswith(RETRY_MARK)
 
 
 class ServiceSnapshot(MapAttribute):

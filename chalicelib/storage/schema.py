@@ -10,7 +10,7 @@ from chalicelib.storage.files import s3_client
 
 def all_models():
     # Importing the model modules registers every table.
-    from chalicelib.storage import models  # noqa: F401
+    from chalicelib.storage import models  # noqa: F401 - every model registers its table
 
     return list(base.REGISTRY)
 
@@ -22,12 +22,6 @@ def create_missing_tables() -> list[str]:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             created.append(model.Meta.table_name)
     return created
-
-
-def delete_all_tables() -> None:
-    for model in all_models():
-        if model.exists():
-            model.delete_table()
 
 
 def create_bucket_if_missing() -> None:

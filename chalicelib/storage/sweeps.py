@@ -32,3 +32,8 @@ class StuckItemModel(Model):
     first_failed_at = UnicodeAttribute()
     last_failed_at = UnicodeAttribute()
     retry_at = UnicodeAttribute(null=True)
+
+
+def stuck_key(job: str, item_id: str) -> str:
+    """stuck_items' sort key: `<job>#<item id>`."""
+    return f"{job}#{item_id}"

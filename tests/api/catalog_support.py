@@ -4,7 +4,7 @@ import io
 
 from PIL import Image, ImageDraw
 
-PROVIDER, PROVIDER_2, BUYER, OPERATOR = "provider-1", "provider-2", "buyer-1", "op-1"
+from tests.support import BUYER, OPERATOR, PROVIDER, PROVIDER_2  # noqa: F401 - tests import them from here
 
 APPLICATION = {"display_name": "杭州小美设计工作室", "company_name": "杭州小美设计有限公司",
                "contact": "0571-88886666", "intro": "十年电商设计经验，专注中小卖家。"}

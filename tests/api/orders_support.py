@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 
 from chalicelib import clock, ids
 from chalicelib.storage.catalog import ServiceModel
-
-BUYER, PROVIDER, OPERATOR = "buyer-1", "provider-1", "op-1"
+from tests.support import BUYER, OPERATOR, PROVIDER  # tests import them from here
 
 
 def listed_service(*, provider=PROVIDER, title="店铺首页装修", pricing="fixed", price=50000,

@@ -10,8 +10,8 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import ListingLimitReached
 from chalicelib.services import catalog
 from chalicelib.storage.catalog import ProviderModel
-from tests.api.catalog_support import (BUYER, OPERATOR, PROVIDER, PROVIDER_2, approved_provider,
-                                       draft, listed, service_body, with_logo)
+from tests.api.catalog_support import (OPERATOR, PROVIDER, PROVIDER_2, approved_provider, draft,
+                                       listed, service_body, with_logo)
 
 
 def list_(api, sid, body=None, user=PROVIDER):

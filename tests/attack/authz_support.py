@@ -12,15 +12,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import jwt
-import pytest
-from chalice.test import Client
-from moto import mock_aws
 
-from chalicelib import clock, secrets, settings
-from chalicelib.local import engines
-from chalicelib.storage import schema
-from tests.api.catalog_support import (APPLICATION, approved_provider, draft, image_bytes,
-                                       listed, service_body, with_logo)
+from chalicelib import secrets, settings
+from tests.api.catalog_support import (APPLICATION, approved_provider, draft, image_bytes, listed,
+                                       service_body, with_logo)
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       listed_service, paid_order, place)
 from tests.support import ApiClient
@@ -157,19 +152,3 @@ def new_service_body(world: World) -> dict:
 
 def logo_bytes() -> bytes:
     return image_bytes()
-
-
-@pytest.fixture(scope="module")
-def world():
-    """A moto world shared by one test module (see the module docstring for why)."""
-    from app import app
-
-    clock.reset()
-    with mock_aws():
-        engines.point_at(None, None, "test-")
-        schema.create_missing_tables()
-        schema.create_bucket_if_missing()
-        with Client(app, stage_name="local") as client:
-            yield World(ApiClient(client))
-    clock.reset()
-

@@ -18,7 +18,7 @@ LATE_CANCEL_AFTER = timedelta(days=15)
 REVIEW_WINDOW = timedelta(days=15)
 POINTS = {"good": 1, "neutral": 0, "bad": -1}
 
-BUYER, PROVIDER, OPERATOR = "buyer", "provider", "operator"
+BUYER_ROLE, PROVIDER_ROLE, OPERATOR_ROLE = "buyer", "provider", "operator"
 CLOSED = {"completed", "rejected", "expired", "cancelled", "resolved"}
 OPEN_WORK = ("awaiting_provider", "in_progress", "in_review")
 DEADLINE_NAMES = {"awaiting_payment": "pay_by", "awaiting_provider": "accept_by",
@@ -85,7 +85,7 @@ class Order:
     released: int = 0
     refunded: int = 0
     late_flag: bool = False
-    reviewed: dict = field(default_factory=lambda: {BUYER: False, PROVIDER: False})
+    reviewed: dict = field(default_factory=lambda: {BUYER_ROLE: False, PROVIDER_ROLE: False})
     events: list[str] = field(default_factory=lambda: ["placed"])
 
     @property
@@ -120,8 +120,8 @@ class Order:
             "current_step": self.current_step, "revision_count": self.revision_count,
             "delivery_count": self.delivery_count, "deadlines": self.deadlines(),
             "late_cancel_eligible": self.late_flag,
-            "reviewed_by_buyer": self.reviewed[BUYER],
-            "reviewed_by_provider": self.reviewed[PROVIDER],
+            "reviewed_by_buyer": self.reviewed[BUYER_ROLE],
+            "reviewed_by_provider": self.reviewed[PROVIDER_ROLE],
         }
 
 
@@ -184,16 +184,16 @@ class Market:
         self.provider_standing.setdefault(service.provider, _standing())
 
     def standing(self, kind: str, user: str) -> dict:
-        book = self.provider_standing if kind == PROVIDER else self.user_standing
+        book = self.provider_standing if kind == PROVIDER_ROLE else self.user_standing
         return book.get(user, _standing())
 
     def role(self, actor: str, order: Order) -> str | None:
         if actor == order.buyer:
-            return BUYER
+            return BUYER_ROLE
         if actor == order.provider:
-            return PROVIDER
+            return PROVIDER_ROLE
         if actor == self.operator:
-            return OPERATOR
+            return OPERATOR_ROLE
         return None  # a stranger may not even see the order
 
     def _check(self, actor, order, roles, states) -> Expect | None:
@@ -269,7 +269,7 @@ class Market:
 
     # --- orders --------------------------------------------------------------
     def pay(self, actor: str, order: Order) -> Expect:
-        refused = self._check(actor, order, {BUYER}, {"awaiting_payment"})
+        refused = self._check(actor, order, {BUYER_ROLE}, {"awaiting_payment"})
         if refused:
             return refused
         if self.now >= order.created_at + PAYMENT_WINDOW:
@@ -280,7 +280,7 @@ class Market:
         return OK
 
     def accept(self, actor: str, order: Order) -> Expect:
-        refused = self._check(actor, order, {PROVIDER}, {"awaiting_provider"})
+        refused = self._check(actor, order, {PROVIDER_ROLE}, {"awaiting_provider"})
         if refused:
             return refused
         if self.now >= order.paid_at + ACCEPT_WINDOW:
@@ -295,7 +295,7 @@ class Market:
         return OK
 
     def reject(self, actor: str, order: Order) -> Expect:
-        refused = self._check(actor, order, {PROVIDER}, {"awaiting_provider"})
+        refused = self._check(actor, order, {PROVIDER_ROLE}, {"awaiting_provider"})
         if refused:
             return refused
         self._refund_held(order)
@@ -303,7 +303,7 @@ class Market:
         return OK
 
     def deliver(self, actor: str, order: Order) -> Expect:
-        refused = self._check(actor, order, {PROVIDER}, {"in_progress"})
+        refused = self._check(actor, order, {PROVIDER_ROLE}, {"in_progress"})
         if refused:
             return refused
         order.delivery_count += 1
@@ -311,7 +311,7 @@ class Market:
         return OK
 
     def approve(self, actor: str, order: Order) -> Expect:
-        refused = self._check(actor, order, {BUYER}, {"in_review"})
+        refused = self._check(actor, order, {BUYER_ROLE}, {"in_review"})
         if refused:
             return refused
         step = order.steps[order.current_step]
@@ -326,7 +326,7 @@ class Market:
         return OK
 
     def request_revision(self, actor: str, order: Order) -> Expect:
-        refused = self._check(actor, order, {BUYER}, {"in_review"})
+        refused = self._check(actor, order, {BUYER_ROLE}, {"in_review"})
         if refused:
             return refused
         order.revision_count += 1
@@ -336,7 +336,7 @@ class Market:
     def cancel(self, actor: str, order: Order) -> Expect:
         # The contract's cancel row: "else 409 CANCEL_NOT_ALLOWED", in every other state
         # too. CHOICE: in_review counts as "no approved final delivery".
-        refused = self._check(actor, order, {BUYER},
+        refused = self._check(actor, order, {BUYER_ROLE},
                               {"awaiting_payment", "in_progress", "in_review"})
         if refused == INVALID_TRANSITION:
             return CANCEL_NOT_ALLOWED
@@ -350,7 +350,7 @@ class Market:
         return OK
 
     def dispute(self, actor: str, order: Order) -> Expect:
-        refused = self._check(actor, order, {BUYER, PROVIDER}, set(OPEN_WORK))
+        refused = self._check(actor, order, {BUYER_ROLE, PROVIDER_ROLE}, set(OPEN_WORK))
         if refused:
             return refused
         self._move(order, "disputed", "disputed")
@@ -378,14 +378,14 @@ class Market:
         role = self.role(actor, order)
         if role is None:
             return NOT_FOUND
-        if role == OPERATOR:
+        if role == OPERATOR_ROLE:
             return FORBIDDEN
         if order.status != "completed" or order.reviewed[role]:
             return REVIEW_NOT_ALLOWED
         if self.now > order.completed_at + REVIEW_WINDOW:
             return REVIEW_NOT_ALLOWED  # CHOICE: the 15th day's last instant still counts
         order.reviewed[role] = True
-        if role == BUYER:
+        if role == BUYER_ROLE:
             book, subject = self.provider_standing, order.provider
             order.service.rating_count += 1
         else:

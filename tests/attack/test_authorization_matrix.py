@@ -18,9 +18,9 @@ from tests.api.catalog_support import APPLICATION
 from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, listed_service, upload
 from tests.attack.authz_support import (ANOTHER_BUYER, ANOTHER_PROVIDER, BAD_TOKENS, CALLERS,
                                         COUNTERPART, INTRUDER, OPERATOR_CALLER, OTHER_BUYER,
-                                        OTHER_PROVIDER, PARTY, STRANGERS, SYSTEM_CLAIM,
-                                        UNKNOWN_ID, Target, World, auth_header, logo_bytes,
-                                        new_service_body, token, world)  # noqa: F401
+                                        OTHER_PROVIDER, PARTY, STRANGERS, SYSTEM_CLAIM, UNKNOWN_ID,
+                                        Target, World, auth_header, logo_bytes, new_service_body,
+                                        token)
 
 PUBLIC, SELF, ADMIN, ORDER, OWNER = "public", "self", "operator-only", "order", "owner"
 ERROR_CODES = {401: {"UNAUTHENTICATED"}, 403: {"FORBIDDEN", "PROVIDER_NOT_APPROVED"},

@@ -15,8 +15,6 @@ from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
 
-import pytest
-
 from chalicelib import api as api_package
 from chalicelib import clock
 from chalicelib.api import errors
@@ -30,10 +28,9 @@ from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from tests.api.catalog_support import approved_provider, draft, listed, with_logo
 from tests.api.orders_support import listed_service
-from tests.integration.test_order_races import BUYER, PROVIDER, in_review, new_order, race
-from tests.integration.test_sweep_races import ddb  # noqa: F401 - the fixture
+from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.jobs.sweep_support import deadline
-from tests.support import Reply
+from tests.support import Reply, race
 
 ROUNDS = 4
 
@@ -98,7 +95,7 @@ def test_eight_approvals_of_one_order_release_one_step_once(ddb):
     oid = new_order(milestones=[{"title": "首页", "amount": 40000, "release": "on_approval"},
                                 {"title": "详情页", "amount": 50000, "release": "on_approval"}])
     in_review(oid)
-    replies = race(*[lambda: http("POST", "/orders/{order_id}/approve", user=BUYER.user_id,
+    replies = race(*[lambda: http("POST", "/orders/{order_id}/approve", user=AS_BUYER.user_id,
                                   order_id=oid)] * 8)
     wins = [r for r in replies if r.status == 200]
     assert len(wins) == 1, replies
@@ -107,7 +104,7 @@ def test_eight_approvals_of_one_order_release_one_step_once(ddb):
     assert wins[0].json["escrow"] == {"funded": 90000, "released": 40000, "refunded": 0,
                                       "held": 50000}
     assert postings_of(oid) == [("fund", 90000), ("release", 40000)]
-    assert escrow.balance(PROVIDER)["available"] == 40000
+    assert escrow.balance(AS_PROVIDER)["available"] == 40000
     events = [e.type for e in OrderEventModel.query(oid, consistent_read=True)]
     assert events.count("approved") == 1, events
     assert_ledger_clean()
@@ -121,8 +118,9 @@ def test_pay_cancel_and_the_payment_sweep_at_the_deadline(ddb):
         due = deadline(oid, "pay_by")
         clock.set_now(due + timedelta(seconds=1))
         results = race(
-            lambda: orders.pay_order(BUYER, oid, due - timedelta(seconds=1)),
-            lambda: orders.cancel_order(BUYER, oid, due - timedelta(seconds=1)),
+            lambda oid=oid, due=due: orders.pay_order(AS_BUYER, oid, due - timedelta(seconds=1)),
+            lambda oid=oid, due=due: orders.cancel_order(AS_BUYER, oid,
+                                                         due - timedelta(seconds=1)),
             sweep_timeouts.run)
         release_escrow.run()
         users = [as_reply(r) for r in results[:2]]
@@ -156,14 +154,15 @@ def test_accept_reject_cancel_and_the_expiry_sweep_at_the_deadline(ddb):
     outcomes = Counter()
     for _ in range(ROUNDS):
         oid = new_order(price=30000)
-        orders.pay_order(BUYER, oid, clock.now())
+        orders.pay_order(AS_BUYER, oid, clock.now())
         due = deadline(oid, "accept_by")
         clock.set_now(due + timedelta(seconds=1))
         before = due - timedelta(seconds=1)
         results = race(
-            lambda: orders.accept_order(PROVIDER, oid, before),
-            lambda: orders.reject_order(PROVIDER, oid, "档期已满", before),
-            lambda: orders.cancel_order(BUYER, oid, before),
+            lambda oid=oid, before=before: orders.accept_order(AS_PROVIDER, oid, before),
+            lambda oid=oid, before=before: orders.reject_order(AS_PROVIDER, oid, "档期已满",
+                                                               before),
+            lambda oid=oid, before=before: orders.cancel_order(AS_BUYER, oid, before),
             sweep_timeouts.run)
         release_escrow.run()
         accept, reject, cancel = (as_reply(r) for r in results[:3])
@@ -206,8 +205,9 @@ def assert_one_execution(replies, status):
 def test_one_key_paying_from_six_threads_charges_once(ddb):
     for n in range(ROUNDS):
         oid = new_order(price=20000 + n)
-        replies = race(*[lambda: http("POST", "/orders/{order_id}/pay", user=BUYER.user_id,
-                                      key=f"pay-{oid}", order_id=oid)] * 6)
+        replies = race(*[lambda oid=oid: http("POST", "/orders/{order_id}/pay",
+                                              user=AS_BUYER.user_id, key=f"pay-{oid}",
+                                              order_id=oid)] * 6)
         paid = assert_one_execution(replies, 200)
         assert paid["status"] == "awaiting_provider" and paid["escrow"]["held"] == 20000 + n
         assert len([c for c in ddb.calls if c[0] == "charge" and c[1] == oid]) == 1
@@ -221,8 +221,8 @@ def test_one_key_placing_from_six_threads_makes_one_order(ddb):
         buyer = f"buyer-idem-{n}"
         body = {"service_id": service_id, "requirement": "双十一首页装修，红色主题",
                 "due_at": clock.to_iso(clock.now() + timedelta(days=10))}
-        replies = race(*[lambda: http("POST", "/orders", body, user=buyer,
-                                      key="place-once")] * 6)
+        replies = race(*[lambda body=body, buyer=buyer: http("POST", "/orders", body,
+                                                             user=buyer, key="place-once")] * 6)
         placed = assert_one_execution(replies, 201)
         mine = list(OrderModel.by_buyer.query(buyer))
         assert [o.id for o in mine] == [placed["id"]]
@@ -266,11 +266,11 @@ def test_two_release_runs_drain_the_same_instructions_once(ddb, monkeypatch):
     for n in range(3):
         oid = new_order(price=40000 + n)
         in_review(oid)
-        orders.approve_order(BUYER, oid, clock.now())
+        orders.approve_order(AS_BUYER, oid, clock.now())
         released.append(oid)
         oid = new_order(price=50000 + n)
-        orders.pay_order(BUYER, oid, clock.now())
-        orders.reject_order(PROVIDER, oid, "档期已满", clock.now())
+        orders.pay_order(AS_BUYER, oid, clock.now())
+        orders.reject_order(AS_PROVIDER, oid, "档期已满", clock.now())
         refunded.append(oid)
     pending = [i for i in InstructionModel.scan(consistent_read=True) if i.status == "pending"]
     assert len(pending) == 6
@@ -282,7 +282,7 @@ def test_two_release_runs_drain_the_same_instructions_once(ddb, monkeypatch):
         assert postings_of(oid) == [("fund", 40000 + n), ("release", 40000 + n)]
     for n, oid in enumerate(refunded):
         assert postings_of(oid) == [("fund", 50000 + n), ("refund", 50000 + n)]
-    assert escrow.balance(PROVIDER)["available"] == sum(40000 + n for n in range(3))
+    assert escrow.balance(AS_PROVIDER)["available"] == sum(40000 + n for n in range(3))
     # The gateway may have been asked twice; it refunds once per instruction.
     refunds = {k: v[2] for k, v in ddb.refunds.items() if ":refund:" in k}
     assert sorted(refunds.values()) == [50000, 50001, 50002]

@@ -26,7 +26,7 @@ from chalicelib.services import escrow as escrow_service
 from chalicelib.services import orders, payments
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from tests.attack.faults import KINDS, Faults
-from tests.integration.test_order_races import BUYER, PROVIDER, in_review, new_order
+from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.jobs.sweep_support import DAY, HOUR
 from tests.support import ApiClient
 
@@ -49,13 +49,13 @@ class Path:
 
 def _paid(milestones=None):
     oid = new_order(milestones=milestones)
-    orders.pay_order(BUYER, oid, clock.now())
+    orders.pay_order(AS_BUYER, oid, clock.now())
     return oid
 
 
 def _accepted():
     oid = _paid()
-    orders.accept_order(PROVIDER, oid, clock.now())
+    orders.accept_order(AS_PROVIDER, oid, clock.now())
     return oid
 
 
@@ -74,7 +74,7 @@ def _late():
 
 def _disputed():
     oid = _reviewing()
-    orders.dispute_order(BUYER, oid, "终稿与需求不符", clock.now())
+    orders.dispute_order(AS_BUYER, oid, "终稿与需求不符", clock.now())
     return oid
 
 
@@ -97,7 +97,7 @@ def _instructions_left_pending():
     return oid
 
 
-def _post(path, body=None, user=BUYER.user_id, operator=False):
+def _post(path, body=None, user=AS_BUYER.user_id, operator=False):
     return lambda api, oid, headers: api.post(path.format(oid=oid), body or {}, user=user,
                                               operator=operator, headers=headers)
 
@@ -105,9 +105,9 @@ def _post(path, body=None, user=BUYER.user_id, operator=False):
 PATHS = {
     "pay": Path(new_order, _post("/orders/{oid}/pay")),
     "accept_deposit": Path(lambda: _paid(DEPOSIT),
-                           _post("/orders/{oid}/accept", user=PROVIDER.user_id)),
+                           _post("/orders/{oid}/accept", user=AS_PROVIDER.user_id)),
     "reject": Path(_paid, _post("/orders/{oid}/reject", {"reason": "档期已满"},
-                                user=PROVIDER.user_id)),
+                                user=AS_PROVIDER.user_id)),
     "approve": Path(_reviewing, _post("/orders/{oid}/approve")),
     "approve_step": Path(lambda: _reviewing(TWO_STEPS), _post("/orders/{oid}/approve")),
     "late_cancel": Path(_late, _post("/orders/{oid}/cancel")),
@@ -220,7 +220,7 @@ def order_ref(oid):
 
 
 def provider_balance(api):
-    return api.get("/me/balance", user=PROVIDER.user_id).json["available"]
+    return api.get("/me/balance", user=AS_PROVIDER.user_id).json["available"]
 
 
 def assert_nothing_left(api, when="after the clean run"):
@@ -323,7 +323,7 @@ def test_placing_an_order_whose_answer_was_lost_makes_one_order(moto_api, faults
     body = {"service_id": service_id, "requirement": "首页装修", "due_at": due_in()}
 
     def place(key):
-        return moto_api.post("/orders", body, user=BUYER.user_id,
+        return moto_api.post("/orders", body, user=AS_BUYER.user_id,
                              headers={"Idempotency-Key": key})
 
     with faults.recording():
@@ -334,6 +334,6 @@ def test_placing_an_order_whose_answer_was_lost_makes_one_order(moto_api, faults
     assert (lost.status, lost.error_code) == (503, "SERVICE_UNAVAILABLE"), lost
     retried = place("retried")
     assert retried.status == 201, retried
-    mine = moto_api.get("/orders?as=buyer", user=BUYER.user_id).json["items"]
+    mine = moto_api.get("/orders?as=buyer", user=AS_BUYER.user_id).json["items"]
     assert len(mine) == 2  # the clean one and the retried one, not three
     assert retried.json["id"] in {o["id"] for o in mine}

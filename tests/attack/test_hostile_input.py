@@ -15,14 +15,13 @@ import zlib
 import pytest
 from PIL import Image
 
-import app  # noqa: F401 - importing the app registers every route in ROUTES
 from chalicelib import settings
 from chalicelib.api.routing import ROUTES
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.services.deliverables import MAX_FILE_BYTES
 from tests.api.catalog_support import approved_provider, image_bytes, service_body
 from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, upload
-from tests.attack.authz_support import world  # noqa: F401
+
 
 # --- the representative few, on both engines ----------------------------------------
 # First in the file: they must run before the module's shared moto world exists, or

@@ -5,8 +5,8 @@ No disagreement between the API and the contract was found in the app; these pin
 two edges the model had to be taught: a window's end is exclusive for the actor and
 inclusive for the sweep, and an operators-only door is checked before an
 Idempotency-Key is claimed."""
-from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, accepted_order, escrow, \
-    ledger_clean, paid_order
+from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, escrow,
+                                      ledger_clean, paid_order)
 from tests.jobs.sweep_support import clock_at, status, sweep
 
 

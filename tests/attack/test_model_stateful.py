@@ -19,7 +19,8 @@ from unittest import mock
 
 import pytest
 from chalice.test import Client
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, rule,
                                  run_state_machine_as_test)
 
@@ -29,12 +30,12 @@ from tests.api.catalog_support import approved_provider, listed
 from tests.api.orders_support import upload
 from tests.attack import reference_model as rm
 from tests.conftest import _empty_tables
-from tests.support import ApiClient
+from tests.support import OPERATOR, ApiClient
 
 BASE = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 BUYERS = ("buyer-1", "buyer-2")
 PROVIDERS = ("provider-1", "provider-2")
-OPERATOR, STRANGER = "op-1", "stranger-9"
+STRANGER = "stranger-9"
 USERS = BUYERS + PROVIDERS + (OPERATOR, STRANGER)
 # Who places orders: buyers, and providers buying from each other (or from themselves: 403).
 ORDERERS = BUYERS + PROVIDERS
@@ -286,7 +287,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     def moves(self, order: rm.Order) -> list:
         if order.status == "completed":
-            return [("review", "@" + side) for side in (rm.BUYER, rm.PROVIDER)
+            return [("review", "@" + side) for side in (rm.BUYER_ROLE, rm.PROVIDER_ROLE)
                     if not order.reviewed[side]]
         return NEXT_MOVES.get(order.status, [])
 
@@ -315,7 +316,7 @@ class MarketMachine(RuleBasedStateMachine):
         self.tick(max(seconds, 0), None if then == "edge" else then)
         if then == "edge":
             action, who = EDGE_MOVES[order.status]
-            if order.status == "completed" and order.reviewed[rm.BUYER]:
+            if order.status == "completed" and order.reviewed[rm.BUYER_ROLE]:
                 who = "@provider"
             self.any_action(action, order, self.resolve_actor(who, order), rating, "half")
 
@@ -345,10 +346,10 @@ class MarketMachine(RuleBasedStateMachine):
             balance = self.api.get("/me/balance", user=user).json["available"]
             assert balance == self.model.balance.get(user, 0), user
             public = self.api.get(f"/users/{user}").json
-            assert standing_of(public) == self.model.standing(rm.BUYER, user), user
+            assert standing_of(public) == self.model.standing(rm.BUYER_ROLE, user), user
         for user in PROVIDERS:
             public = self.api.get(f"/providers/{user}").json
-            assert standing_of(public) == self.model.standing(rm.PROVIDER, user), user
+            assert standing_of(public) == self.model.standing(rm.PROVIDER_ROLE, user), user
             listed_count = sum(1 for s in self.model.services.values()
                                if s.provider == user and s.status == "listed")
             assert public["listed_count"] == listed_count, user

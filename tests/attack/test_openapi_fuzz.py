@@ -16,16 +16,14 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from requests.structures import CaseInsensitiveDict
-from urllib3 import HTTPHeaderDict
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                               response_schema_conformance,
-                                               status_code_conformance)
+                                               response_schema_conformance, status_code_conformance)
+from urllib3 import HTTPHeaderDict
 
-import app  # noqa: F401 - importing the app registers every route in ROUTES
 from chalicelib.api import openapi
 from tests.api.orders_support import OPERATOR, PROVIDER, listed_service
-from tests.attack.authz_support import token, world  # noqa: F401
+from tests.attack.authz_support import token
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 BASE_URL = "http://market.test"

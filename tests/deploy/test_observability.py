@@ -24,7 +24,7 @@ def test_each_request_logs_one_json_line_with_route_status_and_no_token(api, cap
     capsys.readouterr()
     reply = api.get("/orders/ord-不存在", user="buyer-1")
     assert reply.status == 404
-    lines = [l for l in _lines(capsys) if l.get("type") == "request"]
+    lines = [line for line in _lines(capsys) if line.get("type") == "request"]
     assert len(lines) == 1
     line = lines[0]
     assert line["route"] == "/orders/{order_id}" and line["method"] == "GET"
@@ -76,7 +76,8 @@ def test_every_order_transition_through_the_api_emits_its_metric(api, capsys):
 
     capsys.readouterr()
     accepted_order(api)
-    transitions = [(l["Action"], l["To"]) for l in _lines(capsys) if "OrderTransitions" in l]
+    transitions = [(line["Action"], line["To"]) for line in _lines(capsys)
+                   if "OrderTransitions" in line]
     assert transitions == [("place", "awaiting_payment"), ("pay", "awaiting_provider"),
                            ("accept", "in_progress")]
 
@@ -87,15 +88,15 @@ def test_a_refused_transition_emits_no_metric(api, capsys):
     order_id = paid_order(api)
     capsys.readouterr()
     assert api.post(f"/orders/{order_id}/approve", user=PROVIDER).status in (403, 409)
-    assert not [l for l in _lines(capsys) if "OrderTransitions" in l]
+    assert not [line for line in _lines(capsys) if "OrderTransitions" in line]
 
 
 def test_each_scheduled_run_emits_one_sweep_metric(api, capsys):
     capsys.readouterr()
     api.invoke("sweep_timeouts")
     api.invoke("release_escrow")
-    runs = [l for l in _lines(capsys) if "SweepRuns" in l]
-    assert sorted(l["Job"] for l in runs) == ["release_escrow", "sweep_timeouts"]
+    runs = [line for line in _lines(capsys) if "SweepRuns" in line]
+    assert sorted(line["Job"] for line in runs) == ["release_escrow", "sweep_timeouts"]
     for line in runs:
         _emf_ok(line, "SweepDuration")
 

@@ -16,9 +16,8 @@ from deploy import template
 from tests.api import catalog_support as catalog
 from tests.api import orders_support as orders
 from tests.deploy.aws_calls import recording
-from tests.support import ApiClient
+from tests.support import BUYER, BUYER_2, OPERATOR, PROVIDER, ApiClient
 
-BUYER, BUYER_2, PROVIDER, OPERATOR = "buyer-1", "buyer-2", "provider-1", "op-1"
 DAY = 24 * 3600
 
 API, SWEEP, RELEASE = template.API_FUNCTION, "sweep_timeouts", "release_escrow"

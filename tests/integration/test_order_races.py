@@ -2,57 +2,16 @@
 one actor wins each race, the others get a clean refusal, and money moves once."""
 from datetime import timedelta
 
-import pytest
-
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, ServiceAtCapacity
-from chalicelib.services import deliverables, escrow, ledger_check, orders, payments
+from chalicelib.services import escrow, ledger_check, orders, payments
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import PostingModel
 from tests.api.orders_support import listed_service
-from tests.support import race  # noqa: F401 - the other race tests import it from here
-
-BUYER, PROVIDER = Caller("buyer-1"), Caller("provider-1")
-
-
-@pytest.fixture
-def ddb(aws):
-    if aws == "moto":
-        pytest.skip("moto serialises everything and never raises TransactionConflict")
-    payments.reset_sandbox()
-    return aws
-
-
-def new_order(milestones=None, price=90000):
-    service_id = listed_service(price=price)
-    return orders.place_order(
-        BUYER, service_id=service_id, requirement="双十一首页装修", price=None,
-        due_at=clock.now() + timedelta(days=10), milestones=milestones, now=clock.now())["id"]
-
-
-def in_review(oid):
-    orders.pay_order(BUYER, oid, clock.now())
-    orders.accept_order(PROVIDER, oid, clock.now())
-    put_delivery(oid)
-
-
-def put_delivery(oid):
-    from chalicelib import settings
-    from chalicelib.storage.files import s3_client
-
-    asked = deliverables.request_upload(PROVIDER, oid, filename="终稿.png",
-                                        content_type="image/png", size=4, now=clock.now())
-    s3_client().put_object(Bucket=settings.get().bucket, Key=asked["upload"]["fields"]["key"],
-                           Body=b"data")
-    deliverables.deliver_order(PROVIDER, oid, file_ids=[asked["file_id"]], note="",
-                               now=clock.now())
-
-
-def winners_and_losers(results):
-    wins = [r for r in results if not isinstance(r, Exception)]
-    losses = [r for r in results if isinstance(r, Exception)]
-    return wins, losses
+from tests.integration.races_support import (AS_BUYER, AS_PROVIDER, in_review, new_order,
+                                             winners_and_losers)
+from tests.support import race
 
 
 def assert_ledger_clean():
@@ -65,22 +24,22 @@ def test_two_approvals_at_once_release_one_step(ddb):
                                 {"title": "详情页", "amount": 50000, "release": "on_approval"}])
     in_review(oid)
     wins, losses = winners_and_losers(race(
-        lambda: orders.approve_order(BUYER, oid, clock.now()),
-        lambda: orders.approve_order(BUYER, oid, clock.now())))
+        lambda: orders.approve_order(AS_BUYER, oid, clock.now()),
+        lambda: orders.approve_order(AS_BUYER, oid, clock.now())))
     assert len(wins) == 1 and len(losses) == 1
     assert isinstance(losses[0], InvalidTransition)
     assert wins[0]["escrow"]["released"] == 40000
-    assert orders.get_order(BUYER, oid)["escrow"]["held"] == 50000
+    assert orders.get_order(AS_BUYER, oid)["escrow"]["held"] == 50000
     assert_ledger_clean()
 
 
 def test_cancel_races_pay_and_exactly_one_wins(ddb):
     oid = new_order()
-    results = race(lambda: orders.cancel_order(BUYER, oid, clock.now()),
-                   lambda: orders.pay_order(BUYER, oid, clock.now()))
+    results = race(lambda: orders.cancel_order(AS_BUYER, oid, clock.now()),
+                   lambda: orders.pay_order(AS_BUYER, oid, clock.now()))
     wins, losses = winners_and_losers(results)
     assert len(wins) == 1 and isinstance(losses[0], InvalidTransition)
-    final = orders.get_order(BUYER, oid)
+    final = orders.get_order(AS_BUYER, oid)
     if final["status"] == "cancelled":
         # The charge that lost the race went straight back to the buyer.
         assert final["escrow"]["funded"] == 0
@@ -92,12 +51,12 @@ def test_cancel_races_pay_and_exactly_one_wins(ddb):
 
 def test_accept_races_reject(ddb):
     oid = new_order()
-    orders.pay_order(BUYER, oid, clock.now())
+    orders.pay_order(AS_BUYER, oid, clock.now())
     wins, losses = winners_and_losers(race(
-        lambda: orders.accept_order(PROVIDER, oid, clock.now()),
-        lambda: orders.reject_order(PROVIDER, oid, "档期已满", clock.now())))
+        lambda: orders.accept_order(AS_PROVIDER, oid, clock.now()),
+        lambda: orders.reject_order(AS_PROVIDER, oid, "档期已满", clock.now())))
     assert len(wins) == 1 and isinstance(losses[0], InvalidTransition)
-    final = orders.get_order(BUYER, oid)
+    final = orders.get_order(AS_BUYER, oid)
     assert final["status"] in ("in_progress", "rejected")
     assert final["escrow"]["refunded"] == (90000 if final["status"] == "rejected" else 0)
     assert_ledger_clean()
@@ -107,13 +66,13 @@ def test_many_drivers_execute_one_instruction_once(ddb, monkeypatch):
     oid = new_order()
     in_review(oid)
     monkeypatch.setattr(escrow, "execute_quietly", lambda ids, now: None)
-    orders.approve_order(BUYER, oid, clock.now())
+    orders.approve_order(AS_BUYER, oid, clock.now())
     instruction_id = f"{oid}:release:0"
     results = race(*[lambda: escrow.execute_instruction(instruction_id, clock.now())] * 4)
     assert all(r == "done" for r in results), results
     assert len([p for p in PostingModel.scan() if p.order_id == oid]) == 2
-    assert orders.get_order(BUYER, oid)["escrow"]["released"] == 90000
-    assert escrow.balance(PROVIDER)["available"] == 90000
+    assert orders.get_order(AS_BUYER, oid)["escrow"]["released"] == 90000
+    assert escrow.balance(AS_PROVIDER)["available"] == 90000
     assert_ledger_clean()
 
 

@@ -4,24 +4,15 @@ stays clean."""
 from collections import Counter
 from datetime import timedelta
 
-import pytest
-
 from chalicelib import clock
 from chalicelib.domain.errors import InvalidTransition
 from chalicelib.jobs import release_escrow, sweep_timeouts
-from chalicelib.services import ledger_check, orders, payments
+from chalicelib.services import ledger_check, orders
 from chalicelib.storage.notifications import NotificationModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
-from tests.integration.test_order_races import BUYER, PROVIDER, new_order
-from tests.support import race
+from tests.integration.races_support import AS_BUYER, AS_PROVIDER, new_order
 from tests.jobs.sweep_support import HOUR
-
-
-@pytest.fixture
-def ddb(aws):
-    if aws == "moto":
-        pytest.skip("moto serialises everything and never raises TransactionConflict")
-    return payments.reset_sandbox()
+from tests.support import race
 
 
 def assert_ledger_clean():
@@ -37,12 +28,12 @@ def accept_by(order_id):
 def test_provider_accepting_at_the_deadline_races_the_expiry_sweep(ddb):
     ids = [new_order(price=30000 + n) for n in range(5)]
     for order_id in ids:
-        orders.pay_order(BUYER, order_id, clock.now())
+        orders.pay_order(AS_BUYER, order_id, clock.now())
     deadline = max(accept_by(o) for o in ids)
     # The provider's requests started a second before the deadline; the sweep runs a
     # second after it: both are entitled to act on what they read.
     clock.set_now(deadline + timedelta(seconds=1))
-    accepts = [lambda o=o: orders.accept_order(PROVIDER, o, accept_by(o) - timedelta(seconds=1))
+    accepts = [lambda o=o: orders.accept_order(AS_PROVIDER, o, accept_by(o) - timedelta(seconds=1))
                for o in ids]
     results = race(sweep_timeouts.run, *accepts)
     release_escrow.run()
@@ -71,7 +62,7 @@ def test_buyer_paying_at_the_deadline_races_the_payment_window_sweep(ddb):
     deadline = max(orders.order_deadlines(OrderModel.get(o, consistent_read=True))["pay_by"]
                    for o in ids)
     clock.set_now(deadline + timedelta(seconds=1))
-    pays = [lambda o=o: orders.pay_order(BUYER, o, deadline - timedelta(hours=1)) for o in ids]
+    pays = [lambda o=o: orders.pay_order(AS_BUYER, o, deadline - timedelta(hours=1)) for o in ids]
     results = race(sweep_timeouts.run, *pays)
     release_escrow.run()
     for order_id, paid in zip(ids, results[1:]):
@@ -89,7 +80,7 @@ def test_two_sweeps_at_once_do_each_thing_once(ddb):
     unpaid = [new_order(price=10000 + n) for n in range(6)]
     paid = [new_order(price=20000 + n) for n in range(6)]
     for order_id in paid:
-        orders.pay_order(BUYER, order_id, clock.now())
+        orders.pay_order(AS_BUYER, order_id, clock.now())
     # Unpaid ones are past their payment window; paid ones are 23 h from their accept
     # deadline, so their reminder is due.
     clock.advance(6 * 24 * HOUR + HOUR)

@@ -7,8 +7,8 @@ from chalicelib import settings
 from chalicelib.services import escrow as escrow_service
 from chalicelib.services import payments
 from chalicelib.storage.ledger import InstructionModel
-from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
-                                      escrow, ledger_clean, paid_order)
+from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver, escrow,
+                                      ledger_clean, paid_order)
 from tests.jobs.sweep_support import DAY, HOUR, sweep, travel
 
 

@@ -10,10 +10,9 @@ import pytest
 from chalicelib import clock, settings
 from chalicelib.services import payments
 from chalicelib.storage.orders import TIMER_PK, OrderModel
-from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
-                                      escrow, ledger_clean, listed_service, paid_order, place)
-from tests.jobs.sweep_support import (DAY, HOUR, clock_at, index_key, kinds, status, sweep,
-                                     travel)
+from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver, escrow,
+                                      ledger_clean, listed_service, paid_order, place)
+from tests.jobs.sweep_support import DAY, HOUR, clock_at, index_key, kinds, status, sweep, travel
 
 
 @pytest.fixture(autouse=True)
@@ -166,7 +165,7 @@ def test_a_poisoned_order_is_recorded_and_skipped_then_parked(api, monkeypatch):
     assert "ValueError" in stuck[0]["last_error"]
     # Pushed back with backoff: the very next run does not trip over it again.
     assert sweep(api)["found"] == 0
-    for attempt in (2, 3):
+    for _attempt in (2, 3):
         travel(HOUR)
         assert sweep(api)["failed"] == 1
     stuck = api.get("/admin/stuck", user=OPERATOR, operator=True).json["items"]

@@ -1,6 +1,7 @@
 """Escrow money math without AWS: milestone plans, postings, splits, balances."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import ValidationFailed

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock
+from chalicelib.domain import catalog as rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidState
 from chalicelib.services import market, notifications
 from chalicelib.services.catalog.reading import ATTEMPTS, find_service, load_service, view
-from chalicelib.storage.base import (cancellation_codes, is_conflict,
-                                     raise_unless_condition_failed, transact_write)
+from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import (CAMPAIGN_KIND, CampaignModel, GuardModel, ProviderModel,
-                                       ServiceModel, get_provider)
+                                        ServiceModel, get_provider)
 
 # A trial listing that committed just before its campaign ended may reach the
 # by_trial_campaign index a moment later; the sweep keeps looking that long.
@@ -24,10 +24,10 @@ def delist_service(caller: Caller, service_id: str, now: datetime) -> dict:
     """下架: the owner or an operator takes a listed service off the market."""
     service = load_service(caller, service_id, owner_only=True, operator_too=True)
     reason = "delisted by an operator" if caller.user_id != service.provider_id else None
-    if service.status != "listed":
+    if service.status != rules.LISTED:
         raise InvalidState("the service is not listed", status=service.status)
     if not _delist(service_id, now, reason):
-        raise InvalidState("the service is not listed", status="delisted")
+        raise InvalidState("the service is not listed", status=rules.DELISTED)
     if reason:
         _notify_delisted(service, reason, now)
     return view(find_service(service_id))
@@ -40,25 +40,28 @@ def _delist(service_id: str, now: datetime, reason: str | None,
     S, P, stamp = ServiceModel, ProviderModel, clock.to_key(now)
     for _ in range(ATTEMPTS):
         service = find_service(service_id)
-        if service is None or service.status != "listed":
+        if service is None or service.status != rules.LISTED:
             return False
         if campaign_id and service.trial_campaign_id != campaign_id:
             return False
         counter = P.trial_listed_count if service.trial_campaign_id else P.listed_count
+        tx = transaction()
         try:
-            with transact_write() as tx:
-                tx.update(service, actions=[
-                    S.status.set("delisted"), S.updated_at.set(stamp),
+            with tx:
+                tx.update("service", service, actions=[
+                    S.status.set(rules.DELISTED), S.updated_at.set(stamp),
                     S.listed_provider_id.remove(), S.guard_keys.set([]),
                     S.delisted_reason.set(reason) if reason else S.delisted_reason.remove(),
                     S.version.add(1),
-                ], condition=(S.status == "listed") & (S.version == service.version))
-                tx.update(P(service.provider_id), actions=[counter.add(-1)])
+                ], condition=(S.status == rules.LISTED) & (S.version == service.version))
+                tx.update("provider", P(service.provider_id), actions=[counter.add(-1)])
                 for key in service.guard_keys or []:
-                    tx.delete(GuardModel(key), condition=GuardModel.key.does_not_exist()
+                    tx.delete("guard", GuardModel(key),
+                              condition=GuardModel.key.does_not_exist()
                               | (GuardModel.service_id == service.id))
         except TransactWriteError as error:
-            if not cancellation_codes(error) and not is_conflict(error):
+            refusal = tx.refusal(error)
+            if not refusal.explained and not refusal.conflict:
                 raise
             continue  # the service changed (a review, a racing delist): look again
         market.remove_entries(service)
@@ -91,7 +94,7 @@ def delist_trial_services_of_ended_campaigns(now: datetime, max_services: int = 
             CAMPAIGN_KIND, CampaignModel.pending_end <= key, limit=50):
         report["campaigns"] += 1
         for service in ServiceModel.by_trial_campaign.query(
-                campaign.id, filter_condition=ServiceModel.status == "listed"):
+                campaign.id, filter_condition=ServiceModel.status == rules.LISTED):
             if report["delisted"] >= max_services:
                 report["more"] = True
                 return report
@@ -103,7 +106,8 @@ def delist_trial_services_of_ended_campaigns(now: datetime, max_services: int = 
                 campaign.update(actions=[CampaignModel.pending_end.remove()],
                                 condition=CampaignModel.pending_end.exists())
             except UpdateError as error:
-                raise_unless_condition_failed(error)
+                if not condition_failed(error):
+                    raise
     return report
 
 

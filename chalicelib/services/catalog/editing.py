@@ -9,12 +9,13 @@ from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib import clock, ids
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (NotFound, ProviderNotApproved, ServiceHasOpenOrders,
                                       ServiceListed, ValidationFailed)
 from chalicelib.services import logos
 from chalicelib.services.catalog.reading import fields_of, find_service, load_service, view
-from chalicelib.storage.base import raise_unless_condition_failed
+from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ServiceModel, get_provider
 
 
@@ -28,7 +29,7 @@ def _check_fields(fields: dict) -> None:
 def create_service(caller: Caller, fields: dict, now: datetime) -> dict:
     """Draft a new service (approved providers only)."""
     profile = get_provider(caller.user_id)
-    if profile is None or profile.status != "approved":
+    if profile is None or profile.status != qualification.APPROVED:
         raise ProviderNotApproved(status=profile.status if profile else "none")
     _check_fields(fields)
     stamp = clock.to_key(now)
@@ -36,7 +37,7 @@ def create_service(caller: Caller, fields: dict, now: datetime) -> dict:
         ids.new_id("svc"), provider_id=caller.user_id, title=fields["title"],
         category=fields["category"], summary=fields["summary"], content=fields["content"],
         pricing=fields["pricing"], price=fields["price"], tags=list(fields.get("tags") or []),
-        capacity=fields.get("capacity"), status="draft", open_orders=0, rating_sum=0,
+        capacity=fields.get("capacity"), status=rules.DRAFT, open_orders=0, rating_sum=0,
         rating_count=0, ratings_good=0, ratings_neutral=0, ratings_bad=0, created_at=stamp,
         updated_at=stamp, guard_keys=[], version=0)
     service.save(condition=ServiceModel.id.does_not_exist())
@@ -56,7 +57,8 @@ def update_service(caller: Caller, service_id: str, changes: dict, now: datetime
     try:
         service.update(actions=actions, condition=S.status.is_in(*rules.EDITABLE))
     except UpdateError as error:
-        raise_unless_condition_failed(error)
+        if not condition_failed(error):
+            raise
         fresh = find_service(service_id)
         if fresh is None:
             raise NotFound("no such service")
@@ -74,11 +76,12 @@ def delete_service(caller: Caller, service_id: str) -> None:
         service.delete(condition=S.status.is_in(*rules.EDITABLE)
                        & (S.open_orders.does_not_exist() | (S.open_orders == 0)))
     except DeleteError as error:
-        raise_unless_condition_failed(error)
+        if not condition_failed(error):
+            raise
         fresh = find_service(service_id)
         if fresh is None:
             raise NotFound("no such service")
-        if fresh.status == "listed":
+        if fresh.status == rules.LISTED:
             raise ServiceListed(status=fresh.status)
         raise ServiceHasOpenOrders(open_orders=int(fresh.open_orders or 0))
     logos.delete_logo_quietly(service.logo_key)
@@ -88,7 +91,7 @@ def set_logo(caller: Caller, service_id: str, data: bytes, content_type: str,
              now: datetime) -> dict:
     """Check an uploaded logo, store it and point the (unlisted) service at it."""
     service = load_service(caller, service_id, owner_only=True)
-    if service.status == "listed":
+    if service.status == rules.LISTED:
         raise ServiceListed(status=service.status)
     ext = logos.check_logo(data, content_type)
     key = logos.logo_key(service_id, data, ext)
@@ -100,10 +103,11 @@ def set_logo(caller: Caller, service_id: str, data: bytes, content_type: str,
                                 S.version.add(1)],
                        condition=S.status.is_in(*rules.EDITABLE))
     except UpdateError as error:
-        raise_unless_condition_failed(error)
+        if not condition_failed(error):
+            raise
         if find_service(service_id) is None:
             raise NotFound("no such service")
-        raise ServiceListed(status="listed")
+        raise ServiceListed(status=rules.LISTED)
     if replaced != key:
         logos.delete_logo_quietly(replaced)  # the service no longer shows it
     return view(service)

@@ -11,27 +11,22 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import (CampaignNotActive, Conflict, DuplicateListing,
-                                      InvalidState, ListingLimitReached, NotFound,
-                                      ProviderNotApproved, ServiceIncomplete, TrialPriceTooHigh,
-                                      TrialSlotUsed)
+from chalicelib.domain.errors import (CampaignNotActive, Conflict, DuplicateListing, InvalidState,
+                                      ListingLimitReached, NotFound, ProviderNotApproved,
+                                      ServiceIncomplete, TrialPriceTooHigh, TrialSlotUsed)
 from chalicelib.services import campaigns, market
-from chalicelib.services.catalog.reading import (ATTEMPTS, fields_of, find_service,
-                                                 load_service, view)
-from chalicelib.storage.base import cancellation_codes, is_conflict, transact_write
+from chalicelib.services.catalog.reading import (ATTEMPTS, fields_of, find_service, load_service,
+                                                 view)
+from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import (CampaignModel, GuardModel, ProviderModel, ServiceModel,
-                                       get_provider)
-
-FAILED = "ConditionalCheckFailed"
+                                        get_provider, trial_guard_key)
+from chalicelib.storage.catalog import title_guard_key as guard_for_title
 
 
 def title_guard_key(provider_id: str, title: str) -> str:
-    return f"TITLE#{provider_id}#{rules.normalize_title(title)}"
-
-
-def trial_guard_key(campaign_id: str, provider_id: str) -> str:
-    return f"TRIAL#{campaign_id}#{provider_id}"
+    return guard_for_title(provider_id, rules.normalize_title(title))
 
 
 def _guard(key: str) -> GuardModel | None:
@@ -44,7 +39,7 @@ def _guard(key: str) -> GuardModel | None:
 def _nearly_identical_twin(service: ServiceModel) -> str | None:
     text = rules.service_text(service.title, service.summary, service.content)
     for other in ServiceModel.by_listed_provider.query(service.provider_id):
-        if other.id != service.id and other.status == "listed" and rules.nearly_identical(
+        if other.id != service.id and other.status == rules.LISTED and rules.nearly_identical(
                 text, rules.service_text(other.title, other.summary, other.content)):
             return other.id
     return None
@@ -63,9 +58,9 @@ def list_service(caller: Caller, service_id: str, now: datetime,
 
 def _try_list(service: ServiceModel, now: datetime, campaign_id: str | None) -> bool:
     profile = get_provider(service.provider_id)
-    if profile is None or profile.status != "approved":  # rule 1
+    if profile is None or profile.status != qualification.APPROVED:  # rule 1
         raise ProviderNotApproved(status=profile.status if profile else "none")
-    if service.status == "listed":
+    if service.status == rules.LISTED:
         raise InvalidState("the service is already listed", status=service.status)
     missing = rules.missing_for_listing(fields_of(service), bool(service.logo_key))
     if missing:  # rule 2
@@ -95,12 +90,13 @@ def _try_list(service: ServiceModel, now: datetime, campaign_id: str | None) -> 
 def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | None,
                     title_key: str) -> bool:
     S, stamp, P = ServiceModel, clock.to_key(now), ProviderModel
+    tx = transaction()
     try:
-        with transact_write() as tx:
+        with tx:
             # The version condition makes the checks above hold for the service we
             # read: an edit or a logo change in between sends us round again.
-            tx.update(service, actions=[
-                S.status.set("listed"), S.listed_at.set(stamp), S.updated_at.set(stamp),
+            tx.update("service", service, actions=[
+                S.status.set(rules.LISTED), S.listed_at.set(stamp), S.updated_at.set(stamp),
                 S.listed_provider_id.set(service.provider_id), S.guard_keys.set([title_key]),
                 S.trial_campaign_id.set(campaign_id) if campaign_id else S.trial_campaign_id.remove(),
                 S.delisted_reason.remove(), S.version.add(1),
@@ -108,51 +104,52 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
             # The counter and its limit live on one item, so ten listings racing for the
             # last slot serialise here and exactly one wins.
             if campaign_id:
-                tx.update(P(service.provider_id), actions=[P.trial_listed_count.add(1)],
-                          condition=P.status == "approved")
+                tx.update("provider", P(service.provider_id),
+                          actions=[P.trial_listed_count.add(1)],
+                          condition=P.status == qualification.APPROVED)
             else:
-                tx.update(P(service.provider_id), actions=[P.listed_count.add(1)],
-                          condition=(P.status == "approved")
+                tx.update("provider", P(service.provider_id), actions=[P.listed_count.add(1)],
+                          condition=(P.status == qualification.APPROVED)
                           & (P.listed_count < rules.LISTING_LIMIT))
-            tx.save(GuardModel(title_key, service_id=service.id,
-                               provider_id=service.provider_id, created_at=stamp),
+            tx.save("title_guard", GuardModel(title_key, service_id=service.id,
+                                              provider_id=service.provider_id,
+                                              created_at=stamp),
                     condition=GuardModel.key.does_not_exist())
             if campaign_id:
-                tx.condition_check(CampaignModel, campaign_id,
+                tx.condition_check("campaign", CampaignModel, campaign_id,
                                    condition=(CampaignModel.starts_at <= stamp)
                                    & (CampaignModel.ends_at > stamp))
                 # Kept after delisting: the slot is used once per campaign, for good.
-                tx.save(GuardModel(trial_guard_key(campaign_id, service.provider_id),
+                tx.save("trial_guard",
+                        GuardModel(trial_guard_key(campaign_id, service.provider_id),
                                    service_id=service.id, provider_id=service.provider_id,
                                    created_at=stamp),
                         condition=GuardModel.key.does_not_exist())
     except TransactWriteError as error:
-        _explain_listing_refusal(error, service, campaign_id, title_key)
+        _explain_listing_refusal(error, tx.refusal(error), service, campaign_id, title_key)
         return False
     return True
 
 
-def _explain_listing_refusal(error, service, campaign_id, title_key) -> None:
+def _explain_listing_refusal(error, refusal, service, campaign_id, title_key) -> None:
     """Raise the rule a refused listing broke; return to retry (a race on the service
     itself, or a transaction conflict)."""
-    codes = cancellation_codes(error) + [None] * 5
-    if codes[0] == FAILED:
+    if refusal.failed("service"):
         # The service itself changed (a double click listed it, an edit): decide again
-        # from a fresh read. DynamoDB Local then blames the provider's counter too even
-        # with room left, which answered a double click with LISTING_LIMIT_REACHED.
+        # from a fresh read. The title guard it now holds fails too: that is no duplicate.
         return
-    if codes[1] == FAILED:
+    if refusal.failed("provider"):
         profile = get_provider(service.provider_id)
-        if profile is None or profile.status != "approved":
+        if profile is None or profile.status != qualification.APPROVED:
             raise ProviderNotApproved(status=profile.status if profile else "none")
         raise ListingLimitReached(limit=rules.LISTING_LIMIT)
-    if campaign_id and codes[3] == FAILED:
+    if refusal.failed("campaign"):
         raise CampaignNotActive(campaign_id=campaign_id)
-    if campaign_id and codes[4] == FAILED:
+    if refusal.failed("trial_guard"):
         raise TrialSlotUsed(campaign_id=campaign_id)
-    if codes[2] == FAILED:
+    if refusal.failed("title_guard"):
         holder = _guard(title_key)
         if holder and holder.service_id != service.id:
             raise DuplicateListing(duplicate_of=holder.service_id, reason="same title")
-    if not any(codes) and not is_conflict(error):
+    if not refusal.explained and not refusal.conflict:
         raise error

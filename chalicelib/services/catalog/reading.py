@@ -21,7 +21,7 @@ def find_service(service_id: str) -> ServiceModel | None:
 
 
 def _visible(caller: Caller | None, service: ServiceModel) -> bool:
-    return service.status == "listed" or (caller is not None and (
+    return service.status == rules.LISTED or (caller is not None and (
         caller.user_id == service.provider_id or caller.is_operator))
 
 

@@ -9,44 +9,51 @@ from chalicelib.services.orders.reading import present
 from chalicelib.storage.orders import OrderModel
 
 
-def accept_order(caller: Caller, order_id: str, now: datetime) -> dict:
+def accept_order(caller: Caller, order_id: str, now: datetime, *,
+                 request_key: str | None = None) -> dict:
     """The provider takes the order on; deposit steps are released."""
-    return present(transition(caller, order_id, life.ACCEPT, now))
+    return present(transition(caller, order_id, life.ACCEPT, now, request_key=request_key))
 
 
-def reject_order(caller: Caller, order_id: str, reason: str, now: datetime) -> dict:
+def reject_order(caller: Caller, order_id: str, reason: str, now: datetime, *,
+                 request_key: str | None = None) -> dict:
     """The provider declines; everything held goes back to the buyer."""
-    return present(transition(caller, order_id, life.REJECT, now, data={"reason": reason}))
+    return present(transition(caller, order_id, life.REJECT, now, data={"reason": reason},
+                              request_key=request_key))
 
 
-def approve_order(caller: Caller, order_id: str, now: datetime) -> dict:
+def approve_order(caller: Caller, order_id: str, now: datetime, *,
+                  request_key: str | None = None) -> dict:
     """The buyer accepts the current step; its money goes to the provider."""
-    return present(transition(caller, order_id, life.APPROVE, now))
+    return present(transition(caller, order_id, life.APPROVE, now, request_key=request_key))
 
 
-def request_revision(caller: Caller, order_id: str, note: str, now: datetime) -> dict:
+def request_revision(caller: Caller, order_id: str, note: str, now: datetime, *,
+                     request_key: str | None = None) -> dict:
     """The buyer sends the delivery back with a note; escrow stays held."""
     return present(transition(caller, order_id, life.REQUEST_REVISION, now,
-                              data={"note": note}))
+                              data={"note": note}, request_key=request_key))
 
 
-def cancel_order(caller: Caller, order_id: str, now: datetime) -> dict:
+def cancel_order(caller: Caller, order_id: str, now: datetime, *,
+                 request_key: str | None = None) -> dict:
     """The buyer cancels: unpaid, or 15 days past due_at (refunding what is held)."""
-    return present(transition(caller, order_id, life.CANCEL, now))
+    return present(transition(caller, order_id, life.CANCEL, now, request_key=request_key))
 
 
-def dispute_order(caller: Caller, order_id: str, reason: str, now: datetime) -> dict:
+def dispute_order(caller: Caller, order_id: str, reason: str, now: datetime, *,
+                  request_key: str | None = None) -> dict:
     """Either party freezes the order for an operator; timers stop."""
     return present(transition(caller, order_id, life.DISPUTE, now, params={"reason": reason},
-                              data={"reason": reason}))
+                              data={"reason": reason}, request_key=request_key))
 
 
 def resolve_order(caller: Caller, order_id: str, refund: int, release: int, note: str,
-                  now: datetime) -> dict:
+                  now: datetime, *, request_key: str | None = None) -> dict:
     """The operator splits what is held between buyer (refund) and provider (release)."""
     return present(transition(caller, order_id, life.RESOLVE, now,
                               params={"refund": refund, "release": release},
-                              data={"note": note}))
+                              data={"note": note}, request_key=request_key))
 
 
 def _system_action(order_id: str, action: str, now: datetime) -> OrderModel | None:

@@ -20,16 +20,12 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from chalicelib.services import escrow, idempotency
-from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.services import escrow, notifications
+from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
-from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, OrderEventModel, OrderModel)
-
-try:
-    from chalicelib.services import notifications
-except ImportError:  # pragma: no cover - the inbox is optional to the order flow
-    notifications = None
+from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, OrderEventModel, OrderModel,
+                                       status_key, timer_due_key)
 
 log = logging.getLogger("market.orders")
 
@@ -71,7 +67,7 @@ def timer_actions(order_id: str, inputs: dict) -> list:
     if timer is None:
         return [OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()]
     return [OrderModel.timer_pk.set(TIMER_PK),
-            OrderModel.timer_due.set(f"{clock.to_key(timer.at)}#{order_id}")]
+            OrderModel.timer_due.set(timer_due_key(clock.to_key(timer.at), order_id))]
 
 
 def order_deadlines(order: OrderModel) -> dict:
@@ -125,16 +121,17 @@ class _Change:
     """One transition's writes, built from the decided effects, committed together."""
 
     def __init__(self, order: OrderModel, outcome: life.Outcome, actor: Caller, now: datetime,
-                 params: dict, data: dict):
+                 params: dict, data: dict, request_key: str | None):
         self.order, self.outcome, self.actor, self.now = order, outcome, actor, now
+        self.request_key = request_key
         self.params, self.data = params, dict(data)
         self.at = clock.to_key(now)
         to = outcome.to
         self.version = int(order.version) + 1
         self.actions = [OrderModel.status.set(to), OrderModel.version.set(self.version),
                         OrderModel.updated_at.set(self.at),
-                        OrderModel.buyer_status.set(f"{order.buyer_id}#{to}"),
-                        OrderModel.provider_status.set(f"{order.provider_id}#{to}")]
+                        OrderModel.buyer_status.set(status_key(order.buyer_id, to)),
+                        OrderModel.provider_status.set(status_key(order.provider_id, to))]
         self.timer_changes = {"status": to}
         self.instructions: list[InstructionModel] = []
         self.extra = []  # writes to other items that belong to this move (tx → None)
@@ -164,9 +161,10 @@ class _Change:
         self.data.update(amount=amount, payment_ref=ref)
         posting = money.posting_for(money.FUND, self.order.id, self.order.provider_id, amount)
         self.extra.append(lambda tx: tx.save(
-            PostingModel(money.funding_id(self.order.id), from_account=posting.from_account,
-                         to_account=posting.to_account, amount=amount, order_id=self.order.id,
-                         kind=money.FUND, at=self.at, account=posting.to_account),
+            "posting", PostingModel(money.funding_id(self.order.id),
+                                    from_account=posting.from_account,
+                                    to_account=posting.to_account, amount=amount,
+                                    order_id=self.order.id, kind=money.FUND, at=self.at),
             condition=PostingModel.id.does_not_exist()))
 
     def _release_deposit(self):
@@ -218,7 +216,7 @@ class _Change:
         for file_id in self.params["file_ids"]:
             # A file belongs to one delivery: a delivery is a fixed, numbered version.
             self.extra.append(lambda tx, f=file_id: tx.update(
-                DeliverableModel(self.order.id, f),
+                "deliverable", DeliverableModel(self.order.id, f),
                 actions=[DeliverableModel.version.set(number),
                          DeliverableModel.delivered_at.set(self.at)],
                 condition=DeliverableModel.file_id.exists()
@@ -237,58 +235,64 @@ class _Change:
         self.actions.append(OrderModel.closed_at.set(self.at))
         self.close_service = True
 
-    def commit(self, include_service: bool = True):
+    def commit(self, tx, include_service: bool = True):
         order = self.order
         actions = self.actions + timer_actions(order.id, timer_inputs(order, **self.timer_changes))
-        with transact_write() as tx:
+        with tx:
             # status AND version: the state we decided on is exactly the one we read.
-            tx.update(OrderModel(order.id), actions=actions,
+            tx.update("order", OrderModel(order.id), actions=actions,
                       condition=(OrderModel.status == self.outcome.from_status)
                       & (OrderModel.version == int(order.version)))
-            tx.save(new_event(order.id, self.version, self.outcome.event_type,
-                           self.outcome.from_status, self.outcome.to, self.actor, self.at,
-                           self.data),
-                    condition=OrderEventModel.seq.does_not_exist())
+            event = new_event(order.id, self.version, self.outcome.event_type,
+                              self.outcome.from_status, self.outcome.to, self.actor, self.at,
+                              self.data, self.request_key)
+            tx.save("event", event, condition=OrderEventModel.seq.does_not_exist())
             for ins in self.instructions:
-                tx.save(ins, condition=InstructionModel.id.does_not_exist())
+                tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
             for op in self.extra:
                 op(tx)
             if self.close_service and include_service:
-                tx.update(ServiceModel(order.service_id),
+                tx.update("service", ServiceModel(order.service_id),
                           actions=[ServiceModel.open_orders.add(-1)],
                           condition=ServiceModel.open_orders > 0)
 
 
 def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
-               params: dict | None = None, data: dict | None = None) -> OrderModel:
-    """Apply one action to an order: decide, commit conditionally, execute its money."""
+               params: dict | None = None, data: dict | None = None,
+               request_key: str | None = None) -> OrderModel:
+    """Apply one action to an order: decide, commit conditionally, execute its money.
+
+    `request_key` (`<caller>#<Idempotency-Key>`, None without a key) is recorded on the
+    event, so that a retry whose first commit landed but lost its answer is recognised
+    and answered as the first run would have been."""
     include_service = True
     for _ in range(ATTEMPTS):
         order = load(order_id)
         try:
             outcome = life.decide(order.status, action, role_of(actor, order), facts(order, now))
         except InvalidTransition:
-            if moved_by_this_request(order):
+            if moved_by_this_request(order, request_key):
                 return order
             raise
-        change = _Change(order, outcome, actor, now, params or {}, data or {})
+        change = _Change(order, outcome, actor, now, params or {}, data or {}, request_key)
+        tx = transaction()
         try:
-            change.commit(include_service)
+            change.commit(tx, include_service)
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed":
+            refusal = tx.refusal(error)
+            if refusal.failed("order") or refusal.failed("event"):
                 continue  # the order moved: the next read decides again (→ 409 if now wrong)
-            if change.close_service and codes and codes[-1] == "ConditionalCheckFailed":
+            if refusal.failed("service"):
                 # The service's counter is gone or already zero: closing must not wait on it.
                 log.error("order %s: service %s open_orders not decremented", order.id,
                           order.service_id)
                 include_service = False
                 continue
-            if action == life.DELIVER and "ConditionalCheckFailed" in codes:
+            if refusal.failed("deliverable"):
                 raise ValidationFailed("a file is unknown or already part of a delivery",
                                        errors=[{"field": "file_ids",
                                                 "problem": "already delivered or unknown"}])
-            if "TransactionConflict" in codes:
+            if refusal.conflict:
                 continue
             raise
         observability.order_transition(action, outcome.from_status, outcome.to, order.id)
@@ -299,24 +303,24 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
     raise Conflict()
 
 
-def new_event(order_id, seq, type_, from_status, to_status, actor, at, data) -> OrderEventModel:
+def new_event(order_id, seq, type_, from_status, to_status, actor, at, data,
+              request_key) -> OrderEventModel:
     return OrderEventModel(order_id, seq, type=type_, from_status=from_status,
                            to_status=to_status, actor=actor.user_id, at=at, data=data or {},
-                           request_key=idempotency.current_request_key())
+                           request_key=request_key)
 
 
-def moved_by_this_request(order: OrderModel) -> bool:
+def moved_by_this_request(order: OrderModel, request_key: str | None) -> bool:
     """Whether the order's latest change was made by the request being served: a retry,
     with the same Idempotency-Key, of a commit whose answer was lost. Read only when an
     action is refused for the state, so it costs nothing on the normal path."""
-    key = idempotency.current_request_key()
-    if key is None:
+    if request_key is None:
         return False
     try:
         latest = OrderEventModel.get(order.id, int(order.version), consistent_read=True)
     except DoesNotExist:
         return False
-    return latest.request_key == key
+    return latest.request_key == request_key
 
 
 
@@ -353,10 +357,8 @@ def _after(order: OrderModel, action: str, change: _Change, now: datetime) -> No
 
 
 def notify(user_id: str, kind: str, order: OrderModel, text: str, now: datetime) -> None:
-    if notifications is None:
-        return
     try:
         notifications.notify(user_id, kind, order_id=order.id, service_id=order.service_id,
                              text=text, now=now)
-    except Exception:  # noqa: BLE001 - a lost notice must never fail the transition
+    except Exception:  # a lost notice must never fail the transition
         log.exception("notify %s of %s failed", user_id, kind)

@@ -3,7 +3,7 @@ from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.services.orders.engine import load, milestones_of, order_deadlines, role_of
-from chalicelib.storage.orders import OrderEventModel, OrderModel
+from chalicelib.storage.orders import OrderEventModel, OrderModel, status_key
 
 
 def present(order: OrderModel) -> dict:
@@ -52,10 +52,10 @@ def list_orders(caller: Caller, *, as_: str, status: str | None, limit: int, sta
     """The caller's orders as buyer or provider, newest first, optionally one status."""
     uid = caller.user_id
     if as_ == "buyer":
-        index, key = (OrderModel.by_buyer_status, f"{uid}#{status}") if status else (
+        index, key = (OrderModel.by_buyer_status, status_key(uid, status)) if status else (
             OrderModel.by_buyer, uid)
     else:
-        index, key = (OrderModel.by_provider_status, f"{uid}#{status}") if status else (
+        index, key = (OrderModel.by_provider_status, status_key(uid, status)) if status else (
             OrderModel.by_provider, uid)
     result = index.query(key, scan_index_forward=False, limit=limit,
                          last_evaluated_key=start_key)
