@@ -4,7 +4,7 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib import settings
-from chalicelib.api import middleware, system
+from chalicelib.api import cors, middleware, system
 from chalicelib.api import notifications as notifications_api
 from chalicelib.api import reviews as reviews_api, users as users_api
 from chalicelib.api import money as money_api, orders as orders_api
@@ -23,6 +23,8 @@ app = Chalice(app_name="service-market")
 # API Gateway passes a body through as bytes only for listed media types; Chalice's
 # defaults have png and jpeg but not bmp, which logo uploads accept.
 app.api.binary_types.append("image/bmp")
+# CORS first: it wraps everything after it, so even a rewritten error leaves with its headers.
+cors.install(app)
 middleware.install(app)
 app.register_blueprint(system.bp)
 app.register_blueprint(providers_api.bp)
@@ -52,3 +54,6 @@ if cfg.is_local:
     from chalicelib.local import routes as local_routes
 
     app.register_blueprint(local_routes.bp)
+
+# Last: a preflight route for every path registered above, whoever added it.
+cors.add_preflight_routes(app)

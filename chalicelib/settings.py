@@ -43,6 +43,9 @@ class Settings:
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_roles_claim: str = "roles"
+    # Origins whose browsers may call the API (CORS); "*" for any. The local stage allows
+    # any origin whatever this says.
+    cors_allowed_origins: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -78,7 +81,12 @@ def load() -> Settings:
         jwt_audience=os.environ.get("JWT_AUDIENCE") or None,
         jwt_issuer=os.environ.get("JWT_ISSUER") or None,
         jwt_roles_claim=os.environ.get("JWT_ROLES_CLAIM") or "roles",
+        cors_allowed_origins=_origins(os.environ.get("CORS_ALLOWED_ORIGINS", "")),
     )
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
 _current: Settings | None = None

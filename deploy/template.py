@@ -48,6 +48,17 @@ _GATEWAY_RESPONSES = {
 }
 
 
+# A browser reads an error API Gateway answers itself (no such route, too large,
+# throttled) only if it carries CORS headers too. The request's origin is echoed: a
+# gateway response can only map a request value or a constant, never test a list, and
+# these answers hold nothing but the error code, so any page may read them.
+GATEWAY_RESPONSE_CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "method.request.header.Origin",
+    "Access-Control-Expose-Headers": "'Idempotent-Replayed,Retry-After'",
+    "Vary": "'Origin'",
+}
+
+
 def gateway_response_template(code: str, message: str) -> str:
     return ('{"error":{"code":"%s","message":%s,"details":{"type":"$context.error.responseType",'
             '"request_id":"$context.requestId"}}}' % (code, message))
@@ -199,6 +210,7 @@ def _environment() -> dict:
         "JWT_AUDIENCE": {"Ref": "JwtAudience"},
         "JWT_ISSUER": {"Ref": "JwtIssuer"},
         "JWT_ROLES_CLAIM": {"Ref": "JwtRolesClaim"},
+        "CORS_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]},
     }
 
 
@@ -216,7 +228,8 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
     params = {
         "CorsAllowedOrigins": {
             "Type": "CommaDelimitedList", "Default": "*",
-            "Description": "Origins allowed to upload to and download from the files bucket"},
+            "Description": "Origins whose pages may call the API and upload to and download "
+                           "from the files bucket (CORS); * for any"},
         "JwtSecretArn": {
             "Type": "String", "Default": "",
             "Description": "Secrets Manager ARN of the HS256 secret; empty: read the SSM "
@@ -274,7 +287,8 @@ def merge_template(models, chalice_app) -> dict:
     responses = {}
     for kind, (status, code, message) in _GATEWAY_RESPONSES.items():
         response = {"ResponseTemplates": {
-            "application/json": gateway_response_template(code, message)}}
+            "application/json": gateway_response_template(code, message)},
+            "ResponseParameters": {"Headers": dict(GATEWAY_RESPONSE_CORS_HEADERS)}}
         if status:
             response["StatusCode"] = status
         responses[kind] = response

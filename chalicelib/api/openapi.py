@@ -24,7 +24,11 @@ def build(include_local: bool) -> dict:
     return {
         "openapi": "3.0.3",
         "info": {"title": "Service customization market API (服务定制市场)", "version": "1.0.0",
-                 "description": "See shared/API.md for the contract in prose."},
+                 "description": (
+                     "See shared/API.md for the contract in prose. Every path also answers "
+                     "a CORS preflight (OPTIONS, 204); every answer carries "
+                     "Access-Control-Allow-Origin for an allowed origin and exposes "
+                     "Idempotent-Replayed and Retry-After.")},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

@@ -17,7 +17,7 @@ from chalice.cli.factory import CLIFactory
 from chalice.deploy.validate import validate_routes
 
 from chalicelib import settings
-from chalicelib.api import errors
+from chalicelib.api import cors, errors
 
 log = logging.getLogger("devserver")
 
@@ -137,6 +137,10 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
     def _send_answer(self, answer: dict) -> None:
         headers = dict(answer["headers"])
         headers.update(answer.get("multiValueHeaders") or {})
+        # What API Gateway's gateway responses do deployed: the errors this server answers
+        # itself (no such route, a refused body) are readable by a page on another origin.
+        if not any(k.lower() == "access-control-allow-origin" for k in headers):
+            headers.update(cors.answer_headers(self.headers.get("Origin")))
         answer = self._handle_binary(answer)
         self._send_http_response(answer["statusCode"], headers, answer["body"])
 
@@ -148,6 +152,10 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
         self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", answer["headers"].get("Content-Type", "application/json"))
+        request_headers = getattr(self, "headers", None)  # unset for a bad request line
+        origin = request_headers.get("Origin") if request_headers else None
+        for name, value in cors.answer_headers(origin).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         self.end_headers()

@@ -201,6 +201,21 @@ def test_the_gateways_own_errors_answer_in_the_contract_shape(sam):
     assert '"code":"NOT_FOUND"' in not_found
 
 
+def test_the_gateways_own_errors_are_readable_by_pages_on_other_origins(sam):
+    for kind, response in sam["Resources"]["RestAPI"]["Properties"]["GatewayResponses"].items():
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Access-Control-Allow-Origin"] == "method.request.header.Origin", kind
+        assert "Retry-After" in headers["Access-Control-Expose-Headers"]
+
+
+def test_the_api_allows_the_stacks_cors_origins_and_answers_preflights_itself(sam):
+    variables = _functions(sam)["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["CORS_ALLOWED_ORIGINS"] == {"Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]}
+    paths = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    without = [p for p, ops in paths.items() if "options" not in ops]
+    assert without == []
+
+
 # --- lint and zip -------------------------------------------------------------
 def _cfn_lint(path: Path) -> subprocess.CompletedProcess:
     lint = Path(PY).with_name("cfn-lint")
