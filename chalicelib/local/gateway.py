@@ -18,6 +18,7 @@ from chalice.deploy.validate import validate_routes
 
 from chalicelib import settings
 from chalicelib.api import cors, errors
+from chalicelib.local import console
 
 log = logging.getLogger("devserver")
 
@@ -118,6 +119,9 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
         return bytes(body) or None
 
     def _generic_handle(self) -> None:
+        if self.command in ("GET", "HEAD") and console.is_console_path(self.path):
+            self._send_console()
+            return
         try:
             headers, body = self._parse_payload()
         except BodyRefused as refused:
@@ -143,6 +147,16 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
             headers.update(cors.answer_headers(self.headers.get("Origin")))
         answer = self._handle_binary(answer)
         self._send_http_response(answer["statusCode"], headers, answer["body"])
+
+    def _send_console(self) -> None:
+        """The built web console (web/dist), as CloudFront serves it deployed."""
+        status, headers, body = console.answer(self.path)
+        self.send_response(status)
+        for name, value in {**headers, "Content-Length": str(len(body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own refusals (bad request line, unknown method) in our shape."""
