@@ -35,7 +35,7 @@ function Deliveries({ id, version }: { id: string; version: number }) {
     <div class="panel"><h3>交付文件</h3>
       <Loaded answer={answer}>{(page) => (
         <ul data-testid="deliverables">{page.items.map((f) => (
-          <li key={f.file_id}>第{f.delivery}次交付：
+          <li key={f.file_id}>第{f.version ?? f.delivery}次交付：
             <a href="#" onClick={async (e) => {
               e.preventDefault();
               const a = await settle<any>(client.GET("/orders/{order_id}/deliverables/{file_id}", {
