@@ -204,6 +204,7 @@ def banner(opts: Options) -> str:
     return "\n".join([
         "",
         f"  服务定制市场 API (stage local) on {url}",
+        f"  Web console: {url}/console/  (sign in by picking a user)",
         "",
         "  Get a token:",
         f"    curl -s -X POST {url}/_local/token -H 'Content-Type: application/json' "
