@@ -17,6 +17,13 @@ MERGE_TEMPLATE = ROOT / "deploy" / "merge-template.json"
 DEPLOYED_STAGES = ("dev", "prod")
 API_HANDLER = "APIHandler"
 FILES_BUCKET = "FilesBucket"
+LOGOS_CDN = "LogosDistribution"
+LOGOS_OAC = "LogosOriginAccessControl"
+LOGOS_PREFIX = "logos/"
+# AWS's managed cache policy "CachingOptimized" (honours the objects' long
+# Cache-Control) and response headers policy "SimpleCORS" (any page may show a logo).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+SIMPLE_CORS = "60669652-455b-4ae9-85a4-c4c02393f86c"
 LOG_GROUP = "LogGroup"
 LOG_GROUP_NAME = "/aws/lambda/${AWS::StackName}"
 TABLE_PREFIX = "${AWS::StackName}-"
@@ -178,8 +185,56 @@ def bucket_resources() -> dict:
                     "Action": "s3:*",
                     "Resource": [{"Fn::GetAtt": [FILES_BUCKET, "Arn"]},
                                  _sub("${%s.Arn}/*" % FILES_BUCKET)],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, {
+                    # The logos CDN reads logos and nothing else: delivered work stays
+                    # behind presigned URLs.
+                    "Sid": "LogosCdnReadsLogos", "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": _sub("${%s.Arn}/%s*" % (FILES_BUCKET, LOGOS_PREFIX)),
+                    "Condition": {"StringEquals": {"AWS:SourceArn": _sub(
+                        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${%s}"
+                        % LOGOS_CDN)}}}]},
             },
+        },
+    }
+
+
+def logos_cdn_resources() -> dict:
+    """A CloudFront distribution over the bucket, reading it with origin access control.
+
+    Logo keys are content hashes, so a logo's URL never changes and the objects carry a
+    year's Cache-Control: browsers, phones and the CDN cache them; the API answers
+    https://<distribution>/logos/... without signing anything per request.
+    """
+    return {
+        LOGOS_OAC: {
+            "Type": "AWS::CloudFront::OriginAccessControl",
+            "Properties": {"OriginAccessControlConfig": {
+                "Name": _sub("${AWS::StackName}-logos"),
+                "OriginAccessControlOriginType": "s3",
+                "SigningBehavior": "always", "SigningProtocol": "sigv4"}},
+        },
+        LOGOS_CDN: {
+            "Type": "AWS::CloudFront::Distribution",
+            "Properties": {"DistributionConfig": {
+                "Enabled": True,
+                "Comment": _sub("${AWS::StackName} service logos"),
+                "HttpVersion": "http2and3",
+                "PriceClass": {"Ref": "LogosPriceClass"},
+                "Origins": [{
+                    "Id": "files",
+                    "DomainName": {"Fn::GetAtt": [FILES_BUCKET, "RegionalDomainName"]},
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    "OriginAccessControlId": {"Fn::GetAtt": [LOGOS_OAC, "Id"]}}],
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "files",
+                    "ViewerProtocolPolicy": "redirect-to-https",
+                    "AllowedMethods": ["GET", "HEAD"], "CachedMethods": ["GET", "HEAD"],
+                    "Compress": True,
+                    "CachePolicyId": CACHING_OPTIMIZED,
+                    "ResponseHeadersPolicyId": SIMPLE_CORS},
+            }},
         },
     }
 
@@ -211,6 +266,7 @@ def _environment() -> dict:
         "JWT_ISSUER": {"Ref": "JwtIssuer"},
         "JWT_ROLES_CLAIM": {"Ref": "JwtRolesClaim"},
         "CORS_ALLOWED_ORIGINS": {"Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]},
+        "LOGO_BASE_URL": _sub("https://${%s.DomainName}" % LOGOS_CDN),
     }
 
 
@@ -245,6 +301,10 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
         "JwtRolesClaim": {"Type": "String", "Default": "roles",
                           "Description": "Claim holding the roles list (cognito:groups for "
                                          "Cognito)"},
+        "LogosPriceClass": {
+            "Type": "String", "Default": "PriceClass_All",
+            "AllowedValues": ["PriceClass_100", "PriceClass_200", "PriceClass_All"],
+            "Description": "Where the logos CDN has edges (PriceClass_All includes Asia)"},
         "LogRetentionDays": {"Type": "Number", "Default": 30,
                              "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 180, 365]},
     }
@@ -272,6 +332,7 @@ def merge_template(models, chalice_app) -> dict:
     schedules = scheduled_functions(chalice_app)
     resources = {table_logical_id(m): table_resource(m) for m in models}
     resources.update(bucket_resources())
+    resources.update(logos_cdn_resources())
     resources[LOG_GROUP] = {
         "Type": "AWS::Logs::LogGroup",
         "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete",
@@ -294,6 +355,8 @@ def merge_template(models, chalice_app) -> dict:
         responses[kind] = response
     resources["RestAPI"] = {"Properties": {"GatewayResponses": responses}}
     outputs = {"FilesBucketName": {"Value": {"Ref": FILES_BUCKET}},
+               "LogosUrl": {"Value": _sub("https://${%s.DomainName}/%s" % (LOGOS_CDN,
+                                                                           LOGOS_PREFIX))},
                "TablePrefix": {"Value": _sub(TABLE_PREFIX)},
                "JwtSecretParameterName": {"Value": _sub(JWT_SECRET_PARAMETER_NAME)}}
     return {"Parameters": _parameters(schedules), "Conditions": _conditions(),

@@ -28,7 +28,9 @@ def build(include_local: bool) -> dict:
                      "See shared/API.md for the contract in prose. Every path also answers "
                      "a CORS preflight (OPTIONS, 204); every answer carries "
                      "Access-Control-Allow-Origin for an allowed origin and exposes "
-                     "Idempotent-Replayed and Retry-After.")},
+                     "Idempotent-Replayed and Retry-After. A service's logo_url is stable: "
+                     "public, unsigned, the same on every request (cache it for a long "
+                     "time); a new logo gets a new URL.")},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

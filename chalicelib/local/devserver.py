@@ -83,8 +83,9 @@ def local_environment(opts: Options) -> dict[str, str]:
 
 def apply_environment(opts: Options) -> None:
     os.environ.update(local_environment(opts))
-    # A deployed stage's public URL would make logo links point away from moto's S3.
+    # A deployed stage's public URLs would make logo links point away from moto's S3.
     os.environ.pop("PUBLIC_BASE_URL", None)
+    os.environ.pop("LOGO_BASE_URL", None)
     engines.dummy_aws_credentials()
 
 

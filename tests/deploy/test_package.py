@@ -283,3 +283,26 @@ def test_the_slim_zip_imports_with_only_what_lambda_adds(packaged, tmp_path):
     request_line = json.loads(result.stdout.strip().splitlines()[0])
     assert request_line["request_id"] == "req-health-1" and request_line["route"] == "/health"
     shutil.rmtree(code_dir)
+
+
+# --- logos CDN ----------------------------------------------------------------
+def test_logos_are_served_by_a_cdn_that_reads_only_the_logos_prefix(sam):
+    cdn = sam["Resources"]["LogosDistribution"]["Properties"]["DistributionConfig"]
+    origin = cdn["Origins"][0]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["FilesBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["LogosOriginAccessControl", "Id"]}
+    assert cdn["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    assert cdn["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    statements = sam["Resources"]["FilesBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1  # nothing but the CDN, and the CDN nothing but logos/
+    assert allows[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allows[0]["Action"] == "s3:GetObject"
+    assert allows[0]["Resource"] == {"Fn::Sub": "${FilesBucket.Arn}/logos/*"}
+    assert "LogosDistribution" in allows[0]["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+
+
+def test_the_api_answers_logo_urls_on_the_cdn(sam):
+    for name, fn in _functions(sam).items():
+        variables = fn["Properties"]["Environment"]["Variables"]
+        assert variables["LOGO_BASE_URL"] == {"Fn::Sub": "https://${LogosDistribution.DomainName}"}
