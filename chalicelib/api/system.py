@@ -1,6 +1,7 @@
 """Health and the API's own description."""
 from chalice import Blueprint
 
+from chalicelib.api import answers
 from chalicelib import settings
 from chalicelib.api import openapi
 from chalicelib.api.routing import PUBLIC, route
@@ -8,13 +9,13 @@ from chalicelib.api.routing import PUBLIC, route
 bp = Blueprint(__name__)
 
 
-@route(bp, "/health", "GET", auth=PUBLIC, tag="system")
+@route(bp, "/health", "GET", response=answers.HEALTH, auth=PUBLIC, tag="system")
 def health(req):
     """Liveness check."""
     return {"status": "ok"}
 
 
-@route(bp, "/openapi.json", "GET", auth=PUBLIC, tag="system")
+@route(bp, "/openapi.json", "GET", response=answers.OPENAPI, auth=PUBLIC, tag="system")
 def openapi_document(req):
     """The OpenAPI 3 document of every route."""
     return openapi.build(include_local=settings.get().is_local)

@@ -1,7 +1,10 @@
 // The console's one door to the API: the client generated from /openapi.json
 // (openapi-fetch over src/api/schema.d.ts), the signed-in token, and errors as values.
 import createClient from "openapi-fetch";
-import type { paths } from "./schema";
+import type { components, paths } from "./schema";
+
+/** The API's named answers (GET /openapi.json components), e.g. Schema<"Order">. */
+export type Schema<Name extends keyof components["schemas"]> = components["schemas"][Name];
 
 const TOKEN_KEY = "market.token";
 const API_KEY = "market.api";
@@ -40,7 +43,8 @@ export interface ApiError {
 /** What a call answered: the body on success, else the API's error (or the network's). */
 export type Answer<T> = { ok: true; data: T; status: number } | { ok: false; error: ApiError };
 
-export async function settle<T = any>(call: Promise<{ data?: unknown; error?: unknown; response: Response }>): Promise<Answer<T>> {
+/** The answer of one call, typed by the generated client (`Answer<components["schemas"]["Order"]>` …). */
+export async function settle<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<Answer<T>> {
   try {
     const { data, error, response } = await call;
     if (response.ok) return { ok: true, data: data as T, status: response.status };

@@ -728,12 +728,351 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Balance: {
+            /** @description fen */
+            available: number;
+            /** @enum {string} */
+            currency: "CNY";
+        };
+        CampaignView: {
+            active: boolean;
+            /** @enum {string} */
+            currency: "CNY";
+            /** Format: date-time */
+            ends_at: string | null;
+            id: string;
+            /** @description fen */
+            max_price: number;
+            name: string;
+            /** Format: date-time */
+            starts_at: string | null;
+        };
+        CampaignViewPage: {
+            items: components["schemas"]["CampaignView"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        Deliverable: {
+            content_type: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /** Format: date-time */
+            delivered_at: string | null;
+            file_id: string;
+            filename: string;
+            size: number;
+            /** @description the delivery it belongs to: 1, 2 … */
+            version: number | null;
+        };
+        DeliverableList: {
+            items: components["schemas"]["Deliverable"][];
+        };
+        Download: {
+            expires_in: number;
+            filename: string;
+            url: string;
+        };
         Error: {
             error: {
                 code: string;
                 details: Record<string, never>;
                 message: string;
             };
+        };
+        Escrow: {
+            /** @description fen */
+            funded: number;
+            /** @description fen */
+            held: number;
+            /** @description fen */
+            refunded: number;
+            /** @description fen */
+            released: number;
+        };
+        Event: {
+            actor: string;
+            /** Format: date-time */
+            at: string | null;
+            data: Record<string, never>;
+            from: string | null;
+            seq: number;
+            to: string;
+            type: string;
+        };
+        EventPage: {
+            items: components["schemas"]["Event"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        Health: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        LedgerCheck: {
+            accounts: number;
+            pending_instructions: Record<string, never>[];
+            /** @description 0 when every posting balanced */
+            sum: number;
+            violations: Record<string, never>[];
+        };
+        LocalClock: {
+            /** Format: date-time */
+            now: string;
+        };
+        /** @description what each scheduled function did */
+        LocalSweeps: Record<string, never>;
+        LocalToken: {
+            token: string;
+        };
+        MilestoneView: {
+            /** @description fen */
+            amount: number;
+            /** @enum {string} */
+            release: "on_approval" | "on_accept";
+            /** @description pending, released, refunded or split */
+            status: string;
+            title: string;
+        };
+        Notification: {
+            /** Format: date-time */
+            created_at: string | null;
+            id: string;
+            kind: string;
+            order_id: string | null;
+            read: boolean;
+            service_id: string | null;
+            text: string;
+        };
+        NotificationPage: {
+            items: components["schemas"]["Notification"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        /** @description this document */
+        OpenApiDocument: Record<string, never>;
+        Order: {
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** @description fen */
+            amount: number;
+            buyer_id: string;
+            /** Format: date-time */
+            closed_at: string | null;
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string | null;
+            /** @enum {string} */
+            currency: "CNY";
+            current_step: number;
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            deadlines: Record<string, never>;
+            /** Format: date-time */
+            delivered_at: string | null;
+            delivery_count: number;
+            /** @description reason, by, at, from_status */
+            dispute: Record<string, never> | null;
+            /** Format: date-time */
+            due_at: string | null;
+            escrow: components["schemas"]["Escrow"];
+            id: string;
+            late_cancel_eligible: boolean;
+            milestones: components["schemas"]["MilestoneView"][];
+            /** Format: date-time */
+            paid_at: string | null;
+            provider_id: string;
+            requirement: string;
+            reviewed_by_buyer: boolean;
+            reviewed_by_provider: boolean;
+            revision_count: number;
+            service: components["schemas"]["OrderServiceSnapshot"];
+            service_id: string;
+            /** @enum {string} */
+            status: "awaiting_payment" | "awaiting_provider" | "in_progress" | "in_review" | "completed" | "rejected" | "expired" | "cancelled" | "disputed" | "resolved";
+            /** @description the state's name in Chinese (待付款 …) */
+            status_label: string;
+            /** Format: date-time */
+            updated_at: string | null;
+            version: number;
+        };
+        OrderPage: {
+            items: components["schemas"]["Order"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        OrderServiceSnapshot: {
+            category: string | null;
+            headline: string | null;
+            logo_key: string | null;
+            /** @description fen */
+            price: number | null;
+            pricing: string | null;
+            title: string;
+        };
+        PresignedPost: {
+            fields: Record<string, never>;
+            url: string;
+        };
+        Provider: {
+            company_name: string;
+            credit: number;
+            display_name: string;
+            id: string;
+            intro: string;
+            listed_count: number;
+            ratings: components["schemas"]["Ratings"];
+            /** @enum {string} */
+            status: "none" | "pending" | "approved" | "rejected" | "suspended";
+        };
+        ProviderProfile: {
+            /** Format: date-time */
+            applied_at?: string | null;
+            company_name?: string | null;
+            contact?: string | null;
+            credit: number;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: string | null;
+            display_name?: string | null;
+            id: string;
+            intro?: string | null;
+            listed_count: number;
+            ratings: components["schemas"]["Ratings"];
+            reason?: string | null;
+            /** @enum {string} */
+            status: "none" | "pending" | "approved" | "rejected" | "suspended";
+            trial_listed_count: number;
+        };
+        ProviderProfilePage: {
+            items: components["schemas"]["ProviderProfile"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        Ratings: {
+            bad: number;
+            good: number;
+            neutral: number;
+        };
+        Review: {
+            author_id: string;
+            /** @enum {string} */
+            author_role: "buyer" | "provider";
+            comment: string;
+            /** Format: date-time */
+            created_at: string | null;
+            order_id: string;
+            /** @enum {string} */
+            rating: "good" | "neutral" | "bad";
+            subject_id: string;
+        };
+        ReviewPage: {
+            items: components["schemas"]["Review"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        Service: {
+            capacity: number | null;
+            category: string | null;
+            /** @description Markdown */
+            content: string | null;
+            /** Format: date-time */
+            created_at: string | null;
+            /** @enum {string} */
+            currency: "CNY";
+            delisted_reason: string | null;
+            /** @description the first 20 characters of summary */
+            headline: string | null;
+            id: string;
+            /** Format: date-time */
+            listed_at: string | null;
+            /** @description stable: cache it; a new logo has a new URL */
+            logo_url: string | null;
+            open_orders: number;
+            /** @description fen */
+            price: number | null;
+            /** @enum {string|null} */
+            pricing: "fixed" | "negotiable" | null;
+            provider_id: string;
+            /** @description average review: good 1, neutral 0, bad -1; null unrated */
+            rating: number | null;
+            rating_count: number;
+            /** @enum {string} */
+            status: "draft" | "listed" | "delisted";
+            summary: string | null;
+            tags: string[];
+            title: string | null;
+            trial_campaign_id: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        ServiceCard: {
+            category: string;
+            /** @enum {string} */
+            currency: "CNY";
+            /** @description the first 20 characters of summary */
+            headline: string;
+            id: string;
+            /** Format: date-time */
+            listed_at: string | null;
+            /** @description stable: cache it; a new logo has a new URL */
+            logo_url: string | null;
+            /** @description fen */
+            price: number;
+            /** @enum {string} */
+            pricing: "fixed" | "negotiable";
+            provider_id: string;
+            /** @description average review: good 1, neutral 0, bad -1; null unrated */
+            rating: number | null;
+            rating_count: number;
+            tags: string[];
+            title: string;
+            trial_campaign_id: string | null;
+        };
+        ServiceCardPage: {
+            items: components["schemas"]["ServiceCard"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        ServicePage: {
+            items: components["schemas"]["Service"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        StuckItem: {
+            attempts: number;
+            /** Format: date-time */
+            first_failed_at: string | null;
+            id: string;
+            job: string;
+            last_error: string | null;
+            /** Format: date-time */
+            last_failed_at: string | null;
+            /** Format: date-time */
+            retry_at: string | null;
+            status: string;
+        };
+        StuckItemPage: {
+            items: components["schemas"]["StuckItem"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        TaxonomyItem: {
+            id: string;
+            name: string;
+        };
+        TaxonomyItemList: {
+            items: components["schemas"]["TaxonomyItem"][];
+        };
+        UploadTicket: {
+            file_id: string;
+            filename: string;
+            max_bytes: number;
+            upload: components["schemas"]["PresignedPost"];
+        };
+        User: {
+            credit: number;
+            id: string;
+            ratings: components["schemas"]["Ratings"];
         };
     };
     responses: never;
@@ -769,7 +1108,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["LocalClock"];
                 };
             };
             /** @description error */
@@ -855,7 +1194,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["LocalSweeps"];
                 };
             };
             /** @description error */
@@ -933,7 +1272,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     roles?: "operator"[];
@@ -949,7 +1288,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["LocalToken"];
                 };
             };
             /** @description error */
@@ -1027,7 +1366,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /**
@@ -1057,7 +1396,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["CampaignView"];
                 };
             };
             /** @description error */
@@ -1159,7 +1498,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["LedgerCheck"];
                 };
             };
             /** @description error */
@@ -1221,7 +1560,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     note?: string;
@@ -1237,7 +1576,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -1343,7 +1682,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ProviderProfilePage"];
                 };
             };
             /** @description error */
@@ -1426,7 +1765,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ProviderProfile"];
                 };
             };
             /** @description error */
@@ -1524,7 +1863,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /** @example 营业执照不清晰 */
@@ -1539,7 +1878,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ProviderProfile"];
                 };
             };
             /** @description error */
@@ -1637,7 +1976,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /** @example 营业执照不清晰 */
@@ -1652,7 +1991,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ProviderProfile"];
                 };
             };
             /** @description error */
@@ -1757,7 +2096,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["StuckItemPage"];
                 };
             };
             /** @description error */
@@ -1835,7 +2174,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["CampaignViewPage"];
                 };
             };
             /** @description error */
@@ -1892,7 +2231,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["TaxonomyItemList"];
                 };
             };
             /** @description error */
@@ -1940,7 +2279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Health"];
                 };
             };
             /** @description error */
@@ -1988,7 +2327,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Balance"];
                 };
             };
             /** @description error */
@@ -2057,7 +2396,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["NotificationPage"];
                 };
             };
             /** @description error */
@@ -2132,7 +2471,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
             /** @description error */
@@ -2185,7 +2524,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["OrderPage"];
                 };
             };
             /** @description error */
@@ -2254,7 +2593,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /**
@@ -2284,7 +2623,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -2388,7 +2727,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -2462,7 +2801,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -2572,7 +2911,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -2682,7 +3021,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -2780,7 +3119,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     file_ids: string[];
@@ -2795,7 +3134,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -2899,7 +3238,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["DeliverableList"];
                 };
             };
             /** @description error */
@@ -2961,7 +3300,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /** @example image/png */
@@ -2979,7 +3318,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["UploadTicket"];
                 };
             };
             /** @description error */
@@ -3084,7 +3423,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Download"];
                 };
             };
             /** @description error */
@@ -3146,7 +3485,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     reason: string;
@@ -3160,7 +3499,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -3267,7 +3606,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["EventPage"];
                 };
             };
             /** @description error */
@@ -3350,7 +3689,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -3448,7 +3787,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     reason: string;
@@ -3462,7 +3801,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -3560,7 +3899,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     note: string;
@@ -3574,7 +3913,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             /** @description error */
@@ -3678,7 +4017,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ReviewPage"];
                 };
             };
             /** @description error */
@@ -3740,7 +4079,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /** @example 沟通顺畅，交付准时 */
@@ -3760,7 +4099,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Review"];
                 };
             };
             /** @description error */
@@ -3862,7 +4201,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ProviderProfile"];
                 };
             };
             /** @description error */
@@ -3922,7 +4261,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /** @example 杭州小美设计有限公司 */
@@ -3943,7 +4282,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ProviderProfile"];
                 };
             };
             /** @description error */
@@ -4049,7 +4388,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ServicePage"];
                 };
             };
             /** @description error */
@@ -4126,7 +4465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Provider"];
                 };
             };
             /** @description error */
@@ -4182,7 +4521,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ServiceCardPage"];
                 };
             };
             /** @description error */
@@ -4233,7 +4572,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": {
                     /** @description most open orders at once; null for no limit */
@@ -4261,7 +4600,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Service"];
                 };
             };
             /** @description error */
@@ -4365,7 +4704,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Service"];
                 };
             };
             /** @description error */
@@ -4411,14 +4750,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description success */
+            /** @description done; no body */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": Record<string, never>;
-                };
+                content?: never;
             };
             /** @description error */
             400: {
@@ -4543,7 +4880,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Service"];
                 };
             };
             /** @description error */
@@ -4653,7 +4990,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Service"];
                 };
             };
             /** @description error */
@@ -4766,7 +5103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Service"];
                 };
             };
             /** @description error */
@@ -4878,7 +5215,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Service"];
                 };
             };
             /** @description error */
@@ -4980,7 +5317,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["TaxonomyItemList"];
                 };
             };
             /** @description error */
@@ -5030,7 +5367,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description error */

@@ -1,7 +1,7 @@
 // The market (服务市场): search, categories, tags, 小二推荐, sort; cards with the
 // 20-character headline and the logo.
 import { useState } from "preact/hooks";
-import { client, settle } from "../api/client";
+import { client, settle, type Schema } from "../api/client";
 import { href } from "../router";
 import { Empty, Field, Loaded, useAnswer } from "../ui";
 import { yuan } from "../words";
@@ -21,7 +21,7 @@ export function useTaxonomy() {
   };
 }
 
-export function ServiceCard({ s, tagName }: { s: any; tagName: Record<string, string> }) {
+export function ServiceCard({ s, tagName }: { s: Schema<"ServiceCard"> & { featured?: boolean }; tagName: Record<string, string> }) {
   return (
     <a class="card" href={href("services", s.id)} data-testid="service-card">
       {s.logo_url ? <img class="logo" src={s.logo_url} width={80} height={80} alt="" />
@@ -48,7 +48,7 @@ export function Market() {
   const [form, setForm] = useState({ q: "", category: "", tag: "", sort: "newest", featured: false });
   const [query, setQuery] = useState(form);
   const [cursor, setCursor] = useState<string | undefined>(undefined);
-  const { answer } = useAnswer<{ items: any[]; next_cursor: string | null }>(() => settle(
+  const { answer } = useAnswer(() => settle(
     client.GET("/services", { params: { query: {
       q: query.q || undefined, category: (query.category || undefined) as any,
       tag: (query.tag || undefined) as any, sort: query.sort as any, cursor,

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { client, newKey, settle, whoAmI } from "../api/client";
 import { Action, ErrorBox, Field, Loaded, useAnswer } from "../ui";
 import { ACTOR, EVENT, ORDER_STATUS, RATING, when, yuan } from "../words";
-import type { ApiError } from "../api/client";
+import type { ApiError, Schema } from "../api/client";
 
 const path = (id: string) => ({ params: { path: { order_id: id } } });
 const write = (id: string) => ({ params: { path: { order_id: id }, header: { "Idempotency-Key": newKey() } } });
@@ -143,7 +143,7 @@ function Messages({ id, version }: { id: string; version: number }) {
   );
 }
 
-function Resolve({ order, done }: { order: any; done: () => void }) {
+function Resolve({ order, done }: { order: Schema<"Order">; done: () => void }) {
   const [refund, setRefund] = useState(String(order.escrow.held / 100));
   const release = Math.max(0, order.escrow.held - Math.round(Number(refund) * 100));
   return (
@@ -159,7 +159,7 @@ function Resolve({ order, done }: { order: any; done: () => void }) {
 }
 
 export function OrderPage({ id }: { id: string }) {
-  const { answer, reload } = useAnswer<any>(() => settle(client.GET("/orders/{order_id}", path(id))), [id]);
+  const { answer, reload } = useAnswer(() => settle(client.GET("/orders/{order_id}", path(id))), [id]);
   const me = whoAmI();
   return (
     <Loaded answer={answer}>{(o) => {
@@ -176,7 +176,7 @@ export function OrderPage({ id }: { id: string }) {
             <div class="panel"><h3>托管资金</h3>
               <p data-testid="escrow">已付 {yuan(o.escrow.funded)} · 托管中 {yuan(o.escrow.held)} · 已放款 {yuan(o.escrow.released)} · 已退款 {yuan(o.escrow.refunded)}</p>
               {Object.entries(o.deadlines || {}).map(([k, v]) => <div class="muted" key={k}>{DEADLINE[k] ?? k}：{when(v as string)}</div>)}
-              {o.dispute && <p class="muted">纠纷：{o.dispute.reason}</p>}
+              {o.dispute && <p class="muted">纠纷：{String((o.dispute as any).reason ?? "")}</p>}
             </div>
           </div>
           <div class="actions">

@@ -7,7 +7,7 @@ import { ORDER_STATUS, when, yuan } from "../words";
 
 export function Orders({ as, statuses }: { as: "buyer" | "provider"; statuses: string[] }) {
   const [status, setStatus] = useState<string>("");
-  const { answer } = useAnswer<{ items: any[] }>(() => settle(client.GET("/orders", {
+  const { answer } = useAnswer(() => settle(client.GET("/orders", {
     params: { query: { as, status: (status || undefined) as any, limit: 50 } } })), [as, status]);
   return (
     <section>
