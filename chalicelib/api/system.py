@@ -1,9 +1,8 @@
 """Health and the API's own description."""
 from chalice import Blueprint
 
-from chalicelib.api import answers
 from chalicelib import settings
-from chalicelib.api import openapi
+from chalicelib.api import answers, openapi
 from chalicelib.api.routing import PUBLIC, route
 
 bp = Blueprint(__name__)

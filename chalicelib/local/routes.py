@@ -2,9 +2,8 @@
 app.py registers this blueprint only when the stage is local."""
 from chalice import Blueprint
 
-from chalicelib.api import answers
 from chalicelib import clock
-from chalicelib.api import auth
+from chalicelib.api import answers, auth
 from chalicelib.api.routing import PUBLIC, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain.errors import InvalidRequest
