@@ -4,7 +4,7 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib import settings
-from chalicelib.api import admin_jobs, middleware, system
+from chalicelib.api import admin_jobs, cors, middleware, system
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
 from chalicelib.api import money as money_api
@@ -25,6 +25,8 @@ app = Chalice(app_name="service-market")
 # API Gateway passes a body through as bytes only for listed media types; Chalice's
 # defaults have png and jpeg but not bmp, which logo uploads accept.
 app.api.binary_types.append("image/bmp")
+# CORS first: it wraps everything after it, so even a rewritten error leaves with its headers.
+cors.install(app)
 middleware.install(app)
 app.register_blueprint(system.bp)
 app.register_blueprint(providers_api.bp)
@@ -54,3 +56,6 @@ if cfg.serves_local_routes:
     from chalicelib.local import routes as local_routes
 
     app.register_blueprint(local_routes.bp)
+
+# Last: a preflight route for every path registered above, whoever added it.
+cors.add_preflight_routes(app)

@@ -47,6 +47,12 @@ class Settings:
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_roles_claim: str = "roles"
+    # Origins whose browsers may call the API (CORS); "*" for any. The local stage allows
+    # any origin whatever this says.
+    cors_allowed_origins: tuple[str, ...] = ()
+    # Where logos are served from (a CloudFront distribution deployed); unset: straight
+    # from the bucket's endpoint (moto's S3 server locally).
+    logo_base_url: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -87,7 +93,13 @@ def load() -> Settings:
         jwt_audience=os.environ.get("JWT_AUDIENCE") or None,
         jwt_issuer=os.environ.get("JWT_ISSUER") or None,
         jwt_roles_claim=os.environ.get("JWT_ROLES_CLAIM") or "roles",
+        cors_allowed_origins=_origins(os.environ.get("CORS_ALLOWED_ORIGINS", "")),
+        logo_base_url=os.environ.get("LOGO_BASE_URL") or None,
     )
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
 _current: Settings | None = None

@@ -17,6 +17,13 @@ MERGE_TEMPLATE = ROOT / "deploy" / "merge-template.json"
 DEPLOYED_STAGES = ("dev", "prod")
 API_HANDLER = "APIHandler"
 FILES_BUCKET = "FilesBucket"
+LOGOS_CDN = "LogosDistribution"
+LOGOS_OAC = "LogosOriginAccessControl"
+LOGOS_PREFIX = "logos/"
+# AWS's managed cache policy "CachingOptimized" (honours the objects' long
+# Cache-Control) and response headers policy "SimpleCORS" (any page may show a logo).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+SIMPLE_CORS = "60669652-455b-4ae9-85a4-c4c02393f86c"
 LOG_GROUP = "LogGroup"
 LOG_GROUP_NAME = "/aws/lambda/${AWS::StackName}"
 TABLE_PREFIX = "${AWS::StackName}-"
@@ -106,6 +113,17 @@ _GATEWAY_RESPONSES = {
     "THROTTLED": ("429", "THROTTLED", "$context.error.messageString"),
     "DEFAULT_4XX": (None, "INVALID_REQUEST", "$context.error.messageString"),
     "DEFAULT_5XX": (None, "INTERNAL_ERROR", "$context.error.messageString"),
+}
+
+
+# A browser reads an error API Gateway answers itself (no such route, too large,
+# throttled) only if it carries CORS headers too. The request's origin is echoed: a
+# gateway response can only map a request value or a constant, never test a list, and
+# these answers hold nothing but the error code, so any page may read them.
+GATEWAY_RESPONSE_CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "method.request.header.Origin",
+    "Access-Control-Expose-Headers": "'Idempotent-Replayed,Retry-After'",
+    "Vary": "'Origin'",
 }
 
 
@@ -230,8 +248,56 @@ def bucket_resources() -> dict:
                     "Action": "s3:*",
                     "Resource": [{"Fn::GetAtt": [FILES_BUCKET, "Arn"]},
                                  _sub("${%s.Arn}/*" % FILES_BUCKET)],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]},
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, {
+                    # The logos CDN reads logos and nothing else: delivered work stays
+                    # behind presigned URLs.
+                    "Sid": "LogosCdnReadsLogos", "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": _sub("${%s.Arn}/%s*" % (FILES_BUCKET, LOGOS_PREFIX)),
+                    "Condition": {"StringEquals": {"AWS:SourceArn": _sub(
+                        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${%s}"
+                        % LOGOS_CDN)}}}]},
             },
+        },
+    }
+
+
+def logos_cdn_resources() -> dict:
+    """A CloudFront distribution over the bucket, reading it with origin access control.
+
+    Logo keys are content hashes, so a logo's URL never changes and the objects carry a
+    year's Cache-Control: browsers, phones and the CDN cache them; the API answers
+    https://<distribution>/logos/... without signing anything per request.
+    """
+    return {
+        LOGOS_OAC: {
+            "Type": "AWS::CloudFront::OriginAccessControl",
+            "Properties": {"OriginAccessControlConfig": {
+                "Name": _sub("${AWS::StackName}-logos"),
+                "OriginAccessControlOriginType": "s3",
+                "SigningBehavior": "always", "SigningProtocol": "sigv4"}},
+        },
+        LOGOS_CDN: {
+            "Type": "AWS::CloudFront::Distribution",
+            "Properties": {"DistributionConfig": {
+                "Enabled": True,
+                "Comment": _sub("${AWS::StackName} service logos"),
+                "HttpVersion": "http2and3",
+                "PriceClass": {"Ref": "LogosPriceClass"},
+                "Origins": [{
+                    "Id": "files",
+                    "DomainName": {"Fn::GetAtt": [FILES_BUCKET, "RegionalDomainName"]},
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    "OriginAccessControlId": {"Fn::GetAtt": [LOGOS_OAC, "Id"]}}],
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "files",
+                    "ViewerProtocolPolicy": "redirect-to-https",
+                    "AllowedMethods": ["GET", "HEAD"], "CachedMethods": ["GET", "HEAD"],
+                    "Compress": True,
+                    "CachePolicyId": CACHING_OPTIMIZED,
+                    "ResponseHeadersPolicyId": SIMPLE_CORS},
+            }},
         },
     }
 
@@ -264,6 +330,7 @@ def _environment() -> dict:
         "JWT_AUDIENCE": {"Ref": "JwtAudience"},
         "JWT_ISSUER": {"Ref": "JwtIssuer"},
         "JWT_ROLES_CLAIM": {"Ref": "JwtRolesClaim"},
+        "LOGO_BASE_URL": _sub("https://${%s.DomainName}" % LOGOS_CDN),
     }
 
 
@@ -299,6 +366,10 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
         "JwtRolesClaim": {"Type": "String", "Default": "roles",
                           "Description": "Claim holding the roles list (cognito:groups for "
                                          "Cognito)"},
+        "LogosPriceClass": {
+            "Type": "String", "Default": "PriceClass_All",
+            "AllowedValues": ["PriceClass_100", "PriceClass_200", "PriceClass_All"],
+            "Description": "Where the logos CDN has edges (PriceClass_All includes Asia)"},
         "LogRetentionDays": {"Type": "Number", "Default": 30,
                              "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 180, 365]},
     }
@@ -342,6 +413,7 @@ def merge_template(models, chalice_app) -> dict:
     schedules = scheduled_functions(chalice_app)
     resources = {table_logical_id(m): table_resource(m) for m in models}
     resources.update(bucket_resources())
+    resources.update(logos_cdn_resources())
     resources[LOG_GROUP] = {
         "Type": "AWS::Logs::LogGroup",
         "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete",
@@ -357,12 +429,15 @@ def merge_template(models, chalice_app) -> dict:
     responses = {}
     for kind, (status, code, message) in _GATEWAY_RESPONSES.items():
         response = {"ResponseTemplates": {
-            "application/json": gateway_response_template(code, message)}}
+            "application/json": gateway_response_template(code, message)},
+            "ResponseParameters": {"Headers": dict(GATEWAY_RESPONSE_CORS_HEADERS)}}
         if status:
             response["StatusCode"] = status
         responses[kind] = response
     resources["RestAPI"] = {"Properties": {"GatewayResponses": responses}}
     outputs = {"FilesBucketName": {"Value": {"Ref": FILES_BUCKET}},
+               "LogosUrl": {"Value": _sub("https://${%s.DomainName}/%s" % (LOGOS_CDN,
+                                                                           LOGOS_PREFIX))},
                "TablePrefix": {"Value": _sub(TABLE_PREFIX)},
                "JwtSecretParameterName": {"Value": _sub(JWT_SECRET_PARAMETER_NAME)}}
     return {"Parameters": _parameters(schedules), "Rules": _rules(),

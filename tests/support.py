@@ -4,6 +4,7 @@ import json
 import threading
 
 from chalicelib.api.auth import issue_token
+from tests import answers
 
 # The memorable users every test speaks of: user ids, as a token's subject carries them.
 # (A Caller for the service layer is Caller(BUYER); a role in the life cycle is
@@ -51,7 +52,9 @@ class ApiClient:
             data = b""
         else:
             data = json.dumps(body, ensure_ascii=False).encode()
-        return Reply(self.client.http.request(method, path, headers=hdrs, body=data))
+        reply = Reply(self.client.http.request(method, path, headers=hdrs, body=data))
+        answers.check(method, path, reply.status, reply.json if reply.raw else None)
+        return reply
 
     def get(self, path, **kw):
         return self.call("GET", path, **kw)

@@ -1,6 +1,7 @@
 """Operators' view of what the scheduled jobs could not finish."""
 from chalice import Blueprint
 
+from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, route
 from chalicelib.services import stuck
@@ -8,7 +9,8 @@ from chalicelib.services import stuck
 bp = Blueprint(__name__)
 
 
-@route(bp, "/admin/stuck", "GET", auth=OPERATOR, query=PAGING, tag="admin")
+@route(bp, "/admin/stuck", "GET",
+       response=answers.page_of(answers.STUCK_ITEM), auth=OPERATOR, query=PAGING, tag="admin")
 def list_stuck(req):
     """Parked money instructions and poisoned sweep items, by job then id."""
     limit, start_key = req.paging("stuck")

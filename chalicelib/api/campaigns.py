@@ -1,6 +1,7 @@
 """Campaign routes: operators create trial campaigns; anybody sees the active ones."""
 from chalice import Blueprint
 
+from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, route
 from chalicelib.api.schema import DateTime, Int, Obj, Str
@@ -18,13 +19,15 @@ CAMPAIGN = Obj({
 }, name="Campaign")
 
 
-@route(bp, "/admin/campaigns", "POST", auth=OPERATOR, body=CAMPAIGN, status=201, tag="admin")
+@route(bp, "/admin/campaigns", "POST",
+       response=answers.CAMPAIGN, auth=OPERATOR, body=CAMPAIGN, status=201, tag="admin")
 def create_campaign(req):
     """Create a trial campaign."""
     return campaigns.create_campaign(req.caller, now=req.now, **req.body)
 
 
-@route(bp, "/campaigns", "GET", auth=PUBLIC, query=PAGING, tag="campaigns")
+@route(bp, "/campaigns", "GET",
+       response=answers.page_of(answers.CAMPAIGN), auth=PUBLIC, query=PAGING, tag="campaigns")
 def active_campaigns(req):
     """Campaigns running now, ending soonest first."""
     limit, start_key = req.paging("campaigns")

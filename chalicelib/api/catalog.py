@@ -4,6 +4,7 @@ import json
 
 from chalice import Blueprint, Response
 
+from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Enum, Int, ListOf, Obj, Str
@@ -52,25 +53,28 @@ MARKET_QUERY = {
 }
 
 
-@route(bp, "/categories", "GET", auth=PUBLIC, tag="catalog")
+@route(bp, "/categories", "GET", response=answers.TAXONOMY, auth=PUBLIC, tag="catalog")
 def categories(req):
     """The system's service categories."""
     return {"items": taxonomy.as_items(taxonomy.CATEGORIES)}
 
 
-@route(bp, "/tags", "GET", auth=PUBLIC, tag="catalog")
+@route(bp, "/tags", "GET", response=answers.TAXONOMY, auth=PUBLIC, tag="catalog")
 def tags(req):
     """The system's service tags."""
     return {"items": taxonomy.as_items(taxonomy.TAGS)}
 
 
-@route(bp, "/services", "POST", auth=USER, body=SERVICE_CREATE, status=201, tag="catalog")
+@route(bp, "/services", "POST",
+       response=answers.SERVICE, auth=USER, body=SERVICE_CREATE, status=201, tag="catalog")
 def create_service(req):
     """Draft a service (approved providers)."""
     return catalog.create_service(req.caller, req.body, req.now)
 
 
-@route(bp, "/services", "GET", auth=PUBLIC, query=MARKET_QUERY, tag="catalog")
+@route(bp, "/services", "GET",
+       response=answers.page_of(answers.SERVICE_CARD), auth=PUBLIC, query=MARKET_QUERY,
+       tag="catalog")
 def search_market(req):
     """The market: listed services, filtered and sorted (a bounded read per page)."""
     filters = {k: req.query.get(k) for k in ("q", "category", "tag", "provider_id")}
@@ -81,13 +85,14 @@ def search_market(req):
     return page(result.items, encode_cursor(result.last_key, scope))
 
 
-@route(bp, "/services/{service_id}", "GET", auth=PUBLIC, tag="catalog")
+@route(bp, "/services/{service_id}", "GET", response=answers.SERVICE, auth=PUBLIC, tag="catalog")
 def get_service(req):
     """A service (public while listed; always to its provider and operators)."""
     return catalog.get_service(req.caller, req.params["service_id"])
 
 
-@route(bp, "/services/{service_id}", "PATCH", auth=USER, body=SERVICE_PATCH, tag="catalog")
+@route(bp, "/services/{service_id}", "PATCH",
+       response=answers.SERVICE, auth=USER, body=SERVICE_PATCH, tag="catalog")
 def update_service(req):
     """Edit a draft or delisted service."""
     return catalog.update_service(req.caller, req.params["service_id"], req.body, req.now)
@@ -100,7 +105,7 @@ def delete_service(req):
     return Response(body="", status_code=204)
 
 
-@route(bp, "/services/{service_id}/logo", "PUT", auth=USER,
+@route(bp, "/services/{service_id}/logo", "PUT", response=answers.SERVICE, auth=USER,
        content_types=sorted(logos.FORMATS), tag="catalog")
 def put_logo(req):
     """Upload the logo: raw 80x80 jpeg, png or bmp of at most 50 KB."""
@@ -108,14 +113,16 @@ def put_logo(req):
                             req.content_type, req.now)
 
 
-@route(bp, "/services/{service_id}/list", "POST", auth=USER, body=LISTING, tag="catalog")
+@route(bp, "/services/{service_id}/list", "POST",
+       response=answers.SERVICE, auth=USER, body=LISTING, tag="catalog")
 def list_service(req):
     """上架 (with campaign_id: a trial listing)."""
     return catalog.list_service(req.caller, req.params["service_id"], req.now,
                                 campaign_id=req.body.get("campaign_id"))
 
 
-@route(bp, "/services/{service_id}/delist", "POST", auth=USER, body=EMPTY, tag="catalog")
+@route(bp, "/services/{service_id}/delist", "POST",
+       response=answers.SERVICE, auth=USER, body=EMPTY, tag="catalog")
 def delist_service(req):
     """下架 (the provider or an operator); open orders go on."""
     return catalog.delist_service(req.caller, req.params["service_id"], req.now)

@@ -1,19 +1,20 @@
 """Money views: what the ledger owes the caller, and the operator's ledger audit."""
 from chalice import Blueprint
 
+from chalicelib.api import answers
 from chalicelib.api.routing import OPERATOR, USER, route
 from chalicelib.services import escrow, ledger_check
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/me/balance", "GET", auth=USER, tag="money")
+@route(bp, "/me/balance", "GET", response=answers.BALANCE, auth=USER, tag="money")
 def my_balance(req):
     """Released earnings the platform owes the caller."""
     return escrow.balance(req.caller)
 
 
-@route(bp, "/admin/ledger/check", "GET", auth=OPERATOR, tag="admin")
+@route(bp, "/admin/ledger/check", "GET", response=answers.LEDGER_CHECK, auth=OPERATOR, tag="admin")
 def check_ledger(req):
     """Audit: postings balance, every order's escrow and payable agree with them."""
     return ledger_check.check_ledger()

@@ -3,6 +3,7 @@ and validate requests."""
 import re
 
 from chalicelib.api.routing import OPERATOR, PUBLIC, ROUTES, WRITE_METHODS, RouteSpec
+from chalicelib.api.schema import Field, Free, ListOf, Obj
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -17,24 +18,61 @@ ERROR_SCHEMA = {
 
 def build(include_local: bool) -> dict:
     paths: dict = {}
+    components = {"Error": ERROR_SCHEMA}
     for spec in ROUTES:
         if spec.local_only and not include_local:
             continue
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, components)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Service customization market API (服务定制市场)", "version": "1.0.0",
-                 "description": "See shared/API.md for the contract in prose."},
+                 "description": (
+                     "See shared/API.md for the contract in prose. Every path also answers "
+                     "a CORS preflight (OPTIONS, 204); every answer carries "
+                     "Access-Control-Allow-Origin for an allowed origin and exposes "
+                     "Idempotent-Replayed and Retry-After. A service's logo_url is stable: "
+                     "public, unsigned, the same on every request (cache it for a long "
+                     "time); a new logo gets a new URL.")},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": dict(sorted(components.items())),
         },
     }
 
 
-def _operation(spec: RouteSpec) -> dict:
+def answer_schema(field: Field, components: dict) -> dict:
+    """The schema of an answer, each named object moved to `components` and referenced."""
+    if isinstance(field, ListOf):
+        out = {"type": "array", "items": answer_schema(field.item, components),
+               "minItems": field.min_items, "maxItems": field.max_items}
+    elif isinstance(field, Obj):
+        out = {"type": "object",
+               "properties": {k: answer_schema(f, components) for k, f in field.fields.items()},
+               "additionalProperties": False}
+        required = [k for k, f in field.fields.items() if f.required]
+        if required:
+            out["required"] = required
+    else:
+        out = field.schema()
+        out.pop("nullable", None)
+    if field.description and isinstance(field, (Obj, ListOf)):
+        out["description"] = field.description
+    name = getattr(field, "name", None)
+    if name and isinstance(field, (Obj, Free)):
+        if components.get(name, out) != out:
+            raise ValueError(f"two different answer schemas are both named {name}")
+        components[name] = out
+        out = {"$ref": f"#/components/schemas/{name}"}
+        # OpenAPI 3.0 ignores siblings of $ref: a nullable reference wraps it.
+        return {"nullable": True, "allOf": [out]} if field.nullable else out
+    if field.nullable:
+        out["nullable"] = True
+    return out
+
+
+def _operation(spec: RouteSpec, components: dict) -> dict:
     op: dict = {"operationId": spec.name, "summary": spec.summary, "tags": [spec.tag]}
     params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string",
                                                                      "minLength": 1}}
@@ -49,16 +87,22 @@ def _operation(spec: RouteSpec) -> dict:
     if spec.auth != PUBLIC:
         op["security"] = [{"bearer": []}]
     if spec.body is not None:
-        op["requestBody"] = {"required": False, "content": {"application/json": {
+        # Required when the body has a required field; an empty {} body may be left out.
+        required = any(f.required for f in getattr(spec.body, "fields", {}).values())
+        op["requestBody"] = {"required": required, "content": {"application/json": {
             "schema": spec.body.schema()}}}
     elif spec.method in ("PUT",) and spec.content_types != ["application/json"]:
         op["requestBody"] = {"required": True, "content": {
             ct: {"schema": {"type": "string", "format": "binary"}} for ct in spec.content_types}}
-    ok_schema = spec.response.schema() if spec.response is not None else {"type": "object"}
+    ok_schema = (answer_schema(spec.response, components) if spec.response is not None
+                 else {"type": "object"})
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}}
-    responses = {str(spec.status): {"description": "success",
-                                    "content": {"application/json": {"schema": ok_schema}}}}
+    if spec.status == 204:
+        responses = {"204": {"description": "done; no body"}}
+    else:
+        responses = {str(spec.status): {"description": "success", "content": {
+            "application/json": {"schema": ok_schema}}}}
     for status in _error_statuses(spec):
         responses[str(status)] = error
     # Any route may meet DynamoDB or S3 throttling or unreachable after botocore's retries.

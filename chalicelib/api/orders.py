@@ -1,6 +1,7 @@
 """Order routes: placing, paying, every life-cycle action, deliveries and the history."""
 from chalice import Blueprint
 
+from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
@@ -43,7 +44,8 @@ LIST_QUERY = {**PAGING, "as": Enum(["buyer", "provider"], required=False),
               "status": Enum(list(life.STATES), required=False)}
 
 
-@route(bp, "/orders", "POST", auth=USER, body=PLACE, status=201, tag="orders")
+@route(bp, "/orders", "POST",
+       response=answers.ORDER, auth=USER, body=PLACE, status=201, tag="orders")
 def place_order(req):
     """Order a listed service (awaiting_payment)."""
     b = req.body
@@ -53,7 +55,8 @@ def place_order(req):
                               now=req.now, request_key=req.request_key)
 
 
-@route(bp, "/orders", "GET", auth=USER, query=LIST_QUERY, tag="orders")
+@route(bp, "/orders", "GET",
+       response=answers.page_of(answers.ORDER), auth=USER, query=LIST_QUERY, tag="orders")
 def list_orders(req):
     """The caller's orders as buyer (default) or provider, newest first."""
     as_, status = req.query.get("as", "buyer"), req.query.get("status")
@@ -64,13 +67,14 @@ def list_orders(req):
     return page(items, encode_cursor(last_key, scope))
 
 
-@route(bp, "/orders/{order_id}", "GET", auth=USER, tag="orders")
+@route(bp, "/orders/{order_id}", "GET", response=answers.ORDER, auth=USER, tag="orders")
 def get_order(req):
     """One order, for its buyer, its provider and operators."""
     return orders.get_order(req.caller, req.params["order_id"])
 
 
-@route(bp, "/orders/{order_id}/events", "GET", auth=USER, query=PAGING, tag="orders")
+@route(bp, "/orders/{order_id}/events", "GET",
+       response=answers.page_of(answers.EVENT), auth=USER, query=PAGING, tag="orders")
 def order_events(req):
     """Every state change of the order, oldest first."""
     scope = f"events:{req.params['order_id']}"
@@ -80,28 +84,32 @@ def order_events(req):
     return page(items, encode_cursor(last_key, scope))
 
 
-@route(bp, "/orders/{order_id}/pay", "POST", auth=USER, body=EMPTY, tag="orders")
+@route(bp, "/orders/{order_id}/pay", "POST",
+       response=answers.ORDER, auth=USER, body=EMPTY, tag="orders")
 def pay_order(req):
     """Fund escrow with the full amount (托管)."""
     return orders.pay_order(req.caller, req.params["order_id"], req.now,
                             request_key=req.request_key)
 
 
-@route(bp, "/orders/{order_id}/accept", "POST", auth=USER, body=EMPTY, tag="orders")
+@route(bp, "/orders/{order_id}/accept", "POST",
+       response=answers.ORDER, auth=USER, body=EMPTY, tag="orders")
 def accept_order(req):
     """The provider accepts (接受); deposit steps are released."""
     return orders.accept_order(req.caller, req.params["order_id"], req.now,
                                request_key=req.request_key)
 
 
-@route(bp, "/orders/{order_id}/reject", "POST", auth=USER, body=REASON, tag="orders")
+@route(bp, "/orders/{order_id}/reject", "POST",
+       response=answers.ORDER, auth=USER, body=REASON, tag="orders")
 def reject_order(req):
     """The provider rejects (拒绝); full refund."""
     return orders.reject_order(req.caller, req.params["order_id"], req.body["reason"], req.now,
                                request_key=req.request_key)
 
 
-@route(bp, "/orders/{order_id}/deliverables", "POST", auth=USER, body=UPLOAD, tag="orders")
+@route(bp, "/orders/{order_id}/deliverables", "POST",
+       response=answers.UPLOAD, auth=USER, body=UPLOAD, tag="orders")
 def request_upload(req):
     """A presigned S3 POST for one delivery file."""
     b = req.body
@@ -110,19 +118,22 @@ def request_upload(req):
                                        size=b["size"], now=req.now)
 
 
-@route(bp, "/orders/{order_id}/deliverables", "GET", auth=USER, tag="orders")
+@route(bp, "/orders/{order_id}/deliverables", "GET",
+       response=answers.items_of(answers.DELIVERABLE), auth=USER, tag="orders")
 def list_deliverables(req):
     """The order's files and the delivery version each belongs to."""
     return {"items": deliverables.list_deliverables(req.caller, req.params["order_id"])}
 
 
-@route(bp, "/orders/{order_id}/deliverables/{file_id}", "GET", auth=USER, tag="orders")
+@route(bp, "/orders/{order_id}/deliverables/{file_id}", "GET",
+       response=answers.DOWNLOAD, auth=USER, tag="orders")
 def download_deliverable(req):
     """A presigned download link."""
     return deliverables.download_url(req.caller, req.params["order_id"], req.params["file_id"])
 
 
-@route(bp, "/orders/{order_id}/deliver", "POST", auth=USER, body=DELIVER, tag="orders")
+@route(bp, "/orders/{order_id}/deliver", "POST",
+       response=answers.ORDER, auth=USER, body=DELIVER, tag="orders")
 def deliver_order(req):
     """Hand in uploaded files as the next delivery (上传终稿)."""
     return deliverables.deliver_order(req.caller, req.params["order_id"],
@@ -131,35 +142,40 @@ def deliver_order(req):
                                       request_key=req.request_key)
 
 
-@route(bp, "/orders/{order_id}/approve", "POST", auth=USER, body=EMPTY, tag="orders")
+@route(bp, "/orders/{order_id}/approve", "POST",
+       response=answers.ORDER, auth=USER, body=EMPTY, tag="orders")
 def approve_order(req):
     """The buyer approves the current step (验收通过); its escrow is released."""
     return orders.approve_order(req.caller, req.params["order_id"], req.now,
                                 request_key=req.request_key)
 
 
-@route(bp, "/orders/{order_id}/request-revision", "POST", auth=USER, body=NOTE, tag="orders")
+@route(bp, "/orders/{order_id}/request-revision", "POST",
+       response=answers.ORDER, auth=USER, body=NOTE, tag="orders")
 def request_revision(req):
     """The buyer asks for a revision."""
     return orders.request_revision(req.caller, req.params["order_id"], req.body["note"],
                                    req.now, request_key=req.request_key)
 
 
-@route(bp, "/orders/{order_id}/cancel", "POST", auth=USER, body=EMPTY, tag="orders")
+@route(bp, "/orders/{order_id}/cancel", "POST",
+       response=answers.ORDER, auth=USER, body=EMPTY, tag="orders")
 def cancel_order(req):
     """The buyer cancels (unpaid, or 15 days past due_at)."""
     return orders.cancel_order(req.caller, req.params["order_id"], req.now,
                                request_key=req.request_key)
 
 
-@route(bp, "/orders/{order_id}/dispute", "POST", auth=USER, body=REASON, tag="orders")
+@route(bp, "/orders/{order_id}/dispute", "POST",
+       response=answers.ORDER, auth=USER, body=REASON, tag="orders")
 def dispute_order(req):
     """Buyer or provider opens a dispute; timers stop."""
     return orders.dispute_order(req.caller, req.params["order_id"], req.body["reason"], req.now,
                                 request_key=req.request_key)
 
 
-@route(bp, "/admin/orders/{order_id}/resolve", "POST", auth=OPERATOR, body=RESOLVE,
+@route(bp, "/admin/orders/{order_id}/resolve", "POST",
+       response=answers.ORDER, auth=OPERATOR, body=RESOLVE,
        tag="admin")
 def resolve_order(req):
     """The operator splits the held escrow between refund and release."""

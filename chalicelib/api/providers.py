@@ -1,6 +1,7 @@
 """Provider routes: applying (发服务资质), profiles, and the operators' decisions."""
 from chalice import Blueprint
 
+from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Enum, Obj, Str
@@ -23,20 +24,22 @@ ADMIN_QUERY = {**PAGING, "status": Enum(list(qualification.STATUSES), required=F
 MY_SERVICES_QUERY = {**PAGING, "status": Enum(list(rules.STATUSES), required=False)}
 
 
-@route(bp, "/providers/me/application", "POST", auth=USER, body=APPLICATION, status=201,
+@route(bp, "/providers/me/application", "POST",
+       response=answers.PROVIDER_PROFILE, auth=USER, body=APPLICATION, status=201,
        tag="providers")
 def apply(req):
     """Apply to become a provider (again only after a rejection)."""
     return providers.apply(req.caller, now=req.now, **req.body)
 
 
-@route(bp, "/providers/me", "GET", auth=USER, tag="providers")
+@route(bp, "/providers/me", "GET", response=answers.PROVIDER_PROFILE, auth=USER, tag="providers")
 def my_profile(req):
     """The caller's provider profile (status `none` before applying)."""
     return providers.my_profile(req.caller)
 
 
-@route(bp, "/providers/me/services", "GET", auth=USER, query=MY_SERVICES_QUERY,
+@route(bp, "/providers/me/services", "GET",
+       response=answers.page_of(answers.SERVICE), auth=USER, query=MY_SERVICES_QUERY,
        tag="providers")
 def my_services(req):
     """The caller's own services, newest first."""
@@ -47,13 +50,16 @@ def my_services(req):
     return page(items, encode_cursor(last_key, scope))
 
 
-@route(bp, "/providers/{provider_id}", "GET", auth=PUBLIC, tag="providers")
+@route(bp, "/providers/{provider_id}", "GET",
+       response=answers.PROVIDER, auth=PUBLIC, tag="providers")
 def public_profile(req):
     """A provider's public profile: credit and rating counts."""
     return providers.public_profile(req.params["provider_id"])
 
 
-@route(bp, "/admin/providers", "GET", auth=OPERATOR, query=ADMIN_QUERY, tag="admin")
+@route(bp, "/admin/providers", "GET",
+       response=answers.page_of(answers.PROVIDER_PROFILE), auth=OPERATOR, query=ADMIN_QUERY,
+       tag="admin")
 def list_applications(req):
     """Provider profiles in one status, oldest application first."""
     status = req.query.get("status", qualification.PENDING)
@@ -63,21 +69,24 @@ def list_applications(req):
     return page(items, encode_cursor(last_key, scope))
 
 
-@route(bp, "/admin/providers/{provider_id}/approve", "POST", auth=OPERATOR, body=EMPTY,
+@route(bp, "/admin/providers/{provider_id}/approve", "POST",
+       response=answers.PROVIDER_PROFILE, auth=OPERATOR, body=EMPTY,
        tag="admin")
 def approve(req):
     """Approve a pending application."""
     return providers.approve(req.caller, req.params["provider_id"], req.now)
 
 
-@route(bp, "/admin/providers/{provider_id}/reject", "POST", auth=OPERATOR, body=REASON,
+@route(bp, "/admin/providers/{provider_id}/reject", "POST",
+       response=answers.PROVIDER_PROFILE, auth=OPERATOR, body=REASON,
        tag="admin")
 def reject(req):
     """Reject a pending application with a reason."""
     return providers.reject(req.caller, req.params["provider_id"], req.body["reason"], req.now)
 
 
-@route(bp, "/admin/providers/{provider_id}/suspend", "POST", auth=OPERATOR, body=REASON,
+@route(bp, "/admin/providers/{provider_id}/suspend", "POST",
+       response=answers.PROVIDER_PROFILE, auth=OPERATOR, body=REASON,
        tag="admin")
 def suspend(req):
     """Suspend an approved provider; every listed service is delisted."""

@@ -1,6 +1,7 @@
 """Reviews of an order: each side reviews the other once after completion."""
 from chalice import Blueprint
 
+from chalicelib.api import answers
 from chalicelib.api.pagination import page
 from chalicelib.api.routing import USER, route
 from chalicelib.api.schema import Enum, Obj, Str
@@ -17,7 +18,8 @@ REVIEW_REQUEST = Obj({
 }, name="ReviewRequest")
 
 
-@route(bp, "/orders/{order_id}/reviews", "POST", auth=USER, body=REVIEW_REQUEST, status=201,
+@route(bp, "/orders/{order_id}/reviews", "POST",
+       response=answers.REVIEW, auth=USER, body=REVIEW_REQUEST, status=201,
        tag="reviews", errors_=["REVIEW_NOT_ALLOWED", "FORBIDDEN", "NOT_FOUND"])
 def review_order(req):
     """Review the other side of a completed order (buyer or provider, once each)."""
@@ -25,7 +27,8 @@ def review_order(req):
                                  comment=req.body.get("comment") or "", now=req.now)
 
 
-@route(bp, "/orders/{order_id}/reviews", "GET", auth=USER, tag="reviews")
+@route(bp, "/orders/{order_id}/reviews", "GET",
+       response=answers.page_of(answers.REVIEW), auth=USER, tag="reviews")
 def order_reviews(req):
     """Both reviews of an order (its buyer, its provider, operators)."""
     return page(reviews.list_order_reviews(req.caller, req.params["order_id"]), None)

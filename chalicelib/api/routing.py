@@ -1,7 +1,7 @@
 """How a route is declared and served.
 
-`@route(bp, "/services", "POST", auth=USER, body=SERVICE_CREATE, status=201)` registers a
-Chalice route and records a `RouteSpec`. The same spec drives, for every request:
+`@route(bp, "/services", "POST", response=answers.SERVICE, auth=USER, body=SERVICE_CREATE,
+status=201)` registers a Chalice route and records a `RouteSpec`. The same spec drives, for every request:
 authentication, Idempotency-Key handling, body/query validation, error mapping — and
 the OpenAPI document (`chalicelib.api.openapi`). A view receives a `Request` and
 returns a dict (answered as JSON with the spec's status) or a chalice `Response`.

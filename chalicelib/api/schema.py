@@ -4,6 +4,7 @@ produces the OpenAPI document, so the two cannot drift.
 A schema is a tree of `Field`s. `validate()` returns cleaned Python values or raises
 `ValidationFailed` listing every problem at once (`details.errors`).
 """
+import math
 import re
 import unicodedata
 from datetime import datetime, timezone
@@ -224,3 +225,48 @@ def validate(schema: Field, value):
     if problems.items:
         raise ValidationFailed("some fields are invalid", errors=problems.items[:50])
     return out
+
+
+def is_finite_json_number(value) -> bool:
+    return not (isinstance(value, float) and (math.isinf(value) or math.isnan(value)))
+
+
+class Bool(Field):
+    json_type = "boolean"
+
+    def clean(self, value, path, problems):
+        if not isinstance(value, bool):
+            problems.add(path, "must be true or false")
+            return None
+        return value
+
+
+class Free(Field):
+    """Any JSON object: a field whose keys are data (e.g. an event's `data`)."""
+    json_type = "object"
+
+    def clean(self, value, path, problems):
+        if not isinstance(value, dict):
+            problems.add(path, "must be a JSON object")
+            return None
+        return value
+
+
+class Number(Field):
+    """A number that may have a fraction (an average rating); never money."""
+    json_type = "number"
+
+    def __init__(self, minimum: float, maximum: float, **kw):
+        super().__init__(**kw)
+        self.minimum, self.maximum = minimum, maximum
+
+    def clean(self, value, path, problems):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not is_finite_json_number(value) or not self.minimum <= value <= self.maximum:
+            problems.add(path, "must be a number in range", minimum=self.minimum,
+                         maximum=self.maximum)
+            return None
+        return value
+
+    def _schema_extra(self):
+        return {"minimum": self.minimum, "maximum": self.maximum}

@@ -2,19 +2,19 @@
 from chalice import Blueprint
 
 from chalicelib import settings
-from chalicelib.api import openapi
+from chalicelib.api import answers, openapi
 from chalicelib.api.routing import PUBLIC, route
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/health", "GET", auth=PUBLIC, tag="system")
+@route(bp, "/health", "GET", response=answers.HEALTH, auth=PUBLIC, tag="system")
 def health(req):
     """Liveness check."""
     return {"status": "ok"}
 
 
-@route(bp, "/openapi.json", "GET", auth=PUBLIC, tag="system")
+@route(bp, "/openapi.json", "GET", response=answers.OPENAPI, auth=PUBLIC, tag="system")
 def openapi_document(req):
     """The OpenAPI 3 document of every route."""
     return openapi.build(include_local=settings.get().serves_local_routes)

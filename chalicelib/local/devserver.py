@@ -83,8 +83,9 @@ def local_environment(opts: Options) -> dict[str, str]:
 
 def apply_environment(opts: Options) -> None:
     os.environ.update(local_environment(opts))
-    # A deployed stage's public URL would make logo links point away from moto's S3.
+    # A deployed stage's public URLs would make logo links point away from moto's S3.
     os.environ.pop("PUBLIC_BASE_URL", None)
+    os.environ.pop("LOGO_BASE_URL", None)
     engines.dummy_aws_credentials()
 
 
@@ -204,6 +205,7 @@ def banner(opts: Options) -> str:
     return "\n".join([
         "",
         f"  服务定制市场 API (stage local) on {url}",
+        f"  Web console: {url}/console/  (sign in by picking a user)",
         "",
         "  Get a token:",
         f"    curl -s -X POST {url}/_local/token -H 'Content-Type: application/json' "

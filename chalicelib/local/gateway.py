@@ -17,7 +17,8 @@ from chalice.cli.factory import CLIFactory
 from chalice.deploy.validate import validate_routes
 
 from chalicelib import settings
-from chalicelib.api import errors
+from chalicelib.api import cors, errors
+from chalicelib.local import console
 
 log = logging.getLogger("devserver")
 
@@ -118,6 +119,9 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
         return bytes(body) or None
 
     def _generic_handle(self) -> None:
+        if self.command in ("GET", "HEAD") and console.is_console_path(self.path):
+            self._send_console()
+            return
         try:
             headers, body = self._parse_payload()
         except BodyRefused as refused:
@@ -137,8 +141,22 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
     def _send_answer(self, answer: dict) -> None:
         headers = dict(answer["headers"])
         headers.update(answer.get("multiValueHeaders") or {})
+        # What API Gateway's gateway responses do deployed: the errors this server answers
+        # itself (no such route, a refused body) are readable by a page on another origin.
+        if not any(k.lower() == "access-control-allow-origin" for k in headers):
+            headers.update(cors.answer_headers(self.headers.get("Origin")))
         answer = self._handle_binary(answer)
         self._send_http_response(answer["statusCode"], headers, answer["body"])
+
+    def _send_console(self) -> None:
+        """The built web console (web/dist), as CloudFront serves it deployed."""
+        status, headers, body = console.answer(self.path)
+        self.send_response(status)
+        for name, value in {**headers, "Content-Length": str(len(body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own refusals (bad request line, unknown method) in our shape."""
@@ -148,6 +166,10 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
         self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", answer["headers"].get("Content-Type", "application/json"))
+        request_headers = getattr(self, "headers", None)  # unset for a bad request line
+        origin = request_headers.get("Origin") if request_headers else None
+        for name, value in cors.answer_headers(origin).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         self.end_headers()

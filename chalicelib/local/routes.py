@@ -3,7 +3,7 @@ app.py registers this blueprint only when the stage is local."""
 from chalice import Blueprint
 
 from chalicelib import clock
-from chalicelib.api import auth
+from chalicelib.api import answers, auth
 from chalicelib.api.routing import PUBLIC, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain.errors import InvalidRequest
@@ -22,7 +22,8 @@ CLOCK_REQUEST = Obj({
 }, name="LocalClockRequest")
 
 
-@route(bp, "/_local/token", "POST", auth=PUBLIC, body=TOKEN_REQUEST, local_only=True,
+@route(bp, "/_local/token", "POST",
+       response=answers.TOKEN, auth=PUBLIC, body=TOKEN_REQUEST, local_only=True,
        tag="local")
 def local_token(req):
     """Mint a signed token for any user (local stage only)."""
@@ -31,7 +32,8 @@ def local_token(req):
     return {"token": auth.issue_token(req.body["sub"], req.body.get("roles") or [])}
 
 
-@route(bp, "/_local/clock", "POST", auth=PUBLIC, body=CLOCK_REQUEST, local_only=True,
+@route(bp, "/_local/clock", "POST",
+       response=answers.CLOCK, auth=PUBLIC, body=CLOCK_REQUEST, local_only=True,
        tag="local")
 def local_clock(req):
     """Move the app's clock forward, or set it (local stage only)."""
@@ -42,7 +44,8 @@ def local_clock(req):
     return {"now": clock.to_iso(clock.now())}
 
 
-@route(bp, "/_local/sweeps", "POST", auth=PUBLIC, local_only=True, tag="local")
+@route(bp, "/_local/sweeps", "POST",
+       response=answers.SWEEPS, auth=PUBLIC, local_only=True, tag="local")
 def local_sweeps(req):
     """Run every scheduled function once now (local stage only)."""
     return registry.run_all()

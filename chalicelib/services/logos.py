@@ -1,5 +1,6 @@
 """Service logos: decode the bytes with Pillow (never trusting the header or a file
-name), keep them in S3 and answer URLs for them."""
+name), keep them in S3 under a key named by their content, and answer a URL that never
+changes for them, so browsers, phones and CDNs cache a market page's images."""
 import hashlib
 import io
 import warnings
@@ -13,7 +14,9 @@ SIZE = (80, 80)
 FORMATS = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"),
            "image/bmp": ("BMP", "bmp")}
 DECODERS = sorted({fmt for fmt, _ in FORMATS.values()})
-URL_SECONDS = 3600
+# The key is the content's hash: the object under a key never changes, so it may be
+# cached for good. A new logo is a new key, hence a new URL.
+CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
 def media_type(content_type: str) -> str:
@@ -63,7 +66,7 @@ def logo_key(service_id: str, data: bytes, ext: str) -> str:
 
 def store_logo(key: str, data: bytes, content_type: str) -> None:
     s3_client().put_object(Bucket=settings_module.get().bucket, Key=key, Body=data,
-                           ContentType=media_type(content_type))
+                           ContentType=media_type(content_type), CacheControl=CACHE_CONTROL)
 
 
 def delete_logo_quietly(key: str | None) -> None:
@@ -75,12 +78,19 @@ def delete_logo_quietly(key: str | None) -> None:
         pass
 
 
+def logo_base_url(cfg=None) -> str:
+    """Where logos are public: LOGO_BASE_URL (the stack's CloudFront distribution), else
+    the bucket on its S3 endpoint (moto's S3 server on the local stack)."""
+    cfg = cfg or settings_module.get()
+    if cfg.logo_base_url:
+        return cfg.logo_base_url.rstrip("/")
+    if cfg.s3_endpoint:
+        return f"{cfg.s3_endpoint.rstrip('/')}/{cfg.bucket}"
+    return f"https://{cfg.bucket}.s3.{cfg.region}.amazonaws.com"
+
+
 def logo_url(key: str | None) -> str | None:
-    """A public URL when PUBLIC_BASE_URL is set, else a presigned GET valid for 1 h."""
+    """The logo's stable public URL: the same on every request, nothing signed."""
     if not key:
         return None
-    cfg = settings_module.get()
-    if cfg.public_base_url:
-        return f"{cfg.public_base_url.rstrip('/')}/{key}"
-    return s3_client().generate_presigned_url(
-        "get_object", Params={"Bucket": cfg.bucket, "Key": key}, ExpiresIn=URL_SECONDS)
+    return f"{logo_base_url()}/{key}"

@@ -3,6 +3,8 @@
 The same definitions feed the deployed CloudFormation template, so tested and deployed
 schemas cannot drift.
 """
+import json
+
 from chalicelib import settings as settings_module
 from chalicelib.storage import base
 from chalicelib.storage.files import s3_client
@@ -34,3 +36,11 @@ def create_bucket_if_missing() -> None:
         else:
             client.create_bucket(Bucket=cfg.bucket,
                                  CreateBucketConfiguration={"LocationConstraint": cfg.region})
+    if cfg.s3_endpoint:
+        # The local S3 server stands in for the CDN too: logos (public content) are read
+        # straight from it by their stable URL, and nothing else is. Deployed, the bucket
+        # policy in the packaged template lets only the CloudFront distribution read logos/.
+        client.put_bucket_policy(Bucket=cfg.bucket, Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "LogosArePublic", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{cfg.bucket}/logos/*"}]}))

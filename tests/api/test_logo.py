@@ -8,6 +8,7 @@ import requests
 from PIL import Image
 
 from chalicelib import settings
+from chalicelib.services import logos
 from chalicelib.storage.files import s3_client
 from tests.api.catalog_support import PROVIDER, PROVIDER_2, approved_provider, draft, image_bytes
 
@@ -27,7 +28,7 @@ def test_a_real_80x80_logo_is_stored_byte_for_byte(api, fmt, content_type, ext):
     assert reply.status == 200, reply
     url = reply.json["logo_url"]
     assert f"logos/{sid}/" in url and f".{ext}" in url
-    key = url.split(f"{settings.get().bucket}/", 1)[1].split("?", 1)[0]
+    key = url[len(logos.logo_base_url()) + 1:]
     stored = s3_client().get_object(Bucket=settings.get().bucket, Key=key)["Body"].read()
     assert stored == data  # the binary body arrived intact through the gateway
 
@@ -115,29 +116,51 @@ def test_logo_only_while_not_listed(api):
     assert refused.status == 409 and refused.error_code == "SERVICE_LISTED"
 
 
-def test_logo_url_is_a_working_presigned_url_on_the_s3_server(api, aws):
-    if aws != "dynamodb_local":
-        pytest.skip("the presigned URL is fetched over HTTP from moto's S3 server")
+def test_logo_url_is_stable_unsigned_and_works_on_the_s3_server(api, aws):
     approved_provider(api)
     sid = draft(api)["id"]
     data = image_bytes()
     url = put(api, sid, data, "image/png").json["logo_url"]
-    assert "X-Amz-Expires=3600" in url
-    assert requests.get(url, timeout=10).content == data
+    again = api.get(f"/services/{sid}", user=PROVIDER).json["logo_url"]
+    assert again == url  # the same logo, the same URL: browsers and CDNs can cache it
+    assert "?" not in url and "X-Amz" not in url
+    assert url == logos.logo_base_url() + "/" + logos.logo_key(sid, data, "png")
+    if aws == "dynamodb_local":  # moto's S3 server over HTTP, as a browser loads it
+        assert requests.get(url, timeout=10).content == data
 
 
-def test_public_base_url_replaces_the_presigned_url(api, monkeypatch):
+def test_a_logo_is_stored_to_be_cached_for_good(api):
+    approved_provider(api)
+    sid = draft(api)["id"]
+    data = image_bytes()
+    put(api, sid, data, "image/png")
+    head = s3_client().head_object(Bucket=settings.get().bucket,
+                                   Key=logos.logo_key(sid, data, "png"))
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    assert head["ContentType"] == "image/png"
+
+
+def test_a_new_logo_gets_a_new_url(api):
+    approved_provider(api)
+    sid = draft(api)["id"]
+    first = put(api, sid, image_bytes(), "image/png").json["logo_url"]
+    second = put(api, sid, image_bytes(color=(0, 0, 255)), "image/png").json["logo_url"]
+    assert first != second
+
+
+def test_logo_base_url_serves_logos_from_the_cdn(api, monkeypatch):
     approved_provider(api)
     sid = draft(api)["id"]
     put(api, sid, image_bytes(), "image/png")
-    monkeypatch.setenv("PUBLIC_BASE_URL", "https://cdn.example.com/files")
+    monkeypatch.setenv("LOGO_BASE_URL", "https://d111111abcdef8.cloudfront.net/")
     settings.reload()
     try:
         url = api.get(f"/services/{sid}", user=PROVIDER).json["logo_url"]
     finally:
-        monkeypatch.delenv("PUBLIC_BASE_URL")
+        monkeypatch.delenv("LOGO_BASE_URL")
         settings.reload()
-    assert url.startswith(f"https://cdn.example.com/files/logos/{sid}/") and url.endswith(".png")
+    assert url.startswith(f"https://d111111abcdef8.cloudfront.net/logos/{sid}/")
+    assert url.endswith(".png")
 
 
 def _logo_keys(sid):
@@ -159,3 +182,12 @@ def test_a_replaced_logo_and_a_deleted_services_logo_leave_the_bucket(api):
     assert len(second) == 1 and second != first
     assert api.delete(f"/services/{sid}", user=PROVIDER).status == 204
     assert _logo_keys(sid) == []
+
+
+def test_only_logos_are_public_on_the_local_s3_server(api, aws):
+    if aws != "dynamodb_local":
+        pytest.skip("fetched over HTTP from moto's S3 server")
+    cfg = settings.get()
+    s3_client().put_object(Bucket=cfg.bucket, Key="orders/ord_1/file_1", Body=b"work")
+    unsigned = f"{cfg.s3_endpoint}/{cfg.bucket}/orders/ord_1/file_1"
+    assert requests.get(unsigned, timeout=10).status_code == 403

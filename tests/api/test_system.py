@@ -10,8 +10,9 @@ def test_health_answers_ok(api):
 def test_openapi_lists_every_route_with_schemas(api, chalice_app):
     doc = api.get("/openapi.json").json
     assert doc["openapi"].startswith("3.")
+    # A CORS preflight (OPTIONS) is the browser's protocol, not an operation to document.
     served = {(path, method.lower()) for path, entry in chalice_app.routes.items()
-              for method in entry}
+              for method in entry if method != "OPTIONS"}
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert served == documented
     token = doc["paths"]["/_local/token"]["post"]
@@ -93,3 +94,25 @@ def test_openapi_document_is_valid_openapi_3(api):
     from openapi_spec_validator import validate
 
     validate(api.get("/openapi.json").json)
+
+
+def test_every_answer_has_a_named_schema_with_its_properties(api):
+    doc = api.get("/openapi.json").json
+    schemas = doc["components"]["schemas"]
+    assert {"Service", "ServiceCard", "Provider", "Order", "Event", "Review", "Notification",
+            "Balance", "ServiceCardPage", "OrderPage", "EventPage"} <= set(schemas)
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status, answer in op["responses"].items():
+                if not status.startswith("2") or status == "204":
+                    continue
+                schema = answer["content"]["application/json"]["schema"]
+                assert "$ref" in schema, f"{method.upper()} {path} answers an unnamed schema"
+                named = schemas[schema["$ref"].rsplit("/", 1)[1]]
+                assert named.get("properties") or named.get("description"), (method, path)
+
+
+def test_a_required_body_is_marked_required(api):
+    paths = api.get("/openapi.json").json["paths"]
+    assert paths["/orders"]["post"]["requestBody"]["required"] is True
+    assert paths["/orders/{order_id}/pay"]["post"]["requestBody"]["required"] is False

@@ -265,6 +265,21 @@ def test_the_gateways_own_errors_answer_in_the_contract_shape(sam):
     assert '"code":"NOT_FOUND"' in not_found
 
 
+def test_the_gateways_own_errors_are_readable_by_pages_on_other_origins(sam):
+    for kind, response in sam["Resources"]["RestAPI"]["Properties"]["GatewayResponses"].items():
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Access-Control-Allow-Origin"] == "method.request.header.Origin", kind
+        assert "Retry-After" in headers["Access-Control-Expose-Headers"]
+
+
+def test_the_api_allows_the_stacks_cors_origins_and_answers_preflights_itself(sam):
+    variables = _functions(sam)["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["CORS_ALLOWED_ORIGINS"] == {"Fn::Join": [",", {"Ref": "CorsAllowedOrigins"}]}
+    paths = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    without = [p for p, ops in paths.items() if "options" not in ops]
+    assert without == []
+
+
 # --- lint and zip -------------------------------------------------------------
 def _cfn_lint(path: Path) -> subprocess.CompletedProcess:
     lint = Path(PY).with_name("cfn-lint")
@@ -332,3 +347,26 @@ def test_the_slim_zip_imports_with_only_what_lambda_adds(packaged, tmp_path):
     request_line = json.loads(result.stdout.strip().splitlines()[0])
     assert request_line["request_id"] == "req-health-1" and request_line["route"] == "/health"
     shutil.rmtree(code_dir)
+
+
+# --- logos CDN ----------------------------------------------------------------
+def test_logos_are_served_by_a_cdn_that_reads_only_the_logos_prefix(sam):
+    cdn = sam["Resources"]["LogosDistribution"]["Properties"]["DistributionConfig"]
+    origin = cdn["Origins"][0]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["FilesBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["LogosOriginAccessControl", "Id"]}
+    assert cdn["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    assert cdn["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    statements = sam["Resources"]["FilesBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1  # nothing but the CDN, and the CDN nothing but logos/
+    assert allows[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allows[0]["Action"] == "s3:GetObject"
+    assert allows[0]["Resource"] == {"Fn::Sub": "${FilesBucket.Arn}/logos/*"}
+    assert "LogosDistribution" in allows[0]["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+
+
+def test_the_api_answers_logo_urls_on_the_cdn(sam):
+    for _name, fn in _functions(sam).items():
+        variables = fn["Properties"]["Environment"]["Variables"]
+        assert variables["LOGO_BASE_URL"] == {"Fn::Sub": "https://${LogosDistribution.DomainName}"}

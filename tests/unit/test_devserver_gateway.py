@@ -139,3 +139,17 @@ def test_over_http_an_unknown_method_is_405_in_the_error_shape(http_url):
     reply = requests.request("BREW", http_url + "/echo")
     assert reply.status_code == 405
     assert reply.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_the_servers_own_errors_carry_cors_headers(http_url):
+    """What API Gateway's gateway responses do deployed: a page on another origin can read
+    "no such route" and a refused body."""
+    origin = "http://127.0.0.1:5173"
+    missing = requests.get(http_url + "/no/such/route", headers={"Origin": origin}, timeout=10)
+    assert missing.status_code == 404
+    assert missing.headers["Access-Control-Allow-Origin"] == origin
+    too_big = requests.post(http_url + "/echo", data=b"x" * (300 * 1024),
+                            headers={"Origin": origin, "Content-Type": "application/json"},
+                            timeout=10)
+    assert too_big.status_code == 413
+    assert too_big.headers["Access-Control-Allow-Origin"] == origin

@@ -1,0 +1,64 @@
+// The console's frame: who is signed in, the menu for each kind of user, the pages.
+import { useEffect, useState } from "preact/hooks";
+import { setToken, whoAmI } from "./api/client";
+import { href, useRoute } from "./router";
+import { Admin } from "./pages/Admin";
+import { Login } from "./pages/Login";
+import { Market } from "./pages/Market";
+import { OrderPage } from "./pages/Order";
+import { Orders } from "./pages/Orders";
+import { ProviderHome, ServiceEditor } from "./pages/Provider";
+import { ServicePage } from "./pages/Service";
+
+function useMe() {
+  const [me, setMe] = useState(whoAmI());
+  useEffect(() => {
+    const onChange = () => setMe(whoAmI());
+    window.addEventListener("market-token", onChange);
+    return () => window.removeEventListener("market-token", onChange);
+  }, []);
+  return me;
+}
+
+function Page({ route }: { route: string[] }) {
+  const [first, second, third] = route;
+  switch (first) {
+    case undefined: return <Market />;
+    case "login": return <Login />;
+    case "services": return <ServicePage id={second} key={second} />;
+    case "orders": return second ? <OrderPage id={second} key={second} />
+      : <Orders as="buyer" statuses={["awaiting_payment", "awaiting_provider", "in_progress", "in_review", "completed"]} />;
+    case "provider":
+      if (second === "orders") return <Orders as="provider" statuses={["awaiting_provider", "in_progress", "in_review", "completed"]} />;
+      if (second === "services" && third) return <ServiceEditor id={third} key={third} />;
+      return <ProviderHome />;
+    case "admin": return <Admin tab={second} />;
+    default: return <p>没有这个页面</p>;
+  }
+}
+
+export function App() {
+  const route = useRoute();
+  const me = useMe();
+  return (
+    <>
+      <header>
+        <a class="brand" href={href()}>服务定制市场</a>
+        <nav>
+          <a href={href()}>市场</a>
+          {me && <a href={href("orders")}>我买的</a>}
+          {me && <a href={href("provider")}>我是服务商</a>}
+          {me && <a href={href("provider", "orders")}>接单</a>}
+          {me?.operator && <a href={href("admin")}>小二工作台</a>}
+        </nav>
+        <span class="me">
+          {me ? <>
+            <span data-testid="me">{me.sub}{me.operator ? "（小二）" : ""}</span>
+            <button onClick={() => setToken(null)}>退出</button>
+          </> : <a href={href("login")} data-testid="to-login">登录</a>}
+        </span>
+      </header>
+      <main><Page route={route} /></main>
+    </>
+  );
+}

@@ -1,0 +1,133 @@
+// The operator's desk (平台小二): applications, campaigns, the dispute queue, what the
+// jobs gave up on, and the ledger check.
+import { useState } from "preact/hooks";
+import { client, newKey, settle } from "../api/client";
+import { go, href } from "../router";
+import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
+import { PROVIDER_STATUS, when, yuan } from "../words";
+import { isoWithOffset } from "./Service";
+
+const idem = () => ({ "Idempotency-Key": newKey() });
+
+function Applications() {
+  const [status, setStatus] = useState("pending");
+  const { answer, reload } = useAnswer<{ items: any[] }>(() => settle(client.GET("/admin/providers", {
+    params: { query: { status: status as any, limit: 50 } } })), [status]);
+  const [reason, setReason] = useState("");
+  return (
+    <div>
+      <div class="tabs">{["pending", "approved", "rejected", "suspended"].map((s) => (
+        <button key={s} class={status === s ? "on" : ""} onClick={() => setStatus(s)}>{PROVIDER_STATUS[s]}</button>))}</div>
+      <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有申请</Empty> : (
+        <table class="list" data-testid="applications">
+          <thead><tr><th>服务商</th><th>公司 / 联系方式</th><th>介绍</th><th></th></tr></thead>
+          <tbody>{page.items.map((p) => {
+            const at = { params: { path: { provider_id: p.id }, header: idem() } };
+            return (
+              <tr key={p.id} data-testid={`application-${p.id}`}>
+                <td><b>{p.display_name}</b><div class="muted">{p.id} · {when(p.applied_at)}</div></td>
+                <td>{p.company_name}<div class="muted">{p.contact}</div></td><td>{p.intro}</td>
+                <td>{status === "pending" && <>
+                  <Action label="通过" kind="primary" testid="approve-provider"
+                    run={() => settle(client.POST("/admin/providers/{provider_id}/approve", { ...at, body: {} }))} onDone={reload} />
+                  <input placeholder="驳回原因" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+                  <Action label="驳回" run={() => settle(client.POST("/admin/providers/{provider_id}/reject", { ...at, body: { reason } }))} onDone={reload} />
+                </>}
+                {status === "approved" && <>
+                  <input placeholder="暂停原因" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+                  <Action label="暂停" run={() => settle(client.POST("/admin/providers/{provider_id}/suspend", { ...at, body: { reason } }))} onDone={reload} />
+                </>}</td>
+              </tr>);
+          })}</tbody>
+        </table>)}</Loaded>
+    </div>
+  );
+}
+
+function Campaigns() {
+  const { answer, reload } = useAnswer<{ items: any[] }>(() => settle(client.GET("/campaigns")), []);
+  const [f, setF] = useState({ name: "", starts_at: "", ends_at: "", max_price: "1" });
+  const set = (k: keyof typeof f) => (e: any) => setF({ ...f, [k]: e.currentTarget.value });
+  return (
+    <div>
+      <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有进行中的活动</Empty> : (
+        <table class="list"><thead><tr><th>活动</th><th>时间</th><th>试用最高价</th></tr></thead>
+          <tbody>{page.items.map((c) => (
+            <tr key={c.id}><td>{c.name}<div class="muted">{c.id}</div></td>
+              <td>{when(c.starts_at)} – {when(c.ends_at)}</td><td>{yuan(c.max_price)}</td></tr>))}</tbody></table>)}</Loaded>
+      <div class="panel"><h3>新建活动</h3>
+        <Field label="名称"><input value={f.name} onInput={set("name")} /></Field>
+        <Field label="开始"><input type="datetime-local" value={f.starts_at} onInput={set("starts_at")} /></Field>
+        <Field label="结束"><input type="datetime-local" value={f.ends_at} onInput={set("ends_at")} /></Field>
+        <Field label="试用最高价（元）"><input type="number" step="0.01" value={f.max_price} onInput={set("max_price")} /></Field>
+        <Action label="创建" kind="primary" run={() => settle(client.POST("/admin/campaigns", { params: { header: idem() }, body: {
+          name: f.name, starts_at: f.starts_at && isoWithOffset(f.starts_at), ends_at: f.ends_at && isoWithOffset(f.ends_at),
+          max_price: Math.round(Number(f.max_price) * 100) } }))} onDone={reload} />
+      </div>
+    </div>
+  );
+}
+
+function Disputes() {
+  // The dispute queue (GET /admin/orders?status=disputed) arrives with the "talking and
+  // trust" routes; until then an operator opens a disputed order by its number.
+  const { answer } = useAnswer<{ items: any[] }>(() => settle((client as any).GET("/admin/orders", {
+    params: { query: { status: "disputed" } } })), []);
+  const [id, setId] = useState("");
+  return (
+    <div>
+      {answer?.ok && (answer.data.items.length === 0 ? <Empty>没有待处理的纠纷</Empty> : (
+        <table class="list" data-testid="disputes"><thead><tr><th>订单</th><th>纠纷原因</th><th>托管中</th></tr></thead>
+          <tbody>{answer.data.items.map((o: any) => (
+            <tr key={o.id}><td><a href={href("orders", o.id)}>{o.service.title}</a><div class="muted">{o.id}</div></td>
+              <td>{o.dispute?.reason}</td><td>{yuan(o.escrow.held)}</td></tr>))}</tbody></table>))}
+      <form class="search" onSubmit={(e) => { e.preventDefault(); if (id) go("orders", id.trim()); }}>
+        <input placeholder="订单号 ord_…" value={id} onInput={(e) => setId(e.currentTarget.value)} data-testid="order-id" />
+        <button type="submit">打开订单</button>
+      </form>
+    </div>
+  );
+}
+
+function Stuck() {
+  const { answer, reload } = useAnswer<{ items: any[] }>(() => settle(client.GET("/admin/stuck", { params: { query: { limit: 100 } } })), []);
+  return (
+    <div><button onClick={reload}>刷新</button>
+      <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有卡住的任务</Empty> : (
+        <table class="list"><thead><tr><th>任务</th><th>对象</th><th>状态</th><th>最近错误</th></tr></thead>
+          <tbody>{page.items.map((s: any) => (
+            <tr key={s.job + s.id}><td>{s.job}</td><td>{s.id}</td><td>{s.status}</td>
+              <td class="muted">{s.last_error ?? s.reason ?? ""}</td></tr>))}</tbody></table>)}</Loaded>
+    </div>
+  );
+}
+
+function Ledger() {
+  const { answer, reload } = useAnswer<any>(() => settle(client.GET("/admin/ledger/check")), []);
+  return (
+    <div><button onClick={reload}>重新核对</button>
+      <Loaded answer={answer}>{(r) => (
+        <div class="panel" data-testid="ledger">
+          <p>账户数 {r.accounts} · 合计 <b>{r.sum}</b> · 待执行指令 {r.pending_instructions?.length ?? 0}</p>
+          {r.violations.length === 0 ? <p class="ok">账本平衡，没有异常</p> :
+            <ul class="error">{r.violations.map((v: any, i: number) => <li key={i}>{JSON.stringify(v)}</li>)}</ul>}
+        </div>)}</Loaded>
+    </div>
+  );
+}
+
+const TABS: Record<string, [string, () => any]> = {
+  applications: ["资质审核", Applications], campaigns: ["活动", Campaigns], disputes: ["纠纷", Disputes],
+  stuck: ["卡住的任务", Stuck], ledger: ["账本核对", Ledger],
+};
+
+export function Admin({ tab }: { tab: string }) {
+  const [, Page] = TABS[tab] ?? TABS.applications;
+  return (
+    <section>
+      <div class="tabs">{Object.entries(TABS).map(([k, [label]]) => (
+        <a key={k} class={`button ${(TABS[tab] ? tab : "applications") === k ? "on" : ""}`} href={href("admin", k)}>{label}</a>))}</div>
+      <Page />
+    </section>
+  );
+}

@@ -1,0 +1,141 @@
+// The provider's desk: apply (发服务资质), own services (edit, logo, 上架/下架), balance.
+import { useState } from "preact/hooks";
+import { client, newKey, settle } from "../api/client";
+import { go, href } from "../router";
+import { Action, Empty, ErrorBox, Field, Loaded, useAnswer } from "../ui";
+import { PROVIDER_STATUS, SERVICE_STATUS, yuan } from "../words";
+import { useTaxonomy } from "./Market";
+import type { ApiError } from "../api/client";
+
+const idem = () => ({ header: { "Idempotency-Key": newKey() } });
+
+function Apply({ done }: { done: () => void }) {
+  const [f, setF] = useState({ display_name: "", company_name: "", contact: "", intro: "" });
+  const set = (k: keyof typeof f) => (e: any) => setF({ ...f, [k]: e.currentTarget.value });
+  return (
+    <div class="panel" data-testid="apply-form"><h3>申请成为服务商</h3>
+      <Field label="服务商名称"><input value={f.display_name} onInput={set("display_name")} data-testid="display_name" /></Field>
+      <Field label="公司名称"><input value={f.company_name} onInput={set("company_name")} data-testid="company_name" /></Field>
+      <Field label="联系方式"><input value={f.contact} onInput={set("contact")} data-testid="contact" /></Field>
+      <Field label="介绍"><textarea value={f.intro} onInput={set("intro")} data-testid="intro" /></Field>
+      <Action label="提交申请" kind="primary" testid="apply" run={() => settle(client.POST("/providers/me/application", {
+        params: idem(), body: f }))} onDone={done} />
+    </div>
+  );
+}
+
+export function ProviderHome() {
+  const me = useAnswer<any>(() => settle(client.GET("/providers/me")), []);
+  const balance = useAnswer<any>(() => settle(client.GET("/me/balance")), []);
+  const services = useAnswer<{ items: any[] }>(() => settle(client.GET("/providers/me/services", {
+    params: { query: { limit: 100 } } })), []);
+  return (
+    <section>
+      <Loaded answer={me.answer}>{(p) => (
+        <div class="panel"><h3>{p.display_name ?? "服务商资质"}</h3>
+          <p>资质状态：<b data-testid="provider-status">{PROVIDER_STATUS[p.status] ?? p.status}</b>
+            {p.status === "approved" && <> · 已上架 {p.listed_count} 个 · 信用 {p.credit}</>}</p>
+          {p.reason && <p class="muted">原因：{p.reason}</p>}
+          {(p.status === "none" || p.status === "rejected") && <Apply done={me.reload} />}
+        </div>)}</Loaded>
+      <Loaded answer={balance.answer}>{(b) => (
+        <div class="panel"><h3>余额</h3><p class="price" data-testid="balance">{yuan(b.available)}</p>
+          {b.pending_withdrawal != null && <p class="muted">提现中 {yuan(b.pending_withdrawal)}</p>}</div>)}</Loaded>
+      <div class="panel"><h3>我的服务 <a class="button" href={href("provider", "services", "new")}>新建服务</a></h3>
+        <Loaded answer={services.answer}>{(page) => page.items.length === 0 ? <Empty>还没有服务</Empty> : (
+          <table class="list" data-testid="my-services">
+            <thead><tr><th>服务</th><th>状态</th><th>价格</th><th></th></tr></thead>
+            <tbody>{page.items.map((s) => (
+              <tr key={s.id}>
+                <td>{s.logo_url && <img class="logo small" src={s.logo_url} alt="" />}
+                  <a href={href("provider", "services", s.id)}>{s.title}</a></td>
+                <td>{SERVICE_STATUS[s.status] ?? s.status}</td><td>{yuan(s.price)}</td>
+                <td><ListButtons s={s} done={() => { services.reload(); me.reload(); }} /></td>
+              </tr>))}</tbody>
+          </table>)}</Loaded>
+      </div>
+    </section>
+  );
+}
+
+function ListButtons({ s, done }: { s: any; done: () => void }) {
+  const p = { params: { path: { service_id: s.id }, ...idem() } };
+  return <>
+    <Action label="上架" testid="list" run={() => settle(client.POST("/services/{service_id}/list", { ...p, body: {} }))} onDone={done} />
+    <Action label="下架" run={() => settle(client.POST("/services/{service_id}/delist", { ...p, body: {} }))} onDone={done} />
+  </>;
+}
+
+const EMPTY = { title: "", summary: "", content: "", category: "", pricing: "fixed", price: "", tags: [] as string[], capacity: "" };
+
+/** Create or edit a service; the logo is uploaded as the raw image the API checks. */
+export function ServiceEditor({ id }: { id: string }) {
+  const isNew = id === "new";
+  const { categories, tags } = useTaxonomy();
+  const [f, setF] = useState<typeof EMPTY | null>(isNew ? EMPTY : null);
+  const [service, setService] = useState<any>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [logoError, setLogoError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState("");
+  useAnswer(async () => {
+    if (isNew) return null as any;
+    const a = await settle<any>(client.GET("/services/{service_id}", { params: { path: { service_id: id } } }));
+    if (a.ok) {
+      setService(a.data);
+      const s = a.data;
+      setF({ title: s.title, summary: s.summary, content: s.content, category: s.category, pricing: s.pricing,
+        price: String(s.price / 100), tags: s.tags || [], capacity: s.capacity ? String(s.capacity) : "" });
+    } else setLoadError(a.error);
+    return a;
+  }, [id]);
+  if (loadError) return <ErrorBox error={loadError} />;
+  if (!f) return <p class="muted">加载中…</p>;
+  const set = (k: keyof typeof EMPTY) => (e: any) => setF({ ...f, [k]: e.currentTarget.value });
+  const body = () => ({
+    title: f.title, summary: f.summary, content: f.content, category: f.category as any,
+    pricing: f.pricing as any, price: Math.round(Number(f.price) * 100), tags: f.tags as any,
+    ...(f.capacity ? { capacity: Number(f.capacity) } : { capacity: null }),
+  });
+  const save = () => isNew
+    ? settle(client.POST("/services", { params: idem(), body: body() }))
+    : settle(client.PATCH("/services/{service_id}", { params: { path: { service_id: id }, ...idem() }, body: body() }));
+  return (
+    <section class="panel" data-testid="service-editor">
+      <h3>{isNew ? "新建服务" : "编辑服务"}{service && <span class="badge">{SERVICE_STATUS[service.status]}</span>}</h3>
+      <Field label="服务名称"><input value={f.title} onInput={set("title")} data-testid="title" /></Field>
+      <Field label="类目"><select value={f.category} onChange={set("category")} data-testid="category">
+        <option value="">请选择</option>
+        {categories.map((c) => <option value={c.id} key={c.id}>{c.name}</option>)}</select></Field>
+      <Field label="简介（前20字是标题行）"><input value={f.summary} onInput={set("summary")} data-testid="summary" /></Field>
+      <Field label="服务详情（Markdown）"><textarea rows={6} value={f.content} onInput={set("content")} data-testid="content" /></Field>
+      <Field label="计价方式"><select value={f.pricing} onChange={set("pricing")}>
+        <option value="fixed">一口价</option><option value="negotiable">可议价</option></select></Field>
+      <Field label="价格（元）"><input type="number" step="0.01" value={f.price} onInput={set("price")} data-testid="price" /></Field>
+      <Field label="同时接单上限（可空）"><input type="number" value={f.capacity} onInput={set("capacity")} /></Field>
+      <div class="field"><span>标签</span><div>{tags.map((t) => (
+        <label class="check" key={t.id}><input type="checkbox" checked={f.tags.includes(t.id)} onChange={(e) => setF({
+          ...f, tags: e.currentTarget.checked ? [...f.tags, t.id] : f.tags.filter((x) => x !== t.id) })} />{t.name}</label>))}</div></div>
+      <Action label="保存" kind="primary" testid="save" run={save} onDone={(s) => {
+        setSaved("已保存"); setService(s); if (isNew) go("provider", "services", s.id); }} />
+      <span class="muted">{saved}</span>
+      {!isNew && (
+        <div class="field"><span>Logo（80×80，JPG/PNG/BMP，≤50KB）</span>
+          <div>{service?.logo_url && <img class="logo" src={service.logo_url} alt="logo" />}
+            <input type="file" accept="image/png,image/jpeg,image/bmp" data-testid="logo" onChange={async (e) => {
+              const file = e.currentTarget.files?.[0];
+              if (!file) return;
+              setLogoError(null);
+              const a = await settle<any>(client.PUT("/services/{service_id}/logo", {
+                params: { path: { service_id: id }, ...idem() }, body: file as any,
+                bodySerializer: (b: any) => b, headers: { "Content-Type": file.type || "application/octet-stream" } } as any));
+              if (a.ok) setService(a.data); else setLogoError(a.error);
+            }} /></div>
+          <ErrorBox error={logoError} />
+        </div>)}
+      {!isNew && service && <ListButtons s={service} done={async () => {
+        const a = await settle<any>(client.GET("/services/{service_id}", { params: { path: { service_id: id } } }));
+        if (a.ok) setService(a.data);
+      }} />}
+    </section>
+  );
+}
