@@ -43,6 +43,8 @@ class Settings:
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_roles_claim: str = "roles"
+    # Basis points of every release that go to the platform's revenue account.
+    platform_fee_bps: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -78,7 +80,18 @@ def load() -> Settings:
         jwt_audience=os.environ.get("JWT_AUDIENCE") or None,
         jwt_issuer=os.environ.get("JWT_ISSUER") or None,
         jwt_roles_claim=os.environ.get("JWT_ROLES_CLAIM") or "roles",
+        platform_fee_bps=_fee_bps(),
     )
+
+
+def _fee_bps() -> int:
+    # A typo here would take money from every release: refuse to start instead.
+    raw = os.environ.get("PLATFORM_FEE_BPS")
+    if raw in (None, ""):
+        return 0
+    if not raw.strip().isdigit() or not 0 <= int(raw) <= 10000:
+        raise ConfigurationError(f"PLATFORM_FEE_BPS must be 0..10000 basis points, not {raw!r}")
+    return int(raw)
 
 
 _current: Settings | None = None

@@ -19,7 +19,8 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
 from chalicelib.storage.base import cancellation_codes, transact_write
-from chalicelib.storage.ledger import PENDING_PK, AccountModel, InstructionModel, PostingModel
+from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
+                                      new_posting)
 from chalicelib.storage.orders import OrderModel
 from chalicelib.services import payments
 
@@ -33,9 +34,13 @@ def new_instruction(order: OrderModel, kind: str, amount: int, step: int | None,
                     now: datetime) -> InstructionModel:
     """An unsaved pending instruction, to be put (attribute_not_exists) with its decision."""
     at = clock.to_key(now)
+    # The fee is fixed with the decision: changing PLATFORM_FEE_BPS later never changes
+    # what an already approved step pays.
+    fee = money.platform_fee(amount, settings.get().platform_fee_bps) \
+        if kind == money.RELEASE else None
     return InstructionModel(
         money.instruction_id(order.id, kind, step), order_id=order.id, kind=kind,
-        amount=amount, step=step, provider_id=order.provider_id,
+        amount=amount, fee=fee, step=step, provider_id=order.provider_id,
         payment_ref=order.payment_ref, status=PENDING, attempts=0, created_at=at,
         pending_pk=PENDING_PK, next_attempt_at=at)
 
@@ -63,16 +68,12 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
     gateway_ref = ins.gateway_ref
     if ins.kind == money.REFUND and ins.amount > 0:
         gateway_ref = payments.gateway().refund(ins.payment_ref, ins.amount, ins.id)
-    posting = money.posting_for(ins.kind, ins.order_id, ins.provider_id, ins.amount)
     at = clock.to_key(now)
     counter = OrderModel.escrow_released if ins.kind == money.RELEASE else OrderModel.escrow_refunded
     try:
         with transact_write() as tx:
-            tx.save(PostingModel(ins.id, from_account=posting.from_account,
-                                 to_account=posting.to_account, amount=posting.amount,
-                                 order_id=ins.order_id, kind=ins.kind, at=at,
-                                 account=posting.to_account),
-                    condition=PostingModel.id.does_not_exist())
+            for posting in _postings(ins, at):
+                tx.save(posting, condition=PostingModel.id.does_not_exist())
             # held >= amount keeps escrow from ever going negative, whatever happened
             # before; the order's version is not touched so that money arriving never
             # makes a user's concurrent action fail.
@@ -81,9 +82,10 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
                                counter.add(ins.amount),
                                OrderModel.escrow_instructed.add(-ins.amount)],
                       condition=OrderModel.escrow_held >= ins.amount)
-            if ins.kind == money.RELEASE:
+            net = ins.amount - int(ins.fee or 0)
+            if ins.kind == money.RELEASE and net:
                 tx.update(AccountModel(money.payable_account(ins.provider_id)),
-                          actions=[AccountModel.balance.add(ins.amount),
+                          actions=[AccountModel.balance.add(net),
                                    AccountModel.currency.set("CNY"),
                                    AccountModel.updated_at.set(at)])
             tx.update(ins, actions=[InstructionModel.status.set(DONE),
@@ -102,6 +104,23 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
             # Already posted or already done by a concurrent run: re-read settles it.
             return False
         raise
+
+
+def _postings(ins: InstructionModel, at: str) -> list[PostingModel]:
+    """The postings of one release or refund, each under a deterministic id (the
+    instruction's, and `<instruction>:fee` beside a release's), so that nothing can be
+    posted twice. The platform's revenue has no head item: its balance is the sum of
+    its postings, and a head that every release in the market updated would make them
+    conflict with each other."""
+    if ins.kind != money.RELEASE:
+        posting = money.posting_for(ins.kind, ins.order_id, ins.provider_id, ins.amount)
+        return [new_posting(ins.id, ins.kind, posting, at, order_id=ins.order_id)]
+    fee = int(ins.fee or 0)
+    return [new_posting(ins.id if kind == money.RELEASE else money.fee_posting_id(ins.id),
+                          kind, posting, at, order_id=ins.order_id,
+                          fee=fee if kind == money.RELEASE else None)
+            for kind, posting in money.release_postings(ins.order_id, ins.provider_id,
+                                                        ins.amount, fee)]
 
 
 def _record_failure(ins: InstructionModel, error: Exception, now: datetime) -> str:

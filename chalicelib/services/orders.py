@@ -372,7 +372,7 @@ class _Change:
         self.extra.append(lambda tx: tx.save(
             PostingModel(money.funding_id(self.order.id), from_account=posting.from_account,
                          to_account=posting.to_account, amount=amount, order_id=self.order.id,
-                         kind=money.FUND, at=self.at, account=posting.to_account),
+                         kind=money.FUND, at=self.at, account=money.statement_account(posting)),
             condition=PostingModel.id.does_not_exist()))
 
     def _release_deposit(self):
