@@ -1,15 +1,16 @@
 """Money views: what the ledger owes the caller, and the operator's ledger audit."""
 from chalice import Blueprint
 
+from chalicelib.api.payouts import BALANCE
 from chalicelib.api.routing import OPERATOR, USER, route
 from chalicelib.services import escrow, ledger_check
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/me/balance", "GET", auth=USER, tag="money")
+@route(bp, "/me/balance", "GET", auth=USER, response=BALANCE, tag="money")
 def my_balance(req):
-    """Released earnings the platform owes the caller."""
+    """What the platform owes the caller: available earnings and pending withdrawals."""
     return escrow.balance(req.caller)
 
 

@@ -1,4 +1,5 @@
-"""Executing recorded releases and refunds: the only code that moves escrowed money.
+"""Executing recorded releases and refunds: the only code that moves escrowed money, and
+the one driver of every money instruction (payouts are settled by services.payouts).
 
 A transition records an instruction (deterministic id, status pending) in the same
 transaction as the state change that decides it; `execute_instruction` then moves the
@@ -22,7 +23,8 @@ from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
                                       new_posting)
 from chalicelib.storage.orders import OrderModel
-from chalicelib.services import payments
+from chalicelib.domain import payouts as payout_rules
+from chalicelib.services import payments, payouts
 
 log = logging.getLogger("market.escrow")
 
@@ -65,6 +67,8 @@ def execute_instruction(instruction_id: str, now: datetime) -> str:
 
 def _post(ins: InstructionModel, now: datetime) -> bool:
     """One attempt; False when somebody else moved under us (re-read and decide again)."""
+    if ins.kind == payout_rules.PAYOUT:
+        return payouts.execute_payout(ins, now)
     gateway_ref = ins.gateway_ref
     if ins.kind == money.REFUND and ins.amount > 0:
         gateway_ref = payments.gateway().refund(ins.payment_ref, ins.amount, ins.id)
@@ -157,10 +161,5 @@ def pending_instructions(now: datetime, limit: int = 100, start_key=None):
 
 
 def balance(caller) -> dict:
-    """What the ledger owes the caller: released earnings on their payable account."""
-    try:
-        head = AccountModel.get(money.payable_account(caller.user_id), consistent_read=True)
-        available = int(head.balance or 0)
-    except DoesNotExist:
-        available = 0
-    return {"available": available, "currency": "CNY"}
+    """What the ledger owes the caller: available earnings and withdrawals in flight."""
+    return payouts.balance(caller)

@@ -44,7 +44,7 @@ class PostingModel(Model):
     amount = NumberAttribute()  # fen, > 0
     currency = UnicodeAttribute(default="CNY")
     order_id = UnicodeAttribute(null=True)
-    kind = UnicodeAttribute()  # fund | release | fee | refund | withdrawal | payout | returned
+    kind = UnicodeAttribute()  # fund | release | fee | refund | withdrawal | payout | withdrawal_returned
     at = UnicodeAttribute()
     # The statement this posting belongs to (the by_account index). Postings written
     # before the index was sparse carry their to_account here, which for a release is
@@ -52,6 +52,8 @@ class PostingModel(Model):
     account = UnicodeAttribute(null=True)
     fee = NumberAttribute(null=True)  # on a release: what the platform kept of it
     withdrawal_id = UnicodeAttribute(null=True)
+
+    by_account = PostingsByAccount()
 
 
 def new_posting(posting_id: str, kind: str, posting: Posting, at: str, **extra) -> PostingModel:
