@@ -22,7 +22,8 @@ from chalicelib.domain.errors import (Conflict, InsufficientBalance, NotFound,
                                       PayoutAccountRequired, ProviderNotApproved)
 from chalicelib.domain.escrow import payable_account
 from chalicelib.services import idempotency, payments
-from chalicelib.services.providers import PUBLIC_STATUSES, get_provider
+from chalicelib.services.providers import PUBLIC_STATUSES
+from chalicelib.storage.catalog import get_provider
 from chalicelib.storage.base import cancellation_codes, transact_get, transact_write
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
                                       new_posting)
