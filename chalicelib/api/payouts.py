@@ -16,7 +16,8 @@ PAYOUT_ACCOUNT_BODY = Obj({
 }, name="PayoutAccountInput")
 WITHDRAW = Obj({
     "amount": Int(minimum=rules.MIN_WITHDRAWAL, example=47405,
-                  description="fen, at most what is available (Alipay transfers start at 0.10 CNY)"),
+                  description="fen, at most what is available "
+                              "(Alipay transfers start at 0.10 CNY)"),
 }, name="WithdrawalRequest")
 
 _WHEN = {"required": True, "example": "2026-11-22T08:00:00+00:00"}

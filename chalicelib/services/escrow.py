@@ -19,11 +19,11 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
+from chalicelib.domain import payouts as payout_rules
 from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
                                       new_posting)
 from chalicelib.storage.orders import OrderModel
-from chalicelib.domain import payouts as payout_rules
 from chalicelib.services import payments, payouts
 
 log = logging.getLogger("market.escrow")
@@ -121,8 +121,8 @@ def _postings(ins: InstructionModel, at: str) -> list[PostingModel]:
         return [new_posting(ins.id, ins.kind, posting, at, order_id=ins.order_id)]
     fee = int(ins.fee or 0)
     return [new_posting(ins.id if kind == money.RELEASE else money.fee_posting_id(ins.id),
-                          kind, posting, at, order_id=ins.order_id,
-                          fee=fee if kind == money.RELEASE else None)
+                        kind, posting, at, order_id=ins.order_id,
+                        fee=fee if kind == money.RELEASE else None)
             for kind, posting in money.release_postings(ins.order_id, ins.provider_id,
                                                         ins.amount, fee)]
 

@@ -1,6 +1,7 @@
-"""The ledger audit: proves that the postings balance and that every order's escrow,
-every account head and the platform's revenue agree with them. It scans every money table, which is right for an
-audit an operator runs on purpose and wrong anywhere else."""
+"""The ledger audit: proves that the postings balance and that every order's escrow, every
+account head, every withdrawal and the platform's revenue agree with them. It scans every
+money table, which is right for an audit an operator runs on purpose and wrong anywhere
+else."""
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
 from chalicelib.domain.orders import CLOSED

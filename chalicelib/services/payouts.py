@@ -23,8 +23,8 @@ from chalicelib.domain.errors import (Conflict, InsufficientBalance, NotFound,
 from chalicelib.domain.escrow import payable_account
 from chalicelib.services import idempotency, payments
 from chalicelib.services.providers import PUBLIC_STATUSES
-from chalicelib.storage.catalog import get_provider
 from chalicelib.storage.base import cancellation_codes, transact_get, transact_write
+from chalicelib.storage.catalog import get_provider
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
                                       new_posting)
 from chalicelib.storage.payouts import PayoutAccountModel, WithdrawalModel

@@ -2,7 +2,7 @@
 
 Access patterns (see README):
 - a posting by id (= the instruction or funding id that made it) ... postings: id
-- a provider's statement, newest first ........................... postings.by_account: account, at (sparse)
+- a provider's statement, newest first ........ postings.by_account: account, at (sparse)
 - an account's head (payable, withdrawing balance) ............... accounts: id
 - an instruction by id (<order>:<kind>:<step|all>, <wd>:payout) .. instructions: id
 - unfinished instructions, oldest due first ...................... instructions.pending: "PENDING", next_attempt_at (sparse)
@@ -44,7 +44,8 @@ class PostingModel(Model):
     amount = NumberAttribute()  # fen, > 0
     currency = UnicodeAttribute(default="CNY")
     order_id = UnicodeAttribute(null=True)
-    kind = UnicodeAttribute()  # fund | release | fee | refund | withdrawal | payout | withdrawal_returned
+    # fund | release | fee | refund | withdrawal | payout | withdrawal_returned
+    kind = UnicodeAttribute()
     at = UnicodeAttribute()
     # The statement this posting belongs to (the by_account index). Postings written
     # before the index was sparse carry their to_account here, which for a release is
