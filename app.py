@@ -10,6 +10,7 @@ from chalicelib.api import catalog as catalog_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
 from chalicelib.api import orders as orders_api
+from chalicelib.api import payouts as payouts_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import reviews as reviews_api
 from chalicelib.api import users as users_api
@@ -37,6 +38,7 @@ app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(money_api.bp)
+app.register_blueprint(payouts_api.bp)
 app.register_blueprint(admin_jobs.bp)
 
 # Read at import: the schedule is part of the deployed template.

@@ -53,6 +53,8 @@ class Settings:
     # Where logos are served from (a CloudFront distribution deployed); unset: straight
     # from the bucket's endpoint (moto's S3 server locally).
     logo_base_url: str | None = None
+    # Basis points of every release that go to the platform's revenue account.
+    platform_fee_bps: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -95,11 +97,22 @@ def load() -> Settings:
         jwt_roles_claim=os.environ.get("JWT_ROLES_CLAIM") or "roles",
         cors_allowed_origins=_origins(os.environ.get("CORS_ALLOWED_ORIGINS", "")),
         logo_base_url=os.environ.get("LOGO_BASE_URL") or None,
+        platform_fee_bps=_fee_bps(),
     )
 
 
 def _origins(raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
+def _fee_bps() -> int:
+    # A typo here would take money from every release: refuse to start instead.
+    raw = os.environ.get("PLATFORM_FEE_BPS")
+    if raw in (None, ""):
+        return 0
+    if not raw.strip().isdigit() or not 0 <= int(raw) <= 10000:
+        raise ConfigurationError(f"PLATFORM_FEE_BPS must be 0..10000 basis points, not {raw!r}")
+    return int(raw)
 
 
 _current: Settings | None = None

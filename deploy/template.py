@@ -55,7 +55,9 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "orders/by_buyer_status": ["Query"],
         "orders/by_provider": ["Query"],
         "orders/by_provider_status": ["Query"],
+        "payout_accounts": ["GetItem", "PutItem"],
         "postings": ["PutItem", *_LEDGER_AUDIT],
+        "postings/by_account": ["Query"],
         "providers": ["GetItem", "UpdateItem"],
         "providers/by_status": ["Query"],
         "reviews": ["PutItem", "Query"],
@@ -64,6 +66,8 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "services/by_provider": ["Query"],
         "stuck_items": ["Query"],
         "users": ["GetItem", "UpdateItem"],
+        "withdrawals": ["GetItem", "PutItem", *_LEDGER_AUDIT],
+        "withdrawals/by_user": ["Query"],
     },
     "sweep_timeouts": {
         "campaigns": ["UpdateItem"],
@@ -88,6 +92,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "orders": ["UpdateItem"],
         "postings": ["PutItem"],
         "stuck_items": ["DeleteItem", "UpdateItem"],
+        "withdrawals": ["GetItem", "UpdateItem"],
     },
 }
 # Only the API touches the bucket (presigned URLs act with its role) and reads the

@@ -152,9 +152,15 @@ NOTIFICATION = Obj({
     "service_id": maybe(text()), "read": Bool(), "created_at": when(),
 }, name="Notification")
 
-BALANCE = Obj({"available": money(), "currency": Enum(["CNY"])}, name="Balance")
+BALANCE = Obj({
+    "available": Int(minimum=0, maximum=MAX, description="fen the caller may withdraw"),
+    "pending_withdrawal": Int(minimum=0, maximum=MAX,
+                              description="fen on their way out in pending withdrawals"),
+    "currency": Enum(["CNY"]),
+}, name="Balance")
 LEDGER_CHECK = Obj({
     "accounts": count(), "sum": count(description="0 when every posting balanced"),
+    "revenue": count(description="fen the platform earned in fees (the revenue account)"),
     "violations": ListOf(Free(), 0, 100000), "pending_instructions": ListOf(Free(), 0, 100000),
 }, name="LedgerCheck")
 STUCK_ITEM = Obj({

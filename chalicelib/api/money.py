@@ -8,9 +8,9 @@ from chalicelib.services import escrow, ledger_check
 bp = Blueprint(__name__)
 
 
-@route(bp, "/me/balance", "GET", response=answers.BALANCE, auth=USER, tag="money")
+@route(bp, "/me/balance", "GET", auth=USER, response=answers.BALANCE, tag="money")
 def my_balance(req):
-    """Released earnings the platform owes the caller."""
+    """What the platform owes the caller: available earnings and pending withdrawals."""
     return escrow.balance(req.caller)
 
 

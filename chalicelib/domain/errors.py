@@ -139,3 +139,13 @@ class Conflict(DomainError):
     """Somebody else changed the resource at the same moment; retrying is safe."""
 
     code, status, default_message = "CONFLICT", 409, "the resource changed concurrently; retry"
+
+
+# --- payouts -------------------------------------------------------------------
+class InsufficientBalance(DomainError):
+    code, status, default_message = "INSUFFICIENT_BALANCE", 409, "more than is available"
+
+
+class PayoutAccountRequired(DomainError):
+    code, status = "PAYOUT_ACCOUNT_REQUIRED", 409
+    default_message = "set a payout account first (PUT /providers/me/payout-account)"

@@ -2,19 +2,26 @@
 deterministic ids that make every movement happen at most once, and balance rules.
 
 Accounts: `gateway` (money outside the platform), `escrow:<order>` (held for one
-order), `payable:<provider>` (what the platform owes a provider). A posting moves a
-positive amount from one account to another, so every posting balances by construction
-and the sum over all accounts is always zero.
+order), `payable:<provider>` (what the platform owes a provider), `revenue` (the
+platform's fees). A posting moves a positive amount from one account to another, so
+every posting balances by construction and the sum over all accounts is always zero.
+
+Platform fee: a release of `amount` fen pays `fee = floor(amount × bps / 10000)` into
+`revenue` and `amount − fee` to the provider. It is rounded down, so a fraction of a
+fen stays with the provider, and it is taken on each release (each milestone step, or
+an operator's split) on its own.
 """
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import ValidationFailed
 
 GATEWAY = "gateway"
+REVENUE = "revenue"
 ON_ACCEPT, ON_APPROVAL = "on_accept", "on_approval"
 PENDING, RELEASED, REFUNDED, SPLIT = "pending", "released", "refunded", "split"
-RELEASE, REFUND, FUND = "release", "refund", "fund"
+RELEASE, REFUND, FUND, FEE = "release", "refund", "fund", "fee"
 MAX_STEPS = 10
+MAX_FEE_BPS = 10000  # basis points: 10000 is the whole release
 
 
 def escrow_account(order_id: str) -> str:
@@ -32,6 +39,21 @@ def instruction_id(order_id: str, kind: str, step: int | None) -> str:
 
 def funding_id(order_id: str) -> str:
     return f"{order_id}:fund:all"
+
+
+def fee_posting_id(instruction_id: str) -> str:
+    """The fee's posting sits next to the release's own (whose id is the instruction's)."""
+    return f"{instruction_id}:fee"
+
+
+def platform_fee(amount: int, bps: int) -> int:
+    """The platform's fee on a release of `amount` fen: floor(amount × bps / 10000)."""
+    if isinstance(bps, bool) or not isinstance(bps, int) or not 0 <= bps <= MAX_FEE_BPS:
+        raise ValueError(f"the fee must be 0..{MAX_FEE_BPS} basis points, not {bps!r}")
+    if amount < 0:
+        raise ValueError("a release moves a positive amount")
+    # Integer arithmetic only: a float would round 0.29 * 100 to 28.999…
+    return amount * bps // MAX_FEE_BPS
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,33 @@ def posting_for(kind: str, order_id: str, provider_id: str, amount: int) -> Post
     if kind == REFUND:
         return Posting(escrow, GATEWAY, amount)
     raise ValueError(f"unknown movement {kind}")
+
+
+def release_postings(order_id: str, provider_id: str, amount: int,
+                     fee: int) -> list[tuple[str, Posting]]:
+    """What a release of `amount` with `fee` posts, as (kind, posting): the provider's
+    part and the platform's, each only when positive; together they take `amount` out
+    of escrow."""
+    if not 0 <= fee <= amount or amount <= 0:
+        raise ValueError("a release's fee lies between zero and the amount")
+    escrow = escrow_account(order_id)
+    out = []
+    if amount - fee:
+        out.append((RELEASE, Posting(escrow, payable_account(provider_id), amount - fee)))
+    if fee:
+        out.append((FEE, Posting(escrow, REVENUE, fee)))
+    return out
+
+
+def statement_account(posting: Posting) -> str | None:
+    """The account whose statement lists this posting (the postings' sparse by_account
+    index): a provider's payable account when the posting moves money in or out of
+    it; None for movements no user's statement shows (funding, refunds, fees, payouts
+    leaving the withdrawing account)."""
+    for account in (posting.to_account, posting.from_account):
+        if account.startswith("payable:"):
+            return account
+    return None
 
 
 def plan_milestones(amount: int, steps: list[dict] | None, default_title: str) -> list[dict]:

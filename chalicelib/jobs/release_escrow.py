@@ -1,4 +1,4 @@
-"""`release_escrow`: drive every pending release or refund instruction to done.
+"""`release_escrow`: drive every pending release, refund or payout instruction to done.
 
 Execution itself is idempotent (services.escrow); this job finds the instructions due
 for a try, runs them within the time budget, and makes the ones that ran out of tries

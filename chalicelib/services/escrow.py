@@ -1,4 +1,5 @@
-"""Executing recorded releases and refunds: the only code that moves escrowed money.
+"""Executing recorded releases and refunds: the only code that moves escrowed money, and
+the one driver of every money instruction (payouts are settled by services.payouts).
 
 A transition records an instruction (deterministic id, status pending) in the same
 transaction as the state change that decides it; `execute_instruction` then moves the
@@ -18,9 +19,11 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
-from chalicelib.services import payments, stuck
+from chalicelib.domain import payouts as payout_rules
+from chalicelib.services import payments, payouts, stuck
 from chalicelib.storage.base import transaction
-from chalicelib.storage.ledger import PENDING_PK, AccountModel, InstructionModel, PostingModel
+from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
+                                       new_posting)
 from chalicelib.storage.orders import OrderModel
 
 log = logging.getLogger("market.escrow")
@@ -33,9 +36,13 @@ def new_instruction(order: OrderModel, kind: str, amount: int, step: int | None,
                     now: datetime) -> InstructionModel:
     """An unsaved pending instruction, to be put (attribute_not_exists) with its decision."""
     at = clock.to_key(now)
+    # The fee is fixed with the decision: changing PLATFORM_FEE_BPS later never changes
+    # what an already approved step pays.
+    fee = money.platform_fee(amount, settings.get().platform_fee_bps) \
+        if kind == money.RELEASE else None
     return InstructionModel(
         money.instruction_id(order.id, kind, step), order_id=order.id, kind=kind,
-        amount=amount, step=step, provider_id=order.provider_id,
+        amount=amount, fee=fee, step=step, provider_id=order.provider_id,
         payment_ref=order.payment_ref, status=PENDING, attempts=0, created_at=at,
         pending_pk=PENDING_PK, next_attempt_at=at)
 
@@ -60,20 +67,18 @@ def execute_instruction(instruction_id: str, now: datetime) -> str:
 
 def _post(ins: InstructionModel, now: datetime) -> bool:
     """One attempt; False when somebody else moved under us (re-read and decide again)."""
+    if ins.kind == payout_rules.PAYOUT:
+        return payouts.execute_payout(ins, now)
     gateway_ref = ins.gateway_ref
     if ins.kind == money.REFUND and ins.amount > 0:
         gateway_ref = payments.gateway().refund(ins.payment_ref, ins.amount, ins.id)
-    posting = money.posting_for(ins.kind, ins.order_id, ins.provider_id, ins.amount)
     at = clock.to_key(now)
     counter = OrderModel.escrow_released if ins.kind == money.RELEASE else OrderModel.escrow_refunded
     tx = transaction()
     try:
         with tx:
-            tx.save("posting", PostingModel(ins.id, from_account=posting.from_account,
-                                            to_account=posting.to_account,
-                                            amount=posting.amount, order_id=ins.order_id,
-                                            kind=ins.kind, at=at),
-                    condition=PostingModel.id.does_not_exist())
+            for posting in _postings(ins, at):
+                tx.save("posting", posting, condition=PostingModel.id.does_not_exist())
             # held >= amount keeps escrow from ever going negative, whatever happened
             # before; the order's version is not touched so that money arriving never
             # makes a user's concurrent action fail.
@@ -82,9 +87,10 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
                                counter.add(ins.amount),
                                OrderModel.escrow_instructed.add(-ins.amount)],
                       condition=OrderModel.escrow_held >= ins.amount)
-            if ins.kind == money.RELEASE:
+            net = ins.amount - int(ins.fee or 0)
+            if ins.kind == money.RELEASE and net:
                 tx.update("account", AccountModel(money.payable_account(ins.provider_id)),
-                          actions=[AccountModel.balance.add(ins.amount),
+                          actions=[AccountModel.balance.add(net),
                                    AccountModel.currency.set("CNY"),
                                    AccountModel.updated_at.set(at)])
             tx.update("instruction", ins,
@@ -104,6 +110,23 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
             # Already posted or already done by a concurrent run: re-read settles it.
             return False
         raise
+
+
+def _postings(ins: InstructionModel, at: str) -> list[PostingModel]:
+    """The postings of one release or refund, each under a deterministic id (the
+    instruction's, and `<instruction>:fee` beside a release's), so that nothing can be
+    posted twice. The platform's revenue has no head item: its balance is the sum of
+    its postings, and a head that every release in the market updated would make them
+    conflict with each other."""
+    if ins.kind != money.RELEASE:
+        posting = money.posting_for(ins.kind, ins.order_id, ins.provider_id, ins.amount)
+        return [new_posting(ins.id, ins.kind, posting, at, order_id=ins.order_id)]
+    fee = int(ins.fee or 0)
+    return [new_posting(ins.id if kind == money.RELEASE else money.fee_posting_id(ins.id),
+                        kind, posting, at, order_id=ins.order_id,
+                        fee=fee if kind == money.RELEASE else None)
+            for kind, posting in money.release_postings(ins.order_id, ins.provider_id,
+                                                        ins.amount, fee)]
 
 
 def _record_failure(ins: InstructionModel, error: Exception, now: datetime) -> str:
@@ -140,10 +163,5 @@ def pending_instructions(now: datetime, limit: int = 100, start_key=None):
 
 
 def balance(caller) -> dict:
-    """What the ledger owes the caller: released earnings on their payable account."""
-    try:
-        head = AccountModel.get(money.payable_account(caller.user_id), consistent_read=True)
-        available = int(head.balance or 0)
-    except DoesNotExist:
-        available = 0
-    return {"available": available, "currency": "CNY"}
+    """What the ledger owes the caller: available earnings and withdrawals in flight."""
+    return payouts.balance(caller)

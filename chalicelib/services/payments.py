@@ -10,6 +10,12 @@ order code changes.
 
 Every call carries an idempotency key; a gateway must never charge or refund the same
 key twice (real gateways offer this; the sandbox enforces it).
+
+Payouts: `transfer(...)` sends a provider's withdrawal to their payout account, keyed by
+the withdrawal id (Alipay's `out_biz_no`), so a retry never pays twice. It answers the
+gateway's reference, raises `TransferRefused` when the gateway definitely did not and
+will not pay (the withdrawal fails and its money goes back), and raises anything else
+when the outcome is unknown (the driver asks again, with the same key, later).
 """
 import os
 import threading
@@ -28,6 +34,21 @@ class PaymentGateway(Protocol):
 
     def refund(self, payment_ref: str, amount: int, idempotency_key: str) -> str: ...
 
+    # --- payouts -------------------------------------------------------------------
+    def transfer(self, payout_id: str, amount: int, account: str, name: str,
+                 idempotency_key: str) -> str: ...
+
+
+# --- payouts -----------------------------------------------------------------------
+class TransferRefused(Exception):
+    """The gateway definitely did not pay and never will for this key (a wrong payee
+    account or name, a closed account): the withdrawal fails and its money goes back.
+    Anything else a transfer raises means the outcome is unknown."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
 
 @dataclass
 class SandboxGateway:
@@ -37,6 +58,11 @@ class SandboxGateway:
     refunds: dict = field(default_factory=dict)
     calls: list = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # --- payouts: what tests set to make transfers go wrong ---------------------------
+    transfers: dict = field(default_factory=dict)
+    refuse_transfers: str | None = None  # a reason: every new transfer is refused
+    transfer_errors: int = 0  # this many transfers raise before reaching the gateway
+    lost_transfer_answers: int = 0  # this many transfers are made, then the answer is lost
 
     def charge(self, order_id: str, amount: int, idempotency_key: str) -> PaymentResult:
         with self._lock:
@@ -53,6 +79,26 @@ class SandboxGateway:
                 self.refunds[idempotency_key] = (f"sandbox-refund-{len(self.refunds) + 1}",
                                                  payment_ref, amount)
             return self.refunds[idempotency_key][0]
+
+
+    # --- payouts ---------------------------------------------------------------------
+    def transfer(self, payout_id: str, amount: int, account: str, name: str,
+                 idempotency_key: str) -> str:
+        with self._lock:
+            self.calls.append(("transfer", payout_id, amount, idempotency_key))
+            if idempotency_key in self.transfers:
+                return self.transfers[idempotency_key][0]
+            if self.transfer_errors:
+                self.transfer_errors -= 1
+                raise TimeoutError("sandbox: the transfer timed out (nothing was paid)")
+            if self.refuse_transfers:
+                raise TransferRefused(self.refuse_transfers)
+            self.transfers[idempotency_key] = (f"sandbox-transfer-{len(self.transfers) + 1}",
+                                               account, name, amount)
+            if self.lost_transfer_answers:
+                self.lost_transfer_answers -= 1
+                raise TimeoutError("sandbox: the transfer was made but its answer was lost")
+            return self.transfers[idempotency_key][0]
 
 
 _gateways: dict[str, PaymentGateway] = {}

@@ -2,17 +2,31 @@
 
 Access patterns (see README):
 - a posting by id (= the instruction or funding id that made it) ... postings: id
-- an account's head (payable balance) ............................ accounts: id
-- an instruction by id (<order>:<kind>:<step|all>) ............... instructions: id
+- a provider's statement, newest first ........ postings.by_account: account, at (sparse)
+- an account's head (payable, withdrawing balance) ............... accounts: id
+- an instruction by id (<order>:<kind>:<step|all>, <wd>:payout) .. instructions: id
 - unfinished instructions, oldest due first ...................... instructions.pending: "PENDING", next_attempt_at (sparse)
 """
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.domain.escrow import Posting, statement_account
 from chalicelib.storage.base import table
 
 PENDING_PK = "PENDING"
+
+
+class PostingsByAccount(GlobalSecondaryIndex):
+    """Sparse: only postings that move a provider's payable money carry `account`
+    (domain.escrow.statement_account), so GET /me/statement reads one partition."""
+
+    class Meta:
+        index_name = "by_account"
+        projection = AllProjection()
+
+    account = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)
 
 
 @table("postings", money=True)
@@ -30,18 +44,37 @@ class PostingModel(Model):
     amount = NumberAttribute()  # fen, > 0
     currency = UnicodeAttribute(default="CNY")
     order_id = UnicodeAttribute(null=True)
-    kind = UnicodeAttribute()  # fund | release | refund
+    # fund | release | fee | refund | withdrawal | payout | withdrawal_returned
+    kind = UnicodeAttribute()
     at = UnicodeAttribute()
+    # The statement this posting belongs to (the by_account index). Postings written
+    # before the index was sparse carry their to_account here, which for a release is
+    # the same payable account and for anything else an account no statement reads.
+    account = UnicodeAttribute(null=True)
+    fee = NumberAttribute(null=True)  # on a release: what the platform kept of it
+    withdrawal_id = UnicodeAttribute(null=True)
+
+    by_account = PostingsByAccount()
+
+
+def new_posting(posting_id: str, kind: str, posting: Posting, at: str, **extra) -> PostingModel:
+    """An unsaved posting of `posting`, its statement account (the sparse index's key)
+    filled in; saved with `PostingModel.id.does_not_exist()`."""
+    return PostingModel(posting_id, from_account=posting.from_account,
+                        to_account=posting.to_account, amount=posting.amount, kind=kind,
+                        at=at, account=statement_account(posting), **extra)
 
 
 @table("accounts", money=True)
 class AccountModel(Model):
-    """A payable account's head: the balance the ledger owes a provider."""
+    """An account's head: what the ledger owes a provider (`payable:<p>`, available to
+    withdraw) or holds for their withdrawals in flight (`withdrawing:<p>`). Conditions
+    on these heads keep both from ever going below zero."""
 
     class Meta:
         table_name = "accounts"
 
-    id = UnicodeAttribute(hash_key=True)  # payable:<provider id>
+    id = UnicodeAttribute(hash_key=True)  # payable:<provider id> | withdrawing:<provider id>
     balance = NumberAttribute(default=0)
     currency = UnicodeAttribute(default="CNY")
     updated_at = UnicodeAttribute(null=True)
@@ -60,16 +93,19 @@ class PendingInstructions(GlobalSecondaryIndex):
 
 @table("instructions", money=True)
 class InstructionModel(Model):
-    """A release or refund decided by a transition, recorded in the same transaction,
-    then executed (possibly later, possibly many times) until it is done or parked."""
+    """A release, refund or payout decided by a transition or a withdrawal, recorded in
+    the same transaction, then executed (possibly later, possibly many times) until it
+    is done or parked."""
 
     class Meta:
         table_name = "instructions"
 
-    id = UnicodeAttribute(hash_key=True)  # <order>:<kind>:<step|all>
-    order_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # release | refund
+    id = UnicodeAttribute(hash_key=True)  # <order>:<kind>:<step|all> | <withdrawal>:payout
+    order_id = UnicodeAttribute(null=True)  # none on a payout
+    kind = UnicodeAttribute()  # release | refund | payout
     amount = NumberAttribute()
+    fee = NumberAttribute(null=True)  # a release's platform fee, fixed when it is decided
+    withdrawal_id = UnicodeAttribute(null=True)
     step = NumberAttribute(null=True)  # the milestone index; None = whatever is held
     provider_id = UnicodeAttribute()
     payment_ref = UnicodeAttribute(null=True)

@@ -1,11 +1,12 @@
 """Every PynamoDB model of the app; importing this module registers all tables."""
-from chalicelib.storage import (  # noqa: F401  # noqa: F401  # noqa: F401
+from chalicelib.storage import (  # noqa: F401 - importing a module registers its models
     catalog,
     idempotency,
     ledger,
     market,
     notifications,
     orders,
+    payouts,
     reviews,
     sweeps,
 )

@@ -19,7 +19,8 @@ def sandbox():
 
 
 def test_balance_is_zero_before_any_release(api):
-    assert api.get("/me/balance", user=PROVIDER).json == {"available": 0, "currency": "CNY"}
+    assert api.get("/me/balance", user=PROVIDER).json == {
+        "available": 0, "pending_withdrawal": 0, "currency": "CNY"}
     assert api.get("/me/balance").status == 401
 
 

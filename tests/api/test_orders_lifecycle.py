@@ -45,7 +45,8 @@ def test_fixed_price_order_from_purchase_to_completion(api):
     approved = api.post(f"/orders/{oid}/approve", user=BUYER)
     assert approved.json["status"] == "completed"
     assert approved.json["escrow"] == held(funded=50000, released=50000)
-    assert api.get("/me/balance", user=PROVIDER).json == {"available": 50000, "currency": "CNY"}
+    assert api.get("/me/balance", user=PROVIDER).json == {
+        "available": 50000, "pending_withdrawal": 0, "currency": "CNY"}
 
     events = api.get(f"/orders/{oid}/events", user=BUYER).json["items"]
     assert [e["type"] for e in events] == ["placed", "paid", "accepted", "delivered", "approved"]

@@ -1,4 +1,6 @@
 """Fixtures of the attack tests."""
+from datetime import timedelta
+
 import pytest
 from chalice.test import Client
 from moto import mock_aws
@@ -7,6 +9,7 @@ from chalicelib import clock
 from chalicelib.local import engines
 from chalicelib.storage import schema
 from tests.attack.authz_support import World
+from tests.attack.faults import Faults
 from tests.support import ApiClient
 
 
@@ -24,3 +27,27 @@ def world():
             yield World(ApiClient(client))
     clock.reset()
 
+
+# --- fixtures of the fault-injection tests ------------------------------------------------------------------
+@pytest.fixture
+def moto_api(moto_aws, chalice_app):
+    with Client(chalice_app, stage_name="local") as client:
+        yield ApiClient(client)
+
+
+@pytest.fixture
+def faults(monkeypatch):
+    return Faults().install(monkeypatch)
+
+
+@pytest.fixture
+def wall(monkeypatch):
+    """Real time, movable: an idempotency claim left in progress expires after 60 s of it."""
+    skew = [timedelta(0)]
+    real = clock.real_now
+    monkeypatch.setattr(clock, "real_now", lambda: real() + skew[0])
+
+    def pass_seconds(seconds):
+        skew[0] += timedelta(seconds=seconds)
+
+    return pass_seconds

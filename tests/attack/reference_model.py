@@ -43,6 +43,19 @@ INVALID_TRANSITION = Expect(409, "INVALID_TRANSITION")
 CANCEL_NOT_ALLOWED = Expect(409, "CANCEL_NOT_ALLOWED")
 REVIEW_NOT_ALLOWED = Expect(409, "REVIEW_NOT_ALLOWED")
 VALIDATION_FAILED = Expect(422, "VALIDATION_FAILED")
+PROVIDER_NOT_APPROVED = Expect(403, "PROVIDER_NOT_APPROVED")
+PAYOUT_ACCOUNT_REQUIRED = Expect(409, "PAYOUT_ACCOUNT_REQUIRED")
+INSUFFICIENT_BALANCE = Expect(409, "INSUFFICIENT_BALANCE")
+# CHOICE: the code refuses withdrawals under 0.10 CNY, Alipay's smallest transfer.
+MIN_WITHDRAWAL = 10
+
+
+@dataclass
+class Withdrawal:
+    user: str
+    amount: int
+    status: str = "pending"  # pending | paid | failed
+    id: str = ""
 
 
 @dataclass
@@ -177,6 +190,12 @@ class Market:
         # (GET /users/{id}) are separate standings.
         self.provider_standing: dict[str, dict] = {}
         self.user_standing: dict[str, dict] = {}
+        # payouts (提现): the approved providers, who has a payout account, the money on
+        # its way out per user, and every withdrawal in the order asked.
+        self.approved: set[str] = set()
+        self.payout_accounts: set[str] = set()
+        self.pending_withdrawal: dict[str, int] = {}
+        self.withdrawals: list[Withdrawal] = []
 
     # --- helpers -------------------------------------------------------------
     def add_service(self, service: Service) -> None:
@@ -394,6 +413,41 @@ class Market:
         entry["credit"] += POINTS[rating]
         entry[rating] += 1
         return CREATED
+
+    # --- payouts ------------------------------------------------------------------
+    def set_payout_account(self, actor: str) -> Expect:
+        # CHOICE: payout accounts are for approved (or suspended) providers.
+        if actor not in self.approved:
+            return PROVIDER_NOT_APPROVED
+        self.payout_accounts.add(actor)
+        return OK
+
+    def withdraw(self, actor: str, amount: int) -> tuple[Expect, Withdrawal | None]:
+        """提现: at most `available`, which drops at once."""
+        if amount < MIN_WITHDRAWAL:
+            return VALIDATION_FAILED, None
+        if actor not in self.payout_accounts:
+            return PAYOUT_ACCOUNT_REQUIRED, None
+        if amount > self.balance.get(actor, 0):
+            return INSUFFICIENT_BALANCE, None
+        self.balance[actor] -= amount
+        self.pending_withdrawal[actor] = self.pending_withdrawal.get(actor, 0) + amount
+        withdrawal = Withdrawal(actor, amount)
+        self.withdrawals.append(withdrawal)
+        return CREATED, withdrawal
+
+    def pay_out(self, refused: bool) -> None:
+        """The scheduled job: every pending withdrawal is paid, or, when the gateway
+        refuses, failed with its money back in `available`."""
+        for w in self.withdrawals:
+            if w.status != "pending":
+                continue
+            self.pending_withdrawal[w.user] -= w.amount
+            if refused:
+                w.status = "failed"
+                self.balance[w.user] = self.balance.get(w.user, 0) + w.amount
+            else:
+                w.status = "paid"
 
     # --- time and the scheduled functions --------------------------------------
     def advance(self, seconds: int) -> None:

@@ -71,6 +71,17 @@ def self_target(party=BUYER, body=None, **extra):
     return lambda w: Target({}, party, body=body(w) if callable(body) else body, **extra)
 
 
+def earning_provider(body=None):
+    """provider-1 with money released to them; both providers with a payout account."""
+    def build(w: World) -> Target:
+        w.order("completed")
+        for provider in (PROVIDER, OTHER_PROVIDER):
+            assert w.api.put("/providers/me/payout-account", PAYEE, user=provider).status == 200
+        return Target({}, PROVIDER, body=body,
+                      probe=lambda: w.api.get("/me/balance", user=PROVIDER).json)
+    return build
+
+
 def provider_target(make: str, body=None):
     def build(w: World) -> Target:
         user = w.applicant()
@@ -85,6 +96,11 @@ REASON = {"reason": "资质材料不全"}
 CAMPAIGN = {"name": "新店体验季", "starts_at": "2026-12-01T00:00:00+08:00",
             "ends_at": "2026-12-31T00:00:00+08:00", "max_price": 100}
 UPLOAD = {"filename": "首页设计稿.png", "content_type": "image/png", "size": 1024}
+PAYEE = {"account": "13800138000", "name": "张小美"}
+# Only providers have payout accounts: anyone else reads 404, and withdrawing without
+# an account or a balance is 409; setting one is for providers only.
+NO_PAYOUT_ACCOUNT = {ANOTHER_BUYER: 404, SYSTEM_CLAIM: 404, OPERATOR_CALLER: 404}
+NOT_A_PROVIDER = {ANOTHER_BUYER: 403, SYSTEM_CLAIM: 403, OPERATOR_CALLER: 403}
 
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/health"): Case(PUBLIC, self_target()),
@@ -100,6 +116,14 @@ CASES: dict[tuple[str, str], Case] = {
 
     ("GET", "/me/notifications"): Case(SELF, self_target()),
     ("GET", "/me/balance"): Case(SELF, self_target()),
+    ("GET", "/me/withdrawals"): Case(SELF, self_target()),
+    ("GET", "/me/statement"): Case(SELF, self_target()),
+    ("GET", "/providers/me/payout-account"): Case(SELF, earning_provider(),
+                                                  overrides=NO_PAYOUT_ACCOUNT),
+    ("PUT", "/providers/me/payout-account"): Case(SELF, self_target(PROVIDER, PAYEE),
+                                                  overrides=NOT_A_PROVIDER),
+    ("POST", "/me/withdrawals"): Case(SELF, earning_provider({"amount": 100}), overrides={
+        s: 409 for s in (*STRANGERS, OPERATOR_CALLER)}),
     ("GET", "/orders"): Case(SELF, self_target()),
     ("GET", "/providers/me"): Case(SELF, self_target(PROVIDER)),
     ("GET", "/providers/me/services"): Case(SELF, self_target(PROVIDER)),
@@ -305,6 +329,22 @@ def test_strangers_see_nothing_of_an_order(world):
     assert oid in api.get("/me/notifications?limit=100", user=PROVIDER).raw.decode()
     assert api.get("/me/balance", user=PROVIDER).json["available"] > 0
     assert len(api.get(f"/orders/{oid}/reviews", user=PROVIDER).json["items"]) == 1
+
+
+def test_strangers_see_nothing_of_a_providers_money(world):
+    api = world.api
+    world.order("completed")
+    payee = {"account": "provider-1@example.com", "name": "张小美"}
+    assert api.put("/providers/me/payout-account", payee, user=PROVIDER).status == 200
+    wid = api.post("/me/withdrawals", {"amount": 100}, user=PROVIDER).json["id"]
+    for stranger in (OTHER_BUYER, OTHER_PROVIDER, INTRUDER):
+        for path in ("/me/withdrawals?limit=100", "/me/statement?limit=100",
+                     "/providers/me/payout-account"):
+            reply = api.get(path, user=stranger).raw.decode()
+            assert wid not in reply and payee["account"] not in reply
+        assert api.get("/me/balance", user=stranger).json["pending_withdrawal"] == 0
+    assert wid in api.get("/me/withdrawals?limit=100", user=PROVIDER).raw.decode()
+    assert wid in api.get("/me/statement?limit=100", user=PROVIDER).raw.decode()
 
 
 def test_a_draft_service_and_a_pending_provider_stay_private(world):

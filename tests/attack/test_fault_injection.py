@@ -14,11 +14,9 @@ Everything runs on moto; the transaction and lost-answer kinds run on DynamoDB L
 too, which (unlike moto) honours transaction tokens and raises real conflicts.
 """
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Callable
 
 import pytest
-from chalice.test import Client
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
@@ -28,7 +26,6 @@ from chalicelib.storage.orders import OrderEventModel, OrderModel
 from tests.attack.faults import KINDS, Faults
 from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.jobs.sweep_support import DAY, HOUR
-from tests.support import ApiClient
 
 OPERATOR = "op-1"
 DEPOSIT = [{"title": "定金", "amount": 30000, "release": "on_accept"},
@@ -117,31 +114,6 @@ PATHS = {
     "expiry_sweep": Path(_unaccepted_past_deadline, None, job="sweep_timeouts"),
     "release_escrow": Path(_instructions_left_pending, None, job="release_escrow"),
 }
-
-
-# --- fixtures ------------------------------------------------------------------
-@pytest.fixture
-def moto_api(moto_aws, chalice_app):
-    with Client(chalice_app, stage_name="local") as client:
-        yield ApiClient(client)
-
-
-@pytest.fixture
-def faults(monkeypatch):
-    return Faults().install(monkeypatch)
-
-
-@pytest.fixture
-def wall(monkeypatch):
-    """Real time, movable: an idempotency claim left in progress expires after 60 s of it."""
-    skew = [timedelta(0)]
-    real = clock.real_now
-    monkeypatch.setattr(clock, "real_now", lambda: real() + skew[0])
-
-    def pass_seconds(seconds):
-        skew[0] += timedelta(seconds=seconds)
-
-    return pass_seconds
 
 
 # --- one run -------------------------------------------------------------------

@@ -98,12 +98,19 @@ MOVES = {
     "replay": st.tuples(st.just("replay"), st.booleans()),
     "to_deadline": st.tuples(st.just("to_deadline"), ORDER, st.sampled_from([0, -1, 1]),
                              st.sampled_from(["edge", "sweep_timeouts", None]), RATING),
+    # Providers are drawn more often: they are the ones with money to take out.
+    "payout": st.tuples(st.just("payout"),
+                        st.sampled_from(["account", "account", "withdraw", "withdraw",
+                                         "withdraw", "refuse", "pay"]),
+                        st.sampled_from(PROVIDERS * 3 + USERS),
+                        st.sampled_from([5, 10, 1000, 20000, 50000, 10**6, "all"])),
 }
 WEIGHTS = ["progress"] * 4 + ["act"] * 3 + ["place", "place", "tick", "to_deadline",
-                                            "to_deadline", "catalog", "replay"]
+                                            "to_deadline", "catalog", "replay", "payout"]
 MOVE = st.sampled_from(WEIGHTS).flatmap(MOVES.get)
 MOVE_METHODS = {"progress": "progress", "act": "act", "place": "place_order", "tick": "tick",
-                "catalog": "catalog", "replay": "replay", "to_deadline": "to_deadline"}
+                "catalog": "catalog", "replay": "replay", "to_deadline": "to_deadline",
+                "payout": "payout"}
 
 
 def split_amounts(held: int, split: str) -> tuple[int, int]:
@@ -123,6 +130,12 @@ class MarketMachine(RuleBasedStateMachine):
         self.model = rm.Market(BASE, OPERATOR)
         for user in PROVIDERS:
             approved_provider(self.api, user)
+        self.model.approved.update(PROVIDERS)
+        self.refusing = False  # whether the gateway refuses transfers
+        # provider-1 can be paid out from the start; provider-2 must set an account first.
+        assert self.api.put("/providers/me/payout-account", {"account": "13800138000",
+                            "name": "张小美"}, user=PROVIDERS[0]).status == 200
+        self.model.set_payout_account(PROVIDERS[0])
         for key, (provider, n, changes) in SERVICES.items():
             service = listed(self.api, provider, n, **changes)
             self.model.add_service(rm.Service(key, provider, changes["pricing"],
@@ -225,6 +238,30 @@ class MarketMachine(RuleBasedStateMachine):
         reply = self.call("POST", f"/services/{self.model.services[key].id}/{op}", who)
         self.expect(reply, expected, f"{op} {key} by {who}")
 
+    # --- payouts (提现) ----------------------------------------------------------------
+    def payout(self, op, who, amount):
+        """Set a payout account, withdraw, or make the gateway refuse (or pay) transfers
+        and run the release_escrow job, which pays or refuses what is pending (as a tick
+        with that job does too)."""
+        if op == "account":
+            reply = self.call("PUT", "/providers/me/payout-account", who,
+                              {"account": f"{who}@example.com", "name": "张小美"})
+            self.expect(reply, self.model.set_payout_account(who), f"payout-account by {who}")
+        elif op == "withdraw":
+            if amount == "all":
+                amount = self.model.balance.get(who, 0)
+            expected, withdrawal = self.model.withdraw(who, amount)
+            reply = self.call("POST", "/me/withdrawals", who, {"amount": amount})
+            self.expect(reply, expected, f"withdraw {amount} by {who}")
+            if withdrawal is not None:
+                withdrawal.id = reply.json["id"]
+                assert (reply.json["amount"], reply.json["status"]) == (amount, "pending")
+        else:
+            # The gateway pays (or refuses) from now on, and the driver runs at once.
+            self.refusing = op == "refuse"
+            payments.gateway().refuse_transfers = "PAYEE_NOT_EXIST" if self.refusing else None
+            self.tick(0, "release_escrow")
+
     # --- orders ----------------------------------------------------------------------
     def do(self, action: str, order: rm.Order, actor: str):
         """One order action by `actor`, through the API and the model; both must agree."""
@@ -301,7 +338,13 @@ class MarketMachine(RuleBasedStateMachine):
         if job == "sweep_timeouts":
             self.model.sweep_timeouts()
             self.touched.extend(self.model.orders)
-        if job:  # release_escrow: every release and refund already ran in its request
+        if job == "release_escrow":
+            # Every release and refund already ran in its request; withdrawals are paid
+            # (or refused) only here.
+            pending = sum(w.status == "pending" for w in self.model.withdrawals)
+            OUTCOMES[f"(pay out {'refused' if self.refusing else 'paid'})"] += pending
+            self.model.pay_out(self.refusing)
+        if job:
             self.api.invoke(job)
 
     def to_deadline(self, pick: int, offset: int, then: str | None, rating: str):
@@ -343,8 +386,9 @@ class MarketMachine(RuleBasedStateMachine):
     @invariant()
     def money_and_standing_match_the_model(self):
         for user in ORDERERS:
-            balance = self.api.get("/me/balance", user=user).json["available"]
-            assert balance == self.model.balance.get(user, 0), user
+            balance = self.api.get("/me/balance", user=user).json
+            assert (balance["available"], balance["pending_withdrawal"]) == (
+                self.model.balance.get(user, 0), self.model.pending_withdrawal.get(user, 0)), user
             public = self.api.get(f"/users/{user}").json
             assert standing_of(public) == self.model.standing(rm.BUYER_ROLE, user), user
         for user in PROVIDERS:
@@ -353,6 +397,17 @@ class MarketMachine(RuleBasedStateMachine):
             listed_count = sum(1 for s in self.model.services.values()
                                if s.provider == user and s.status == "listed")
             assert public["listed_count"] == listed_count, user
+
+    @invariant()
+    def withdrawals_and_statements_match_the_model(self):
+        for user in PROVIDERS:
+            items = self.api.get("/me/withdrawals?limit=100", user=user).json["items"]
+            expected = [(w.id, w.amount, w.status) for w in reversed(self.model.withdrawals)
+                        if w.user == user]
+            assert [(w["id"], w["amount"], w["status"]) for w in items] == expected, user
+            # The statement lists every movement of `available`: it adds up to it.
+            lines = self.api.get("/me/statement?limit=100", user=user).json["items"]
+            assert sum(line["amount"] for line in lines) == self.model.balance.get(user, 0)
 
     @invariant()
     def services_match_the_model(self):
@@ -368,7 +423,10 @@ class MarketMachine(RuleBasedStateMachine):
         check = self.api.get("/admin/ledger/check", user=OPERATOR, operator=True)
         assert check.status == 200, check
         assert check.json["sum"] == 0 and check.json["violations"] == [], check.json
-        assert check.json["pending_instructions"] == [], check.json
+        # Only the payouts of withdrawals the job has not run for yet may be pending.
+        pending = [w for w in self.model.withdrawals if w.status == "pending"]
+        assert sorted((i["kind"], i["amount"]) for i in check.json["pending_instructions"]) == \
+            sorted(("payout", w.amount) for w in pending), check.json
 
 
 def view_of(order: dict) -> dict:
@@ -404,3 +462,34 @@ def test_orders_and_money_follow_the_model(moto_aws, chalice_app):
 @pytest.mark.slow
 def test_orders_and_money_follow_the_model_long(moto_aws, chalice_app):
     _run(moto_aws, chalice_app, int(os.environ.get("MODEL_EXAMPLES", 150)), 50)
+
+
+def test_the_model_pays_out_and_gives_back_like_the_api(moto_aws, chalice_app):
+    """A scripted walk through the payout moves, so that paid and refused withdrawals are
+    compared with the model on every run, whatever the random examples drew."""
+    with mock.patch.object(clock, "real_now", return_value=BASE), \
+            Client(chalice_app, stage_name="local") as client:
+        MarketMachine.api = ApiClient(client)
+        machine = MarketMachine()
+
+        def check():
+            machine.money_and_standing_match_the_model()
+            machine.withdrawals_and_statements_match_the_model()
+            machine.ledger_is_clean()
+
+        machine.first_order("buyer-1", "fixed", "none")
+        machine.progress(0, 0, "good", "half", 4)  # pay, accept, deliver, approve
+        assert machine.model.balance["provider-1"] == 50000
+        machine.payout("withdraw", "provider-1", 20000)
+        machine.payout("withdraw", "provider-2", 1000)  # nothing earned, no account
+        check()
+        machine.payout("refuse", None, None)
+        assert [w.status for w in machine.model.withdrawals] == ["failed"]
+        check()
+        machine.payout("withdraw", "provider-1", "all")
+        machine.replay(True)
+        check()
+        machine.payout("pay", None, None)
+        assert [w.status for w in machine.model.withdrawals] == ["failed", "paid"]
+        assert machine.model.balance["provider-1"] == 0
+        check()

@@ -123,6 +123,22 @@ def _market_scenario(api: ApiClient) -> None:
     api.invoke("sweep_timeouts")
     api.invoke("release_escrow")
     orders.ledger_clean(api)
+    # Payouts: the provider's earnings leave through the gateway (the driver pays them).
+    _ok(api.put("/providers/me/payout-account", {"account": "13800138000", "name": "张小美"},
+                user=PROVIDER))
+    _ok(api.get("/providers/me/payout-account", user=PROVIDER))
+    _ok(api.post("/me/withdrawals", {"amount": 100}, user=PROVIDER))
+    # A withdrawal whose answer was lost (a 5xx after the commit) is found, not repeated,
+    # when the client retries with the same Idempotency-Key.
+    from chalicelib.services import payouts
+    lost = {"Idempotency-Key": "withdraw-lost"}
+    with _replaced(payouts, "present", lambda real: lambda *a: 1 / 0):
+        assert api.post("/me/withdrawals", {"amount": 100}, user=PROVIDER,
+                        headers=lost).status == 500
+    _ok(api.post("/me/withdrawals", {"amount": 100}, user=PROVIDER, headers=lost))
+    _ok(api.get("/me/withdrawals", user=PROVIDER))
+    _ok(api.get("/me/statement", user=PROVIDER))
+    api.invoke("release_escrow")
     _every_kind_of_job_work(api, service["id"])
 
     # The catalog's remaining writes: edit, delist, delete; suspend a provider.

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import deliverables, orders
+from chalicelib.services import deliverables, ledger_check, orders
 from tests.api.orders_support import listed_service
 from tests.support import BUYER, PROVIDER
 
@@ -40,3 +40,8 @@ def winners_and_losers(results):
     wins = [r for r in results if not isinstance(r, Exception)]
     losses = [r for r in results if isinstance(r, Exception)]
     return wins, losses
+
+
+def assert_ledger_clean():
+    report = ledger_check.check_ledger()
+    assert report["violations"] == [] and report["sum"] == 0

@@ -5,18 +5,13 @@ from datetime import timedelta
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, ServiceAtCapacity
-from chalicelib.services import escrow, ledger_check, orders, payments
+from chalicelib.services import escrow, orders, payments
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import PostingModel
 from tests.api.orders_support import listed_service
-from tests.integration.races_support import (AS_BUYER, AS_PROVIDER, in_review, new_order,
-                                             winners_and_losers)
+from tests.integration.races_support import (AS_BUYER, AS_PROVIDER, assert_ledger_clean,
+                                             in_review, new_order, winners_and_losers)
 from tests.support import race
-
-
-def assert_ledger_clean():
-    report = ledger_check.check_ledger()
-    assert report["violations"] == [] and report["sum"] == 0
 
 
 def test_two_approvals_at_once_release_one_step(ddb):

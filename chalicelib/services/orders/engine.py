@@ -164,7 +164,8 @@ class _Change:
             "posting", PostingModel(money.funding_id(self.order.id),
                                     from_account=posting.from_account,
                                     to_account=posting.to_account, amount=amount,
-                                    order_id=self.order.id, kind=money.FUND, at=self.at),
+                                    order_id=self.order.id, kind=money.FUND, at=self.at,
+                                    account=money.statement_account(posting)),
             condition=PostingModel.id.does_not_exist()))
 
     def _release_deposit(self):
