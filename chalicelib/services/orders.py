@@ -20,8 +20,8 @@ from chalicelib.domain import orders as life
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, InvalidTransition,
                                       NotFound, ServiceAtCapacity, ServiceNotListed,
-                                      ValidationFailed)
-from chalicelib.services import escrow, idempotency, payments
+                                      ServiceUnavailable, ValidationFailed)
+from chalicelib.services import escrow, funding, idempotency, payments
 from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
@@ -279,8 +279,10 @@ def _order_amount(service: ServiceModel, price: int | None) -> int:
 
 
 # --- paying ------------------------------------------------------------------
-def pay_order(caller: Caller, order_id: str, now: datetime) -> dict:
-    """Charge the buyer through the gateway; with a synchronous gateway, fund escrow now."""
+def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "page") -> dict:
+    """Start the buyer's payment at the gateway; the answer's `payment` says whether it
+    succeeded (escrow is funded now) or is pending (the buyer pays at `redirect_url`;
+    the gateway's confirmation funds escrow later, through confirm_funding)."""
     order = load(order_id)
     try:
         life.decide(order.status, life.PAY, role_of(caller, order), facts(order, now))
@@ -288,11 +290,19 @@ def pay_order(caller: Caller, order_id: str, now: datetime) -> dict:
         if _moved_by_this_request(order):
             return present(order)
         raise
-    # One charge per order, whatever the client retries: the key is the order's.
-    result = payments.gateway().charge(order.id, int(order.amount), f"{order.id}:charge")
-    if result.status != "succeeded":
-        return present(order)  # the gateway's webhook calls confirm_funding later
-    return present(confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller))
+    # One payment per order, whatever the client retries: the gateway's trade is the order's.
+    try:
+        result = funding.start_payment(order, now, channel=channel,
+                                       expires_at=order_deadlines(order).get("pay_by"))
+    except payments.GatewayError:
+        log.warning("order %s: the gateway did not start the payment", order.id, exc_info=True)
+        raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
+    if result.status != payments.SUCCEEDED:
+        return {**present(order), "payment": funding.present_payment(result)}
+    funded = confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller)
+    funding.mark_paid(order.id, payments.TradeStatus(order.id, payments.SUCCEEDED, ref=result.ref,
+                                                     amount=int(order.amount)), now)
+    return {**present(funded), "payment": funding.present_payment(result)}
 
 
 def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime, *,
@@ -312,7 +322,8 @@ def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime,
         if fresh.payment_ref == payment_ref:
             return fresh
         # The money arrived for an order that closed meanwhile: send it straight back.
-        payments.gateway().refund(payment_ref, amount, f"{order_id}:void:{payment_ref}")
+        funding.void_late_payment(order_id, payments.TradeStatus(
+            order_id, payments.SUCCEEDED, ref=payment_ref, amount=amount), now)
         raise
 
 

@@ -10,10 +10,15 @@ order code changes.
 
 Every call carries an idempotency key; a gateway must never charge or refund the same
 key twice (real gateways offer this; the sandbox enforces it).
+
+Asynchronous gateways (Alipay, `chalicelib.alipay.gateway`) answer `charge` with status
+"pending" and a `redirect_url` for the buyer; `query` asks what became of a payment, and
+their notifications reach `POST /payments/<name>/notify` (chalicelib.services.confirmations).
 """
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 
@@ -21,12 +26,16 @@ from typing import Protocol
 class PaymentResult:
     ref: str
     status: str  # succeeded | pending
+    redirect_url: str | None = None  # where the buyer pays, while pending
 
 
 class PaymentGateway(Protocol):
-    def charge(self, order_id: str, amount: int, idempotency_key: str) -> PaymentResult: ...
+    def charge(self, order_id: str, amount: int, idempotency_key: str, *, subject: str = "",
+               expires_at: datetime | None = None, channel: str = "page") -> PaymentResult: ...
 
     def refund(self, payment_ref: str, amount: int, idempotency_key: str) -> str: ...
+
+    def query(self, order_id: str) -> "TradeStatus": ...
 
 
 @dataclass
@@ -35,16 +44,27 @@ class SandboxGateway:
 
     charges: dict = field(default_factory=dict)
     refunds: dict = field(default_factory=dict)
+    trades: dict = field(default_factory=dict)  # order id → (ref, amount), for query
     calls: list = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def charge(self, order_id: str, amount: int, idempotency_key: str) -> PaymentResult:
+    def charge(self, order_id: str, amount: int, idempotency_key: str,
+               **_options) -> PaymentResult:
         with self._lock:
             self.calls.append(("charge", order_id, amount, idempotency_key))
             if idempotency_key not in self.charges:
                 self.charges[idempotency_key] = PaymentResult(
                     f"sandbox-pay-{len(self.charges) + 1}-{order_id}", "succeeded")
+                self.trades[order_id] = (self.charges[idempotency_key].ref, amount)
             return self.charges[idempotency_key]
+
+    def query(self, order_id: str) -> "TradeStatus":
+        with self._lock:
+            if order_id not in self.trades:
+                return TradeStatus(order_id, MISSING)
+            ref, amount = self.trades[order_id]
+            return TradeStatus(order_id, SUCCEEDED, ref=ref, amount=amount,
+                               raw_status="succeeded")
 
     def refund(self, payment_ref: str, amount: int, idempotency_key: str) -> str:
         with self._lock:
@@ -56,15 +76,25 @@ class SandboxGateway:
 
 
 _gateways: dict[str, PaymentGateway] = {}
+_gateways_lock = threading.Lock()
+
+
+def gateway_name() -> str:
+    """PAYMENT_GATEWAY: `sandbox` (local stages' default) or `alipay`."""
+    from chalicelib import settings
+
+    return settings.payment_gateway_name(settings.get())
 
 
 def gateway() -> PaymentGateway:
-    """The configured gateway (env PAYMENT_GATEWAY); only the sandbox exists so far."""
-    name = os.environ.get("PAYMENT_GATEWAY", "sandbox")
-    if name != "sandbox":
+    """The configured gateway (env PAYMENT_GATEWAY), made on first use."""
+    name = gateway_name()
+    if name not in GATEWAYS:
         raise RuntimeError(f"unknown payment gateway {name!r}")
     if name not in _gateways:
-        _gateways[name] = SandboxGateway()
+        with _gateways_lock:
+            if name not in _gateways:
+                _gateways[name] = GATEWAYS[name]()
     return _gateways[name]
 
 
@@ -72,3 +102,56 @@ def reset_sandbox() -> SandboxGateway:
     """A fresh sandbox (tests count its calls)."""
     _gateways["sandbox"] = SandboxGateway()
     return _gateways["sandbox"]
+
+
+def forget() -> None:
+    """Drop every gateway made so far (tests; new credentials reach new containers)."""
+    _gateways.clear()
+
+
+def use(name: str, gateway_: PaymentGateway) -> PaymentGateway:
+    """Serve `name` with this gateway object (tests: Alipay over the in-process stand-in)."""
+    _gateways[name] = gateway_
+    return gateway_
+
+
+# --- asynchronous gateways: what their answers and failures look like ---------------
+SUCCEEDED, PENDING = "succeeded", "pending"
+CLOSED, MISSING = "closed", "missing"  # (query only) closed unpaid; never started
+
+
+@dataclass(frozen=True)
+class TradeStatus:
+    """What the gateway says about the payment of one order: a `query` answer or a
+    verified notification."""
+
+    order_id: str  # the gateway's merchant reference (Alipay's out_trade_no)
+    status: str  # succeeded | pending | closed | missing
+    ref: str | None = None  # the gateway's own payment number (Alipay's trade_no)
+    amount: int | None = None  # fen, as the gateway states it
+    raw_status: str | None = None  # the gateway's own word for it (TRADE_SUCCESS …)
+
+
+class GatewayError(RuntimeError):
+    """The outcome is unknown: the gateway was unreachable, timed out, answered a system
+    error or an answer whose signature does not verify. Retrying with the same key is
+    safe and is what the callers do (the instruction driver, the reconciliation sweep)."""
+
+
+class NotificationRefused(ValueError):
+    """A notification that is not provably the gateway's (bad signature, another app, a
+    malformed field): it changes nothing."""
+
+
+class TransferRefused(RuntimeError):
+    """The gateway definitely refused a transfer (e.g. the payee account does not exist):
+    retrying will not help; the money goes back to the provider."""
+
+
+def _alipay() -> PaymentGateway:
+    from chalicelib.alipay.gateway import AlipayGateway  # only a stage that uses it loads it
+
+    return AlipayGateway.from_settings()
+
+
+GATEWAYS = {"sandbox": SandboxGateway, "alipay": _alipay}
