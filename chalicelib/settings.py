@@ -140,6 +140,7 @@ def assert_safe_to_serve(settings: Settings) -> None:
     refuse to serve otherwise."""
     if settings.is_local:
         return
+    assert_real_payments(settings)
     if settings.jwt_jwks_url:
         return
     # The secret itself is fetched on first use (chalicelib.secrets): a cold start must

@@ -21,6 +21,7 @@ LOG_GROUP = "LogGroup"
 LOG_GROUP_NAME = "/aws/lambda/${AWS::StackName}"
 TABLE_PREFIX = "${AWS::StackName}-"
 JWT_SECRET_PARAMETER_NAME = "/${AWS::StackName}/jwt-secret"
+ALIPAY_PARAMETER_NAME = "/${AWS::StackName}/alipay"
 
 # What the code calls, as IAM actions. tests/deploy/test_policy.py records the calls of
 # a test run and fails if this is missing one or grants one nobody calls.
@@ -199,6 +200,12 @@ def _environment() -> dict:
         "JWT_AUDIENCE": {"Ref": "JwtAudience"},
         "JWT_ISSUER": {"Ref": "JwtIssuer"},
         "JWT_ROLES_CLAIM": {"Ref": "JwtRolesClaim"},
+        # A deployed stage takes real payments or refuses to start (settings).
+        "PAYMENT_GATEWAY": "alipay",
+        "ALIPAY_GATEWAY_URL": {"Ref": "AlipayGatewayUrl"},
+        "ALIPAY_SSM_PARAMETER": {"Fn::If": ["UseAlipaySsm", _sub(ALIPAY_PARAMETER_NAME), ""]},
+        "ALIPAY_SECRET_ARN": {"Fn::If": ["UseAlipaySecretsManager", {"Ref": "AlipaySecretArn"},
+                                         ""]},
     }
 
 
@@ -232,6 +239,15 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
         "JwtRolesClaim": {"Type": "String", "Default": "roles",
                           "Description": "Claim holding the roles list (cognito:groups for "
                                          "Cognito)"},
+        "AlipayGatewayUrl": {
+            "Type": "String", "Default": "https://openapi.alipay.com/gateway.do",
+            "AllowedPattern": r"^https://.+",
+            "Description": "Alipay's open-platform gateway (its sandbox: "
+                           "https://openapi-sandbox.dl.alipaydev.com/gateway.do)"},
+        "AlipaySecretArn": {
+            "Type": "String", "Default": "",
+            "Description": "Secrets Manager ARN of the Alipay registration (JSON, see "
+                           "docs/deploy.md); empty: read the SSM parameter /<stack name>/alipay"},
         "LogRetentionDays": {"Type": "Number", "Default": 30,
                              "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 180, 365]},
     }
@@ -251,6 +267,8 @@ def _conditions() -> dict:
             {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]}]},
         "UseSsmSecret": {"Fn::And": [{"Fn::Not": [{"Condition": "UseJwks"}]},
                                      {"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]},
+        "UseAlipaySecretsManager": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlipaySecretArn"}, ""]}]},
+        "UseAlipaySsm": {"Fn::Equals": [{"Ref": "AlipaySecretArn"}, ""]},
     }
 
 
@@ -281,14 +299,19 @@ def merge_template(models, chalice_app) -> dict:
     resources["RestAPI"] = {"Properties": {"GatewayResponses": responses}}
     outputs = {"FilesBucketName": {"Value": {"Ref": FILES_BUCKET}},
                "TablePrefix": {"Value": _sub(TABLE_PREFIX)},
-               "JwtSecretParameterName": {"Value": _sub(JWT_SECRET_PARAMETER_NAME)}}
+               "JwtSecretParameterName": {"Value": _sub(JWT_SECRET_PARAMETER_NAME)},
+               "AlipayParameterName": {"Value": _sub(ALIPAY_PARAMETER_NAME)},
+               # What to give Alipay and the registration document as notify_url.
+               "AlipayNotifyUrl": {"Value": _sub(
+                   "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+                   "/api/payments/alipay/notify")}}
     return {"Parameters": _parameters(schedules), "Conditions": _conditions(),
             "Resources": resources, "Outputs": outputs}
 
 
 # --- the policy --------------------------------------------------------------
 def policy(models) -> dict:
-    """The role policy of every deployed function: our tables, our bucket, our secret."""
+    """The role policy of every deployed function: our tables, our bucket, our secrets."""
     table_arns = []
     for model in sorted(models, key=lambda m: m.TABLE_SUFFIX):
         logical = table_logical_id(model)
@@ -314,6 +337,16 @@ def policy(models) -> dict:
             {"Fn::If": ["UseSecretsManager", {
                 "Sid": "JwtSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                 "Resource": [{"Ref": "JwtSecretArn"}]}, {"Ref": "AWS::NoValue"}]},
+            # The Alipay registration (app id, the app's private key, Alipay's public key).
+            {"Fn::If": ["UseAlipaySsm", {
+                "Sid": "AlipayParameter", "Effect": "Allow", "Action": ["ssm:GetParameter"],
+                "Resource": [_sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+                                  ":parameter" + ALIPAY_PARAMETER_NAME)]},
+                {"Ref": "AWS::NoValue"}]},
+            {"Fn::If": ["UseAlipaySecretsManager", {
+                "Sid": "AlipaySecret", "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [{"Ref": "AlipaySecretArn"}]}, {"Ref": "AWS::NoValue"}]},
         ],
     }
 

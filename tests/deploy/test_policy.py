@@ -122,6 +122,23 @@ def _deployed_secret_reads() -> None:
         secrets.forget()
         assert secrets.jwt_secret(settings.Settings(**{**base, **source})) == value
     secrets.forget()
+    # The Alipay registration, from the SSM parameter or a Secrets Manager secret.
+    from chalicelib.alipay import credentials, protocol
+
+    private, public = protocol.new_key_pair()
+    document = json.dumps({"app_id": "2021000000000001", "app_private_key": private,
+                           "alipay_public_key": public,
+                           "notify_url": "https://api.example.com/payments/alipay/notify"})
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/market-prod/alipay", Value=document, Type="SecureString")
+    alipay_arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="market-prod-alipay", SecretString=document)["ARN"]
+    for source in ({"alipay_ssm_parameter": "/market-prod/alipay"},
+                   {"alipay_secret_arn": alipay_arn}):
+        credentials.forget()
+        cfg = settings.Settings(**{**base, "alipay_app_id": None, **source})
+        assert credentials.load(cfg).app_id == "2021000000000001"
+    credentials.forget()
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +208,8 @@ def test_the_policy_grants_every_dynamodb_action_the_code_calls_on_our_tables(re
 
 
 def test_the_policy_grants_the_s3_and_secret_actions_the_code_calls(recorded_calls):
-    granted = (_granted("FilesObjects") | _granted("JwtSecretParameter") | _granted("JwtSecret"))
+    granted = (_granted("FilesObjects") | _granted("JwtSecretParameter") | _granted("JwtSecret")
+               | _granted("AlipayParameter") | _granted("AlipaySecret"))
     called = {a for c in recorded_calls if c["service"] != "dynamodb" for a in c["actions"]}
     assert called <= granted, f"policy lacks {sorted(called - granted)}"
 
