@@ -629,6 +629,10 @@ def make_server(standin: StandIn, host: str = "127.0.0.1", port: int = DEFAULT_P
     return server
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -640,7 +644,7 @@ def main(argv=None) -> int:
     registration = ensure_registration(args.data_dir)
     standin = StandIn(registration, args.data_dir / "state.json")
     server = make_server(standin, args.host, args.port)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop)
     print(f"alipay-standin: serving http://{args.host}:{args.port}/gateway.do "
           f"(app id {registration.app_id})", flush=True)
     try:
