@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.alipay import protocol
+from chalicelib.domain.errors import Conflict
 from chalicelib.services import confirmations, escrow, funding, payments
 from chalicelib.storage.ledger import InstructionModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
@@ -216,19 +217,28 @@ def test_a_payment_for_an_order_cancelled_meanwhile_is_refunded_once(api, alipay
     ledger_clean(api)
 
 
-def test_notifications_racing_fund_once(api, alipay):
+def _threads_on_dynamodb_local(aws):
+    if aws == "moto":
+        pytest.skip("moto is not safe for concurrent transactions (DynamoDB Local is)")
+
+
+def test_notifications_racing_fund_once(api, alipay, aws):
+    _threads_on_dynamodb_local(aws)
     oid, _ = pending_order(api, alipay)
     alipay.pay(oid)
     form = alipay.notification(oid)
     results = race(*[lambda: confirmations.receive_notification("alipay", dict(form),
                                                                 clock.now())] * 4)
-    assert results == ["success"] * 4, results
+    # A racer that keeps losing answers 409 CONFLICT: Alipay repeats it later.
+    assert "success" in results, results
+    assert all(r == "success" or isinstance(r, Conflict) for r in results), results
     assert _events(oid) == ["placed", "paid"]
     assert api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["funded"] == 50000
     ledger_clean(api)
 
 
-def test_a_notification_racing_the_buyers_cancel_ends_funded_or_refunded(api, alipay):
+def test_a_notification_racing_the_buyers_cancel_ends_funded_or_refunded(api, alipay, aws):
+    _threads_on_dynamodb_local(aws)
     oid, _ = pending_order(api, alipay)
     alipay.pay(oid)
     form = alipay.notification(oid)
