@@ -13,6 +13,7 @@ from chalicelib.api import payments as payments_api, providers as providers_api
 from chalicelib.api import admin_jobs
 from chalicelib.jobs import registry
 from chalicelib.jobs import release_escrow as release_escrow_job
+from chalicelib.jobs import settle_payments as settle_payments_job
 from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
 
 cfg = settings.get()
@@ -48,6 +49,11 @@ def sweep_timeouts(event):
 @app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="release_escrow")
 def release_escrow(event):
     return release_escrow_job.run()
+
+
+@app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="settle_payments")
+def settle_payments(event):
+    return settle_payments_job.run()
 
 if cfg.is_local:
     from chalicelib.local import routes as local_routes

@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.routing import OPERATOR, PUBLIC, route
 from chalicelib.domain.errors import InvalidRequest
-from chalicelib.services import confirmations
+from chalicelib.services import confirmations, reconciliation
 
 bp = Blueprint(__name__)
 
@@ -26,3 +26,9 @@ def gateway_notification(req):
     ack = confirmations.receive_notification(req.params["gateway"], form, req.now)
     return Response(body=ack, status_code=200,
                     headers={"Content-Type": "text/plain; charset=utf-8"})
+
+
+@route(bp, "/admin/reconciliation", "GET", auth=OPERATOR, tag="admin")
+def reconciliation_report(req):
+    """Audit: every gateway payment record against the ledger, with every mismatch."""
+    return reconciliation.report(req.now)

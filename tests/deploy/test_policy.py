@@ -94,7 +94,9 @@ def _market_scenario(api: ApiClient) -> None:
     clock.advance(8 * DAY)
     api.invoke("sweep_timeouts")
     api.invoke("release_escrow")
+    api.invoke("settle_payments")
     orders.ledger_clean(api)
+    _ok(api.get("/admin/reconciliation", user=OPERATOR, operator=True))
 
     # The catalog's remaining writes: edit, delist, delete; suspend a provider.
     _ok(api.post(f"/services/{service['id']}/delist", user=PROVIDER))
