@@ -2,6 +2,10 @@
 container, must be complete and usable, and a deployed stage never takes payments on
 the sandbox or on a gateway that is not public https (the local stand-in)."""
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -101,3 +105,29 @@ def test_local_stages_default_to_the_sandbox():
     assert settings.payment_gateway_name(local) == "sandbox"
     with pytest.raises(settings.ConfigurationError):
         settings.payment_gateway_name(_cfg(payment_gateway=None))
+
+
+def _start_prod_function(**env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("ALIPAY_", "JWT_", "PAYMENT_"))}
+    clean.update(STAGE="prod", AWS_LAMBDA_FUNCTION_NAME="service-market-prod",
+                 JWT_SECRET_SSM_PARAMETER="/market-prod/jwt-secret",
+                 ALIPAY_SSM_PARAMETER="/market-prod/alipay", **env)
+    return subprocess.run([sys.executable, "-c", "import app"],
+                          cwd=Path(__file__).resolve().parents[2], env=clean,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("env", [
+    {}, {"PAYMENT_GATEWAY": "sandbox"},
+    {"PAYMENT_GATEWAY": "alipay", "ALIPAY_GATEWAY_URL": "http://127.0.0.1:8010/gateway.do"},
+])
+def test_a_prod_function_refuses_to_start_on_the_sandbox_or_the_stand_in(env):
+    result = _start_prod_function(**env)
+    assert result.returncode != 0
+    assert "refusing to serve" in result.stderr
+
+
+def test_a_prod_function_on_alipay_starts():
+    result = _start_prod_function(PAYMENT_GATEWAY="alipay")
+    assert result.returncode == 0, result.stderr[-2000:]
