@@ -17,6 +17,7 @@ def test_defaults_match_the_readme(monkeypatch):
     opts = devserver.options_from_env()
     assert (opts.port, opts.dynamodb_port, opts.s3_port) == (8000, 8001, 9001)
     assert opts.sweep_interval == 10
+    assert opts.alipay_standin_port == 8010 and opts.payment_gateway == "alipay"
     assert opts.data_dir == devserver.ROOT / ".local" / "data"
     assert opts.dynamodb_dir == opts.data_dir / "dynamodb"
 
