@@ -179,11 +179,14 @@ class AlipayGateway:
             raise GatewayError(f"{REFUND}: refund {request_no} is for "
                                f"{payload['refund_amount']}, not {protocol.yuan(amount)}")
 
-    def transfer(self, withdrawal_id: str, amount: int, account: str, name: str) -> str:
+    def transfer(self, payout_id: str, amount: int, account: str, name: str,
+                 idempotency_key: str | None = None) -> str:
         """Pay `amount` to the Alipay account (logon id: e-mail or phone) whose real name
-        is `name`; Alipay's order id. Retrying the same withdrawal never pays twice."""
+        is `name`; Alipay's order id. The key (the withdrawal id) is the out_biz_no, so
+        retrying the same withdrawal never pays twice."""
         payload = self._call(TRANSFER, {
-            "out_biz_no": reference(withdrawal_id), "trans_amount": protocol.yuan(amount),
+            "out_biz_no": reference(idempotency_key or payout_id),
+            "trans_amount": protocol.yuan(amount),
             "product_code": "TRANS_ACCOUNT_NO_PWD", "biz_scene": "DIRECT_TRANSFER",
             "order_title": "服务市场提现",
             "payee_info": {"identity": account, "identity_type": "ALIPAY_LOGON_ID",

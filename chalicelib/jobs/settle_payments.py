@@ -29,7 +29,9 @@ def run() -> dict:
         # The gateway did not answer (or the settling failed): listed in GET /admin/stuck,
         # and asked again after the payment's own backoff.
         stuck.record_failure(JOB, payment_id, error, now)
-        reconciliation.defer_after_failure(payment_id, now)
+        if not reconciliation.defer_after_failure(payment_id, now):
+            # Settled after all (the failure came after): no later run would clear it.
+            stuck.clear(JOB, payment_id)
 
     summary = runner.drain(
         JOB, fetch=lambda limit, key: reconciliation.due_payment_ids(now, limit=limit,

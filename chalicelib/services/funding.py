@@ -19,6 +19,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
 from chalicelib.services import escrow, notifications, payments
 from chalicelib.storage.base import cancellation_codes, transact_write
@@ -30,6 +31,7 @@ from chalicelib.storage.payments import PENDING_PK, PROBLEM_PK, PaymentModel
 log = logging.getLogger("market.funding")
 
 PENDING, PAID, VOIDED, CLOSED, UNKNOWN = "pending", "paid", "voided", "closed", "unknown"
+_ATTEMPTS = 3
 # Money can still arrive for these: a closed trade may have been paid after all.
 UNSETTLED = (PENDING, CLOSED)
 # Alipay: "不可使用特殊字符，如 /，=，& 等".
@@ -69,7 +71,7 @@ def _record_start(order: OrderModel, gateway_name: str, now: datetime) -> None:
                      check_at=clock.to_key(now + check_backoff(0))).save(
             condition=PaymentModel.id.does_not_exist())
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not _condition_failed(error):
             raise
         # Started before: the buyer is sent to pay the same trade again.
         _update_quietly(order.id, [PaymentModel.updated_at.set(at)],
@@ -162,9 +164,15 @@ def _update_quietly(payment_id: str, actions: list, condition) -> bool:
         PaymentModel(payment_id).update(actions=actions, condition=condition)
         return True
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not _condition_failed(error):
             raise
         return False
+
+
+def _condition_failed(error) -> bool:
+    # PynamoDB's cause_response_code itself raises AttributeError when the cause is not
+    # a ClientError (a timeout, an unreachable endpoint): that is "unknown", re-raised.
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 # --- money for an order that closed meanwhile --------------------------------------
@@ -178,46 +186,53 @@ def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime)
         step=None, provider_id=order.provider_id, payment_ref=trade.ref, status="pending",
         attempts=0, created_at=at, pending_pk=INSTRUCTION_PENDING_PK, next_attempt_at=at)
     posting = money.posting_for(money.FUND, order_id, order.provider_id, amount)
-    try:
-        with transact_write() as tx:
-            tx.update(PaymentModel(order_id), actions=_gateway_facts(trade, at) + [
-                PaymentModel.status.set(VOIDED), PaymentModel.settled_at.set(at),
-                PaymentModel.order_id.set(order_id),
-                PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
-                PaymentModel.created_at.set(PaymentModel.created_at | at),
-                PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],
-                condition=PaymentModel.status.does_not_exist()
-                | PaymentModel.status.is_in(*UNSETTLED))
-            tx.save(PostingModel(money.funding_id(order_id), from_account=posting.from_account,
-                                 to_account=posting.to_account, amount=amount,
-                                 order_id=order_id, kind=money.FUND, at=at,
-                                 account=posting.to_account),
-                    condition=PostingModel.id.does_not_exist())
-            # Closed and never funded: the money is this order's only payment. The
-            # version is left alone, like every money movement after a decision.
-            tx.update(OrderModel(order_id),
-                      actions=[OrderModel.escrow_funded.add(amount),
-                               OrderModel.escrow_held.add(amount),
-                               OrderModel.escrow_instructed.add(amount),
-                               OrderModel.payment_ref.set(trade.ref)],
-                      condition=OrderModel.status.is_in(*CLOSED_ORDER_STATES)
-                      & OrderModel.payment_ref.does_not_exist())
-            tx.save(refund, condition=InstructionModel.id.does_not_exist())
-    except TransactWriteError as error:
-        codes = cancellation_codes(error)
-        if codes and codes[0] == "ConditionalCheckFailed":
-            # Settled by a concurrent confirmation of the same payment — or this is a
-            # second payment for one order, which only a person can sort out.
-            settled = get(order_id)
-            if settled is not None and settled.gateway_ref not in (None, trade.ref):
-                _paid_twice(order_id, trade, settled.gateway_ref, now)
-            return False
-        if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
-            fresh = OrderModel.get(order_id, consistent_read=True)
-            if fresh.payment_ref != trade.ref:
-                _paid_twice(order_id, trade, fresh.payment_ref, now)
-            return False
-        raise
+    for _ in range(_ATTEMPTS):
+        try:
+            with transact_write() as tx:
+                tx.update(PaymentModel(order_id), actions=_gateway_facts(trade, at) + [
+                    PaymentModel.status.set(VOIDED), PaymentModel.settled_at.set(at),
+                    PaymentModel.order_id.set(order_id),
+                    PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
+                    PaymentModel.created_at.set(PaymentModel.created_at | at),
+                    PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],
+                    condition=PaymentModel.status.does_not_exist()
+                    | PaymentModel.status.is_in(*UNSETTLED))
+                tx.save(PostingModel(money.funding_id(order_id),
+                                     from_account=posting.from_account,
+                                     to_account=posting.to_account, amount=amount,
+                                     order_id=order_id, kind=money.FUND, at=at,
+                                     account=posting.to_account),
+                        condition=PostingModel.id.does_not_exist())
+                # Closed and never funded: the money is this order's only payment. The
+                # version is left alone, like every money movement after a decision.
+                tx.update(OrderModel(order_id),
+                          actions=[OrderModel.escrow_funded.add(amount),
+                                   OrderModel.escrow_held.add(amount),
+                                   OrderModel.escrow_instructed.add(amount),
+                                   OrderModel.payment_ref.set(trade.ref)],
+                          condition=OrderModel.status.is_in(*CLOSED_ORDER_STATES)
+                          & OrderModel.payment_ref.does_not_exist())
+                tx.save(refund, condition=InstructionModel.id.does_not_exist())
+            break
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                # Settled by a concurrent confirmation of the same payment — or this is
+                # a second payment for one order, which only a person can sort out.
+                settled = get(order_id)
+                if settled is not None and settled.gateway_ref not in (None, trade.ref):
+                    _paid_twice(order_id, trade, settled.gateway_ref, now)
+                return False
+            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+                fresh = OrderModel.get(order_id, consistent_read=True)
+                if fresh.payment_ref != trade.ref:
+                    _paid_twice(order_id, trade, fresh.payment_ref, now)
+                return False
+            if "TransactionConflict" not in codes:
+                raise
+    else:
+        # Still contended: the gateway repeats its notification (409), or the sweep asks.
+        raise Conflict()
     log.warning("order %s closed before its payment %s arrived: refunding %s", order_id,
                 trade.ref, amount)
     escrow.execute_quietly([refund.id], now)

@@ -143,9 +143,15 @@ class NotificationRefused(ValueError):
     malformed field): it changes nothing."""
 
 
-class TransferRefused(RuntimeError):
-    """The gateway definitely refused a transfer (e.g. the payee account does not exist):
-    retrying will not help; the money goes back to the provider."""
+class TransferRefused(Exception):
+    """The gateway definitely did not pay and never will for this key (a wrong payee
+    account or name, a closed account): the withdrawal fails and its money goes back.
+    Anything else a transfer raises means the outcome is unknown. (The same class as the
+    payouts branch's, so the two merge into one.)"""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _alipay() -> PaymentGateway:

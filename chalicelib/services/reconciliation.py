@@ -55,11 +55,13 @@ def check_payment(payment_id: str, now: datetime) -> str:
     return "skipped"
 
 
-def defer_after_failure(payment_id: str, now: datetime) -> None:
-    """The gateway did not answer: ask again later, with the same backoff."""
+def defer_after_failure(payment_id: str, now: datetime) -> bool:
+    """A check failed: ask again later, with the same backoff. False when the payment is
+    no longer pending (settled meanwhile, or by the failed check itself)."""
     payment = funding.get(payment_id)
-    if payment is not None and payment.status == funding.PENDING:
-        funding.defer_check(payment, None, now)
+    if payment is None or payment.status != funding.PENDING:
+        return False
+    return funding.defer_check(payment, None, now)
 
 
 # --- the operators' view ----------------------------------------------------------------

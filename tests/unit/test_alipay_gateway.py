@@ -34,8 +34,10 @@ def gateway(registration, standin):
 
 
 def test_a_transfer_pays_once_per_withdrawal(gateway, standin):
-    first = gateway.transfer("wd_0001", 12345, "provider@example.com", "张三")
-    again = gateway.transfer("wd_0001", 12345, "provider@example.com", "张三")
+    first = gateway.transfer("wd_0001", 12345, "provider@example.com", "张三",
+                             idempotency_key="wd_0001")
+    again = gateway.transfer("wd_0001", 12345, "provider@example.com", "张三",
+                             idempotency_key="wd_0001")
     assert first == again
     sent = standin.transfers["wd_0001"]
     assert sent["amount"] == 12345
@@ -51,8 +53,9 @@ def test_a_transfer_pays_once_per_withdrawal(gateway, standin):
     ("provider@example.com", "张三", 5),  # below 0.10 yuan
 ])
 def test_a_definite_refusal_is_transfer_refused(gateway, account, name, amount):
-    with pytest.raises(TransferRefused):
+    with pytest.raises(TransferRefused) as refused:
         gateway.transfer("wd_0002", amount, account, name)
+    assert refused.value.reason
 
 
 def test_a_refusal_by_alipays_rules_is_transfer_refused(gateway, standin):
