@@ -22,7 +22,8 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
 from chalicelib.services import escrow, notifications, payments
-from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.storage.base import (cancellation_codes, raise_unless_condition_failed,
+                                     transact_write)
 from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
@@ -71,8 +72,7 @@ def _record_start(order: OrderModel, gateway_name: str, now: datetime) -> None:
                      check_at=clock.to_key(now + check_backoff(0))).save(
             condition=PaymentModel.id.does_not_exist())
     except PutError as error:
-        if not _condition_failed(error):
-            raise
+        raise_unless_condition_failed(error)
         # Started before: the buyer is sent to pay the same trade again.
         _update_quietly(order.id, [PaymentModel.updated_at.set(at)],
                         PaymentModel.status == PENDING)
@@ -164,15 +164,10 @@ def _update_quietly(payment_id: str, actions: list, condition) -> bool:
         PaymentModel(payment_id).update(actions=actions, condition=condition)
         return True
     except UpdateError as error:
-        if not _condition_failed(error):
-            raise
+        # Only a failed condition is an answer; a timeout (whose cause is no ClientError)
+        # is "unknown" and re-raised.
+        raise_unless_condition_failed(error)
         return False
-
-
-def _condition_failed(error) -> bool:
-    # PynamoDB's cause_response_code itself raises AttributeError when the cause is not
-    # a ClientError (a timeout, an unreachable endpoint): that is "unknown", re-raised.
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 # --- money for an order that closed meanwhile --------------------------------------
