@@ -58,7 +58,8 @@ def http_post(url: str, body: bytes, timeout: float) -> tuple[int, str]:
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - https by config
+        # https by configuration: a deployed stage refuses any other gateway URL.
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             return answer.status, answer.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode("utf-8", "replace")
