@@ -15,7 +15,6 @@ Asynchronous gateways (Alipay, `chalicelib.alipay.gateway`) answer `charge` with
 "pending" and a `redirect_url` for the buyer; `query` asks what became of a payment, and
 their notifications reach `POST /payments/<name>/notify` (chalicelib.services.confirmations).
 """
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
