@@ -17,6 +17,7 @@ checks it against an independent implementation (python-alipay-sdk).
 """
 import base64
 import hashlib
+import html
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -166,12 +167,23 @@ def sign_params(params: Mapping[str, object], key: rsa.RSAPrivateKey) -> str:
     return sign_text(canonical(params), key)
 
 
+# JSON-valued members of a notification that reach some receivers HTML-escaped
+# (`[{&quot;amount&quot;:…`) while Alipay signed them plain.
+_ESCAPED_MEMBERS = ("fund_bill_list", "voucher_detail_list")
+
+
 def verify_notification(params: Mapping[str, str], key: rsa.RSAPublicKey) -> bool:
     """A notification (or a return_url redirect) is signed over everything but `sign`
-    and `sign_type`; only RSA2 is accepted."""
+    and `sign_type`; only RSA2 is accepted. Checked as received, then with the JSON
+    members unescaped: either way only Alipay's signature over the content passes."""
     if params.get("sign_type", SIGN_TYPE) != SIGN_TYPE or not params.get("sign"):
         return False
-    return verify_text(canonical(params, exclude=("sign", "sign_type")), params["sign"], key)
+    if verify_text(canonical(params, exclude=("sign", "sign_type")), params["sign"], key):
+        return True
+    if not any("&quot;" in str(params.get(name) or "") for name in _ESCAPED_MEMBERS):
+        return False
+    plain = {k: html.unescape(v) if k in _ESCAPED_MEMBERS and v else v for k, v in params.items()}
+    return verify_text(canonical(plain, exclude=("sign", "sign_type")), params["sign"], key)
 
 
 def biz_json(biz: Mapping[str, object]) -> str:

@@ -136,6 +136,19 @@ def test_a_notification_we_signed_verifies_with_the_sdk(keys, sdk):
     assert not sdk.verify({**params, "total_amount": "0.01"}, sign)
 
 
+def test_a_notification_whose_fund_bill_list_arrives_html_escaped_still_verifies(keys):
+    # Seen in the field: fund_bill_list reaches some receivers as [{&quot;amount&quot;…
+    # while Alipay signed the plain JSON.
+    params = _notification()
+    private = protocol.load_private_key(keys["alipay_private"])
+    params["sign"] = protocol.sign_text(protocol.canonical(params), private)
+    params["sign_type"] = "RSA2"
+    escaped = {**params, "fund_bill_list": params["fund_bill_list"].replace('"', "&quot;")}
+    public = protocol.load_public_key(keys["alipay_public"])
+    assert protocol.verify_notification(escaped, public)
+    assert not protocol.verify_notification({**escaped, "total_amount": "0.01"}, public)
+
+
 def test_a_notification_signed_with_another_key_fails(keys):
     forger, _ = protocol.new_key_pair()
     params = _notification()
