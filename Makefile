@@ -16,6 +16,11 @@ CONSOLE_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/
 # Debian's packages for the browser tests (headless Chromium, driven by Playwright for
 # Python) and a font with Chinese glyphs for the console's screenshots.
 BROWSER_PACKAGES := chromium fonts-wqy-microhei
+# python-alipay-sdk, an independent implementation of Alipay's signatures that
+# tests/unit/test_alipay_protocol.py checks ours against. Kept out of .venv: the pyOpenSSL
+# it needs would change what botocore imports at cold start.
+TEST_TOOLS := .local/test-tools
+TEST_TOOLS_STAMP := $(TEST_TOOLS)/.installed-alipay-sdk-3.4.0
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-m "not dynamodb_local"'`.
 PYTEST_ARGS ?=
 
@@ -33,7 +38,7 @@ help:
 	@echo "make reset-data  delete the local stack's data (tables, S3 snapshot, demo marker)"
 	@echo "make clean       delete caches and build output (keeps .venv and data)"
 
-deps: $(REQUIREMENTS_STAMP) dynamodb-local console
+deps: $(REQUIREMENTS_STAMP) dynamodb-local console $(TEST_TOOLS_STAMP)
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=... to another 3.11)"; exit 1; }
@@ -42,6 +47,11 @@ $(PY):
 # Reinstalls only when a requirements file is newer than the last install.
 $(REQUIREMENTS_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check --no-input -q -r requirements-dev.txt
+	@touch $@
+
+$(TEST_TOOLS_STAMP): | $(REQUIREMENTS_STAMP)
+	$(PY) -m pip install --disable-pip-version-check --no-input -q --no-deps --target $(TEST_TOOLS) \
+		python-alipay-sdk==3.4.0 pycryptodomex==3.24.2 pyOpenSSL==26.4.0
 	@touch $@
 
 dynamodb-local:

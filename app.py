@@ -10,11 +10,13 @@ from chalicelib.api import catalog as catalog_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
 from chalicelib.api import orders as orders_api
+from chalicelib.api import payments as payments_api
 from chalicelib.api import payouts as payouts_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import reviews as reviews_api
 from chalicelib.api import users as users_api
 from chalicelib.jobs import release_escrow as release_escrow_job
+from chalicelib.jobs import settle_payments as settle_payments_job
 from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
 
 cfg = settings.get()
@@ -39,6 +41,7 @@ app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(payouts_api.bp)
+app.register_blueprint(payments_api.bp)
 app.register_blueprint(admin_jobs.bp)
 
 # Read at import: the schedule is part of the deployed template.
@@ -53,6 +56,12 @@ def sweep_timeouts(event):
 @app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="release_escrow")
 def release_escrow(event):
     return release_escrow_job.run()
+
+
+@app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="settle_payments")
+def settle_payments(event):
+    return settle_payments_job.run()
+
 
 if cfg.serves_local_routes:
     from chalicelib.local import routes as local_routes

@@ -62,6 +62,7 @@ def _child_env(dynamodb: str, prefix: str) -> dict:
     child.update({
         "STAGE": "bench", "TABLE_PREFIX": prefix, "DYNAMODB_ENDPOINT": dynamodb,
         "JWT_SECRET": "bench-secret-not-the-local-default", "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "PAYMENT_GATEWAY": "alipay", "ALIPAY_SSM_PARAMETER": "/bench/alipay",
         "FLOOR_TABLE": FLOOR_TABLE, "BUCKET_NAME": "market-bench-files",
     })
     child.pop("S3_ENDPOINT", None)

@@ -12,6 +12,9 @@ LOCAL_STAGES = {"local", "test"}
 LOCAL_ROUTES_STAGE = "local"
 # Shorter HS256 secrets can be brute-forced from one captured token.
 MIN_SECRET_BYTES = 32
+ALIPAY_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+# Gateways a deployed stage must never run on: they make money up (the sandbox).
+FAKE_GATEWAYS = {"sandbox"}
 
 
 def _int(name: str, default: int) -> int:
@@ -55,6 +58,19 @@ class Settings:
     logo_base_url: str | None = None
     # Basis points of every release that go to the platform's revenue account.
     platform_fee_bps: int = 0
+    # Money in and out (chalicelib.services.payments, chalicelib.alipay).
+    payment_gateway: str | None = None
+    payment_check_after_seconds: int = 300
+    alipay_gateway_url: str = ALIPAY_GATEWAY_URL
+    alipay_app_id: str | None = None
+    alipay_app_private_key: str | None = None
+    alipay_public_key: str | None = None
+    alipay_notify_url: str | None = None
+    alipay_return_url: str | None = None
+    alipay_app_cert_sn: str | None = None
+    alipay_root_cert_sn: str | None = None
+    alipay_secret_arn: str | None = None
+    alipay_ssm_parameter: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -98,6 +114,13 @@ def load() -> Settings:
         cors_allowed_origins=_origins(os.environ.get("CORS_ALLOWED_ORIGINS", "")),
         logo_base_url=os.environ.get("LOGO_BASE_URL") or None,
         platform_fee_bps=_fee_bps(),
+        payment_gateway=os.environ.get("PAYMENT_GATEWAY") or None,
+        payment_check_after_seconds=_int("PAYMENT_CHECK_AFTER_SECONDS", 300),
+        alipay_gateway_url=os.environ.get("ALIPAY_GATEWAY_URL") or ALIPAY_GATEWAY_URL,
+        **{name: os.environ.get(name.upper()) or None for name in (
+            "alipay_app_id", "alipay_app_private_key", "alipay_public_key",
+            "alipay_notify_url", "alipay_return_url", "alipay_app_cert_sn",
+            "alipay_root_cert_sn", "alipay_secret_arn", "alipay_ssm_parameter")},
     )
 
 
@@ -136,16 +159,28 @@ class ConfigurationError(RuntimeError):
     """The app cannot serve safely with this configuration."""
 
 
+def payment_gateway_name(settings: Settings) -> str:
+    """The gateway to use; local stages default to the sandbox, deployed ones to none."""
+    if settings.payment_gateway:
+        return settings.payment_gateway
+    if settings.is_local:
+        return "sandbox"
+    raise ConfigurationError(
+        f"stage {settings.stage!r}: PAYMENT_GATEWAY is not set; refusing to take payments")
+
+
 def assert_safe_to_serve(settings: Settings, in_lambda: bool = False) -> None:
     """A deployed stage must have a real signing secret (it signs HS256 tokens, and list
-    cursors in every mode) and, with a JWKS, know whose tokens to accept; refuse to serve
-    otherwise. A Lambda function never runs a local stage (its secret is public)."""
+    cursors in every mode), a real payment gateway and, with a JWKS, know whose tokens to
+    accept; refuse to serve otherwise. A Lambda function never runs a local stage (its
+    secret is public)."""
     if settings.is_local:
         if in_lambda:
             raise ConfigurationError(
                 f"stage {settings.stage!r} is for local runs and tests only (a public default "
                 "secret); refusing to serve in Lambda")
         return
+    assert_real_payments(settings)
     if settings.jwt_jwks_url:
         if not settings.jwt_jwks_url.startswith("https://"):
             raise ConfigurationError(
@@ -172,3 +207,46 @@ def assert_safe_to_serve(settings: Settings, in_lambda: bool = False) -> None:
         raise ConfigurationError(
             f"stage {settings.stage!r}: JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; "
             "refusing to serve")
+
+
+def assert_real_payments(settings: Settings) -> None:
+    """A deployed stage takes real money or none: never the sandbox (it makes money up)
+    and never a gateway URL that is not a public https address (the local stand-in)."""
+    if settings.is_local:
+        return
+    name = settings.payment_gateway
+    if not name or name in FAKE_GATEWAYS:
+        raise ConfigurationError(
+            f"stage {settings.stage!r}: PAYMENT_GATEWAY is {name or 'unset'}; a deployed "
+            "stage needs a real gateway (alipay); refusing to serve")
+    if name == "alipay":
+        problem = _not_public_https(settings.alipay_gateway_url)
+        if problem:
+            raise ConfigurationError(
+                f"stage {settings.stage!r}: ALIPAY_GATEWAY_URL {problem} (the local stand-in?); "
+                "refusing to serve")
+        if not (settings.alipay_secret_arn or settings.alipay_ssm_parameter
+                or (settings.alipay_app_id and settings.alipay_app_private_key)):
+            raise ConfigurationError(
+                f"stage {settings.stage!r}: no Alipay credentials (ALIPAY_SECRET_ARN, "
+                "ALIPAY_SSM_PARAMETER); refusing to serve")
+
+
+def _not_public_https(url: str | None) -> str | None:
+    """Why `url` is not a public https address (None when it is)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    if parts.scheme != "https" or not parts.hostname:
+        return f"{url!r} is not an https URL"
+    host = parts.hostname.lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return f"{url!r} points at this machine"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_global:
+        return f"{url!r} points at a private address"
+    return None

@@ -28,6 +28,7 @@ LOG_GROUP = "LogGroup"
 LOG_GROUP_NAME = "/aws/lambda/${AWS::StackName}"
 TABLE_PREFIX = "${AWS::StackName}-"
 JWT_SECRET_PARAMETER_NAME = "/${AWS::StackName}/jwt-secret"
+ALIPAY_PARAMETER_NAME = "/${AWS::StackName}/alipay"
 
 # What each deployed function does to each table (`suffix`) and index (`suffix/index`),
 # as DynamoDB actions. tests/deploy/test_policy.py records a market scenario that drives
@@ -55,6 +56,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "orders/by_buyer_status": ["Query"],
         "orders/by_provider": ["Query"],
         "orders/by_provider_status": ["Query"],
+        "payments": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
         "payout_accounts": ["GetItem", "PutItem"],
         "postings": ["PutItem", *_LEDGER_AUDIT],
         "postings/by_account": ["Query"],
@@ -94,7 +96,22 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "stuck_items": ["DeleteItem", "UpdateItem"],
         "withdrawals": ["GetItem", "UpdateItem"],
     },
+    # Payments whose notification never came: ask the gateway, then settle as the
+    # notification would have (fund the order, or refund money for a closed one).
+    "settle_payments": {
+        "instructions": ["GetItem", "PutItem", "UpdateItem"],
+        "notifications": ["PutItem"],
+        "order_events": ["PutItem"],
+        "orders": ["GetItem", "UpdateItem"],
+        "payments": ["GetItem", "UpdateItem"],
+        "payments/pending": ["Query"],
+        "postings": ["PutItem"],
+        "stuck_items": ["DeleteItem", "UpdateItem"],
+    },
 }
+# The functions that talk to the payment gateway read its registration (app id and keys):
+# the API (pay, notifications), release_escrow (refunds, payouts), settle_payments (queries).
+GATEWAY_FUNCTIONS = (API_FUNCTION, "release_escrow", "settle_payments")
 # Only the API touches the bucket (presigned URLs act with its role) and reads the
 # stage's secret (tokens, cursors); the jobs do neither.
 S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
@@ -336,6 +353,12 @@ def _environment() -> dict:
         "JWT_ISSUER": {"Ref": "JwtIssuer"},
         "JWT_ROLES_CLAIM": {"Ref": "JwtRolesClaim"},
         "LOGO_BASE_URL": _sub("https://${%s.DomainName}" % LOGOS_CDN),
+        # A deployed stage takes real payments or refuses to start (settings).
+        "PAYMENT_GATEWAY": "alipay",
+        "ALIPAY_GATEWAY_URL": {"Ref": "AlipayGatewayUrl"},
+        "ALIPAY_SSM_PARAMETER": {"Fn::If": ["UseAlipaySsm", _sub(ALIPAY_PARAMETER_NAME), ""]},
+        "ALIPAY_SECRET_ARN": {"Fn::If": ["UseAlipaySecretsManager", {"Ref": "AlipaySecretArn"},
+                                         ""]},
     }
 
 
@@ -375,6 +398,15 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
             "Type": "String", "Default": "PriceClass_All",
             "AllowedValues": ["PriceClass_100", "PriceClass_200", "PriceClass_All"],
             "Description": "Where the logos CDN has edges (PriceClass_All includes Asia)"},
+        "AlipayGatewayUrl": {
+            "Type": "String", "Default": "https://openapi.alipay.com/gateway.do",
+            "AllowedPattern": r"^https://.+",
+            "Description": "Alipay's open-platform gateway (its sandbox: "
+                           "https://openapi-sandbox.dl.alipaydev.com/gateway.do)"},
+        "AlipaySecretArn": {
+            "Type": "String", "Default": "",
+            "Description": "Secrets Manager ARN of the Alipay registration (JSON, see "
+                           "docs/deploy.md); empty: read the SSM parameter /<stack name>/alipay"},
         "LogRetentionDays": {"Type": "Number", "Default": 30,
                              "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 180, 365]},
     }
@@ -391,6 +423,8 @@ def _conditions() -> dict:
     return {
         "UseSecretsManager": {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]},
         "UseSsmSecret": {"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]},
+        "UseAlipaySecretsManager": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlipaySecretArn"}, ""]}]},
+        "UseAlipaySsm": {"Fn::Equals": [{"Ref": "AlipaySecretArn"}, ""]},
     }
 
 
@@ -444,7 +478,12 @@ def merge_template(models, chalice_app) -> dict:
                "LogosUrl": {"Value": _sub("https://${%s.DomainName}/%s" % (LOGOS_CDN,
                                                                            LOGOS_PREFIX))},
                "TablePrefix": {"Value": _sub(TABLE_PREFIX)},
-               "JwtSecretParameterName": {"Value": _sub(JWT_SECRET_PARAMETER_NAME)}}
+               "JwtSecretParameterName": {"Value": _sub(JWT_SECRET_PARAMETER_NAME)},
+               "AlipayParameterName": {"Value": _sub(ALIPAY_PARAMETER_NAME)},
+               # What to give Alipay and the registration document as notify_url.
+               "AlipayNotifyUrl": {"Value": _sub(
+                   "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+                   "/api/payments/alipay/notify")}}
     return {"Parameters": _parameters(schedules), "Rules": _rules(),
             "Conditions": _conditions(), "Resources": resources, "Outputs": outputs}
 
@@ -503,6 +542,18 @@ def policy(models, function: str = API_FUNCTION) -> dict:
             {"Fn::If": ["UseSecretsManager", {
                 "Sid": "JwtSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                 "Resource": [{"Ref": "JwtSecretArn"}]}, {"Ref": "AWS::NoValue"}]},
+        ]
+    if function in GATEWAY_FUNCTIONS:
+        statements += [
+            {"Fn::If": ["UseAlipaySsm", {
+                "Sid": "AlipayParameter", "Effect": "Allow", "Action": ["ssm:GetParameter"],
+                "Resource": [_sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+                                  ":parameter" + ALIPAY_PARAMETER_NAME)]},
+                {"Ref": "AWS::NoValue"}]},
+            {"Fn::If": ["UseAlipaySecretsManager", {
+                "Sid": "AlipaySecret", "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [{"Ref": "AlipaySecretArn"}]}, {"Ref": "AWS::NoValue"}]},
         ]
     return {"Version": "2012-10-17", "Statement": statements}
 

@@ -34,6 +34,9 @@ from chalicelib import clock  # noqa: E402
 from chalicelib.storage import schema  # noqa: E402
 from tests.support import ApiClient  # noqa: E402
 
+# Fixtures shared by tests in several folders (the Alipay stand-in in-process).
+pytest_plugins = ["tests.api.alipay_support"]
+
 
 def pytest_collection_modifyitems(items):
     for item in items:

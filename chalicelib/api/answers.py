@@ -125,6 +125,12 @@ ORDER = Obj({
     **{name: when() for name in ("created_at", "updated_at", "paid_at", "accepted_at",
                                  "delivered_at", "completed_at", "closed_at")},
 }, name="Order")
+PAYMENT = Obj({
+    "status": Enum(["pending", "succeeded"]),
+    "redirect_url": text(required=False, description="where the buyer pays, while pending"),
+}, name="Payment")
+# The pay answer: the order, and how its payment stands at the gateway.
+PAID_ORDER = Obj({**ORDER.fields, "payment": PAYMENT}, name="PaidOrder")
 EVENT = Obj({
     "seq": count(), "type": text(), "from": maybe(text()), "to": text(), "actor": text(),
     "at": when(), "data": Free(),
@@ -163,6 +169,13 @@ LEDGER_CHECK = Obj({
     "revenue": count(description="fen the platform earned in fees (the revenue account)"),
     "violations": ListOf(Free(), 0, 100000), "pending_instructions": ListOf(Free(), 0, 100000),
 }, name="LedgerCheck")
+RECONCILIATION = Obj({
+    "checked_at": DateTime(),
+    "payments": Free(description="payment records at the gateway, counted by status"),
+    "totals": Free(description="fen: gateway_paid, ledger_funded, ledger_refunded"),
+    "mismatches": ListOf(Free(description="kind, payment, order, status, detail, times, at"),
+                         0, 100000),
+}, name="Reconciliation")
 STUCK_ITEM = Obj({
     "job": text(), "id": text(), "status": text(), "attempts": count(),
     "last_error": maybe(text()), "first_failed_at": when(), "last_failed_at": when(),

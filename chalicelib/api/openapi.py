@@ -5,6 +5,8 @@ import re
 from chalicelib.api.routing import OPERATOR, PUBLIC, ROUTES, WRITE_METHODS, RouteSpec
 from chalicelib.api.schema import Field, Free, ListOf, Obj
 
+FORM = "application/x-www-form-urlencoded"
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -91,18 +93,24 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
         required = any(f.required for f in getattr(spec.body, "fields", {}).values())
         op["requestBody"] = {"required": required, "content": {"application/json": {
             "schema": spec.body.schema()}}}
+    elif spec.content_types == [FORM]:
+        # A gateway's notification: its own fields, signed; see docs/api-additions.md.
+        op["requestBody"] = {"required": True, "content": {FORM: {"schema": {
+            "type": "object", "additionalProperties": {"type": "string"}}}}}
     elif spec.method in ("PUT",) and spec.content_types != ["application/json"]:
         op["requestBody"] = {"required": True, "content": {
             ct: {"schema": {"type": "string", "format": "binary"}} for ct in spec.content_types}}
     ok_schema = (answer_schema(spec.response, components) if spec.response is not None
                  else {"type": "object"})
+    if spec.answers != "application/json":
+        ok_schema = {"type": "string"}
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}}
     if spec.status == 204:
         responses = {"204": {"description": "done; no body"}}
     else:
         responses = {str(spec.status): {"description": "success", "content": {
-            "application/json": {"schema": ok_schema}}}}
+            spec.answers: {"schema": ok_schema}}}}
     for status in _error_statuses(spec):
         responses[str(status)] = error
     # Any route may meet DynamoDB or S3 throttling or unreachable after botocore's retries.

@@ -26,6 +26,11 @@ PLACE = Obj({
 REASON = Obj({"reason": Str(1, 500, multiline=True)}, name="Reason")
 NOTE = Obj({"note": Str(1, 2000, multiline=True)}, name="Note")
 EMPTY = Obj({}, name="Empty")
+PAY = Obj({
+    "channel": Enum(["page", "wap"], required=False,
+                    description="where the buyer pays: a desktop (page, the default) or a "
+                                "mobile browser (wap)"),
+}, name="PayRequest")
 UPLOAD = Obj({
     "filename": Str(1, 200, example="首页设计稿.psd"),
     "content_type": Str(3, 100, example="image/png"),
@@ -85,10 +90,11 @@ def order_events(req):
 
 
 @route(bp, "/orders/{order_id}/pay", "POST",
-       response=answers.ORDER, auth=USER, body=EMPTY, tag="orders")
+       response=answers.PAID_ORDER, auth=USER, body=PAY, tag="orders")
 def pay_order(req):
-    """Fund escrow with the full amount (托管)."""
+    """Pay the full amount into escrow (托管) through the gateway; `payment` says how."""
     return orders.pay_order(req.caller, req.params["order_id"], req.now,
+                            channel=req.body.get("channel") or "page",
                             request_key=req.request_key)
 
 

@@ -54,6 +54,7 @@ class RouteSpec:
     tag: str
     local_only: bool = False
     errors: list[str] = field(default_factory=list)
+    answers: str = "application/json"  # the media type of the success answer
 
 
 ROUTES: list[RouteSpec] = []
@@ -80,11 +81,13 @@ class Request:
 def route(bp, path: str, method: str, *, auth: str = USER, body: Field | None = None,
           query: dict[str, Field] | None = None, status: int = 200, summary: str = "",
           response: Field | None = None, content_types: list[str] | None = None,
-          tag: str = "", local_only: bool = False, errors_: list[str] | None = None):
+          tag: str = "", local_only: bool = False, errors_: list[str] | None = None,
+          answers: str = JSON):
     def decorator(fn):
         spec = RouteSpec(path, method, fn.__name__, auth, summary or (fn.__doc__ or "").strip(),
                          status, body, query or {}, response, content_types or [JSON],
-                         tag or path.strip("/").split("/")[0], local_only, errors_ or [])
+                         tag or path.strip("/").split("/")[0], local_only, errors_ or [],
+                         answers)
         ROUTES.append(spec)
 
         def view(**params):

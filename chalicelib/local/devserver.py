@@ -1,8 +1,10 @@
 """`make run`: the whole local stage in one process.
 
-DynamoDB Local (data on disk), moto's S3 server, the Chalice app on chalice's own local
-HTTP server, and the scheduled jobs on a timer (`chalice local` never runs schedules).
-Everything it starts, it stops: on Ctrl-C, SIGTERM, a crash or a normal exit.
+DynamoDB Local (data on disk), moto's S3 server, the Alipay stand-in (a separate program
+speaking Alipay's protocol: payments go through the real gateway code path), the Chalice
+app on chalice's own local HTTP server, and the scheduled jobs on a timer (`chalice
+local` never runs schedules). Everything it starts, it stops: on Ctrl-C, SIGTERM, a crash
+or a normal exit.
 
     .venv/bin/python -m chalicelib.local.devserver
 """
@@ -18,7 +20,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib.local import engines, gateway, s3_snapshot
+from chalicelib.local import alipay_standin, engines, gateway, s3_snapshot
 
 log = logging.getLogger("devserver")
 
@@ -40,10 +42,20 @@ class Options:
     s3_port: int
     data_dir: Path
     sweep_interval: float
+    alipay_standin_port: int = alipay_standin.DEFAULT_PORT
+    payment_gateway: str = "alipay"  # PAYMENT_GATEWAY=sandbox: no stand-in, instant payments
 
     @property
     def dynamodb_dir(self) -> Path:
         return self.data_dir / "dynamodb"
+
+    @property
+    def standin_dir(self) -> Path:
+        return self.data_dir / "alipay-standin"
+
+    @property
+    def uses_standin(self) -> bool:
+        return self.payment_gateway == "alipay"
 
     @property
     def s3_dir(self) -> Path:
@@ -66,7 +78,17 @@ def options_from_env(environ=os.environ) -> Options:
         s3_port=number("S3_PORT", 9001),
         data_dir=data_dir.resolve(),
         sweep_interval=number("SWEEP_INTERVAL_SECONDS", 10.0, float),
+        alipay_standin_port=number("ALIPAY_STANDIN_PORT", alipay_standin.DEFAULT_PORT),
+        payment_gateway=_gateway_choice(environ.get("PAYMENT_GATEWAY")),
     )
+
+
+def _gateway_choice(raw: str | None) -> str:
+    name = (raw or "alipay").strip()
+    if name not in ("alipay", "sandbox"):
+        raise StartupError(f"PAYMENT_GATEWAY={raw!r}: the local stack runs alipay (through "
+                           "the stand-in, the default) or sandbox")
+    return name
 
 
 def local_environment(opts: Options) -> dict[str, str]:
@@ -78,7 +100,15 @@ def local_environment(opts: Options) -> dict[str, str]:
         "S3_ENDPOINT": f"http://127.0.0.1:{opts.s3_port}",
         "BUCKET_NAME": LOCAL_BUCKET,
         "EMF_METRICS": "off",
+        "PAYMENT_GATEWAY": opts.payment_gateway,
     }
+
+
+def standin_environment(opts: Options, registration) -> dict[str, str]:
+    """The variables that point the app at the stand-in, with the app's registration."""
+    return alipay_standin.app_environment(
+        registration, f"http://127.0.0.1:{opts.alipay_standin_port}/gateway.do",
+        f"http://127.0.0.1:{opts.port}/payments/alipay/notify")
 
 
 def apply_environment(opts: Options) -> None:
@@ -86,6 +116,9 @@ def apply_environment(opts: Options) -> None:
     # A deployed stage's public URLs would make logo links point away from moto's S3.
     os.environ.pop("PUBLIC_BASE_URL", None)
     os.environ.pop("LOGO_BASE_URL", None)
+    # Real Alipay credentials in the shell must not reach the local stage.
+    for name in [n for n in os.environ if n.startswith("ALIPAY_")]:
+        os.environ.pop(name)
     engines.dummy_aws_credentials()
 
 
@@ -202,6 +235,12 @@ def load_demo_once(data_dir: Path, now) -> str:
 
 def banner(opts: Options) -> str:
     url = f"http://{opts.host}:{opts.port}"
+    standin = f"http://{opts.host}:{opts.alipay_standin_port}"
+    payments = ([f"  Payments: the Alipay stand-in on {standin} opens the pay page a `pay` answer",
+                 "            links to (payment.redirect_url) and confirms it within 2 s;",
+                 f"            faults on demand: {standin}/_standin/control (see README)."]
+                if opts.uses_standin else
+                ["  Payments: PAYMENT_GATEWAY=sandbox, every payment succeeds at once."])
     return "\n".join([
         "",
         f"  服务定制市场 API (stage local) on {url}",
@@ -215,6 +254,7 @@ def banner(opts: Options) -> str:
         "",
         f"  Data: DynamoDB Local in {opts.dynamodb_dir} (port {opts.dynamodb_port}),",
         f"        S3 (moto, port {opts.s3_port}) saved to {opts.s3_dir} on stop.",
+        *payments,
         f"  Scheduled jobs run every {opts.sweep_interval:g}s. Ctrl-C stops everything.",
         "",
     ])
@@ -226,11 +266,18 @@ def _raise_exit(signum, frame):
 
 def start(opts: Options, stack: Stack):
     """Start the engines and build the HTTP server (not yet serving)."""
-    for port, what, variable in ((opts.port, "the API", "PORT"),
-                                 (opts.dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT"),
-                                 (opts.s3_port, "moto's S3", "S3_PORT")):
+    ports = [(opts.port, "the API", "PORT"),
+             (opts.dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT"),
+             (opts.s3_port, "moto's S3", "S3_PORT")]
+    if opts.uses_standin:
+        ports.append((opts.alipay_standin_port, "the Alipay stand-in", "ALIPAY_STANDIN_PORT"))
+    for port, what, variable in ports:
         ensure_free(port, what, variable)
     apply_environment(opts)
+    if opts.uses_standin:
+        # Made here, before the stand-in reads it: the app needs the same registration.
+        registration = alipay_standin.ensure_registration(opts.standin_dir)
+        os.environ.update(standin_environment(opts, registration))
 
     from chalicelib import clock, settings
     from chalicelib.storage import base, files, schema
@@ -243,6 +290,10 @@ def start(opts: Options, stack: Stack):
     ddb = engines.start_dynamodb_local(opts.dynamodb_port, opts.dynamodb_dir,
                                        die_with_parent=True)
     stack.on_stop("DynamoDB Local", lambda: engines.stop(ddb))
+    if opts.uses_standin:
+        standin = engines.start_alipay_standin(opts.alipay_standin_port, opts.standin_dir,
+                                               die_with_parent=True)
+        stack.on_stop("Alipay stand-in", lambda: engines.stop(standin))
     s3 = engines.start_s3_server(opts.s3_port)
     stack.on_stop("moto S3", s3.stop)
 

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,6 +76,24 @@ def start_dynamodb_local(port: int, data_dir: Path | None = None, *,
     )
     try:
         wait_for_port(port)
+    except TimeoutError:
+        process.kill()
+        raise
+    return process
+
+
+def start_alipay_standin(port: int, data_dir: Path, *, die_with_parent: bool = False,
+                         stdout=None) -> subprocess.Popen:
+    """The Alipay stand-in (chalicelib.local.alipay_standin) as its own process; its log
+    lines go to this process's output unless `stdout` says otherwise."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local.alipay_standin", "--port", str(port),
+         "--data-dir", str(data_dir)],
+        cwd=str(ROOT), stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=_die_with_parent if die_with_parent else None)
+    try:
+        wait_for_port(port, timeout=30)
     except TimeoutError:
         process.kill()
         raise

@@ -6,6 +6,7 @@ from chalicelib.storage import (  # noqa: F401 - importing a module registers it
     market,
     notifications,
     orders,
+    payments,
     payouts,
     reviews,
     sweeps,

@@ -4,7 +4,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import escrow, ledger_check, orders, payments
+from chalicelib.services import escrow, funding, ledger_check, orders, payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
@@ -178,5 +178,24 @@ def test_a_payment_for_a_closed_order_is_sent_back(api, sandbox):
     with pytest.raises(InvalidTransition):
         orders.confirm_funding(oid, "gw-late", 50000, clock.now())
     assert [r[1] for r in sandbox.refunds.values()] == ["gw-late"]
-    assert orders.get_order(Caller(BUYER), oid)["escrow"]["funded"] == 0
+    # The ledger shows the money that came and went back, keyed so it happens once.
+    assert orders.get_order(Caller(BUYER), oid)["escrow"] == {
+        "funded": 50000, "released": 0, "refunded": 50000, "held": 0}
+    assert list(sandbox.refunds) == [f"{oid}:refund:void"]
+    with pytest.raises(InvalidTransition):
+        orders.confirm_funding(oid, "gw-late-2", 50000, clock.now())
+    assert len(sandbox.refunds) == 1  # a second payment is for a person to look at:
+    assert funding.get(oid).problem == "paid_twice"
     assert ledger_check.check_ledger()["violations"] == []
+
+
+def test_the_sandbox_pays_at_once_and_the_payment_is_recorded(api):
+    oid = place(api, listed_service()).json["id"]
+    paid = api.post(f"/orders/{oid}/pay", user=BUYER)
+    assert paid.json["status"] == "awaiting_provider"
+    assert paid.json["payment"] == {"status": "succeeded"}
+    record = funding.get(oid)
+    assert (record.status, record.gateway, record.amount) == ("paid", "sandbox", 50000)
+    assert record.gateway_ref == OrderModel.get(oid).payment_ref
+    assert record.pending_pk is None  # nothing left for the reconciliation sweep
+    assert api.post(f"/orders/{oid}/pay", {"channel": "alipay"}, user=BUYER).status == 422

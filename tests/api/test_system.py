@@ -106,6 +106,8 @@ def test_every_answer_has_a_named_schema_with_its_properties(api):
             for status, answer in op["responses"].items():
                 if not status.startswith("2") or status == "204":
                     continue
+                if "application/json" not in answer["content"]:
+                    continue  # a gateway's own answer (Alipay's plain-text "success")
                 schema = answer["content"]["application/json"]["schema"]
                 assert "$ref" in schema, f"{method.upper()} {path} answers an unnamed schema"
                 named = schemas[schema["$ref"].rsplit("/", 1)[1]]

@@ -23,6 +23,7 @@ from tests.attack.authz_support import (ANOTHER_BUYER, ANOTHER_PROVIDER, BAD_TOK
                                         token)
 
 PUBLIC, SELF, ADMIN, ORDER, OWNER = "public", "self", "operator-only", "order", "owner"
+SIGNED = "gateway-signed"
 ERROR_CODES = {401: {"UNAUTHENTICATED"}, 403: {"FORBIDDEN", "PROVIDER_NOT_APPROVED"},
                404: {"NOT_FOUND"}}
 
@@ -34,7 +35,9 @@ class Case:
     `kind` fixes the defaults: PUBLIC (everyone, tokens ignored), SELF (every signed-in
     user, on their own data), ADMIN (operators; anyone else 403), ORDER (the order's
     parties named in `allowed`; the other party and operators 403 unless allowed;
-    strangers 404), OWNER (a draft service: owner yes, operator 403, strangers 404).
+    strangers 404), OWNER (a draft service: owner yes, operator 403, strangers 404),
+    SIGNED (a payment gateway's notification: no token counts, only the gateway's
+    signature, so every caller gets `overrides["anyone"]`).
     """
 
     kind: str
@@ -65,6 +68,14 @@ def service_target(make: str, **extra):
         sid = {"draft": w.draft, "logo": lambda: w.draft(logo=True), "listed": w.listed}[make]()
         return Target({"service_id": sid}, PROVIDER, probe=w.service_probe(sid), **extra)
     return build
+
+
+def notification_target(w: World) -> Target:
+    """A forged Alipay notification paying an order that awaits payment."""
+    oid = w.order("awaiting_payment")
+    form = f"out_trade_no={oid}&trade_status=TRADE_SUCCESS&total_amount=500.00&sign=forged"
+    return Target({"gateway": "alipay"}, BUYER, raw=form.encode(),
+                  content_type="application/x-www-form-urlencoded", probe=w.order_probe(oid))
 
 
 def self_target(party=BUYER, body=None, **extra):
@@ -140,6 +151,11 @@ CASES: dict[tuple[str, str], Case] = {
         {}, f"applicant-{w.n()}", body=APPLICATION), overrides={ANOTHER_PROVIDER: 409}),
 
     ("GET", "/admin/ledger/check"): Case(ADMIN, self_target(OPERATOR)),
+    ("GET", "/admin/reconciliation"): Case(ADMIN, self_target(OPERATOR)),
+    # The attack world pays through the sandbox, which hears no notifications: 404 for
+    # anyone (tests/api/test_alipay_payments.py forges them against Alipay: 400).
+    ("POST", "/payments/{gateway}/notify"): Case(SIGNED, notification_target,
+                                                  overrides={"anyone": 404}),
     ("GET", "/admin/stuck"): Case(ADMIN, self_target(OPERATOR)),
     ("GET", "/admin/providers"): Case(ADMIN, self_target(OPERATOR)),
     ("POST", "/admin/campaigns"): Case(ADMIN, self_target(OPERATOR, CAMPAIGN)),
@@ -218,6 +234,8 @@ def _matrix():
 
 
 def expected_status(case: Case, spec: RouteSpec, caller: str) -> int:
+    if case.kind == SIGNED:
+        return case.overrides["anyone"]
     if case.kind == PUBLIC:
         return spec.status  # a bad token on a public route is ignored, not refused
     if caller in BAD_TOKENS:

@@ -338,6 +338,7 @@ def test_the_slim_zip_imports_with_only_what_lambda_adds(packaged, tmp_path):
              "print(json.dumps(reply))" % ([str(code_dir), str(runtime_dir)] + stdlib, event))
     env = _clean_env(STAGE="prod", AWS_LAMBDA_FUNCTION_NAME="service-market-prod",
                      JWT_SECRET_SSM_PARAMETER="/market-prod/jwt-secret",
+                     PAYMENT_GATEWAY="alipay", ALIPAY_SSM_PARAMETER="/market-prod/alipay",
                      AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     result = subprocess.run([PY, "-S", "-c", probe], cwd=code_dir, env=env,
                             capture_output=True, text=True, timeout=120)

@@ -21,6 +21,8 @@ from tests.support import BUYER, BUYER_2, OPERATOR, PROVIDER, ApiClient
 DAY = 24 * 3600
 
 API, SWEEP, RELEASE = template.API_FUNCTION, "sweep_timeouts", "release_escrow"
+SETTLE = "settle_payments"
+FUNCTIONS = [API, SWEEP, RELEASE, SETTLE]
 
 # Granted though the scenario does not reach them, each with the code path that needs it:
 # (function, table or table/index, action) -> why.
@@ -31,6 +33,14 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
     (RELEASE, "stuck_items", "dynamodb:UpdateItem"):
         "an instruction that crashes the run or runs out of tries is recorded for operators "
         "(stuck.record_failure, stuck.note_parked_instruction)",
+    (SETTLE, "stuck_items", "dynamodb:UpdateItem"):
+        "a payment the gateway cannot be asked about is recorded for operators "
+        "(stuck.record_failure)",
+    (SETTLE, "instructions", "dynamodb:PutItem"):
+        "money found for an order that closed meanwhile is refunded through an instruction "
+        "(funding.void_late_payment), tested in tests/jobs/test_settle_payments.py",
+    (SETTLE, "instructions", "dynamodb:GetItem"): "the same refund, executed at once",
+    (SETTLE, "instructions", "dynamodb:UpdateItem"): "the same refund, executed at once",
 }
 
 
@@ -51,7 +61,7 @@ def _ok(reply, *statuses):
     return reply.json
 
 
-def _market_scenario(api: ApiClient) -> None:
+def _market_scenario(api: ApiClient, alipay_registration) -> None:
     """Every kind of thing users, operators and the scheduler do, once."""
     catalog.approved_provider(api, PROVIDER)
     service = catalog.listed(api, PROVIDER)
@@ -122,6 +132,7 @@ def _market_scenario(api: ApiClient) -> None:
     clock.advance(8 * DAY)
     api.invoke("sweep_timeouts")
     api.invoke("release_escrow")
+    api.invoke("settle_payments")
     orders.ledger_clean(api)
     # Payouts: the provider's earnings leave through the gateway (the driver pays them).
     _ok(api.put("/providers/me/payout-account", {"account": "13800138000", "name": "张小美"},
@@ -139,7 +150,9 @@ def _market_scenario(api: ApiClient) -> None:
     _ok(api.get("/me/withdrawals", user=PROVIDER))
     _ok(api.get("/me/statement", user=PROVIDER))
     api.invoke("release_escrow")
+    _alipay_payments(api, alipay_registration)
     _every_kind_of_job_work(api, service["id"])
+    _ok(api.get("/admin/reconciliation", user=OPERATOR, operator=True))
 
     # The catalog's remaining writes: edit, delist, delete; suspend a provider.
     _ok(api.post(f"/services/{service['id']}/delist", user=PROVIDER))
@@ -180,6 +193,24 @@ def _failing_once(real):
             raise RuntimeError("injected: the first item of this run fails")
         return real(*args, **kwargs)
     return fake
+
+
+def _alipay_payments(api: ApiClient, registration) -> None:
+    """Money in through Alipay's protocol: one payment confirmed by its signed
+    notification, one whose notification never comes, settled by settle_payments."""
+    from tests.api import alipay_support
+
+    with alipay_support.alipay_on(registration) as alipay:
+        notified, _ = alipay_support.pending_order(api, alipay, buyer=BUYER_2)
+        alipay.pay(notified)
+        reply = alipay_support.notify(api, alipay.notification(notified))
+        assert (reply.status, reply.raw) == (200, b"success"), reply
+        silent, _ = alipay_support.pending_order(api, alipay, buyer=BUYER_2)
+        alipay.pay(silent)  # its notification is lost
+        clock.advance(settings.get().payment_check_after_seconds + 60)
+        api.invoke("settle_payments")
+        funded = _ok(api.get(f"/orders/{silent}", user=BUYER_2))
+        assert funded["status"] == "awaiting_provider", funded  # the job's query funded it
 
 
 def _every_kind_of_job_work(api: ApiClient, service_id: str) -> None:
@@ -232,10 +263,27 @@ def _deployed_secret_reads() -> None:
         secrets.forget()
         assert secrets.jwt_secret(settings.Settings(**{**base, **source})) == value
     secrets.forget()
+    # The Alipay registration, from the SSM parameter or a Secrets Manager secret.
+    from chalicelib.alipay import credentials, protocol
+
+    private, public = protocol.new_key_pair()
+    document = json.dumps({"app_id": "2021000000000001", "app_private_key": private,
+                           "alipay_public_key": public,
+                           "notify_url": "https://api.example.com/payments/alipay/notify"})
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/market-prod/alipay", Value=document, Type="SecureString")
+    alipay_arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="market-prod-alipay", SecretString=document)["ARN"]
+    for source in ({"alipay_ssm_parameter": "/market-prod/alipay"},
+                   {"alipay_secret_arn": alipay_arn}):
+        credentials.forget()
+        cfg = settings.Settings(**{**base, "alipay_app_id": None, **source})
+        assert credentials.load(cfg).app_id == "2021000000000001"
+    credentials.forget()
 
 
 @pytest.fixture(scope="module")
-def scenario_run():
+def scenario_run(alipay_registration):
     from types import SimpleNamespace
 
     from moto import mock_aws
@@ -252,7 +300,7 @@ def scenario_run():
             api = _RouteRecorder(client)
             scheduled = [n for n, _ in template.scheduled_functions(app_module.app)]
             with recording(type(files.s3_client()), scheduled) as calls:
-                _market_scenario(api)
+                _market_scenario(api, alipay_registration)
                 _deployed_secret_reads()
     clock.reset()
     return SimpleNamespace(calls=calls, requested=api.requested, scheduled=scheduled)
@@ -369,7 +417,7 @@ def test_the_scenario_requests_every_deployed_route(scenario_run):
     assert not missing, f"add these routes to _market_scenario: {missing}"
 
 
-@pytest.mark.parametrize("function", [API, SWEEP, RELEASE])
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_function_is_granted_every_call_its_code_makes(recorded_calls, function):
     needed = _needed(recorded_calls).get(function, set())
     granted = _grants(function)
@@ -377,7 +425,7 @@ def test_each_function_is_granted_every_call_its_code_makes(recorded_calls, func
     assert not missing, f"{function} lacks {missing}: add them to deploy/template.py"
 
 
-@pytest.mark.parametrize("function", [API, SWEEP, RELEASE])
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_no_function_is_granted_a_call_its_code_never_makes(recorded_calls, function):
     needed = _needed(recorded_calls).get(function, set())
     names = _resource_names(function)
@@ -394,16 +442,26 @@ def test_no_function_is_granted_a_call_its_code_never_makes(recorded_calls, func
 
 
 def test_only_the_api_touches_the_bucket_and_the_secret():
-    for function in (SWEEP, RELEASE):
-        actions = {a for st in _statements(_policy(function=function)) for a in st["Action"]}
-        assert {a.split(":")[0] for a in actions} <= {"dynamodb", "logs"}, function
+    """The jobs get their tables and log streams; the two that talk to the payment gateway
+    (refunds and payouts, payment queries) also read the Alipay registration, nothing else."""
+    for function in (SWEEP, RELEASE, SETTLE):
+        statements = _statements(_policy(function=function))
+        actions = {a for st in statements for a in st["Action"]}
+        services = {a.split(":")[0] for a in actions}
+        if function == SWEEP:
+            assert services <= {"dynamodb", "logs"}, function
+            continue
+        assert services <= {"dynamodb", "logs", "ssm", "secretsmanager"}, function
+        secret_reads = {st["Sid"] for st in statements
+                        if st["Action"][0].split(":")[0] in ("ssm", "secretsmanager")}
+        assert secret_reads == {"AlipayParameter", "AlipaySecret"}, function
 
 
 def test_money_tables_are_never_deleted_from_or_batch_written_and_only_audited_by_scan():
     money = {template.table_logical_id(m) for m in schema.all_models() if m.MONEY_TABLE}
     assert {"OrdersTable", "PostingsTable", "AccountsTable", "InstructionsTable"} <= money
     for stage in template.DEPLOYED_STAGES:
-        for function in (API, SWEEP, RELEASE):
+        for function in FUNCTIONS:
             for st in _statements(_policy(stage, function)):
                 if st["Sid"] not in money:
                     continue
@@ -416,7 +474,7 @@ def test_money_tables_are_never_deleted_from_or_batch_written_and_only_audited_b
 def test_only_logos_may_be_deleted_from_the_bucket(recorded_calls):
     deletes = [c for c in recorded_calls if "s3:DeleteObject" in c["actions"]]
     assert deletes and all(k.startswith(template.LOGO_PREFIX) for c in deletes for k in c["keys"])
-    for function in (API, SWEEP, RELEASE):
+    for function in FUNCTIONS:
         for statement in _statements(_policy(function=function)):
             if "s3:DeleteObject" in statement["Action"]:
                 assert statement["Resource"] == [
@@ -434,7 +492,7 @@ def test_each_scheduled_function_is_deployed_with_its_own_policy(stage, scenario
         assert (template.ROOT / ".chalice" / named).exists()
 
 
-@pytest.mark.parametrize("function", [API, SWEEP, RELEASE])
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_policy_fits_an_inline_role_policy(function):
     # IAM caps a role's inline policies at 10,240 characters (whitespace not counted).
     text = json.dumps(_policy(function=function), separators=(",", ":"))
@@ -462,7 +520,7 @@ def _wildcards(policy: dict) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("function", [API, SWEEP, RELEASE])
+@pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("stage", template.DEPLOYED_STAGES)
 def test_the_policy_grants_no_wildcard_action_or_resource(stage, function):
     assert _wildcards(_policy(stage, function)) == []
@@ -482,7 +540,7 @@ def test_the_wildcard_check_catches_broad_grants():
 def test_every_resource_is_one_of_our_tables_indexes_bucket_log_group_or_secret():
     known = set(_resource_names(API))
     for stage in template.DEPLOYED_STAGES:
-        for function in (API, SWEEP, RELEASE):
+        for function in FUNCTIONS:
             for st in _statements(_policy(stage, function)):
                 if st["Action"][0].startswith("dynamodb:"):
                     assert {json.dumps(r, sort_keys=True) for r in st["Resource"]} <= known, st

@@ -18,7 +18,8 @@ STRONG = "淘宝-服务市场-" + "k" * 40
 
 def _cfg(**changes) -> settings.Settings:
     return settings.Settings(**{**settings.load().__dict__, "stage": "prod", "jwt_secret": None,
-                                "region": "us-east-1", **changes})
+                                "region": "us-east-1", "payment_gateway": "alipay",
+                                "alipay_ssm_parameter": "/market-prod/alipay", **changes})
 
 
 @pytest.fixture

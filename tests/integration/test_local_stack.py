@@ -30,12 +30,14 @@ class DevServer:
         self.port = engines.free_port()
         self.dynamodb_port = engines.free_port()
         self.s3_port = engines.free_port()
+        self.standin_port = engines.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
 
     def start(self) -> "DevServer":
         env = dict(os.environ, PORT=str(self.port), DYNAMODB_PORT=str(self.dynamodb_port),
-                   S3_PORT=str(self.s3_port), LOCAL_DATA_DIR=str(self.data_dir),
+                   S3_PORT=str(self.s3_port), ALIPAY_STANDIN_PORT=str(self.standin_port),
+                   LOCAL_DATA_DIR=str(self.data_dir),
                    SWEEP_INTERVAL_SECONDS="1", PYTHONUNBUFFERED="1")
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.devserver"],
@@ -56,6 +58,9 @@ class DevServer:
 
     def java_pid(self) -> int:
         """DynamoDB Local: the java child of this dev server."""
+        return self.child_pid(b"DynamoDBLocal")
+
+    def child_pid(self, marker: bytes) -> int:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -65,9 +70,9 @@ class DevServer:
             except OSError:
                 continue
             parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == self.process.pid and b"DynamoDBLocal" in cmdline:
+            if parent == self.process.pid and marker in cmdline:
                 return int(entry.name)
-        raise AssertionError("the dev server has no DynamoDB Local child")
+        raise AssertionError(f"the dev server has no {marker!r} child")
 
     def interrupt(self) -> int:
         if self.process.poll() is None:
@@ -184,6 +189,43 @@ def test_a_logo_crosses_the_real_http_server_intact(stack):
     assert stored.content == logo
 
 
+def _listed_service(server: DevServer, provider: str) -> dict:
+    if server.has_logo_route():
+        service, _ = _listed_service_with_logo(server, provider)
+        listed = requests.post(f"{server.url}/services/{service['id']}/list",
+                               headers=server.token(provider), json={})
+        assert listed.status_code == 200, listed.text
+        return listed.json()
+    pytest.skip("listing a service needs its logo route")
+
+
+def test_an_order_is_paid_through_the_alipay_stand_in(stack):
+    """The README's walk: pay answers a redirect to the stand-in's cashier; opening it is
+    all a buyer does; the stand-in's signed notification funds escrow within seconds."""
+    service = _listed_service(stack, "provider-3")
+    buyer = stack.token("buyer-3")
+    order = requests.post(stack.url + "/orders", headers=buyer, json={
+        "service_id": service["id"], "requirement": "首页装修，红色主题",
+        "due_at": "2099-01-01T00:00:00+00:00"}).json()
+    paid = requests.post(f"{stack.url}/orders/{order['id']}/pay", headers=buyer, json={})
+    assert paid.status_code == 200, paid.text
+    payment = paid.json()["payment"]
+    assert payment["status"] == "pending"
+    assert payment["redirect_url"].startswith(f"http://127.0.0.1:{stack.standin_port}/gateway.do?")
+    cashier = requests.get(payment["redirect_url"], timeout=10)
+    assert cashier.status_code == 200 and "收银台" in cashier.text
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = requests.get(f"{stack.url}/orders/{order['id']}", headers=buyer).json()["status"]
+        if status == "awaiting_provider":
+            break
+        time.sleep(0.3)
+    assert status == "awaiting_provider", stack.output()[-3000:]
+    operator = stack.token("op-1", operator=True)
+    check = requests.get(stack.url + "/admin/ledger/check", headers=operator).json()
+    assert check["violations"] == []
+
+
 def test_ctrl_c_stops_everything_and_data_survives_a_restart(stack, tmp_path):
     # Last in the file: it stops the shared server and starts a second on the same data.
     first = stack
@@ -197,10 +239,12 @@ def test_ctrl_c_stops_everything_and_data_survives_a_restart(stack, tmp_path):
         if with_logo:
             service, logo = _listed_service_with_logo(first, "provider-2")
         java = first.java_pid()
+        standin = first.child_pid(b"alipay_standin")
     finally:
         exit_code = first.interrupt()
     assert exit_code == 0, first.output()
     assert _gone(java), "DynamoDB Local outlived the dev server"
+    assert _gone(standin), "the Alipay stand-in outlived the dev server"
     assert "stopping" in first.output()
 
     second = DevServer(first.data_dir, tmp_path / "second.log").start()

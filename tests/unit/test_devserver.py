@@ -17,6 +17,7 @@ def test_defaults_match_the_readme(monkeypatch):
     opts = devserver.options_from_env()
     assert (opts.port, opts.dynamodb_port, opts.s3_port) == (8000, 8001, 9001)
     assert opts.sweep_interval == 10
+    assert opts.alipay_standin_port == 8010 and opts.payment_gateway == "alipay"
     assert opts.data_dir == devserver.ROOT / ".local" / "data"
     assert opts.dynamodb_dir == opts.data_dir / "dynamodb"
 
@@ -42,11 +43,30 @@ def test_local_environment_points_the_app_at_the_local_engines():
     assert env["DYNAMODB_ENDPOINT"] == "http://127.0.0.1:8101"
     assert env["S3_ENDPOINT"] == "http://127.0.0.1:8102"
     assert env["BUCKET_NAME"] == "market-local-files"
+    assert env["PAYMENT_GATEWAY"] == "alipay"  # through the stand-in, by default
+
+
+def test_the_stand_in_is_the_default_and_the_sandbox_a_choice(tmp_path):
+    opts = devserver.options_from_env({"PORT": "8100", "ALIPAY_STANDIN_PORT": "8110",
+                                       "LOCAL_DATA_DIR": str(tmp_path)})
+    assert opts.uses_standin and opts.alipay_standin_port == 8110
+    registration = devserver.alipay_standin.ensure_registration(opts.standin_dir)
+    env = devserver.standin_environment(opts, registration)
+    assert env["ALIPAY_GATEWAY_URL"] == "http://127.0.0.1:8110/gateway.do"
+    assert env["ALIPAY_NOTIFY_URL"] == "http://127.0.0.1:8100/payments/alipay/notify"
+    assert env["ALIPAY_APP_ID"] == registration.app_id
+    assert (tmp_path / "alipay-standin" / "registration.json").exists()
+    sandbox = devserver.options_from_env({"PAYMENT_GATEWAY": "sandbox"})
+    assert not sandbox.uses_standin
+    assert "Alipay stand-in" not in devserver.banner(sandbox)
+    with pytest.raises(devserver.StartupError, match="PAYMENT_GATEWAY"):
+        devserver.options_from_env({"PAYMENT_GATEWAY": "wechat"})
 
 
 def test_apply_environment_drops_a_public_url_and_real_credentials(monkeypatch):
     for name in ("STAGE", "TABLE_PREFIX", "DYNAMODB_ENDPOINT", "S3_ENDPOINT", "BUCKET_NAME",
-                 "EMF_METRICS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                 "EMF_METRICS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "PAYMENT_GATEWAY", "ALIPAY_APP_ID"):
         monkeypatch.setenv(name, "before")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://market.example.com")
     monkeypatch.setenv("AWS_PROFILE", "someone-real")
@@ -57,6 +77,7 @@ def test_apply_environment_drops_a_public_url_and_real_credentials(monkeypatch):
     assert "AWS_PROFILE" not in os.environ
     assert os.environ["AWS_ACCESS_KEY_ID"] == "local"
     assert os.environ["STAGE"] == "local"
+    assert "ALIPAY_APP_ID" not in os.environ  # a real app id never reaches the local stage
 
 
 def test_a_taken_port_is_refused_with_the_variable_to_change():

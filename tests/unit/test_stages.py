@@ -42,8 +42,12 @@ def test_only_the_local_stage_serves_the_local_routes():
 
 
 def _start_in_lambda(stage: str, **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("JWT_")}
-    clean.update({"STAGE": stage, "AWS_LAMBDA_FUNCTION_NAME": f"service-market-{stage}", **env})
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("JWT_", "PAYMENT_", "ALIPAY_"))}
+    # A deployed stage also needs a real gateway: these tests are about the secret.
+    clean.update({"STAGE": stage, "AWS_LAMBDA_FUNCTION_NAME": f"service-market-{stage}",
+                  "PAYMENT_GATEWAY": "alipay", "ALIPAY_SSM_PARAMETER": "/service-market/alipay",
+                  **env})
     return subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=clean,
                           capture_output=True, text=True, timeout=60)
 

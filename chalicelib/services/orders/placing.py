@@ -1,4 +1,5 @@
 """Placing and paying: order a listed service, charge the buyer, confirm the funding."""
+import logging
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -10,16 +11,18 @@ from chalicelib.domain import orders as life
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, InvalidTransition,
                                       NotFound, ServiceAtCapacity, ServiceNotListed,
-                                      ValidationFailed)
-from chalicelib.services import payments
+                                      ServiceUnavailable, ValidationFailed)
+from chalicelib.services import funding, payments
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
-                                               new_event, notify, role_of, timer_inputs, transition,
-                                               windows)
+                                               new_event, notify, order_deadlines, role_of,
+                                               timer_inputs, transition, windows)
 from chalicelib.services.orders.reading import present
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.orders import (TIMER_PK, Milestone, OrderModel, ServiceSnapshot,
                                        created_key, status_key, timer_due_key)
+
+log = logging.getLogger("market.orders")
 
 
 def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
@@ -120,22 +123,32 @@ def _order_amount(service: ServiceModel, price: int | None) -> int:
     return list_price
 
 
-def pay_order(caller: Caller, order_id: str, now: datetime, *,
+def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "page",
               request_key: str | None = None) -> dict:
-    """Charge the buyer through the gateway; with a synchronous gateway, fund escrow now."""
+    """Start the buyer's payment at the gateway; the answer's `payment` says whether it
+    succeeded (escrow is funded now) or is pending (the buyer pays at `redirect_url`;
+    the gateway's confirmation funds escrow later, through confirm_funding)."""
     order = load(order_id)
     try:
         life.decide(order.status, life.PAY, role_of(caller, order), facts(order, now))
     except InvalidTransition:
-        if moved_by_this_request(order, request_key):
-            return present(order)
+        if moved_by_this_request(order, request_key):  # only a gateway that succeeded at once moves it
+            return {**present(order), "payment": {"status": payments.SUCCEEDED}}
         raise
-    # One charge per order, whatever the client retries: the key is the order's.
-    result = payments.gateway().charge(order.id, int(order.amount), f"{order.id}:charge")
-    if result.status != "succeeded":
-        return present(order)  # the gateway's webhook calls confirm_funding later
-    return present(confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller,
-                                           request_key=request_key))
+    # One payment per order, whatever the client retries: the gateway's trade is the order's.
+    try:
+        result = funding.start_payment(order, now, channel=channel,
+                                       expires_at=order_deadlines(order).get("pay_by"))
+    except payments.GatewayError:
+        log.warning("order %s: the gateway did not start the payment", order.id, exc_info=True)
+        raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
+    if result.status != payments.SUCCEEDED:
+        return {**present(order), "payment": funding.present_payment(result)}
+    funded = confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller,
+                             request_key=request_key)
+    funding.mark_paid(order.id, payments.TradeStatus(order.id, payments.SUCCEEDED, ref=result.ref,
+                                                     amount=int(order.amount)), now)
+    return {**present(funded), "payment": funding.present_payment(result)}
 
 
 def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime, *,
@@ -157,5 +170,6 @@ def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime,
         if fresh.payment_ref == payment_ref:
             return fresh
         # The money arrived for an order that closed meanwhile: send it straight back.
-        payments.gateway().refund(payment_ref, amount, f"{order_id}:void:{payment_ref}")
+        funding.void_late_payment(order_id, payments.TradeStatus(
+            order_id, payments.SUCCEEDED, ref=payment_ref, amount=amount), now)
         raise

@@ -1,0 +1,248 @@
+"""Money in, at the gateway's side: each order's payment record, and the money that
+arrives for an order that closed meanwhile.
+
+Every write here is conditional on the payment's status, so whatever the gateway does
+(confirm twice, late, out of order, concurrently) a payment funds escrow at most once:
+- `start_payment` records the payment (pending) before the gateway is asked;
+- `mark_paid` / `mark_closed` move it on only from pending (or closed: a trade we
+  thought abandoned can still be paid);
+- `void_late_payment` books money that arrived for a closed order into its escrow and
+  sends it straight back through a refund instruction (the instruction driver retries
+  the gateway, keyed by the instruction id, until it is done), all in one transaction.
+Funding itself is the order's PAY transition (services.orders.confirm_funding), which
+is conditional on the order awaiting payment.
+"""
+import logging
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+
+from chalicelib import clock, settings
+from chalicelib.domain import escrow as money
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
+from chalicelib.services import escrow, notifications, payments
+from chalicelib.storage.base import condition_failed, transaction
+from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
+from chalicelib.storage.ledger import InstructionModel, PostingModel
+from chalicelib.storage.orders import OrderModel
+from chalicelib.storage.payments import PENDING_PK, PROBLEM_PK, PaymentModel
+
+log = logging.getLogger("market.funding")
+
+PENDING, PAID, VOIDED, CLOSED, UNKNOWN = "pending", "paid", "voided", "closed", "unknown"
+_ATTEMPTS = 3
+# Money can still arrive for these: a closed trade may have been paid after all.
+UNSETTLED = (PENDING, CLOSED)
+# Alipay: "不可使用特殊字符，如 /，=，& 等".
+_SUBJECT_UNSAFE = str.maketrans({c: " " for c in "/=&%+#?\\"})
+
+
+def void_instruction_id(order_id: str) -> str:
+    """The refund of money that arrived after its order closed (never a milestone's)."""
+    return f"{order_id}:refund:void"
+
+
+def check_backoff(checks: int) -> timedelta:
+    """When the reconciliation sweep asks the gateway again: the configured delay, then
+    doubling up to an hour."""
+    first = settings.get().payment_check_after_seconds
+    return timedelta(seconds=min(3600, first * 2 ** max(0, min(checks, 8))))
+
+
+# --- starting ----------------------------------------------------------------
+def start_payment(order: OrderModel, now: datetime, *, channel: str,
+                  expires_at: datetime | None) -> payments.PaymentResult:
+    """Record the order's payment (pending) and ask the gateway to start it. Asking
+    again while it is pending starts nothing new: the gateway's trade is the order's."""
+    _record_start(order, payments.gateway_name(), now)
+    subject = (order.service.title or "order").translate(_SUBJECT_UNSAFE).strip()[:128]
+    return payments.gateway().charge(order.id, int(order.amount), f"{order.id}:charge",
+                                     subject=subject or "order", expires_at=expires_at,
+                                     channel=channel)
+
+
+def _record_start(order: OrderModel, gateway_name: str, now: datetime) -> None:
+    at = clock.to_key(now)
+    try:
+        PaymentModel(order.id, order_id=order.id, gateway=gateway_name,
+                     amount=int(order.amount), status=PENDING, created_at=at, updated_at=at,
+                     checks=0, pending_pk=PENDING_PK,
+                     check_at=clock.to_key(now + check_backoff(0))).save(
+            condition=PaymentModel.id.does_not_exist())
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+        # Started before: the buyer is sent to pay the same trade again.
+        _update_quietly(order.id, [PaymentModel.updated_at.set(at)],
+                        PaymentModel.status == PENDING)
+
+
+def present_payment(result: payments.PaymentResult) -> dict:
+    """The `payment` part of the pay answer."""
+    out = {"status": result.status}
+    if result.redirect_url:
+        out["redirect_url"] = result.redirect_url
+    return out
+
+
+# --- what the gateway told us ------------------------------------------------------
+def get(payment_id: str) -> PaymentModel | None:
+    try:
+        return PaymentModel.get(payment_id, consistent_read=True)
+    except PaymentModel.DoesNotExist:
+        return None
+
+
+def _gateway_facts(trade: payments.TradeStatus, at: str) -> list:
+    actions = [PaymentModel.updated_at.set(at)]
+    if trade.ref:
+        actions.append(PaymentModel.gateway_ref.set(trade.ref))
+    if trade.amount is not None:
+        actions.append(PaymentModel.gateway_amount.set(trade.amount))
+    if trade.raw_status:
+        actions.append(PaymentModel.gateway_status.set(trade.raw_status))
+    return actions
+
+
+def mark_paid(order_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
+    """The order's escrow is funded with this payment: settled (False if it already was)."""
+    at = clock.to_key(now)
+    return _update_quietly(order_id, _gateway_facts(trade, at) + [
+        PaymentModel.status.set(PAID), PaymentModel.settled_at.set(at),
+        PaymentModel.order_id.set(order_id),
+        PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
+        PaymentModel.created_at.set(PaymentModel.created_at | at),
+        PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],
+        PaymentModel.status.does_not_exist() | PaymentModel.status.is_in(*UNSETTLED))
+
+
+def mark_closed(payment_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
+    """The gateway closed the trade unpaid (or never saw it and the order is over)."""
+    return _update_quietly(payment_id, _gateway_facts(trade, clock.to_key(now)) + [
+        PaymentModel.status.set(CLOSED), PaymentModel.pending_pk.remove(),
+        PaymentModel.check_at.remove()], PaymentModel.status == PENDING)
+
+
+def defer_check(payment: PaymentModel, trade: payments.TradeStatus | None,
+                now: datetime) -> bool:
+    """Not settled yet: ask the gateway again later (backoff)."""
+    checks = int(payment.checks or 0) + 1
+    actions = ([PaymentModel.updated_at.set(clock.to_key(now))] if trade is None
+               else _gateway_facts(trade, clock.to_key(now)))
+    return _update_quietly(payment.id, actions + [
+        PaymentModel.checks.set(checks),
+        PaymentModel.check_at.set(clock.to_key(now + check_backoff(checks)))],
+        PaymentModel.status == PENDING)
+
+
+def record_problem(payment_id: str, kind: str, detail: dict, now: datetime, *,
+                   order_id: str | None = None) -> None:
+    """Something an operator must look at (an amount that does not match, a payment we
+    never started). It changes no money: it is listed by GET /admin/reconciliation."""
+    at = clock.to_key(now)
+    log.error("payment %s: %s %s", payment_id, kind, detail)
+    actions = [PaymentModel.problem.set(kind), PaymentModel.problem_detail.set(detail),
+               PaymentModel.problem_count.add(1), PaymentModel.problem_pk.set(PROBLEM_PK),
+               PaymentModel.problem_at.set(at), PaymentModel.updated_at.set(at),
+               # A payment we never started gets a record of its own here.
+               PaymentModel.status.set(PaymentModel.status | UNKNOWN),
+               PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
+               PaymentModel.created_at.set(PaymentModel.created_at | at)]
+    if order_id:
+        actions.append(PaymentModel.order_id.set(PaymentModel.order_id | order_id))
+    PaymentModel(payment_id).update(actions=actions)
+
+
+def resolve_problem(payment_id: str) -> None:
+    """An operator dealt with it: it leaves the problem list (the record stays)."""
+    PaymentModel(payment_id).update(actions=[PaymentModel.problem_pk.remove()])
+
+
+def _update_quietly(payment_id: str, actions: list, condition) -> bool:
+    try:
+        PaymentModel(payment_id).update(actions=actions, condition=condition)
+        return True
+    except UpdateError as error:
+        # Only a failed condition is an answer; a timeout (whose cause is no ClientError)
+        # is "unknown" and re-raised.
+        if not condition_failed(error):
+            raise
+        return False
+
+
+# --- money for an order that closed meanwhile --------------------------------------
+def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
+    """The gateway took the buyer's money for an order that is closed: book it into the
+    order's escrow and send it straight back, exactly once (False if done before)."""
+    order = OrderModel.get(order_id, consistent_read=True)
+    amount, at = int(trade.amount), clock.to_key(now)
+    refund = InstructionModel(
+        void_instruction_id(order_id), order_id=order_id, kind=money.REFUND, amount=amount,
+        step=None, provider_id=order.provider_id, payment_ref=trade.ref, status="pending",
+        attempts=0, created_at=at, pending_pk=INSTRUCTION_PENDING_PK, next_attempt_at=at)
+    posting = money.posting_for(money.FUND, order_id, order.provider_id, amount)
+    for _ in range(_ATTEMPTS):
+        tx = transaction()
+        try:
+            with tx:
+                tx.update("payment", PaymentModel(order_id), actions=_gateway_facts(trade, at) + [
+                    PaymentModel.status.set(VOIDED), PaymentModel.settled_at.set(at),
+                    PaymentModel.order_id.set(order_id),
+                    PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
+                    PaymentModel.created_at.set(PaymentModel.created_at | at),
+                    PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],
+                    condition=PaymentModel.status.does_not_exist()
+                    | PaymentModel.status.is_in(*UNSETTLED))
+                tx.save("posting", PostingModel(money.funding_id(order_id),
+                                                from_account=posting.from_account,
+                                                to_account=posting.to_account, amount=amount,
+                                                order_id=order_id, kind=money.FUND, at=at,
+                                                account=money.statement_account(posting)),
+                        condition=PostingModel.id.does_not_exist())
+                # Closed and never funded: the money is this order's only payment. The
+                # version is left alone, like every money movement after a decision.
+                tx.update("order", OrderModel(order_id),
+                          actions=[OrderModel.escrow_funded.add(amount),
+                                   OrderModel.escrow_held.add(amount),
+                                   OrderModel.escrow_instructed.add(amount),
+                                   OrderModel.payment_ref.set(trade.ref)],
+                          condition=OrderModel.status.is_in(*CLOSED_ORDER_STATES)
+                          & OrderModel.payment_ref.does_not_exist())
+                tx.save("refund", refund, condition=InstructionModel.id.does_not_exist())
+            break
+        except TransactWriteError as error:
+            refusal = tx.refusal(error)
+            if refusal.failed("payment"):
+                # Settled by a concurrent confirmation of the same payment — or this is
+                # a second payment for one order, which only a person can sort out.
+                settled = get(order_id)
+                if settled is not None and settled.gateway_ref not in (None, trade.ref):
+                    _paid_twice(order_id, trade, settled.gateway_ref, now)
+                return False
+            if refusal.failed("order") or refusal.failed("posting"):
+                # The order took a payment already (funded, or voided before).
+                fresh = OrderModel.get(order_id, consistent_read=True)
+                if fresh.payment_ref != trade.ref:
+                    _paid_twice(order_id, trade, fresh.payment_ref, now)
+                return False
+            if not refusal.conflict:
+                raise
+    else:
+        # Still contended: the gateway repeats its notification (409), or the sweep asks.
+        raise Conflict()
+    log.warning("order %s closed before its payment %s arrived: refunding %s", order_id,
+                trade.ref, amount)
+    escrow.execute_quietly([refund.id], now)
+    notifications.notify(order.buyer_id, "refunded", order_id=order_id,
+                         service_id=order.service_id,
+                         text=f"{order.service.title}：订单已关闭，到账的 {amount} 分将原路退回",
+                         now=now)
+    return True
+
+
+def _paid_twice(order_id: str, trade: payments.TradeStatus, booked_ref: str | None,
+                now: datetime) -> None:
+    record_problem(order_id, "paid_twice", {"gateway_ref": trade.ref, "amount": trade.amount,
+                                            "booked_gateway_ref": booked_ref},
+                   now, order_id=order_id)

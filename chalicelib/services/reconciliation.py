@@ -1,0 +1,133 @@
+"""Reconciliation: the gateway's records against the ledger.
+
+- `check_payment` (the settle_payments sweep): a payment still pending a while after it
+  started is asked about at the gateway (alipay.trade.query) and whatever the answer
+  is goes through the same exactly-once path as a notification (services.confirmations).
+  A payment the gateway never saw, or left unpaid, is closed once its order no longer
+  waits for it and its trade can no longer be paid.
+- `report` (GET /admin/reconciliation, operators): every payment record against the
+  order it funded and the postings, with every mismatch listed. Like the ledger check it
+  scans the money tables, which is right for an audit an operator runs on purpose.
+"""
+from datetime import datetime, timedelta
+
+from chalicelib import clock
+from chalicelib.domain import escrow as money
+from chalicelib.domain import orders as life
+from chalicelib.services import confirmations, funding, orders, payments
+from chalicelib.storage.ledger import InstructionModel, PostingModel
+from chalicelib.storage.orders import OrderModel
+from chalicelib.storage.payments import PENDING_PK, PaymentModel
+
+# How long after a trade stops being payable a payment is still asked about.
+GRACE = timedelta(minutes=15)
+
+
+def due_payment_ids(now: datetime, *, limit: int, start_key=None):
+    """One page of pending payments due for a check, the next page's key, items read."""
+    result = PaymentModel.pending.query(
+        PENDING_PK, PaymentModel.check_at <= clock.to_key(now), limit=limit,
+        last_evaluated_key=start_key, attributes_to_get=["id"])
+    ids = [p.id for p in result]
+    return ids, result.last_evaluated_key, result.page_iter.total_scanned_count
+
+
+def check_payment(payment_id: str, now: datetime) -> str:
+    """Ask the gateway about one pending payment and settle what it says: moved (settled
+    or closed), skipped (still open: asked again later) — GatewayError propagates."""
+    payment = funding.get(payment_id)
+    if payment is None or payment.status != funding.PENDING:
+        return "skipped"  # settled meanwhile (a notification arrived)
+    if payment.gateway != payments.gateway_name():
+        funding.defer_check(payment, None, now)  # another gateway's payment: not ours to ask
+        return "skipped"
+    trade = payments.gateway().query(payment.id)
+    if trade.status in (payments.SUCCEEDED, payments.CLOSED):
+        outcome = confirmations.settle(trade, now)
+        return "skipped" if outcome in (confirmations.MISMATCH, confirmations.UNKNOWN) else "moved"
+    order = orders.load(payment.order_id)
+    payable_until = clock.from_key(order.created_at) + orders.windows().payment + GRACE
+    if order.status != life.AWAITING_PAYMENT and (trade.status == payments.MISSING
+                                                  or now >= payable_until):
+        funding.mark_closed(payment.id, trade, now)
+        return "moved"
+    funding.defer_check(payment, trade, now)
+    return "skipped"
+
+
+def defer_after_failure(payment_id: str, now: datetime) -> bool:
+    """A check failed: ask again later, with the same backoff. False when the payment is
+    no longer pending (settled meanwhile, or by the failed check itself)."""
+    payment = funding.get(payment_id)
+    if payment is None or payment.status != funding.PENDING:
+        return False
+    return funding.defer_check(payment, None, now)
+
+
+# --- the operators' view ----------------------------------------------------------------
+def report(now: datetime) -> dict:
+    """Every gateway payment record against the ledger; every mismatch listed."""
+    records = list(PaymentModel.scan(consistent_read=True))
+    funded, refunded = {}, {}
+    for posting in PostingModel.scan(consistent_read=True):
+        if posting.kind == money.FUND:
+            funded[posting.order_id] = funded.get(posting.order_id, 0) + int(posting.amount)
+        elif posting.kind == money.REFUND:
+            refunded[posting.order_id] = refunded.get(posting.order_id, 0) + int(posting.amount)
+    by_order = {r.order_id: r for r in records if r.order_id}
+    mismatches, counts = [], {}
+    totals = {"gateway_paid": 0, "ledger_funded": sum(funded.values()),
+              "ledger_refunded": sum(refunded.values())}
+    for record in records:
+        counts[record.status] = counts.get(record.status, 0) + 1
+        if record.status in (funding.PAID, funding.VOIDED):
+            totals["gateway_paid"] += int(record.gateway_amount or record.amount or 0)
+        mismatches += _record_mismatches(record, funded, now)
+    for order in OrderModel.scan(consistent_read=True, attributes_to_get=[
+            "id", "status", "payment_ref", "escrow_funded"]):
+        if funded.get(order.id) and order.id not in by_order:
+            mismatches.append({"kind": "funded_without_gateway_payment", "order": order.id,
+                               "ledger_funded": funded[order.id],
+                               "payment_ref": order.payment_ref})
+            continue
+        record = by_order.get(order.id)
+        if record and record.gateway_ref and order.payment_ref and (
+                record.gateway_ref != order.payment_ref):
+            mismatches.append({"kind": "gateway_ref_differs", "order": order.id,
+                               "payment": record.id, "gateway_ref": record.gateway_ref,
+                               "order_payment_ref": order.payment_ref})
+    return {"checked_at": clock.to_iso(now), "payments": counts, "totals": totals,
+            "mismatches": mismatches}
+
+
+def _record_mismatches(record: PaymentModel, funded: dict, now: datetime) -> list[dict]:
+    out = []
+    base = {"payment": record.id, "order": record.order_id, "status": record.status}
+    if record.problem_pk:
+        detail = record.problem_detail.as_dict() if record.problem_detail else {}
+        out.append({**base, "kind": record.problem, "detail": detail,
+                    "times": int(record.problem_count or 1),
+                    "at": clock.key_to_iso(record.problem_at)})
+    booked = funded.get(record.order_id, 0) if record.order_id else 0
+    paid = int(record.gateway_amount if record.gateway_amount is not None else record.amount or 0)
+    if record.status in (funding.PAID, funding.VOIDED) and booked != paid:
+        out.append({**base, "kind": "paid_not_funded" if not booked else "funded_amount_differs",
+                    "gateway_amount": paid, "ledger_funded": booked})
+    if record.status == funding.VOIDED:
+        try:
+            refund = InstructionModel.get(funding.void_instruction_id(record.order_id),
+                                          consistent_read=True)
+            refund_status = refund.status
+        except InstructionModel.DoesNotExist:
+            refund_status = "missing"
+        if refund_status != "done":
+            out.append({**base, "kind": "late_payment_not_refunded_yet",
+                        "refund_instruction": refund_status})
+    if record.status == funding.PENDING and record.created_at and (
+            now - clock.from_key(record.created_at) > orders.windows().payment + GRACE * 4):
+        out.append({**base, "kind": "pending_too_long",
+                    "since": clock.key_to_iso(record.created_at),
+                    "checks": int(record.checks or 0)})
+    if record.status in (funding.PENDING, funding.CLOSED) and booked:
+        out.append({**base, "kind": "funded_but_not_settled", "ledger_funded": booked})
+    return out
