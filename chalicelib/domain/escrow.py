@@ -55,6 +55,11 @@ def posting_for(kind: str, order_id: str, provider_id: str, amount: int) -> Post
     raise ValueError(f"unknown movement {kind}")
 
 
+def yuan(fen: int) -> str:
+    """An amount for people to read: 80000 → ¥800.00."""
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
+
+
 def plan_milestones(amount: int, steps: list[dict] | None, default_title: str) -> list[dict]:
     """The order's steps: the buyer's milestones checked, or one step for the whole amount."""
     if not steps:
