@@ -249,3 +249,16 @@ def test_a_suspension_landing_while_accepting_still_refuses(api, monkeypatch):
     assert len(reads) >= 2
     order = api.get(f"/orders/{oid}", user=BUYER).json
     assert (order["status"], order["escrow"]["released"]) == ("awaiting_provider", 0)
+
+
+def test_the_openapi_document_describes_the_new_routes(api):
+    paths = api.get("/openapi.json").json["paths"]
+    price = paths["/orders/{order_id}/price"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    assert price["required"] == ["amount"]
+    assert (price["properties"]["amount"]["minimum"],
+            price["properties"]["amount"]["maximum"]) == (1, 100_000_000)
+    assert "milestones" in price["properties"]
+    assert "post" in paths["/admin/providers/{provider_id}/reinstate"]
+    placing = paths["/orders"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert placing["properties"]["price"]["maximum"] == 100_000_000
