@@ -38,6 +38,7 @@ class Settings:
     review_window_seconds: int
     reminder_before_seconds: int
     idempotency_ttl_seconds: int
+    auto_approve_seconds: int
     sweep_budget_seconds: int
     sweep_page_size: int
     instruction_max_attempts: int
@@ -101,6 +102,7 @@ def load() -> Settings:
         review_window_seconds=_int("REVIEW_WINDOW_SECONDS", 15 * day),
         reminder_before_seconds=_int("REMINDER_BEFORE_SECONDS", day),
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", day),
+        auto_approve_seconds=_int("AUTO_APPROVE_SECONDS", 7 * day),
         sweep_budget_seconds=_int("SWEEP_BUDGET_SECONDS", 40),
         sweep_page_size=_int("SWEEP_PAGE_SIZE", 100),
         instruction_max_attempts=_int("INSTRUCTION_MAX_ATTEMPTS", 8),

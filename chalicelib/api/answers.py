@@ -116,6 +116,7 @@ ORDER = Obj({
     "buyer_id": text(), "provider_id": text(), "service_id": text(),
     "service": ORDER_SERVICE, "requirement": text(), "due_at": when(),
     "amount": money(), "currency": Enum(["CNY"]),
+    "price_agreed": Bool(description="false while a negotiable price waits for the provider"),
     "deadlines": Free(description="each pending timer and when it fires: pay_by, accept_by, "
                                   "late_cancel_from, review_until …"),
     "milestones": ListOf(MILESTONE, 0, 100), "current_step": count(),

@@ -6,6 +6,7 @@ from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import orders as life
+from chalicelib.domain.catalog import MAX_PRICE
 from chalicelib.services import deliverables, orders
 
 bp = Blueprint(__name__)
@@ -20,9 +21,15 @@ PLACE = Obj({
     "service_id": Str(1, 128),
     "requirement": Str(1, 5000, multiline=True, example="双十一店铺首页装修，红色主题"),
     "due_at": DateTime(example="2026-12-01T00:00:00+00:00"),
-    "price": Int(minimum=1, required=False, description="only for negotiable services"),
+    "price": Int(minimum=1, maximum=MAX_PRICE, required=False,
+                 description="only for negotiable services (the buyer's offer)"),
     "milestones": ListOf(MILESTONE, 1, 10, required=False),
 }, name="PlaceOrder")
+PRICE = Obj({
+    "amount": Int(minimum=1, maximum=MAX_PRICE, description="the new price in fen"),
+    "milestones": ListOf(MILESTONE, 1, 10, required=False,
+                         description="a new plan summing to amount; without it, one step"),
+}, name="PriceChange")
 REASON = Obj({"reason": Str(1, 500, multiline=True)}, name="Reason")
 NOTE = Obj({"note": Str(1, 2000, multiline=True)}, name="Note")
 EMPTY = Obj({}, name="Empty")
@@ -92,10 +99,20 @@ def order_events(req):
 @route(bp, "/orders/{order_id}/pay", "POST",
        response=answers.PAID_ORDER, auth=USER, body=PAY, tag="orders")
 def pay_order(req):
-    """Pay the full amount into escrow (托管) through the gateway; `payment` says how."""
+    """Pay the full amount into escrow (托管) through the gateway; `payment` says how. A
+    negotiable price must be agreed first."""
     return orders.pay_order(req.caller, req.params["order_id"], req.now,
                             channel=req.body.get("channel") or "page",
                             request_key=req.request_key)
+
+
+@route(bp, "/orders/{order_id}/price", "POST",
+       response=answers.ORDER, auth=USER, body=PRICE, tag="orders")
+def set_price(req):
+    """改价 while awaiting payment (negotiable orders): the provider's amount is agreed, the
+    buyer's waits for the provider to confirm it (price_agreed)."""
+    return orders.set_price(req.caller, req.params["order_id"], req.body["amount"],
+                            req.body.get("milestones"), req.now, request_key=req.request_key)
 
 
 @route(bp, "/orders/{order_id}/accept", "POST",
@@ -167,7 +184,8 @@ def request_revision(req):
 @route(bp, "/orders/{order_id}/cancel", "POST",
        response=answers.ORDER, auth=USER, body=EMPTY, tag="orders")
 def cancel_order(req):
-    """The buyer cancels (unpaid, or 15 days past due_at)."""
+    """The buyer cancels (unpaid, or in progress 15 days past due_at); the provider may
+    cancel work in progress. What is held is refunded."""
     return orders.cancel_order(req.caller, req.params["order_id"], req.now,
                                request_key=req.request_key)
 

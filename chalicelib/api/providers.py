@@ -91,3 +91,10 @@ def reject(req):
 def suspend(req):
     """Suspend an approved provider; every listed service is delisted."""
     return providers.suspend(req.caller, req.params["provider_id"], req.body["reason"], req.now)
+
+
+@route(bp, "/admin/providers/{provider_id}/reinstate", "POST",
+       response=answers.PROVIDER_PROFILE, auth=OPERATOR, body=EMPTY, tag="admin")
+def reinstate(req):
+    """Lift a suspension (approved again); the services stay delisted until listed."""
+    return providers.reinstate(req.caller, req.params["provider_id"], req.now)

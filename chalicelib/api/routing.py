@@ -24,7 +24,6 @@ from chalicelib.domain.errors import (DomainError, Forbidden, InvalidRequest, Pa
                                       ServiceUnavailable, Unauthenticated)
 from chalicelib.services import idempotency
 from chalicelib.storage.base import is_rejected_query, is_transient
-from chalicelib.storage.idempotency import record_key
 
 log = logging.getLogger("market.api")
 
@@ -107,7 +106,7 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     raw_body = request.raw_body or b""
     caller = None
-    claim_key = None
+    claim = None
     try:
         if len(raw_body) > settings_module.get().max_body_bytes:
             raise PayloadTooLarge(max_bytes=settings_module.get().max_body_bytes)
@@ -117,16 +116,18 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
             idempotency.check_key(key)
             who = caller.user_id if caller else "anonymous"
             print_ = idempotency.fingerprint(spec.method, _actual_path(spec.path, params), raw_body)
-            stored = idempotency.claim(who, key, print_, clock.real_now().timestamp())
+            # The app's clock decides the 24 h window, as it decides every other deadline.
+            claimed = idempotency.claim(who, key, print_, clock.now().timestamp())
+            stored = claimed.replay
             if stored is not None:
                 return Response(body=stored.body, status_code=stored.status,
                                 headers={**stored.headers, "Idempotent-Replayed": "true"})
-            claim_key = (who, key)
+            claim = claimed
         req = Request(caller=caller, body=_parse_body(spec, raw_body, headers),
                       query=_parse_query(spec, request.query_params or {}), params=params,
                       headers=headers, raw_body=raw_body,
                       content_type=headers.get("content-type", ""), now=clock.now(),
-                      request_key=record_key(*claim_key) if claim_key else None)
+                      request_key=claim.request_key if claim else None)
         response = _to_response(fn(req), spec.status)
     except DomainError as error:
         response = errors.from_domain(error)
@@ -141,17 +142,17 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
             response = errors.from_domain(ServiceUnavailable())
         else:
             log.exception("unhandled error in %s %s", spec.method, spec.path)
-            if claim_key:
-                _release_quietly(*claim_key)
+            if claim:
+                _release_quietly(claim)
             return errors.error_response("INTERNAL_ERROR", 500,
                                          "an internal error occurred; it has been logged")
-    if claim_key and response.status_code >= 500:
+    if claim and response.status_code >= 500:
         # "Try again later" is not the request's answer: the retry must run it again.
-        _release_quietly(*claim_key)
+        _release_quietly(claim)
         return response
-    if claim_key:
+    if claim:
         try:
-            idempotency.complete(*claim_key, idempotency.StoredResponse(
+            idempotency.complete(claim, idempotency.StoredResponse(
                 response.status_code, _body_text(response), dict(response.headers or {})))
         except Exception:  # the work is done; a lost record only risks a retry 409
             log.exception("could not record idempotent response")
@@ -258,8 +259,8 @@ def _body_text(response: Response) -> str:
     return body if isinstance(body, str) else errors.dumps(body)
 
 
-def _release_quietly(caller: str, key: str) -> None:
+def _release_quietly(claim) -> None:
     try:
-        idempotency.release(caller, key)
+        idempotency.release(claim)
     except Exception:
         log.exception("could not release idempotency claim")

@@ -122,6 +122,12 @@ class CancelNotAllowed(InvalidTransition):
     code, status, default_message = "CANCEL_NOT_ALLOWED", 409, "the order cannot be cancelled now"
 
 
+class PriceNotAgreed(InvalidTransition):
+    """A negotiable order is paid only at an amount its provider set or confirmed."""
+    code, status = "PRICE_NOT_AGREED", 409
+    default_message = "the provider has not agreed to this price yet"
+
+
 class ReviewNotAllowed(DomainError):
     code, status, default_message = "REVIEW_NOT_ALLOWED", 409, "a review is not possible now"
 

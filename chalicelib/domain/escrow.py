@@ -104,6 +104,11 @@ def statement_account(posting: Posting) -> str | None:
     return None
 
 
+def yuan(fen: int) -> str:
+    """An amount for people to read: 80000 → ¥800.00."""
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
+
+
 def plan_milestones(amount: int, steps: list[dict] | None, default_title: str) -> list[dict]:
     """The order's steps: the buyer's milestones checked, or one step for the whole amount."""
     if not steps:

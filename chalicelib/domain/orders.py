@@ -7,7 +7,8 @@ Pure Python: the services turn an `Outcome` into one conditional DynamoDB transa
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from chalicelib.domain.errors import CancelNotAllowed, Forbidden, InvalidTransition
+from chalicelib.domain.errors import (CancelNotAllowed, Forbidden, InvalidTransition,
+                                      PriceNotAgreed, ProviderNotApproved)
 
 AWAITING_PAYMENT = "awaiting_payment"
 AWAITING_PROVIDER = "awaiting_provider"
@@ -41,10 +42,11 @@ ROLES = (BUYER, PROVIDER, OPERATOR, SYSTEM)
 # Actions. The system ones are what the sweeps (and a payment webhook) do.
 PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION = (
     "pay", "accept", "reject", "deliver", "approve", "request_revision")
-CANCEL, DISPUTE, RESOLVE = "cancel", "dispute", "resolve"
+CANCEL, DISPUTE, RESOLVE, SET_PRICE = "cancel", "dispute", "resolve", "set_price"
 EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL = "expire", "close_unpaid", "mark_late_cancel"
+AUTO_APPROVE = "auto_approve"
 ACTIONS = (PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION, CANCEL, DISPUTE, RESOLVE,
-           EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL)
+           SET_PRICE, EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL, AUTO_APPROVE)
 
 # Effects: what the service must do in the same transaction as the state change.
 FUND = "fund"                      # gateway → escrow posting, escrow counters
@@ -56,6 +58,9 @@ COUNT_REVISION = "count_revision"
 RECORD_DELIVERY = "record_delivery"
 RECORD_DISPUTE = "record_dispute"
 FLAG_LATE_CANCEL = "flag_late_cancel"
+CHANGE_PRICE = "change_price"      # a new amount (and plan); agreed when the provider sets it
+CHECK_PROVIDER = "check_provider"  # the provider is still approved when the move commits
+SAME_DELIVERY = "same_delivery"    # the delivery whose window passed is still the one in review
 CLOSE = "close"                    # the service has one open order fewer
 
 # Guards: facts about time and steps a move needs besides the state.
@@ -66,38 +71,60 @@ ACCEPT_WINDOW_PASSED = "accept_window_passed"
 PAYMENT_WINDOW_OPEN = "payment_window_open"
 ACCEPT_WINDOW_OPEN = "accept_window_open"
 LATE_CANCEL_DUE = "late_cancel_due"  # reached and not yet flagged: the sweep marks it once
+PRICE_AGREED = "price_agreed"      # a negotiable price is paid only once the provider agreed
+NEGOTIABLE = "negotiable"          # only a negotiable (可议价) order's price can change
+PROVIDER_APPROVED = "provider_approved"  # a suspended provider takes no new work
+# The buyer's review window (自动验收): once it has passed the sweep approves, and a
+# revision request or a dispute can no longer take the delivery away from it.
+REVIEW_WINDOW_OPEN = "review_window_open"
+AUTO_APPROVE_DUE = "auto_approve_due"
+
+# A refused guard is INVALID_TRANSITION unless the contract names it.
+_GUARD_ERRORS = {PRICE_AGREED: PriceNotAgreed, PROVIDER_APPROVED: ProviderNotApproved}
 
 
 @dataclass(frozen=True)
 class Rule:
     to: str
     effects: tuple = ()
-    guard: str | None = None
+    guard: str | tuple = ()  # checked in order; the first that fails names the refusal
     to_when_last_step: str | None = None  # approve: the last step completes the order
 
 
 _OPEN_WORK = (AWAITING_PROVIDER, IN_PROGRESS, IN_REVIEW)
 
 TRANSITIONS: dict[tuple[str, str, str], Rule] = {
-    (AWAITING_PAYMENT, PAY, BUYER): Rule(AWAITING_PROVIDER, (FUND,), PAYMENT_WINDOW_OPEN),
+    (AWAITING_PAYMENT, PAY, BUYER): Rule(AWAITING_PROVIDER, (FUND,),
+                                         (PAYMENT_WINDOW_OPEN, PRICE_AGREED)),
     # A real gateway confirms funding from its webhook, acting as the system.
-    (AWAITING_PAYMENT, PAY, SYSTEM): Rule(AWAITING_PROVIDER, (FUND,)),
+    (AWAITING_PAYMENT, PAY, SYSTEM): Rule(AWAITING_PROVIDER, (FUND,), PRICE_AGREED),
     (AWAITING_PAYMENT, CANCEL, BUYER): Rule(CANCELLED, (CLOSE,)),
     (AWAITING_PAYMENT, CLOSE_UNPAID, SYSTEM): Rule(CANCELLED, (CLOSE,), PAYMENT_WINDOW_PASSED),
-    (AWAITING_PROVIDER, ACCEPT, PROVIDER): Rule(IN_PROGRESS, (RELEASE_DEPOSIT,),
-                                                ACCEPT_WINDOW_OPEN),
+    # 改价: either party; the buyer's amount waits for the provider's agreement.
+    **{(AWAITING_PAYMENT, SET_PRICE, role): Rule(AWAITING_PAYMENT, (CHANGE_PRICE,), NEGOTIABLE)
+       for role in (BUYER, PROVIDER)},
+    (AWAITING_PROVIDER, ACCEPT, PROVIDER): Rule(IN_PROGRESS, (RELEASE_DEPOSIT, CHECK_PROVIDER),
+                                                (ACCEPT_WINDOW_OPEN, PROVIDER_APPROVED)),
     (AWAITING_PROVIDER, REJECT, PROVIDER): Rule(REJECTED, (REFUND_HELD, CLOSE)),
     (AWAITING_PROVIDER, EXPIRE, SYSTEM): Rule(EXPIRED, (REFUND_HELD, CLOSE), ACCEPT_WINDOW_PASSED),
     (IN_PROGRESS, DELIVER, PROVIDER): Rule(IN_REVIEW, (RECORD_DELIVERY,)),
     (IN_REVIEW, APPROVE, BUYER): Rule(IN_PROGRESS, (RELEASE_STEP,),
                                       to_when_last_step=COMPLETED),
-    (IN_REVIEW, REQUEST_REVISION, BUYER): Rule(IN_PROGRESS, (COUNT_REVISION,)),
+    # 自动验收: exactly the buyer's approval, once the review window has passed.
+    (IN_REVIEW, AUTO_APPROVE, SYSTEM): Rule(IN_PROGRESS, (RELEASE_STEP, SAME_DELIVERY),
+                                            AUTO_APPROVE_DUE,
+                                            to_when_last_step=COMPLETED),
+    (IN_REVIEW, REQUEST_REVISION, BUYER): Rule(IN_PROGRESS, (COUNT_REVISION,),
+                                               REVIEW_WINDOW_OPEN),
+    # Late cancel only while the final delivery is still missing (仍未上传终稿): a
+    # delivery waiting in review is the buyer's to approve or send back, not to cancel.
     (IN_PROGRESS, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
-    (IN_REVIEW, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
+    # The provider may give up accepted work, refunding everything still held.
+    (IN_PROGRESS, CANCEL, PROVIDER): Rule(CANCELLED, (REFUND_HELD, CLOSE)),
     (IN_PROGRESS, MARK_LATE_CANCEL, SYSTEM): Rule(IN_PROGRESS, (FLAG_LATE_CANCEL,),
                                                   LATE_CANCEL_DUE),
-    (IN_REVIEW, MARK_LATE_CANCEL, SYSTEM): Rule(IN_REVIEW, (FLAG_LATE_CANCEL,), LATE_CANCEL_DUE),
-    **{(state, DISPUTE, role): Rule(DISPUTED, (RECORD_DISPUTE,))
+    **{(state, DISPUTE, role): Rule(DISPUTED, (RECORD_DISPUTE,),
+                                    REVIEW_WINDOW_OPEN if state == IN_REVIEW else ())
        for state in _OPEN_WORK for role in (BUYER, PROVIDER)},
     (DISPUTED, RESOLVE, OPERATOR): Rule(RESOLVED, (SPLIT, CLOSE)),
 }
@@ -112,6 +139,7 @@ EVENT_TYPES = {
     APPROVE: "approved", REQUEST_REVISION: "revision_requested", CANCEL: "cancelled",
     DISPUTE: "disputed", RESOLVE: "resolved", EXPIRE: "expired",
     CLOSE_UNPAID: "payment_window_closed", MARK_LATE_CANCEL: "late_cancel_eligible",
+    SET_PRICE: "price_changed", AUTO_APPROVE: "approved",
 }
 
 
@@ -124,6 +152,9 @@ class Facts:
     timers: dict = field(default_factory=dict)  # deadline name → datetime (pending ones)
     late_cancel_eligible: bool = False
     late_cancel_from: datetime | None = None
+    price_agreed: bool = True
+    negotiable: bool = False
+    provider_approved: bool = False  # read only for an order awaiting its provider
 
 
 @dataclass(frozen=True)
@@ -144,13 +175,17 @@ def decide(state: str, action: str, role: str, facts: Facts) -> Outcome:
             raise CancelNotAllowed(f"an order that is {state} cannot be cancelled",
                                    status=state)
         raise InvalidTransition(f"cannot {action} an order that is {state}", status=state)
-    if rule.guard and not _guard_holds(rule.guard, facts):
+    guards = (rule.guard,) if isinstance(rule.guard, str) else rule.guard
+    for guard in guards:
+        if _guard_holds(guard, facts):
+            continue
         if action == CANCEL:
             raise CancelNotAllowed(
                 "cancellation is possible 15 days after due_at", status=state,
                 late_cancel_from=facts.late_cancel_from.isoformat()
                 if facts.late_cancel_from else None)
-        raise InvalidTransition(f"cannot {action} this order now", status=state, reason=rule.guard)
+        error = _GUARD_ERRORS.get(guard, InvalidTransition)
+        raise error(f"cannot {action} this order now", status=state, reason=guard)
     to = rule.to_when_last_step if (rule.to_when_last_step and facts.is_last_step) else rule.to
     effects = rule.effects + ((CLOSE,) if to in CLOSED and CLOSE not in rule.effects else ())
     return Outcome(state, to, effects, EVENT_TYPES[action])
@@ -171,6 +206,16 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
         return "pay_by" not in facts.timers or facts.now < facts.timers["pay_by"]
     if guard == ACCEPT_WINDOW_OPEN:
         return "accept_by" not in facts.timers or facts.now < facts.timers["accept_by"]
+    if guard == REVIEW_WINDOW_OPEN:
+        return "auto_approve_at" not in facts.timers or facts.now < facts.timers["auto_approve_at"]
+    if guard == AUTO_APPROVE_DUE:
+        return "auto_approve_at" in facts.timers and facts.now >= facts.timers["auto_approve_at"]
+    if guard == PRICE_AGREED:
+        return facts.price_agreed
+    if guard == NEGOTIABLE:
+        return facts.negotiable
+    if guard == PROVIDER_APPROVED:
+        return facts.provider_approved
     raise ValueError(f"unknown guard {guard}")
 
 
@@ -182,16 +227,17 @@ class Windows:
     late_cancel: timedelta
     review: timedelta
     reminder_before: timedelta
+    auto_approve: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)
 class Timer:
-    name: str  # pay_by | accept_by | late_cancel_from | review_until | reminder:<deadline>
+    name: str  # a DEADLINE_NAMES entry, or reminder:<deadline>
     at: datetime
     deadline: str  # the deadline this timer belongs to
 
 
-DEADLINE_NAMES = ("pay_by", "accept_by", "late_cancel_from", "review_until")
+DEADLINE_NAMES = ("pay_by", "accept_by", "late_cancel_from", "auto_approve_at", "review_until")
 
 
 def reminder_name(deadline: str) -> str:
@@ -201,15 +247,21 @@ def reminder_name(deadline: str) -> str:
 def deadlines(status: str, *, created_at: datetime, paid_at: datetime | None,
               due_at: datetime, completed_at: datetime | None, late_cancel_eligible: bool,
               reviewed_by_buyer: bool, reviewed_by_provider: bool,
-              windows: Windows) -> dict[str, datetime]:
-    """The deadlines still pending for an order in `status` (none while disputed)."""
+              windows: Windows, delivered_at: datetime | None = None) -> dict[str, datetime]:
+    """The deadlines still pending for an order in `status` (none while disputed).
+
+    In review the buyer's window runs from the latest delivery, so a new delivery starts
+    a new one; the late-cancel clock only matters while the delivery is missing.
+    """
     out = {}
     if status == AWAITING_PAYMENT:
         out["pay_by"] = created_at + windows.payment
     elif status == AWAITING_PROVIDER and paid_at is not None:
         out["accept_by"] = paid_at + windows.accept
-    elif status in (IN_PROGRESS, IN_REVIEW) and not late_cancel_eligible:
+    elif status == IN_PROGRESS and not late_cancel_eligible:
         out["late_cancel_from"] = due_at + windows.late_cancel
+    elif status == IN_REVIEW and delivered_at is not None:
+        out["auto_approve_at"] = delivered_at + windows.auto_approve
     elif status == COMPLETED and completed_at is not None and not (
             reviewed_by_buyer and reviewed_by_provider):
         out["review_until"] = completed_at + windows.review

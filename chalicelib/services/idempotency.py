@@ -4,13 +4,19 @@ write, mark it complete with the answer, replay that answer to repeats.
 - same caller + key + same request within 24 h → the first answer, changing nothing;
 - same key, different request → IdempotencyKeyReused;
 - first request still running → IdempotencyInProgress (a claim older than the
-  in-progress window is considered crashed and may be retaken).
+  in-progress window is considered crashed and may be retaken);
+- after the 24 h window (by the app's clock, decided on read: DynamoDB's TTL deletes
+  whenever it gets round to it) the key starts a new request in a new window. The
+  window's start is part of the request key the route passes to the writes
+  (`Claim.request_key`, as `Request.request_key`), so nothing of the old window — an
+  order id derived from the key, an event made by it — can be mistaken for this
+  request's own work and answered instead.
 """
 import hashlib
 import json
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from chalicelib import settings as settings_module
 from chalicelib.domain.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
@@ -18,12 +24,32 @@ from chalicelib.storage.base import condition_failed
 from chalicelib.storage.idempotency import IdempotencyRecord, record_key
 
 IN_PROGRESS_SECONDS = 60  # longer than any request may run (API Gateway stops at 29 s)
+IN_PROGRESS, COMPLETE, RELEASED = "in_progress", "complete", "released"
+
+
 
 @dataclass
 class StoredResponse:
     status: int
     body: str
     headers: dict
+
+
+@dataclass
+class Claim:
+    """The key held for this request (replay None), or the answer to replay."""
+
+    caller: str
+    key: str
+    window_start: int
+    replay: StoredResponse | None = None
+
+    @property
+    def request_key(self) -> str:
+        """`<caller>#<Idempotency-Key>@<window start>`: what the writes of this request
+        remember, so that a retry whose first commit landed but whose answer was lost
+        recognises its own work (the same within the window, new after it)."""
+        return f"{record_key(self.caller, self.key)}@{self.window_start}"
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -40,51 +66,78 @@ def check_key(key: str) -> str:
     return key
 
 
-def claim(caller: str, key: str, print_: str, now_epoch: float) -> StoredResponse | None:
-    """Claim the key for this request, or return the stored answer to replay."""
-    cfg = settings_module.get()
-    record = IdempotencyRecord(
-        record_key(caller, key), fingerprint=print_, state="in_progress",
-        claimed_until=int(now_epoch) + IN_PROGRESS_SECONDS,
-        expires_epoch=int(now_epoch) + cfg.idempotency_ttl_seconds,
-    )
-    # Claim when nobody holds the key, or when the holder expired (TTL deletes lazily,
-    # so an expired record may still be there), or when an in-progress claim is so old
-    # that its request must have died.
-    free = (
-        IdempotencyRecord.key.does_not_exist()
-        | (IdempotencyRecord.expires_epoch < int(now_epoch))
-        | ((IdempotencyRecord.state == "in_progress")
-           & (IdempotencyRecord.claimed_until < int(now_epoch))
-           & (IdempotencyRecord.fingerprint == print_))
-    )
+def claim(caller: str, key: str, print_: str, now_epoch: float, _tries: int = 3) -> Claim:
+    """Claim the key for this request (a new window if none is open at `now_epoch`, the
+    app clock's now), or answer the stored response to replay."""
+    R = IdempotencyRecord
+    now = int(now_epoch)
+    ttl = settings_module.get().idempotency_ttl_seconds
+    key_ = record_key(caller, key)
     try:
-        record.save(condition=free)
-        return None
+        # A new window when nobody holds the key, or when the holder's window is over:
+        # an expired record may still be there, and it is decided here, by our clock.
+        R(key_, fingerprint=print_, state=IN_PROGRESS,
+          claimed_until=now + IN_PROGRESS_SECONDS, window_start=now,
+          expires_epoch=now + ttl).save(condition=R.key.does_not_exist()
+                                        | (R.expires_epoch <= now))
+        return Claim(caller, key, now)
     except PutError as error:
         if not condition_failed(error):
             raise
     try:
-        existing = IdempotencyRecord.get(record_key(caller, key), consistent_read=True)
-    except DoesNotExist:  # expired and deleted between our two calls: try once more
-        return claim(caller, key, print_, now_epoch)
+        existing = R.get(key_, consistent_read=True)
+    except DoesNotExist:
+        existing = None  # expired and deleted between our two calls
+    if existing is None or int(existing.expires_epoch) <= now:
+        if _tries <= 1:
+            raise IdempotencyInProgress()
+        return claim(caller, key, print_, now_epoch, _tries - 1)
     if existing.fingerprint != print_:
         raise IdempotencyKeyReused()
-    if existing.state != "complete":
+    # Records from before windows were kept: their window began a TTL before expiry.
+    window = int(existing.window_start if existing.window_start is not None
+                 else int(existing.expires_epoch) - ttl)
+    if existing.state == COMPLETE:
+        return Claim(caller, key, window, StoredResponse(
+            int(existing.response_status), existing.response_body or "",
+            json.loads(existing.response_headers or "{}")))
+    crashed = existing.state == IN_PROGRESS and int(existing.claimed_until) < now
+    if existing.state != RELEASED and not crashed:
         raise IdempotencyInProgress()
-    return StoredResponse(int(existing.response_status), existing.response_body or "",
-                          json.loads(existing.response_headers or "{}"))
+    try:
+        # Retake the same window (the retry must recognise what the first try wrote):
+        # conditioned on the claim as read, so of two retries exactly one runs.
+        R(key_).update(
+            actions=[R.state.set(IN_PROGRESS), R.claimed_until.set(now + IN_PROGRESS_SECONDS),
+                     R.window_start.set(window)],
+            condition=(R.state == existing.state)
+            & (R.claimed_until == existing.claimed_until)
+            & (R.expires_epoch == existing.expires_epoch))
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        raise IdempotencyInProgress()
+    return Claim(caller, key, window)
 
 
-def complete(caller: str, key: str, response: StoredResponse) -> None:
-    IdempotencyRecord(record_key(caller, key)).update(actions=[
-        IdempotencyRecord.state.set("complete"),
-        IdempotencyRecord.response_status.set(response.status),
-        IdempotencyRecord.response_body.set(response.body),
-        IdempotencyRecord.response_headers.set(json.dumps(response.headers)),
-    ])
+def complete(claim_: Claim, response: StoredResponse) -> None:
+    R = IdempotencyRecord
+    R(record_key(claim_.caller, claim_.key)).update(actions=[
+        R.state.set(COMPLETE),
+        R.response_status.set(response.status),
+        R.response_body.set(response.body),
+        R.response_headers.set(json.dumps(response.headers)),
+    ], condition=R.window_start == claim_.window_start)
 
 
-def release(caller: str, key: str) -> None:
-    """Forget a claim whose request failed unexpectedly, so the client may retry."""
-    IdempotencyRecord(record_key(caller, key)).delete()
+def release(claim_: Claim) -> None:
+    """Give up a claim whose request failed unexpectedly, so the client may retry: the
+    retry runs again, in the same window."""
+    R = IdempotencyRecord
+    try:
+        R(record_key(claim_.caller, claim_.key)).update(
+            actions=[R.state.set(RELEASED)],
+            condition=(R.state == IN_PROGRESS) & (R.window_start == claim_.window_start))
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise

@@ -96,6 +96,12 @@ def suspend(operator: Caller, provider_id: str, reason: str, now: datetime) -> d
     return own_view(get_provider(provider_id))
 
 
+def reinstate(operator: Caller, provider_id: str, now: datetime) -> dict:
+    """Lift a suspension. Its services stay delisted: the provider lists each again,
+    through the listing rules, when it is ready."""
+    return _decide(operator, provider_id, "suspended", "approved", None, now)
+
+
 def _decide(operator: Caller, provider_id: str, expected: str, new: str, reason: str | None,
             now: datetime) -> dict:
     P = ProviderModel

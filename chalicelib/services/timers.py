@@ -8,6 +8,9 @@ is eventually consistent and may be stale) and, from the base item, fires what i
   order engine's transition, conditioned on status and version);
 - `late_cancel_from` → the order is marked cancellable and the buyer told; the buyer
   decides, the sweep never cancels;
+- `auto_approve_at` (自动验收) → the current step is approved as the buyer would, with
+  the same conditional transition, so a buyer's revision request or a dispute racing it
+  has exactly one winner; both parties are reminded 24 h before;
 - `review_until` → the order leaves the index (reviews themselves check the window);
 - `reminder:<deadline>` → one notice to whoever must act, 24 h before the deadline,
   recorded in `reminders_sent` by the same conditional write that moves the index key,
@@ -36,18 +39,24 @@ log = logging.getLogger("market.timers")
 
 MOVED, SKIPPED = "moved", "skipped"
 
-# Deadline → (who must act before it, notice kind, what it says; {hours} = lead time).
+# Deadline → each (who is told, notice kind, what it says; {hours} = lead time).
 _REMINDERS = {
-    "pay_by": ("buyer", "reminder_pay", "订单将在{hours}小时后因未付款自动关闭，请尽快付款"),
-    "accept_by": ("provider", "reminder_accept",
-                  "订单将在{hours}小时后因未确认自动失效并全额退款，请尽快接单"),
-    "late_cancel_from": ("provider", "reminder_late",
-                         "订单已超过交付期限，{hours}小时后买家即可取消订单并退款，请尽快交付"),
+    "pay_by": [("buyer", "reminder_pay", "订单将在{hours}小时后因未付款自动关闭，请尽快付款")],
+    "accept_by": [("provider", "reminder_accept",
+                   "订单将在{hours}小时后因未确认自动失效并全额退款，请尽快接单")],
+    "late_cancel_from": [("provider", "reminder_late",
+                          "订单已超过交付期限，{hours}小时后买家即可取消订单并退款，请尽快交付")],
+    "auto_approve_at": [
+        ("buyer", "reminder_auto_approve",
+         "交付将在{hours}小时后自动验收通过并结算给服务商；如需修改或有异议，请在此之前处理"),
+        ("provider", "reminder_auto_approve", "交付将在{hours}小时后自动验收通过"),
+    ],
 }
 _SYSTEM_ACTIONS = {
     "pay_by": orders.close_unpaid,
     "accept_by": orders.expire_unaccepted,
     "late_cancel_from": orders.mark_late_cancel_eligible,
+    "auto_approve_at": orders.auto_approve,
 }
 
 
@@ -143,11 +152,11 @@ def _remind(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
         if condition_failed(error):
             return False
         raise
-    who, kind, text = _REMINDERS[timer.deadline]
-    user = order.buyer_id if who == "buyer" else order.provider_id
     hours = max(1, round(orders.windows().reminder_before.total_seconds() / 3600))
-    notifications.notify(user, kind, order_id=order.id, service_id=order.service_id,
-                         text=f"{order.service.title}：{text.format(hours=hours)}", now=now)
+    for who, kind, text in _REMINDERS[timer.deadline]:
+        user = order.buyer_id if who == "buyer" else order.provider_id
+        notifications.notify(user, kind, order_id=order.id, service_id=order.service_id,
+                             text=f"{order.service.title}：{text.format(hours=hours)}", now=now)
     return True
 
 

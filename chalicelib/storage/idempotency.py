@@ -12,9 +12,13 @@ class IdempotencyRecord(Model):
 
     key = UnicodeAttribute(hash_key=True)  # "<caller>#<Idempotency-Key>"
     fingerprint = UnicodeAttribute()  # sha256 of method, path and body
-    state = UnicodeAttribute()  # "in_progress" | "complete"
+    state = UnicodeAttribute()  # "in_progress" | "complete" | "released" (failed; retry runs)
     claimed_until = NumberAttribute()  # epoch seconds; a crashed claim may be retaken after
-    expires_epoch = NumberAttribute()  # 24 h after the first request (TTL is lazy: we check it)
+    # The key's window: from the first request (app clock, epoch seconds) to expires_epoch,
+    # 24 h later. TTL deletes lazily, so expiry is decided on read; a new window is a new
+    # request, and window_start tells the writes it makes apart from the old window's.
+    window_start = NumberAttribute(null=True)
+    expires_epoch = NumberAttribute()
     response_status = NumberAttribute(null=True)
     response_body = UnicodeAttribute(null=True)
     response_headers = UnicodeAttribute(null=True)  # JSON

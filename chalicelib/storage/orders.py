@@ -131,6 +131,9 @@ class OrderModel(Model):
     requirement = UnicodeAttribute()
     due_at = UnicodeAttribute()  # clock.to_key
     amount = NumberAttribute()  # fen
+    # False while a negotiable order's amount waits for its provider's agreement; None on
+    # orders placed before prices could be negotiated (their price stood).
+    price_agreed = BooleanAttribute(null=True)
     currency = UnicodeAttribute(default="CNY")
     status = UnicodeAttribute()
     version = NumberAttribute(default=1)

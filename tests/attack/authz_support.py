@@ -92,6 +92,9 @@ class World:
         api = self.api
         if state == "awaiting_payment":
             return place(api, listed_service()).json["id"]
+        if state == "negotiable":  # awaiting payment, at a price the buyer offered
+            service = listed_service(pricing="negotiable", price=80000, title="logo设计")
+            return place(api, service, price=60000).json["id"]
         if state == "awaiting_provider":
             return paid_order(api)
         oid = accepted_order(api)
@@ -118,7 +121,7 @@ class World:
             events = api.get(f"/orders/{oid}/events?limit=100", user=OPERATOR, operator=True)
             files = api.get(f"/orders/{oid}/deliverables", user=OPERATOR, operator=True)
             reviews = api.get(f"/orders/{oid}/reviews", user=OPERATOR, operator=True)
-            return (order["status"], order["escrow"], order["revision_count"],
+            return (order["status"], order["amount"], order["escrow"], order["revision_count"],
                     len(events.json["items"]), len(files.json["items"]),
                     len(reviews.json["items"]))
         return probe

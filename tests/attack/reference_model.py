@@ -16,13 +16,16 @@ PAYMENT_WINDOW = timedelta(hours=72)
 ACCEPT_WINDOW = timedelta(days=7)
 LATE_CANCEL_AFTER = timedelta(days=15)
 REVIEW_WINDOW = timedelta(days=15)
+AUTO_APPROVE_AFTER = timedelta(days=7)  # 自动验收: in review this long, the sweep approves
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+MAX_AMOUNT = 100_000_000
 POINTS = {"good": 1, "neutral": 0, "bad": -1}
 
 BUYER_ROLE, PROVIDER_ROLE, OPERATOR_ROLE = "buyer", "provider", "operator"
 CLOSED = {"completed", "rejected", "expired", "cancelled", "resolved"}
 OPEN_WORK = ("awaiting_provider", "in_progress", "in_review")
 DEADLINE_NAMES = {"awaiting_payment": "pay_by", "awaiting_provider": "accept_by",
-                  "in_progress": "late_cancel_from", "in_review": "late_cancel_from",
+                  "in_progress": "late_cancel_from", "in_review": "auto_approve_at",
                   "completed": "review_until"}
 
 
@@ -42,6 +45,7 @@ FORBIDDEN, NOT_FOUND = Expect(403, "FORBIDDEN"), Expect(404, "NOT_FOUND")
 INVALID_TRANSITION = Expect(409, "INVALID_TRANSITION")
 CANCEL_NOT_ALLOWED = Expect(409, "CANCEL_NOT_ALLOWED")
 REVIEW_NOT_ALLOWED = Expect(409, "REVIEW_NOT_ALLOWED")
+PRICE_NOT_AGREED = Expect(409, "PRICE_NOT_AGREED")
 VALIDATION_FAILED = Expect(422, "VALIDATION_FAILED")
 PROVIDER_NOT_APPROVED = Expect(403, "PROVIDER_NOT_APPROVED")
 PAYOUT_ACCOUNT_REQUIRED = Expect(409, "PAYOUT_ACCOUNT_REQUIRED")
@@ -90,7 +94,9 @@ class Order:
     id: str | None = None
     status: str = "awaiting_payment"
     paid_at: datetime | None = None
+    delivered_at: datetime | None = None
     completed_at: datetime | None = None
+    price_agreed: bool = True
     current_step: int = 0
     revision_count: int = 0
     delivery_count: int = 0
@@ -117,8 +123,10 @@ class Order:
             return self.created_at + PAYMENT_WINDOW
         if self.status == "awaiting_provider":
             return self.paid_at + ACCEPT_WINDOW
-        if self.status in ("in_progress", "in_review") and not self.late_flag:
+        if self.status == "in_progress" and not self.late_flag:
             return self.due_at + LATE_CANCEL_AFTER
+        if self.status == "in_review":
+            return self.delivered_at + AUTO_APPROVE_AFTER
         if self.status == "completed" and not all(self.reviewed.values()):
             return self.completed_at + REVIEW_WINDOW
         return None
@@ -126,7 +134,7 @@ class Order:
     def view(self) -> dict:
         """The fields of the order answer the test compares."""
         return {
-            "status": self.status, "amount": self.amount,
+            "status": self.status, "amount": self.amount, "price_agreed": self.price_agreed,
             "escrow": {"funded": self.funded, "released": self.released,
                        "refunded": self.refunded, "held": self.held},
             "milestones": [(s.amount, s.release, s.status) for s in self.steps],
@@ -258,7 +266,8 @@ class Market:
             return VALIDATION_FAILED, None
         plan = [Step(s["amount"], s["release"]) for s in steps] if steps else [
             Step(amount, "on_approval")]
-        order = Order(buyer, service.provider, service, amount, plan, self.now, due_at)
+        order = Order(buyer, service.provider, service, amount, plan, self.now, due_at,
+                      price_agreed=amount == service.price)  # the list price is the provider's
         self.orders.append(order)
         service.open_orders += 1
         return CREATED, order
@@ -293,9 +302,28 @@ class Market:
             return refused
         if self.now >= order.created_at + PAYMENT_WINDOW:
             return INVALID_TRANSITION  # CHOICE: the window ends at pay_by, exclusive
+        if not order.price_agreed:
+            return PRICE_NOT_AGREED
         order.funded = order.amount
         order.paid_at = self.now
         self._move(order, "awaiting_provider", "paid")
+        return OK
+
+    def price(self, actor: str, order: Order, amount) -> Expect:
+        """改价 (one step: the model sends no milestones): agreed when the provider sets it."""
+        if isinstance(amount, bool) or not isinstance(amount, int) \
+                or not 1 <= amount <= MAX_AMOUNT:
+            return VALIDATION_FAILED  # the body is checked before anything else
+        refused = self._check(actor, order, {BUYER_ROLE, PROVIDER_ROLE}, {"awaiting_payment"})
+        if refused:
+            return refused
+        if order.service.pricing != "negotiable":
+            return INVALID_TRANSITION
+        order.amount = amount
+        order.steps = [Step(amount, "on_approval")]
+        order.current_step = 0
+        order.price_agreed = actor == order.provider
+        order.events.append("price_changed")
         return OK
 
     def accept(self, actor: str, order: Order) -> Expect:
@@ -326,13 +354,23 @@ class Market:
         if refused:
             return refused
         order.delivery_count += 1
+        order.delivered_at = self.now  # a new delivery, a new review window
         self._move(order, "in_review", "delivered")
         return OK
 
+    def review_window_passed(self, order: Order) -> bool:
+        return self.now >= order.delivered_at + AUTO_APPROVE_AFTER
+
     def approve(self, actor: str, order: Order) -> Expect:
+        # CHOICE: the buyer's own approval stays welcome after the window: it is what
+        # the sweep would do.
         refused = self._check(actor, order, {BUYER_ROLE}, {"in_review"})
         if refused:
             return refused
+        self._approve(order)
+        return OK
+
+    def _approve(self, order: Order) -> None:
         step = order.steps[order.current_step]
         step.status = "released"
         self._release(order, step.amount)
@@ -342,27 +380,31 @@ class Market:
             self._move(order, "completed", "approved")
         else:
             self._move(order, "in_progress", "approved")
-        return OK
 
     def request_revision(self, actor: str, order: Order) -> Expect:
         refused = self._check(actor, order, {BUYER_ROLE}, {"in_review"})
         if refused:
             return refused
+        if self.review_window_passed(order):
+            return INVALID_TRANSITION  # the delivery is the auto-approval's now
         order.revision_count += 1
         self._move(order, "in_progress", "revision_requested")
         return OK
 
     def cancel(self, actor: str, order: Order) -> Expect:
         # The contract's cancel row: "else 409 CANCEL_NOT_ALLOWED", in every other state
-        # too. CHOICE: in_review counts as "no approved final delivery".
-        refused = self._check(actor, order, {BUYER_ROLE},
-                              {"awaiting_payment", "in_progress", "in_review"})
+        # too. The buyer: unpaid, or in progress (no delivery awaiting review) 15 days
+        # past due_at; the provider: work in progress. Both refund what is held.
+        role = self.role(actor, order)
+        allowed = {BUYER_ROLE: {"awaiting_payment", "in_progress"}, PROVIDER_ROLE: {"in_progress"}}
+        refused = self._check(actor, order, {BUYER_ROLE, PROVIDER_ROLE}, allowed.get(role, set()))
         if refused == INVALID_TRANSITION:
             return CANCEL_NOT_ALLOWED
         if refused:
             return refused
         if order.status != "awaiting_payment":
-            if not (order.late_flag or self.now >= order.due_at + LATE_CANCEL_AFTER):
+            if role == BUYER_ROLE and not (
+                    order.late_flag or self.now >= order.due_at + LATE_CANCEL_AFTER):
                 return CANCEL_NOT_ALLOWED
             self._refund_held(order)
         self._move(order, "cancelled", "cancelled")
@@ -372,6 +414,8 @@ class Market:
         refused = self._check(actor, order, {BUYER_ROLE, PROVIDER_ROLE}, set(OPEN_WORK))
         if refused:
             return refused
+        if order.status == "in_review" and self.review_window_passed(order):
+            return INVALID_TRANSITION  # CHOICE: as a revision request, once it has passed
         self._move(order, "disputed", "disputed")
         return OK
 
@@ -454,8 +498,10 @@ class Market:
         self.now += timedelta(seconds=seconds)
 
     def sweep_timeouts(self) -> None:
-        """Close unpaid orders, expire unaccepted ones (full refund), and make late
-        orders cancellable; disputed orders have no timers."""
+        """Close unpaid orders, expire unaccepted ones (full refund), make late orders
+        cancellable and approve deliveries left unanswered; disputed orders have no
+        timers. At most one move per order per run (the sweep fires what was due when
+        it read the order)."""
         for order in self.orders:
             if order.status == "awaiting_payment" and \
                     self.now >= order.created_at + PAYMENT_WINDOW:
@@ -464,11 +510,13 @@ class Market:
                     self.now >= order.paid_at + ACCEPT_WINDOW:
                 self._refund_held(order)
                 self._move(order, "expired", "expired")
-            elif order.status in ("in_progress", "in_review") and not order.late_flag and \
+            elif order.status == "in_progress" and not order.late_flag and \
                     self.now >= order.due_at + LATE_CANCEL_AFTER:
                 # CHOICE: the code records this as an event without a state change.
                 order.late_flag = True
                 order.events.append("late_cancel_eligible")
+            elif order.status == "in_review" and self.review_window_passed(order):
+                self._approve(order)  # as the buyer would: event `approved`
 
 
 def _standing() -> dict:

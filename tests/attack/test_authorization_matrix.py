@@ -96,8 +96,11 @@ def earning_provider(body=None):
 def provider_target(make: str, body=None):
     def build(w: World) -> Target:
         user = w.applicant()
-        if make == "approved":
+        if make in ("approved", "suspended"):
             assert w.api.post(f"/admin/providers/{user}/approve", user=OPERATOR,
+                              operator=True).status == 200
+        if make == "suspended":
+            assert w.api.post(f"/admin/providers/{user}/suspend", REASON, user=OPERATOR,
                               operator=True).status == 200
         return Target({"provider_id": user}, OPERATOR, body=body, probe=w.provider_probe(user))
     return build
@@ -164,6 +167,8 @@ CASES: dict[tuple[str, str], Case] = {
         ADMIN, provider_target("pending", REASON)),
     ("POST", "/admin/providers/{provider_id}/suspend"): Case(
         ADMIN, provider_target("approved", REASON)),
+    ("POST", "/admin/providers/{provider_id}/reinstate"): Case(
+        ADMIN, provider_target("suspended")),
     ("POST", "/admin/orders/{order_id}/resolve"): Case(ADMIN, order_target(
         "disputed", BUYER, {"refund": 50000, "release": 0, "note": "全额退款"})),
 
@@ -178,7 +183,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/orders/{order_id}/reviews"): Case(
         ORDER, order_target("completed", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
     ("POST", "/orders/{order_id}/pay"): Case(ORDER, order_target("awaiting_payment", BUYER)),
-    ("POST", "/orders/{order_id}/cancel"): Case(ORDER, order_target("awaiting_payment", BUYER)),
+    # The provider is a canceller too (of work in progress): on an unpaid order its
+    # cancel is refused for the state, not for the role.
+    ("POST", "/orders/{order_id}/cancel"): Case(ORDER, order_target("awaiting_payment", BUYER),
+                                                overrides={COUNTERPART: 409}),
+    ("POST", "/orders/{order_id}/price"): Case(
+        ORDER, order_target("negotiable", BUYER, {"amount": 70000}), (PARTY, COUNTERPART)),
     ("POST", "/orders/{order_id}/accept"): Case(ORDER, order_target("awaiting_provider", PROVIDER)),
     ("POST", "/orders/{order_id}/reject"): Case(
         ORDER, order_target("awaiting_provider", PROVIDER, {"reason": "档期已满"})),

@@ -61,21 +61,22 @@ WHO = st.one_of(st.sampled_from(["@buyer", "@provider"]), st.sampled_from(USERS)
 RATING = st.sampled_from(sorted(rm.POINTS))
 SPLIT = st.sampled_from(["half", "refund_all", "release_all", "too_much", "nothing"])
 ACTIONS = ("pay", "accept", "reject", "deliver", "approve", "request_revision", "cancel",
-           "dispute", "resolve", "review")
+           "dispute", "resolve", "review", "price")
 # What the right actor may do next in each state, the happy path first.
 NEXT_MOVES = {
-    "awaiting_payment": [("pay", "@buyer"), ("cancel", "@buyer")],
+    "awaiting_payment": [("pay", "@buyer"), ("price", "@provider"), ("cancel", "@buyer"),
+                         ("price", "@buyer")],
     "awaiting_provider": [("accept", "@provider"), ("reject", "@provider"),
                           ("dispute", "@buyer")],
     "in_progress": [("deliver", "@provider"), ("dispute", "@provider"),
-                    ("cancel", "@buyer")],
+                    ("cancel", "@buyer"), ("cancel", "@provider")],
     "in_review": [("approve", "@buyer"), ("request_revision", "@buyer"),
                   ("dispute", "@buyer"), ("cancel", "@buyer")],
     "disputed": [("resolve", OPERATOR)],
 }
 # What each deadline is about: the action whose answer changes when it passes.
 EDGE_MOVES = {"awaiting_payment": ("pay", "@buyer"), "awaiting_provider": ("accept", "@provider"),
-              "in_progress": ("cancel", "@buyer"), "in_review": ("cancel", "@buyer"),
+              "in_progress": ("cancel", "@buyer"), "in_review": ("request_revision", "@buyer"),
               "completed": ("review", "@buyer")}
 
 
@@ -113,6 +114,13 @@ MOVE_METHODS = {"progress": "progress", "act": "act", "place": "place_order", "t
                 "payout": "payout"}
 
 
+# 改价 draws its amount from the same strategy as a resolution's split: the current
+# amount (a provider's confirmation), a little less or more, and two out of bounds.
+PRICE_FOR_SPLIT = {"refund_all": lambda a: a, "half": lambda a: max(1, a - 1000),
+                   "release_all": lambda a: a + 500, "too_much": lambda a: rm.MAX_AMOUNT + 1,
+                   "nothing": lambda a: 0}
+
+
 def split_amounts(held: int, split: str) -> tuple[int, int]:
     return {"refund_all": (held, 0), "release_all": (0, held),
             "half": (held // 2, held - held // 2), "too_much": (held, 1),
@@ -143,17 +151,18 @@ class MarketMachine(RuleBasedStateMachine):
                                               id=service["id"]))
         self.touched = []
         self.keys, self.last_write = 0, None
+        self.redo, self.reused_key = None, None
         OUTCOMES["(examples)"] += 1
 
     # --- plumbing ------------------------------------------------------------------
     def call(self, method: str, path: str, actor: str, body=None):
         """A write by `actor` under a fresh Idempotency-Key, remembered for `replay`."""
         self.keys += 1
-        key = f"model-{self.keys}"
+        key = self.reused_key or f"model-{self.keys}"
         body = body if body is not None else {}
         reply = self.api.call(method, path, body, user=actor, operator=actor == OPERATOR,
                               headers={"Idempotency-Key": key})
-        self.last_write = (method, path, actor, body, key, reply)
+        self.last_write = (method, path, actor, body, key, reply, self.model.now, self.redo)
         return reply
 
     def replay(self, same_body: bool):
@@ -161,7 +170,19 @@ class MarketMachine(RuleBasedStateMachine):
         with another body, 422 IDEMPOTENCY_KEY_REUSED."""
         if self.last_write is None:
             return
-        method, path, actor, body, key, first = self.last_write
+        method, path, actor, body, key, first, at, redo = self.last_write
+        if self.model.now >= at + rm.IDEMPOTENCY_WINDOW:
+            # The key's 24 h are over: it starts a new request, which the model judges
+            # as the same move made afresh (never the first answer replayed).
+            if same_body and redo is not None:
+                self.reused_key = key
+                try:
+                    redo()
+                finally:
+                    self.reused_key = None
+                OUTCOMES["replay after the window"] += 1
+                assert "idempotent-replayed" not in self.last_write[5].headers
+            return
         reply = self.api.call(method, path, body if same_body else {**body, "x": 1},
                               user=actor, operator=actor == OPERATOR,
                               headers={"Idempotency-Key": key})
@@ -225,6 +246,8 @@ class MarketMachine(RuleBasedStateMachine):
         if steps is not None:
             body["milestones"] = steps
         expected, order = self.model.place(buyer, key, amount, steps, due_at)
+        self.redo = lambda: self.place_order(buyer, key, price, shape, due_days) \
+            if len(self.model.orders) < MAX_ORDERS else None
         reply = self.call("POST", "/orders", buyer, body)
         self.expect(reply, expected, f"place {key} by {buyer}")
         if order is not None:
@@ -235,6 +258,7 @@ class MarketMachine(RuleBasedStateMachine):
     def catalog(self, op, key, who):
         """下架 or 上架 again, by anybody."""
         expected = getattr(self.model, op)(who, key)
+        self.redo = lambda: self.catalog(op, key, who)
         reply = self.call("POST", f"/services/{self.model.services[key].id}/{op}", who)
         self.expect(reply, expected, f"{op} {key} by {who}")
 
@@ -274,6 +298,7 @@ class MarketMachine(RuleBasedStateMachine):
                 file_id = upload(self.api, order.id, provider=order.provider)
             body = {"file_ids": [file_id], "note": "终稿已上传"}
         expected = getattr(self.model, action)(actor, order)
+        self.redo = lambda: self.do(action, order, actor)
         reply = self.call("POST", path, actor, body)
         self.expect(reply, expected, f"{action} {order.id} by {actor}")
         self.check_order_answer(reply, order)
@@ -281,6 +306,7 @@ class MarketMachine(RuleBasedStateMachine):
     def resolve(self, order: rm.Order, actor: str, split: str):
         refund, release = split_amounts(order.held, split)
         expected = self.model.resolve(actor, order, refund, release)
+        self.redo = lambda: self.resolve(order, actor, split)
         reply = self.call("POST", f"/admin/orders/{order.id}/resolve", actor,
                           {"refund": refund, "release": release, "note": "平台裁决"})
         self.expect(reply, expected, f"resolve {order.id} by {actor} ({refund}/{release})")
@@ -288,13 +314,24 @@ class MarketMachine(RuleBasedStateMachine):
 
     def review(self, order: rm.Order, actor: str, rating: str):
         expected = self.model.review(actor, order, rating)
+        self.redo = lambda: self.review(order, actor, rating)
         reply = self.call("POST", f"/orders/{order.id}/reviews", actor,
                           {"rating": rating, "comment": "沟通顺畅，交付准时"})
         self.expect(reply, expected, f"review {order.id} by {actor} ({rating})")
         self.touched.append(order)
 
+    def price(self, order: rm.Order, actor: str, split: str):
+        amount = PRICE_FOR_SPLIT[split](order.amount)
+        expected = self.model.price(actor, order, amount)
+        self.redo = lambda: self.price(order, actor, split)
+        reply = self.call("POST", f"/orders/{order.id}/price", actor, {"amount": amount})
+        self.expect(reply, expected, f"price {order.id} by {actor} ({amount})")
+        self.check_order_answer(reply, order)
+
     def any_action(self, action: str, order: rm.Order, actor: str, rating: str, split: str):
-        if action == "resolve":
+        if action == "price":
+            self.price(order, actor, split)
+        elif action == "resolve":
             self.resolve(order, actor, split)
         elif action == "review":
             self.review(order, actor, rating)
@@ -433,6 +470,7 @@ def view_of(order: dict) -> dict:
     """The API's order answer, cut to what the model knows."""
     return {
         "status": order["status"], "amount": order["amount"], "escrow": order["escrow"],
+        "price_agreed": order["price_agreed"],
         "milestones": [(m["amount"], m["release"], m["status"]) for m in order["milestones"]],
         **{k: order[k] for k in ("current_step", "revision_count", "delivery_count",
                                  "deadlines", "late_cancel_eligible", "reviewed_by_buyer",

@@ -115,6 +115,8 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
 
     # Cancelled unpaid, rejected, disputed and resolved, and one left to the sweeps.
     unpaid = _ok(orders.place(api, service["id"], buyer=BUYER_2))["id"]
+    # 改价 is for negotiable orders: on this fixed-price one it is refused, after reading it.
+    _ok(api.post(f"/orders/{unpaid}/price", {"amount": 50000}, user=PROVIDER), 409, 422)
     _ok(api.post(f"/orders/{unpaid}/cancel", user=BUYER_2))
     rejected = _ok(orders.place(api, service["id"]))["id"]
     _ok(api.post(f"/orders/{rejected}/pay", user=BUYER))
@@ -165,6 +167,7 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     catalog.approved_provider(api, "provider-2")
     _ok(api.post("/admin/providers/provider-2/suspend", {"reason": "资质过期"}, user=OPERATOR,
                  operator=True))
+    _ok(api.post("/admin/providers/provider-2/reinstate", user=OPERATOR, operator=True))
     _ok(api.post("/providers/me/application", {**catalog.APPLICATION}, user="provider-3"))
     _ok(api.post("/admin/providers/provider-3/reject", {"reason": "营业执照不清晰"},
                  user=OPERATOR, operator=True))

@@ -4,13 +4,15 @@ stays clean."""
 from collections import Counter
 from datetime import timedelta
 
+import pytest
+
 from chalicelib import clock
 from chalicelib.domain.errors import InvalidTransition
 from chalicelib.jobs import release_escrow, sweep_timeouts
 from chalicelib.services import ledger_check, orders
 from chalicelib.storage.notifications import NotificationModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
-from tests.integration.races_support import AS_BUYER, AS_PROVIDER, new_order
+from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.jobs.sweep_support import HOUR
 from tests.support import race
 
@@ -101,4 +103,56 @@ def test_two_sweeps_at_once_do_each_thing_once(ddb):
     to_provider = Counter(n.kind for n in NotificationModel.query("provider-1"))
     assert to_buyer["cancelled"] == len(unpaid)
     assert to_provider["reminder_accept"] == len(paid)
+    assert_ledger_clean()
+
+
+def auto_approve_at(order_id):
+    return orders.order_deadlines(OrderModel.get(order_id, consistent_read=True))["auto_approve_at"]
+
+
+@pytest.mark.parametrize("answer", ["request_revision", "dispute"])
+def test_buyer_answering_at_the_deadline_races_the_auto_approval(ddb, answer):
+    ids = [new_order(price=40000 + n) for n in range(5)]
+    for order_id in ids:
+        in_review(order_id)
+    windows = {o: auto_approve_at(o) for o in ids}
+    # The buyer's requests started a second before each window closed; the sweep runs a
+    # second after the last one: both are entitled to act on what they read.
+    clock.set_now(max(windows.values()) + timedelta(seconds=1))
+
+    def buyer(order_id):
+        at = windows[order_id] - timedelta(seconds=1)
+        if answer == "dispute":
+            return orders.dispute_order(AS_BUYER, order_id, "交付与需求不符", at)
+        return orders.request_revision(AS_BUYER, order_id, "主色调换成红色", at)
+
+    results = race(sweep_timeouts.run, *[lambda o=o: buyer(o) for o in ids])
+    assert not isinstance(results[0], Exception), results[0]
+    release_escrow.run()
+    won = Counter()
+    for order_id, answered in zip(ids, results[1:]):
+        order = orders.present(OrderModel.get(order_id, consistent_read=True))
+        events = [(e.type, e.actor) for e in OrderEventModel.query(order_id, consistent_read=True)]
+        if isinstance(answered, Exception):
+            assert isinstance(answered, InvalidTransition), answered
+            assert order["status"] == "completed"
+            assert order["escrow"] == {"funded": order["amount"], "released": order["amount"],
+                                       "refunded": 0, "held": 0}
+            assert events[-1] == ("approved", "system")
+            won["sweep"] += 1
+        else:
+            assert order["status"] == ("disputed" if answer == "dispute" else "in_progress")
+            assert order["escrow"]["held"] == order["amount"]
+            assert order["escrow"]["released"] == 0
+            assert ("approved", "system") not in events
+            won["buyer"] += 1
+        answers = [t for t, _ in events if t in ("approved", "revision_requested", "disputed")]
+        assert len(answers) == 1, events  # exactly one winner per order
+    assert sum(won.values()) == len(ids)
+    # A later sweep finds nothing left to approve: the buyer's winners keep their money held.
+    clock.advance(HOUR)
+    sweep_timeouts.run()
+    for order_id, answered in zip(ids, results[1:]):
+        if not isinstance(answered, Exception):
+            assert orders.present(OrderModel.get(order_id))["escrow"]["released"] == 0
     assert_ledger_clean()

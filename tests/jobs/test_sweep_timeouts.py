@@ -10,9 +10,10 @@ import pytest
 from chalicelib import clock, settings
 from chalicelib.services import payments
 from chalicelib.storage.orders import TIMER_PK, OrderModel
-from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver, escrow,
-                                      ledger_clean, listed_service, paid_order, place)
-from tests.jobs.sweep_support import DAY, HOUR, clock_at, index_key, kinds, status, sweep, travel
+from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
+                                      escrow, ledger_clean, listed_service, paid_order, place)
+from tests.jobs.sweep_support import (DAY, HOUR, clock_at, deadline, index_key, kinds, status,
+                                     sweep, travel)
 
 
 @pytest.fixture(autouse=True)
@@ -93,13 +94,95 @@ def test_a_late_order_becomes_cancellable_but_is_not_cancelled(api):
     ledger_clean(api)
 
 
-def test_a_delivered_order_under_review_is_marked_cancellable_too(api):
-    order_id = accepted_order(api)
+def test_a_delivery_under_review_is_never_late_cancellable(api):
+    order_id = accepted_order(api)  # due in 10 days
     assert deliver(api, order_id).json["status"] == "in_review"
-    travel(25 * DAY + 1)
-    sweep(api)
     order = api.get(f"/orders/{order_id}", user=BUYER).json
-    assert (order["status"], order["late_cancel_eligible"]) == ("in_review", True)
+    assert set(order["deadlines"]) == {"auto_approve_at"}
+    travel(25 * DAY + 1)
+    assert api.post(f"/orders/{order_id}/cancel", user=BUYER).error_code == "CANCEL_NOT_ALLOWED"
+    assert api.get(f"/orders/{order_id}", user=BUYER).json["late_cancel_eligible"] is False
+
+
+def test_an_unanswered_delivery_is_approved_by_the_sweep_as_the_buyer_would(api):
+    order_id = accepted_order(api, price=70000)
+    delivered = deliver(api, order_id).json
+    assert delivered["deadlines"]["auto_approve_at"] == clock.to_iso(
+        clock.from_key(OrderModel.get(order_id).delivered_at) + timedelta(days=7))
+    clock_at(order_id, "auto_approve_at", -24 * HOUR - 1)
+    sweep(api)
+    assert "reminder_auto_approve" not in kinds(api, BUYER)
+    clock_at(order_id, "auto_approve_at", -24 * HOUR + 1)
+    sweep(api)
+    sweep(api)
+    # Both parties hear of it, once each, a day ahead.
+    assert kinds(api, BUYER).count("reminder_auto_approve") == 1
+    assert kinds(api, PROVIDER).count("reminder_auto_approve") == 1
+    clock_at(order_id, "auto_approve_at", -1)
+    sweep(api)
+    assert status(api, order_id) == "in_review"
+    assert escrow(api, order_id)["released"] == 0
+    clock_at(order_id, "auto_approve_at", +1)
+    assert sweep(api)["moved"] == 1
+    order = api.get(f"/orders/{order_id}", user=BUYER).json
+    assert order["status"] == "completed"
+    assert order["escrow"] == {"funded": 70000, "released": 70000, "refunded": 0, "held": 0}
+    assert set(order["deadlines"]) == {"review_until"}  # reviews open as after an approval
+    last = api.get(f"/orders/{order_id}/events", user=BUYER).json["items"][-1]
+    assert (last["type"], last["actor"], last["from"], last["to"]) == (
+        "approved", "system", "in_review", "completed")
+    assert "approved" in kinds(api, BUYER) and "approved" in kinds(api, PROVIDER)
+    assert api.get("/me/balance", user=PROVIDER).json["available"] == 70000
+    sweep(api)
+    assert escrow(api, order_id)["released"] == 70000  # never twice
+    ledger_clean(api)
+
+
+def test_a_new_delivery_starts_a_new_review_window_with_its_own_reminder(api):
+    service_id = listed_service(price=100000)
+    steps = [{"title": "首页", "amount": 40000, "release": "on_approval"},
+             {"title": "详情页", "amount": 60000, "release": "on_approval"}]
+    order_id = place(api, service_id, milestones=steps).json["id"]
+    api.post(f"/orders/{order_id}/pay", user=BUYER)
+    api.post(f"/orders/{order_id}/accept", user=PROVIDER)
+    deliver(api, order_id)
+    first_window = deadline(order_id, "auto_approve_at")
+    clock_at(order_id, "auto_approve_at", -HOUR)
+    sweep(api)  # the first window's reminder
+    sent_back = api.post(f"/orders/{order_id}/request-revision", {"note": "换成红色"}, user=BUYER)
+    assert "auto_approve_at" not in sent_back.json["deadlines"]
+    travel(3 * DAY)
+    assert deliver(api, order_id).json["delivery_count"] == 2
+    # Seven days from the new delivery, not from the first one.
+    second_window = deadline(order_id, "auto_approve_at")
+    assert second_window == clock.from_key(
+        OrderModel.get(order_id).delivered_at) + timedelta(days=7)
+    assert second_window > first_window + timedelta(days=2)
+    clock_at(order_id, "auto_approve_at", -HOUR)
+    sweep(api)
+    assert kinds(api, BUYER).count("reminder_auto_approve") == 2
+    clock_at(order_id, "auto_approve_at", +1)
+    sweep(api)
+    # The current step only: the order goes on with the next one.
+    order = api.get(f"/orders/{order_id}", user=BUYER).json
+    assert (order["status"], order["current_step"]) == ("in_progress", 1)
+    assert order["escrow"]["released"] == 40000
+    assert set(order["deadlines"]) == {"late_cancel_from"}
+    ledger_clean(api)
+
+
+def test_after_the_window_a_revision_request_or_dispute_is_refused(api):
+    order_id = accepted_order(api)
+    deliver(api, order_id)
+    clock_at(order_id, "auto_approve_at", 0)
+    late = api.post(f"/orders/{order_id}/request-revision", {"note": "再改改"}, user=BUYER)
+    assert late.status == 409 and late.json["error"]["details"]["reason"] == "review_window_open"
+    assert api.post(f"/orders/{order_id}/dispute", {"reason": "不满意"},
+                    user=BUYER).error_code == "INVALID_TRANSITION"
+    # Approving is what the sweep would do anyway.
+    assert api.post(f"/orders/{order_id}/approve", user=BUYER).json["status"] == "completed"
+    assert sweep(api)["moved"] == 0
+    ledger_clean(api)
 
 
 def test_the_review_window_closes_15_days_after_completion(api):

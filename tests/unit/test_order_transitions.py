@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib.domain import orders as life
-from chalicelib.domain.errors import CancelNotAllowed, Forbidden, InvalidTransition
+from chalicelib.domain.errors import (CancelNotAllowed, Forbidden, InvalidTransition,
+                                      PriceNotAgreed, ProviderNotApproved)
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 WINDOWS = life.Windows(payment=timedelta(hours=72), accept=timedelta(days=7),
@@ -18,6 +19,8 @@ EXPECTED = {
     ("awaiting_payment", "pay", "system"): "awaiting_provider",
     ("awaiting_payment", "cancel", "buyer"): "cancelled",
     ("awaiting_payment", "close_unpaid", "system"): "cancelled",
+    ("awaiting_payment", "set_price", "buyer"): "awaiting_payment",
+    ("awaiting_payment", "set_price", "provider"): "awaiting_payment",
     ("awaiting_provider", "accept", "provider"): "in_progress",
     ("awaiting_provider", "reject", "provider"): "rejected",
     ("awaiting_provider", "expire", "system"): "expired",
@@ -25,13 +28,13 @@ EXPECTED = {
     ("awaiting_provider", "dispute", "provider"): "disputed",
     ("in_progress", "deliver", "provider"): "in_review",
     ("in_progress", "cancel", "buyer"): "cancelled",
+    ("in_progress", "cancel", "provider"): "cancelled",
     ("in_progress", "mark_late_cancel", "system"): "in_progress",
     ("in_progress", "dispute", "buyer"): "disputed",
     ("in_progress", "dispute", "provider"): "disputed",
     ("in_review", "approve", "buyer"): "in_progress",
+    ("in_review", "auto_approve", "system"): "in_progress",
     ("in_review", "request_revision", "buyer"): "in_progress",
-    ("in_review", "cancel", "buyer"): "cancelled",
-    ("in_review", "mark_late_cancel", "system"): "in_review",
     ("in_review", "dispute", "buyer"): "disputed",
     ("in_review", "dispute", "provider"): "disputed",
     ("disputed", "resolve", "operator"): "resolved",
@@ -44,8 +47,12 @@ def facts_for(state, action, *, last_step=False):
         timers["pay_by"] = NOW - timedelta(hours=1) if action == "close_unpaid" else NOW + timedelta(hours=1)
     if state == "awaiting_provider":
         timers["accept_by"] = NOW - timedelta(hours=1) if action == "expire" else NOW + timedelta(hours=1)
+    if state == "in_review":
+        timers["auto_approve_at"] = NOW - timedelta(hours=1) if action == "auto_approve" \
+            else NOW + timedelta(hours=1)
     return life.Facts(now=NOW, timers=timers, is_last_step=last_step,
-                      late_cancel_from=NOW - timedelta(seconds=1))
+                      late_cancel_from=NOW - timedelta(seconds=1), negotiable=True,
+                      provider_approved=True)
 
 
 @pytest.mark.parametrize("state", life.STATES)
@@ -136,7 +143,7 @@ def test_timers_per_state_with_reminders_a_day_before():
         ("reminder:pay_by", NOW + timedelta(hours=48)), ("pay_by", NOW + timedelta(hours=72))]
     accept = _timers("awaiting_provider")
     assert accept[-1].name == "accept_by" and accept[-1].at == NOW + timedelta(days=7, hours=1)
-    late = _timers("in_review")
+    late = _timers("in_progress")
     assert late[-1].name == "late_cancel_from" and late[-1].at == NOW + timedelta(days=25)
     review = _timers("completed")
     assert [t.name for t in review] == ["review_until"]
@@ -164,3 +171,103 @@ def test_a_cancel_in_a_state_that_never_allows_it_is_cancel_not_allowed(state):
     with pytest.raises(CancelNotAllowed) as refused:
         life.decide(state, "cancel", "buyer", life.Facts(now=NOW))
     assert refused.value.details["status"] == state
+
+
+# --- fair deals ---------------------------------------------------------------
+def test_a_delivery_in_review_cannot_be_cancelled_however_late():
+    """Late cancel is for a final that never came (仍未上传终稿), not one awaiting review."""
+    late = life.Facts(now=NOW, late_cancel_from=NOW - timedelta(days=30),
+                      late_cancel_eligible=True)
+    with pytest.raises(CancelNotAllowed) as refused:
+        life.decide("in_review", "cancel", "buyer", late)
+    assert refused.value.details["status"] == "in_review"
+    assert life.decide("in_progress", "cancel", "buyer", late).to == "cancelled"
+
+
+def test_the_provider_may_give_up_work_in_progress_with_a_full_refund():
+    outcome = life.decide("in_progress", "cancel", "provider", life.Facts(now=NOW))
+    assert outcome.to == "cancelled"
+    assert life.REFUND_HELD in outcome.effects and life.CLOSE in outcome.effects
+    for state in ("awaiting_payment", "awaiting_provider", "in_review", "completed"):
+        with pytest.raises(CancelNotAllowed):
+            life.decide(state, "cancel", "provider", life.Facts(now=NOW))
+
+
+def _review(now_offset: timedelta, **kw):
+    return life.Facts(now=NOW + now_offset, timers={"auto_approve_at": NOW}, **kw)
+
+
+def test_auto_approval_waits_for_the_window_then_approves_as_the_buyer_would():
+    with pytest.raises(InvalidTransition):
+        life.decide("in_review", "auto_approve", "system", _review(-timedelta(seconds=1)))
+    step = life.decide("in_review", "auto_approve", "system", _review(timedelta(0)))
+    buyer = life.decide("in_review", "approve", "buyer", _review(-timedelta(hours=1)))
+    assert (step.to, step.event_type) == (buyer.to, buyer.event_type) == ("in_progress", "approved")
+    assert life.RELEASE_STEP in step.effects and life.SAME_DELIVERY in step.effects
+    last = life.decide("in_review", "auto_approve", "system",
+                       _review(timedelta(0), is_last_step=True))
+    assert last.to == "completed" and life.CLOSE in last.effects
+    with pytest.raises(Forbidden):  # nobody but the sweep auto-approves
+        life.decide("in_review", "auto_approve", "buyer", _review(timedelta(0)))
+
+
+@pytest.mark.parametrize("action,role", [("request_revision", "buyer"), ("dispute", "buyer"),
+                                         ("dispute", "provider")])
+def test_once_the_review_window_passed_the_delivery_belongs_to_the_auto_approval(action, role):
+    assert life.decide("in_review", action, role, _review(-timedelta(seconds=1))).to
+    with pytest.raises(InvalidTransition) as refused:
+        life.decide("in_review", action, role, _review(timedelta(0)))
+    assert refused.value.details["reason"] == life.REVIEW_WINDOW_OPEN
+    # The buyer's own approval does what the sweep would do: still welcome.
+    assert life.decide("in_review", "approve", "buyer", _review(timedelta(days=1))).to
+
+
+def test_a_price_is_paid_only_once_agreed_and_only_negotiable_prices_change():
+    open_window = {"pay_by": NOW + timedelta(hours=1)}
+    with pytest.raises(PriceNotAgreed) as refused:
+        life.decide("awaiting_payment", "pay", "buyer",
+                    life.Facts(now=NOW, timers=open_window, price_agreed=False))
+    assert refused.value.code == "PRICE_NOT_AGREED"
+    with pytest.raises(PriceNotAgreed):  # nor by a gateway's confirmation
+        life.decide("awaiting_payment", "pay", "system", life.Facts(now=NOW, price_agreed=False))
+    # An order the sweep may already close is refused as such, whatever its price.
+    closed = {"pay_by": NOW}
+    with pytest.raises(InvalidTransition) as late:
+        life.decide("awaiting_payment", "pay", "buyer",
+                    life.Facts(now=NOW, timers=closed, price_agreed=False))
+    assert late.value.code == "INVALID_TRANSITION"
+    for role in ("buyer", "provider"):
+        outcome = life.decide("awaiting_payment", "set_price", role,
+                              life.Facts(now=NOW, negotiable=True))
+        assert outcome.effects == (life.CHANGE_PRICE,) and outcome.event_type == "price_changed"
+        with pytest.raises(InvalidTransition) as fixed:
+            life.decide("awaiting_payment", "set_price", role, life.Facts(now=NOW))
+        assert fixed.value.details["reason"] == life.NEGOTIABLE
+    with pytest.raises(InvalidTransition):  # once paid the price is settled
+        life.decide("awaiting_provider", "set_price", "provider",
+                    life.Facts(now=NOW, negotiable=True))
+
+
+def test_a_provider_that_is_not_approved_cannot_accept():
+    window = {"accept_by": NOW + timedelta(hours=1)}
+    with pytest.raises(ProviderNotApproved) as refused:
+        life.decide("awaiting_provider", "accept", "provider",
+                    life.Facts(now=NOW, timers=window, provider_approved=False))
+    assert refused.value.status == 403
+    accepted = life.decide("awaiting_provider", "accept", "provider",
+                           life.Facts(now=NOW, timers=window, provider_approved=True))
+    assert life.CHECK_PROVIDER in accepted.effects
+    # Rejecting (and refunding) stays possible for a suspended provider.
+    assert life.decide("awaiting_provider", "reject", "provider", life.Facts(now=NOW)).to
+
+
+def test_review_has_an_auto_approval_window_from_the_latest_delivery_with_a_reminder():
+    delivered = NOW + timedelta(days=2)
+    timers = _timers("in_review", delivered_at=delivered)
+    assert [(t.name, t.at) for t in timers] == [
+        ("reminder:auto_approve_at", delivered + timedelta(days=6)),
+        ("auto_approve_at", delivered + timedelta(days=7))]
+    # The late-cancel clock only runs while the delivery is missing.
+    assert "late_cancel_from" not in {t.name for t in timers}
+    later = _timers("in_review", delivered_at=delivered + timedelta(days=3))
+    assert later[-1].at == delivered + timedelta(days=10)

@@ -37,8 +37,18 @@ def request_revision(caller: Caller, order_id: str, note: str, now: datetime, *,
 
 def cancel_order(caller: Caller, order_id: str, now: datetime, *,
                  request_key: str | None = None) -> dict:
-    """The buyer cancels: unpaid, or 15 days past due_at (refunding what is held)."""
+    """The buyer cancels (unpaid, or in progress 15 days past due_at), or the provider
+    gives up work in progress; whatever is still held is refunded."""
     return present(transition(caller, order_id, life.CANCEL, now, request_key=request_key))
+
+
+def set_price(caller: Caller, order_id: str, amount: int, milestones: list[dict] | None,
+              now: datetime, *, request_key: str | None = None) -> dict:
+    """改价 on a negotiable order awaiting payment: the provider's amount is agreed at once,
+    the buyer's waits for the provider to set or confirm it."""
+    return present(transition(caller, order_id, life.SET_PRICE, now,
+                              params={"amount": amount, "milestones": milestones},
+                              request_key=request_key))
 
 
 def dispute_order(caller: Caller, order_id: str, reason: str, now: datetime, *,
@@ -71,6 +81,12 @@ def expire_unaccepted(order_id: str, now: datetime) -> OrderModel | None:
 def close_unpaid(order_id: str, now: datetime) -> OrderModel | None:
     """Sweep: the payment window passed; cancel the order (None if not due)."""
     return _system_action(order_id, life.CLOSE_UNPAID, now)
+
+
+def auto_approve(order_id: str, now: datetime) -> OrderModel | None:
+    """Sweep: the buyer's review window passed; approve the current step as the buyer
+    would (None if not due, or the buyer acted first)."""
+    return _system_action(order_id, life.AUTO_APPROVE, now)
 
 
 def mark_late_cancel_eligible(order_id: str, now: datetime) -> OrderModel | None:

@@ -22,10 +22,10 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from chalicelib.services import escrow, notifications
 from chalicelib.storage.base import transaction
-from chalicelib.storage.catalog import ServiceModel
+from chalicelib.storage.catalog import ProviderModel, ServiceModel, get_provider
 from chalicelib.storage.ledger import InstructionModel, PostingModel
-from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, OrderEventModel, OrderModel,
-                                       status_key, timer_due_key)
+from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, Milestone, OrderEventModel,
+                                       OrderModel, status_key, timer_due_key)
 
 log = logging.getLogger("market.orders")
 
@@ -40,7 +40,8 @@ def windows() -> life.Windows:
         accept=timedelta(seconds=cfg.accept_window_seconds),
         late_cancel=timedelta(seconds=cfg.late_cancel_after_seconds),
         review=timedelta(seconds=cfg.review_window_seconds),
-        reminder_before=timedelta(seconds=cfg.reminder_before_seconds))
+        reminder_before=timedelta(seconds=cfg.reminder_before_seconds),
+        auto_approve=timedelta(seconds=cfg.auto_approve_seconds))
 
 
 def _dt(raw):
@@ -51,7 +52,7 @@ def timer_inputs(order: OrderModel, **changes) -> dict:
     """The facts `domain.orders.pending_timers` needs, read from an order (plus changes)."""
     values = dict(status=order.status, created_at=_dt(order.created_at),
                   paid_at=_dt(order.paid_at), due_at=_dt(order.due_at),
-                  completed_at=_dt(order.completed_at),
+                  completed_at=_dt(order.completed_at), delivered_at=_dt(order.delivered_at),
                   late_cancel_eligible=bool(order.late_cancel_eligible),
                   reviewed_by_buyer=bool(order.reviewed_by_buyer),
                   reviewed_by_provider=bool(order.reviewed_by_provider),
@@ -107,6 +108,11 @@ def role_of(caller: Caller, order: OrderModel) -> str:
 
 
 # --- the transition engine ---------------------------------------------------
+def price_agreed(order: OrderModel) -> bool:
+    # Orders placed before prices could be negotiated carry no flag: their price stood.
+    return order.price_agreed is not False
+
+
 def facts(order: OrderModel, now: datetime) -> life.Facts:
     current = order_deadlines(order)
     due = _dt(order.due_at)
@@ -114,7 +120,20 @@ def facts(order: OrderModel, now: datetime) -> life.Facts:
         now=now, timers=current,
         is_last_step=int(order.current_step) >= len(order.milestones or []) - 1,
         late_cancel_eligible=bool(order.late_cancel_eligible),
-        late_cancel_from=due + windows().late_cancel if due else None)
+        late_cancel_from=due + windows().late_cancel if due else None,
+        price_agreed=price_agreed(order),
+        negotiable=order.service.pricing == "negotiable",
+        # One read, and only while the provider's answer is awaited: accepting is the one
+        # move a suspended provider may not make.
+        provider_approved=order.status == life.AWAITING_PROVIDER
+        and _provider_may_work(order.provider_id))
+
+
+def _provider_may_work(provider_id: str) -> bool:
+    profile = get_provider(provider_id)
+    # Every service is created by an approved provider, so a provider with orders has a
+    # profile; only a suspension (or a later refusal) takes the approval away.
+    return profile is None or profile.status == "approved"
 
 
 class _Change:
@@ -135,6 +154,7 @@ class _Change:
         self.timer_changes = {"status": to}
         self.instructions: list[InstructionModel] = []
         self.extra = []  # writes to other items that belong to this move (tx → None)
+        self.conditions = []  # further conditions on the order item
         self.close_service = False
         self.milestones = milestones_of(order)
         for effect in outcome.effects:
@@ -206,13 +226,44 @@ class _Change:
         self._instruct(money.RELEASE, release, None)
         self.data.update(refund=refund, release=release)
 
+    def _change_price(self):
+        amount = self.params["amount"]
+        plan = money.plan_milestones(amount, self.params.get("milestones"),
+                                     self.order.service.title)
+        # The provider's amount is agreed the moment it is set; the buyer's waits for it.
+        agreed = self.actor.user_id == self.order.provider_id
+        self.milestones = plan
+        self.actions += [OrderModel.amount.set(amount),
+                         OrderModel.milestones.set([Milestone(**m) for m in plan]),
+                         OrderModel.current_step.set(0), OrderModel.price_agreed.set(agreed)]
+        self.data.update(amount=amount, previous_amount=int(self.order.amount),
+                         price_agreed=agreed, steps=len(plan))
+
+    def _check_provider(self):
+        # Read as approved by decide(); conditioned here so that a suspension landing
+        # between that read and this commit still refuses the acceptance.
+        P = ProviderModel
+        self.extra.append(lambda tx: tx.condition_check(
+            "provider", P, self.order.provider_id,
+            condition=P.user_id.does_not_exist() | (P.status == "approved")))
+
+    def _same_delivery(self):
+        # The window that passed belongs to this delivery: status and version already
+        # pin it, and saying so keeps the auto-approval from ever approving a newer one.
+        self.conditions.append(OrderModel.delivered_at == self.order.delivered_at)
+
     def _count_revision(self):
         self.actions.append(OrderModel.revision_count.add(1))
 
     def _record_delivery(self):
         number = int(self.order.delivery_count or 0) + 1
+        # A new delivery opens a new review window, with its own reminder.
+        sent = [r for r in self.order.reminders_sent or []
+                if r != life.reminder_name("auto_approve_at")]
         self.actions += [OrderModel.delivery_count.set(number),
-                         OrderModel.delivered_at.set(self.at)]
+                         OrderModel.delivered_at.set(self.at),
+                         OrderModel.reminders_sent.set(sent)]
+        self.timer_changes.update(delivered_at=self.now, reminders_sent=sent)
         self.data["version"] = number
         for file_id in self.params["file_ids"]:
             # A file belongs to one delivery: a delivery is a fixed, numbered version.
@@ -241,9 +292,11 @@ class _Change:
         actions = self.actions + timer_actions(order.id, timer_inputs(order, **self.timer_changes))
         with tx:
             # status AND version: the state we decided on is exactly the one we read.
-            tx.update("order", OrderModel(order.id), actions=actions,
-                      condition=(OrderModel.status == self.outcome.from_status)
-                      & (OrderModel.version == int(order.version)))
+            condition = (OrderModel.status == self.outcome.from_status) \
+                & (OrderModel.version == int(order.version))
+            for extra in self.conditions:
+                condition &= extra
+            tx.update("order", OrderModel(order.id), actions=actions, condition=condition)
             event = new_event(order.id, self.version, self.outcome.event_type,
                               self.outcome.from_status, self.outcome.to, self.actor, self.at,
                               self.data, self.request_key)
@@ -283,6 +336,8 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             refusal = tx.refusal(error)
             if refusal.failed("order") or refusal.failed("event"):
                 continue  # the order moved: the next read decides again (→ 409 if now wrong)
+            if refusal.failed("provider"):
+                continue  # e.g. the provider was suspended meanwhile: decide() refuses now
             if refusal.failed("service"):
                 # The service's counter is gone or already zero: closing must not wait on it.
                 log.error("order %s: service %s open_orders not decremented", order.id,
@@ -326,14 +381,32 @@ def moved_by_this_request(order: OrderModel, request_key: str | None) -> bool:
 
 
 # --- after a commit ----------------------------------------------------------
+def _by_buyer(change) -> bool:
+    return change.actor.user_id == change.order.buyer_id
+
+
+# action → (who hears of it: buyer | provider | both | other (the actor's counterpart),
+# notice kind, text: a string or a function of (order, change)). Notices to the provider
+# name the amount: it is the provider's money being talked about.
 _NOTICES = {
-    life.PAY: ("provider", "order_paid", "买家已付款，等待您确认"),
+    life.PAY: ("provider", "order_paid",
+               lambda o, c: f"买家已付款 {money.yuan(int(o.amount))}，等待您确认"),
     life.ACCEPT: ("buyer", "accepted", "服务商已接单"),
     life.REJECT: ("buyer", "rejected", "服务商拒绝了订单，款项将原路退回"),
     life.DELIVER: ("buyer", "delivered", "服务商已上传终稿，请验收"),
-    life.APPROVE: ("provider", "approved", "买家已验收，款项已结算"),
+    life.APPROVE: ("provider", "approved",
+                   lambda o, c: f"买家已验收，{money.yuan(c.data.get('amount', 0))} 已结算"),
+    life.AUTO_APPROVE: ("both", "approved",
+                        lambda o, c: f"验收期已过，系统已自动验收，"
+                                     f"{money.yuan(c.data.get('amount', 0))} 已结算给服务商"),
     life.REQUEST_REVISION: ("provider", "revision_requested", "买家要求修改"),
-    life.CANCEL: ("provider", "cancelled", "买家取消了订单"),
+    life.CANCEL: ("other", "cancelled",
+                  lambda o, c: "买家取消了订单" if _by_buyer(c)
+                  else "服务商取消了订单，款项将原路退回"),
+    life.SET_PRICE: ("other", "price_changed",
+                     lambda o, c: f"买家将价格改为 {money.yuan(int(o.amount))}，请确认或改价"
+                     if _by_buyer(c) else
+                     f"服务商将价格定为 {money.yuan(int(o.amount))}，确认后即可付款"),
     life.DISPUTE: ("other", "disputed", "订单进入纠纷处理"),
     life.RESOLVE: ("both", "resolved", "平台已裁决"),
     life.EXPIRE: ("provider", "cancelled", "订单超时未确认，已失效"),
@@ -345,8 +418,10 @@ def _after(order: OrderModel, action: str, change: _Change, now: datetime) -> No
     notice = _NOTICES.get(action)
     if notice:
         who, kind, text = notice
+        if callable(text):
+            text = text(order, change)
         if who == "other":
-            who = "provider" if change.actor.user_id == order.buyer_id else "buyer"
+            who = "provider" if _by_buyer(change) else "buyer"
         targets = {"buyer": [order.buyer_id], "provider": [order.provider_id],
                    "both": [order.buyer_id, order.provider_id]}[who]
         for user in targets:

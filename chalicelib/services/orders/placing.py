@@ -48,6 +48,8 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                                 headline=(service.summary or "")[:20] or None,
                                 logo_key=service.logo_key),
         requirement=requirement, due_at=clock.to_key(due_at), amount=amount, currency="CNY",
+        # The list price is the provider's own offer; any other amount awaits its answer.
+        price_agreed=amount == int(service.price),
         status=life.AWAITING_PAYMENT, version=1, milestones=[Milestone(**m) for m in plan],
         current_step=0, revision_count=0, delivery_count=0, created_key=created_key(at, order_id),
         created_at=at, updated_at=at,
@@ -90,7 +92,9 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     else:
         raise Conflict()
     observability.order_transition("place", None, life.AWAITING_PAYMENT, order.id)
-    notify(order.provider_id, "order_placed", order, f"新订单：{service.title}", now)
+    agreed = "" if order.price_agreed else "（买家出价，待您确认或改价）"
+    notify(order.provider_id, "order_placed", order,
+           f"新订单：{service.title}，金额 {money.yuan(amount)}{agreed}", now)
     return present(order)
 
 
@@ -159,6 +163,9 @@ def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime,
     if order.payment_ref == payment_ref and order.status != life.AWAITING_PAYMENT:
         return order  # already confirmed: a redelivered notification changes nothing
     if amount != int(order.amount):
+        # The price changed while the payment was on its way: the money goes back, and
+        # the buyer pays again at the new amount.
+        payments.gateway().refund(payment_ref, amount, f"{order_id}:void:{payment_ref}")
         raise InvalidRequest("the confirmed amount differs from the order's",
                              amount=amount, expected=int(order.amount))
     try:

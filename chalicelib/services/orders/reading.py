@@ -2,7 +2,8 @@
 from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
-from chalicelib.services.orders.engine import load, milestones_of, order_deadlines, role_of
+from chalicelib.services.orders.engine import (load, milestones_of, order_deadlines, price_agreed,
+                                               role_of)
 from chalicelib.storage.orders import OrderEventModel, OrderModel, status_key
 
 
@@ -23,6 +24,7 @@ def present(order: OrderModel) -> dict:
         "due_at": clock.key_to_iso(order.due_at),
         "amount": int(order.amount),
         "currency": order.currency,
+        "price_agreed": price_agreed(order),
         "deadlines": {name: clock.to_iso(at) for name, at in order_deadlines(order).items()},
         "milestones": milestones_of(order),
         "current_step": int(order.current_step),
