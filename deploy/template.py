@@ -147,6 +147,10 @@ def bucket_resources() -> dict:
                     "AllowedHeaders": ["*"],
                     "ExposedHeaders": ["ETag"],
                     "MaxAge": 3000}]},
+                # An overwrite or a delete keeps the old bytes as a noncurrent version.
+                # Delivered files live under pinned/ keys that are written once and never
+                # again, so they stay current for ever; this is the undo for anything else.
+                "VersioningConfiguration": {"Status": "Enabled"},
                 "LifecycleConfiguration": {"Rules": [
                     {"Id": "abort-incomplete-uploads", "Status": "Enabled",
                      "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
@@ -155,6 +159,11 @@ def bucket_resources() -> dict:
                     {"Id": "expire-abandoned-uploads", "Status": "Enabled",
                      "TagFilters": [{"Key": "upload", "Value": "pending"}],
                      "ExpirationInDays": 7},
+                    # Old versions (a draft posted again, a replaced logo, an expired
+                    # upload) are kept 30 days, then go; so do delete markers left alone.
+                    {"Id": "expire-old-versions", "Status": "Enabled",
+                     "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                     "ExpiredObjectDeleteMarker": True},
                 ]},
             },
         },

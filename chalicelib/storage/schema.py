@@ -40,3 +40,7 @@ def create_bucket_if_missing() -> None:
         else:
             client.create_bucket(Bucket=cfg.bucket,
                                  CreateBucketConfiguration={"LocationConstraint": cfg.region})
+    # As the deployed bucket (deploy/template.py): an overwrite or delete keeps the old
+    # version. Set on every start, so a bucket made before this is versioned too.
+    client.put_bucket_versioning(Bucket=cfg.bucket,
+                                 VersioningConfiguration={"Status": "Enabled"})

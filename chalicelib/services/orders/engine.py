@@ -215,12 +215,15 @@ class _Change:
         self.actions += [OrderModel.delivery_count.set(number),
                          OrderModel.delivered_at.set(self.at)]
         self.data["version"] = number
+        pins = self.params.get("pins") or {}
         for file_id in self.params["file_ids"]:
-            # A file belongs to one delivery: a delivery is a fixed, numbered version.
+            # A file belongs to one delivery: a delivery is a fixed, numbered version,
+            # and the pinned copy it records is what everyone downloads from now on.
             self.extra.append(lambda tx, f=file_id: tx.update(
                 DeliverableModel(self.order.id, f),
                 actions=[DeliverableModel.version.set(number),
-                         DeliverableModel.delivered_at.set(self.at)],
+                         DeliverableModel.delivered_at.set(self.at),
+                         *([DeliverableModel.pinned_key.set(pins[f])] if f in pins else [])],
                 condition=DeliverableModel.file_id.exists()
                 & DeliverableModel.version.does_not_exist()))
 
