@@ -130,6 +130,11 @@ class CancelNotAllowed(InvalidTransition):
     code, status, default_message = "CANCEL_NOT_ALLOWED", 409, "the order cannot be cancelled now"
 
 
+class DeliverablesWithdrawn(DomainError):
+    code, status = "DELIVERABLES_WITHDRAWN", 403
+    default_message = "the order closed with nothing paid to the provider: its files are withdrawn"
+
+
 class ReviewNotAllowed(DomainError):
     code, status, default_message = "REVIEW_NOT_ALLOWED", 409, "a review is not possible now"
 

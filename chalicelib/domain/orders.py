@@ -7,6 +7,7 @@ Pure Python: the services turn an `Outcome` into one conditional DynamoDB transa
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import CancelNotAllowed, Forbidden, InvalidTransition
 
 AWAITING_PAYMENT = "awaiting_payment"
@@ -172,6 +173,14 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
     if guard == ACCEPT_WINDOW_OPEN:
         return "accept_by" not in facts.timers or facts.now < facts.timers["accept_by"]
     raise ValueError(f"unknown guard {guard}")
+
+
+def deliverables_withdrawn(status: str, milestones: list[dict]) -> bool:
+    """The buyer loses the delivered files when the order closed with nothing released to
+    the provider (rejected, expired, cancelled, or resolved all to the buyer): whoever
+    got all the money back does not keep the work too. The provider and operators still
+    read them."""
+    return status in CLOSED and not money.anything_released(milestones)
 
 
 # --- timers ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import clock, ids, settings
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from chalicelib.domain.errors import DeliverablesWithdrawn, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from chalicelib.services import orders
 from chalicelib.storage import files
 from chalicelib.storage.files import s3_client
@@ -126,6 +126,9 @@ def download_url(caller: Caller, order_id: str, file_id: str) -> dict:
         raise NotFound("no such file")
     if role == life.BUYER and item.version is None:
         raise NotFound("no such file")  # not delivered yet: the buyer cannot see drafts
+    if role == life.BUYER and life.deliverables_withdrawn(order.status,
+                                                          orders.milestones_of(order)):
+        raise DeliverablesWithdrawn(status=order.status)
     # A delivered file is served from its pinned copy, for everyone; a draft from its
     # upload key (the provider's own, to check what arrived).
     key = item.pinned_key or item.s3_key if item.version is not None else item.s3_key

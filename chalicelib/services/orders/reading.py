@@ -25,6 +25,9 @@ def present(order: OrderModel) -> dict:
         "currency": order.currency,
         "deadlines": {name: clock.to_iso(at) for name, at in order_deadlines(order).items()},
         "milestones": milestones_of(order),
+        # The buyer's downloads of the delivered files answer 403 DELIVERABLES_WITHDRAWN.
+        "deliverables_withdrawn": life.deliverables_withdrawn(order.status,
+                                                              milestones_of(order)),
         "current_step": int(order.current_step),
         "revision_count": int(order.revision_count),
         "delivery_count": int(order.delivery_count or 0),
