@@ -17,10 +17,11 @@ ERROR_SCHEMA = {
 
 def build(include_local: bool) -> dict:
     paths: dict = {}
+    schemas: dict = {"Error": ERROR_SCHEMA}
     for spec in ROUTES:
         if spec.local_only and not include_local:
             continue
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, schemas)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Service customization market API (服务定制市场)", "version": "1.0.0",
@@ -29,12 +30,12 @@ def build(include_local: bool) -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": schemas,
         },
     }
 
 
-def _operation(spec: RouteSpec) -> dict:
+def _operation(spec: RouteSpec, schemas: dict) -> dict:
     op: dict = {"operationId": spec.name, "summary": spec.summary, "tags": [spec.tag]}
     params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string",
                                                                      "minLength": 1}}
@@ -54,13 +55,17 @@ def _operation(spec: RouteSpec) -> dict:
     elif spec.method in ("PUT",) and spec.content_types != ["application/json"]:
         op["requestBody"] = {"required": True, "content": {
             ct: {"schema": {"type": "string", "format": "binary"}} for ct in spec.content_types}}
-    ok_schema = spec.response.schema() if spec.response is not None else {"type": "object"}
+    ok_schema = _named(spec.response, schemas) if spec.response is not None \
+        else {"type": "object"}
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}}
     responses = {str(spec.status): {"description": "success",
                                     "content": {"application/json": {"schema": ok_schema}}}}
     for status in _error_statuses(spec):
         responses[str(status)] = error
+    if spec.errors:
+        # The codes this route is known to answer, besides the shared ones.
+        op["description"] = "Error codes: " + ", ".join(f"`{c}`" for c in spec.errors) + "."
     # Any route may meet DynamoDB or S3 throttling or unreachable after botocore's retries.
     responses["503"] = {**error, "description": (
         "SERVICE_UNAVAILABLE: storage throttled or unreachable; retry after Retry-After "
@@ -68,6 +73,15 @@ def _operation(spec: RouteSpec) -> dict:
         "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}}
     op["responses"] = responses
     return op
+
+
+def _named(field, schemas: dict) -> dict:
+    """A named answer schema goes to components.schemas once and is referred to."""
+    name = getattr(field, "name", None)
+    if not name:
+        return field.schema()
+    schemas.setdefault(name, field.schema())
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _error_statuses(spec: RouteSpec) -> list[int]:

@@ -44,8 +44,13 @@ PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION = (
     "pay", "accept", "reject", "deliver", "approve", "request_revision")
 CANCEL, DISPUTE, RESOLVE = "cancel", "dispute", "resolve"
 EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL = "expire", "close_unpaid", "mark_late_cancel"
+# Proposals (协商): which party may answer which proposal is `domain.proposals`' rule;
+# the states and roles are this table's, like every other action's.
+PROPOSE, ACCEPT_EXTENSION, ACCEPT_CANCEL = "propose", "accept_extension", "accept_cancel"
+DECLINE_PROPOSAL, WITHDRAW_PROPOSAL = "decline_proposal", "withdraw_proposal"
 ACTIONS = (PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION, CANCEL, DISPUTE, RESOLVE,
-           EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL)
+           EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL, PROPOSE, ACCEPT_EXTENSION, ACCEPT_CANCEL,
+           DECLINE_PROPOSAL, WITHDRAW_PROPOSAL)
 
 # Effects: what the service must do in the same transaction as the state change.
 FUND = "fund"                      # gateway → escrow posting, escrow counters
@@ -58,6 +63,9 @@ RECORD_DELIVERY = "record_delivery"
 RECORD_DISPUTE = "record_dispute"
 FLAG_LATE_CANCEL = "flag_late_cancel"
 CLOSE = "close"                    # the service has one open order fewer
+OPEN_PROPOSAL = "open_proposal"    # the order holds the one open proposal (conditional)
+EXTEND = "extend"                  # a new due_at, and every timer that depends on it
+END_PROPOSAL = "end_proposal"      # the open proposal is accepted, declined or withdrawn
 
 # Guards: facts about time and steps a move needs besides the state.
 LATE_CANCEL_REACHED = "late_cancel_reached"
@@ -101,6 +109,15 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
     **{(state, DISPUTE, role): Rule(DISPUTED, (RECORD_DISPUTE,))
        for state in _OPEN_WORK for role in (BUYER, PROVIDER)},
     (DISPUTED, RESOLVE, OPERATOR): Rule(RESOLVED, (SPLIT, CLOSE)),
+    # Either party of open work may propose and answer; a cancel agreed by both splits
+    # what is held exactly as a resolution would, without an operator.
+    **{(state, action, role): rule
+       for state in _OPEN_WORK for role in (BUYER, PROVIDER)
+       for action, rule in ((PROPOSE, Rule(state, (OPEN_PROPOSAL,))),
+                            (ACCEPT_EXTENSION, Rule(state, (EXTEND, END_PROPOSAL))),
+                            (ACCEPT_CANCEL, Rule(CANCELLED, (SPLIT, END_PROPOSAL, CLOSE))),
+                            (DECLINE_PROPOSAL, Rule(state, (END_PROPOSAL,))),
+                            (WITHDRAW_PROPOSAL, Rule(state, (END_PROPOSAL,))))},
 }
 
 # Which roles may ever take an action: anyone else is the wrong actor (403), whatever
@@ -113,6 +130,8 @@ EVENT_TYPES = {
     APPROVE: "approved", REQUEST_REVISION: "revision_requested", CANCEL: "cancelled",
     DISPUTE: "disputed", RESOLVE: "resolved", EXPIRE: "expired",
     CLOSE_UNPAID: "payment_window_closed", MARK_LATE_CANCEL: "late_cancel_eligible",
+    PROPOSE: "proposed", ACCEPT_EXTENSION: "extended", ACCEPT_CANCEL: "cancelled",
+    DECLINE_PROPOSAL: "proposal_declined", WITHDRAW_PROPOSAL: "proposal_withdrawn",
 }
 
 

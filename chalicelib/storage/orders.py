@@ -134,6 +134,8 @@ class OrderModel(Model):
     buyer_status = UnicodeAttribute()
     provider_status = UnicodeAttribute()
     delivery_count = NumberAttribute(default=0)
+    # The one open proposal (storage.proposals); removed by whatever ends it.
+    open_proposal = UnicodeAttribute(null=True)
 
     by_buyer = OrdersByBuyer()
     by_provider = OrdersByProvider()

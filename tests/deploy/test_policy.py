@@ -89,6 +89,20 @@ def _market_scenario(api: ApiClient) -> None:
     _ok(api.post(f"/admin/orders/{disputed}/resolve",
                  {"refund": held // 2, "release": held - held // 2, "note": "各担一半"},
                  user=OPERATOR, operator=True))
+    # Proposals: an extension agreed, one declined, one withdrawn, a mutual cancel.
+    agreed = _ok(orders.place(api, service["id"]))["id"]
+    _ok(api.post(f"/orders/{agreed}/pay", user=BUYER))
+    _ok(api.post(f"/orders/{agreed}/accept", user=PROVIDER))
+    later = orders.due_in(20)
+    for verb, user in (("accept", BUYER), ("decline", BUYER), ("withdraw", PROVIDER)):
+        pid = _ok(api.post(f"/orders/{agreed}/proposals", {"kind": "extension", "due_at": later},
+                           user=PROVIDER))["id"]
+        _ok(api.post(f"/orders/{agreed}/proposals/{pid}/{verb}", user=user))
+    pid = _ok(api.post(f"/orders/{agreed}/proposals", {"kind": "cancel", "refund": 100},
+                       user=BUYER))["id"]
+    _ok(api.get(f"/orders/{agreed}/proposals/{pid}", user=PROVIDER))
+    _ok(api.post(f"/orders/{agreed}/proposals/{pid}/accept", user=PROVIDER))
+    _ok(api.get(f"/orders/{agreed}/proposals", user=BUYER))
     waiting = _ok(orders.place(api, service["id"], buyer=BUYER_2))["id"]
     _ok(api.post(f"/orders/{waiting}/pay", user=BUYER_2))
     clock.advance(8 * DAY)

@@ -35,6 +35,13 @@ EXPECTED = {
     ("in_review", "dispute", "buyer"): "disputed",
     ("in_review", "dispute", "provider"): "disputed",
     ("disputed", "resolve", "operator"): "resolved",
+    # Proposals (协商): either party of open work; which party answers is domain.proposals'.
+    **{(state, action, role): to
+       for state in ("awaiting_provider", "in_progress", "in_review")
+       for role in ("buyer", "provider")
+       for action, to in (("propose", state), ("accept_extension", state),
+                          ("accept_cancel", "cancelled"), ("decline_proposal", state),
+                          ("withdraw_proposal", state))},
 }
 
 
@@ -164,3 +171,14 @@ def test_a_cancel_in_a_state_that_never_allows_it_is_cancel_not_allowed(state):
     with pytest.raises(CancelNotAllowed) as refused:
         life.decide(state, "cancel", "buyer", life.Facts(now=NOW))
     assert refused.value.details["status"] == state
+
+
+def test_proposal_effects():
+    def effects(action):
+        return life.decide("in_review", action, "buyer", facts_for("in_review", action)).effects
+
+    assert effects("propose") == (life.OPEN_PROPOSAL,)
+    assert effects("accept_extension") == (life.EXTEND, life.END_PROPOSAL)
+    # A mutual cancel splits what is held exactly as a resolution does, and closes.
+    assert effects("accept_cancel") == (life.SPLIT, life.END_PROPOSAL, life.CLOSE)
+    assert effects("decline_proposal") == effects("withdraw_proposal") == (life.END_PROPOSAL,)

@@ -18,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib import clock, observability, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
+from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from chalicelib.services import escrow, idempotency
@@ -25,6 +26,7 @@ from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, OrderEventModel, OrderModel)
+from chalicelib.storage.proposals import ProposalModel
 
 try:
     from chalicelib.services import notifications
@@ -138,10 +140,13 @@ class _Change:
         self.timer_changes = {"status": to}
         self.instructions: list[InstructionModel] = []
         self.extra = []  # writes to other items that belong to this move (tx → None)
+        self.conditions = []  # what the order item must also satisfy, besides status+version
         self.close_service = False
         self.milestones = milestones_of(order)
         for effect in outcome.effects:
             getattr(self, f"_{effect}")()
+        if to != outcome.from_status and life.END_PROPOSAL not in outcome.effects:
+            self._lapse_proposal()
         instructed = sum(int(i.amount) for i in self.instructions)
         if instructed:
             self.actions.append(OrderModel.escrow_instructed.add(instructed))
@@ -227,6 +232,56 @@ class _Change:
                 condition=DeliverableModel.file_id.exists()
                 & DeliverableModel.version.does_not_exist()))
 
+    def _open_proposal(self):
+        proposal = self.params["proposal"]
+        self.actions.append(OrderModel.open_proposal.set(proposal.id))
+        # One open proposal per order, said by the write itself (the version check
+        # alone would say it too, but only as a side effect of the read).
+        self.conditions.append(OrderModel.open_proposal.does_not_exist())
+        self.extra.append(lambda tx: tx.save(proposal,
+                                             condition=ProposalModel.id.does_not_exist()))
+        self.data.update(proposal_id=proposal.id, kind=proposal.kind, **{
+            name: getattr(proposal, name) for name in ("due_at", "refund", "release")
+            if getattr(proposal, name) is not None})
+
+    def _extend(self):
+        due_at = self.params["due_at"]
+        # The late-cancel deadline (and its reminder) follow due_at: a flag or a reminder
+        # that belonged to the old date no longer holds for the agreed one.
+        reminders = [r for r in self.order.reminders_sent or []
+                     if r != life.reminder_name("late_cancel_from")]
+        self.actions += [OrderModel.due_at.set(clock.to_key(due_at)),
+                         OrderModel.late_cancel_eligible.set(False),
+                         OrderModel.reminders_sent.set(reminders)]
+        self.timer_changes.update(due_at=due_at, late_cancel_eligible=False,
+                                  reminders_sent=reminders)
+        self.data.update(from_due_at=self.order.due_at, due_at=clock.to_key(due_at))
+
+    def _end_proposal(self):
+        proposal_id, status = self.params["proposal_id"], self.params["proposal_status"]
+        self.actions.append(OrderModel.open_proposal.remove())
+        self.conditions.append(OrderModel.open_proposal == proposal_id)
+        self.extra.append(lambda tx: tx.update(
+            ProposalModel(self.order.id, proposal_id),
+            actions=[ProposalModel.status.set(status), ProposalModel.decided_at.set(self.at),
+                     ProposalModel.decided_by.set(self.actor.user_id)],
+            condition=ProposalModel.status == deals.OPEN))
+        self.data["proposal_id"] = proposal_id
+
+    def _lapse_proposal(self):
+        """The order changes state: an open proposal lapses, in this same transaction."""
+        self.actions.append(OrderModel.open_proposal.remove())
+        proposal_id = self.order.open_proposal
+        if not proposal_id:
+            return
+        self.data["lapsed_proposal"] = proposal_id
+        self.extra.append(lambda tx: tx.update(
+            ProposalModel(self.order.id, proposal_id),
+            actions=[ProposalModel.status.set(deals.LAPSED),
+                     ProposalModel.decided_at.set(self.at),
+                     ProposalModel.decided_by.set("system")],
+            condition=ProposalModel.status == deals.OPEN))
+
     def _record_dispute(self):
         self.actions.append(OrderModel.dispute.set(
             {"by": self.actor.user_id, "reason": self.params.get("reason", ""),
@@ -243,11 +298,13 @@ class _Change:
     def commit(self, include_service: bool = True):
         order = self.order
         actions = self.actions + timer_actions(order.id, timer_inputs(order, **self.timer_changes))
+        condition = (OrderModel.status == self.outcome.from_status) \
+            & (OrderModel.version == int(order.version))
+        for extra in self.conditions:
+            condition &= extra
         with transact_write() as tx:
             # status AND version: the state we decided on is exactly the one we read.
-            tx.update(OrderModel(order.id), actions=actions,
-                      condition=(OrderModel.status == self.outcome.from_status)
-                      & (OrderModel.version == int(order.version)))
+            tx.update(OrderModel(order.id), actions=actions, condition=condition)
             tx.save(new_event(order.id, self.version, self.outcome.event_type,
                            self.outcome.from_status, self.outcome.to, self.actor, self.at,
                            self.data),
@@ -263,18 +320,25 @@ class _Change:
 
 
 def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
-               params: dict | None = None, data: dict | None = None) -> OrderModel:
-    """Apply one action to an order: decide, commit conditionally, execute its money."""
+               params: dict | None = None, data: dict | None = None,
+               prepare=None) -> OrderModel:
+    """Apply one action to an order: decide, commit conditionally, execute its money.
+
+    `prepare(order, role)`, if given, runs on every attempt's fresh read after the table
+    allowed the move: it may refuse (a named error) or return more params for the effects.
+    """
     include_service = True
     for _ in range(ATTEMPTS):
         order = load(order_id)
         try:
-            outcome = life.decide(order.status, action, role_of(actor, order), facts(order, now))
+            role = role_of(actor, order)
+            outcome = life.decide(order.status, action, role, facts(order, now))
+            more = prepare(order, role) if prepare else {}
         except InvalidTransition:
             if moved_by_this_request(order):
                 return order
             raise
-        change = _Change(order, outcome, actor, now, params or {}, data or {})
+        change = _Change(order, outcome, actor, now, {**(params or {}), **more}, data or {})
         try:
             change.commit(include_service)
         except TransactWriteError as error:

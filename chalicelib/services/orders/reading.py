@@ -34,6 +34,7 @@ def present(order: OrderModel) -> dict:
         "escrow": {"funded": int(order.escrow_funded), "released": int(order.escrow_released),
                    "refunded": int(order.escrow_refunded), "held": int(order.escrow_held)},
         "late_cancel_eligible": bool(order.late_cancel_eligible),
+        "open_proposal": order.open_proposal,  # the id of the one open proposal, or null
         "dispute": dict(order.dispute.as_dict()) if order.dispute else None,
         "reviewed_by_buyer": bool(order.reviewed_by_buyer),
         "reviewed_by_provider": bool(order.reviewed_by_provider),
