@@ -12,6 +12,7 @@ from chalicelib.api import notifications as notifications_api
 from chalicelib.api import orders as orders_api
 from chalicelib.api import payments as payments_api
 from chalicelib.api import payouts as payouts_api
+from chalicelib.api import proposals as proposals_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import reviews as reviews_api
 from chalicelib.api import users as users_api
@@ -39,6 +40,7 @@ app.register_blueprint(notifications_api.bp)
 app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
+app.register_blueprint(proposals_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(payouts_api.bp)
 app.register_blueprint(payments_api.bp)

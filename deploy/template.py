@@ -60,6 +60,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "payout_accounts": ["GetItem", "PutItem"],
         "postings": ["PutItem", *_LEDGER_AUDIT],
         "postings/by_account": ["Query"],
+        "proposals": ["GetItem", "PutItem", "Query", "UpdateItem"],
         "providers": ["ConditionCheckItem", "GetItem", "UpdateItem"],
         "providers/by_status": ["Query"],
         "reviews": ["PutItem", "Query"],
@@ -82,6 +83,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "orders": ["GetItem", "UpdateItem"],
         "orders/due_timers": ["Query"],
         "postings": ["PutItem"],
+        "proposals": ["UpdateItem"],
         "providers": ["GetItem", "UpdateItem"],
         "services": ["GetItem", "UpdateItem"],
         "services/by_trial_campaign": ["Query"],
@@ -119,11 +121,12 @@ S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
 # deleted from the bucket (delivered files are evidence).
 LOGO_PREFIX = "logos/"
 S3_LOGO_ACTIONS = ["s3:DeleteObject"]
-# Delivery uploads carry the tag the abandoned-upload rule expires (the presigned POST
-# sets it, so the role signing it needs the tagging action); delivering removes it.
+# Uploads carry the tag the abandoned-upload rule expires (the presigned POST sets it, so
+# the role signing it needs the tagging action). Delivering copies each file, untagged, to
+# a pinned key outside this prefix; the upload itself then expires like an abandoned one.
 UPLOAD_PREFIX = "orders/"
 PENDING_UPLOAD_TAG = {"Key": "upload", "Value": "pending"}
-S3_UPLOAD_ACTIONS = ["s3:DeleteObjectTagging", "s3:PutObjectTagging"]
+S3_UPLOAD_ACTIONS = ["s3:PutObjectTagging"]
 
 
 # Errors API Gateway answers itself, before the function runs, in the contract's shape.
@@ -249,6 +252,10 @@ def bucket_resources() -> dict:
                     "AllowedHeaders": ["Content-Type"],
                     "ExposedHeaders": ["ETag"],
                     "MaxAge": 3000}]},
+                # An overwrite or a delete keeps the old bytes as a noncurrent version.
+                # Delivered files live under pinned/ keys that are written once and never
+                # again, so they stay current for ever; this is the undo for anything else.
+                "VersioningConfiguration": {"Status": "Enabled"},
                 "LifecycleConfiguration": {"Rules": [
                     {"Id": "abort-incomplete-uploads", "Status": "Enabled",
                      "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
@@ -258,6 +265,11 @@ def bucket_resources() -> dict:
                     {"Id": "expire-abandoned-uploads", "Status": "Enabled",
                      "Prefix": UPLOAD_PREFIX, "TagFilters": [PENDING_UPLOAD_TAG],
                      "ExpirationInDays": 7},
+                    # Old versions (a draft posted again, a replaced logo, an expired
+                    # upload) are kept 30 days, then go; so do delete markers left alone.
+                    {"Id": "expire-old-versions", "Status": "Enabled",
+                     "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                     "ExpiredObjectDeleteMarker": True},
                 ]},
             },
         },

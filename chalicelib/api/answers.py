@@ -117,6 +117,9 @@ ORDER = Obj({
     "service": ORDER_SERVICE, "requirement": text(), "due_at": when(),
     "amount": money(), "currency": Enum(["CNY"]),
     "price_agreed": Bool(description="false while a negotiable price waits for the provider"),
+    "deliverables_withdrawn": Bool(description="the buyer was refunded in full: the delivered "
+                                               "files are no longer the buyer's to download"),
+    "open_proposal": maybe(text(description="the id of the order's one open proposal")),
     "deadlines": Free(description="each pending timer and when it fires: pay_by, accept_by, "
                                   "late_cancel_from, review_until …"),
     "milestones": ListOf(MILESTONE, 0, 100), "current_step": count(),
@@ -145,6 +148,7 @@ DELIVERABLE = Obj({
 UPLOAD = Obj({
     "upload": Obj({"url": text(), "fields": Free()}, name="PresignedPost"),
     "file_id": text(), "filename": text(), "max_bytes": count(),
+    "expires_in": count(description="seconds the upload form stays valid"),
 }, name="UploadTicket")
 DOWNLOAD = Obj({"url": text(), "filename": text(), "expires_in": count()}, name="Download")
 

@@ -104,6 +104,9 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
                  else {"type": "object"})
     if spec.answers != "application/json":
         ok_schema = {"type": "string"}
+    if spec.errors:
+        # The codes this route is known to answer, besides the shared ones.
+        op["description"] = "Error codes: " + ", ".join(f"`{c}`" for c in spec.errors) + "."
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}}
     if spec.status == 204:
@@ -113,6 +116,9 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
             spec.answers: {"schema": ok_schema}}}}
     for status in _error_statuses(spec):
         responses[str(status)] = error
+    if spec.errors:
+        # The codes this route is known to answer, besides the shared ones.
+        op["description"] = "Error codes: " + ", ".join(f"`{c}`" for c in spec.errors) + "."
     # Any route may meet DynamoDB or S3 throttling or unreachable after botocore's retries.
     responses["503"] = {**error, "description": (
         "SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's "
@@ -121,6 +127,15 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
         "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}}
     op["responses"] = responses
     return op
+
+
+def _named(field, schemas: dict) -> dict:
+    """A named answer schema goes to components.schemas once and is referred to."""
+    name = getattr(field, "name", None)
+    if not name:
+        return field.schema()
+    schemas.setdefault(name, field.schema())
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _error_statuses(spec: RouteSpec) -> list[int]:

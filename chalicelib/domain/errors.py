@@ -128,6 +128,24 @@ class PriceNotAgreed(InvalidTransition):
     default_message = "the provider has not agreed to this price yet"
 
 
+class ProposalPending(InvalidTransition):
+    """One open proposal per order: answer or withdraw it first."""
+
+    code, status = "PROPOSAL_PENDING", 409
+    default_message = "this order already has an open proposal"
+
+
+class ProposalNotOpen(InvalidTransition):
+    """The proposal was already accepted, declined, withdrawn, or has lapsed."""
+
+    code, status, default_message = "PROPOSAL_NOT_OPEN", 409, "the proposal is no longer open"
+
+
+class DeliverablesWithdrawn(DomainError):
+    code, status = "DELIVERABLES_WITHDRAWN", 403
+    default_message = "the order closed with nothing paid to the provider: its files are withdrawn"
+
+
 class ReviewNotAllowed(DomainError):
     code, status, default_message = "REVIEW_NOT_ALLOWED", 409, "a review is not possible now"
 

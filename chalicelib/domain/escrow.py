@@ -158,6 +158,11 @@ def undecided_amount(milestones: list[dict]) -> int:
     return sum(s["amount"] for s in milestones if s["status"] == PENDING)
 
 
+def anything_released(milestones: list[dict]) -> bool:
+    """Whether any step's money went (or is going) to the provider, in whole or in part."""
+    return any(s["status"] in (RELEASED, SPLIT) for s in milestones)
+
+
 def check_split(held: int, refund: int, release: int) -> None:
     """The operator's resolution must account for exactly what is held."""
     if refund < 0 or release < 0 or refund + release != held:

@@ -7,6 +7,7 @@ Pure Python: the services turn an `Outcome` into one conditional DynamoDB transa
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import (CancelNotAllowed, Forbidden, InvalidTransition,
                                       PriceNotAgreed, ProviderNotApproved)
 
@@ -45,8 +46,13 @@ PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION = (
 CANCEL, DISPUTE, RESOLVE, SET_PRICE = "cancel", "dispute", "resolve", "set_price"
 EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL = "expire", "close_unpaid", "mark_late_cancel"
 AUTO_APPROVE = "auto_approve"
+# Proposals (协商): which party may answer which proposal is `domain.proposals`' rule;
+# the states and roles are this table's, like every other action's.
+PROPOSE, ACCEPT_EXTENSION, ACCEPT_CANCEL = "propose", "accept_extension", "accept_cancel"
+DECLINE_PROPOSAL, WITHDRAW_PROPOSAL = "decline_proposal", "withdraw_proposal"
 ACTIONS = (PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION, CANCEL, DISPUTE, RESOLVE,
-           SET_PRICE, EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL, AUTO_APPROVE)
+           SET_PRICE, EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL, AUTO_APPROVE, PROPOSE,
+           ACCEPT_EXTENSION, ACCEPT_CANCEL, DECLINE_PROPOSAL, WITHDRAW_PROPOSAL)
 
 # Effects: what the service must do in the same transaction as the state change.
 FUND = "fund"                      # gateway → escrow posting, escrow counters
@@ -62,6 +68,9 @@ CHANGE_PRICE = "change_price"      # a new amount (and plan); agreed when the pr
 CHECK_PROVIDER = "check_provider"  # the provider is still approved when the move commits
 SAME_DELIVERY = "same_delivery"    # the delivery whose window passed is still the one in review
 CLOSE = "close"                    # the service has one open order fewer
+OPEN_PROPOSAL = "open_proposal"    # the order holds the one open proposal (conditional)
+EXTEND = "extend"                  # a new due_at, and every timer that depends on it
+END_PROPOSAL = "end_proposal"      # the open proposal is accepted, declined or withdrawn
 
 # Guards: facts about time and steps a move needs besides the state.
 LATE_CANCEL_REACHED = "late_cancel_reached"
@@ -127,6 +136,15 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
                                     REVIEW_WINDOW_OPEN if state == IN_REVIEW else ())
        for state in _OPEN_WORK for role in (BUYER, PROVIDER)},
     (DISPUTED, RESOLVE, OPERATOR): Rule(RESOLVED, (SPLIT, CLOSE)),
+    # Either party of open work may propose and answer; a cancel agreed by both splits
+    # what is held exactly as a resolution would, without an operator.
+    **{(state, action, role): rule
+       for state in _OPEN_WORK for role in (BUYER, PROVIDER)
+       for action, rule in ((PROPOSE, Rule(state, (OPEN_PROPOSAL,))),
+                            (ACCEPT_EXTENSION, Rule(state, (EXTEND, END_PROPOSAL))),
+                            (ACCEPT_CANCEL, Rule(CANCELLED, (SPLIT, END_PROPOSAL, CLOSE))),
+                            (DECLINE_PROPOSAL, Rule(state, (END_PROPOSAL,))),
+                            (WITHDRAW_PROPOSAL, Rule(state, (END_PROPOSAL,))))},
 }
 
 # Which roles may ever take an action: anyone else is the wrong actor (403), whatever
@@ -140,6 +158,8 @@ EVENT_TYPES = {
     DISPUTE: "disputed", RESOLVE: "resolved", EXPIRE: "expired",
     CLOSE_UNPAID: "payment_window_closed", MARK_LATE_CANCEL: "late_cancel_eligible",
     SET_PRICE: "price_changed", AUTO_APPROVE: "approved",
+    PROPOSE: "proposed", ACCEPT_EXTENSION: "extended", ACCEPT_CANCEL: "cancelled",
+    DECLINE_PROPOSAL: "proposal_declined", WITHDRAW_PROPOSAL: "proposal_withdrawn",
 }
 
 
@@ -217,6 +237,14 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
     if guard == PROVIDER_APPROVED:
         return facts.provider_approved
     raise ValueError(f"unknown guard {guard}")
+
+
+def deliverables_withdrawn(status: str, milestones: list[dict]) -> bool:
+    """The buyer loses the delivered files when the order closed with nothing released to
+    the provider (rejected, expired, cancelled, or resolved all to the buyer): whoever
+    got all the money back does not keep the work too. The provider and operators still
+    read them."""
+    return status in CLOSED and not money.anything_released(milestones)
 
 
 # --- timers ------------------------------------------------------------------

@@ -1,23 +1,29 @@
-"""Delivery files: presigned uploads straight to S3, the `deliver` transition that only
-accepts files that really arrived, and presigned downloads for the order's parties."""
+"""Delivery files: presigned uploads straight to S3, the `deliver` transition that pins
+the files that really arrived, and presigned downloads of exactly what was delivered.
+
+An upload form names one key, one Content-Type and the exact size, and expires within
+minutes. At `deliver` each file is copied to a pinned key (`storage.files.pin`) and the
+delivery records that key, in the same transaction as the state change; from then on
+the buyer, the provider and operators download the pinned copy, so nothing the provider
+uploads later (the same form posted again) changes what was delivered."""
 import re
 import unicodedata
 from datetime import datetime
-from urllib.parse import quote
-
-from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock, ids, settings
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from chalicelib.domain.errors import DeliverablesWithdrawn, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from chalicelib.services import orders
+from chalicelib.storage import files
 from chalicelib.storage.files import s3_client
 from chalicelib.storage.orders import DeliverableModel
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
-UPLOAD_EXPIRES_SECONDS = 3600
+# Long enough to start a 50 MB upload on a slow line; short enough that a form is not a
+# standing licence to write.
+UPLOAD_EXPIRES_SECONDS = 600
 DOWNLOAD_EXPIRES_SECONDS = 600
 UPLOAD_PREFIX = "orders/"
 # Every upload arrives tagged upload=pending (the signed POST policy requires the field);
@@ -56,50 +62,57 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
     key = f"{UPLOAD_PREFIX}{order.id}/{file_id}/{name}"
     DeliverableModel(order.id, file_id, s3_key=key, filename=name, content_type=content_type,
                      size=size, created_at=clock.to_key(now)).save()
-    # The policy binds the declared type and caps the size, so the browser cannot
-    # upload something else under this file id.
+    # The policy binds the exact key (boto adds it), the declared type and the exact size,
+    # so the browser cannot upload something else under this file id.
     upload = s3_client().generate_presigned_post(
         settings.get().bucket, key,
         Fields={"Content-Type": content_type, "tagging": _PENDING_TAGGING},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, size],
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size],
                     {"tagging": _PENDING_TAGGING}],
         ExpiresIn=UPLOAD_EXPIRES_SECONDS)
     return {"upload": {"url": upload["url"], "fields": upload["fields"]}, "file_id": file_id,
-            "filename": name, "max_bytes": size}
+            "filename": name, "max_bytes": size, "expires_in": UPLOAD_EXPIRES_SECONDS}
 
 
 def deliver_order(caller: Caller, order_id: str, *, file_ids: list[str], note: str,
                   now: datetime, request_key: str | None = None) -> dict:
-    """The provider hands in a numbered delivery of uploaded files → in_review."""
+    """The provider hands in a numbered delivery of uploaded files, pinned → in_review."""
     order = orders.load(order_id)
     role = orders.role_of(caller, order)
     life.decide(order.status, life.DELIVER, role, orders.facts(order, now))
-    arrived = {f: _arrived(order.id, f) for f in file_ids}
-    missing = [f for f, key in arrived.items() if key is None]
+    pins, missing = {}, []
+    for file_id in file_ids:
+        pinned = _pin(order.id, file_id)
+        if pinned is None:
+            missing.append(file_id)
+        else:
+            pins[file_id] = pinned
     if missing:
         raise ValidationFailed("some files were not uploaded",
                                errors=[{"field": "file_ids", "problem": "not uploaded",
                                         "file_ids": missing}])
-    # Untagged before the delivery commits: a delivery whose files could still expire must
-    # not happen; an untagged file whose delivery then fails is only kept too long.
-    for key in arrived.values():
-        s3_client().delete_object_tagging(Bucket=settings.get().bucket, Key=key)
+    # The pinned copies carry no tag; the uploads themselves keep theirs and expire with
+    # the abandoned-upload rule, since nothing is ever served from them once delivered.
     return orders.present(orders.transition(
-        caller, order_id, life.DELIVER, now, params={"file_ids": file_ids},
+        caller, order_id, life.DELIVER, now, params={"file_ids": file_ids, "pins": pins},
         data={"note": note, "file_ids": file_ids}, request_key=request_key))
 
 
-def _arrived(order_id: str, file_id: str) -> str | None:
-    """The S3 key of an uploaded file of this order, None if it never arrived."""
+def _pin(order_id: str, file_id: str) -> str | None:
+    """Copy an uploaded, undelivered file of this order to a pinned key; None if it never
+    arrived (or arrived with another size than its form allowed)."""
     try:
         item = DeliverableModel.get(order_id, file_id, consistent_read=True)
     except DoesNotExist:
         return None
-    try:
-        head = s3_client().head_object(Bucket=settings.get().bucket, Key=item.s3_key)
-    except ClientError:
+    if item.version is not None:
+        return item.pinned_key or item.s3_key  # already delivered: the commit refuses it
+    key = files.pinned_key(order_id, file_id)
+    size = files.pin(item.s3_key, key)
+    # The form allows exactly the declared size; a different one was not our upload.
+    if size is None or not 0 < size <= MAX_FILE_BYTES or size != int(item.size):
         return None
-    return item.s3_key if 0 < head.get("ContentLength", 0) <= MAX_FILE_BYTES else None
+    return key
 
 
 def list_deliverables(caller: Caller, order_id: str) -> list[dict]:
@@ -124,11 +137,14 @@ def download_url(caller: Caller, order_id: str, file_id: str) -> dict:
         raise NotFound("no such file")
     if role == life.BUYER and item.version is None:
         raise NotFound("no such file")  # not delivered yet: the buyer cannot see drafts
-    url = s3_client().generate_presigned_url(
-        "get_object", ExpiresIn=DOWNLOAD_EXPIRES_SECONDS,
-        Params={"Bucket": settings.get().bucket, "Key": item.s3_key,
-                "ResponseContentDisposition":
-                    f"attachment; filename*=UTF-8''{quote(item.filename, safe='')}"})
+    if role == life.BUYER and life.deliverables_withdrawn(order.status,
+                                                          orders.milestones_of(order)):
+        raise DeliverablesWithdrawn(status=order.status)
+    # A delivered file is served from its pinned copy, for everyone; a draft from its
+    # upload key (the provider's own, to check what arrived).
+    key = item.pinned_key or item.s3_key if item.version is not None else item.s3_key
+    url = files.download_url(key, filename=item.filename, content_type=item.content_type,
+                             expires=DOWNLOAD_EXPIRES_SECONDS)
     return {"url": url, "filename": item.filename, "expires_in": DOWNLOAD_EXPIRES_SECONDS}
 
 

@@ -8,6 +8,7 @@ from chalicelib.storage import (  # noqa: F401 - importing a module registers it
     orders,
     payments,
     payouts,
+    proposals,
     reviews,
     sweeps,
 )

@@ -166,6 +166,8 @@ class OrderModel(Model):
     buyer_status = UnicodeAttribute()
     provider_status = UnicodeAttribute()
     delivery_count = NumberAttribute(default=0)
+    # The one open proposal (storage.proposals); removed by whatever ends it.
+    open_proposal = UnicodeAttribute(null=True)
 
     by_buyer = OrdersByBuyer()
     by_provider = OrdersByProvider()
@@ -196,14 +198,16 @@ class OrderEventModel(Model):
 
 @table("deliverables")
 class DeliverableModel(Model):
-    """A file the provider asked to upload; `version` is set when a delivery includes it."""
+    """A file the provider asked to upload; `version` (the delivery that included it) and
+    `pinned_key` (the copy that delivery fixed) are set together, once."""
 
     class Meta:
         table_name = "deliverables"
 
     order_id = UnicodeAttribute(hash_key=True)
     file_id = UnicodeAttribute(range_key=True)
-    s3_key = UnicodeAttribute()
+    s3_key = UnicodeAttribute()  # where the upload form puts it
+    pinned_key = UnicodeAttribute(null=True)  # the delivered bytes, never written again
     filename = UnicodeAttribute()
     content_type = UnicodeAttribute()
     size = NumberAttribute()

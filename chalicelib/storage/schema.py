@@ -36,6 +36,10 @@ def create_bucket_if_missing() -> None:
         else:
             client.create_bucket(Bucket=cfg.bucket,
                                  CreateBucketConfiguration={"LocationConstraint": cfg.region})
+    # As the deployed bucket (deploy/template.py): an overwrite or delete keeps the old
+    # version. Set on every start, so a bucket made before this is versioned too.
+    client.put_bucket_versioning(Bucket=cfg.bucket,
+                                 VersioningConfiguration={"Status": "Enabled"})
     if cfg.s3_endpoint:
         # The local S3 server stands in for the CDN too: logos (public content) are read
         # straight from it by their stable URL, and nothing else is. Deployed, the bucket

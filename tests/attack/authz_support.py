@@ -121,9 +121,11 @@ class World:
             events = api.get(f"/orders/{oid}/events?limit=100", user=OPERATOR, operator=True)
             files = api.get(f"/orders/{oid}/deliverables", user=OPERATOR, operator=True)
             reviews = api.get(f"/orders/{oid}/reviews", user=OPERATOR, operator=True)
+            deals = api.get(f"/orders/{oid}/proposals?limit=100", user=OPERATOR, operator=True)
             return (order["status"], order["amount"], order["escrow"], order["revision_count"],
                     len(events.json["items"]), len(files.json["items"]),
-                    len(reviews.json["items"]))
+                    len(reviews.json["items"]), order["due_at"],
+                    [p["status"] for p in deals.json["items"]])
         return probe
 
     # --- services of provider-1 -----------------------------------------------------

@@ -58,6 +58,20 @@ def order_target(state: str, party: str, body=None, file=False):
     return build
 
 
+def proposal_target(party: str, body=None):
+    """An order in progress with the buyer's open cancel proposal: the provider answers
+    it, the buyer (its author) withdraws it."""
+    def build(w: World) -> Target:
+        oid = w.order("in_progress")
+        made = w.api.post(f"/orders/{oid}/proposals", {"kind": "cancel", "refund": 10000},
+                          user=BUYER)
+        assert made.status == 201, made
+        counterpart = PROVIDER if party == BUYER else BUYER
+        return Target({"order_id": oid, "proposal_id": made.json["id"]}, party, counterpart,
+                      body=body, probe=w.order_probe(oid))
+    return build
+
+
 def _delivered(w: World, oid: str) -> str:
     items = w.api.get(f"/orders/{oid}/deliverables", user=BUYER).json["items"]
     return items[0]["file_id"]
@@ -202,6 +216,22 @@ CASES: dict[tuple[str, str], Case] = {
         ORDER, order_target("in_review", BUYER, {"note": "主色调换成蓝色"})),
     ("POST", "/orders/{order_id}/dispute"): Case(
         ORDER, order_target("in_progress", BUYER, {"reason": "逾期未交付"}), (PARTY, COUNTERPART)),
+    ("GET", "/orders/{order_id}/proposals"): Case(
+        ORDER, proposal_target(BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("GET", "/orders/{order_id}/proposals/{proposal_id}"): Case(
+        ORDER, proposal_target(BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    # Either party proposes; an operator may read proposals but never make or answer one.
+    ("POST", "/orders/{order_id}/proposals"): Case(
+        ORDER, order_target("in_progress", BUYER, {"kind": "extension",
+                                                   "due_at": "2030-01-01T00:00:00+00:00"}),
+        (PARTY, COUNTERPART)),
+    # The other party answers (its author may not: 403); only the author withdraws.
+    ("POST", "/orders/{order_id}/proposals/{proposal_id}/accept"): Case(
+        ORDER, proposal_target(PROVIDER)),
+    ("POST", "/orders/{order_id}/proposals/{proposal_id}/decline"): Case(
+        ORDER, proposal_target(PROVIDER)),
+    ("POST", "/orders/{order_id}/proposals/{proposal_id}/withdraw"): Case(
+        ORDER, proposal_target(BUYER)),
     ("POST", "/orders/{order_id}/reviews"): Case(
         ORDER, order_target("completed", BUYER, {"rating": "good", "comment": "很专业"}),
         (PARTY, COUNTERPART)),
@@ -344,7 +374,8 @@ def test_strangers_see_nothing_of_an_order(world):
                     user=BUYER).status == 201
     fid = _delivered(world, oid)
     paths = [f"/orders/{oid}", f"/orders/{oid}/events", f"/orders/{oid}/deliverables",
-             f"/orders/{oid}/deliverables/{fid}", f"/orders/{oid}/reviews"]
+             f"/orders/{oid}/deliverables/{fid}", f"/orders/{oid}/reviews",
+             f"/orders/{oid}/proposals"]
     for stranger in (OTHER_BUYER, OTHER_PROVIDER, INTRUDER):
         for path in paths:
             _same_as_unknown(api, path, oid, user=stranger)

@@ -94,6 +94,26 @@ def _instructions_left_pending():
     return oid
 
 
+_PROPOSALS: dict[str, str] = {}
+
+
+def _cancel_proposed():
+    """A deposit released, then the provider proposes to cancel: 40000 of the 60000 still
+    held back to the buyer, 20000 more to the provider."""
+    from chalicelib.services.orders import proposals
+
+    oid = _paid(DEPOSIT)
+    orders.accept_order(AS_PROVIDER, oid, clock.now())
+    _PROPOSALS[oid] = proposals.propose(AS_PROVIDER, oid, kind="cancel", due_at=None, refund=40000,
+                                        note=None, now=clock.now())["id"]
+    return oid
+
+
+def _accept_proposal(api, oid, headers):
+    return api.post(f"/orders/{oid}/proposals/{_PROPOSALS[oid]}/accept", {},
+                    user=AS_BUYER.user_id, headers=headers)
+
+
 def _post(path, body=None, user=AS_BUYER.user_id, operator=False):
     return lambda api, oid, headers: api.post(path.format(oid=oid), body or {}, user=user,
                                               operator=operator, headers=headers)
@@ -111,6 +131,7 @@ PATHS = {
     "resolve": Path(_disputed, _post("/admin/orders/{oid}/resolve",
                                      {"refund": 50000, "release": 40000, "note": "各担一半"},
                                      user=OPERATOR, operator=True)),
+    "mutual_cancel": Path(_cancel_proposed, _accept_proposal),
     "expiry_sweep": Path(_unaccepted_past_deadline, None, job="sweep_timeouts"),
     "release_escrow": Path(_instructions_left_pending, None, job="release_escrow"),
 }

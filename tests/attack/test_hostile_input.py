@@ -291,7 +291,7 @@ def test_the_presigned_upload_cannot_exceed_the_declared_size(world):
                      {"filename": "稿.png", "content_type": "image/png", "size": 2048},
                      user=PROVIDER)
     conditions = _policy(reply)["conditions"]
-    assert ["content-length-range", 1, 2048] in conditions
+    assert ["content-length-range", 2048, 2048] in conditions  # exactly the declared size
     assert {"Content-Type": "image/png"} in conditions
     assert any(c == {"key": reply.json["upload"]["fields"]["key"]} or
                (isinstance(c, list) and c[:2] == ["eq", "$key"]) for c in conditions)

@@ -10,6 +10,7 @@ from chalice.test import Client
 from chalicelib import settings
 from chalicelib.storage.files import s3_client
 from deploy import template
+from chalicelib.storage.orders import DeliverableModel
 from tests.api.orders_support import PROVIDER, accepted_order, upload
 from tests.support import ApiClient
 
@@ -62,7 +63,9 @@ def test_the_abandoned_upload_rule_matches_what_every_upload_carries(api):
     assert {"tagging": fields["tagging"]} in policy["conditions"]
 
 
-def test_a_delivered_file_loses_the_tag_so_the_rule_never_expires_it(api):
+def test_a_delivered_file_is_pinned_untagged_so_the_rule_never_expires_it(api):
+    """The abandoned-upload rule expires tagged uploads under orders/; what a delivery
+    serves is the pinned copy, outside that prefix and without the tag."""
     oid = accepted_order(api)
     file_id = upload(api, oid)
     key = f"orders/{oid}/{file_id}/"
@@ -72,7 +75,9 @@ def test_a_delivered_file_loses_the_tag_so_the_rule_never_expires_it(api):
     reply = api.post(f"/orders/{oid}/deliver", {"file_ids": [file_id], "note": "终稿"},
                      user=PROVIDER)
     assert reply.status == 200, reply
-    assert _tags(key) == {}
+    pinned = DeliverableModel.get(oid, file_id, consistent_read=True).pinned_key
+    assert pinned and not pinned.startswith(template.UPLOAD_PREFIX)
+    assert _tags(pinned) == {}
 
 
 def _parameters_and_rules() -> tuple[dict, dict]:

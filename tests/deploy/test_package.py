@@ -127,6 +127,12 @@ def test_the_files_bucket_is_private_encrypted_and_open_to_browser_uploads(sam):
     rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
     assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"]
     assert rules["expire-abandoned-uploads"]["ExpirationInDays"] > 0
+    # Versioned, and old versions do not pile up for ever.
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    old_versions = rules["expire-old-versions"]
+    assert old_versions["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    assert old_versions["ExpiredObjectDeleteMarker"] is True
+    assert "Prefix" not in old_versions and "TagFilters" not in old_versions
     deny = sam["Resources"]["FilesBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

@@ -33,6 +33,9 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
     (RELEASE, "stuck_items", "dynamodb:UpdateItem"):
         "an instruction that crashes the run or runs out of tries is recorded for operators "
         "(stuck.record_failure, stuck.note_parked_instruction)",
+    (SWEEP, "proposals", "dynamodb:UpdateItem"):
+        "a timeout that moves an order (expiry, auto-approval) lapses its open proposal in "
+        "the same transaction (orders.engine._lapse_proposal); tested in tests/api/test_proposals.py",
     (SETTLE, "stuck_items", "dynamodb:UpdateItem"):
         "a payment the gateway cannot be asked about is recorded for operators "
         "(stuck.record_failure)",
@@ -129,6 +132,20 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.post(f"/admin/orders/{disputed}/resolve",
                  {"refund": held // 2, "release": held - held // 2, "note": "各担一半"},
                  user=OPERATOR, operator=True))
+    # Proposals: an extension agreed, one declined, one withdrawn, a mutual cancel.
+    agreed = _ok(orders.place(api, service["id"]))["id"]
+    _ok(api.post(f"/orders/{agreed}/pay", user=BUYER))
+    _ok(api.post(f"/orders/{agreed}/accept", user=PROVIDER))
+    later = orders.due_in(20)
+    for verb, user in (("accept", BUYER), ("decline", BUYER), ("withdraw", PROVIDER)):
+        pid = _ok(api.post(f"/orders/{agreed}/proposals", {"kind": "extension", "due_at": later},
+                           user=PROVIDER))["id"]
+        _ok(api.post(f"/orders/{agreed}/proposals/{pid}/{verb}", user=user))
+    pid = _ok(api.post(f"/orders/{agreed}/proposals", {"kind": "cancel", "refund": 100},
+                       user=BUYER))["id"]
+    _ok(api.get(f"/orders/{agreed}/proposals/{pid}", user=PROVIDER))
+    _ok(api.post(f"/orders/{agreed}/proposals/{pid}/accept", user=PROVIDER))
+    _ok(api.get(f"/orders/{agreed}/proposals", user=BUYER))
     waiting = _ok(orders.place(api, service["id"], buyer=BUYER_2))["id"]
     _ok(api.post(f"/orders/{waiting}/pay", user=BUYER_2))
     clock.advance(8 * DAY)

@@ -38,6 +38,13 @@ EXPECTED = {
     ("in_review", "dispute", "buyer"): "disputed",
     ("in_review", "dispute", "provider"): "disputed",
     ("disputed", "resolve", "operator"): "resolved",
+    # Proposals (协商): either party of open work; which party answers is domain.proposals'.
+    **{(state, action, role): to
+       for state in ("awaiting_provider", "in_progress", "in_review")
+       for role in ("buyer", "provider")
+       for action, to in (("propose", state), ("accept_extension", state),
+                          ("accept_cancel", "cancelled"), ("decline_proposal", state),
+                          ("withdraw_proposal", state))},
 }
 
 
@@ -271,3 +278,14 @@ def test_review_has_an_auto_approval_window_from_the_latest_delivery_with_a_remi
     assert "late_cancel_from" not in {t.name for t in timers}
     later = _timers("in_review", delivered_at=delivered + timedelta(days=3))
     assert later[-1].at == delivered + timedelta(days=10)
+
+
+def test_proposal_effects():
+    def effects(action):
+        return life.decide("in_review", action, "buyer", facts_for("in_review", action)).effects
+
+    assert effects("propose") == (life.OPEN_PROPOSAL,)
+    assert effects("accept_extension") == (life.EXTEND, life.END_PROPOSAL)
+    # A mutual cancel splits what is held exactly as a resolution does, and closes.
+    assert effects("accept_cancel") == (life.SPLIT, life.END_PROPOSAL, life.CLOSE)
+    assert effects("decline_proposal") == effects("withdraw_proposal") == (life.END_PROPOSAL,)

@@ -9,8 +9,9 @@ from chalicelib.services.orders.actions import (accept_order, approve_order, aut
                                                 expire_unaccepted, mark_late_cancel_eligible,
                                                 reject_order, request_revision, resolve_order,
                                                 set_price)
-from chalicelib.services.orders.engine import (facts, load, order_deadlines, role_of,
-                                               timer_actions, timer_inputs, transition, windows)
+from chalicelib.services.orders.engine import (facts, load, milestones_of, order_deadlines,
+                                               role_of, timer_actions, timer_inputs,
+                                               transition, windows)
 from chalicelib.services.orders.placing import confirm_funding, pay_order, place_order
 from chalicelib.services.orders.reading import (get_order, list_events, list_orders, present,
                                                 present_event)
@@ -18,7 +19,7 @@ from chalicelib.services.orders.reading import (get_order, list_events, list_ord
 __all__ = [
     "accept_order", "approve_order", "auto_approve", "cancel_order", "close_unpaid", "confirm_funding",
     "dispute_order", "expire_unaccepted", "facts", "get_order", "list_events", "list_orders",
-    "load", "mark_late_cancel_eligible", "order_deadlines", "pay_order", "place_order",
+    "load", "mark_late_cancel_eligible", "milestones_of", "order_deadlines", "pay_order", "place_order",
     "present", "present_event", "reject_order", "request_revision", "resolve_order",
     "role_of", "set_price", "timer_actions", "timer_inputs", "transition", "windows",
 ]

@@ -18,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib import clock, observability, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
+from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from chalicelib.services import escrow, notifications
@@ -26,6 +27,7 @@ from chalicelib.storage.catalog import ProviderModel, ServiceModel, get_provider
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, Milestone, OrderEventModel,
                                        OrderModel, status_key, timer_due_key)
+from chalicelib.storage.proposals import ProposalModel
 
 log = logging.getLogger("market.orders")
 
@@ -154,11 +156,13 @@ class _Change:
         self.timer_changes = {"status": to}
         self.instructions: list[InstructionModel] = []
         self.extra = []  # writes to other items that belong to this move (tx → None)
-        self.conditions = []  # further conditions on the order item
+        self.conditions = []  # what the order item must also satisfy, besides status+version
         self.close_service = False
         self.milestones = milestones_of(order)
         for effect in outcome.effects:
             getattr(self, f"_{effect}")()
+        if to != outcome.from_status and life.END_PROPOSAL not in outcome.effects:
+            self._lapse_proposal()
         instructed = sum(int(i.amount) for i in self.instructions)
         if instructed:
             self.actions.append(OrderModel.escrow_instructed.add(instructed))
@@ -265,14 +269,67 @@ class _Change:
                          OrderModel.reminders_sent.set(sent)]
         self.timer_changes.update(delivered_at=self.now, reminders_sent=sent)
         self.data["version"] = number
+        pins = self.params.get("pins") or {}
         for file_id in self.params["file_ids"]:
-            # A file belongs to one delivery: a delivery is a fixed, numbered version.
+            # A file belongs to one delivery: a delivery is a fixed, numbered version,
+            # and the pinned copy it records is what everyone downloads from now on.
             self.extra.append(lambda tx, f=file_id: tx.update(
                 "deliverable", DeliverableModel(self.order.id, f),
                 actions=[DeliverableModel.version.set(number),
-                         DeliverableModel.delivered_at.set(self.at)],
+                         DeliverableModel.delivered_at.set(self.at),
+                         *([DeliverableModel.pinned_key.set(pins[f])] if f in pins else [])],
                 condition=DeliverableModel.file_id.exists()
                 & DeliverableModel.version.does_not_exist()))
+
+    def _open_proposal(self):
+        proposal = self.params["proposal"]
+        self.actions.append(OrderModel.open_proposal.set(proposal.id))
+        # One open proposal per order, said by the write itself (the version check
+        # alone would say it too, but only as a side effect of the read).
+        self.conditions.append(OrderModel.open_proposal.does_not_exist())
+        self.extra.append(lambda tx: tx.save("proposal", proposal,
+                                             condition=ProposalModel.id.does_not_exist()))
+        self.data.update(proposal_id=proposal.id, kind=proposal.kind, **{
+            name: getattr(proposal, name) for name in ("due_at", "refund", "release")
+            if getattr(proposal, name) is not None})
+
+    def _extend(self):
+        due_at = self.params["due_at"]
+        # The late-cancel deadline (and its reminder) follow due_at: a flag or a reminder
+        # that belonged to the old date no longer holds for the agreed one.
+        reminders = [r for r in self.order.reminders_sent or []
+                     if r != life.reminder_name("late_cancel_from")]
+        self.actions += [OrderModel.due_at.set(clock.to_key(due_at)),
+                         OrderModel.late_cancel_eligible.set(False),
+                         OrderModel.reminders_sent.set(reminders)]
+        self.timer_changes.update(due_at=due_at, late_cancel_eligible=False,
+                                  reminders_sent=reminders)
+        self.data.update(from_due_at=self.order.due_at, due_at=clock.to_key(due_at))
+
+    def _end_proposal(self):
+        proposal_id, status = self.params["proposal_id"], self.params["proposal_status"]
+        self.actions.append(OrderModel.open_proposal.remove())
+        self.conditions.append(OrderModel.open_proposal == proposal_id)
+        self.extra.append(lambda tx: tx.update(
+            "proposal", ProposalModel(self.order.id, proposal_id),
+            actions=[ProposalModel.status.set(status), ProposalModel.decided_at.set(self.at),
+                     ProposalModel.decided_by.set(self.actor.user_id)],
+            condition=ProposalModel.status == deals.OPEN))
+        self.data["proposal_id"] = proposal_id
+
+    def _lapse_proposal(self):
+        """The order changes state: an open proposal lapses, in this same transaction."""
+        self.actions.append(OrderModel.open_proposal.remove())
+        proposal_id = self.order.open_proposal
+        if not proposal_id:
+            return
+        self.data["lapsed_proposal"] = proposal_id
+        self.extra.append(lambda tx: tx.update(
+            "proposal", ProposalModel(self.order.id, proposal_id),
+            actions=[ProposalModel.status.set(deals.LAPSED),
+                     ProposalModel.decided_at.set(self.at),
+                     ProposalModel.decided_by.set("system")],
+            condition=ProposalModel.status == deals.OPEN))
 
     def _record_dispute(self):
         self.actions.append(OrderModel.dispute.set(
@@ -313,22 +370,27 @@ class _Change:
 
 def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                params: dict | None = None, data: dict | None = None,
-               request_key: str | None = None) -> OrderModel:
+               request_key: str | None = None, prepare=None) -> OrderModel:
     """Apply one action to an order: decide, commit conditionally, execute its money.
 
     `request_key` (`<caller>#<Idempotency-Key>`, None without a key) is recorded on the
     event, so that a retry whose first commit landed but lost its answer is recognised
-    and answered as the first run would have been."""
+    and answered as the first run would have been. `prepare(order, role)`, if given, runs
+    on every attempt's fresh read after the table allowed the move: it may refuse (a
+    named error) or return more params for the effects."""
     include_service = True
     for _ in range(ATTEMPTS):
         order = load(order_id)
         try:
-            outcome = life.decide(order.status, action, role_of(actor, order), facts(order, now))
+            role = role_of(actor, order)
+            outcome = life.decide(order.status, action, role, facts(order, now))
+            more = prepare(order, role) if prepare else {}
         except InvalidTransition:
             if moved_by_this_request(order, request_key):
                 return order
             raise
-        change = _Change(order, outcome, actor, now, params or {}, data or {}, request_key)
+        change = _Change(order, outcome, actor, now, {**(params or {}), **more}, data or {},
+                         request_key)
         tx = transaction()
         try:
             change.commit(tx, include_service)
@@ -336,8 +398,10 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             refusal = tx.refusal(error)
             if refusal.failed("order") or refusal.failed("event"):
                 continue  # the order moved: the next read decides again (→ 409 if now wrong)
-            if refusal.failed("provider"):
-                continue  # e.g. the provider was suspended meanwhile: decide() refuses now
+            if refusal.failed("provider") or refusal.failed("proposal"):
+                # The provider was suspended, or the proposal answered, meanwhile: the
+                # next read decides again (and refuses if the move no longer holds).
+                continue
             if refusal.failed("service"):
                 # The service's counter is gone or already zero: closing must not wait on it.
                 log.error("order %s: service %s open_orders not decremented", order.id,

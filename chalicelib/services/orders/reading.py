@@ -27,12 +27,16 @@ def present(order: OrderModel) -> dict:
         "price_agreed": price_agreed(order),
         "deadlines": {name: clock.to_iso(at) for name, at in order_deadlines(order).items()},
         "milestones": milestones_of(order),
+        # The buyer's downloads of the delivered files answer 403 DELIVERABLES_WITHDRAWN.
+        "deliverables_withdrawn": life.deliverables_withdrawn(order.status,
+                                                              milestones_of(order)),
         "current_step": int(order.current_step),
         "revision_count": int(order.revision_count),
         "delivery_count": int(order.delivery_count or 0),
         "escrow": {"funded": int(order.escrow_funded), "released": int(order.escrow_released),
                    "refunded": int(order.escrow_refunded), "held": int(order.escrow_held)},
         "late_cancel_eligible": bool(order.late_cancel_eligible),
+        "open_proposal": order.open_proposal,  # the id of the one open proposal, or null
         "dispute": dict(order.dispute.as_dict()) if order.dispute else None,
         "reviewed_by_buyer": bool(order.reviewed_by_buyer),
         "reviewed_by_provider": bool(order.reviewed_by_provider),

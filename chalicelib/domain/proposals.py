@@ -1,0 +1,75 @@
+"""Proposals (协商): the rules, pure. A party of open work proposes a change to the deal —
+an `extension` (a new due_at) or a `cancel` with a `refund` split — and the other party
+accepts or declines it; its author may withdraw it. One proposal is open per order; an
+open proposal lapses when the order changes state.
+
+Which states and roles may act at all is the transition table's (`domain.orders`);
+this module says which party answers which proposal, what the terms may be, and how a
+proposal's status reads.
+"""
+from datetime import datetime
+
+from chalicelib.domain import orders as life
+from chalicelib.domain.errors import Forbidden, ValidationFailed
+
+EXTENSION, CANCEL = "extension", "cancel"
+KINDS = (EXTENSION, CANCEL)
+OPEN, ACCEPTED, DECLINED, WITHDRAWN, LAPSED = "open", "accepted", "declined", "withdrawn", "lapsed"
+STATUSES = (OPEN, ACCEPTED, DECLINED, WITHDRAWN, LAPSED)
+ACCEPT, DECLINE, WITHDRAW = "accept", "decline", "withdraw"
+NOTE_MAX = 500
+
+
+def terms(kind: str, *, due_at: datetime | None, refund: int | None, now: datetime,
+          held: int) -> dict:
+    """The proposal's terms, checked against the order now: an extension's due_at lies
+    in the future; a cancel's refund is 0..held and the rest of what is held is released
+    to the provider."""
+    if kind == EXTENSION:
+        if due_at is None or refund is not None:
+            raise ValidationFailed("an extension names a due_at and no refund", errors=[
+                {"field": "due_at", "problem": "required for an extension"}] if due_at is None
+                else [{"field": "refund", "problem": "only for a cancel"}])
+        if due_at <= now:
+            raise ValidationFailed("the new due_at must be in the future",
+                                   errors=[{"field": "due_at", "problem": "must be in the future"}])
+        return {"due_at": due_at}
+    if kind == CANCEL:
+        if refund is None or due_at is not None:
+            raise ValidationFailed("a cancel names a refund and no due_at", errors=[
+                {"field": "refund", "problem": "required for a cancel"}] if refund is None
+                else [{"field": "due_at", "problem": "only for an extension"}])
+        if not 0 <= refund <= held:
+            raise ValidationFailed("the refund must be between 0 and what escrow holds",
+                                   errors=[{"field": "refund", "problem": "out of range",
+                                            "minimum": 0, "maximum": held}], held=held)
+        return {"refund": refund, "release": held - refund}
+    raise ValidationFailed("unknown kind", errors=[{"field": "kind", "problem": "unknown",
+                                                    "allowed": list(KINDS)}])
+
+
+def action_for(verb: str, kind: str) -> str:
+    """The transition-table action that answering (`verb`) a proposal of `kind` is."""
+    if verb == ACCEPT:
+        return life.ACCEPT_EXTENSION if kind == EXTENSION else life.ACCEPT_CANCEL
+    return life.DECLINE_PROPOSAL if verb == DECLINE else life.WITHDRAW_PROPOSAL
+
+
+def check_answer(verb: str, author_role: str, role: str) -> None:
+    """The other party accepts or declines; only the author withdraws."""
+    if role not in (life.BUYER, life.PROVIDER):
+        raise Forbidden("only the order's parties answer proposals")
+    if verb == WITHDRAW and role != author_role:
+        raise Forbidden("only its author may withdraw a proposal")
+    if verb in (ACCEPT, DECLINE) and role == author_role:
+        raise Forbidden("the other party answers a proposal, not its author")
+
+
+def shown_status(stored: str, is_the_open_one: bool) -> str:
+    """A proposal stored as open that the order no longer holds has lapsed: the order
+    changed state (the transition that moved it also marks it, in its transaction)."""
+    return LAPSED if stored == OPEN and not is_the_open_one else stored
+
+
+def outcome_of(verb: str) -> str:
+    return {ACCEPT: ACCEPTED, DECLINE: DECLINED, WITHDRAW: WITHDRAWN}[verb]
