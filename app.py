@@ -10,6 +10,7 @@ from chalicelib.api import reviews as reviews_api, users as users_api
 from chalicelib.api import money as money_api, orders as orders_api
 from chalicelib.api import campaigns as campaigns_api, catalog as catalog_api
 from chalicelib.api import providers as providers_api
+from chalicelib.api import messages as messages_api
 from chalicelib.api import admin_jobs
 from chalicelib.jobs import registry
 from chalicelib.jobs import release_escrow as release_escrow_job
@@ -32,6 +33,7 @@ app.register_blueprint(notifications_api.bp)
 app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
+app.register_blueprint(messages_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(admin_jobs.bp)
 

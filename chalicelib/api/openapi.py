@@ -17,10 +17,11 @@ ERROR_SCHEMA = {
 
 def build(include_local: bool) -> dict:
     paths: dict = {}
+    schemas: dict = {"Error": ERROR_SCHEMA}
     for spec in ROUTES:
         if spec.local_only and not include_local:
             continue
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, schemas)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Service customization market API (服务定制市场)", "version": "1.0.0",
@@ -29,12 +30,12 @@ def build(include_local: bool) -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": schemas,
         },
     }
 
 
-def _operation(spec: RouteSpec) -> dict:
+def _operation(spec: RouteSpec, schemas: dict) -> dict:
     op: dict = {"operationId": spec.name, "summary": spec.summary, "tags": [spec.tag]}
     params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string",
                                                                      "minLength": 1}}
@@ -54,7 +55,7 @@ def _operation(spec: RouteSpec) -> dict:
     elif spec.method in ("PUT",) and spec.content_types != ["application/json"]:
         op["requestBody"] = {"required": True, "content": {
             ct: {"schema": {"type": "string", "format": "binary"}} for ct in spec.content_types}}
-    ok_schema = spec.response.schema() if spec.response is not None else {"type": "object"}
+    ok_schema = _response_schema(spec, schemas)
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}}
     responses = {str(spec.status): {"description": "success",
@@ -68,6 +69,17 @@ def _operation(spec: RouteSpec) -> dict:
         "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}}
     op["responses"] = responses
     return op
+
+
+def _response_schema(spec: RouteSpec, schemas: dict) -> dict:
+    """The success answer's schema; a named one is a component the operation refers to."""
+    if spec.response is None:
+        return {"type": "object"}
+    name = getattr(spec.response, "name", None)
+    if not name:
+        return spec.response.schema()
+    schemas[name] = spec.response.schema()
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _error_statuses(spec: RouteSpec) -> list[int]:

@@ -175,6 +175,26 @@ class ListOf(Field):
                 "maxItems": self.max_items}
 
 
+class MapOf(Field):
+    """An object with any keys, every value of one schema (e.g. a presigned POST's fields)."""
+
+    json_type = "object"
+
+    def __init__(self, value: Field, max_items: int = 100, **kw):
+        super().__init__(**kw)
+        self.value, self.max_items = value, max_items
+
+    def clean(self, value, path, problems):
+        if not isinstance(value, dict) or len(value) > self.max_items:
+            problems.add(path, "must be a JSON object", max_items=self.max_items)
+            return None
+        return {k: self.value.clean(v, _join(path, str(k)[:64]), problems)
+                for k, v in value.items()}
+
+    def _schema_extra(self):
+        return {"additionalProperties": self.value.schema(), "maxProperties": self.max_items}
+
+
 class Obj(Field):
     json_type = "object"
 
@@ -212,6 +232,14 @@ class Obj(Field):
         if required:
             out["required"] = required
         return out
+
+
+def page_of(item: Field, name: str) -> Obj:
+    """The schema of one page of a list answer: `{"items": [...], "next_cursor"}`."""
+    return Obj({"items": ListOf(item, 0, 100),
+                "next_cursor": Str(1, 4096, nullable=True,
+                                   description="pass as ?cursor= for the next page")},
+               name=name)
 
 
 def _join(path: str, key: str) -> str:

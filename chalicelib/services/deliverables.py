@@ -31,6 +31,24 @@ def safe_filename(name: str) -> str:
     return name[:120] or "file"
 
 
+def check_content_type(content_type: str) -> None:
+    """Refuse anything but `type/subtype`: it goes into the signed upload policy and back
+    out as a header."""
+    if not _CONTENT_TYPE.fullmatch(content_type):
+        raise ValidationFailed("content_type must be a MIME type such as image/png",
+                               errors=[{"field": "content_type", "problem": "not a MIME type"}])
+
+
+def download_link(key: str, filename: str) -> dict:
+    """A short-lived presigned GET of `key` that saves as `filename`."""
+    url = s3_client().generate_presigned_url(
+        "get_object", ExpiresIn=DOWNLOAD_EXPIRES_SECONDS,
+        Params={"Bucket": settings.get().bucket, "Key": key,
+                "ResponseContentDisposition":
+                    f"attachment; filename*=UTF-8''{quote(filename, safe='')}"})
+    return {"url": url, "filename": filename, "expires_in": DOWNLOAD_EXPIRES_SECONDS}
+
+
 def request_upload(caller: Caller, order_id: str, *, filename: str, content_type: str,
                    size: int, now: datetime) -> dict:
     """A presigned S3 POST for one delivery file, bound to its type and size."""
@@ -40,10 +58,7 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
     if order.status != life.IN_PROGRESS:
         raise InvalidTransition("files are uploaded while the order is in progress",
                                 status=order.status)
-    if not _CONTENT_TYPE.fullmatch(content_type):
-        # It goes into the signed policy and back out as a header: only type/subtype.
-        raise ValidationFailed("content_type must be a MIME type such as image/png",
-                               errors=[{"field": "content_type", "problem": "not a MIME type"}])
+    check_content_type(content_type)
     file_id = ids.new_id("file")
     name = safe_filename(filename)
     key = f"orders/{order.id}/{file_id}/{name}"
@@ -109,12 +124,7 @@ def download_url(caller: Caller, order_id: str, file_id: str) -> dict:
         raise NotFound("no such file")
     if role == life.BUYER and item.version is None:
         raise NotFound("no such file")  # not delivered yet: the buyer cannot see drafts
-    url = s3_client().generate_presigned_url(
-        "get_object", ExpiresIn=DOWNLOAD_EXPIRES_SECONDS,
-        Params={"Bucket": settings.get().bucket, "Key": item.s3_key,
-                "ResponseContentDisposition":
-                    f"attachment; filename*=UTF-8''{quote(item.filename, safe='')}"})
-    return {"url": url, "filename": item.filename, "expires_in": DOWNLOAD_EXPIRES_SECONDS}
+    return download_link(item.s3_key, item.filename)
 
 
 def present(item: DeliverableModel) -> dict:

@@ -16,6 +16,7 @@ import app  # noqa: F401 - importing the app registers every route in ROUTES
 from chalicelib.api.routing import ROUTES, RouteSpec
 from tests.api.catalog_support import APPLICATION
 from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, listed_service, upload
+from tests.api.messages_support import attach as upload_attachment
 from tests.attack.authz_support import (ANOTHER_BUYER, ANOTHER_PROVIDER, BAD_TOKENS, CALLERS,
                                         COUNTERPART, INTRUDER, OPERATOR_CALLER, OTHER_BUYER,
                                         OTHER_PROVIDER, PARTY, STRANGERS, SYSTEM_CLAIM,
@@ -58,6 +59,16 @@ def order_target(state: str, party: str, body=None, file=False):
 def _delivered(w: World, oid: str) -> str:
     items = w.api.get(f"/orders/{oid}/deliverables", user=BUYER).json["items"]
     return items[0]["file_id"]
+
+
+def sent_attachment_target(w: World) -> Target:
+    """A file the buyer sent in a message on an order in progress."""
+    oid = w.order("in_progress")
+    file_id = upload_attachment(w.api, oid, BUYER)
+    assert w.api.post(f"/orders/{oid}/messages", {"body": "参考图见附件", "file_ids": [file_id]},
+                      user=BUYER).status == 201
+    return Target({"order_id": oid, "file_id": file_id}, BUYER, PROVIDER,
+                  probe=w.order_probe(oid))
 
 
 def service_target(make: str, **extra):
@@ -155,6 +166,16 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/orders/{order_id}/reviews"): Case(
         ORDER, order_target("completed", BUYER, {"rating": "good", "comment": "很专业"}),
         (PARTY, COUNTERPART)),
+
+    # Messages: the parties write in any state, operators only once disputed (403 here).
+    ("POST", "/orders/{order_id}/messages"): Case(
+        ORDER, order_target("in_progress", BUYER, {"body": "请问进度如何？"}), (PARTY, COUNTERPART)),
+    ("GET", "/orders/{order_id}/messages"): Case(
+        ORDER, order_target("in_review", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/orders/{order_id}/attachments"): Case(
+        ORDER, order_target("in_progress", BUYER, UPLOAD), (PARTY, COUNTERPART)),
+    ("GET", "/orders/{order_id}/attachments/{file_id}"): Case(
+        ORDER, sent_attachment_target, (PARTY, COUNTERPART, OPERATOR_CALLER)),
 
     # A listed service is visible to all: a stranger may see it but not change it (403).
     ("POST", "/services/{service_id}/delist"): Case(

@@ -11,6 +11,7 @@ from chalicelib import clock, secrets, settings
 from chalicelib.storage import files, schema
 from deploy import template
 from tests.api import catalog_support as catalog
+from tests.api import messages_support as messages
 from tests.api import orders_support as orders
 from tests.deploy.aws_calls import recording
 from tests.support import ApiClient
@@ -57,6 +58,11 @@ def _market_scenario(api: ApiClient) -> None:
     oid = order["id"]
     _ok(api.post(f"/orders/{oid}/pay", user=BUYER))
     _ok(api.post(f"/orders/{oid}/accept", user=PROVIDER))
+    reference = messages.attach(api, oid)
+    _ok(api.post(f"/orders/{oid}/messages", {"body": "参考图见附件", "file_ids": [reference]},
+                 user=BUYER))
+    _ok(api.get(f"/orders/{oid}/messages", user=PROVIDER))
+    _ok(api.get(f"/orders/{oid}/attachments/{reference}", user=PROVIDER))
     _ok(orders.deliver(api, oid))
     _ok(api.post(f"/orders/{oid}/request-revision", {"note": "请把主色调改为深红"}, user=BUYER))
     file_id = orders.upload(api, oid)
