@@ -11,7 +11,7 @@ from chalicelib.api import money as money_api, orders as orders_api
 from chalicelib.api import campaigns as campaigns_api, catalog as catalog_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import messages as messages_api
-from chalicelib.api import admin_jobs
+from chalicelib.api import admin_jobs, admin_orders
 from chalicelib.jobs import registry
 from chalicelib.jobs import release_escrow as release_escrow_job
 from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
@@ -36,6 +36,7 @@ app.register_blueprint(orders_api.bp)
 app.register_blueprint(messages_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(admin_jobs.bp)
+app.register_blueprint(admin_orders.bp)
 
 # Read at import: the schedule is part of the deployed template.
 SWEEP_RATE_MINUTES = int(os.environ.get("SWEEP_RATE_MINUTES") or 1)

@@ -119,6 +119,16 @@ class Int(Field):
         return {"minimum": self.minimum, "maximum": self.maximum}
 
 
+class Bool(Field):
+    json_type = "boolean"
+
+    def clean(self, value, path, problems):
+        if not isinstance(value, bool):
+            problems.add(path, "must be true or false")
+            return None
+        return value
+
+
 class DateTime(Field):
     def clean(self, value, path, problems):
         if not isinstance(value, str) or len(value) > 40:
@@ -198,9 +208,12 @@ class MapOf(Field):
 class Obj(Field):
     json_type = "object"
 
-    def __init__(self, fields: dict[str, Field], name: str | None = None, **kw):
+    def __init__(self, fields: dict[str, Field], name: str | None = None, *,
+                 extensible: bool = False, **kw):
         super().__init__(**kw)
-        self.fields, self.name = fields, name
+        # extensible: an answer that may carry more fields than listed (the order grows
+        # with every feature); input is always held to the listed fields.
+        self.fields, self.name, self.extensible = fields, name, extensible
 
     def clean(self, value, path, problems):
         if not isinstance(value, dict):
@@ -228,7 +241,7 @@ class Obj(Field):
     def _schema_extra(self):
         required = [k for k, f in self.fields.items() if f.required]
         out = {"properties": {k: f.schema() for k, f in self.fields.items()},
-               "additionalProperties": False}
+               "additionalProperties": self.extensible}
         if required:
             out["required"] = required
         return out

@@ -129,6 +129,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/admin/ledger/check"): Case(ADMIN, self_target(OPERATOR)),
     ("GET", "/admin/stuck"): Case(ADMIN, self_target(OPERATOR)),
     ("GET", "/admin/providers"): Case(ADMIN, self_target(OPERATOR)),
+    ("GET", "/admin/orders"): Case(ADMIN, self_target(OPERATOR)),
     ("POST", "/admin/campaigns"): Case(ADMIN, self_target(OPERATOR, CAMPAIGN)),
     ("POST", "/admin/providers/{provider_id}/approve"): Case(ADMIN, provider_target("pending")),
     ("POST", "/admin/providers/{provider_id}/reject"): Case(

@@ -91,6 +91,7 @@ def _market_scenario(api: ApiClient) -> None:
     _ok(api.post(f"/orders/{disputed}/pay", user=BUYER))
     _ok(api.post(f"/orders/{disputed}/accept", user=PROVIDER))
     _ok(api.post(f"/orders/{disputed}/dispute", {"reason": "迟迟不交稿"}, user=BUYER))
+    _ok(api.get("/admin/orders?status=disputed", user=OPERATOR, operator=True))
     held = orders.escrow(api, disputed)["held"]
     _ok(api.post(f"/admin/orders/{disputed}/resolve",
                  {"refund": held // 2, "release": held - held // 2, "note": "各担一半"},

@@ -329,7 +329,8 @@ _NOTICES = {
     life.APPROVE: ("provider", "approved", "买家已验收，款项已结算"),
     life.REQUEST_REVISION: ("provider", "revision_requested", "买家要求修改"),
     life.CANCEL: ("provider", "cancelled", "买家取消了订单"),
-    life.DISPUTE: ("other", "disputed", "订单进入纠纷处理"),
+    # Both: the one who opened it learns it is in the queue, the other that it was opened.
+    life.DISPUTE: ("both", "disputed", "订单进入纠纷处理，平台小二将介入"),
     life.RESOLVE: ("both", "resolved", "平台已裁决"),
     life.EXPIRE: ("provider", "cancelled", "订单超时未确认，已失效"),
     life.CLOSE_UNPAID: ("buyer", "cancelled", "订单超时未付款，已关闭"),
@@ -340,8 +341,6 @@ def _after(order: OrderModel, action: str, change: _Change, now: datetime) -> No
     notice = _NOTICES.get(action)
     if notice:
         who, kind, text = notice
-        if who == "other":
-            who = "provider" if change.actor.user_id == order.buyer_id else "buyer"
         targets = {"buyer": [order.buyer_id], "provider": [order.provider_id],
                    "both": [order.buyer_id, order.provider_id]}[who]
         for user in targets:
