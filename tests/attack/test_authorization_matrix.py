@@ -136,6 +136,8 @@ CASES: dict[tuple[str, str], Case] = {
         ADMIN, provider_target("pending", REASON)),
     ("POST", "/admin/providers/{provider_id}/suspend"): Case(
         ADMIN, provider_target("approved", REASON)),
+    ("POST", "/admin/services/{service_id}/feature"): Case(ADMIN, service_target("listed")),
+    ("POST", "/admin/services/{service_id}/unfeature"): Case(ADMIN, service_target("listed")),
     ("POST", "/admin/orders/{order_id}/resolve"): Case(ADMIN, order_target(
         "disputed", BUYER, {"refund": 50000, "release": 0, "note": "全额退款"})),
 

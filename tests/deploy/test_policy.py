@@ -35,6 +35,8 @@ def _market_scenario(api: ApiClient) -> None:
     _ok(api.get("/services"))
     _ok(api.get("/services?q=装修"))
     _ok(api.get(f"/services/{service['id']}"))
+    _ok(api.post(f"/admin/services/{service['id']}/feature", user=OPERATOR, operator=True))
+    _ok(api.get("/services?featured=true"))
     _ok(api.get(f"/providers/{PROVIDER}"))
     _ok(api.get("/providers/me", user=PROVIDER))
     _ok(api.get("/providers/me/services", user=PROVIDER))
