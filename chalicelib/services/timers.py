@@ -8,7 +8,8 @@ is eventually consistent and may be stale) and, from the base item, fires what i
   order engine's transition, conditioned on status and version);
 - `late_cancel_from` → the order is marked cancellable and the buyer told; the buyer
   decides, the sweep never cancels;
-- `review_until` → the order leaves the index (reviews themselves check the window);
+- `review_until` → the order leaves the index and the buyer's review, if any, is
+  unsealed into the public lists (reviews themselves check the window);
 - `reminder:<deadline>` → one notice to whoever must act, 24 h before the deadline,
   recorded in `reminders_sent` by the same conditional write that moves the index key,
   so it is sent once however many sweeps run.
@@ -27,7 +28,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.errors import NotFound
-from chalicelib.services import notifications, orders
+from chalicelib.services import notifications, orders, reviews
 from chalicelib.storage.orders import TIMER_PK, OrderModel
 
 log = logging.getLogger("market.timers")
@@ -116,7 +117,7 @@ def _pending(order: OrderModel) -> list[life.Timer]:
 
 def _fire_deadline(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
     if timer.name == "review_until":
-        return _close_review_window(order)
+        return reviews.close_review_window(order)
     moved = _SYSTEM_ACTIONS[timer.name](order.id, now)
     if moved is None:
         return False  # somebody acted first, or a second sweep got there: nothing to do
@@ -148,19 +149,6 @@ def _remind(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
     hours = max(1, round(orders.windows().reminder_before.total_seconds() / 3600))
     notifications.notify(user, kind, order_id=order.id, service_id=order.service_id,
                          text=f"{order.service.title}：{text.format(hours=hours)}", now=now)
-    return True
-
-
-def _close_review_window(order: OrderModel) -> bool:
-    try:
-        order.update(actions=[OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()],
-                     condition=(OrderModel.status == life.COMPLETED)
-                     & (OrderModel.completed_at == order.completed_at)
-                     & OrderModel.timer_pk.exists())
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
     return True
 
 

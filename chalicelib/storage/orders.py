@@ -136,7 +136,8 @@ class OrderModel(Model):
     updated_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     accepted_at = UnicodeAttribute(null=True)
-    delivered_at = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)  # the latest delivery
+    first_delivered_at = UnicodeAttribute(null=True)  # what "on time" is measured by
     completed_at = UnicodeAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
     late_cancel_eligible = BooleanAttribute(default=False)

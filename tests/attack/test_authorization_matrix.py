@@ -71,6 +71,16 @@ def sent_attachment_target(w: World) -> Target:
                   probe=w.order_probe(oid))
 
 
+def reviewed_order_target(w: World) -> Target:
+    """A completed order both sides reviewed: the buyer's review is readable and unanswered."""
+    oid = w.order("completed")
+    for user, rating in ((BUYER, "bad"), (PROVIDER, "good")):
+        assert w.api.post(f"/orders/{oid}/reviews", {"rating": rating, "comment": "评价"},
+                          user=user).status == 201
+    return Target({"order_id": oid}, PROVIDER, BUYER, body={"body": "感谢反馈"},
+                  probe=w.order_probe(oid))
+
+
 def service_target(make: str, **extra):
     def build(w: World) -> Target:
         sid = {"draft": w.draft, "logo": lambda: w.draft(logo=True), "listed": w.listed}[make]()
@@ -108,6 +118,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/providers/{provider_id}"): Case(
         PUBLIC, lambda w: Target({"provider_id": PROVIDER}, BUYER)),
     ("GET", "/users/{user_id}"): Case(PUBLIC, lambda w: Target({"user_id": BUYER}, BUYER)),
+    ("GET", "/services/{service_id}/reviews"): Case(PUBLIC, service_target("listed")),
+    ("GET", "/providers/{provider_id}/reviews"): Case(
+        PUBLIC, lambda w: Target({"provider_id": PROVIDER}, BUYER)),
 
     ("GET", "/me/notifications"): Case(SELF, self_target()),
     ("GET", "/me/balance"): Case(SELF, self_target()),
@@ -170,6 +183,7 @@ CASES: dict[tuple[str, str], Case] = {
         ORDER, order_target("completed", BUYER, {"rating": "good", "comment": "很专业"}),
         (PARTY, COUNTERPART)),
 
+    ("POST", "/orders/{order_id}/reviews/buyer/reply"): Case(ORDER, reviewed_order_target),
     # Messages: the parties write in any state, operators only once disputed (403 here).
     ("POST", "/orders/{order_id}/messages"): Case(
         ORDER, order_target("in_progress", BUYER, {"body": "请问进度如何？"}), (PARTY, COUNTERPART)),
@@ -328,7 +342,9 @@ def test_strangers_see_nothing_of_an_order(world):
     assert oid in api.get("/orders?as=provider&limit=100", user=PROVIDER).raw.decode()
     assert oid in api.get("/me/notifications?limit=100", user=PROVIDER).raw.decode()
     assert api.get("/me/balance", user=PROVIDER).json["available"] > 0
-    assert len(api.get(f"/orders/{oid}/reviews", user=PROVIDER).json["items"]) == 1
+    assert len(api.get(f"/orders/{oid}/reviews", user=BUYER).json["items"]) == 1
+    # Sealed from the provider until it reviews too or the window closes.
+    assert api.get(f"/orders/{oid}/reviews", user=PROVIDER).json["items"] == []
 
 
 def test_a_draft_service_and_a_pending_provider_stay_private(world):

@@ -20,7 +20,7 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from chalicelib.services import escrow, idempotency
+from chalicelib.services import escrow, idempotency, provider_stats
 from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
@@ -187,6 +187,7 @@ class _Change:
         if self.outcome.to == life.COMPLETED:
             self.actions.append(OrderModel.completed_at.set(self.at))
             self.timer_changes["completed_at"] = self.now
+            self.extra.append(provider_stats.completion_write(self.order))
 
     def _refund_held(self):
         amount = money.undecided_amount(self.milestones)
@@ -214,6 +215,8 @@ class _Change:
         number = int(self.order.delivery_count or 0) + 1
         self.actions += [OrderModel.delivery_count.set(number),
                          OrderModel.delivered_at.set(self.at)]
+        if number == 1:
+            self.actions.append(OrderModel.first_delivered_at.set(self.at))
         self.data["version"] = number
         for file_id in self.params["file_ids"]:
             # A file belongs to one delivery: a delivery is a fixed, numbered version.
