@@ -4,9 +4,10 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib import settings
-from chalicelib.api import admin_jobs, cors, middleware, system
+from chalicelib.api import admin_jobs, admin_orders, cors, middleware, system
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
+from chalicelib.api import messages as messages_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
 from chalicelib.api import orders as orders_api
@@ -41,10 +42,12 @@ app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(proposals_api.bp)
+app.register_blueprint(messages_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(payouts_api.bp)
 app.register_blueprint(payments_api.bp)
 app.register_blueprint(admin_jobs.bp)
+app.register_blueprint(admin_orders.bp)
 
 # Read at import: the schedule is part of the deployed template.
 SWEEP_RATE_MINUTES = int(os.environ.get("SWEEP_RATE_MINUTES") or 1)

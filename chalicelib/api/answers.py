@@ -67,6 +67,7 @@ SERVICE = Obj({
     "status": Enum(list(rules.STATUSES)), "trial_campaign_id": maybe(text()),
     "rating": maybe(RATING),
     "rating_count": count(), "open_orders": count(), "delisted_reason": maybe(text()),
+    "featured": Bool(description="小二推荐: picked by an operator"),
     "created_at": when(), "updated_at": when(), "listed_at": when(),
 }, name="Service")
 
@@ -78,6 +79,7 @@ SERVICE_CARD = Obj({
     "logo_url": maybe(text(description="stable: cache it; a new logo has a new URL")),
     "rating": maybe(RATING), "rating_count": count(),
     "trial_campaign_id": maybe(text()), "listed_at": when(),
+    "featured": Bool(description="小二推荐: picked by an operator"),
 }, name="ServiceCard")
 
 PROVIDER_STATUSES = ["none", "pending", "approved", "rejected", "suspended"]
@@ -85,6 +87,12 @@ PROVIDER = Obj({
     "id": text(), "display_name": text(), "company_name": text(), "intro": text(),
     "status": Enum(PROVIDER_STATUSES), "credit": count(), "ratings": RATINGS,
     "listed_count": count(),
+    "stats": Obj({
+        "completed_orders": count(), "on_time_orders": count(),
+        "on_time_rate": maybe(Number(0, 1, description="share of completed orders first "
+                                                       "delivered by due_at; null before any")),
+        "ratings": RATINGS,
+    }, name="ProviderStats", required=False, description="the public profile's order record"),
 }, name="Provider")
 PROVIDER_PROFILE = Obj({
     **PROVIDER.fields,
@@ -152,11 +160,6 @@ UPLOAD = Obj({
 }, name="UploadTicket")
 DOWNLOAD = Obj({"url": text(), "filename": text(), "expires_in": count()}, name="Download")
 
-REVIEW = Obj({
-    "order_id": text(), "author_role": Enum(["buyer", "provider"]), "author_id": text(),
-    "subject_id": text(), "rating": Enum(["good", "neutral", "bad"]), "comment": text(),
-    "created_at": when(),
-}, name="Review")
 USER = Obj({"id": text(), "credit": count(), "ratings": RATINGS}, name="User")
 NOTIFICATION = Obj({
     "id": text(), "kind": text(), "text": text(), "order_id": maybe(text()),

@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
-from chalicelib.api.routing import PAGING, PUBLIC, USER, route
+from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import catalog as rules
 from chalicelib.domain import taxonomy
@@ -50,6 +50,8 @@ MARKET_QUERY = {
     "tag": Enum(TAG_IDS, required=False),
     "provider_id": Str(1, 128, required=False),
     "sort": Enum(list(market.SORTS), required=False, description="default newest"),
+    "featured": Enum(["true", "false"], required=False,
+                     description="true: only services operators recommend (小二推荐)"),
 }
 
 
@@ -78,6 +80,7 @@ def create_service(req):
 def search_market(req):
     """The market: listed services, filtered and sorted (a bounded read per page)."""
     filters = {k: req.query.get(k) for k in ("q", "category", "tag", "provider_id")}
+    filters["featured"] = req.query.get("featured") == "true"
     sort = req.query.get("sort", "newest")
     scope = "market:" + json.dumps([filters, sort], ensure_ascii=False, sort_keys=True)
     limit, start_key = req.paging(scope)
@@ -126,3 +129,17 @@ def list_service(req):
 def delist_service(req):
     """下架 (the provider or an operator); open orders go on."""
     return catalog.delist_service(req.caller, req.params["service_id"], req.now)
+
+
+@route(bp, "/admin/services/{service_id}/feature", "POST", auth=OPERATOR, body=EMPTY,
+       tag="admin")
+def feature_service(req):
+    """小二推荐: recommend a listed service (GET /services?featured=true)."""
+    return catalog.feature_service(req.caller, req.params["service_id"], req.now)
+
+
+@route(bp, "/admin/services/{service_id}/unfeature", "POST", auth=OPERATOR, body=EMPTY,
+       tag="admin")
+def unfeature_service(req):
+    """Take a recommendation back."""
+    return catalog.unfeature_service(req.caller, req.params["service_id"], req.now)

@@ -129,15 +129,6 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
     return op
 
 
-def _named(field, schemas: dict) -> dict:
-    """A named answer schema goes to components.schemas once and is referred to."""
-    name = getattr(field, "name", None)
-    if not name:
-        return field.schema()
-    schemas.setdefault(name, field.schema())
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
 def _error_statuses(spec: RouteSpec) -> list[int]:
     statuses = {400, 404}
     if spec.auth != PUBLIC:

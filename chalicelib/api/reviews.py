@@ -1,10 +1,11 @@
-"""Reviews of an order: each side reviews the other once after completion."""
+"""Reviews: each side of a completed order reviews the other once, blind until both did
+or the window closed; the provider answers the buyer's review once; the market reads a
+service's and a provider's buyer reviews."""
 from chalice import Blueprint
 
-from chalicelib.api import answers
-from chalicelib.api.pagination import page
-from chalicelib.api.routing import USER, route
-from chalicelib.api.schema import Enum, Obj, Str
+from chalicelib.api.pagination import encode_cursor, page
+from chalicelib.api.routing import PAGING, PUBLIC, USER, route
+from chalicelib.api.schema import DateTime, Enum, Obj, Str, page_of
 from chalicelib.domain import reviews as rules
 from chalicelib.services import reviews
 
@@ -16,19 +17,66 @@ REVIEW_REQUEST = Obj({
     "comment": Str(0, rules.COMMENT_MAX, multiline=True, required=False,
                    example="沟通顺畅，交付准时"),
 }, name="ReviewRequest")
+REPLY_REQUEST = Obj({
+    "body": Str(1, rules.REPLY_MAX, multiline=True, example="感谢您的反馈，修改意见我们已记录，下次会更快响应"),
+}, name="ReplyRequest")
+_AT = {"example": "2026-11-22T08:00:00+00:00"}
+REPLY = Obj({"body": Str(1, rules.REPLY_MAX, multiline=True), "at": DateTime(**_AT)},
+            name="ReviewReply", nullable=True, description="the provider's answer, if any")
+REVIEW = Obj({
+    "order_id": Str(1, 128), "author_role": Enum(list(rules.AUTHOR_ROLES)),
+    "author_id": Str(1, 128), "subject_id": Str(1, 128), "rating": Enum(rules.RATINGS),
+    "comment": Str(0, rules.COMMENT_MAX, multiline=True), "created_at": DateTime(**_AT),
+    "reply": REPLY,
+}, name="Review")
+PUBLIC_REVIEW = Obj({
+    "rating": Enum(rules.RATINGS), "comment": Str(0, rules.COMMENT_MAX, multiline=True),
+    "at": DateTime(**_AT), "reply": REPLY, "service_id": Str(1, 128),
+}, name="PublicReview")
+REVIEW_ERRORS = ["REVIEW_NOT_ALLOWED", "FORBIDDEN", "NOT_FOUND"]
 
 
-@route(bp, "/orders/{order_id}/reviews", "POST",
-       response=answers.REVIEW, auth=USER, body=REVIEW_REQUEST, status=201,
-       tag="reviews", errors_=["REVIEW_NOT_ALLOWED", "FORBIDDEN", "NOT_FOUND"])
+@route(bp, "/orders/{order_id}/reviews", "POST", auth=USER, body=REVIEW_REQUEST, status=201,
+       response=REVIEW, tag="reviews", errors_=REVIEW_ERRORS)
 def review_order(req):
     """Review the other side of a completed order (buyer or provider, once each)."""
     return reviews.submit_review(req.caller, req.params["order_id"], rating=req.body["rating"],
                                  comment=req.body.get("comment") or "", now=req.now)
 
 
-@route(bp, "/orders/{order_id}/reviews", "GET",
-       response=answers.page_of(answers.REVIEW), auth=USER, tag="reviews")
+@route(bp, "/orders/{order_id}/reviews", "GET", auth=USER,
+       response=page_of(REVIEW, "ReviewPage"), tag="reviews")
 def order_reviews(req):
-    """Both reviews of an order (its buyer, its provider, operators)."""
-    return page(reviews.list_order_reviews(req.caller, req.params["order_id"]), None)
+    """The order's reviews: a party sees the other side's once both reviewed or the
+    window closed; operators see both."""
+    return page(reviews.list_order_reviews(req.caller, req.params["order_id"], req.now), None)
+
+
+@route(bp, "/orders/{order_id}/reviews/buyer/reply", "POST", auth=USER, body=REPLY_REQUEST,
+       status=201, response=REVIEW, tag="reviews", errors_=REVIEW_ERRORS)
+def reply_to_review(req):
+    """The provider answers the buyer's review, once it can read it (once)."""
+    return reviews.reply_to_buyer_review(req.caller, req.params["order_id"],
+                                         body=req.body["body"], now=req.now)
+
+
+@route(bp, "/services/{service_id}/reviews", "GET", auth=PUBLIC, query=PAGING,
+       response=page_of(PUBLIC_REVIEW, "PublicReviewPage"), tag="reviews")
+def service_reviews(req):
+    """Buyers' reviews of a service, newest first (those no longer sealed)."""
+    scope = f"service-reviews:{req.params['service_id']}"
+    limit, start_key = req.paging(scope)
+    items, last_key = reviews.list_service_reviews(req.caller, req.params["service_id"],
+                                                   limit=limit, start_key=start_key)
+    return page(items, encode_cursor(last_key, scope))
+
+
+@route(bp, "/providers/{provider_id}/reviews", "GET", auth=PUBLIC, query=PAGING,
+       response=page_of(PUBLIC_REVIEW, "PublicReviewPage"), tag="reviews")
+def provider_reviews(req):
+    """Buyers' reviews of a provider's services, newest first (those no longer sealed)."""
+    scope = f"provider-reviews:{req.params['provider_id']}"
+    limit, start_key = req.paging(scope)
+    items, last_key = reviews.list_provider_reviews(req.params["provider_id"], limit=limit,
+                                                    start_key=start_key)
+    return page(items, encode_cursor(last_key, scope))

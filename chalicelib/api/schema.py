@@ -119,6 +119,16 @@ class Int(Field):
         return {"minimum": self.minimum, "maximum": self.maximum}
 
 
+class Bool(Field):
+    json_type = "boolean"
+
+    def clean(self, value, path, problems):
+        if not isinstance(value, bool):
+            problems.add(path, "must be true or false")
+            return None
+        return value
+
+
 class DateTime(Field):
     def clean(self, value, path, problems):
         if not isinstance(value, str) or len(value) > 40:
@@ -175,12 +185,35 @@ class ListOf(Field):
                 "maxItems": self.max_items}
 
 
+class MapOf(Field):
+    """An object with any keys, every value of one schema (e.g. a presigned POST's fields)."""
+
+    json_type = "object"
+
+    def __init__(self, value: Field, max_items: int = 100, **kw):
+        super().__init__(**kw)
+        self.value, self.max_items = value, max_items
+
+    def clean(self, value, path, problems):
+        if not isinstance(value, dict) or len(value) > self.max_items:
+            problems.add(path, "must be a JSON object", max_items=self.max_items)
+            return None
+        return {k: self.value.clean(v, _join(path, str(k)[:64]), problems)
+                for k, v in value.items()}
+
+    def _schema_extra(self):
+        return {"additionalProperties": self.value.schema(), "maxProperties": self.max_items}
+
+
 class Obj(Field):
     json_type = "object"
 
-    def __init__(self, fields: dict[str, Field], name: str | None = None, **kw):
+    def __init__(self, fields: dict[str, Field], name: str | None = None, *,
+                 extensible: bool = False, **kw):
         super().__init__(**kw)
-        self.fields, self.name = fields, name
+        # extensible: an answer that may carry more fields than listed (the order grows
+        # with every feature); input is always held to the listed fields.
+        self.fields, self.name, self.extensible = fields, name, extensible
 
     def clean(self, value, path, problems):
         if not isinstance(value, dict):
@@ -208,10 +241,18 @@ class Obj(Field):
     def _schema_extra(self):
         required = [k for k, f in self.fields.items() if f.required]
         out = {"properties": {k: f.schema() for k, f in self.fields.items()},
-               "additionalProperties": False}
+               "additionalProperties": self.extensible}
         if required:
             out["required"] = required
         return out
+
+
+def page_of(item: Field, name: str) -> Obj:
+    """The schema of one page of a list answer: `{"items": [...], "next_cursor"}`."""
+    return Obj({"items": ListOf(item, 0, 100),
+                "next_cursor": Str(1, 4096, nullable=True,
+                                   description="pass as ?cursor= for the next page")},
+               name=name)
 
 
 def _join(path: str, key: str) -> str:
@@ -229,16 +270,6 @@ def validate(schema: Field, value):
 
 def is_finite_json_number(value) -> bool:
     return not (isinstance(value, float) and (math.isinf(value) or math.isnan(value)))
-
-
-class Bool(Field):
-    json_type = "boolean"
-
-    def clean(self, value, path, problems):
-        if not isinstance(value, bool):
-            problems.add(path, "must be true or false")
-            return None
-        return value
 
 
 class Free(Field):

@@ -4,6 +4,10 @@ After an order is completed each side may review the other once, within the revi
 window (15 days by default) counted from `completed_at`: the buyer reviews the
 provider (moving the provider's and the service's standing), the provider reviews
 the buyer (moving the buyer's credit). A rating is worth good +1, neutral 0, bad -1.
+
+Reviews are blind: neither side reads the other's review before writing its own, or
+before the window closed, so nobody can answer a bad review with a bad one. Once the
+buyer's review may be read, the provider may answer it once.
 """
 from datetime import datetime, timedelta
 
@@ -13,9 +17,11 @@ RATING_POINTS = {"good": 1, "neutral": 0, "bad": -1}
 RATINGS = tuple(RATING_POINTS)
 BUYER, PROVIDER = "buyer", "provider"
 # The party each author reviews.
+AUTHOR_ROLES = (BUYER, PROVIDER)
 REVIEWED_ROLE = {BUYER: PROVIDER, PROVIDER: BUYER}
 REVIEWABLE_STATUS = "completed"
 COMMENT_MAX = 500
+REPLY_MAX = 500
 
 
 def points(rating: str) -> int:
@@ -77,3 +83,46 @@ def check_review_allowed(*, status: str, completed_at: datetime | None, already_
 def credit_change(rating: str) -> dict:
     """The counters a rating moves on the reviewed party: credit and one ratings_* count."""
     return {"credit": points(rating), f"ratings_{rating}": 1}
+
+
+def window_closed(completed_at: datetime | None, now: datetime, window_seconds: int) -> bool:
+    return completed_at is not None and now > review_deadline(completed_at, window_seconds)
+
+
+def other_side_readable(*, reviewed_by_buyer: bool, reviewed_by_provider: bool,
+                        completed_at: datetime | None, now: datetime,
+                        window_seconds: int) -> bool:
+    """Whether each side may read the other's review: both have written theirs, or the
+    window closed (a side that did not review by then has nothing left to protect)."""
+    return (reviewed_by_buyer and reviewed_by_provider) or window_closed(
+        completed_at, now, window_seconds)
+
+
+def readable_by(viewer_role: str, author_role: str, other_side_is_readable: bool) -> bool:
+    """Whether a viewer (a party, or an operator) may read one review of the order."""
+    if viewer_role not in AUTHOR_ROLES:
+        return True  # operators read everything, to settle disputes about reviews
+    return viewer_role == author_role or other_side_is_readable
+
+
+def check_reply_allowed(*, buyer_reviewed: bool, readable: bool, replied: bool) -> None:
+    """Raise ReviewNotAllowed unless the provider may answer the buyer's review now:
+    it must exist, be readable by the provider, and not be answered yet."""
+    if not buyer_reviewed:
+        raise ReviewNotAllowed("the buyer has not reviewed the order", reason="not_reviewed")
+    if not readable:
+        raise ReviewNotAllowed("the buyer's review is sealed until you review the order or "
+                               "the review window closes", reason="not_readable")
+    if replied:
+        raise ReviewNotAllowed("the buyer's review has been answered already",
+                               reason="already_replied")
+
+
+def delivered_on_time(first_delivered_at: datetime | None, due_at: datetime) -> bool:
+    """A completed order counts as on time when its first delivery came by due_at."""
+    return first_delivered_at is not None and first_delivered_at <= due_at
+
+
+def on_time_rate(on_time: int, completed: int) -> float | None:
+    """The share of completed orders delivered on time; None before the first one."""
+    return round(on_time / completed, 4) if completed else None

@@ -44,6 +44,21 @@ def safe_filename(name: str) -> str:
     return name[:120] or "file"
 
 
+def check_content_type(content_type: str) -> None:
+    """Refuse anything but `type/subtype`: it goes into the signed upload policy and back
+    out as a header."""
+    if not _CONTENT_TYPE.fullmatch(content_type):
+        raise ValidationFailed("content_type must be a MIME type such as image/png",
+                               errors=[{"field": "content_type", "problem": "not a MIME type"}])
+
+
+def download_link(key: str, filename: str, content_type: str | None = None) -> dict:
+    """A short-lived presigned GET of `key` that saves as `filename`."""
+    url = files.download_url(key, filename=filename, content_type=content_type,
+                             expires=DOWNLOAD_EXPIRES_SECONDS)
+    return {"url": url, "filename": filename, "expires_in": DOWNLOAD_EXPIRES_SECONDS}
+
+
 def request_upload(caller: Caller, order_id: str, *, filename: str, content_type: str,
                    size: int, now: datetime) -> dict:
     """A presigned S3 POST for one delivery file, bound to its type and size."""
@@ -53,10 +68,7 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
     if order.status != life.IN_PROGRESS:
         raise InvalidTransition("files are uploaded while the order is in progress",
                                 status=order.status)
-    if not _CONTENT_TYPE.fullmatch(content_type):
-        # It goes into the signed policy and back out as a header: only type/subtype.
-        raise ValidationFailed("content_type must be a MIME type such as image/png",
-                               errors=[{"field": "content_type", "problem": "not a MIME type"}])
+    check_content_type(content_type)
     file_id = ids.new_id("file")
     name = safe_filename(filename)
     key = f"{UPLOAD_PREFIX}{order.id}/{file_id}/{name}"
@@ -143,9 +155,7 @@ def download_url(caller: Caller, order_id: str, file_id: str) -> dict:
     # A delivered file is served from its pinned copy, for everyone; a draft from its
     # upload key (the provider's own, to check what arrived).
     key = item.pinned_key or item.s3_key if item.version is not None else item.s3_key
-    url = files.download_url(key, filename=item.filename, content_type=item.content_type,
-                             expires=DOWNLOAD_EXPIRES_SECONDS)
-    return {"url": url, "filename": item.filename, "expires_in": DOWNLOAD_EXPIRES_SECONDS}
+    return download_link(key, item.filename, item.content_type)
 
 
 def present(item: DeliverableModel) -> dict:

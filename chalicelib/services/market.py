@@ -22,6 +22,7 @@ SORTS = ("newest", "rating", "price_asc", "price_desc")
 # cost grows with the catalog: at most 2 calls of 100 items.
 READ_BUDGET = base.READ_BUDGET
 FILTERED_PAGE = 100
+FEATURED = "FEATURED"
 
 
 def terms_of(service: ServiceModel) -> list[str]:
@@ -31,6 +32,8 @@ def terms_of(service: ServiceModel) -> list[str]:
     terms = {ALL, category_term(service.category), provider_term(service.provider_id)}
     terms.update(tag_term(t) for t in service.tags or [])
     terms.update(query_term(token) for token in rules.search_tokens(text))
+    if service.featured:
+        terms.add(FEATURED)
     return sorted(terms)
 
 
@@ -48,6 +51,7 @@ def _entries(service: ServiceModel) -> list[MarketEntryModel]:
         logo_key=service.logo_key, rating_sum=service.rating_sum or 0,
         rating_count=service.rating_count or 0, listed_at=service.listed_at,
         trial_campaign_id=service.trial_campaign_id, search_text=search_text,
+        featured=bool(service.featured),
     ) for term in terms_of(service)]
 
 
@@ -59,6 +63,12 @@ def remove_entries(service: ServiceModel) -> None:
     with MarketEntryModel.batch_write() as batch:
         for term in terms_of(service):
             batch.delete(MarketEntryModel(term, sort_key))
+
+
+def remove_featured_entry(service: ServiceModel) -> None:
+    """Take a service out of the featured list (its other entries stay)."""
+    if service.listed_at:
+        MarketEntryModel(FEATURED, newest_key(service.listed_at, service.id)).delete()
 
 
 def refresh_market_entries(service_id: str) -> None:
@@ -92,10 +102,13 @@ class MarketPage:
 
 
 def pick_term(q: str | None, category: str | None, tag: str | None,
-              provider_id: str | None) -> str:
-    """The most selective term the filters allow: a search token, then tag, provider,
-    category, and ALL last. A `q` with no indexed word (a single Latin letter, only
-    punctuation) is refused: it could only filter the whole market."""
+              provider_id: str | None, featured: bool = False) -> str:
+    """The most selective term the filters allow: the few featured services, a search
+    token, then tag, provider, category, and ALL last. A `q` with no indexed word (a
+    single Latin letter, only punctuation) is refused: it could only filter the whole
+    market."""
+    if featured:
+        return FEATURED
     parts = rules.query_parts(q or "")
     for part in parts:
         token = rules.query_token(part)
@@ -115,10 +128,10 @@ def pick_term(q: str | None, category: str | None, tag: str | None,
 
 
 def search(*, q: str | None = None, category: str | None = None, tag: str | None = None,
-           provider_id: str | None = None, sort: str = "newest", limit: int = 20,
-           start_key: dict | None = None) -> MarketPage:
+           provider_id: str | None = None, featured: bool = False, sort: str = "newest",
+           limit: int = 20, start_key: dict | None = None) -> MarketPage:
     """Listed services matching every filter, in the order asked."""
-    term = pick_term(q, category, tag, provider_id)
+    term = pick_term(q, category, tag, provider_id, featured)
     condition = None
     filters = [MarketEntryModel.search_text.contains(p) for p in rules.query_parts(q or "")]
     if tag and term != tag_term(tag):
@@ -153,5 +166,6 @@ def card(entry: MarketEntryModel) -> dict:
         "rating": rules.rating(entry.rating_sum, entry.rating_count),
         "rating_count": int(entry.rating_count or 0),
         "trial_campaign_id": entry.trial_campaign_id,
+        "featured": bool(entry.featured),
         "listed_at": clock.key_to_iso(entry.listed_at),
     }

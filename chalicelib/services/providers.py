@@ -10,7 +10,7 @@ from chalicelib.domain.errors import InvalidState, NotFound
 
 # Suspension delists: providers → catalog, one way. The catalog reads providers through
 # storage (`get_provider`), never through this module.
-from chalicelib.services import catalog
+from chalicelib.services import catalog, provider_stats
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ProviderModel, get_provider
 
@@ -55,11 +55,12 @@ def my_profile(caller: Caller) -> dict:
 
 
 def public_profile(provider_id: str) -> dict:
-    """An approved or suspended provider's public profile; others are not found."""
+    """An approved or suspended provider's public profile, with its order record
+    (`stats`); others are not found."""
     profile = get_provider(provider_id)
     if profile is None or profile.status not in qualification.PUBLIC_STATUSES:
         raise NotFound("no such provider")
-    return public_view(profile)
+    return {**public_view(profile), "stats": provider_stats.stats_of(profile)}
 
 
 def list_applications(status: str, limit: int, start_key) -> tuple[list[dict], dict | None]:

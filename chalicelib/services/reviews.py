@@ -1,30 +1,38 @@
-"""Reviews and credit: a party reviews the other side of a completed order, once.
+"""Reviews and credit: a party reviews the other side of a completed order, once; the
+reviews stay sealed from the other side until both reviewed or the window closed; the
+provider answers the buyer's review once.
 
 One TransactWrite does it all, so credit can never move twice or without its review:
 put the review (the key order_id + author_role exists once), flag the order
-(conditioned on `completed`, the window and the flag), and ADD to the reviewed party's
-counters (and, for a buyer's review, to the service's rating).
+(conditioned on `completed`, the window, this side's flag unset and the other side's
+flag as read), and ADD to the reviewed party's counters (and, for a buyer's review, to
+the service's rating). The write that makes the buyer's review readable — the second
+review, or the sweep closing the window — also gives it the keys of the public lists.
 """
 import logging
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock
-from chalicelib import settings as settings_module
+from chalicelib import clock, settings as settings_module
+from chalicelib.domain import orders as life
 from chalicelib.domain import reviews as rules
-from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ReviewNotAllowed
+from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib.services import notifications, orders
-from chalicelib.storage.base import transaction
-from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
+from chalicelib.services.catalog.reading import load_service
+from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel, get_provider
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.reviews import ReviewModel
 
 log = logging.getLogger("market.reviews")
 
 MAX_ATTEMPTS = 4
-RATING_LABELS = {"good": "好评", "neutral": "中评", "bad": "差评"}
+FAILED = "ConditionalCheckFailed"
 ROLE_LABELS = {rules.BUYER: "买家", rules.PROVIDER: "服务商"}
+# Review action positions inside the transaction, to read its cancellation reasons.
+REVIEW_AT, ORDER_AT, PARTY_AT, SERVICE_AT = 0, 1, 2, 3
 
 
 def submit_review(caller, order_id: str, *, rating: str, comment: str, now: datetime) -> dict:
@@ -41,26 +49,27 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
         created_at=clock.to_key(now))
     with_service = role == rules.BUYER
     for _ in range(MAX_ATTEMPTS):
-        tx = transaction()
         try:
-            _commit(tx, review, order, now, window, with_service)
+            _commit(review, order, now, window, with_service)
             break
         except TransactWriteError as error:
-            refusal = tx.refusal(error)
-            if refusal.failed("review"):
+            codes = cancellation_codes(error)
+            if _code(codes, REVIEW_AT) == FAILED:
                 raise ReviewNotAllowed("this side has already reviewed the order",
                                        reason="already_reviewed")
-            if refusal.failed("order"):
-                # The order moved under us (or the window closed at this instant): the
-                # fresh order says which refusal applies.
-                _check(orders.load(order_id), role, now, window)
-                raise Conflict()
-            if refusal.failed("party"):
+            if _code(codes, ORDER_AT) == FAILED:
+                # The order moved under us: the window closed at this instant (the fresh
+                # order says which refusal applies), or the other side reviewed since we
+                # read it, and this commit must publish the buyer's review.
+                order = orders.load(order_id)
+                _check(order, role, now, window)
+                continue
+            if _code(codes, PARTY_AT) == FAILED:
                 log.error("order %s: reviewed provider %s is missing", order.id,
                           review.subject_id)
                 raise ReviewNotAllowed("the reviewed party no longer exists",
                                        reason="subject_missing")
-            if refusal.failed("service"):
+            if with_service and _code(codes, SERVICE_AT) == FAILED:
                 # The service was deleted after the order completed: the provider's
                 # credit still moves; there is no rating left to update.
                 with_service = False
@@ -75,11 +84,98 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
     return present(review)
 
 
-def list_order_reviews(caller, order_id: str) -> list[dict]:
-    """Both reviews of an order, for its buyer, its provider and operators."""
+def list_order_reviews(caller, order_id: str, now: datetime) -> list[dict]:
+    """The reviews of an order the caller may read: operators both; a party its own, and
+    the other side's once both reviewed or the window closed."""
     order = orders.load(order_id)
-    orders.role_of(caller, order)
-    return [present(r) for r in ReviewModel.query(order.id, consistent_read=True)]
+    role = orders.role_of(caller, order)
+    readable = _other_side_readable(order, now)
+    return [present(r) for r in ReviewModel.query(order.id, consistent_read=True)
+            if rules.readable_by(role, r.author_role, readable)]
+
+
+def reply_to_buyer_review(caller, order_id: str, *, body: str, now: datetime) -> dict:
+    """The provider answers the buyer's review, once, when it can read it."""
+    order = orders.load(order_id)
+    if orders.role_of(caller, order) != life.PROVIDER:
+        raise Forbidden("only the order's provider answers the buyer's review")
+    review = _get(order.id, rules.BUYER)
+    if review is not None and review.reply is not None and review.reply.body == body:
+        return present(review)  # a retry of this very answer, whose first reply was lost
+    rules.check_reply_allowed(buyer_reviewed=review is not None,
+                              readable=_other_side_readable(order, now),
+                              replied=review is not None and review.reply is not None)
+    R = ReviewModel
+    at = clock.to_key(now)
+    try:
+        with transact_write() as tx:
+            # Once: the condition, not the read above, decides between two racing replies.
+            tx.update(R(order.id, rules.BUYER),
+                      actions=[R.reply.set({"body": body, "at": at})],
+                      condition=R.order_id.exists() & R.reply.does_not_exist())
+            tx.save(notifications.notification_put(
+                order.buyer_id, "review_replied", order_id=order.id,
+                service_id=order.service_id, now=now,
+                text=f"服务商回复了您对订单「{_order_title(order)}」的评价"))
+    except TransactWriteError as error:
+        if _code(cancellation_codes(error), 0) != FAILED:
+            raise
+        raise ReviewNotAllowed("the buyer's review has been answered already",
+                               reason="already_replied")
+    return present(_get(order.id, rules.BUYER))
+
+
+def close_review_window(order: OrderModel) -> bool:
+    """Sweep: the window closed. The order leaves the timer index and the buyer's review,
+    if there is one, becomes public; False if the order changed since it was read."""
+    reviewed = bool(order.reviewed_by_buyer)
+    publish = reviewed
+    for _ in range(2):
+        try:
+            with transact_write() as tx:
+                # The buyer's flag as read: a review committed at the window's last
+                # instant makes this fail, and the next sweep publishes it.
+                tx.update(OrderModel(order.id),
+                          actions=[OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()],
+                          condition=(OrderModel.status == life.COMPLETED)
+                          & (OrderModel.completed_at == order.completed_at)
+                          & OrderModel.timer_pk.exists()
+                          & _flag_is(OrderModel.reviewed_by_buyer, reviewed))
+                if publish:
+                    tx.update(ReviewModel(order.id, rules.BUYER), actions=_publish(order),
+                              condition=ReviewModel.order_id.exists())
+            return True
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if _code(codes, 0) == FAILED:
+                return False
+            if _code(codes, 1) != FAILED:
+                raise
+            log.error("order %s: flagged as reviewed by the buyer but no review", order.id)
+            publish = False
+    return False
+
+
+def list_service_reviews(caller, service_id: str, *, limit: int, start_key):
+    """Readable buyer reviews of a service the caller may see, newest first."""
+    service = load_service(caller, service_id)
+    return _public_page(ReviewModel.by_public_service, service.id, limit, start_key)
+
+
+def list_provider_reviews(provider_id: str, *, limit: int, start_key):
+    """Readable buyer reviews of a provider with a public profile, newest first."""
+    profile = get_provider(provider_id) if 1 <= len(provider_id) <= 128 else None
+    if profile is None or profile.status not in PUBLIC_STATUSES:
+        raise NotFound("no such provider")
+    return _public_page(ReviewModel.by_public_provider, provider_id, limit, start_key)
+
+
+def _public_page(index, key: str, limit: int, start_key):
+    # Sparse indexes: only readable buyer reviews carry their keys, so a page reads
+    # exactly what it shows.
+    result = index.query(key, scan_index_forward=False, limit=limit,
+                         last_evaluated_key=start_key)
+    return [present_public(r) for r in result], result.last_evaluated_key
 
 
 def user_profile(user_id: str) -> dict:
@@ -108,7 +204,46 @@ def present(review: ReviewModel) -> dict:
         "rating": review.rating,
         "comment": review.comment or "",
         "created_at": clock.key_to_iso(review.created_at),
+        "reply": _present_reply(review),
     }
+
+
+def present_public(review: ReviewModel) -> dict:
+    """A buyer's review as the market shows it: no order, no names."""
+    return {"rating": review.rating, "comment": review.comment or "",
+            "at": clock.key_to_iso(review.created_at), "reply": _present_reply(review),
+            "service_id": review.service_id}
+
+
+def _present_reply(review: ReviewModel) -> dict | None:
+    if review.reply is None:
+        return None
+    return {"body": review.reply.body, "at": clock.key_to_iso(review.reply.at)}
+
+
+def _get(order_id: str, author_role: str) -> ReviewModel | None:
+    try:
+        return ReviewModel.get(order_id, author_role, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _other_side_readable(order: OrderModel, now: datetime) -> bool:
+    return rules.other_side_readable(
+        reviewed_by_buyer=bool(order.reviewed_by_buyer),
+        reviewed_by_provider=bool(order.reviewed_by_provider),
+        completed_at=clock.from_key(order.completed_at) if order.completed_at else None,
+        now=now, window_seconds=settings_module.get().review_window_seconds)
+
+
+def _publish(order: OrderModel) -> list:
+    """The actions that put the buyer's review into the service's and provider's lists."""
+    return [ReviewModel.public_service_id.set(order.service_id),
+            ReviewModel.public_provider_id.set(order.provider_id)]
+
+
+def _flag_is(flag, value: bool):
+    return (flag == True) if value else (flag.does_not_exist() | (flag == False))  # noqa: E712
 
 
 def _check(order: OrderModel, role: str, now: datetime, window: int) -> None:
@@ -119,72 +254,94 @@ def _check(order: OrderModel, role: str, now: datetime, window: int) -> None:
         now=now, window_seconds=window)
 
 
-def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: int,
+def _commit(review: ReviewModel, order: OrderModel, now: datetime, window: int,
             with_service: bool) -> None:
     role = review.author_role
     flag = getattr(OrderModel, f"reviewed_by_{role}")
     order_actions = [flag.set(True)]
     other = rules.REVIEWED_ROLE[role]
-    if getattr(order, f"reviewed_by_{other}", False):
+    other_flag = getattr(OrderModel, f"reviewed_by_{other}")
+    second = bool(getattr(order, f"reviewed_by_{other}", False))
+    if second:
         # Both sides have spoken: the review-window timer has nothing left to close, so
-        # the order leaves the due_timers index. Flags never go back to false, so a
-        # stale read can only keep the timer (the sweep then drops it), never lose one.
+        # the order leaves the due_timers index.
         order_actions += orders.timer_actions(order.id, orders.timer_inputs(
             order, **{f"reviewed_by_{role}": True}))
+    # The second review unseals both: a buyer's review written second is public at once;
+    # a provider's review written second publishes the buyer's.
+    publishing = second and role == rules.PROVIDER
+    if role == rules.BUYER:
+        review.public_service_id = order.service_id if second else None
+        review.public_provider_id = order.provider_id if second else None
     change = rules.credit_change(review.rating)
     counter = f"ratings_{review.rating}"
-    with tx:
+    with transact_write() as tx:
         # attribute_not_exists on the review key is what makes "once per side" hold
         # under concurrency; the order flag mirrors it for readers of the order.
-        tx.save("review", review, condition=ReviewModel.order_id.does_not_exist())
+        tx.save(review, condition=ReviewModel.order_id.does_not_exist())
         # The order must still be completed, unreviewed by this side, and completed
         # recently enough: the window is re-checked by DynamoDB at commit time
         # (clock keys sort as strings), not only by the read above.
         earliest = clock.to_key(now - timedelta(seconds=window))
-        tx.update("order", OrderModel(review.order_id), actions=order_actions,
+        tx.update(OrderModel(review.order_id), actions=order_actions,
                   condition=(OrderModel.status == rules.REVIEWABLE_STATUS)
                   & (OrderModel.completed_at >= earliest)
-                  & (flag.does_not_exist() | (flag == False)))  # noqa: E712 - a DynamoDB condition, not a Python test
+                  & _flag_is(flag, False)
+                  # The other side's flag as read: had it reviewed meanwhile, this commit
+                  # fails and is retried knowing it is the second (and so publishes).
+                  & _flag_is(other_flag, second))
         if role == rules.BUYER:
             # version moves too, so a catalog write that read the profile before this
             # review fails its version condition instead of saving stale counters.
-            tx.update("party", ProviderModel(review.subject_id),
+            tx.update(ProviderModel(review.subject_id),
                       actions=[ProviderModel.credit.add(change["credit"]),
                                getattr(ProviderModel, counter).add(1),
                                ProviderModel.version.add(1)],
                       condition=ProviderModel.user_id.exists())
         else:
             # ADD creates the buyer's item the first time anybody reviews them.
-            tx.update("party", UserModel(review.subject_id),
+            tx.update(UserModel(review.subject_id),
                       actions=[UserModel.credit.add(change["credit"]),
                                getattr(UserModel, counter).add(1)])
         if with_service:
-            tx.update("service", ServiceModel(review.service_id),
+            tx.update(ServiceModel(review.service_id),
                       actions=[ServiceModel.rating_sum.add(change["credit"]),
                                ServiceModel.rating_count.add(1),
                                getattr(ServiceModel, counter).add(1),
                                ServiceModel.version.add(1)],
                       condition=ServiceModel.id.exists())
+        if publishing:
+            tx.update(ReviewModel(review.order_id, rules.BUYER), actions=_publish(order),
+                      condition=ReviewModel.order_id.exists())
 
 
 def _after_commit(review: ReviewModel, order: OrderModel, now: datetime) -> None:
     if review.author_role == rules.BUYER:
         _refresh_market(review.service_id)
     title = _order_title(order)
-    notifications.notify(
-        review.subject_id, "reviewed", order_id=order.id, service_id=order.service_id,
-        text=f"{ROLE_LABELS[review.author_role]}对订单「{title}」给出了"
-             f"{RATING_LABELS[review.rating]}",
-        now=now)
+    # The notice never tells the rating: it would unseal a blind review.
+    # `order` is as read before the commit: the other side's flag says who came second.
+    if getattr(order, f"reviewed_by_{rules.REVIEWED_ROLE[review.author_role]}", False):
+        text = f"{ROLE_LABELS[review.author_role]}已评价订单「{title}」，双方的评价现已公开"
+    else:
+        text = (f"{ROLE_LABELS[review.author_role]}已评价订单「{title}」；"
+                "您评价后（或评价期结束后）即可查看")
+    notifications.notify(review.subject_id, "reviewed", order_id=order.id,
+                         service_id=order.service_id, text=text, now=now)
 
 
 def _refresh_market(service_id: str) -> None:
     # The market's search entries carry the rating; refreshing them is best-effort
     # because the review is already committed and the entries are a derived view.
-    from chalicelib.services import market  # looked up per call: tests swap the module
-
     try:
-        market.refresh_market_entries(service_id)
+        from chalicelib.services import market
+    except ImportError:
+        return
+    refresh = getattr(market, "refresh_market_entries", None)
+    if refresh is None:
+        return
+    try:
+        refresh(service_id)
     except Exception:
         log.exception("could not refresh market entries of %s", service_id)
 
@@ -193,3 +350,6 @@ def _order_title(order: OrderModel) -> str:
     snapshot = getattr(order, "service", None)
     return getattr(snapshot, "title", None) or order.id
 
+
+def _code(codes: list, index: int):
+    return codes[index] if index < len(codes) else None

@@ -11,7 +11,8 @@ is eventually consistent and may be stale) and, from the base item, fires what i
 - `auto_approve_at` (自动验收) → the current step is approved as the buyer would, with
   the same conditional transition, so a buyer's revision request or a dispute racing it
   has exactly one winner; both parties are reminded 24 h before;
-- `review_until` → the order leaves the index (reviews themselves check the window);
+- `review_until` → the order leaves the index and the buyer's review, if any, is
+  unsealed into the public lists (reviews themselves check the window);
 - `reminder:<deadline>` → one notice to whoever must act, 24 h before the deadline,
   recorded in `reminders_sent` by the same conditional write that moves the index key,
   so it is sent once however many sweeps run.
@@ -30,7 +31,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.errors import NotFound
-from chalicelib.services import notifications, orders
+from chalicelib.services import notifications, orders, reviews
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.orders import (TIMER_PK, OrderModel, is_retry_key, timer_due_bound,
                                        timer_due_key)
@@ -125,7 +126,7 @@ def _pending(order: OrderModel) -> list[life.Timer]:
 
 def _fire_deadline(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
     if timer.name == "review_until":
-        return _close_review_window(order)
+        return reviews.close_review_window(order)
     moved = _SYSTEM_ACTIONS[timer.name](order.id, now)
     if moved is None:
         return False  # somebody acted first, or a second sweep got there: nothing to do
@@ -157,19 +158,6 @@ def _remind(order: OrderModel, timer: life.Timer, now: datetime) -> bool:
         user = order.buyer_id if who == "buyer" else order.provider_id
         notifications.notify(user, kind, order_id=order.id, service_id=order.service_id,
                              text=f"{order.service.title}：{text.format(hours=hours)}", now=now)
-    return True
-
-
-def _close_review_window(order: OrderModel) -> bool:
-    try:
-        order.update(actions=[OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()],
-                     condition=(OrderModel.status == life.COMPLETED)
-                     & (OrderModel.completed_at == order.completed_at)
-                     & OrderModel.timer_pk.exists())
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
     return True
 
 

@@ -245,6 +245,11 @@ class Refusal:
         """Whether the condition of the action (of any action) called `name` failed."""
         return CONDITION_FAILED in self._codes_by_name.get(name, ())
 
+    def failed_each(self, name: str) -> list[bool]:
+        """For each action called `name`, in the order they were added: whether its
+        condition failed (e.g. which of a message's files was already sent)."""
+        return [code == CONDITION_FAILED for code in self._codes_by_name.get(name, ())]
+
     @property
     def explained(self) -> bool:
         """Whether DynamoDB gave any reason at all (else the error is something else)."""

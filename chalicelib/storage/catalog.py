@@ -12,7 +12,8 @@ Access patterns (see README):
 - campaigns by end time ..................... campaigns.by_end: kind, ends_at
 - ended campaigns not yet swept (sparse) .... campaigns.by_pending_end: kind, pending_end
 """
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute,
+                                 UnicodeAttribute)
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -127,6 +128,9 @@ class ServiceModel(Model):
     listed_at = UnicodeAttribute(null=True)
     delisted_reason = UnicodeAttribute(null=True)
     guard_keys = ListAttribute(of=UnicodeAttribute, default=list)  # uniqueness claims held while listed
+    featured = BooleanAttribute(default=False)  # 小二推荐: shown under featured=true while listed
+    featured_at = UnicodeAttribute(null=True)
+    featured_by = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
     extra = MapAttribute(default=dict)
 

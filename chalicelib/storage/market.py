@@ -4,13 +4,15 @@ Access patterns:
 - listed services of a term, newest first ... market_index: term, sort_newest
 - ... cheapest / dearest first .............. market_index.by_price (LSI): term, sort_price
 - ... best rated first ...................... market_index.by_rating (LSI): term, sort_rating
-Terms: ALL, CAT#<category>, TAG#<tag>, PROV#<provider>, Q#<search token>.
+Terms: ALL, CAT#<category>, TAG#<tag>, PROV#<provider>, Q#<search token>, and FEATURED
+(小二推荐: only the services operators featured, so that list reads nothing else).
 
 A query reads only the partition of its most selective term, so what it costs follows
 what it returns, not the size of the catalog. Each entry carries the card fields, so a
 market page needs no read of the services table.
 """
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (BooleanAttribute, ListAttribute, NumberAttribute,
+                                 UnicodeAttribute)
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -58,6 +60,7 @@ class MarketEntryModel(Model):
     listed_at = UnicodeAttribute()
     trial_campaign_id = UnicodeAttribute(null=True)
     search_text = UnicodeAttribute()  # NFKC, case-folded title, summary and tag names
+    featured = BooleanAttribute(default=False)
 
     by_price = ByPrice()
     by_rating = ByRating()

@@ -4,6 +4,7 @@ from chalicelib.storage import (  # noqa: F401 - importing a module registers it
     idempotency,
     ledger,
     market,
+    messages,
     notifications,
     orders,
     payments,

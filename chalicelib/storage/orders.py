@@ -7,6 +7,7 @@ Access patterns (see README):
 - a buyer's orders in one status .................... orders.by_buyer_status: "<buyer>#<status>", created_key
 - a provider's orders in one status ................. orders.by_provider_status: "<provider>#<status>", created_key
 - orders with a pending timer, earliest first ....... orders.due_timers: "DUE", "<due key>#<order id>" (sparse)
+- every order in one status, by last change ......... orders.by_status: status, updated_at (operators)
 - an order's events, oldest first ................... order_events: order_id, seq
 - an order's delivered files ........................ deliverables: order_id, file_id
 """
@@ -103,6 +104,20 @@ class OrdersByProviderStatus(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class OrdersByStatus(GlobalSecondaryIndex):
+    """The operators' lists (the dispute queue): keyed on what every transition already
+    writes, so every order is in it from its first write, with no attribute to keep in
+    step. A disputed order changes only when it is resolved, so for the queue
+    `updated_at` is the moment the dispute was opened."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
 class DueTimers(GlobalSecondaryIndex):
     """Sparse: only orders with a pending timer carry timer_pk, so a sweep queries
     exactly the due work, earliest first, and never scans."""
@@ -153,7 +168,8 @@ class OrderModel(Model):
     updated_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     accepted_at = UnicodeAttribute(null=True)
-    delivered_at = UnicodeAttribute(null=True)
+    delivered_at = UnicodeAttribute(null=True)  # the latest delivery
+    first_delivered_at = UnicodeAttribute(null=True)  # what "on time" is measured by
     completed_at = UnicodeAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
     late_cancel_eligible = BooleanAttribute(default=False)
@@ -173,6 +189,7 @@ class OrderModel(Model):
     by_provider = OrdersByProvider()
     by_buyer_status = OrdersByBuyerStatus()
     by_provider_status = OrdersByProviderStatus()
+    by_status = OrdersByStatus()
     due_timers = DueTimers()
 
 

@@ -218,13 +218,17 @@ def test_a_replayed_review_changes_nothing(api):
     assert provider_standing() == (1, (1, 0, 0))
 
 
-def test_the_reviewed_party_is_notified(api):
+def test_the_reviewed_party_is_notified_without_the_sealed_rating(api):
     order_id = completed_order()
-    review(api, order_id, "good")
+    review(api, order_id, "bad")
     items = api.get("/me/notifications", user="provider-1").json["items"]
     assert [(n["kind"], n["order_id"]) for n in items] == [("reviewed", order_id)]
-    assert "好评" in items[0]["text"] and "店铺装修" in items[0]["text"]
+    assert "店铺装修" in items[0]["text"]
+    assert not any(word in items[0]["text"] for word in ("好评", "中评", "差评"))
     assert api.get("/me/notifications", user="buyer-1").json["items"] == []
+    review(api, order_id, "good", user="provider-1")
+    told = api.get("/me/notifications", user="buyer-1").json["items"]
+    assert len(told) == 1 and "公开" in told[0]["text"]
 
 
 def test_a_review_after_the_service_was_deleted_still_moves_the_providers_credit(api):

@@ -16,6 +16,7 @@ import app  # noqa: F401 - importing the app registers every route in ROUTES
 from chalicelib.api.routing import ROUTES, RouteSpec
 from tests.api.catalog_support import APPLICATION
 from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, listed_service, upload
+from tests.api.messages_support import attach as upload_attachment
 from tests.attack.authz_support import (ANOTHER_BUYER, ANOTHER_PROVIDER, BAD_TOKENS, CALLERS,
                                         COUNTERPART, INTRUDER, OPERATOR_CALLER, OTHER_BUYER,
                                         OTHER_PROVIDER, PARTY, STRANGERS, SYSTEM_CLAIM, UNKNOWN_ID,
@@ -75,6 +76,26 @@ def proposal_target(party: str, body=None):
 def _delivered(w: World, oid: str) -> str:
     items = w.api.get(f"/orders/{oid}/deliverables", user=BUYER).json["items"]
     return items[0]["file_id"]
+
+
+def sent_attachment_target(w: World) -> Target:
+    """A file the buyer sent in a message on an order in progress."""
+    oid = w.order("in_progress")
+    file_id = upload_attachment(w.api, oid, BUYER)
+    assert w.api.post(f"/orders/{oid}/messages", {"body": "参考图见附件", "file_ids": [file_id]},
+                      user=BUYER).status == 201
+    return Target({"order_id": oid, "file_id": file_id}, BUYER, PROVIDER,
+                  probe=w.order_probe(oid))
+
+
+def reviewed_order_target(w: World) -> Target:
+    """A completed order both sides reviewed: the buyer's review is readable and unanswered."""
+    oid = w.order("completed")
+    for user, rating in ((BUYER, "bad"), (PROVIDER, "good")):
+        assert w.api.post(f"/orders/{oid}/reviews", {"rating": rating, "comment": "评价"},
+                          user=user).status == 201
+    return Target({"order_id": oid}, PROVIDER, BUYER, body={"body": "感谢反馈"},
+                  probe=w.order_probe(oid))
 
 
 def service_target(make: str, **extra):
@@ -141,6 +162,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/providers/{provider_id}"): Case(
         PUBLIC, lambda w: Target({"provider_id": PROVIDER}, BUYER)),
     ("GET", "/users/{user_id}"): Case(PUBLIC, lambda w: Target({"user_id": BUYER}, BUYER)),
+    ("GET", "/services/{service_id}/reviews"): Case(PUBLIC, service_target("listed")),
+    ("GET", "/providers/{provider_id}/reviews"): Case(
+        PUBLIC, lambda w: Target({"provider_id": PROVIDER}, BUYER)),
 
     ("GET", "/me/notifications"): Case(SELF, self_target()),
     ("GET", "/me/balance"): Case(SELF, self_target()),
@@ -175,6 +199,7 @@ CASES: dict[tuple[str, str], Case] = {
                                                   overrides={"anyone": 404}),
     ("GET", "/admin/stuck"): Case(ADMIN, self_target(OPERATOR)),
     ("GET", "/admin/providers"): Case(ADMIN, self_target(OPERATOR)),
+    ("GET", "/admin/orders"): Case(ADMIN, self_target(OPERATOR)),
     ("POST", "/admin/campaigns"): Case(ADMIN, self_target(OPERATOR, CAMPAIGN)),
     ("POST", "/admin/providers/{provider_id}/approve"): Case(ADMIN, provider_target("pending")),
     ("POST", "/admin/providers/{provider_id}/reject"): Case(
@@ -183,6 +208,8 @@ CASES: dict[tuple[str, str], Case] = {
         ADMIN, provider_target("approved", REASON)),
     ("POST", "/admin/providers/{provider_id}/reinstate"): Case(
         ADMIN, provider_target("suspended")),
+    ("POST", "/admin/services/{service_id}/feature"): Case(ADMIN, service_target("listed")),
+    ("POST", "/admin/services/{service_id}/unfeature"): Case(ADMIN, service_target("listed")),
     ("POST", "/admin/orders/{order_id}/resolve"): Case(ADMIN, order_target(
         "disputed", BUYER, {"refund": 50000, "release": 0, "note": "全额退款"})),
 
@@ -235,6 +262,17 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/orders/{order_id}/reviews"): Case(
         ORDER, order_target("completed", BUYER, {"rating": "good", "comment": "很专业"}),
         (PARTY, COUNTERPART)),
+
+    ("POST", "/orders/{order_id}/reviews/buyer/reply"): Case(ORDER, reviewed_order_target),
+    # Messages: the parties write in any state, operators only once disputed (403 here).
+    ("POST", "/orders/{order_id}/messages"): Case(
+        ORDER, order_target("in_progress", BUYER, {"body": "请问进度如何？"}), (PARTY, COUNTERPART)),
+    ("GET", "/orders/{order_id}/messages"): Case(
+        ORDER, order_target("in_review", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/orders/{order_id}/attachments"): Case(
+        ORDER, order_target("in_progress", BUYER, UPLOAD), (PARTY, COUNTERPART)),
+    ("GET", "/orders/{order_id}/attachments/{file_id}"): Case(
+        ORDER, sent_attachment_target, (PARTY, COUNTERPART, OPERATOR_CALLER)),
 
     # A listed service is visible to all: a stranger may see it but not change it (403).
     ("POST", "/services/{service_id}/delist"): Case(
@@ -387,7 +425,9 @@ def test_strangers_see_nothing_of_an_order(world):
     assert oid in api.get("/orders?as=provider&limit=100", user=PROVIDER).raw.decode()
     assert oid in api.get("/me/notifications?limit=100", user=PROVIDER).raw.decode()
     assert api.get("/me/balance", user=PROVIDER).json["available"] > 0
-    assert len(api.get(f"/orders/{oid}/reviews", user=PROVIDER).json["items"]) == 1
+    assert len(api.get(f"/orders/{oid}/reviews", user=BUYER).json["items"]) == 1
+    # Sealed from the provider until it reviews too or the window closes.
+    assert api.get(f"/orders/{oid}/reviews", user=PROVIDER).json["items"] == []
 
 
 def test_strangers_see_nothing_of_a_providers_money(world):

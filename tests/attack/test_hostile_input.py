@@ -462,3 +462,39 @@ def test_date_times_outside_four_digit_utc_years_are_422(world):
     ok = {"name": "新店体验季", "starts_at": "1970-01-01T00:00:00+00:00",
           "ends_at": "9998-12-31T00:00:00+00:00", "max_price": 100}
     assert api.post("/admin/campaigns", ok, user=OPERATOR, operator=True).status == 201
+
+
+def test_message_bodies_and_attachment_forms_refuse_hostile_input(world):
+    """留言 and their files: control characters, lone surrogates, oversize bodies,
+    traversal in file names and lying sizes never post anything."""
+    api = world.api
+    oid = world.order("in_progress")
+    talk = lambda: api.get(f"/orders/{oid}/messages?limit=100", user=BUYER).json["items"]  # noqa: E731
+    for text in ("留言\x00", "\x1b[31m红色", "\x07", "   ", "字" * 2001, ""):
+        refused(api.post(f"/orders/{oid}/messages", {"body": text}, user=BUYER), 422,
+                "VALIDATION_FAILED")
+    for surrogate in LONE_SURROGATES:
+        raw = b'{"body": "' + surrogate + b'"}'
+        refused(api.call("POST", f"/orders/{oid}/messages", raw=raw, user=BUYER), 400,
+                "INVALID_REQUEST")
+    for file_ids in (["../../" + oid], [oid], ["file_" + "9" * 123], [""], [None], [{}]):
+        reply = api.post(f"/orders/{oid}/messages", {"body": "见附件", "file_ids": file_ids},
+                         user=BUYER)
+        refused(reply, 422, "VALIDATION_FAILED")
+    assert talk() == []
+    for name in TRAVERSALS:
+        reply = api.post(f"/orders/{oid}/attachments",
+                         {"filename": name or "x", "content_type": "image/png", "size": 10},
+                         user=BUYER)
+        assert reply.status == 200, (name, reply)
+        key = reply.json["upload"]["fields"]["key"]
+        prefix = f"orders/{oid}/attachments/{reply.json['file_id']}/"
+        stored = key[len(prefix):]
+        assert key.startswith(prefix) and stored and "/" not in stored, (name, key)
+        assert ["content-length-range", 10, 10] in _policy(reply)["conditions"]
+    for form in ({"filename": "a\x00.png", "content_type": "image/png", "size": 10},
+                 {"filename": "a.png", "content_type": "image/png\r\nX-Evil: 1", "size": 10},
+                 {"filename": "a.png", "content_type": "image/png", "size": MAX_FILE_BYTES + 1},
+                 {"filename": "a.png", "content_type": "image/png", "size": 1.5}):
+        refused(api.post(f"/orders/{oid}/attachments", form, user=BUYER), 422)
+    assert talk() == []

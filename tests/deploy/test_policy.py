@@ -14,6 +14,7 @@ from chalicelib.api.routing import ROUTES
 from chalicelib.storage import files, schema
 from deploy import template
 from tests.api import catalog_support as catalog
+from tests.api import messages_support as messages
 from tests.api import orders_support as orders
 from tests.deploy.aws_calls import recording
 from tests.support import BUYER, BUYER_2, OPERATOR, PROVIDER, ApiClient
@@ -36,6 +37,12 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
     (SWEEP, "proposals", "dynamodb:UpdateItem"):
         "a timeout that moves an order (expiry, auto-approval) lapses its open proposal in "
         "the same transaction (orders.engine._lapse_proposal); tested in tests/api/test_proposals.py",
+    (SWEEP, "provider_stats", "dynamodb:UpdateItem"):
+        "an auto-approval that completes an order counts it in the provider's record, in "
+        "the completing transaction (provider_stats.completion_write)",
+    (SWEEP, "reviews", "dynamodb:UpdateItem"):
+        "closing a review window publishes the buyer's sealed review "
+        "(reviews.close_review_window); tested in tests/api/test_reviews.py",
     (SETTLE, "stuck_items", "dynamodb:UpdateItem"):
         "a payment the gateway cannot be asked about is recorded for operators "
         "(stuck.record_failure)",
@@ -73,6 +80,10 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.get("/services?sort=price_asc"))
     _ok(api.get("/services?sort=rating"))
     _ok(api.get(f"/services/{service['id']}"))
+    _ok(api.post(f"/admin/services/{service['id']}/feature", user=OPERATOR, operator=True))
+    _ok(api.get("/services?featured=true"))
+    _ok(api.post(f"/admin/services/{service['id']}/unfeature", user=OPERATOR, operator=True))
+    _ok(api.post(f"/admin/services/{service['id']}/feature", user=OPERATOR, operator=True))
     _ok(api.get(f"/providers/{PROVIDER}"))
     _ok(api.get("/providers/me", user=PROVIDER))
     _ok(api.get("/providers/me/services", user=PROVIDER))
@@ -96,6 +107,11 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     oid = order["id"]
     _ok(api.post(f"/orders/{oid}/pay", user=BUYER))
     _ok(api.post(f"/orders/{oid}/accept", user=PROVIDER))
+    reference = messages.attach(api, oid)
+    _ok(api.post(f"/orders/{oid}/messages", {"body": "参考图见附件", "file_ids": [reference]},
+                 user=BUYER))
+    _ok(api.get(f"/orders/{oid}/messages", user=PROVIDER))
+    _ok(api.get(f"/orders/{oid}/attachments/{reference}", user=PROVIDER))
     _ok(orders.deliver(api, oid))
     _ok(api.post(f"/orders/{oid}/request-revision", {"note": "请把主色调改为深红"}, user=BUYER))
     file_id = orders.upload(api, oid)
@@ -108,6 +124,9 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
                  user=PROVIDER))
     _ok(api.get(f"/orders/{oid}/events", user=BUYER))
     _ok(api.get(f"/orders/{oid}/reviews", user=BUYER))
+    _ok(api.post(f"/orders/{oid}/reviews/buyer/reply", {"body": "感谢认可"}, user=PROVIDER))
+    _ok(api.get(f"/services/{service['id']}/reviews"))
+    _ok(api.get(f"/providers/{PROVIDER}/reviews"))
     _ok(api.get("/orders?as=buyer", user=BUYER))
     _ok(api.get("/orders?as=buyer&status=completed", user=BUYER))
     _ok(api.get("/orders?as=provider", user=PROVIDER))
@@ -128,6 +147,7 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.post(f"/orders/{disputed}/pay", user=BUYER))
     _ok(api.post(f"/orders/{disputed}/accept", user=PROVIDER))
     _ok(api.post(f"/orders/{disputed}/dispute", {"reason": "迟迟不交稿"}, user=BUYER))
+    _ok(api.get("/admin/orders?status=disputed", user=OPERATOR, operator=True))
     held = orders.escrow(api, disputed)["held"]
     _ok(api.post(f"/admin/orders/{disputed}/resolve",
                  {"refund": held // 2, "release": held - held // 2, "note": "各担一半"},

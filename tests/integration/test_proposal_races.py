@@ -14,7 +14,7 @@ from chalicelib.services import ledger_check, orders, payments
 from chalicelib.services.orders import proposals
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from chalicelib.storage.proposals import ProposalModel
-from tests.integration.test_order_races import BUYER, PROVIDER, in_review, new_order
+from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.support import race
 
 PRICE = 60000
@@ -33,7 +33,7 @@ def assert_ledger_clean():
     assert report["pending_instructions"] == []
 
 
-def cancel_proposal(order_id, refund, by=BUYER):
+def cancel_proposal(order_id, refund, by=AS_BUYER):
     return proposals.propose(by, order_id, kind="cancel", due_at=None, refund=refund, note=None,
                              now=clock.now())["id"]
 
@@ -49,16 +49,16 @@ def event_types(order_id) -> list[str]:
 def test_accepting_a_cancel_races_the_expiry_sweep_and_a_dispute(ddb):
     ids = [new_order(price=PRICE + n) for n in range(5)]
     for order_id in ids:
-        orders.pay_order(BUYER, order_id, clock.now())
+        orders.pay_order(AS_BUYER, order_id, clock.now())
     pids = {o: cancel_proposal(o, refund=20000) for o in ids}
     deadline = max(orders.order_deadlines(OrderModel.get(o, consistent_read=True))["accept_by"]
                    for o in ids)
     # Past the accept window: the sweep may expire every order, while the provider
     # accepts the buyer's cancel proposal and the buyer opens a dispute.
     clock.set_now(deadline + timedelta(seconds=1))
-    accepts = [lambda o=o: proposals.accept_proposal(PROVIDER, o, pids[o], clock.now())
+    accepts = [lambda o=o: proposals.accept_proposal(AS_PROVIDER, o, pids[o], clock.now())
                for o in ids]
-    disputes = [lambda o=o: orders.dispute_order(BUYER, o, "服务商失联", clock.now()) for o in ids]
+    disputes = [lambda o=o: orders.dispute_order(AS_BUYER, o, "服务商失联", clock.now()) for o in ids]
     results = race(sweep_timeouts.run, *accepts, *disputes)
     release_escrow.run()
     outcomes = Counter()
@@ -96,10 +96,10 @@ def test_accepting_a_cancel_races_the_buyers_approval(ddb):
     ids = [new_order(price=PRICE + n) for n in range(4)]
     for order_id in ids:
         in_review(order_id)
-    pids = {o: cancel_proposal(o, refund=10000, by=PROVIDER) for o in ids}
-    results = race(*[lambda o=o: proposals.accept_proposal(BUYER, o, pids[o], clock.now())
+    pids = {o: cancel_proposal(o, refund=10000, by=AS_PROVIDER) for o in ids}
+    results = race(*[lambda o=o: proposals.accept_proposal(AS_BUYER, o, pids[o], clock.now())
                      for o in ids],
-                   *[lambda o=o: orders.approve_order(BUYER, o, clock.now()) for o in ids])
+                   *[lambda o=o: orders.approve_order(AS_BUYER, o, clock.now()) for o in ids])
     release_escrow.run()
     for n, order_id in enumerate(ids):
         wins = [r for r in (results[n], results[len(ids) + n]) if not isinstance(r, Exception)]
@@ -118,15 +118,15 @@ def test_accepting_a_cancel_races_the_buyers_approval(ddb):
 def test_answers_race_each_other(ddb):
     ids = [new_order(price=PRICE + n) for n in range(4)]
     for order_id in ids:
-        orders.pay_order(BUYER, order_id, clock.now())
-        orders.accept_order(PROVIDER, order_id, clock.now())
+        orders.pay_order(AS_BUYER, order_id, clock.now())
+        orders.accept_order(AS_PROVIDER, order_id, clock.now())
     new_due = clock.now() + timedelta(days=40)
-    pids = {o: proposals.propose(PROVIDER, o, kind="extension", due_at=new_due, refund=None,
+    pids = {o: proposals.propose(AS_PROVIDER, o, kind="extension", due_at=new_due, refund=None,
                                  note=None, now=clock.now())["id"] for o in ids}
     results = race(*[fn for o in ids for fn in (
-        lambda o=o: proposals.accept_proposal(BUYER, o, pids[o], clock.now()),
-        lambda o=o: proposals.decline_proposal(BUYER, o, pids[o], clock.now()),
-        lambda o=o: proposals.withdraw_proposal(PROVIDER, o, pids[o], clock.now()))])
+        lambda o=o: proposals.accept_proposal(AS_BUYER, o, pids[o], clock.now()),
+        lambda o=o: proposals.decline_proposal(AS_BUYER, o, pids[o], clock.now()),
+        lambda o=o: proposals.withdraw_proposal(AS_PROVIDER, o, pids[o], clock.now()))])
     for n, order_id in enumerate(ids):
         mine = results[3 * n:3 * n + 3]
         wins = [r for r in mine if not isinstance(r, Exception)]
@@ -146,8 +146,8 @@ def test_two_proposals_at_once_open_one(ddb):
     for order_id in ids:
         in_review(order_id)
     results = race(*[fn for o in ids for fn in (
-        lambda o=o: cancel_proposal(o, refund=1000, by=BUYER),
-        lambda o=o: cancel_proposal(o, refund=2000, by=PROVIDER))])
+        lambda o=o: cancel_proposal(o, refund=1000, by=AS_BUYER),
+        lambda o=o: cancel_proposal(o, refund=2000, by=AS_PROVIDER))])
     for n, order_id in enumerate(ids):
         mine = results[2 * n:2 * n + 2]
         made = [r for r in mine if not isinstance(r, Exception)]

@@ -80,3 +80,47 @@ def test_the_window_is_closed_one_second_after_15_days():
 
 def test_a_review_refusal_is_a_409_review_not_allowed():
     assert (ReviewNotAllowed.status, ReviewNotAllowed.code) == (409, "REVIEW_NOT_ALLOWED")
+
+
+# --- blind reviews, the provider's answer, the order record ---------------------------
+def readable(**overrides):
+    args = {"reviewed_by_buyer": True, "reviewed_by_provider": False, "completed_at": COMPLETED,
+            "now": COMPLETED + timedelta(days=1), "window_seconds": WINDOW}
+    args.update(overrides)
+    return rules.other_side_readable(**args)
+
+
+def test_a_review_is_sealed_until_both_reviewed_or_the_window_closed():
+    assert not readable()
+    assert readable(reviewed_by_provider=True)
+    assert not readable(now=COMPLETED + timedelta(seconds=WINDOW))  # the last second: open
+    assert readable(now=COMPLETED + timedelta(seconds=WINDOW + 1))
+    assert not readable(reviewed_by_buyer=False, completed_at=None)
+
+
+@pytest.mark.parametrize("viewer, author, unsealed, expected", [
+    ("buyer", "buyer", False, True), ("buyer", "provider", False, False),
+    ("provider", "buyer", False, False), ("provider", "buyer", True, True),
+    ("operator", "buyer", False, True), ("operator", "provider", False, True)])
+def test_who_reads_which_review(viewer, author, unsealed, expected):
+    assert rules.readable_by(viewer, author, unsealed) is expected
+
+
+@pytest.mark.parametrize("state, reason", [
+    ({"buyer_reviewed": False, "readable": False, "replied": False}, "not_reviewed"),
+    ({"buyer_reviewed": True, "readable": False, "replied": False}, "not_readable"),
+    ({"buyer_reviewed": True, "readable": True, "replied": True}, "already_replied")])
+def test_the_provider_answers_a_readable_unanswered_review(state, reason):
+    with pytest.raises(ReviewNotAllowed) as caught:
+        rules.check_reply_allowed(**state)
+    assert caught.value.details["reason"] == reason
+    rules.check_reply_allowed(buyer_reviewed=True, readable=True, replied=False)
+
+
+def test_on_time_is_the_first_delivery_by_due_at():
+    due = COMPLETED
+    assert rules.delivered_on_time(due, due)
+    assert not rules.delivered_on_time(due + timedelta(seconds=1), due)
+    assert not rules.delivered_on_time(None, due)
+    assert rules.on_time_rate(0, 0) is None
+    assert rules.on_time_rate(2, 3) == 0.6667 and rules.on_time_rate(3, 3) == 1.0

@@ -68,6 +68,7 @@ def view(service: ServiceModel) -> dict:
         "headline": rules.headline(service.summary), "currency": service.currency or "CNY",
         "logo_url": logos.logo_url(service.logo_key), "status": service.status,
         "trial_campaign_id": service.trial_campaign_id,
+        "featured": bool(service.featured),
         "rating": rules.rating(service.rating_sum or 0, service.rating_count or 0),
         "rating_count": int(service.rating_count or 0),
         "open_orders": int(service.open_orders or 0),

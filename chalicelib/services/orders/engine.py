@@ -21,7 +21,7 @@ from chalicelib.domain import orders as life
 from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from chalicelib.services import escrow, notifications
+from chalicelib.services import escrow, notifications, provider_stats
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, get_provider
 from chalicelib.storage.ledger import InstructionModel, PostingModel
@@ -210,6 +210,7 @@ class _Change:
         if self.outcome.to == life.COMPLETED:
             self.actions.append(OrderModel.completed_at.set(self.at))
             self.timer_changes["completed_at"] = self.now
+            self.extra.append(provider_stats.completion_write(self.order))
 
     def _refund_held(self):
         amount = money.undecided_amount(self.milestones)
@@ -268,6 +269,8 @@ class _Change:
                          OrderModel.delivered_at.set(self.at),
                          OrderModel.reminders_sent.set(sent)]
         self.timer_changes.update(delivered_at=self.now, reminders_sent=sent)
+        if number == 1:
+            self.actions.append(OrderModel.first_delivered_at.set(self.at))
         self.data["version"] = number
         pins = self.params.get("pins") or {}
         for file_id in self.params["file_ids"]:
@@ -471,7 +474,8 @@ _NOTICES = {
                      lambda o, c: f"买家将价格改为 {money.yuan(int(o.amount))}，请确认或改价"
                      if _by_buyer(c) else
                      f"服务商将价格定为 {money.yuan(int(o.amount))}，确认后即可付款"),
-    life.DISPUTE: ("other", "disputed", "订单进入纠纷处理"),
+    # Both: the one who opened it learns it is in the queue, the other that it was opened.
+    life.DISPUTE: ("both", "disputed", "订单进入纠纷处理，平台小二将介入"),
     life.RESOLVE: ("both", "resolved", "平台已裁决"),
     life.EXPIRE: ("provider", "cancelled", "订单超时未确认，已失效"),
     life.CLOSE_UNPAID: ("buyer", "cancelled", "订单超时未付款，已关闭"),

@@ -1,0 +1,69 @@
+"""Message routes (留言): the conversation on an order and the files sent in it."""
+from chalice import Blueprint
+
+from chalicelib.api import answers
+from chalicelib.api.orders import UPLOAD
+from chalicelib.api.pagination import encode_cursor, page
+from chalicelib.api.routing import PAGING, USER, route
+from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str, page_of
+from chalicelib.domain import messages as rules
+from chalicelib.domain import orders as life
+from chalicelib.services import attachments, messages
+
+bp = Blueprint(__name__)
+
+POST_MESSAGE = Obj({
+    "body": Str(1, rules.BODY_MAX, multiline=True, example="logo请参考附件里的两张示例，主色用品牌红"),
+    "file_ids": ListOf(Str(1, 128), 0, rules.FILES_MAX, unique=True, required=False,
+                       description="files from POST /orders/{order_id}/attachments, "
+                                   "uploaded by the author and not sent before"),
+}, name="MessageRequest")
+MESSAGE_FILE = Obj({
+    "file_id": Str(1, 128), "filename": Str(1, 200), "content_type": Str(3, 100),
+    "size": Int(minimum=1, description="bytes"),
+}, name="MessageFile")
+MESSAGE = Obj({
+    "id": Str(1, 128), "order_id": Str(1, 128),
+    "author": Str(1, 128, description="the author's user id"),
+    "role": Enum([life.BUYER, life.PROVIDER, life.OPERATOR]),
+    "body": Str(1, rules.BODY_MAX, multiline=True),
+    "files": ListOf(MESSAGE_FILE, 0, rules.FILES_MAX),
+    "at": DateTime(example="2026-11-22T08:00:00+00:00"),
+}, name="Message")
+
+
+@route(bp, "/orders/{order_id}/messages", "POST", auth=USER, body=POST_MESSAGE, status=201,
+       response=MESSAGE, tag="messages")
+def post_message(req):
+    """留言: the buyer or provider (an operator once disputed or resolved) writes."""
+    return messages.post_message(req.caller, req.params["order_id"], body=req.body["body"],
+                                 file_ids=req.body.get("file_ids") or [], now=req.now,
+                                 request_key=req.request_key)
+
+
+@route(bp, "/orders/{order_id}/messages", "GET", auth=USER, query=PAGING,
+       response=page_of(MESSAGE, "MessagePage"), tag="messages")
+def list_messages(req):
+    """The order's conversation, oldest first (its parties and operators)."""
+    scope = f"messages:{req.params['order_id']}"
+    limit, start_key = req.paging(scope)
+    items, last_key = messages.list_messages(req.caller, req.params["order_id"], limit=limit,
+                                             start_key=start_key)
+    return page(items, encode_cursor(last_key, scope))
+
+
+@route(bp, "/orders/{order_id}/attachments", "POST", auth=USER, body=UPLOAD,
+       response=answers.UPLOAD, tag="messages")
+def request_attachment(req):
+    """A presigned S3 POST for one file to send in a message (exact type and size)."""
+    b = req.body
+    return attachments.request_upload(req.caller, req.params["order_id"],
+                                      filename=b["filename"], content_type=b["content_type"],
+                                      size=b["size"], now=req.now)
+
+
+@route(bp, "/orders/{order_id}/attachments/{file_id}", "GET", auth=USER, response=answers.DOWNLOAD,
+       tag="messages")
+def download_attachment(req):
+    """A presigned download of a sent file (or of the caller's own unsent upload)."""
+    return attachments.download_url(req.caller, req.params["order_id"], req.params["file_id"])

@@ -1,0 +1,124 @@
+"""Files for messages: presigned uploads as strict as the deliverables' (the exact key, the
+declared type, exactly the declared size), pinning a file when a message carries it, and
+presigned downloads for whoever may read the conversation."""
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import clock, ids, settings
+from chalicelib.domain import messages as rules
+from chalicelib.domain import orders as life
+from chalicelib.domain.actors import Caller
+from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.services import orders
+from chalicelib.services.deliverables import (UPLOAD_EXPIRES_SECONDS,
+                                              check_content_type, download_link, safe_filename)
+from chalicelib.storage.files import s3_client
+from chalicelib.storage.messages import AttachmentModel, MessageFile
+
+class Unsendable(ValidationFailed):
+    """Some file_ids of a message cannot be sent (unknown, not the author's, not
+    uploaded, not the declared size, or already part of another message)."""
+
+    def __init__(self, file_ids: list[str], problem: str):
+        super().__init__("some files cannot be attached",
+                         errors=[{"field": "file_ids", "problem": problem,
+                                  "file_ids": file_ids}])
+
+
+def request_upload(caller: Caller, order_id: str, *, filename: str, content_type: str,
+                   size: int, now: datetime) -> dict:
+    """A presigned S3 POST for one message file, bound to its key, type and exact size."""
+    order = orders.load(order_id)
+    rules.check_may_write(orders.role_of(caller, order), order.status)
+    check_content_type(content_type)
+    file_id = ids.new_id("file")
+    name = safe_filename(filename)
+    key = f"orders/{order.id}/attachments/{file_id}/{name}"
+    AttachmentModel(order.id, file_id, uploader_id=caller.user_id, s3_key=key, filename=name,
+                    content_type=content_type, size=size, created_at=clock.to_key(now)).save()
+    # Exactly `size` bytes of exactly this type at exactly this key: the file a message
+    # will show is the file that was declared.
+    upload = s3_client().generate_presigned_post(
+        settings.get().bucket, key, Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+        ExpiresIn=UPLOAD_EXPIRES_SECONDS)
+    return {"upload": {"url": upload["url"], "fields": upload["fields"]}, "file_id": file_id,
+            "filename": name, "max_bytes": size, "expires_in": UPLOAD_EXPIRES_SECONDS}
+
+
+def download_url(caller: Caller, order_id: str, file_id: str) -> dict:
+    """A presigned GET of a sent file (parties, operators) or of one's own unsent upload."""
+    order = orders.load(order_id)
+    if orders.role_of(caller, order) == life.SYSTEM or not _plausible_id(file_id):
+        raise NotFound("no such file")
+    item = _get(order.id, file_id)
+    sent = item is not None and item.message_id is not None
+    if item is None or not rules.may_fetch_file(reader_id=caller.user_id,
+                                                uploader_id=item.uploader_id, sent=sent):
+        raise NotFound("no such file")
+    return download_link(item.pinned_key if sent else item.s3_key, item.filename)
+
+
+def pin(caller: Caller, order_id: str, file_ids: list[str], message_id: str):
+    """Freeze the caller's uploaded files for a message: each is copied to a key under the
+    message that no upload policy names, and must be exactly its declared size there.
+
+    Returns (the files as the message shows them, the attachment updates for the
+    message's transaction). Nothing is recorded here: a copy whose message never
+    commits is an orphan object, never a changed file.
+    """
+    items = []
+    for file_id in file_ids:
+        item = _get(order_id, file_id) if _plausible_id(file_id) else None
+        if item is None or item.uploader_id != caller.user_id:
+            # Another party's file is as unknown to the caller as a made-up id.
+            raise Unsendable([file_id], "unknown")
+        if item.message_id is not None:
+            raise Unsendable([file_id], "already sent")
+        items.append(item)
+    bucket = settings.get().bucket
+    shown, updates = [], []
+    for item in items:
+        pinned = f"orders/{order_id}/messages/{message_id}/{item.file_id}/{item.filename}"
+        try:
+            s3_client().copy_object(Bucket=bucket, Key=pinned,
+                                    CopySource={"Bucket": bucket, "Key": item.s3_key},
+                                    MetadataDirective="REPLACE", ContentType=item.content_type)
+            size = s3_client().head_object(Bucket=bucket, Key=pinned).get("ContentLength")
+        except ClientError as error:
+            if _missing(error):
+                raise Unsendable([item.file_id], "not uploaded")
+            raise
+        if size != int(item.size):
+            raise Unsendable([item.file_id], "not the declared size")
+        shown.append(MessageFile(file_id=item.file_id, filename=item.filename,
+                                 content_type=item.content_type, size=int(item.size)))
+        updates.append((item, pinned))
+    return shown, updates
+
+
+def sent_actions(item: AttachmentModel, pinned_key: str, message_id: str, at: str):
+    """The attachment's update in the message's transaction, with its condition: still
+    unsent and still the author's, so two messages can never claim one file."""
+    A = AttachmentModel
+    return (A(item.order_id, item.file_id),
+            [A.message_id.set(message_id), A.pinned_key.set(pinned_key), A.sent_at.set(at)],
+            A.message_id.does_not_exist() & (A.uploader_id == item.uploader_id))
+
+
+def _get(order_id: str, file_id: str) -> AttachmentModel | None:
+    try:
+        return AttachmentModel.get(order_id, file_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _plausible_id(file_id) -> bool:
+    return isinstance(file_id, str) and 1 <= len(file_id) <= 128
+
+
+def _missing(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code")
+    return code in ("NoSuchKey", "404", "NotFound")

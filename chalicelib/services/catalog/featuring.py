@@ -1,0 +1,64 @@
+"""小二推荐: operators feature a listed service (the reward for a good service page) and
+take the recommendation back. A featured service is found under the market's FEATURED
+term while it is listed; the flag survives a delisting, so relisting brings it back."""
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock
+from chalicelib.domain.actors import Caller
+from chalicelib.domain.errors import NotFound, ServiceNotListed
+from chalicelib.services import market
+from chalicelib.services.catalog.reading import find_service, load_service, view
+from chalicelib.storage.base import condition_failed
+from chalicelib.storage.catalog import ServiceModel
+
+
+def feature_service(operator: Caller, service_id: str, now: datetime) -> dict:
+    """Recommend a listed service; featuring it again changes nothing."""
+    S = ServiceModel
+    load_service(operator, service_id)
+    try:
+        # Only while listed: a recommendation is for what buyers can order now. The
+        # version moves so that a delisting which read the service before this removes
+        # the entries of what it is now (FEATURED included) on its retry.
+        S(service_id).update(actions=[S.featured.set(True), S.featured_at.set(clock.to_key(now)),
+                                      S.featured_by.set(operator.user_id), S.version.add(1)],
+                             condition=(S.status == "listed")
+                             & (S.featured.does_not_exist() | (S.featured == False)))  # noqa: E712
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        service = _existing(service_id)
+        if service.status != "listed":
+            raise ServiceNotListed(status=service.status)
+        return view(service)  # already featured
+    # Writes the FEATURED entry with the others, and takes them back if a delisting
+    # committed meanwhile.
+    market.refresh_market_entries(service_id)
+    return view(_existing(service_id))
+
+
+def unfeature_service(operator: Caller, service_id: str, now: datetime) -> dict:
+    """Take the recommendation back, whatever the service's status."""
+    S = ServiceModel
+    load_service(operator, service_id)
+    try:
+        S(service_id).update(actions=[S.featured.set(False), S.featured_at.remove(),
+                                      S.featured_by.remove(), S.version.add(1)],
+                             condition=S.featured == True)  # noqa: E712
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return view(_existing(service_id))  # not featured (or gone: _existing says so)
+    service = _existing(service_id)
+    market.remove_featured_entry(service)
+    market.refresh_market_entries(service_id)  # the cards' `featured` flag
+    return view(service)
+
+
+def _existing(service_id: str) -> ServiceModel:
+    service = find_service(service_id)
+    if service is None:
+        raise NotFound("no such service")
+    return service
