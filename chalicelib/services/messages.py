@@ -48,8 +48,7 @@ def post_message(caller: Caller, order_id: str, *, body: str, file_ids: list[str
                     target, actions, condition = attachments.sent_actions(item, key, message_id,
                                                                           at)
                     tx.update(target, actions=actions, condition=condition)
-                for notice in notices:
-                    tx.save(notice)
+                notifications.write_in(tx, notices)
             return present(message)
         except TransactWriteError as error:
             codes = cancellation_codes(error)

@@ -113,10 +113,10 @@ def reply_to_buyer_review(caller, order_id: str, *, body: str, now: datetime) ->
             tx.update(R(order.id, rules.BUYER),
                       actions=[R.reply.set({"body": body, "at": at})],
                       condition=R.order_id.exists() & R.reply.does_not_exist())
-            tx.save(notifications.notification_put(
+            notifications.write_in(tx, [notifications.notification_put(
                 order.buyer_id, "review_replied", order_id=order.id,
                 service_id=order.service_id, now=now,
-                text=f"服务商回复了您对订单「{_order_title(order)}」的评价"))
+                text=f"服务商回复了您对订单「{_order_title(order)}」的评价")])
     except TransactWriteError as error:
         if _code(cancellation_codes(error), 0) != FAILED:
             raise

@@ -5,3 +5,4 @@ from chalicelib.storage import ledger, orders  # noqa: F401
 from chalicelib.storage import sweeps  # noqa: F401
 from chalicelib.storage import market  # noqa: F401
 from chalicelib.storage import messages  # noqa: F401
+from chalicelib.storage import channels  # noqa: F401
