@@ -12,7 +12,9 @@ from chalicelib.api import campaigns as campaigns_api, catalog as catalog_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import messages as messages_api
 from chalicelib.api import admin_jobs, admin_orders
+from chalicelib.api import channels as channels_api
 from chalicelib.jobs import registry
+from chalicelib.jobs import deliver_notifications as deliver_notifications_job
 from chalicelib.jobs import release_escrow as release_escrow_job
 from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
 
@@ -30,6 +32,7 @@ app.register_blueprint(providers_api.bp)
 app.register_blueprint(catalog_api.bp)
 app.register_blueprint(campaigns_api.bp)
 app.register_blueprint(notifications_api.bp)
+app.register_blueprint(channels_api.bp)
 app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
@@ -50,6 +53,14 @@ def sweep_timeouts(event):
 @app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="release_escrow")
 def release_escrow(event):
     return release_escrow_job.run()
+
+
+# Webhooks and e-mail leave from here, never from a request: a slow receiver only slows
+# this function.
+@app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="deliver_notifications")
+def deliver_notifications(event):
+    return deliver_notifications_job.run()
+
 
 if cfg.is_local:
     from chalicelib.local import routes as local_routes

@@ -5,9 +5,11 @@ tests all set the same variables.
 """
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 LOCAL_DEFAULT_JWT_SECRET = "local-dev-secret-do-not-deploy"
 LOCAL_STAGES = {"local", "test"}
+_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _int(name: str, default: int) -> int:
@@ -43,6 +45,11 @@ class Settings:
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_roles_claim: str = "roles"
+    # Notifications leaving the platform (services.delivery): the SES sender, and where
+    # mail goes ("ses", or "outbox": .eml files under <local_data_dir>/mail/).
+    mail_from: str | None = None
+    mail_transport: str = "ses"
+    local_data_dir: str = ".local/data"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -78,6 +85,11 @@ def load() -> Settings:
         jwt_audience=os.environ.get("JWT_AUDIENCE") or None,
         jwt_issuer=os.environ.get("JWT_ISSUER") or None,
         jwt_roles_claim=os.environ.get("JWT_ROLES_CLAIM") or "roles",
+        mail_from=os.environ.get("MAIL_FROM") or None,
+        # Only the local stage defaults to the file outbox; any stage may choose either.
+        mail_transport=(os.environ.get("MAIL_TRANSPORT")
+                        or ("outbox" if stage == "local" else "ses")),
+        local_data_dir=os.environ.get("LOCAL_DATA_DIR") or str(_ROOT / ".local" / "data"),
     )
 
 

@@ -35,6 +35,8 @@ DYNAMODB_ACTIONS = [
     "dynamodb:UpdateItem",
 ]
 S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
+SES_ACTIONS = ["ses:SendEmail"]
+SES_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
 
 # Errors API Gateway answers itself, before the function runs, in the contract's shape.
 # $context.error.messageString is already a quoted JSON string.
@@ -199,6 +201,7 @@ def _environment() -> dict:
         "JWT_AUDIENCE": {"Ref": "JwtAudience"},
         "JWT_ISSUER": {"Ref": "JwtIssuer"},
         "JWT_ROLES_CLAIM": {"Ref": "JwtRolesClaim"},
+        "MAIL_FROM": {"Ref": "MailFrom"},
     }
 
 
@@ -232,6 +235,9 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
         "JwtRolesClaim": {"Type": "String", "Default": "roles",
                           "Description": "Claim holding the roles list (cognito:groups for "
                                          "Cognito)"},
+        "MailFrom": {"Type": "String", "Default": "",
+                     "Description": "SES-verified sender of notification e-mail (its address "
+                                    "or its domain verified in SES); empty: no e-mail"},
         "LogRetentionDays": {"Type": "Number", "Default": 30,
                              "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 180, 365]},
     }
@@ -249,6 +255,7 @@ def _conditions() -> dict:
         "UseSecretsManager": {"Fn::And": [
             {"Fn::Not": [{"Condition": "UseJwks"}]},
             {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]}]},
+        "SendsMail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "MailFrom"}, ""]}]},
         "UseSsmSecret": {"Fn::And": [{"Fn::Not": [{"Condition": "UseJwks"}]},
                                      {"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]}]},
     }
@@ -310,6 +317,14 @@ def policy(models) -> dict:
                 "Sid": "JwtSecretParameter", "Effect": "Allow", "Action": ["ssm:GetParameter"],
                 "Resource": [_sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
                                   ":parameter" + JWT_SECRET_PARAMETER_NAME)]},
+                {"Ref": "AWS::NoValue"}]},
+            # Notification e-mail (deliver_notifications) may only be sent as MailFrom,
+            # verified either as that address or as its domain.
+            {"Fn::If": ["SendsMail", {
+                "Sid": "Mail", "Effect": "Allow", "Action": SES_ACTIONS,
+                "Resource": [_sub(SES_IDENTITY + "${MailFrom}"),
+                             {"Fn::Sub": [SES_IDENTITY + "${Domain}", {"Domain": {
+                                 "Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "MailFrom"}]}]}}]}]},
                 {"Ref": "AWS::NoValue"}]},
             {"Fn::If": ["UseSecretsManager", {
                 "Sid": "JwtSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],

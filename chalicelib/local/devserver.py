@@ -78,6 +78,9 @@ def local_environment(opts: Options) -> dict[str, str]:
         "S3_ENDPOINT": f"http://127.0.0.1:{opts.s3_port}",
         "BUCKET_NAME": LOCAL_BUCKET,
         "EMF_METRICS": "off",
+        # Mail to users lands as .eml files in <LOCAL_DATA_DIR>/mail/ (services.delivery).
+        "LOCAL_DATA_DIR": str(opts.data_dir),
+        "MAIL_TRANSPORT": "outbox",
     }
 
 

@@ -12,12 +12,13 @@ it or from the `release_escrow` sweep after a crash:
   (only if still pending).
 """
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
+from chalicelib.domain.retry import retry_delay
 from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.ledger import PENDING_PK, AccountModel, InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
@@ -107,10 +108,9 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
 def _record_failure(ins: InstructionModel, error: Exception, now: datetime) -> str:
     attempts = (ins.attempts or 0) + 1
     parked = attempts >= settings.get().instruction_max_attempts
-    backoff = timedelta(seconds=min(3600, 30 * 2 ** min(attempts, 7)))
     actions = [InstructionModel.attempts.set(attempts),
                InstructionModel.last_error.set(f"{type(error).__name__}: {error}"[:500]),
-               InstructionModel.next_attempt_at.set(clock.to_key(now + backoff))]
+               InstructionModel.next_attempt_at.set(clock.to_key(now + retry_delay(attempts)))]
     if parked:
         # Parked instructions leave the pending index: a person must look at them.
         actions += [InstructionModel.status.set(PARKED), InstructionModel.pending_pk.remove()]

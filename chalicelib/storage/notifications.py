@@ -75,6 +75,8 @@ class NotificationModel(Model):
     delivery_error = UnicodeAttribute(null=True)
     delivered_at = UnicodeAttribute(null=True)
     delivery = UnicodeAttribute(null=True)  # delivered | parked
+    webhook_sent_at = UnicodeAttribute(null=True)  # a retry does not send it again
+    email_sent_at = UnicodeAttribute(null=True)
 
     unread = UnreadNotifications()
     outbox = NotificationOutbox()
