@@ -52,8 +52,8 @@ def address_problem(address: str, *, local: bool) -> str | None:
     if ip.is_loopback:
         return None if local else "resolves to a loopback address"
     for label, refused in (("an unspecified", ip.is_unspecified), ("a link-local", ip.is_link_local),
-                           ("a multicast", ip.is_multicast), ("a private", ip.is_private),
-                           ("a reserved", ip.is_reserved)):
+                           ("a multicast", ip.is_multicast), ("a reserved", ip.is_reserved),
+                           ("a private", ip.is_private)):
         if refused:
             return f"resolves to {label} address"
     if not ip.is_global:
