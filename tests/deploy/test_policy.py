@@ -83,6 +83,14 @@ def _market_scenario(api: ApiClient) -> None:
     _ok(api.get("/orders?as=buyer", user=BUYER))
     _ok(api.get("/orders?as=provider&status=completed", user=PROVIDER))
     _ok(api.get("/me/notifications", user=PROVIDER))
+    _ok(api.get("/me/notifications?unread=true", user=PROVIDER))
+    _ok(api.get("/me/notifications/unread-count", user=PROVIDER))
+    first = api.get("/me/notifications?limit=1", user=PROVIDER).json["items"][0]["id"]
+    _ok(api.post("/me/notifications/read", {"ids": [first]}, user=PROVIDER))
+    _ok(api.post("/me/notifications/read", {"all": True}, user=BUYER))
+    _ok(api.put("/me/channels", {"email": "shop@example.com"}, user=BUYER))
+    _ok(api.get("/me/channels", user=BUYER))
+    _deliver_by_ses(api)
     _ok(api.get("/me/balance", user=PROVIDER))
     _ok(api.get(f"/users/{BUYER}"))
 
@@ -116,6 +124,23 @@ def _market_scenario(api: ApiClient) -> None:
     catalog.approved_provider(api, "provider-2")
     _ok(api.post("/admin/providers/provider-2/suspend", {"reason": "资质过期"}, user=OPERATOR,
                  operator=True))
+
+
+def _deliver_by_ses(api: ApiClient) -> None:
+    """deliver_notifications as a deployed stage runs it: mail through SES."""
+    import dataclasses
+
+    import boto3
+
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(
+        EmailAddress="notices@market.example.com")
+    before = settings.get()
+    settings._current = dataclasses.replace(before, mail_transport="ses",
+                                            mail_from="notices@market.example.com")
+    try:
+        assert api.invoke("deliver_notifications").payload["moved"] >= 1
+    finally:
+        settings._current = before
 
 
 def _deployed_secret_reads() -> None:
@@ -181,7 +206,7 @@ def _models_by_table() -> dict:
 
 def test_the_scenario_reached_every_kind_of_call(recorded_calls):
     services = {c["service"] for c in recorded_calls}
-    assert {"dynamodb", "s3", "ssm", "secretsmanager"} <= services
+    assert {"dynamodb", "s3", "ssm", "secretsmanager", "email"} <= services
     actions = {a for c in recorded_calls for a in c["actions"]}
     assert {"dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject", "s3:GetObject"} <= actions
 
@@ -203,7 +228,8 @@ def test_the_policy_grants_every_dynamodb_action_the_code_calls_on_our_tables(re
 
 
 def test_the_policy_grants_the_s3_and_secret_actions_the_code_calls(recorded_calls):
-    granted = (_granted("FilesObjects") | _granted("JwtSecretParameter") | _granted("JwtSecret"))
+    granted = (_granted("FilesObjects") | _granted("JwtSecretParameter") | _granted("JwtSecret")
+               | _granted("Mail"))
     called = {a for c in recorded_calls if c["service"] != "dynamodb" for a in c["actions"]}
     assert called <= granted, f"policy lacks {sorted(called - granted)}"
 
