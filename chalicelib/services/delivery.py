@@ -198,7 +198,7 @@ class Mailer:
                 self._to_ses(message)
         except DeliveryFailed:
             raise
-        except Exception as error:  # any SES or disk failure is this channel failing
+        except Exception as error:  # noqa: BLE001 - any SES or disk failure is this channel failing
             raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
 
     def message(self, to: str, notice: NotificationModel) -> EmailMessage:

@@ -42,11 +42,15 @@ def test_local_environment_points_the_app_at_the_local_engines():
     assert env["DYNAMODB_ENDPOINT"] == "http://127.0.0.1:8101"
     assert env["S3_ENDPOINT"] == "http://127.0.0.1:8102"
     assert env["BUCKET_NAME"] == "market-local-files"
+    # The app writes notification mail where the dev server keeps its data.
+    assert env["MAIL_TRANSPORT"] == "outbox"
+    assert env["LOCAL_DATA_DIR"] == str(opts.data_dir)
 
 
 def test_apply_environment_drops_a_public_url_and_real_credentials(monkeypatch):
     for name in ("STAGE", "TABLE_PREFIX", "DYNAMODB_ENDPOINT", "S3_ENDPOINT", "BUCKET_NAME",
-                 "EMF_METRICS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                 "EMF_METRICS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "LOCAL_DATA_DIR", "MAIL_TRANSPORT"):
         monkeypatch.setenv(name, "before")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://market.example.com")
     monkeypatch.setenv("AWS_PROFILE", "someone-real")
