@@ -17,7 +17,8 @@ def test_defaults_match_the_readme(monkeypatch):
     opts = devserver.options_from_env()
     assert (opts.port, opts.dynamodb_port, opts.s3_port) == (8000, 8001, 9001)
     assert opts.sweep_interval == 10
-    assert opts.data_dir == devserver.ROOT / ".local" / "data"
+    # Resolved: a worktree may link .local to another checkout's.
+    assert opts.data_dir == (devserver.ROOT / ".local" / "data").resolve()
     assert opts.dynamodb_dir == opts.data_dir / "dynamodb"
 
 
