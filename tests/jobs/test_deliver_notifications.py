@@ -249,3 +249,18 @@ def test_an_unverified_sender_is_a_failed_delivery_retried_later(moto_api):
     item = stored(notice["id"])
     assert item.delivery_attempts == 1 and "email" in item.delivery_error
     assert item.outbox_pk is not None and _sent_by_moto() == []
+
+
+def test_the_job_runs_on_every_schedule_the_others_run_on(api, receiver, mail_dir):
+    from app import app as chalice_app
+    from chalicelib.jobs import registry
+    from deploy import template
+
+    registry.run_all()  # loads every job module
+    assert JOB in registry.JOBS
+    assert (JOB, "rate(1 minute)") in template.scheduled_functions(chalice_app)
+    # The dev server's timer and POST /_local/sweeps run registry.run_all: so does this.
+    hook(api, receiver.url)
+    send()
+    assert api.post("/_local/sweeps").json[JOB]["moved"] == 1
+    assert len(receiver.requests) == 1
