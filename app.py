@@ -7,6 +7,7 @@ from chalicelib import settings
 from chalicelib.api import admin_jobs, admin_orders, cors, middleware, system
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
+from chalicelib.api import channels as channels_api
 from chalicelib.api import messages as messages_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
@@ -17,6 +18,7 @@ from chalicelib.api import proposals as proposals_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import reviews as reviews_api
 from chalicelib.api import users as users_api
+from chalicelib.jobs import deliver_notifications as deliver_notifications_job
 from chalicelib.jobs import release_escrow as release_escrow_job
 from chalicelib.jobs import settle_payments as settle_payments_job
 from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
@@ -38,6 +40,7 @@ app.register_blueprint(providers_api.bp)
 app.register_blueprint(catalog_api.bp)
 app.register_blueprint(campaigns_api.bp)
 app.register_blueprint(notifications_api.bp)
+app.register_blueprint(channels_api.bp)
 app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
@@ -66,6 +69,13 @@ def release_escrow(event):
 @app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="settle_payments")
 def settle_payments(event):
     return settle_payments_job.run()
+
+
+# Webhooks and e-mail leave from here, never from a request: a slow receiver only slows
+# this function.
+@app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="deliver_notifications")
+def deliver_notifications(event):
+    return deliver_notifications_job.run()
 
 
 if cfg.serves_local_routes:

@@ -5,6 +5,7 @@ tests all set the same variables.
 """
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 LOCAL_DEFAULT_JWT_SECRET = "local-dev-secret-do-not-deploy"
 # Stages that may sign with the default secret above; only `local` also serves /_local/*.
@@ -15,6 +16,7 @@ MIN_SECRET_BYTES = 32
 ALIPAY_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
 # Gateways a deployed stage must never run on: they make money up (the sandbox).
 FAKE_GATEWAYS = {"sandbox"}
+_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _int(name: str, default: int) -> int:
@@ -72,6 +74,11 @@ class Settings:
     alipay_root_cert_sn: str | None = None
     alipay_secret_arn: str | None = None
     alipay_ssm_parameter: str | None = None
+    # Notifications leaving the platform (services.delivery): the SES sender, and where
+    # mail goes ("ses", or "outbox": .eml files under <local_data_dir>/mail/).
+    mail_from: str | None = None
+    mail_transport: str = "ses"
+    local_data_dir: str = ".local/data"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -123,6 +130,11 @@ def load() -> Settings:
             "alipay_app_id", "alipay_app_private_key", "alipay_public_key",
             "alipay_notify_url", "alipay_return_url", "alipay_app_cert_sn",
             "alipay_root_cert_sn", "alipay_secret_arn", "alipay_ssm_parameter")},
+        mail_from=os.environ.get("MAIL_FROM") or None,
+        # Only the local stage defaults to the file outbox; any stage may choose either.
+        mail_transport=(os.environ.get("MAIL_TRANSPORT")
+                        or ("outbox" if stage == "local" else "ses")),
+        local_data_dir=os.environ.get("LOCAL_DATA_DIR") or str(_ROOT / ".local" / "data"),
     )
 
 

@@ -44,6 +44,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "campaigns": ["ConditionCheckItem", "GetItem", "PutItem"],
         "campaigns/by_end": ["Query"],
         "catalog_guards": ["DeleteItem", "GetItem", "PutItem"],
+        "channels": ["GetItem", "UpdateItem"],
         "deliverables": ["GetItem", "PutItem", "Query", "UpdateItem"],
         "idempotency": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
         "instructions": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
@@ -52,7 +53,9 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "market_index/by_rating": ["Query"],
         "messages": ["PutItem"],
         "messages/by_time": ["Query"],
-        "notifications": ["PutItem", "Query"],
+        "notification_counters": ["GetItem", "UpdateItem"],
+        "notifications": ["PutItem", "Query", "UpdateItem"],
+        "notifications/unread": ["Query"],
         "order_events": ["PutItem", "Query"],
         "orders": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
         "orders/by_buyer": ["Query"],
@@ -85,6 +88,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "catalog_guards": ["DeleteItem"],
         "instructions": ["GetItem", "PutItem", "UpdateItem"],
         "market_index": ["BatchWriteItem"],
+        "notification_counters": ["UpdateItem"],
         "notifications": ["PutItem"],
         "order_events": ["PutItem"],
         "orders": ["GetItem", "UpdateItem"],
@@ -107,10 +111,19 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "stuck_items": ["DeleteItem", "UpdateItem"],
         "withdrawals": ["GetItem", "UpdateItem"],
     },
+    # Notifications leave for webhooks and e-mail from the outbox index; a receiver that
+    # keeps failing is parked for operators.
+    "deliver_notifications": {
+        "channels": ["GetItem"],
+        "notifications": ["GetItem", "UpdateItem"],
+        "notifications/outbox": ["Query"],
+        "stuck_items": ["DeleteItem", "UpdateItem"],
+    },
     # Payments whose notification never came: ask the gateway, then settle as the
     # notification would have (fund the order, or refund money for a closed one).
     "settle_payments": {
         "instructions": ["GetItem", "PutItem", "UpdateItem"],
+        "notification_counters": ["UpdateItem"],
         "notifications": ["PutItem"],
         "order_events": ["PutItem"],
         "orders": ["GetItem", "UpdateItem"],
@@ -136,6 +149,10 @@ S3_LOGO_ACTIONS = ["s3:DeleteObject"]
 UPLOAD_PREFIX = "orders/"
 PENDING_UPLOAD_TAG = {"Key": "upload", "Value": "pending"}
 S3_UPLOAD_ACTIONS = ["s3:PutObjectTagging"]
+# Notification e-mail (the deliver_notifications job), only from the configured sender.
+MAIL_FUNCTION = "deliver_notifications"
+SES_ACTIONS = ["ses:SendEmail"]
+SES_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
 
 
 # Errors API Gateway answers itself, before the function runs, in the contract's shape.
@@ -380,6 +397,7 @@ def _environment() -> dict:
         "ALIPAY_SSM_PARAMETER": {"Fn::If": ["UseAlipaySsm", _sub(ALIPAY_PARAMETER_NAME), ""]},
         "ALIPAY_SECRET_ARN": {"Fn::If": ["UseAlipaySecretsManager", {"Ref": "AlipaySecretArn"},
                                          ""]},
+        "MAIL_FROM": {"Ref": "MailFrom"},
     }
 
 
@@ -428,6 +446,9 @@ def _parameters(schedules: list[tuple[str, str]]) -> dict:
             "Type": "String", "Default": "",
             "Description": "Secrets Manager ARN of the Alipay registration (JSON, see "
                            "docs/deploy.md); empty: read the SSM parameter /<stack name>/alipay"},
+        "MailFrom": {"Type": "String", "Default": "",
+                     "Description": "SES-verified sender of notification e-mail (its address "
+                                    "or its domain verified in SES); empty: no e-mail"},
         "LogRetentionDays": {"Type": "Number", "Default": 30,
                              "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 180, 365]},
     }
@@ -446,6 +467,7 @@ def _conditions() -> dict:
         "UseSsmSecret": {"Fn::Equals": [{"Ref": "JwtSecretArn"}, ""]},
         "UseAlipaySecretsManager": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlipaySecretArn"}, ""]}]},
         "UseAlipaySsm": {"Fn::Equals": [{"Ref": "AlipaySecretArn"}, ""]},
+        "SendsMail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "MailFrom"}, ""]}]},
     }
 
 
@@ -563,6 +585,17 @@ def policy(models, function: str = API_FUNCTION) -> dict:
             {"Fn::If": ["UseSecretsManager", {
                 "Sid": "JwtSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                 "Resource": [{"Ref": "JwtSecretArn"}]}, {"Ref": "AWS::NoValue"}]},
+        ]
+    if function == MAIL_FUNCTION:
+        statements += [
+            # Notification e-mail (deliver_notifications) may only be sent as MailFrom,
+            # verified either as that address or as its domain.
+            {"Fn::If": ["SendsMail", {
+                "Sid": "Mail", "Effect": "Allow", "Action": SES_ACTIONS,
+                "Resource": [_sub(SES_IDENTITY + "${MailFrom}"),
+                             {"Fn::Sub": [SES_IDENTITY + "${Domain}", {"Domain": {
+                                 "Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "MailFrom"}]}]}}]}]},
+                {"Ref": "AWS::NoValue"}]},
         ]
     if function in GATEWAY_FUNCTIONS:
         statements += [

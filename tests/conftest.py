@@ -6,6 +6,7 @@ transaction conflicts and validation). `-m "not dynamodb_local"` skips the secon
 """
 import os
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -21,6 +22,8 @@ os.environ["BUCKET_NAME"] = "market-test-files"
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 os.environ.pop("S3_ENDPOINT", None)
 os.environ.pop("JWT_SECRET", None)
+# The local stage writes notification mail under LOCAL_DATA_DIR: never the real one.
+os.environ["LOCAL_DATA_DIR"] = tempfile.mkdtemp(prefix="market-test-data-")
 
 from chalicelib.local import engines  # noqa: E402
 

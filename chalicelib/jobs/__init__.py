@@ -1,3 +1,4 @@
 def load_all() -> None:
     """Import every job module so that it registers itself."""
-    from chalicelib.jobs import release_escrow, settle_payments, sweep_timeouts  # noqa: F401
+    from chalicelib.jobs import (deliver_notifications, release_escrow,  # noqa: F401
+                                 settle_payments, sweep_timeouts)

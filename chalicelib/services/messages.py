@@ -49,8 +49,7 @@ def post_message(caller: Caller, order_id: str, *, body: str, file_ids: list[str
                     target, actions, condition = attachments.sent_actions(item, key, message_id,
                                                                           at)
                     tx.update("attachment", target, actions=actions, condition=condition)
-                for notice in notices:
-                    tx.save("notification", notice)
+                notifications.write_in(tx, notices)
             return present(message)
         except TransactWriteError as error:
             refusal = tx.refusal(error)

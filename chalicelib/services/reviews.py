@@ -21,7 +21,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ReviewNotAll
 from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib.services import notifications, orders
 from chalicelib.services.catalog.reading import load_service
-from chalicelib.storage.base import cancellation_codes, transact_write
+from chalicelib.storage.base import cancellation_codes, transact_write, transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel, get_provider
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.reviews import ReviewModel
@@ -107,18 +107,19 @@ def reply_to_buyer_review(caller, order_id: str, *, body: str, now: datetime) ->
                               replied=review is not None and review.reply is not None)
     R = ReviewModel
     at = clock.to_key(now)
+    tx = transaction()
     try:
-        with transact_write() as tx:
+        with tx:
             # Once: the condition, not the read above, decides between two racing replies.
-            tx.update(R(order.id, rules.BUYER),
+            tx.update("review", R(order.id, rules.BUYER),
                       actions=[R.reply.set({"body": body, "at": at})],
                       condition=R.order_id.exists() & R.reply.does_not_exist())
-            tx.save(notifications.notification_put(
+            notifications.write_in(tx, [notifications.notification_put(
                 order.buyer_id, "review_replied", order_id=order.id,
                 service_id=order.service_id, now=now,
-                text=f"服务商回复了您对订单「{_order_title(order)}」的评价"))
+                text=f"服务商回复了您对订单「{_order_title(order)}」的评价")])
     except TransactWriteError as error:
-        if _code(cancellation_codes(error), 0) != FAILED:
+        if not tx.refusal(error).failed("review"):
             raise
         raise ReviewNotAllowed("the buyer's review has been answered already",
                                reason="already_replied")

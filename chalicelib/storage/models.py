@@ -1,6 +1,7 @@
 """Every PynamoDB model of the app; importing this module registers all tables."""
 from chalicelib.storage import (  # noqa: F401 - importing a module registers its models
     catalog,
+    channels,
     idempotency,
     ledger,
     market,

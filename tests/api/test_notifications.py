@@ -1,6 +1,7 @@
 """The notifications inbox: newest first, paged, strictly one's own."""
 from chalicelib import clock
-from chalicelib.services.notifications import notification_put, notify
+from chalicelib.services import notifications as notifications_service
+from chalicelib.services.notifications import notification_put, notify, write_in
 from chalicelib.storage.base import transact_write
 from chalicelib.storage.notifications import NotificationModel
 
@@ -62,16 +63,17 @@ def test_notify_swallows_storage_failures(api, monkeypatch):
     def broken(self, *args, **kwargs):
         raise RuntimeError("DynamoDB is down")
 
-    monkeypatch.setattr(NotificationModel, "save", broken)
+    monkeypatch.setattr(notifications_service, "transact_write", broken)
     assert notify("buyer-1", "approved", text="验收通过", now=clock.now()) is None
 
 
 def test_a_notification_can_join_a_callers_transaction(api):
     with transact_write() as tx:
-        tx.save(notification_put("provider-1", "approved", order_id="ord_9",
-                                 text="买家已验收", now=clock.now()))
+        write_in(tx, [notification_put("provider-1", "approved", order_id="ord_9",
+                                       text="买家已验收", now=clock.now())])
     items = api.get("/me/notifications", user="provider-1").json["items"]
     assert [(n["kind"], n["order_id"]) for n in items] == [("approved", "ord_9")]
+    assert api.get("/me/notifications/unread-count", user="provider-1").json == {"count": 1}
 
 
 def test_notifications_expire_after_90_days_through_ttl(api):

@@ -167,6 +167,10 @@ CASES: dict[tuple[str, str], Case] = {
         PUBLIC, lambda w: Target({"provider_id": PROVIDER}, BUYER)),
 
     ("GET", "/me/notifications"): Case(SELF, self_target()),
+    ("GET", "/me/notifications/unread-count"): Case(SELF, self_target()),
+    ("POST", "/me/notifications/read"): Case(SELF, self_target(body={"all": True})),
+    ("GET", "/me/channels"): Case(SELF, self_target()),
+    ("PUT", "/me/channels"): Case(SELF, self_target(body={"email": "shop@example.com"})),
     ("GET", "/me/balance"): Case(SELF, self_target()),
     ("GET", "/me/withdrawals"): Case(SELF, self_target()),
     ("GET", "/me/statement"): Case(SELF, self_target()),

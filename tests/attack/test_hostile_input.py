@@ -17,7 +17,7 @@ from PIL import Image
 
 from chalicelib import settings
 from chalicelib.api.routing import ROUTES
-from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
+from chalicelib.api.schema import Bool, DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.services.deliverables import MAX_FILE_BYTES
 from tests.api.catalog_support import approved_provider, image_bytes, service_body
 from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, upload
@@ -66,6 +66,7 @@ WRONG_VALUES = {
     DateTime: [123, True, [], "tomorrow", "2026-12-01", "2026-12-01T00:00:00", "x" * 50],
     ListOf: ["a", 5, {}, True],
     Obj: ["a", 5, [], True],
+    Bool: ["true", 1, 0, [], {}],
 }
 
 

@@ -18,7 +18,8 @@ def test_defaults_match_the_readme(monkeypatch):
     assert (opts.port, opts.dynamodb_port, opts.s3_port) == (8000, 8001, 9001)
     assert opts.sweep_interval == 10
     assert opts.alipay_standin_port == 8010 and opts.payment_gateway == "alipay"
-    assert opts.data_dir == devserver.ROOT / ".local" / "data"
+    # Resolved: a worktree may link .local to another checkout's.
+    assert opts.data_dir == (devserver.ROOT / ".local" / "data").resolve()
     assert opts.dynamodb_dir == opts.data_dir / "dynamodb"
 
 
@@ -44,6 +45,10 @@ def test_local_environment_points_the_app_at_the_local_engines():
     assert env["S3_ENDPOINT"] == "http://127.0.0.1:8102"
     assert env["BUCKET_NAME"] == "market-local-files"
     assert env["PAYMENT_GATEWAY"] == "alipay"  # through the stand-in, by default
+    # The app writes notification mail where the dev server keeps its data.
+    assert env["MAIL_TRANSPORT"] == "outbox"
+    assert env["LOCAL_DATA_DIR"] == str(opts.data_dir)
+
 
 
 def test_the_stand_in_is_the_default_and_the_sandbox_a_choice(tmp_path):
@@ -66,7 +71,7 @@ def test_the_stand_in_is_the_default_and_the_sandbox_a_choice(tmp_path):
 def test_apply_environment_drops_a_public_url_and_real_credentials(monkeypatch):
     for name in ("STAGE", "TABLE_PREFIX", "DYNAMODB_ENDPOINT", "S3_ENDPOINT", "BUCKET_NAME",
                  "EMF_METRICS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "PAYMENT_GATEWAY", "ALIPAY_APP_ID"):
+                 "PAYMENT_GATEWAY", "ALIPAY_APP_ID", "LOCAL_DATA_DIR", "MAIL_TRANSPORT"):
         monkeypatch.setenv(name, "before")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://market.example.com")
     monkeypatch.setenv("AWS_PROFILE", "someone-real")

@@ -1,0 +1,233 @@
+"""Draining the notification outbox to each user's channels (webhook, e-mail).
+
+Every notice is written due (services.notifications); `deliver` reads the user's channels
+at delivery time, POSTs the notice to the webhook signed with the webhook's secret and
+mails it, then takes it out of the outbox. A channel that fails leaves the notice due
+again after `stuck.backoff` (the escrow instructions' rhythm), parked for operators after
+`INSTRUCTION_MAX_ATTEMPTS` tries. A channel that already took the notice is not sent it
+again on a retry; a receiver may still see one twice (a crash between its 2xx and our
+record), so it should use the notice's `id` to drop repeats.
+
+Nothing here runs inside a request: a slow or failing receiver delays only this driver.
+"""
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import ssl
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib import clock, settings
+from chalicelib.services import channels, notifications, stuck
+from chalicelib.storage.notifications import OUTBOX_PK, NotificationModel
+
+log = logging.getLogger("market.delivery")
+
+WEBHOOK_TIMEOUT_SECONDS = 3
+SIGNATURE_HEADER = "Market-Signature"
+DELIVERED, PARKED, PENDING, SKIPPED = "delivered", "parked", "pending", "skipped"
+_ERROR_MAX = 500
+
+
+class DeliveryFailed(Exception):
+    """A channel did not take the notice (non-2xx, timeout, refused address, mail error)."""
+
+
+def due(now: datetime, *, limit: int, start_key=None):
+    """One page of (user id, sort key) due for delivery, oldest due first, the next page's
+    start key and how many index items DynamoDB read for it."""
+    result = NotificationModel.outbox.query(
+        OUTBOX_PK, NotificationModel.outbox_due <= clock.to_key(now), limit=limit,
+        last_evaluated_key=start_key)
+    items = [(n.user_id, n.sk) for n in result]
+    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The Market-Signature header value: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def deliver(user_id: str, sk: str, now: datetime, *, mailer=None) -> str:
+    """Try one due notice on every channel of its user; what became of it."""
+    try:
+        notice = NotificationModel.get(user_id, sk, consistent_read=True)
+    except DoesNotExist:
+        return SKIPPED
+    # The index is eventually consistent: the item decides whether it is still due.
+    if notice.outbox_pk is None or (notice.outbox_due or "") > clock.to_key(now):
+        return SKIPPED
+    found_due = notice.outbox_due
+    target = channels.load(user_id)
+    errors = []
+    body = json.dumps(_payload(notice), ensure_ascii=False, sort_keys=True).encode()
+    sent = []
+    if target is not None and target.webhook_url and not notice.webhook_sent_at:
+        try:
+            post_webhook(target.webhook_url, target.webhook_secret or "", body)
+            sent.append(NotificationModel.webhook_sent_at.set(clock.to_key(now)))
+        except DeliveryFailed as error:
+            errors.append(f"webhook: {error}")
+    if target is not None and target.email and not notice.email_sent_at:
+        try:
+            (mailer or Mailer()).send(target.email, notice)
+            sent.append(NotificationModel.email_sent_at.set(clock.to_key(now)))
+        except DeliveryFailed as error:
+            errors.append(f"email: {error}")
+    if errors:
+        return _retry_later(notice, found_due, sent, "; ".join(errors), now)
+    return _done(notice, found_due, sent, now)
+
+
+def _payload(notice: NotificationModel) -> dict:
+    out = notifications.present(notice)
+    out.pop("read", None)  # the inbox's state, not the event's
+    return out
+
+
+def _done(notice, found_due, sent, now) -> str:
+    M = NotificationModel
+    actions = [*sent, M.outbox_pk.remove(), M.outbox_due.remove(), M.delivery.set(DELIVERED),
+               M.delivered_at.set(clock.to_key(now)), M.delivery_error.remove()]
+    _update(notice, actions, found_due)
+    return DELIVERED
+
+
+def _retry_later(notice, found_due, sent, error: str, now) -> str:
+    M = NotificationModel
+    attempts = int(notice.delivery_attempts or 0) + 1
+    actions = [*sent, M.delivery_attempts.set(attempts), M.delivery_error.set(error[:_ERROR_MAX])]
+    if attempts >= settings.get().instruction_max_attempts:
+        # Out of the outbox: a person must look at it (GET /admin/stuck lists it).
+        actions += [M.outbox_pk.remove(), M.outbox_due.remove(), M.delivery.set(PARKED)]
+        status = PARKED
+    else:
+        actions.append(M.outbox_due.set(clock.to_key(now + stuck.backoff(attempts))))
+        status = PENDING
+    if not _update(notice, actions, found_due):
+        return SKIPPED
+    return status
+
+
+def _update(notice, actions, found_due) -> bool:
+    """Apply only if the notice is still due where we found it: a concurrent run that
+    handled it first must not be undone or counted twice. False if it was."""
+    try:
+        notice.update(actions=actions, condition=NotificationModel.outbox_due == found_due)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+def defer(user_id: str, sk: str, retry_at: datetime | None) -> bool:
+    """Push a notice whose handling crashed back (or out, None); False if not due."""
+    M = NotificationModel
+    if retry_at is None:
+        actions = [M.outbox_pk.remove(), M.outbox_due.remove(), M.delivery.set(PARKED)]
+    else:
+        actions = [M.outbox_due.set(clock.to_key(retry_at))]
+    try:
+        M(user_id, sk).update(actions=actions, condition=M.outbox_pk.exists())
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+# --- the webhook ---------------------------------------------------------------
+def post_webhook(url: str, secret: str, body: bytes, *, signed_at: int | None = None) -> int:
+    """POST the body, signed; its status if 2xx. Redirects are not followed."""
+    # Checked again now, not only when it was set: what the name resolves to may have
+    # changed since (DNS rebinding).
+    problem = channels.webhook_problem(url)
+    if problem:
+        raise DeliveryFailed(f"webhook_url {problem}")
+    parts = urlsplit(url)
+    timestamp = int(clock.real_now().timestamp()) if signed_at is None else signed_at
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname, parts.port,
+                                           timeout=WEBHOOK_TIMEOUT_SECONDS,
+                                           context=ssl.create_default_context())
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port,
+                                          timeout=WEBHOOK_TIMEOUT_SECONDS)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("POST", path, body=body, headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "service-market-webhooks/1",
+            SIGNATURE_HEADER: sign(secret, timestamp, body)})
+        response = conn.getresponse()
+        status = response.status
+        response.read(1024)  # a little, so the connection closes cleanly; never all of it
+    except (OSError, http.client.HTTPException) as error:
+        raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
+    finally:
+        conn.close()
+    # http.client never follows a redirect; a 3xx is a failure like any non-2xx.
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"answered {status}")
+    return status
+
+
+# --- e-mail ----------------------------------------------------------------------
+class Mailer:
+    """Sends a notice by mail: through SES, or into the local outbox directory."""
+
+    def __init__(self, cfg=None):
+        self.cfg = cfg or settings.get()
+        self._ses = None
+
+    def send(self, to: str, notice: NotificationModel) -> None:
+        message = self.message(to, notice)
+        try:
+            if self.cfg.mail_transport == "outbox":
+                self._to_outbox(message, notice)
+            else:
+                self._to_ses(message)
+        except DeliveryFailed:
+            raise
+        except Exception as error:  # noqa: BLE001 - any SES or disk failure is this channel failing
+            raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
+
+    def message(self, to: str, notice: NotificationModel) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.cfg.mail_from or "notifications@market.local"
+        message["To"] = to
+        message["Subject"] = f"[服务市场] {notice.text[:60]}"
+        message["X-Market-Notification"] = notice.id
+        payload = json.dumps(_payload(notice), ensure_ascii=False, indent=2, sort_keys=True)
+        message.set_content(f"{notice.text}\n\n{payload}\n")
+        return message
+
+    def _to_outbox(self, message: EmailMessage, notice: NotificationModel) -> None:
+        folder = self.outbox_dir(self.cfg)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{notice.created_at.replace(':', '')}-{notice.id}.eml").write_bytes(
+            bytes(message))
+
+    @staticmethod
+    def outbox_dir(cfg=None) -> Path:
+        return Path((cfg or settings.get()).local_data_dir) / "mail"
+
+    def _to_ses(self, message: EmailMessage) -> None:
+        if not self.cfg.mail_from:
+            raise DeliveryFailed("MAIL_FROM is not set")
+        if self._ses is None:
+            import boto3
+
+            self._ses = boto3.client("ses", region_name=self.cfg.region)
+        self._ses.send_email(
+            Source=self.cfg.mail_from, Destination={"ToAddresses": [message["To"]]},
+            Message={"Subject": {"Data": message["Subject"], "Charset": "UTF-8"},
+                     "Body": {"Text": {"Data": message.get_content(), "Charset": "UTF-8"}}})
