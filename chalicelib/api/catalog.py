@@ -131,14 +131,14 @@ def delist_service(req):
     return catalog.delist_service(req.caller, req.params["service_id"], req.now)
 
 
-@route(bp, "/admin/services/{service_id}/feature", "POST", auth=OPERATOR, body=EMPTY,
+@route(bp, "/admin/services/{service_id}/feature", "POST", response=answers.SERVICE, auth=OPERATOR, body=EMPTY,
        tag="admin")
 def feature_service(req):
     """小二推荐: recommend a listed service (GET /services?featured=true)."""
     return catalog.feature_service(req.caller, req.params["service_id"], req.now)
 
 
-@route(bp, "/admin/services/{service_id}/unfeature", "POST", auth=OPERATOR, body=EMPTY,
+@route(bp, "/admin/services/{service_id}/unfeature", "POST", response=answers.SERVICE, auth=OPERATOR, body=EMPTY,
        tag="admin")
 def unfeature_service(req):
     """Take a recommendation back."""
