@@ -162,9 +162,9 @@ def test_bad_mark_requests_are_refused(api):
 
 
 def test_messages_and_review_replies_raise_the_counter_in_their_transaction(api):
-    from chalicelib.storage.base import transact_write
+    from chalicelib.storage.base import transaction
 
-    with transact_write() as tx:
+    with transaction() as tx:
         notifications.write_in(tx, [
             notifications.notification_put(BUYER, "message", text="一", now=clock.now()),
             notifications.notification_put(BUYER, "message", text="二", now=clock.now()),

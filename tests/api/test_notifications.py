@@ -2,7 +2,7 @@
 from chalicelib import clock
 from chalicelib.services import notifications as notifications_service
 from chalicelib.services.notifications import notification_put, notify, write_in
-from chalicelib.storage.base import transact_write
+from chalicelib.storage.base import transaction
 from chalicelib.storage.notifications import NotificationModel
 
 
@@ -60,15 +60,15 @@ def test_notify_never_raises_for_a_bad_kind_and_keeps_the_notice(api):
 
 
 def test_notify_swallows_storage_failures(api, monkeypatch):
-    def broken(self, *args, **kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("DynamoDB is down")
 
-    monkeypatch.setattr(notifications_service, "transact_write", broken)
+    monkeypatch.setattr(notifications_service, "transaction", broken)
     assert notify("buyer-1", "approved", text="验收通过", now=clock.now()) is None
 
 
 def test_a_notification_can_join_a_callers_transaction(api):
-    with transact_write() as tx:
+    with transaction() as tx:
         write_in(tx, [notification_put("provider-1", "approved", order_id="ord_9",
                                        text="买家已验收", now=clock.now())])
     items = api.get("/me/notifications", user="provider-1").json["items"]
