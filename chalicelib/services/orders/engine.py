@@ -145,6 +145,7 @@ class _Change:
                  params: dict, data: dict, request_key: str | None):
         self.order, self.outcome, self.actor, self.now = order, outcome, actor, now
         self.request_key = request_key
+        self.notices: list = []  # set by transition(): what this move tells whom
         self.params, self.data = params, dict(data)
         self.at = clock.to_key(now)
         to = outcome.to
@@ -365,6 +366,10 @@ class _Change:
                 tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
             for op in self.extra:
                 op(tx)
+            # The notices this move sends, and their readers' unread counters: written
+            # with the move, so a crash can never keep the one and lose the other.
+            if self.notices:
+                notifications.write_in(tx, self.notices)
             if self.close_service and include_service:
                 tx.update("service", ServiceModel(order.service_id),
                           actions=[ServiceModel.open_orders.add(-1)],
@@ -394,6 +399,7 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             raise
         change = _Change(order, outcome, actor, now, {**(params or {}), **more}, data or {},
                          request_key)
+        change.notices = _notices(order, action, change, now)
         tx = transaction()
         try:
             change.commit(tx, include_service)
@@ -420,9 +426,7 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             raise
         observability.order_transition(action, outcome.from_status, outcome.to, order.id)
         escrow.execute_quietly([i.id for i in change.instructions], now)
-        fresh = load(order_id)
-        _after(fresh, action, change, now)
-        return fresh
+        return load(order_id)
     raise Conflict()
 
 
@@ -471,9 +475,9 @@ _NOTICES = {
                   lambda o, c: "买家取消了订单" if _by_buyer(c)
                   else "服务商取消了订单，款项将原路退回"),
     life.SET_PRICE: ("other", "price_changed",
-                     lambda o, c: f"买家将价格改为 {money.yuan(int(o.amount))}，请确认或改价"
+                     lambda o, c: f"买家将价格改为 {money.yuan(int(c.params['amount']))}，请确认或改价"
                      if _by_buyer(c) else
-                     f"服务商将价格定为 {money.yuan(int(o.amount))}，确认后即可付款"),
+                     f"服务商将价格定为 {money.yuan(int(c.params['amount']))}，确认后即可付款"),
     # Both: the one who opened it learns it is in the queue, the other that it was opened.
     life.DISPUTE: ("both", "disputed", "订单进入纠纷处理，平台小二将介入"),
     life.RESOLVE: ("both", "resolved", "平台已裁决"),
@@ -482,10 +486,21 @@ _NOTICES = {
 }
 
 
-def _after(order: OrderModel, action: str, change: _Change, now: datetime) -> None:
-    notice = _NOTICES.get(action)
-    if notice:
-        who, kind, text = notice
+def _notices(order: OrderModel, action: str, change: _Change,
+             now: datetime) -> list:
+    """The notifications a move sends (unsaved): to whom the table above says, and to the
+    buyer for any refund it decides. Built from the order as read and the move itself,
+    since they are written in the move's own transaction."""
+    out = []
+
+    def notice(user_id: str, kind: str, text: str):
+        out.append(notifications.notification_put(
+            user_id, kind, order_id=order.id, service_id=order.service_id,
+            text=f"{order.service.title}：{text}", now=now))
+
+    entry = _NOTICES.get(action)
+    if entry:
+        who, kind, text = entry
         if callable(text):
             text = text(order, change)
         if who == "other":
@@ -493,11 +508,12 @@ def _after(order: OrderModel, action: str, change: _Change, now: datetime) -> No
         targets = {"buyer": [order.buyer_id], "provider": [order.provider_id],
                    "both": [order.buyer_id, order.provider_id]}[who]
         for user in targets:
-            notify(user, kind, order, f"{order.service.title}：{text}", now)
+            notice(user, kind, text)
     refunds = [i for i in change.instructions if i.kind == money.REFUND]
     if refunds:
-        notify(order.buyer_id, "refunded", order,
-                f"{order.service.title}：已退款 {sum(int(i.amount) for i in refunds)} 分", now)
+        notice(order.buyer_id, "refunded",
+               f"已退款 {money.yuan(sum(int(i.amount) for i in refunds))}")
+    return out
 
 
 def notify(user_id: str, kind: str, order: OrderModel, text: str, now: datetime) -> None:

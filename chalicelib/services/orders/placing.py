@@ -12,9 +12,9 @@ from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, InvalidTransition,
                                       NotFound, ServiceAtCapacity, ServiceNotListed,
                                       ServiceUnavailable, ValidationFailed)
-from chalicelib.services import funding, payments
+from chalicelib.services import funding, notifications, payments
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
-                                               new_event, notify, order_deadlines, role_of,
+                                               new_event, order_deadlines, role_of,
                                                timer_inputs, transition, windows)
 from chalicelib.services.orders.reading import present
 from chalicelib.storage.base import transaction
@@ -60,12 +60,17 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     order.timer_pk, order.timer_due = TIMER_PK, timer_due_key(clock.to_key(timer.at), order.id)
     event = new_event(order.id, 1, "placed", None, life.AWAITING_PAYMENT, caller, at,
                       {"amount": amount, "service_id": service.id}, request_key)
+    agreed = "" if order.price_agreed else "（买家出价，待您确认或改价）"
+    notice = notifications.notification_put(
+        order.provider_id, "order_placed", order_id=order.id, service_id=service.id, now=now,
+        text=f"新订单：{service.title}，金额 {money.yuan(amount)}{agreed}")
     for _ in range(ATTEMPTS):
         tx = transaction()
         try:
             with tx:
                 tx.save("order", order, condition=OrderModel.id.does_not_exist())
                 tx.save("event", event)
+                notifications.write_in(tx, [notice])  # the provider learns of it, with it
                 # The slot is claimed in the same write as the order, so capacity can never
                 # be overshot by buyers ordering at the same instant.
                 tx.update("service", ServiceModel(service.id),
@@ -92,9 +97,6 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     else:
         raise Conflict()
     observability.order_transition("place", None, life.AWAITING_PAYMENT, order.id)
-    agreed = "" if order.price_agreed else "（买家出价，待您确认或改价）"
-    notify(order.provider_id, "order_placed", order,
-           f"新订单：{service.title}，金额 {money.yuan(amount)}{agreed}", now)
     return present(order)
 
 
