@@ -231,19 +231,19 @@ def test_only_a_suspended_provider_is_reinstated_and_only_by_an_operator(api):
 
 def test_a_suspension_landing_while_accepting_still_refuses(api, monkeypatch):
     """The approval read by decide() is checked again inside the accepting transaction."""
-    from chalicelib.services.orders import engine
+    from chalicelib.services.orders import state
 
     approved_provider(api, PROVIDER)
     oid = paid_order(api)
     api.post(f"/admin/providers/{PROVIDER}/suspend", {"reason": "多次投诉"}, user=OPERATOR,
              operator=True)
-    real, reads = engine._provider_may_work, []
+    real, reads = state._provider_may_work, []
 
     def stale_then_real(provider_id):
         reads.append(provider_id)
         return True if len(reads) == 1 else real(provider_id)  # read before the suspension
 
-    monkeypatch.setattr(engine, "_provider_may_work", stale_then_real)
+    monkeypatch.setattr(state, "_provider_may_work", stale_then_real)
     refused = api.post(f"/orders/{oid}/accept", user=PROVIDER)
     assert refused.status == 403 and refused.error_code == "PROVIDER_NOT_APPROVED"
     assert len(reads) >= 2

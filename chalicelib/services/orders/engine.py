@@ -1,5 +1,5 @@
-"""The transition engine: load an order, the caller's role, the facts a decision needs,
-and the one change that commits a decided move; the due-timer index and the notices.
+"""The transition engine: the one change that commits a decided move (reading the order,
+the caller's role and the facts is `state`; what a move tells whom is `notices`).
 
 Each transition reads the order, asks `domain.orders.decide` what the move means, and
 commits it as ONE TransactWrite: the order update (conditional on the status and
@@ -11,131 +11,30 @@ the commit (so answers show final money figures); a crash in between leaves them
 for the `release_escrow` sweep.
 """
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, observability, settings
+from chalicelib import clock, observability
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, InvalidTransition, ValidationFailed
 from chalicelib.services import escrow, notifications, provider_stats
+from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
+    ATTEMPTS, facts, load, milestones_of, order_deadlines, price_agreed, role_of, timer_actions,
+    timer_inputs, windows)
+from chalicelib.services.orders.notices import notices_of, notify  # noqa: F401 - re-exported
 from chalicelib.storage.base import transaction
-from chalicelib.storage.catalog import ProviderModel, ServiceModel, get_provider
+from chalicelib.storage.catalog import ProviderModel, ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
-from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, Milestone, OrderEventModel,
-                                       OrderModel, status_key, timer_due_key)
+from chalicelib.storage.orders import (DeliverableModel, Milestone, OrderEventModel,
+                                       OrderModel, status_key)
 from chalicelib.storage.proposals import ProposalModel
 
 log = logging.getLogger("market.orders")
 
-ATTEMPTS = 3
-
-
-# --- timers ------------------------------------------------------------------
-def windows() -> life.Windows:
-    cfg = settings.get()
-    return life.Windows(
-        payment=timedelta(seconds=cfg.payment_window_seconds),
-        accept=timedelta(seconds=cfg.accept_window_seconds),
-        late_cancel=timedelta(seconds=cfg.late_cancel_after_seconds),
-        review=timedelta(seconds=cfg.review_window_seconds),
-        reminder_before=timedelta(seconds=cfg.reminder_before_seconds),
-        auto_approve=timedelta(seconds=cfg.auto_approve_seconds))
-
-
-def _dt(raw):
-    return clock.from_key(raw) if raw else None
-
-
-def timer_inputs(order: OrderModel, **changes) -> dict:
-    """The facts `domain.orders.pending_timers` needs, read from an order (plus changes)."""
-    values = dict(status=order.status, created_at=_dt(order.created_at),
-                  paid_at=_dt(order.paid_at), due_at=_dt(order.due_at),
-                  completed_at=_dt(order.completed_at), delivered_at=_dt(order.delivered_at),
-                  late_cancel_eligible=bool(order.late_cancel_eligible),
-                  reviewed_by_buyer=bool(order.reviewed_by_buyer),
-                  reviewed_by_provider=bool(order.reviewed_by_provider),
-                  reminders_sent=list(order.reminders_sent or []))
-    values.update(changes)
-    return values
-
-
-def timer_actions(order_id: str, inputs: dict) -> list:
-    """Keep the sparse due_timers index on the earliest pending timer, or drop out of it."""
-    status = inputs.pop("status")
-    timer = life.next_timer(status, windows=windows(), **inputs)
-    if timer is None:
-        return [OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()]
-    return [OrderModel.timer_pk.set(TIMER_PK),
-            OrderModel.timer_due.set(timer_due_key(clock.to_key(timer.at), order_id))]
-
-
-def order_deadlines(order: OrderModel) -> dict:
-    inputs = timer_inputs(order)
-    inputs.pop("reminders_sent")
-    status = inputs.pop("status")
-    return life.deadlines(status, windows=windows(), **inputs)
-
-
-def milestones_of(order: OrderModel) -> list[dict]:
-    return [{"title": m.title, "amount": int(m.amount), "release": m.release,
-             "status": m.status} for m in order.milestones or []]
-
-
-def load(order_id: str) -> OrderModel:
-    # An id no order could have is answered like an unknown one, before DynamoDB
-    # would refuse it with a validation error.
-    if not isinstance(order_id, str) or not 1 <= len(order_id) <= 128:
-        raise NotFound("no such order")
-    try:
-        return OrderModel.get(order_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("no such order")
-
-
-def role_of(caller: Caller, order: OrderModel) -> str:
-    """The caller's part in this order; a stranger may not even see it (404)."""
-    if caller.user_id == order.buyer_id:
-        return life.BUYER
-    if caller.user_id == order.provider_id:
-        return life.PROVIDER
-    if "system" in caller.roles:
-        return life.SYSTEM
-    if caller.is_operator:
-        return life.OPERATOR
-    raise NotFound("no such order")
-
-
-# --- the transition engine ---------------------------------------------------
-def price_agreed(order: OrderModel) -> bool:
-    # Orders placed before prices could be negotiated carry no flag: their price stood.
-    return order.price_agreed is not False
-
-
-def facts(order: OrderModel, now: datetime) -> life.Facts:
-    current = order_deadlines(order)
-    due = _dt(order.due_at)
-    return life.Facts(
-        now=now, timers=current,
-        is_last_step=int(order.current_step) >= len(order.milestones or []) - 1,
-        late_cancel_eligible=bool(order.late_cancel_eligible),
-        late_cancel_from=due + windows().late_cancel if due else None,
-        price_agreed=price_agreed(order),
-        negotiable=order.service.pricing == "negotiable",
-        # One read, and only while the provider's answer is awaited: accepting is the one
-        # move a suspended provider may not make.
-        provider_approved=order.status == life.AWAITING_PROVIDER
-        and _provider_may_work(order.provider_id))
-
-
-def _provider_may_work(provider_id: str) -> bool:
-    profile = get_provider(provider_id)
-    # Every service is created by an approved provider, so a provider with orders has a
-    # profile; only a suspension (or a later refusal) takes the approval away.
-    return profile is None or profile.status == "approved"
 
 
 class _Change:
@@ -399,7 +298,7 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             raise
         change = _Change(order, outcome, actor, now, {**(params or {}), **more}, data or {},
                          request_key)
-        change.notices = _notices(order, action, change, now)
+        change.notices = notices_of(order, action, change, now)
         tx = transaction()
         try:
             change.commit(tx, include_service)
@@ -448,77 +347,3 @@ def moved_by_this_request(order: OrderModel, request_key: str | None) -> bool:
     except DoesNotExist:
         return False
     return latest.request_key == request_key
-
-
-
-# --- after a commit ----------------------------------------------------------
-def _by_buyer(change) -> bool:
-    return change.actor.user_id == change.order.buyer_id
-
-
-# action → (who hears of it: buyer | provider | both | other (the actor's counterpart),
-# notice kind, text: a string or a function of (order, change)). Notices to the provider
-# name the amount: it is the provider's money being talked about.
-_NOTICES = {
-    life.PAY: ("provider", "order_paid",
-               lambda o, c: f"买家已付款 {money.yuan(int(o.amount))}，等待您确认"),
-    life.ACCEPT: ("buyer", "accepted", "服务商已接单"),
-    life.REJECT: ("buyer", "rejected", "服务商拒绝了订单，款项将原路退回"),
-    life.DELIVER: ("buyer", "delivered", "服务商已上传终稿，请验收"),
-    life.APPROVE: ("provider", "approved",
-                   lambda o, c: f"买家已验收，{money.yuan(c.data.get('amount', 0))} 已结算"),
-    life.AUTO_APPROVE: ("both", "approved",
-                        lambda o, c: f"验收期已过，系统已自动验收，"
-                                     f"{money.yuan(c.data.get('amount', 0))} 已结算给服务商"),
-    life.REQUEST_REVISION: ("provider", "revision_requested", "买家要求修改"),
-    life.CANCEL: ("other", "cancelled",
-                  lambda o, c: "买家取消了订单" if _by_buyer(c)
-                  else "服务商取消了订单，款项将原路退回"),
-    life.SET_PRICE: ("other", "price_changed",
-                     lambda o, c: f"买家将价格改为 {money.yuan(int(c.params['amount']))}，请确认或改价"
-                     if _by_buyer(c) else
-                     f"服务商将价格定为 {money.yuan(int(c.params['amount']))}，确认后即可付款"),
-    # Both: the one who opened it learns it is in the queue, the other that it was opened.
-    life.DISPUTE: ("both", "disputed", "订单进入纠纷处理，平台小二将介入"),
-    life.RESOLVE: ("both", "resolved", "平台已裁决"),
-    life.EXPIRE: ("provider", "cancelled", "订单超时未确认，已失效"),
-    life.CLOSE_UNPAID: ("buyer", "cancelled", "订单超时未付款，已关闭"),
-}
-
-
-def _notices(order: OrderModel, action: str, change: _Change,
-             now: datetime) -> list:
-    """The notifications a move sends (unsaved): to whom the table above says, and to the
-    buyer for any refund it decides. Built from the order as read and the move itself,
-    since they are written in the move's own transaction."""
-    out = []
-
-    def notice(user_id: str, kind: str, text: str):
-        out.append(notifications.notification_put(
-            user_id, kind, order_id=order.id, service_id=order.service_id,
-            text=f"{order.service.title}：{text}", now=now))
-
-    entry = _NOTICES.get(action)
-    if entry:
-        who, kind, text = entry
-        if callable(text):
-            text = text(order, change)
-        if who == "other":
-            who = "provider" if _by_buyer(change) else "buyer"
-        targets = {"buyer": [order.buyer_id], "provider": [order.provider_id],
-                   "both": [order.buyer_id, order.provider_id]}[who]
-        for user in targets:
-            notice(user, kind, text)
-    refunds = [i for i in change.instructions if i.kind == money.REFUND]
-    if refunds:
-        notice(order.buyer_id, "refunded",
-               f"已退款 {money.yuan(sum(int(i.amount) for i in refunds))}")
-    return out
-
-
-def notify(user_id: str, kind: str, order: OrderModel, text: str, now: datetime) -> None:
-    try:
-        notifications.notify(user_id, kind, order_id=order.id, service_id=order.service_id,
-                             text=text, now=now)
-    except Exception:  # a lost notice must never fail the transition
-        log.exception("notify %s of %s failed", user_id, kind)

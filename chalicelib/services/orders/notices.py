@@ -1,0 +1,85 @@
+"""What each order move tells whom: the notices a move writes in its own transaction."""
+import logging
+from datetime import datetime
+
+
+from chalicelib.domain import escrow as money
+from chalicelib.domain import orders as life
+from chalicelib.services import notifications
+from chalicelib.storage.orders import (OrderModel)
+
+
+log = logging.getLogger("market.orders")
+
+
+# --- after a commit ----------------------------------------------------------
+def _by_buyer(change) -> bool:
+    return change.actor.user_id == change.order.buyer_id
+
+
+# action → (who hears of it: buyer | provider | both | other (the actor's counterpart),
+# notice kind, text: a string or a function of (order, change)). Notices to the provider
+# name the amount: it is the provider's money being talked about.
+_NOTICES = {
+    life.PAY: ("provider", "order_paid",
+               lambda o, c: f"买家已付款 {money.yuan(int(o.amount))}，等待您确认"),
+    life.ACCEPT: ("buyer", "accepted", "服务商已接单"),
+    life.REJECT: ("buyer", "rejected", "服务商拒绝了订单，款项将原路退回"),
+    life.DELIVER: ("buyer", "delivered", "服务商已上传终稿，请验收"),
+    life.APPROVE: ("provider", "approved",
+                   lambda o, c: f"买家已验收，{money.yuan(c.data.get('amount', 0))} 已结算"),
+    life.AUTO_APPROVE: ("both", "approved",
+                        lambda o, c: f"验收期已过，系统已自动验收，"
+                                     f"{money.yuan(c.data.get('amount', 0))} 已结算给服务商"),
+    life.REQUEST_REVISION: ("provider", "revision_requested", "买家要求修改"),
+    life.CANCEL: ("other", "cancelled",
+                  lambda o, c: "买家取消了订单" if _by_buyer(c)
+                  else "服务商取消了订单，款项将原路退回"),
+    life.SET_PRICE: ("other", "price_changed",
+                     lambda o, c: f"买家将价格改为 {money.yuan(int(c.params['amount']))}，请确认或改价"
+                     if _by_buyer(c) else
+                     f"服务商将价格定为 {money.yuan(int(c.params['amount']))}，确认后即可付款"),
+    # Both: the one who opened it learns it is in the queue, the other that it was opened.
+    life.DISPUTE: ("both", "disputed", "订单进入纠纷处理，平台小二将介入"),
+    life.RESOLVE: ("both", "resolved", "平台已裁决"),
+    life.EXPIRE: ("provider", "cancelled", "订单超时未确认，已失效"),
+    life.CLOSE_UNPAID: ("buyer", "cancelled", "订单超时未付款，已关闭"),
+}
+
+
+def notices_of(order: OrderModel, action: str, change,
+             now: datetime) -> list:
+    """The notifications a move sends (unsaved): to whom the table above says, and to the
+    buyer for any refund it decides. Built from the order as read and the move itself,
+    since they are written in the move's own transaction."""
+    out = []
+
+    def notice(user_id: str, kind: str, text: str):
+        out.append(notifications.notification_put(
+            user_id, kind, order_id=order.id, service_id=order.service_id,
+            text=f"{order.service.title}：{text}", now=now))
+
+    entry = _NOTICES.get(action)
+    if entry:
+        who, kind, text = entry
+        if callable(text):
+            text = text(order, change)
+        if who == "other":
+            who = "provider" if _by_buyer(change) else "buyer"
+        targets = {"buyer": [order.buyer_id], "provider": [order.provider_id],
+                   "both": [order.buyer_id, order.provider_id]}[who]
+        for user in targets:
+            notice(user, kind, text)
+    refunds = [i for i in change.instructions if i.kind == money.REFUND]
+    if refunds:
+        notice(order.buyer_id, "refunded",
+               f"已退款 {money.yuan(sum(int(i.amount) for i in refunds))}")
+    return out
+
+
+def notify(user_id: str, kind: str, order: OrderModel, text: str, now: datetime) -> None:
+    try:
+        notifications.notify(user_id, kind, order_id=order.id, service_id=order.service_id,
+                             text=text, now=now)
+    except Exception:  # a lost notice must never fail the transition
+        log.exception("notify %s of %s failed", user_id, kind)

@@ -1,0 +1,120 @@
+"""What a decision about an order needs: the order itself, the caller's role in it, the
+facts (deadlines, provider standing, agreed price) and the due-timer index that turns
+deadlines into sweep work."""
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import clock, settings
+from chalicelib.domain import orders as life
+from chalicelib.domain.actors import Caller
+from chalicelib.domain.errors import NotFound
+from chalicelib.storage.catalog import get_provider
+from chalicelib.storage.orders import (TIMER_PK, OrderModel, timer_due_key)
+
+
+ATTEMPTS = 3
+
+
+# --- timers ------------------------------------------------------------------
+def windows() -> life.Windows:
+    cfg = settings.get()
+    return life.Windows(
+        payment=timedelta(seconds=cfg.payment_window_seconds),
+        accept=timedelta(seconds=cfg.accept_window_seconds),
+        late_cancel=timedelta(seconds=cfg.late_cancel_after_seconds),
+        review=timedelta(seconds=cfg.review_window_seconds),
+        reminder_before=timedelta(seconds=cfg.reminder_before_seconds),
+        auto_approve=timedelta(seconds=cfg.auto_approve_seconds))
+
+
+def _dt(raw):
+    return clock.from_key(raw) if raw else None
+
+
+def timer_inputs(order: OrderModel, **changes) -> dict:
+    """The facts `domain.orders.pending_timers` needs, read from an order (plus changes)."""
+    values = dict(status=order.status, created_at=_dt(order.created_at),
+                  paid_at=_dt(order.paid_at), due_at=_dt(order.due_at),
+                  completed_at=_dt(order.completed_at), delivered_at=_dt(order.delivered_at),
+                  late_cancel_eligible=bool(order.late_cancel_eligible),
+                  reviewed_by_buyer=bool(order.reviewed_by_buyer),
+                  reviewed_by_provider=bool(order.reviewed_by_provider),
+                  reminders_sent=list(order.reminders_sent or []))
+    values.update(changes)
+    return values
+
+
+def timer_actions(order_id: str, inputs: dict) -> list:
+    """Keep the sparse due_timers index on the earliest pending timer, or drop out of it."""
+    status = inputs.pop("status")
+    timer = life.next_timer(status, windows=windows(), **inputs)
+    if timer is None:
+        return [OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()]
+    return [OrderModel.timer_pk.set(TIMER_PK),
+            OrderModel.timer_due.set(timer_due_key(clock.to_key(timer.at), order_id))]
+
+
+def order_deadlines(order: OrderModel) -> dict:
+    inputs = timer_inputs(order)
+    inputs.pop("reminders_sent")
+    status = inputs.pop("status")
+    return life.deadlines(status, windows=windows(), **inputs)
+
+
+def milestones_of(order: OrderModel) -> list[dict]:
+    return [{"title": m.title, "amount": int(m.amount), "release": m.release,
+             "status": m.status} for m in order.milestones or []]
+
+
+def load(order_id: str) -> OrderModel:
+    # An id no order could have is answered like an unknown one, before DynamoDB
+    # would refuse it with a validation error.
+    if not isinstance(order_id, str) or not 1 <= len(order_id) <= 128:
+        raise NotFound("no such order")
+    try:
+        return OrderModel.get(order_id, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("no such order")
+
+
+def role_of(caller: Caller, order: OrderModel) -> str:
+    """The caller's part in this order; a stranger may not even see it (404)."""
+    if caller.user_id == order.buyer_id:
+        return life.BUYER
+    if caller.user_id == order.provider_id:
+        return life.PROVIDER
+    if "system" in caller.roles:
+        return life.SYSTEM
+    if caller.is_operator:
+        return life.OPERATOR
+    raise NotFound("no such order")
+
+
+# --- the transition engine ---------------------------------------------------
+def price_agreed(order: OrderModel) -> bool:
+    # Orders placed before prices could be negotiated carry no flag: their price stood.
+    return order.price_agreed is not False
+
+
+def facts(order: OrderModel, now: datetime) -> life.Facts:
+    current = order_deadlines(order)
+    due = _dt(order.due_at)
+    return life.Facts(
+        now=now, timers=current,
+        is_last_step=int(order.current_step) >= len(order.milestones or []) - 1,
+        late_cancel_eligible=bool(order.late_cancel_eligible),
+        late_cancel_from=due + windows().late_cancel if due else None,
+        price_agreed=price_agreed(order),
+        negotiable=order.service.pricing == "negotiable",
+        # One read, and only while the provider's answer is awaited: accepting is the one
+        # move a suspended provider may not make.
+        provider_approved=order.status == life.AWAITING_PROVIDER
+        and _provider_may_work(order.provider_id))
+
+
+def _provider_may_work(provider_id: str) -> bool:
+    profile = get_provider(provider_id)
+    # Every service is created by an approved provider, so a provider with orders has a
+    # profile; only a suspension (or a later refusal) takes the approval away.
+    return profile is None or profile.status == "approved"
