@@ -26,7 +26,7 @@ def test_no_header_is_anonymous():
                "not-the-secret", algorithm="HS256"),
     "garbage",
     "",
-])
+], ids=["forged", "garbage", "empty"])  # stable ids: parallel workers must collect the same
 def test_forged_or_garbage_tokens_are_refused(token):
     with pytest.raises(Unauthenticated):
         auth.caller_from_headers(_bearer(token))
