@@ -20,7 +20,6 @@ from chalicelib.storage.messages import MessageModel
 
 ATTEMPTS = 3
 SNIPPET = 60  # characters of the body a notice quotes
-FAILED = "ConditionalCheckFailed"
 
 
 def post_message(caller: Caller, order_id: str, *, body: str, file_ids: list[str],

@@ -35,7 +35,6 @@ _MARK_BATCH = 50
 # index (and says so with "more"), so one request's cost stays bounded.
 MARK_ALL_PAGES = 5
 _TRIES = 4
-_FAILED = "ConditionalCheckFailed"
 
 
 def _clean_kind(kind) -> str:

@@ -21,7 +21,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ReviewNotAll
 from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib.services import notifications, orders
 from chalicelib.services.catalog.reading import load_service
-from chalicelib.storage.base import cancellation_codes, transact_write, transaction
+from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel, get_provider
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.reviews import ReviewModel
@@ -29,10 +29,7 @@ from chalicelib.storage.reviews import ReviewModel
 log = logging.getLogger("market.reviews")
 
 MAX_ATTEMPTS = 4
-FAILED = "ConditionalCheckFailed"
 ROLE_LABELS = {rules.BUYER: "买家", rules.PROVIDER: "服务商"}
-# Review action positions inside the transaction, to read its cancellation reasons.
-REVIEW_AT, ORDER_AT, PARTY_AT, SERVICE_AT = 0, 1, 2, 3
 
 
 def submit_review(caller, order_id: str, *, rating: str, comment: str, now: datetime) -> dict:
@@ -49,27 +46,28 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
         created_at=clock.to_key(now))
     with_service = role == rules.BUYER
     for _ in range(MAX_ATTEMPTS):
+        tx = transaction()
         try:
-            _commit(review, order, now, window, with_service)
+            _commit(tx, review, order, now, window, with_service)
             break
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if _code(codes, REVIEW_AT) == FAILED:
+            refusal = tx.refusal(error)
+            if refusal.failed("review"):
                 raise ReviewNotAllowed("this side has already reviewed the order",
                                        reason="already_reviewed")
-            if _code(codes, ORDER_AT) == FAILED:
+            if refusal.failed("order"):
                 # The order moved under us: the window closed at this instant (the fresh
                 # order says which refusal applies), or the other side reviewed since we
                 # read it, and this commit must publish the buyer's review.
                 order = orders.load(order_id)
                 _check(order, role, now, window)
                 continue
-            if _code(codes, PARTY_AT) == FAILED:
+            if refusal.failed("party"):
                 log.error("order %s: reviewed provider %s is missing", order.id,
                           review.subject_id)
                 raise ReviewNotAllowed("the reviewed party no longer exists",
                                        reason="subject_missing")
-            if with_service and _code(codes, SERVICE_AT) == FAILED:
+            if with_service and refusal.failed("service"):
                 # The service was deleted after the order completed: the provider's
                 # credit still moves; there is no rating left to update.
                 with_service = False
@@ -132,25 +130,26 @@ def close_review_window(order: OrderModel) -> bool:
     reviewed = bool(order.reviewed_by_buyer)
     publish = reviewed
     for _ in range(2):
+        tx = transaction()
         try:
-            with transact_write() as tx:
+            with tx:
                 # The buyer's flag as read: a review committed at the window's last
                 # instant makes this fail, and the next sweep publishes it.
-                tx.update(OrderModel(order.id),
+                tx.update("order", OrderModel(order.id),
                           actions=[OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()],
                           condition=(OrderModel.status == life.COMPLETED)
                           & (OrderModel.completed_at == order.completed_at)
                           & OrderModel.timer_pk.exists()
                           & _flag_is(OrderModel.reviewed_by_buyer, reviewed))
                 if publish:
-                    tx.update(ReviewModel(order.id, rules.BUYER), actions=_publish(order),
-                              condition=ReviewModel.order_id.exists())
+                    tx.update("review", ReviewModel(order.id, rules.BUYER),
+                              actions=_publish(order), condition=ReviewModel.order_id.exists())
             return True
         except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if _code(codes, 0) == FAILED:
+            refusal = tx.refusal(error)
+            if refusal.failed("order"):
                 return False
-            if _code(codes, 1) != FAILED:
+            if not refusal.failed("review"):
                 raise
             log.error("order %s: flagged as reviewed by the buyer but no review", order.id)
             publish = False
@@ -255,7 +254,7 @@ def _check(order: OrderModel, role: str, now: datetime, window: int) -> None:
         now=now, window_seconds=window)
 
 
-def _commit(review: ReviewModel, order: OrderModel, now: datetime, window: int,
+def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: int,
             with_service: bool) -> None:
     role = review.author_role
     flag = getattr(OrderModel, f"reviewed_by_{role}")
@@ -276,15 +275,15 @@ def _commit(review: ReviewModel, order: OrderModel, now: datetime, window: int,
         review.public_provider_id = order.provider_id if second else None
     change = rules.credit_change(review.rating)
     counter = f"ratings_{review.rating}"
-    with transact_write() as tx:
+    with tx:
         # attribute_not_exists on the review key is what makes "once per side" hold
         # under concurrency; the order flag mirrors it for readers of the order.
-        tx.save(review, condition=ReviewModel.order_id.does_not_exist())
+        tx.save("review", review, condition=ReviewModel.order_id.does_not_exist())
         # The order must still be completed, unreviewed by this side, and completed
         # recently enough: the window is re-checked by DynamoDB at commit time
         # (clock keys sort as strings), not only by the read above.
         earliest = clock.to_key(now - timedelta(seconds=window))
-        tx.update(OrderModel(review.order_id), actions=order_actions,
+        tx.update("order", OrderModel(review.order_id), actions=order_actions,
                   condition=(OrderModel.status == rules.REVIEWABLE_STATUS)
                   & (OrderModel.completed_at >= earliest)
                   & _flag_is(flag, False)
@@ -294,26 +293,26 @@ def _commit(review: ReviewModel, order: OrderModel, now: datetime, window: int,
         if role == rules.BUYER:
             # version moves too, so a catalog write that read the profile before this
             # review fails its version condition instead of saving stale counters.
-            tx.update(ProviderModel(review.subject_id),
+            tx.update("party", ProviderModel(review.subject_id),
                       actions=[ProviderModel.credit.add(change["credit"]),
                                getattr(ProviderModel, counter).add(1),
                                ProviderModel.version.add(1)],
                       condition=ProviderModel.user_id.exists())
         else:
             # ADD creates the buyer's item the first time anybody reviews them.
-            tx.update(UserModel(review.subject_id),
+            tx.update("party", UserModel(review.subject_id),
                       actions=[UserModel.credit.add(change["credit"]),
                                getattr(UserModel, counter).add(1)])
         if with_service:
-            tx.update(ServiceModel(review.service_id),
+            tx.update("service", ServiceModel(review.service_id),
                       actions=[ServiceModel.rating_sum.add(change["credit"]),
                                ServiceModel.rating_count.add(1),
                                getattr(ServiceModel, counter).add(1),
                                ServiceModel.version.add(1)],
                       condition=ServiceModel.id.exists())
         if publishing:
-            tx.update(ReviewModel(review.order_id, rules.BUYER), actions=_publish(order),
-                      condition=ReviewModel.order_id.exists())
+            tx.update("published", ReviewModel(review.order_id, rules.BUYER),
+                      actions=_publish(order), condition=ReviewModel.order_id.exists())
 
 
 def _after_commit(review: ReviewModel, order: OrderModel, now: datetime) -> None:
@@ -351,6 +350,3 @@ def _order_title(order: OrderModel) -> str:
     snapshot = getattr(order, "service", None)
     return getattr(snapshot, "title", None) or order.id
 
-
-def _code(codes: list, index: int):
-    return codes[index] if index < len(codes) else None
