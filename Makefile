@@ -23,6 +23,9 @@ TEST_TOOLS := .local/test-tools
 TEST_TOOLS_STAMP := $(TEST_TOOLS)/.installed-alipay-sdk-3.4.0
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-m "not dynamodb_local"'`.
 PYTEST_ARGS ?=
+# Two workers (pytest-xdist), a file per worker at a time: the suite's module fixtures run
+# once, and the machine's two cores both work. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: help deps dynamodb-local console browser screenshots run lint test test-long reset-data clean package bench
 
@@ -98,11 +101,11 @@ lint: $(REQUIREMENTS_STAMP)
 	$(PY) -m ruff check .
 
 test: lint deps browser
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Every test plus the long attack variants (more model-test and fuzzing examples).
 test-long: deps browser
-	$(PY) -m pytest -q -m "" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "" $(PYTEST_ARGS)
 
 reset-data:
 	rm -rf $(LOCAL_DATA_DIR)

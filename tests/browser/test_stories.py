@@ -1,6 +1,7 @@
 """What people do in the console, in real headless Chromium against the real local
 stack: the README's story end to end, and the operator's desk."""
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -21,8 +22,24 @@ def _place_and_pay(buyer, requirement: str) -> str:
     order_id = _order_id(page)
     expect(page.get_by_test_id("order-status")).to_have_text("待付款")
     page.get_by_test_id("pay").click()
-    expect(page.get_by_test_id("order-status")).to_have_text("待服务商确认")
+    # The console sends the buyer to the gateway's cashier (the local Alipay stand-in),
+    # which takes the payment and notifies the API; the buyer then comes back.
+    expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+    _back_until(buyer, f"orders/{order_id}", "待服务商确认")
     return order_id
+
+
+def _back_until(person, fragment: str, status: str, seconds: float = 20) -> None:
+    """Open the order again until the gateway's notification has landed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        page = person.open(fragment)
+        shown = page.get_by_test_id("order-status")
+        expect(shown).to_be_visible()
+        if shown.inner_text() == status or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    expect(shown).to_have_text(status)
 
 
 def test_a_buyer_orders_and_pays_the_provider_delivers_and_the_buyer_approves(person, tmp_path):
