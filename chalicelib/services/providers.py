@@ -1,22 +1,18 @@
 """Provider qualification (发服务资质): applying, the operators' decisions, profiles."""
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import InvalidState, NotFound
-from chalicelib.storage.catalog import ProviderModel
+# Suspension delists: providers → catalog, one way. The catalog reads providers through
+# storage (`get_provider`), never through this module.
+from chalicelib.services import catalog
+from chalicelib.storage.catalog import ProviderModel, get_provider
 
 PUBLIC_STATUSES = ("approved", "suspended")
 STATUSES = ("pending", "approved", "rejected", "suspended")
-
-
-def get_provider(user_id: str) -> ProviderModel | None:
-    try:
-        return ProviderModel.get(user_id, consistent_read=True)
-    except DoesNotExist:
-        return None
 
 
 def apply(caller: Caller, *, display_name: str, company_name: str, contact: str, intro: str,
@@ -86,8 +82,6 @@ def reject(operator: Caller, provider_id: str, reason: str, now: datetime) -> di
 
 def suspend(operator: Caller, provider_id: str, reason: str, now: datetime) -> dict:
     """Suspend an approved provider and delist every service it has listed."""
-    from chalicelib.services import catalog
-
     try:
         _decide(operator, provider_id, "approved", "suspended", reason, now)
     except InvalidState as refused:

@@ -171,6 +171,18 @@ def cancellation_codes(error) -> list[str | None]:
     return [getattr(r, "code", None) if r is not None else None for r in reasons]
 
 
+def is_conflict(error) -> bool:
+    """Whether a refused transaction clashed with another one in flight (retry it)."""
+    return "TransactionConflict" in str(error) or any(
+        c == "TransactionConflict" for c in cancellation_codes(error))
+
+
+def raise_unless_condition_failed(error) -> None:
+    """Re-raise a refused single-item write unless its condition was what failed."""
+    if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+        raise error
+
+
 # Refusals that say "not now" rather than "no": retrying the same request later is right.
 _TRANSIENT_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
                     "RequestLimitExceeded", "TransactionConflictException",

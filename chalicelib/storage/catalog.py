@@ -13,6 +13,7 @@ Access patterns (see README):
 - ended campaigns not yet swept (sparse) .... campaigns.by_pending_end: kind, pending_end
 """
 from pynamodb.attributes import (ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute)
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -55,6 +56,15 @@ class ProviderModel(Model):
     version = NumberAttribute(default=0)
 
     by_status = ProvidersByStatus()
+
+
+def get_provider(user_id: str) -> ProviderModel | None:
+    """A provider's profile, or None before any application. The one provider lookup:
+    the catalog checks providers with it and providers' own use cases read with it."""
+    try:
+        return ProviderModel.get(user_id, consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
 class ServicesByProvider(GlobalSecondaryIndex):

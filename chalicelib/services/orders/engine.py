@@ -1,4 +1,5 @@
-"""Order use cases: place, pay, and every transition of the life cycle.
+"""The transition engine: load an order, the caller's role, the facts a decision needs,
+and the one change that commits a decided move; the due-timer index and the notices.
 
 Each transition reads the order, asks `domain.orders.decide` what the move means, and
 commits it as ONE TransactWrite: the order update (conditional on the status and
@@ -14,19 +15,16 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, ids, observability, settings
+from chalicelib import clock, observability, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
-from chalicelib.domain.actors import SYSTEM, Caller
-from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, InvalidTransition,
-                                      NotFound, ServiceAtCapacity, ServiceNotListed,
-                                      ValidationFailed)
-from chalicelib.services import escrow, idempotency, payments
+from chalicelib.domain.actors import Caller
+from chalicelib.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from chalicelib.services import escrow, idempotency
 from chalicelib.storage.base import cancellation_codes, transact_write
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
-from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, Milestone, OrderEventModel,
-                                       OrderModel, ServiceSnapshot)
+from chalicelib.storage.orders import (TIMER_PK, DeliverableModel, OrderEventModel, OrderModel)
 
 try:
     from chalicelib.services import notifications
@@ -35,10 +33,10 @@ except ImportError:  # pragma: no cover - the inbox is optional to the order flo
 
 log = logging.getLogger("market.orders")
 
-_ATTEMPTS = 3
+ATTEMPTS = 3
 
 
-# --- reading -----------------------------------------------------------------
+# --- timers ------------------------------------------------------------------
 def windows() -> life.Windows:
     cfg = settings.get()
     return life.Windows(
@@ -83,44 +81,9 @@ def order_deadlines(order: OrderModel) -> dict:
     return life.deadlines(status, windows=windows(), **inputs)
 
 
-def _milestones(order: OrderModel) -> list[dict]:
+def milestones_of(order: OrderModel) -> list[dict]:
     return [{"title": m.title, "amount": int(m.amount), "release": m.release,
              "status": m.status} for m in order.milestones or []]
-
-
-def present(order: OrderModel) -> dict:
-    """The contract's order answer."""
-    snap = order.service
-    return {
-        "id": order.id,
-        "status": order.status,
-        "status_label": life.LABELS[order.status],
-        "buyer_id": order.buyer_id,
-        "provider_id": order.provider_id,
-        "service_id": order.service_id,
-        "service": {"title": snap.title, "category": snap.category, "pricing": snap.pricing,
-                    "price": int(snap.price), "headline": snap.headline,
-                    "logo_key": snap.logo_key},
-        "requirement": order.requirement,
-        "due_at": clock.key_to_iso(order.due_at),
-        "amount": int(order.amount),
-        "currency": order.currency,
-        "deadlines": {name: clock.to_iso(at) for name, at in order_deadlines(order).items()},
-        "milestones": _milestones(order),
-        "current_step": int(order.current_step),
-        "revision_count": int(order.revision_count),
-        "delivery_count": int(order.delivery_count or 0),
-        "escrow": {"funded": int(order.escrow_funded), "released": int(order.escrow_released),
-                   "refunded": int(order.escrow_refunded), "held": int(order.escrow_held)},
-        "late_cancel_eligible": bool(order.late_cancel_eligible),
-        "dispute": dict(order.dispute.as_dict()) if order.dispute else None,
-        "reviewed_by_buyer": bool(order.reviewed_by_buyer),
-        "reviewed_by_provider": bool(order.reviewed_by_provider),
-        "version": int(order.version),
-        **{name: clock.key_to_iso(getattr(order, name)) for name in (
-            "created_at", "updated_at", "paid_at", "accepted_at", "delivered_at",
-            "completed_at", "closed_at")},
-    }
 
 
 def load(order_id: str) -> OrderModel:
@@ -145,175 +108,6 @@ def role_of(caller: Caller, order: OrderModel) -> str:
     if caller.is_operator:
         return life.OPERATOR
     raise NotFound("no such order")
-
-
-def get_order(caller: Caller, order_id: str) -> dict:
-    """One order, for its buyer, its provider and operators."""
-    order = load(order_id)
-    role_of(caller, order)
-    return present(order)
-
-
-def list_orders(caller: Caller, *, as_: str, status: str | None, limit: int, start_key):
-    """The caller's orders as buyer or provider, newest first, optionally one status."""
-    uid = caller.user_id
-    if as_ == "buyer":
-        index, key = (OrderModel.by_buyer_status, f"{uid}#{status}") if status else (
-            OrderModel.by_buyer, uid)
-    else:
-        index, key = (OrderModel.by_provider_status, f"{uid}#{status}") if status else (
-            OrderModel.by_provider, uid)
-    result = index.query(key, scan_index_forward=False, limit=limit,
-                         last_evaluated_key=start_key)
-    return [present(o) for o in result], result.last_evaluated_key
-
-
-def list_events(caller: Caller, order_id: str, *, limit: int, start_key):
-    """The order's state changes, oldest first."""
-    order = load(order_id)
-    role_of(caller, order)
-    result = OrderEventModel.query(order.id, consistent_read=True, limit=limit,
-                                   last_evaluated_key=start_key)
-    return [present_event(e) for e in result], result.last_evaluated_key
-
-
-def present_event(event: OrderEventModel) -> dict:
-    return {"seq": int(event.seq), "type": event.type, "from": event.from_status,
-            "to": event.to_status, "actor": event.actor, "at": clock.key_to_iso(event.at),
-            "data": event.data.as_dict() if event.data else {}}
-
-
-# --- placing -----------------------------------------------------------------
-def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
-                price: int | None, milestones: list[dict] | None, now: datetime) -> dict:
-    """Order a listed service: snapshot it, claim a capacity slot, await payment."""
-    if due_at <= now:
-        raise ValidationFailed("due_at must be in the future",
-                               errors=[{"field": "due_at", "problem": "must be in the future"}])
-    service = _service_for_order(caller, service_id)
-    amount = _order_amount(service, price)
-    plan = money.plan_milestones(amount, milestones, service.title)
-    at = clock.to_key(now)
-    request_key = idempotency.current_request_key()
-    order_id = ids.keyed_id("ord", request_key) if request_key else ids.new_id("ord")
-    order = OrderModel(
-        order_id, buyer_id=caller.user_id, provider_id=service.provider_id,
-        service_id=service.id,
-        service=ServiceSnapshot(title=service.title, category=service.category,
-                                pricing=service.pricing, price=int(service.price),
-                                headline=(service.summary or "")[:20] or None,
-                                logo_key=service.logo_key),
-        requirement=requirement, due_at=clock.to_key(due_at), amount=amount, currency="CNY",
-        status=life.AWAITING_PAYMENT, version=1, milestones=[Milestone(**m) for m in plan],
-        current_step=0, revision_count=0, delivery_count=0, created_key=f"{at}#{order_id}",
-        created_at=at, updated_at=at,
-        buyer_status=f"{caller.user_id}#{life.AWAITING_PAYMENT}",
-        provider_status=f"{service.provider_id}#{life.AWAITING_PAYMENT}")
-    timer = life.next_timer(life.AWAITING_PAYMENT, windows=windows(),
-                            **{k: v for k, v in timer_inputs(order).items() if k != "status"})
-    order.timer_pk, order.timer_due = TIMER_PK, f"{clock.to_key(timer.at)}#{order.id}"
-    event = _event(order.id, 1, "placed", None, life.AWAITING_PAYMENT, caller, at,
-                   {"amount": amount, "service_id": service.id})
-    for attempt in range(_ATTEMPTS):
-        try:
-            with transact_write() as tx:
-                tx.save(order, condition=OrderModel.id.does_not_exist())
-                tx.save(event)
-                # The slot is claimed in the same write as the order, so capacity can never
-                # be overshot by buyers ordering at the same instant.
-                tx.update(ServiceModel(service.id),
-                          actions=[ServiceModel.open_orders.add(1)],
-                          condition=(ServiceModel.status == "listed") & (
-                              ServiceModel.capacity.does_not_exist()
-                              | (ServiceModel.open_orders < ServiceModel.capacity)))
-            break
-        except TransactWriteError as error:
-            codes = cancellation_codes(error)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                # This key's order exists: the first try committed and lost its answer.
-                existing = load(order_id)
-                if existing.buyer_id != caller.user_id:
-                    raise Conflict()
-                return present(existing)
-            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
-                fresh = ServiceModel.get(service.id, consistent_read=True)
-                if fresh.status != "listed":
-                    raise ServiceNotListed()
-                raise ServiceAtCapacity(capacity=int(fresh.capacity or 0))
-            if "TransactionConflict" not in codes:
-                raise
-    else:
-        raise Conflict()
-    observability.order_transition("place", None, life.AWAITING_PAYMENT, order.id)
-    _notify(order.provider_id, "order_placed", order, f"新订单：{service.title}", now)
-    return present(order)
-
-
-def _service_for_order(caller: Caller, service_id: str) -> ServiceModel:
-    if not isinstance(service_id, str) or not 1 <= len(service_id) <= 128:
-        raise NotFound("no such service")
-    try:
-        service = ServiceModel.get(service_id, consistent_read=True)
-    except DoesNotExist:
-        raise NotFound("no such service")
-    if service.provider_id == caller.user_id:
-        raise Forbidden("you cannot order your own service")
-    if service.status == "draft":
-        raise NotFound("no such service")  # a draft was never public
-    if service.status != "listed":
-        raise ServiceNotListed()
-    if service.capacity is not None and int(service.open_orders or 0) >= int(service.capacity):
-        raise ServiceAtCapacity(capacity=int(service.capacity))
-    return service
-
-
-def _order_amount(service: ServiceModel, price: int | None) -> int:
-    list_price = int(service.price)
-    if service.pricing == "negotiable":
-        return price if price is not None else list_price
-    if price is not None and price != list_price:
-        raise ValidationFailed("a fixed-price service is ordered at its list price",
-                               errors=[{"field": "price", "problem": "must equal the list price",
-                                        "price": list_price}])
-    return list_price
-
-
-# --- paying ------------------------------------------------------------------
-def pay_order(caller: Caller, order_id: str, now: datetime) -> dict:
-    """Charge the buyer through the gateway; with a synchronous gateway, fund escrow now."""
-    order = load(order_id)
-    try:
-        life.decide(order.status, life.PAY, role_of(caller, order), facts(order, now))
-    except InvalidTransition:
-        if _moved_by_this_request(order):
-            return present(order)
-        raise
-    # One charge per order, whatever the client retries: the key is the order's.
-    result = payments.gateway().charge(order.id, int(order.amount), f"{order.id}:charge")
-    if result.status != "succeeded":
-        return present(order)  # the gateway's webhook calls confirm_funding later
-    return present(confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller))
-
-
-def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime, *,
-                    actor: Caller | None = None) -> OrderModel:
-    """The gateway confirmed `amount`: fund escrow (idempotent; the webhook entry point)."""
-    order = load(order_id)
-    if order.payment_ref == payment_ref and order.status != life.AWAITING_PAYMENT:
-        return order  # already confirmed: a redelivered notification changes nothing
-    if amount != int(order.amount):
-        raise InvalidRequest("the confirmed amount differs from the order's",
-                             amount=amount, expected=int(order.amount))
-    try:
-        return transition(actor or SYSTEM, order_id, life.PAY, now,
-                          params={"payment_ref": payment_ref, "amount": amount})
-    except InvalidTransition:
-        fresh = load(order_id)
-        if fresh.payment_ref == payment_ref:
-            return fresh
-        # The money arrived for an order that closed meanwhile: send it straight back.
-        payments.gateway().refund(payment_ref, amount, f"{order_id}:void:{payment_ref}")
-        raise
 
 
 # --- the transition engine ---------------------------------------------------
@@ -345,7 +139,7 @@ class _Change:
         self.instructions: list[InstructionModel] = []
         self.extra = []  # writes to other items that belong to this move (tx → None)
         self.close_service = False
-        self.milestones = _milestones(order)
+        self.milestones = milestones_of(order)
         for effect in outcome.effects:
             getattr(self, f"_{effect}")()
         instructed = sum(int(i.amount) for i in self.instructions)
@@ -451,7 +245,7 @@ class _Change:
             tx.update(OrderModel(order.id), actions=actions,
                       condition=(OrderModel.status == self.outcome.from_status)
                       & (OrderModel.version == int(order.version)))
-            tx.save(_event(order.id, self.version, self.outcome.event_type,
+            tx.save(new_event(order.id, self.version, self.outcome.event_type,
                            self.outcome.from_status, self.outcome.to, self.actor, self.at,
                            self.data),
                     condition=OrderEventModel.seq.does_not_exist())
@@ -469,12 +263,12 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                params: dict | None = None, data: dict | None = None) -> OrderModel:
     """Apply one action to an order: decide, commit conditionally, execute its money."""
     include_service = True
-    for _ in range(_ATTEMPTS):
+    for _ in range(ATTEMPTS):
         order = load(order_id)
         try:
             outcome = life.decide(order.status, action, role_of(actor, order), facts(order, now))
         except InvalidTransition:
-            if _moved_by_this_request(order):
+            if moved_by_this_request(order):
                 return order
             raise
         change = _Change(order, outcome, actor, now, params or {}, data or {})
@@ -505,13 +299,13 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
     raise Conflict()
 
 
-def _event(order_id, seq, type_, from_status, to_status, actor, at, data) -> OrderEventModel:
+def new_event(order_id, seq, type_, from_status, to_status, actor, at, data) -> OrderEventModel:
     return OrderEventModel(order_id, seq, type=type_, from_status=from_status,
                            to_status=to_status, actor=actor.user_id, at=at, data=data or {},
                            request_key=idempotency.current_request_key())
 
 
-def _moved_by_this_request(order: OrderModel) -> bool:
+def moved_by_this_request(order: OrderModel) -> bool:
     """Whether the order's latest change was made by the request being served: a retry,
     with the same Idempotency-Key, of a commit whose answer was lost. Read only when an
     action is refused for the state, so it costs nothing on the normal path."""
@@ -524,68 +318,6 @@ def _moved_by_this_request(order: OrderModel) -> bool:
         return False
     return latest.request_key == key
 
-
-# --- the use cases -----------------------------------------------------------
-def accept_order(caller: Caller, order_id: str, now: datetime) -> dict:
-    """The provider takes the order on; deposit steps are released."""
-    return present(transition(caller, order_id, life.ACCEPT, now))
-
-
-def reject_order(caller: Caller, order_id: str, reason: str, now: datetime) -> dict:
-    """The provider declines; everything held goes back to the buyer."""
-    return present(transition(caller, order_id, life.REJECT, now, data={"reason": reason}))
-
-
-def approve_order(caller: Caller, order_id: str, now: datetime) -> dict:
-    """The buyer accepts the current step; its money goes to the provider."""
-    return present(transition(caller, order_id, life.APPROVE, now))
-
-
-def request_revision(caller: Caller, order_id: str, note: str, now: datetime) -> dict:
-    """The buyer sends the delivery back with a note; escrow stays held."""
-    return present(transition(caller, order_id, life.REQUEST_REVISION, now,
-                              data={"note": note}))
-
-
-def cancel_order(caller: Caller, order_id: str, now: datetime) -> dict:
-    """The buyer cancels: unpaid, or 15 days past due_at (refunding what is held)."""
-    return present(transition(caller, order_id, life.CANCEL, now))
-
-
-def dispute_order(caller: Caller, order_id: str, reason: str, now: datetime) -> dict:
-    """Either party freezes the order for an operator; timers stop."""
-    return present(transition(caller, order_id, life.DISPUTE, now, params={"reason": reason},
-                              data={"reason": reason}))
-
-
-def resolve_order(caller: Caller, order_id: str, refund: int, release: int, note: str,
-                  now: datetime) -> dict:
-    """The operator splits what is held between buyer (refund) and provider (release)."""
-    return present(transition(caller, order_id, life.RESOLVE, now,
-                              params={"refund": refund, "release": release},
-                              data={"note": note}))
-
-
-def _system_action(order_id: str, action: str, now: datetime) -> OrderModel | None:
-    try:
-        return transition(SYSTEM, order_id, action, now)
-    except (InvalidTransition, NotFound):
-        return None  # already moved on, or not due yet: a sweep running twice is harmless
-
-
-def expire_unaccepted(order_id: str, now: datetime) -> OrderModel | None:
-    """Sweep: the provider let the accept window pass; expire and refund (None if not due)."""
-    return _system_action(order_id, life.EXPIRE, now)
-
-
-def close_unpaid(order_id: str, now: datetime) -> OrderModel | None:
-    """Sweep: the payment window passed; cancel the order (None if not due)."""
-    return _system_action(order_id, life.CLOSE_UNPAID, now)
-
-
-def mark_late_cancel_eligible(order_id: str, now: datetime) -> OrderModel | None:
-    """Sweep: 15 days past due_at; the buyer may now cancel (None if not due)."""
-    return _system_action(order_id, life.MARK_LATE_CANCEL, now)
 
 
 # --- after a commit ----------------------------------------------------------
@@ -613,14 +345,14 @@ def _after(order: OrderModel, action: str, change: _Change, now: datetime) -> No
         targets = {"buyer": [order.buyer_id], "provider": [order.provider_id],
                    "both": [order.buyer_id, order.provider_id]}[who]
         for user in targets:
-            _notify(user, kind, order, f"{order.service.title}：{text}", now)
+            notify(user, kind, order, f"{order.service.title}：{text}", now)
     refunds = [i for i in change.instructions if i.kind == money.REFUND]
     if refunds:
-        _notify(order.buyer_id, "refunded", order,
+        notify(order.buyer_id, "refunded", order,
                 f"{order.service.title}：已退款 {sum(int(i.amount) for i in refunds)} 分", now)
 
 
-def _notify(user_id: str, kind: str, order: OrderModel, text: str, now: datetime) -> None:
+def notify(user_id: str, kind: str, order: OrderModel, text: str, now: datetime) -> None:
     if notifications is None:
         return
     try:

@@ -1,0 +1,114 @@
+"""Delisting services (下架): by their owner or an operator, every service of a suspended
+provider, and the trial services of ended campaigns (a sweep). Each delisting is safe to
+run twice or at the same time."""
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib import clock
+from chalicelib.domain.actors import Caller
+from chalicelib.domain.errors import Conflict, InvalidState
+from chalicelib.services import market, notifications
+from chalicelib.services.catalog.reading import ATTEMPTS, find_service, load_service, view
+from chalicelib.storage.base import (cancellation_codes, is_conflict,
+                                     raise_unless_condition_failed, transact_write)
+from chalicelib.storage.catalog import (CAMPAIGN_KIND, CampaignModel, GuardModel, ProviderModel,
+                                       ServiceModel, get_provider)
+
+# A trial listing that committed just before its campaign ended may reach the
+# by_trial_campaign index a moment later; the sweep keeps looking that long.
+SWEEP_GRACE = timedelta(minutes=5)
+
+
+def delist_service(caller: Caller, service_id: str, now: datetime) -> dict:
+    """下架: the owner or an operator takes a listed service off the market."""
+    service = load_service(caller, service_id, owner_only=True, operator_too=True)
+    reason = "delisted by an operator" if caller.user_id != service.provider_id else None
+    if service.status != "listed":
+        raise InvalidState("the service is not listed", status=service.status)
+    if not _delist(service_id, now, reason):
+        raise InvalidState("the service is not listed", status="delisted")
+    if reason:
+        _notify_delisted(service, reason, now)
+    return view(find_service(service_id))
+
+
+def _delist(service_id: str, now: datetime, reason: str | None,
+            campaign_id: str | None = None) -> bool:
+    """Delist one service if it is listed (and, given campaign_id, a trial of it);
+    False when there was nothing to do. Safe to run twice or at once."""
+    S, P, stamp = ServiceModel, ProviderModel, clock.to_key(now)
+    for _ in range(ATTEMPTS):
+        service = find_service(service_id)
+        if service is None or service.status != "listed":
+            return False
+        if campaign_id and service.trial_campaign_id != campaign_id:
+            return False
+        counter = P.trial_listed_count if service.trial_campaign_id else P.listed_count
+        try:
+            with transact_write() as tx:
+                tx.update(service, actions=[
+                    S.status.set("delisted"), S.updated_at.set(stamp),
+                    S.listed_provider_id.remove(), S.guard_keys.set([]),
+                    S.delisted_reason.set(reason) if reason else S.delisted_reason.remove(),
+                    S.version.add(1),
+                ], condition=(S.status == "listed") & (S.version == service.version))
+                tx.update(P(service.provider_id), actions=[counter.add(-1)])
+                for key in service.guard_keys or []:
+                    tx.delete(GuardModel(key), condition=GuardModel.key.does_not_exist()
+                              | (GuardModel.service_id == service.id))
+        except TransactWriteError as error:
+            if not cancellation_codes(error) and not is_conflict(error):
+                raise
+            continue  # the service changed (a review, a racing delist): look again
+        market.remove_entries(service)
+        return True
+    raise Conflict()
+
+
+def delist_all_of_provider(operator: Caller, provider_id: str, now: datetime) -> int:
+    """Delist every listed service of a (suspended) provider; returns how many."""
+    done = 0
+    for _ in range(ATTEMPTS):
+        for service in ServiceModel.by_listed_provider.query(provider_id):
+            if _delist(service.id, now, "provider suspended"):
+                done += 1
+                _notify_delisted(service, "provider suspended", now)
+        # The index lags the table: trust the provider's own counters to know when
+        # every listing is really gone.
+        profile = get_provider(provider_id)
+        if profile is None or not (profile.listed_count or 0) + (profile.trial_listed_count or 0):
+            break
+    return done
+
+
+def delist_trial_services_of_ended_campaigns(now: datetime, max_services: int = 200) -> dict:
+    """Sweep: delist the trial services of campaigns that have ended (bounded,
+    idempotent; reads only campaigns not yet swept and their trial services)."""
+    key, settled = clock.to_key(now), clock.to_key(now - SWEEP_GRACE)
+    report = {"campaigns": 0, "delisted": 0, "more": False}
+    for campaign in CampaignModel.by_pending_end.query(
+            CAMPAIGN_KIND, CampaignModel.pending_end <= key, limit=50):
+        report["campaigns"] += 1
+        for service in ServiceModel.by_trial_campaign.query(
+                campaign.id, filter_condition=ServiceModel.status == "listed"):
+            if report["delisted"] >= max_services:
+                report["more"] = True
+                return report
+            if _delist(service.id, now, "campaign ended", campaign_id=campaign.id):
+                report["delisted"] += 1
+                _notify_delisted(service, "campaign ended", now)
+        if campaign.ends_at <= settled:
+            try:
+                campaign.update(actions=[CampaignModel.pending_end.remove()],
+                                condition=CampaignModel.pending_end.exists())
+            except UpdateError as error:
+                raise_unless_condition_failed(error)
+    return report
+
+
+def _notify_delisted(service: ServiceModel, reason: str, now: datetime) -> None:
+    labels = {"provider suspended": "服务商资质已暂停", "campaign ended": "体验活动已结束"}
+    notifications.notify(service.provider_id, "service_delisted", service_id=service.id,
+                         text=f"服务「{service.title}」已下架（{labels.get(reason, '平台下架')}）",
+                         now=now)

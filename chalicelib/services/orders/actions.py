@@ -1,0 +1,71 @@
+"""The verb-named actions on an order: the parties', the operator's and the sweeps'."""
+from datetime import datetime
+
+from chalicelib.domain import orders as life
+from chalicelib.domain.actors import SYSTEM, Caller
+from chalicelib.domain.errors import InvalidTransition, NotFound
+from chalicelib.services.orders.engine import transition
+from chalicelib.services.orders.reading import present
+from chalicelib.storage.orders import OrderModel
+
+
+def accept_order(caller: Caller, order_id: str, now: datetime) -> dict:
+    """The provider takes the order on; deposit steps are released."""
+    return present(transition(caller, order_id, life.ACCEPT, now))
+
+
+def reject_order(caller: Caller, order_id: str, reason: str, now: datetime) -> dict:
+    """The provider declines; everything held goes back to the buyer."""
+    return present(transition(caller, order_id, life.REJECT, now, data={"reason": reason}))
+
+
+def approve_order(caller: Caller, order_id: str, now: datetime) -> dict:
+    """The buyer accepts the current step; its money goes to the provider."""
+    return present(transition(caller, order_id, life.APPROVE, now))
+
+
+def request_revision(caller: Caller, order_id: str, note: str, now: datetime) -> dict:
+    """The buyer sends the delivery back with a note; escrow stays held."""
+    return present(transition(caller, order_id, life.REQUEST_REVISION, now,
+                              data={"note": note}))
+
+
+def cancel_order(caller: Caller, order_id: str, now: datetime) -> dict:
+    """The buyer cancels: unpaid, or 15 days past due_at (refunding what is held)."""
+    return present(transition(caller, order_id, life.CANCEL, now))
+
+
+def dispute_order(caller: Caller, order_id: str, reason: str, now: datetime) -> dict:
+    """Either party freezes the order for an operator; timers stop."""
+    return present(transition(caller, order_id, life.DISPUTE, now, params={"reason": reason},
+                              data={"reason": reason}))
+
+
+def resolve_order(caller: Caller, order_id: str, refund: int, release: int, note: str,
+                  now: datetime) -> dict:
+    """The operator splits what is held between buyer (refund) and provider (release)."""
+    return present(transition(caller, order_id, life.RESOLVE, now,
+                              params={"refund": refund, "release": release},
+                              data={"note": note}))
+
+
+def _system_action(order_id: str, action: str, now: datetime) -> OrderModel | None:
+    try:
+        return transition(SYSTEM, order_id, action, now)
+    except (InvalidTransition, NotFound):
+        return None  # already moved on, or not due yet: a sweep running twice is harmless
+
+
+def expire_unaccepted(order_id: str, now: datetime) -> OrderModel | None:
+    """Sweep: the provider let the accept window pass; expire and refund (None if not due)."""
+    return _system_action(order_id, life.EXPIRE, now)
+
+
+def close_unpaid(order_id: str, now: datetime) -> OrderModel | None:
+    """Sweep: the payment window passed; cancel the order (None if not due)."""
+    return _system_action(order_id, life.CLOSE_UNPAID, now)
+
+
+def mark_late_cancel_eligible(order_id: str, now: datetime) -> OrderModel | None:
+    """Sweep: 15 days past due_at; the buyer may now cancel (None if not due)."""
+    return _system_action(order_id, life.MARK_LATE_CANCEL, now)
