@@ -5,8 +5,10 @@ import { href, useRoute } from "./router";
 import { Admin } from "./pages/Admin";
 import { Login } from "./pages/Login";
 import { Market } from "./pages/Market";
+import { Notifications, UnreadBadge } from "./pages/Notifications";
 import { OrderPage } from "./pages/Order";
 import { Orders } from "./pages/Orders";
+import { Payouts } from "./pages/Payouts";
 import { ProviderHome, ServiceEditor } from "./pages/Provider";
 import { ServicePage } from "./pages/Service";
 
@@ -27,12 +29,14 @@ function Page({ route }: { route: string[] }) {
     case "login": return <Login />;
     case "services": return <ServicePage id={second} key={second} />;
     case "orders": return second ? <OrderPage id={second} key={second} />
-      : <Orders as="buyer" statuses={["awaiting_payment", "awaiting_provider", "in_progress", "in_review", "completed"]} />;
+      : <Orders as="buyer" statuses={["awaiting_payment", "awaiting_provider", "in_progress", "in_review", "completed", "cancelled", "disputed", "resolved"]} />;
     case "provider":
-      if (second === "orders") return <Orders as="provider" statuses={["awaiting_provider", "in_progress", "in_review", "completed"]} />;
+      if (second === "orders") return <Orders as="provider" statuses={["awaiting_provider", "in_progress", "in_review", "completed", "cancelled", "disputed", "resolved"]} />;
       if (second === "services" && third) return <ServiceEditor id={third} key={third} />;
+      if (second === "money") return <Payouts />;
       return <ProviderHome />;
     case "admin": return <Admin tab={second} />;
+    case "notifications": return <Notifications />;
     default: return <p>没有这个页面</p>;
   }
 }
@@ -49,10 +53,12 @@ export function App() {
           {me && <a href={href("orders")}>我买的</a>}
           {me && <a href={href("provider")}>我是服务商</a>}
           {me && <a href={href("provider", "orders")}>接单</a>}
+          {me && <a href={href("provider", "money")}>收入</a>}
           {me?.operator && <a href={href("admin")}>小二工作台</a>}
         </nav>
         <span class="me">
           {me ? <>
+            <UnreadBadge route={route.join("/")} />
             <span data-testid="me">{me.sub}{me.operator ? "（小二）" : ""}</span>
             <button onClick={() => setToken(null)}>退出</button>
           </> : <a href={href("login")} data-testid="to-login">登录</a>}

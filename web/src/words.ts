@@ -9,6 +9,8 @@ const FIELD_NAMES: Record<string, string> = {
   company_name: "公司名称", contact: "联系方式", intro: "介绍", rating: "评价", comment: "评语",
   refund: "退款金额", release: "放款金额", name: "名称", starts_at: "开始时间",
   ends_at: "结束时间", max_price: "最高价格", amount: "金额", body: "内容",
+  account: "收款账号", file_ids: "附件", kind: "类型", milestones: "分阶段", ids: "通知",
+  filename: "文件名", size: "文件大小", content_type: "文件类型",
 };
 
 const CODES: Record<string, (e: ApiError) => string> = {
@@ -38,7 +40,13 @@ const CODES: Record<string, (e: ApiError) => string> = {
   REVIEW_NOT_ALLOWED: () => "现在不能评价（订单未完成、已过评价期或已评价）",
   PAYMENT_FAILED: () => "付款失败",
   PRICE_NOT_AGREED: () => "价格尚未与服务商确认",
-  PROPOSAL_PENDING: () => "已有一个待处理的协商",
+  PROPOSAL_PENDING: () => "已有一个待处理的协商，请先等对方回应或撤回",
+  PROPOSAL_NOT_OPEN: () => "这个协商已经结束（已被回应、撤回或因订单状态变化而失效）",
+  INSUFFICIENT_BALANCE: (e) => "可提现余额不足" +
+    (e.details.available != null ? `（可提现 ${yuan(e.details.available)}）` : ""),
+  PAYOUT_ACCOUNT_REQUIRED: () => "请先设置收款账号",
+  UPLOAD_FAILED: () => "文件上传失败",
+  NO_FILE: () => "请先选择文件",
   DELIVERABLES_WITHDRAWN: () => "订单已关闭且未付款给服务商，文件不可下载",
   IDEMPOTENCY_KEY_REUSED: () => "重复提交了不同的内容",
   IDEMPOTENCY_IN_PROGRESS: () => "上一次提交还在处理中，请稍候",
@@ -82,7 +90,28 @@ export const EVENT: Record<string, string> = {
   placed: "下单", paid: "付款", accepted: "接受", rejected: "拒绝", delivered: "上传终稿",
   approved: "验收通过", revision_requested: "要求修改", cancelled: "取消", disputed: "发起纠纷",
   resolved: "裁决", expired: "超时失效", payment_window_closed: "超时未付款",
-  late_cancel_eligible: "可申请逾期取消",
+  late_cancel_eligible: "可申请逾期取消", price_changed: "改价", proposed: "发起协商",
+  extended: "同意延期", proposal_declined: "拒绝协商", proposal_withdrawn: "撤回协商",
+};
+
+export const PROPOSAL_KIND: Record<string, string> = { extension: "延期", cancel: "协商取消（部分退款）" };
+
+export const PROPOSAL_STATUS: Record<string, string> = {
+  open: "待回应", accepted: "已同意", declined: "已拒绝", withdrawn: "已撤回", lapsed: "已失效",
+};
+
+export const WITHDRAWAL_STATUS: Record<string, string> = { pending: "处理中", paid: "已到账", failed: "失败" };
+
+export const STATEMENT_KIND: Record<string, string> = {
+  release: "订单收入", withdrawal: "提现", withdrawal_returned: "提现退回",
+};
+
+export const MISMATCH: Record<string, string> = {
+  amount_mismatch: "金额不符", unknown_payment: "未知付款", paid_twice: "重复付款",
+  paid_not_funded: "已付款未入托管", funded_amount_differs: "托管金额不符",
+  funded_without_gateway_payment: "托管无对应付款", gateway_ref_differs: "支付单号不符",
+  late_payment_not_refunded_yet: "迟到付款尚未退款", pending_too_long: "付款待确认过久",
+  funded_but_not_settled: "已托管未结清",
 };
 
 // The contract's names of the order states (the API answers status_label for the order

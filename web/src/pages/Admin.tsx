@@ -1,10 +1,12 @@
-// The operator's desk (平台小二): applications, campaigns, the dispute queue, what the
-// jobs gave up on, and the ledger check.
+// The operator's desk (平台小二): applications (approve, reject, suspend, reinstate),
+// campaigns, the dispute queue, payment reconciliation, what the jobs gave up on, and
+// the ledger check.
 import { useState } from "preact/hooks";
 import { client, newKey, settle } from "../api/client";
 import { go, href } from "../router";
 import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
-import { PROVIDER_STATUS, when, yuan } from "../words";
+import { MISMATCH, ORDER_STATUS, PROVIDER_STATUS, when, yuan } from "../words";
+import type { Schema } from "../api/client";
 import { isoWithOffset } from "./Service";
 
 const idem = () => ({ "Idempotency-Key": newKey() });
@@ -35,8 +37,10 @@ function Applications() {
                 </>}
                 {status === "approved" && <>
                   <input placeholder="暂停原因" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
-                  <Action label="暂停" run={() => settle(client.POST("/admin/providers/{provider_id}/suspend", { ...at, body: { reason } }))} onDone={reload} />
-                </>}</td>
+                  <Action label="暂停" testid="suspend-provider" run={() => settle(client.POST("/admin/providers/{provider_id}/suspend", { ...at, body: { reason } }))} onDone={reload} />
+                </>}
+                {status === "suspended" &&
+                  <Action label="恢复" testid="reinstate-provider" run={() => settle(client.POST("/admin/providers/{provider_id}/reinstate", { ...at, body: {} }))} onDone={reload} />}</td>
               </tr>);
           })}</tbody>
         </table>)}</Loaded>
@@ -68,23 +72,59 @@ function Campaigns() {
   );
 }
 
+/** The dispute queue (oldest first, as the API answers it), or every order in another
+ * status; each opens on the order page, where the operator resolves it. */
 function Disputes() {
-  // The dispute queue (GET /admin/orders?status=disputed) arrives with the "talking and
-  // trust" routes; until then an operator opens a disputed order by its number.
-  const { answer } = useAnswer<{ items: any[] }>(() => settle((client as any).GET("/admin/orders", {
-    params: { query: { status: "disputed" } } })), []);
+  const [status, setStatus] = useState<Schema<"Order">["status"]>("disputed");
+  const { answer, reload } = useAnswer(() => settle(client.GET("/admin/orders", {
+    params: { query: { status, limit: 100 } } })), [status]);
   const [id, setId] = useState("");
   return (
     <div>
-      {answer?.ok && (answer.data.items.length === 0 ? <Empty>没有待处理的纠纷</Empty> : (
-        <table class="list" data-testid="disputes"><thead><tr><th>订单</th><th>纠纷原因</th><th>托管中</th></tr></thead>
-          <tbody>{answer.data.items.map((o: any) => (
-            <tr key={o.id}><td><a href={href("orders", o.id)}>{o.service.title}</a><div class="muted">{o.id}</div></td>
-              <td>{o.dispute?.reason}</td><td>{yuan(o.escrow.held)}</td></tr>))}</tbody></table>))}
+      <div class="tabs">{(["disputed", "resolved", "awaiting_provider", "in_progress", "in_review"] as const).map((s) => (
+        <button key={s} class={status === s ? "on" : ""} data-testid={`queue-${s}`} onClick={() => setStatus(s)}>{ORDER_STATUS[s]}</button>))}
+        <button onClick={reload}>刷新</button></div>
+      <Loaded answer={answer}>{(page) => page.items.length === 0
+        ? <Empty>{status === "disputed" ? "没有待处理的纠纷" : "没有订单"}</Empty> : (
+        <table class="list" data-testid="disputes"><thead><tr><th>订单</th><th>状态</th><th>纠纷</th><th>托管中</th></tr></thead>
+          <tbody>{page.items.map((o) => {
+            const d = (o.dispute ?? {}) as Record<string, any>;
+            return (
+              <tr key={o.id} data-testid={`queued-${o.id}`}>
+                <td><a href={href("orders", o.id)}>{o.service.title}</a><div class="muted">{o.id} · {yuan(o.amount)}</div></td>
+                <td><span class={`status s-${o.status}`}>{o.status_label}</span></td>
+                <td>{d.reason}{d.at && <div class="muted">{when(d.at)}发起</div>}</td>
+                <td>{yuan(o.escrow.held)}</td>
+              </tr>);
+          })}</tbody></table>)}</Loaded>
       <form class="search" onSubmit={(e) => { e.preventDefault(); if (id) go("orders", id.trim()); }}>
         <input placeholder="订单号 ord_…" value={id} onInput={(e) => setId(e.currentTarget.value)} data-testid="order-id" />
         <button type="submit">打开订单</button>
       </form>
+    </div>
+  );
+}
+
+/** The gateway's payment records against the ledger (GET /admin/reconciliation). */
+function Reconciliation() {
+  const { answer, reload } = useAnswer(() => settle(client.GET("/admin/reconciliation")), []);
+  return (
+    <div><button onClick={reload}>重新对账</button>
+      <Loaded answer={answer}>{(r) => {
+        const totals = r.totals as Record<string, number>;
+        return (
+          <div class="panel" data-testid="reconciliation">
+            <p class="muted">对账时间 {when(r.checked_at)}</p>
+            <p>支付渠道记录：{Object.entries(r.payments as Record<string, number>).map(([k, n]) => `${k} ${n} 笔`).join("，") || "无"}</p>
+            <p>渠道已收 {yuan(totals.gateway_paid)} · 账本托管入账 {yuan(totals.ledger_funded)} · 账本已退款 {yuan(totals.ledger_refunded)}</p>
+            {r.mismatches.length === 0 ? <p class="ok">渠道与账本一致，没有差异</p> : (
+              <table class="list"><thead><tr><th>差异</th><th>付款 / 订单</th><th>详情</th></tr></thead>
+                <tbody>{r.mismatches.map((m: any, i: number) => (
+                  <tr key={i}><td class="error">{MISMATCH[m.kind] ?? m.kind}</td>
+                    <td>{m.payment}{m.order && <div><a href={href("orders", m.order)}>{m.order}</a></div>}</td>
+                    <td class="muted">{m.status} {m.detail ? JSON.stringify(m.detail) : ""}{m.at ? ` · ${when(m.at)}` : ""}</td></tr>))}</tbody></table>)}
+          </div>);
+      }}</Loaded>
     </div>
   );
 }
@@ -108,7 +148,7 @@ function Ledger() {
     <div><button onClick={reload}>重新核对</button>
       <Loaded answer={answer}>{(r) => (
         <div class="panel" data-testid="ledger">
-          <p>账户数 {r.accounts} · 合计 <b>{r.sum}</b> · 待执行指令 {r.pending_instructions?.length ?? 0}</p>
+          <p>账户数 {r.accounts} · 合计 <b>{r.sum}</b> · 平台服务费收入 {yuan(r.revenue)} · 待执行指令 {r.pending_instructions?.length ?? 0}</p>
           {r.violations.length === 0 ? <p class="ok">账本平衡，没有异常</p> :
             <ul class="error">{r.violations.map((v: any, i: number) => <li key={i}>{JSON.stringify(v)}</li>)}</ul>}
         </div>)}</Loaded>
@@ -118,7 +158,7 @@ function Ledger() {
 
 const TABS: Record<string, [string, () => any]> = {
   applications: ["资质审核", Applications], campaigns: ["活动", Campaigns], disputes: ["纠纷", Disputes],
-  stuck: ["卡住的任务", Stuck], ledger: ["账本核对", Ledger],
+  reconciliation: ["支付对账", Reconciliation], stuck: ["卡住的任务", Stuck], ledger: ["账本核对", Ledger],
 };
 
 export function Admin({ tab }: { tab: string }) {

@@ -1,10 +1,14 @@
-// An order: its state, money and deadlines; the timeline; deliveries; messages and
-// reviews; and the actions of whoever is looking. Which action the state allows is the
+// An order: its state, money and deadlines; the timeline; deliveries; the price and
+// proposals (OrderDeals), messages (OrderTalk) and reviews; and the actions of whoever
+// is looking. Which action the state allows is the
 // API's to decide: every button asks, and a refusal is shown in words.
 import { useState } from "preact/hooks";
 import { client, newKey, settle, whoAmI } from "../api/client";
 import { Action, ErrorBox, Field, Loaded, useAnswer } from "../ui";
+import { upload } from "../upload";
 import { ACTOR, EVENT, ORDER_STATUS, RATING, when, yuan } from "../words";
+import { Price, Proposals } from "./OrderDeals";
+import { Messages } from "./OrderTalk";
 import type { ApiError, Schema } from "../api/client";
 
 const path = (id: string) => ({ params: { path: { order_id: id } } });
@@ -47,22 +51,16 @@ function Deliveries({ id, version }: { id: string; version: number }) {
   );
 }
 
-/** Upload one file with the presigned POST the API hands out, then deliver it. */
+/** Upload the final file through the presigned POST the API hands out, then deliver it. */
 function Deliver({ id, done }: { id: string; done: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [note, setNote] = useState("");
   const run = async () => {
-    if (!file) return { ok: false as const, error: { status: 0, code: "NO_FILE", message: "请先选择终稿文件", details: {} } };
-    const asked = await settle<any>(client.POST("/orders/{order_id}/deliverables", {
-      ...write(id), body: { filename: file.name, content_type: file.type || "application/octet-stream", size: file.size } }));
-    if (!asked.ok) return asked;
-    const form = new FormData();
-    Object.entries(asked.data.upload.fields as Record<string, string>).forEach(([k, v]) => form.append(k, v));
-    form.append("file", file);
-    const put = await fetch(asked.data.upload.url, { method: "POST", body: form });
-    if (!put.ok) return { ok: false as const, error: { status: put.status, code: "UPLOAD_FAILED", message: "文件上传失败", details: {} } };
+    const sent = await upload(file, (meta) => settle(client.POST("/orders/{order_id}/deliverables", {
+      ...write(id), body: meta })));
+    if (!sent.ok) return sent;
     return settle(client.POST("/orders/{order_id}/deliver", {
-      ...write(id), body: { file_ids: [asked.data.file_id], ...(note ? { note } : {}) } }));
+      ...write(id), body: { file_ids: [sent.data], ...(note ? { note } : {}) } }));
   };
   return (
     <div class="panel"><h3>上传终稿</h3>
@@ -99,46 +97,35 @@ function Pay({ id, done }: { id: string; done: () => void }) {
 }
 
 function Review({ id, done }: { id: string; done: () => void }) {
-  const [rating, setRating] = useState("good");
+  const [rating, setRating] = useState<"good" | "neutral" | "bad">("good");
   const [comment, setComment] = useState("");
   return (
     <div class="panel"><h3>评价</h3>
-      <select value={rating} onChange={(e) => setRating(e.currentTarget.value)}>
+      <select value={rating} onChange={(e) => setRating(e.currentTarget.value as any)}>
         {Object.entries(RATING).map(([k, v]) => <option value={k} key={k}>{v}</option>)}
       </select>
       <input placeholder="评语" value={comment} onInput={(e) => setComment(e.currentTarget.value)} />
-      <Action label="提交评价" testid="review" run={() => settle((client as any).POST("/orders/{order_id}/reviews", {
+      <Action label="提交评价" testid="review" run={() => settle(client.POST("/orders/{order_id}/reviews", {
         ...write(id), body: { rating, comment } }))} onDone={done} />
     </div>
   );
 }
 
-function ReviewsShown({ id, version }: { id: string; version: number }) {
-  const { answer } = useAnswer<{ items: any[] }>(() => settle(
-    (client as any).GET("/orders/{order_id}/reviews", path(id))), [id, version]);
-  if (!answer?.ok || !answer.data.items?.length) return null;
+/** Both sides' reviews as the API shows them (blind until both reviewed or the window
+ * closed), and the provider's one reply to the buyer's review. */
+function ReviewsShown({ id, version, provider, done }: { id: string; version: number; provider: boolean; done: () => void }) {
+  const { answer } = useAnswer(() => settle(client.GET("/orders/{order_id}/reviews", path(id))), [id, version]);
+  if (!answer?.ok || !answer.data.items.length) return null;
   return (
-    <div class="panel"><h3>双方评价</h3>
-      {answer.data.items.map((r: any, i: number) => (
-        <div key={i}>{ACTOR[r.author_role] ?? r.author_role}：<b>{RATING[r.rating] ?? r.rating}</b> {r.comment}</div>))}
-    </div>
-  );
-}
-
-function Messages({ id, version }: { id: string; version: number }) {
-  // Messages (留言) arrive with the "talking and trust" routes; a stack without them
-  // answers 404/405 and the section is left out.
-  const { answer, reload } = useAnswer<{ items: any[] }>(() => settle(
-    (client as any).GET("/orders/{order_id}/messages", path(id))), [id, version]);
-  const [body, setBody] = useState("");
-  if (!answer?.ok) return null;
-  return (
-    <div class="panel"><h3>留言</h3>
-      {answer.data.items.map((m: any) => (
-        <div key={m.id}><b>{ACTOR[m.role] ?? m.author}</b>：{m.body} <span class="muted">{when(m.at)}</span></div>))}
-      <input value={body} placeholder="写留言" onInput={(e) => setBody(e.currentTarget.value)} />
-      <Action label="发送" run={() => settle((client as any).POST("/orders/{order_id}/messages", {
-        ...write(id), body: { body } }))} onDone={() => { setBody(""); reload(); }} />
+    <div class="panel" data-testid="reviews"><h3>双方评价</h3>
+      {answer.data.items.map((r) => (
+        <div key={r.author_role}>{ACTOR[r.author_role] ?? r.author_role}：<b>{RATING[r.rating] ?? r.rating}</b> {r.comment}
+          <span class="muted"> {when(r.created_at)}</span>
+          {r.reply && <div class="reply">服务商回复：{r.reply.body} <span class="muted">{when(r.reply.at)}</span></div>}
+          {provider && r.author_role === "buyer" && !r.reply &&
+            <WithText label="回复评价" field="回复" testid="reply-review" done={done}
+              run={(body) => settle(client.POST("/orders/{order_id}/reviews/buyer/reply", { ...write(id), body: { body } }))} />}
+        </div>))}
     </div>
   );
 }
@@ -195,10 +182,12 @@ export function OrderPage({ id }: { id: string }) {
           </div>
           {provider && <Deliver id={id} done={reload} />}
           {me?.operator && !buyer && !provider && <Resolve order={o} done={reload} />}
+          {o.service.pricing === "negotiable" && <Price order={o} done={reload} />}
+          <Proposals order={o} done={reload} />
           <Deliveries id={id} version={o.version} />
           <Messages id={id} version={o.version} />
-          {(buyer || provider) && <Review id={id} done={reload} />}
-          <ReviewsShown id={id} version={o.version} />
+          {((buyer && !o.reviewed_by_buyer) || (provider && !o.reviewed_by_provider)) && <Review id={id} done={reload} />}
+          <ReviewsShown id={id} version={o.version} provider={provider} done={reload} />
           <Timeline id={id} version={o.version} />
         </section>
       );

@@ -40,7 +40,8 @@ export function ProviderHome() {
         </div>)}</Loaded>
       <Loaded answer={balance.answer}>{(b) => (
         <div class="panel"><h3>余额</h3><p class="price" data-testid="balance">{yuan(b.available)}</p>
-          {b.pending_withdrawal != null && <p class="muted">提现中 {yuan(b.pending_withdrawal)}</p>}</div>)}</Loaded>
+          {b.pending_withdrawal != null && <p class="muted">提现中 {yuan(b.pending_withdrawal)}</p>}
+          <a class="button" href={href("provider", "money")} data-testid="to-money">收入与提现</a></div>)}</Loaded>
       <div class="panel"><h3>我的服务 <a class="button" href={href("provider", "services", "new")}>新建服务</a></h3>
         <Loaded answer={services.answer}>{(page) => page.items.length === 0 ? <Empty>还没有服务</Empty> : (
           <table class="list" data-testid="my-services">
