@@ -1,9 +1,52 @@
 """What people do in the console, in real headless Chromium against the real local
-stack: the README's story end to end, and the operator's desk."""
+stack: the README's story end to end, talking and agreeing on an order, the provider's
+payouts, and the operator's desk."""
 import re
 import time
+from datetime import datetime, timedelta, timezone
 
+import requests
 from playwright.sync_api import expect
+
+
+class Api:
+    """One user calling the stack's API directly: setting up what a story needs but does
+    not show (an order already approved), so the browser only does what is under test."""
+
+    def __init__(self, stack, sub: str):
+        self.url = stack.url
+        token = requests.post(self.url + "/_local/token", json={"sub": sub}, timeout=10).json()["token"]
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def __call__(self, method: str, path: str, body: dict | None = None, **params) -> dict:
+        answer = self.session.request(method, self.url + path, json=body, params=params, timeout=10)
+        assert answer.ok, (method, path, answer.status_code, answer.text)
+        return answer.json()
+
+
+def _approved_order(stack, requirement: str) -> dict:
+    """An order of 旗舰店铺首页装修 paid, accepted, delivered and approved, through the API."""
+    buyer, provider = Api(stack, "buyer-1"), Api(stack, "demo-xiaomei")
+    service = next(s for s in buyer("GET", "/services", q="装修")["items"] if s["title"] == "旗舰店铺首页装修")
+    due = (datetime.now(timezone.utc) + timedelta(days=10)).isoformat()
+    order = buyer("POST", "/orders", {"service_id": service["id"], "requirement": requirement, "due_at": due})
+    paying = buyer("POST", f"/orders/{order['id']}/pay", {})
+    if paying["payment"]["status"] == "pending":  # the stand-in cashier confirms once opened
+        requests.get(paying["payment"]["redirect_url"], timeout=10)
+    deadline = time.monotonic() + 20
+    while buyer("GET", f"/orders/{order['id']}")["status"] != "awaiting_provider":
+        assert time.monotonic() < deadline, "the payment was never confirmed"
+        time.sleep(0.3)
+    provider("POST", f"/orders/{order['id']}/accept", {})
+    final = b"final design"
+    ticket = provider("POST", f"/orders/{order['id']}/deliverables",
+                      {"filename": "final.txt", "content_type": "text/plain", "size": len(final)})
+    sent = requests.post(ticket["upload"]["url"], data=ticket["upload"]["fields"],
+                         files={"file": ("final.txt", final, "text/plain")}, timeout=10)
+    assert sent.ok, sent.text
+    provider("POST", f"/orders/{order['id']}/deliver", {"file_ids": [ticket["file_id"]]})
+    return buyer("POST", f"/orders/{order['id']}/approve", {})
 
 
 def _order_id(page) -> str:
@@ -117,7 +160,7 @@ def test_an_operator_approves_an_application(person):
     expect(page.get_by_test_id("provider-status")).to_have_text("已通过")
 
 
-def test_an_operator_resolves_a_dispute(person):
+def test_an_operator_finds_a_dispute_in_the_queue_and_resolves_it(person):
     buyer = person("buyer-1")
     order_id = _place_and_pay(buyer, "需要紧急上线，可能来不及")
     page = buyer.page
@@ -127,14 +170,32 @@ def test_an_operator_resolves_a_dispute(person):
 
     operator = person("op-1")
     page = operator.open("admin/disputes")
-    page.get_by_test_id("order-id").fill(order_id)
-    page.get_by_role("button", name="打开订单").click()
+    queued = page.get_by_test_id(f"queued-{order_id}")
+    expect(queued).to_contain_text("服务商一直不确认")
+    expect(queued).to_contain_text("¥880.00")
+    operator.shot("operator-dispute-queue")
+    queued.get_by_role("link", name="旗舰店铺首页装修").click()
     expect(page.get_by_test_id("order-status")).to_have_text("纠纷处理中")
+    # An operator may write on a disputed order; both parties read it there.
+    page.get_by_test_id("message-body").fill("小二已介入，请双方提供沟通记录")
+    page.get_by_test_id("send-message").click()
+    expect(page.get_by_test_id("messages")).to_contain_text("小二已介入")
+    page.get_by_test_id("refund").fill("600")
+    expect(page.get_by_text("放款给服务商：¥280.00")).to_be_visible()
     operator.shot("operator-dispute")
-    page.get_by_test_id("refund").fill("880")
     page.get_by_test_id("resolve").click()
     expect(page.get_by_test_id("order-status")).to_have_text("已裁决")
-    expect(page.get_by_test_id("escrow")).to_contain_text("已退款 ¥880.00")
+    expect(page.get_by_test_id("escrow")).to_contain_text("已退款 ¥600.00")
+    expect(page.get_by_test_id("escrow")).to_contain_text("已放款 ¥280.00")
+
+    page = operator.open("admin/disputes")
+    expect(page.get_by_test_id("disputes").or_(page.get_by_text("没有待处理的纠纷"))).to_be_visible()
+    expect(page.get_by_test_id(f"queued-{order_id}")).to_have_count(0)
+    page.get_by_test_id("queue-resolved").click()
+    expect(page.get_by_test_id(f"queued-{order_id}")).to_contain_text("已裁决")
+
+    page = buyer.open(f"orders/{order_id}")
+    expect(page.get_by_test_id("messages")).to_contain_text("小二已介入")
 
     page = operator.open("admin/ledger")
     expect(page.get_by_test_id("ledger")).to_contain_text("账本平衡")
@@ -147,3 +208,95 @@ def test_the_market_works_at_phone_width(person):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     buyer.shot("market-phone")
+
+
+def test_buyer_and_provider_exchange_messages_and_agree_an_extension(person, tmp_path):
+    buyer = person("buyer-1", phone=True)
+    order_id = _place_and_pay(buyer, "详情页改版，配色见留言里的附件")
+    page = buyer.page
+    reference = tmp_path / "配色参考.txt"
+    reference.write_text("主色 #E4393C", encoding="utf-8")
+    page.get_by_test_id("message-body").fill("配色请参考附件，主色用品牌红")
+    page.get_by_test_id("message-file").set_input_files(str(reference))
+    page.get_by_test_id("send-message").click()
+    expect(page.get_by_test_id("message")).to_contain_text("主色用品牌红")
+    expect(page.get_by_test_id("messages")).to_contain_text("配色参考.txt")
+
+    provider = person("demo-xiaomei")
+    page = provider.open(f"orders/{order_id}")
+    expect(page.get_by_test_id("messages")).to_contain_text("配色请参考附件，主色用品牌红")
+    expect(page.get_by_test_id("messages")).to_contain_text("配色参考.txt")
+    page.get_by_test_id("message-body").fill("收到，素材晚到了，想延期一周")
+    page.get_by_test_id("send-message").click()
+    expect(page.get_by_test_id("message")).to_have_count(2)
+    page.get_by_test_id("proposal-due").fill("2027-01-15T18:00")
+    page.get_by_test_id("proposal-note").fill("素材晚到了三天")
+    page.get_by_test_id("propose").click()
+    proposal = page.get_by_test_id("open-proposal")
+    expect(proposal).to_contain_text("延期")
+    expect(proposal.get_by_test_id("proposal-status")).to_have_text("待回应")
+    expect(proposal.get_by_test_id("accept-proposal")).to_have_count(0)  # not the author's to accept
+    provider.shot("order-proposal")
+
+    page = buyer.open(f"orders/{order_id}")
+    expect(page.get_by_test_id("messages")).to_contain_text("想延期一周")
+    expect(page.get_by_test_id("unread-count")).to_be_visible()
+    proposal = page.get_by_test_id("open-proposal")
+    expect(proposal).to_contain_text("素材晚到了三天")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the order page scrolls sideways on a phone ({width}px)"
+    buyer.shot("order-talk-phone")
+    proposal.get_by_test_id("accept-proposal").click()
+    expect(page.get_by_test_id("proposal").first.get_by_test_id("proposal-status")).to_have_text("已同意")
+    expect(page.get_by_test_id("open-proposal")).to_have_count(0)
+    expect(page.get_by_test_id("due-at")).to_contain_text("2027/1/15 18:00")
+    expect(page.get_by_test_id("timeline")).to_contain_text("同意延期")
+
+    # The provider's message and proposal were notified to the buyer; reading them all
+    # empties the count.
+    page = buyer.open("notifications")
+    expect(page.get_by_test_id("notifications")).to_contain_text("申请延期")
+    buyer.shot("notifications-phone")
+    page.get_by_test_id("read-all").click()
+    expect(page.get_by_test_id("unread-count")).to_have_count(0)
+
+
+def test_a_provider_sets_a_payout_account_and_withdraws(person, stack):
+    _approved_order(stack, "首页装修，验收后提现")
+    provider = person("demo-xiaomei")
+    page = provider.open("provider")
+    page.get_by_test_id("to-money").click()
+    available = page.get_by_test_id("available")
+    expect(available).not_to_have_text("¥0.00")
+    expect(page.get_by_text("还没有提现")).to_be_visible()
+    page.get_by_test_id("withdraw-amount").fill("800")
+    page.get_by_test_id("withdraw").click()
+    expect(page.get_by_role("alert")).to_contain_text("请先设置收款账号")
+    page.get_by_test_id("payout-account").fill("13800138000")
+    page.get_by_test_id("payout-name").fill("张小美")
+    page.get_by_test_id("save-payout").click()
+    expect(page.get_by_test_id("payout-shown")).to_contain_text("13800138000 · 张小美")
+    page.get_by_test_id("withdraw").click()
+    rows = page.get_by_test_id("withdrawal")
+    expect(rows).to_have_count(1)
+    newest = rows.first
+    expect(newest).to_contain_text("¥800.00")
+    expect(newest).to_contain_text("138****8000")
+    expect(page.get_by_test_id("statement")).to_contain_text("-¥800.00")
+    # The transfer is the scheduled job's (every second here): the withdrawal turns paid.
+    deadline = time.monotonic() + 20
+    while newest.get_by_test_id("withdrawal-status").inner_text() != "已到账" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.get_by_test_id("refresh-money").click()
+    expect(newest.get_by_test_id("withdrawal-status")).to_have_text("已到账")
+    provider.shot("provider-money")
+    page.set_viewport_size({"width": 390, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the payouts page scrolls sideways on a phone ({width}px)"
+
+
+def test_the_operator_checks_payments_against_the_ledger(person):
+    operator = person("op-1")
+    page = operator.open("admin/reconciliation")
+    expect(page.get_by_test_id("reconciliation")).to_contain_text("渠道已收")
+    operator.shot("operator-reconciliation")

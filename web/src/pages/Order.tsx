@@ -159,7 +159,7 @@ export function OrderPage({ id }: { id: string }) {
             <b class="price"> {yuan(o.amount)}</b> <span class="muted">订单号 {o.id}</span></p>
           <div class="grid">
             <div class="panel"><h3>需求</h3><pre class="content">{o.requirement}</pre>
-              <p>期望完成：{when(o.due_at)}</p></div>
+              <p>期望完成：<span data-testid="due-at">{when(o.due_at)}</span></p></div>
             <div class="panel"><h3>托管资金</h3>
               <p data-testid="escrow">已付 {yuan(o.escrow.funded)} · 托管中 {yuan(o.escrow.held)} · 已放款 {yuan(o.escrow.released)} · 已退款 {yuan(o.escrow.refunded)}</p>
               {Object.entries(o.deadlines || {}).map(([k, v]) => <div class="muted" key={k}>{DEADLINE[k] ?? k}：{when(v as string)}</div>)}
