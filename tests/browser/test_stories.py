@@ -159,6 +159,19 @@ def test_an_operator_approves_an_application(person):
     page = applicant.open("provider")
     expect(page.get_by_test_id("provider-status")).to_have_text("已通过")
 
+    # Suspended, then reinstated: the applicant's status follows each decision.
+    page = operator.open("admin/applications")
+    page.get_by_role("button", name="已通过").click()
+    row = page.get_by_test_id("application-provider-9")
+    row.get_by_placeholder("暂停原因").fill("资质材料过期")
+    row.get_by_test_id("suspend-provider").click()
+    expect(row).to_have_count(0)
+    expect(applicant.open("provider").get_by_test_id("provider-status")).to_have_text("已暂停")
+    page.get_by_role("button", name="已暂停").click()
+    page.get_by_test_id("application-provider-9").get_by_test_id("reinstate-provider").click()
+    expect(page.get_by_test_id("application-provider-9")).to_have_count(0)
+    expect(applicant.open("provider").get_by_test_id("provider-status")).to_have_text("已通过")
+
 
 def test_an_operator_finds_a_dispute_in_the_queue_and_resolves_it(person):
     buyer = person("buyer-1")
@@ -298,5 +311,30 @@ def test_a_provider_sets_a_payout_account_and_withdraws(person, stack):
 def test_the_operator_checks_payments_against_the_ledger(person):
     operator = person("op-1")
     page = operator.open("admin/reconciliation")
-    expect(page.get_by_test_id("reconciliation")).to_contain_text("渠道已收")
+    report = page.get_by_test_id("reconciliation")
+    expect(report).to_contain_text("已付款")
+    expect(report).to_contain_text("渠道与账本一致，没有差异")
     operator.shot("operator-reconciliation")
+
+
+def test_a_negotiable_price_waits_for_the_provider(person):
+    buyer = person("buyer-1")
+    page = buyer.open("")
+    page.get_by_test_id("service-card").filter(has_text="原创品牌LOGO设计").click()
+    page.get_by_test_id("requirement").fill("茶饮品牌LOGO，简洁")
+    page.get_by_test_id("offer").fill("400")
+    page.get_by_test_id("place-order").click()
+    order_id = _order_id(page)
+    expect(page.get_by_test_id("price-agreed")).to_have_text("等待服务商确认")
+    page.get_by_test_id("pay").click()
+    expect(page.get_by_role("alert")).to_contain_text("价格尚未与服务商确认")
+
+    provider = person("demo-xiaomei")
+    page = provider.open(f"orders/{order_id}")
+    expect(page.get_by_test_id("price")).to_contain_text("¥400.00")
+    page.get_by_test_id("confirm-price").click()
+    expect(page.get_by_test_id("price-agreed")).to_have_text("服务商已确认")
+    provider.shot("order-price")
+
+    page = buyer.open(f"orders/{order_id}")
+    expect(page.get_by_test_id("price-agreed")).to_have_text("服务商已确认")

@@ -106,6 +106,10 @@ export const STATEMENT_KIND: Record<string, string> = {
   release: "订单收入", withdrawal: "提现", withdrawal_returned: "提现退回",
 };
 
+export const PAYMENT_STATUS: Record<string, string> = {
+  pending: "待确认", paid: "已付款", voided: "已作废（退回）", closed: "已关闭", unknown: "未知",
+};
+
 export const MISMATCH: Record<string, string> = {
   amount_mismatch: "金额不符", unknown_payment: "未知付款", paid_twice: "重复付款",
   paid_not_funded: "已付款未入托管", funded_amount_differs: "托管金额不符",

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { client, newKey, settle } from "../api/client";
 import { go, href } from "../router";
 import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
-import { MISMATCH, ORDER_STATUS, PROVIDER_STATUS, when, yuan } from "../words";
+import { MISMATCH, ORDER_STATUS, PAYMENT_STATUS, PROVIDER_STATUS, when, yuan } from "../words";
 import type { Schema } from "../api/client";
 import { isoWithOffset } from "./Service";
 
@@ -115,7 +115,7 @@ function Reconciliation() {
         return (
           <div class="panel" data-testid="reconciliation">
             <p class="muted">对账时间 {when(r.checked_at)}</p>
-            <p>支付渠道记录：{Object.entries(r.payments as Record<string, number>).map(([k, n]) => `${k} ${n} 笔`).join("，") || "无"}</p>
+            <p>支付渠道记录：{Object.entries(r.payments as Record<string, number>).map(([k, n]) => `${PAYMENT_STATUS[k] ?? k} ${n} 笔`).join("，") || "无"}</p>
             <p>渠道已收 {yuan(totals.gateway_paid)} · 账本托管入账 {yuan(totals.ledger_funded)} · 账本已退款 {yuan(totals.ledger_refunded)}</p>
             {r.mismatches.length === 0 ? <p class="ok">渠道与账本一致，没有差异</p> : (
               <table class="list"><thead><tr><th>差异</th><th>付款 / 订单</th><th>详情</th></tr></thead>

@@ -186,7 +186,9 @@ export function OrderPage({ id }: { id: string }) {
           <Proposals order={o} done={reload} />
           <Deliveries id={id} version={o.version} />
           <Messages id={id} version={o.version} />
-          {((buyer && !o.reviewed_by_buyer) || (provider && !o.reviewed_by_provider)) && <Review id={id} done={reload} />}
+          {/* The review window is open while the API lists its deadline (review_until). */}
+          {"review_until" in (o.deadlines || {}) && ((buyer && !o.reviewed_by_buyer) || (provider && !o.reviewed_by_provider)) &&
+            <Review id={id} done={reload} />}
           <ReviewsShown id={id} version={o.version} provider={provider} done={reload} />
           <Timeline id={id} version={o.version} />
         </section>

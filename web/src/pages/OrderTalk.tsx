@@ -41,7 +41,7 @@ export function Messages({ id, version }: { id: string; version: number }) {
             <div class="muted">{ACTOR[m.role] ?? m.role} · {when(m.at)}</div>
             <div class="message-body">{m.body}</div>
             {m.files.map((f) => (
-              <div key={f.file_id}>📎 <a href="#" onClick={(e) => { e.preventDefault(); download(f.file_id); }}>{f.filename}</a>
+              <div key={f.file_id}>附件：<a href="#" onClick={(e) => { e.preventDefault(); download(f.file_id); }}>{f.filename}</a>
                 <span class="muted"> {f.size} 字节</span></div>))}
           </li>))}</ul>)}</Loaded>
       <ErrorBox error={error} />

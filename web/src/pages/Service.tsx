@@ -33,7 +33,7 @@ function OrderForm({ service }: { service: any }) {
       <Field label="期望完成时间"><input type="datetime-local" value={due} data-testid="due"
         onInput={(e) => setDue(e.currentTarget.value)} /></Field>
       {service.pricing === "negotiable" &&
-        <Field label="出价（元）"><input type="number" min="0.01" step="0.01" value={price}
+        <Field label="出价（元）"><input type="number" min="0.01" step="0.01" value={price} data-testid="offer"
           onInput={(e) => setPrice(e.currentTarget.value)} /></Field>}
       <Action label="提交订单" kind="primary" testid="place-order"
         run={() => settle(client.POST("/orders", {
