@@ -94,6 +94,7 @@ export function Proposals({ order, done }: { order: Schema<"Order">; done: () =>
     params: { path: { order_id: order.id }, query: { limit: 100 } } })), [order.id, order.version]);
   const me = whoAmI();
   const party = me?.sub === order.buyer_id || me?.sub === order.provider_id;
+  if (!party && answer?.ok && answer.data.items.length === 0) return null;  // an operator: nothing to show
   return (
     <div class="panel" data-testid="proposals"><h3>协商</h3>
       <Loaded answer={answer}>{(page) => page.items.length === 0 ? <p class="muted">没有协商</p> : (
