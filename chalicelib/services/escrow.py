@@ -1,16 +1,19 @@
 """Executing recorded releases and refunds: the only code that moves escrowed money, and
 the one driver of every money instruction (payouts are settled by services.payouts).
 
-A transition records an instruction (deterministic id, status pending) in the same
-transaction as the state change that decides it; `execute_instruction` then moves the
-money. It may run any number of times, concurrently, from the request that recorded
-it or from the `release_escrow` sweep after a crash:
+A release (escrow → provider) never leaves the platform: it is written whole, done, in
+the transaction of the move that decides it (`release_within`). A refund must go through
+the gateway: its move records an instruction (deterministic id, status pending) in the
+same transaction, and `execute_instruction` then moves the money. It may run any number
+of times, concurrently, from the request that recorded it or from the `release_escrow`
+sweep after a crash:
 - a refund first asks the gateway, keyed by the instruction id, so a retry never
   refunds twice;
 - then ONE transaction puts the posting under the instruction's id (attribute_not_exists:
   it can never be posted twice), moves the order's escrow counters (held never below
-  zero), credits the provider's payable head (release), and marks the instruction done
-  (only if still pending).
+  zero), and marks the instruction done (only if still pending). A pending release (left
+  by a version that recorded releases as instructions) is driven the same way and also
+  credits the provider's payable head.
 """
 import logging
 from datetime import datetime
@@ -146,13 +149,38 @@ def _record_failure(ins: InstructionModel, error: Exception, now: datetime) -> s
     return PARKED if parked else PENDING
 
 
-def execute_quietly(instruction_ids: list[str], now: datetime) -> None:
-    """Run what a request just recorded; a failure leaves it pending for the sweep."""
+def execute_quietly(instruction_ids: list[str], now: datetime) -> set[str]:
+    """Run what a request just recorded; a failure leaves it pending for the sweep. The
+    ids of those now done."""
+    done = set()
     for instruction_id in instruction_ids:
         try:
-            execute_instruction(instruction_id, now)
+            if execute_instruction(instruction_id, now) == DONE:
+                done.add(instruction_id)
         except Exception:  # the decision is committed; the sweep finishes it
             log.exception("instruction %s left pending", instruction_id)
+    return done
+
+
+def release_within(tx, releases: list[InstructionModel], at: str) -> None:
+    """Releases (escrow → one provider) written into the transaction of the move that
+    decides them: each instruction recorded done and its postings put, both under their
+    deterministic ids (attribute_not_exists, so the same release can never be written
+    twice), and the provider's payable head credited once with their sum, since a
+    transaction touches an item once. The caller moves the order's escrow counters in
+    its own update of the order, conditioned on escrow_held covering them."""
+    net = 0
+    for ins in releases:
+        ins.status, ins.done_at, ins.attempts = DONE, at, 1
+        ins.pending_pk = None  # never in the pending index: nothing is left to do
+        tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
+        for posting in _postings(ins, at):
+            tx.save("posting", posting, condition=PostingModel.id.does_not_exist())
+        net += int(ins.amount) - int(ins.fee or 0)
+    if net:
+        tx.update("account", AccountModel(money.payable_account(releases[0].provider_id)),
+                  actions=[AccountModel.balance.add(net), AccountModel.currency.set("CNY"),
+                           AccountModel.updated_at.set(at)])
 
 
 def pending_instructions(now: datetime, limit: int = 100, start_key=None):

@@ -59,17 +59,17 @@ def test_accept_races_reject(ddb):
     assert_ledger_clean()
 
 
-def test_many_drivers_execute_one_instruction_once(ddb, monkeypatch):
+def test_many_drivers_execute_one_refund_once(ddb, monkeypatch):
     oid = new_order()
-    in_review(oid)
-    monkeypatch.setattr(escrow, "execute_quietly", lambda ids, now: None)
-    orders.approve_order(AS_BUYER, oid, clock.now())
-    instruction_id = f"{oid}:release:0"
+    orders.pay_order(AS_BUYER, oid, clock.now())
+    monkeypatch.setattr(escrow, "execute_quietly", lambda ids, now: set())
+    orders.reject_order(AS_PROVIDER, oid, "档期已满", clock.now())
+    instruction_id = f"{oid}:refund:all"
     results = race(*[lambda: escrow.execute_instruction(instruction_id, clock.now())] * 4)
     assert all(r == "done" for r in results), results
     assert len([p for p in PostingModel.scan() if p.order_id == oid]) == 2
-    assert orders.get_order(AS_BUYER, oid)["escrow"]["released"] == 90000
-    assert escrow.balance(AS_PROVIDER)["available"] == 90000
+    assert orders.get_order(AS_BUYER, oid)["escrow"]["refunded"] == 90000
+    assert [v[2] for k, v in payments.gateway().refunds.items() if k == instruction_id] == [90000]
     assert_ledger_clean()
 
 

@@ -1,6 +1,7 @@
-"""`release_escrow`: a release or refund recorded by a transition whose Lambda died before
-executing it is finished by the job, once; one that keeps failing is retried with
-backoff, then parked and shown to operators instead of looping forever."""
+"""`release_escrow`: a refund recorded by a transition whose Lambda died before executing
+it is finished by the job, once; one that keeps failing is retried with backoff, then
+parked and shown to operators instead of looping forever. A release needs no job: it is
+written in its approval's own transaction."""
 import pytest
 
 from chalicelib import settings
@@ -20,7 +21,7 @@ def sandbox():
 @pytest.fixture
 def crash_after_commit(monkeypatch):
     """The request's Lambda dies right after the transition's transaction committed."""
-    monkeypatch.setattr(escrow_service, "execute_quietly", lambda ids, now: None)
+    monkeypatch.setattr(escrow_service, "execute_quietly", lambda ids, now: set())
     yield
     monkeypatch.undo()
 
@@ -43,15 +44,34 @@ def test_a_refund_left_pending_by_a_crash_is_finished_once(api, crash_after_comm
     assert [c[0] for c in sandbox.calls].count("refund") == 1
 
 
-def test_a_release_left_pending_by_a_crash_pays_the_provider(api, crash_after_commit):
+def test_an_approval_whose_lambda_dies_after_the_commit_has_paid_the_provider(
+        api, crash_after_commit):
     order_id = accepted_order(api, price=45000)
     deliver(api, order_id)
     assert api.post(f"/orders/{order_id}/approve", user=BUYER).json["status"] == "completed"
-    assert api.get("/me/balance", user=PROVIDER).json["available"] == 0
-    assert sweep(api, "release_escrow")["moved"] == 1
     assert api.get("/me/balance", user=PROVIDER).json["available"] == 45000
     assert escrow(api, order_id)["released"] == 45000
-    ledger_clean(api)
+    assert sweep(api, "release_escrow")["found"] == 0
+    assert ledger_clean(api)["pending_instructions"] == []
+
+
+def test_a_pending_release_from_an_earlier_version_is_driven_once(api):
+    """Versions before releases joined their approval's transaction recorded a release as
+    a pending instruction (and escrow_instructed); such an item left in a table after an
+    upgrade is still paid, once."""
+    from chalicelib import clock
+    from chalicelib.storage.orders import OrderModel
+
+    order_id = accepted_order(api, price=45000)
+    order = OrderModel.get(order_id, consistent_read=True)
+    now = clock.now()
+    escrow_service.new_instruction(order, "release", 45000, 0, now).save()
+    order.update(actions=[OrderModel.escrow_instructed.add(45000)])
+    assert sweep(api, "release_escrow")["moved"] == 1
+    assert sweep(api, "release_escrow")["found"] == 0
+    assert api.get("/me/balance", user=PROVIDER).json["available"] == 45000
+    assert escrow(api, order_id) == {"funded": 45000, "released": 45000, "refunded": 0,
+                                     "held": 0}
 
 
 def test_a_failing_refund_backs_off_then_is_parked_and_shown(api, monkeypatch):

@@ -1,16 +1,22 @@
 """The transition engine: the one change that commits a decided move (reading the order,
 the caller's role and the facts is `state`; what a move tells whom is `notices`).
 
-Each transition reads the order, asks `domain.orders.decide` what the move means, and
-commits it as ONE TransactWrite: the order update (conditional on the status and
-version it read, bumping the version), the event (seq = the new version), the money
-instructions the move decides, and the service's open-order counter when the order
-closes. A refused condition means somebody moved first: the order is read again and the
-decision re-made, which turns into the right 409. Instructions are executed right after
-the commit (so answers show final money figures); a crash in between leaves them pending
-for the `release_escrow` sweep.
+Each transition reads the order once, asks `domain.orders.decide` what the move means,
+and commits it as ONE TransactWrite: the order update (conditional on the status and
+version it read, bumping the version), the event (seq = the new version), the notices
+and their readers' unread counters, each internal release (escrow → provider: its
+postings, the provider's account head, its instruction recorded done), the refund
+instructions, and the service's open-order counter when the order closes. A refused
+condition means somebody moved first: the order is read again and the decision re-made,
+which turns into the right 409.
+
+Refunds leave the platform through the gateway, so they stay instructions: executed
+right after the commit, or by the `release_escrow` sweep after a crash in between. The
+answer is the order as this move left it (the read plus the move's writes, plus the
+refunds that went through), never a second read.
 """
 import logging
+from collections import Counter
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -24,7 +30,7 @@ from chalicelib.domain.errors import Conflict, InvalidTransition, ValidationFail
 from chalicelib.services import escrow, notifications, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
     ATTEMPTS, facts, load, milestones_of, order_deadlines, price_agreed, role_of, timer_actions,
-    timer_inputs, windows)
+    timer_inputs, timer_values, windows)
 from chalicelib.services.orders.notices import notices_of, notify  # noqa: F401 - re-exported
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
@@ -35,10 +41,13 @@ from chalicelib.storage.proposals import ProposalModel
 
 log = logging.getLogger("market.orders")
 
+# DynamoDB attribute name → the model's attribute name, to keep the answer in step.
+_NAMES = {a.attr_name: name for name, a in OrderModel.get_attributes().items()}
 
 
 class _Change:
-    """One transition's writes, built from the decided effects, committed together."""
+    """One transition's writes, built from the decided effects, committed together; and
+    `after`, the order as they leave it (what the caller is answered)."""
 
     def __init__(self, order: OrderModel, outcome: life.Outcome, actor: Caller, now: datetime,
                  params: dict, data: dict, request_key: str | None):
@@ -47,14 +56,20 @@ class _Change:
         self.notices: list = []  # set by transition(): what this move tells whom
         self.params, self.data = params, dict(data)
         self.at = clock.to_key(now)
+        self.after = OrderModel.from_raw_data(order.serialize())
         to = outcome.to
         self.version = int(order.version) + 1
-        self.actions = [OrderModel.status.set(to), OrderModel.version.set(self.version),
-                        OrderModel.updated_at.set(self.at),
-                        OrderModel.buyer_status.set(status_key(order.buyer_id, to)),
-                        OrderModel.provider_status.set(status_key(order.provider_id, to))]
+        self.actions: list = []
+        self.deltas: Counter = Counter()  # counters the move adds to, one action each
+        for attribute, value in ((OrderModel.status, to), (OrderModel.version, self.version),
+                                 (OrderModel.updated_at, self.at),
+                                 (OrderModel.buyer_status, status_key(order.buyer_id, to)),
+                                 (OrderModel.provider_status,
+                                  status_key(order.provider_id, to))):
+            self._set(attribute, value)
         self.timer_changes = {"status": to}
-        self.instructions: list[InstructionModel] = []
+        self.instructions: list[InstructionModel] = []  # refunds: through the gateway, later
+        self.releases: list[InstructionModel] = []  # escrow → provider: done in this commit
         self.extra = []  # writes to other items that belong to this move (tx → None)
         self.conditions = []  # what the order item must also satisfy, besides status+version
         self.close_service = False
@@ -63,23 +78,70 @@ class _Change:
             getattr(self, f"_{effect}")()
         if to != outcome.from_status and life.END_PROPOSAL not in outcome.effects:
             self._lapse_proposal()
-        instructed = sum(int(i.amount) for i in self.instructions)
-        if instructed:
-            self.actions.append(OrderModel.escrow_instructed.add(instructed))
+        self._book_money()
+        for name, value in timer_values(order.id, timer_inputs(order,
+                                                               **self.timer_changes)).items():
+            attribute = OrderModel.get_attributes()[name]
+            self._set(attribute, value) if value is not None else self._remove(attribute)
+        for name, delta in self.deltas.items():
+            if delta:
+                self.actions.append(OrderModel.get_attributes()[name].add(delta))
+                setattr(self.after, name, int(getattr(self.after, name) or 0) + delta)
+        # As a read would give it back (maps as MapAttribute, numbers as numbers).
+        self.after = OrderModel.from_raw_data(self.after.serialize())
+
+    # --- the order item's writes, mirrored in `after` ------------------------------
+    def _set(self, attribute, value):
+        self.actions.append(attribute.set(value))
+        setattr(self.after, _NAMES[attribute.attr_name], value)
+
+    def _remove(self, attribute):
+        self.actions.append(attribute.remove())
+        setattr(self.after, _NAMES[attribute.attr_name], None)
+
+    def _add(self, attribute, amount: int):
+        self.deltas[_NAMES[attribute.attr_name]] += amount
 
     def _set_step(self, index: int, status: str):
         self.milestones[index]["status"] = status
         self.actions.append(OrderModel.milestones[index].status.set(status))
+        self.after.milestones[index].status = status
 
     def _instruct(self, kind: str, amount: int, step: int | None):
         if amount > 0:
-            self.instructions.append(escrow.new_instruction(self.order, kind, amount, step,
-                                                            self.now))
+            ins = escrow.new_instruction(self.order, kind, amount, step, self.now)
+            (self.releases if kind == money.RELEASE else self.instructions).append(ins)
 
+    def _book_money(self):
+        """Releases leave escrow in this commit; refunds are held back until the gateway
+        has paid them (`escrow_instructed`)."""
+        released = sum(int(i.amount) for i in self.releases)
+        if released:
+            self._add(OrderModel.escrow_held, -released)
+            self._add(OrderModel.escrow_released, released)
+            # Escrow never goes below zero, whatever ran before this move.
+            self.conditions.append(OrderModel.escrow_held >= released)
+        instructed = sum(int(i.amount) for i in self.instructions)
+        if instructed:
+            self._add(OrderModel.escrow_instructed, instructed)
+
+    def refunds_done(self, instruction_ids) -> OrderModel:
+        """`after`, with the refunds the gateway has paid since the commit moved out."""
+        for ins in self.instructions:
+            if ins.id in instruction_ids:
+                amount = int(ins.amount)
+                self.after.escrow_held = int(self.after.escrow_held) - amount
+                self.after.escrow_refunded = int(self.after.escrow_refunded) + amount
+                self.after.escrow_instructed = int(self.after.escrow_instructed) - amount
+        return self.after
+
+    # --- effects (domain.orders names them) ----------------------------------------
     def _fund(self):
         amount, ref = self.params["amount"], self.params["payment_ref"]
-        self.actions += [OrderModel.escrow_funded.add(amount), OrderModel.escrow_held.add(amount),
-                         OrderModel.payment_ref.set(ref), OrderModel.paid_at.set(self.at)]
+        self._add(OrderModel.escrow_funded, amount)
+        self._add(OrderModel.escrow_held, amount)
+        self._set(OrderModel.payment_ref, ref)
+        self._set(OrderModel.paid_at, self.at)
         self.timer_changes["paid_at"] = self.now
         self.order.payment_ref = ref
         self.data.update(amount=amount, payment_ref=ref)
@@ -97,18 +159,18 @@ class _Change:
         for i in steps:
             self._instruct(money.RELEASE, self.milestones[i]["amount"], i)
             self._set_step(i, money.RELEASED)
-        self.actions += [OrderModel.current_step.set(money.first_approval_step(self.milestones)),
-                         OrderModel.accepted_at.set(self.at)]
+        self._set(OrderModel.current_step, money.first_approval_step(self.milestones))
+        self._set(OrderModel.accepted_at, self.at)
         self.data["released_steps"] = steps
 
     def _release_step(self):
         i = int(self.order.current_step)
         self._instruct(money.RELEASE, self.milestones[i]["amount"], i)
         self._set_step(i, money.RELEASED)
-        self.actions.append(OrderModel.current_step.set(i + 1))
+        self._set(OrderModel.current_step, i + 1)
         self.data.update(step=i, amount=self.milestones[i]["amount"])
         if self.outcome.to == life.COMPLETED:
-            self.actions.append(OrderModel.completed_at.set(self.at))
+            self._set(OrderModel.completed_at, self.at)
             self.timer_changes["completed_at"] = self.now
             self.extra.append(provider_stats.completion_write(self.order))
 
@@ -138,9 +200,10 @@ class _Change:
         # The provider's amount is agreed the moment it is set; the buyer's waits for it.
         agreed = self.actor.user_id == self.order.provider_id
         self.milestones = plan
-        self.actions += [OrderModel.amount.set(amount),
-                         OrderModel.milestones.set([Milestone(**m) for m in plan]),
-                         OrderModel.current_step.set(0), OrderModel.price_agreed.set(agreed)]
+        self._set(OrderModel.amount, amount)
+        self._set(OrderModel.milestones, [Milestone(**m) for m in plan])
+        self._set(OrderModel.current_step, 0)
+        self._set(OrderModel.price_agreed, agreed)
         self.data.update(amount=amount, previous_amount=int(self.order.amount),
                          price_agreed=agreed, steps=len(plan))
 
@@ -158,19 +221,19 @@ class _Change:
         self.conditions.append(OrderModel.delivered_at == self.order.delivered_at)
 
     def _count_revision(self):
-        self.actions.append(OrderModel.revision_count.add(1))
+        self._add(OrderModel.revision_count, 1)
 
     def _record_delivery(self):
         number = int(self.order.delivery_count or 0) + 1
         # A new delivery opens a new review window, with its own reminder.
         sent = [r for r in self.order.reminders_sent or []
                 if r != life.reminder_name("auto_approve_at")]
-        self.actions += [OrderModel.delivery_count.set(number),
-                         OrderModel.delivered_at.set(self.at),
-                         OrderModel.reminders_sent.set(sent)]
+        self._set(OrderModel.delivery_count, number)
+        self._set(OrderModel.delivered_at, self.at)
+        self._set(OrderModel.reminders_sent, sent)
         self.timer_changes.update(delivered_at=self.now, reminders_sent=sent)
         if number == 1:
-            self.actions.append(OrderModel.first_delivered_at.set(self.at))
+            self._set(OrderModel.first_delivered_at, self.at)
         self.data["version"] = number
         pins = self.params.get("pins") or {}
         for file_id in self.params["file_ids"]:
@@ -186,7 +249,7 @@ class _Change:
 
     def _open_proposal(self):
         proposal = self.params["proposal"]
-        self.actions.append(OrderModel.open_proposal.set(proposal.id))
+        self._set(OrderModel.open_proposal, proposal.id)
         # One open proposal per order, said by the write itself (the version check
         # alone would say it too, but only as a side effect of the read).
         self.conditions.append(OrderModel.open_proposal.does_not_exist())
@@ -202,16 +265,16 @@ class _Change:
         # that belonged to the old date no longer holds for the agreed one.
         reminders = [r for r in self.order.reminders_sent or []
                      if r != life.reminder_name("late_cancel_from")]
-        self.actions += [OrderModel.due_at.set(clock.to_key(due_at)),
-                         OrderModel.late_cancel_eligible.set(False),
-                         OrderModel.reminders_sent.set(reminders)]
+        self._set(OrderModel.due_at, clock.to_key(due_at))
+        self._set(OrderModel.late_cancel_eligible, False)
+        self._set(OrderModel.reminders_sent, reminders)
         self.timer_changes.update(due_at=due_at, late_cancel_eligible=False,
                                   reminders_sent=reminders)
         self.data.update(from_due_at=self.order.due_at, due_at=clock.to_key(due_at))
 
     def _end_proposal(self):
         proposal_id, status = self.params["proposal_id"], self.params["proposal_status"]
-        self.actions.append(OrderModel.open_proposal.remove())
+        self._remove(OrderModel.open_proposal)
         self.conditions.append(OrderModel.open_proposal == proposal_id)
         self.extra.append(lambda tx: tx.update(
             "proposal", ProposalModel(self.order.id, proposal_id),
@@ -222,7 +285,7 @@ class _Change:
 
     def _lapse_proposal(self):
         """The order changes state: an open proposal lapses, in this same transaction."""
-        self.actions.append(OrderModel.open_proposal.remove())
+        self._remove(OrderModel.open_proposal)
         proposal_id = self.order.open_proposal
         if not proposal_id:
             return
@@ -235,34 +298,35 @@ class _Change:
             condition=ProposalModel.status == deals.OPEN))
 
     def _record_dispute(self):
-        self.actions.append(OrderModel.dispute.set(
-            {"by": self.actor.user_id, "reason": self.params.get("reason", ""),
-             "at": self.at, "from_status": self.order.status}))
+        self._set(OrderModel.dispute, {"by": self.actor.user_id,
+                                       "reason": self.params.get("reason", ""),
+                                       "at": self.at, "from_status": self.order.status})
 
     def _flag_late_cancel(self):
-        self.actions.append(OrderModel.late_cancel_eligible.set(True))
+        self._set(OrderModel.late_cancel_eligible, True)
         self.timer_changes["late_cancel_eligible"] = True
 
     def _close(self):
-        self.actions.append(OrderModel.closed_at.set(self.at))
+        self._set(OrderModel.closed_at, self.at)
         self.close_service = True
 
     def commit(self, tx, include_service: bool = True):
         order = self.order
-        actions = self.actions + timer_actions(order.id, timer_inputs(order, **self.timer_changes))
         with tx:
             # status AND version: the state we decided on is exactly the one we read.
             condition = (OrderModel.status == self.outcome.from_status) \
                 & (OrderModel.version == int(order.version))
             for extra in self.conditions:
                 condition &= extra
-            tx.update("order", OrderModel(order.id), actions=actions, condition=condition)
+            tx.update("order", OrderModel(order.id), actions=self.actions, condition=condition)
             event = new_event(order.id, self.version, self.outcome.event_type,
                               self.outcome.from_status, self.outcome.to, self.actor, self.at,
                               self.data, self.request_key)
             tx.save("event", event, condition=OrderEventModel.seq.does_not_exist())
             for ins in self.instructions:
                 tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
+            if self.releases:
+                escrow.release_within(tx, self.releases, self.at)
             for op in self.extra:
                 op(tx)
             # The notices this move sends, and their readers' unread counters: written
@@ -278,7 +342,8 @@ class _Change:
 def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                params: dict | None = None, data: dict | None = None,
                request_key: str | None = None, prepare=None) -> OrderModel:
-    """Apply one action to an order: decide, commit conditionally, execute its money.
+    """Apply one action to an order: decide, commit conditionally, execute its refunds;
+    the order as the move left it.
 
     `request_key` (`<caller>#<Idempotency-Key>`, None without a key) is recorded on the
     event, so that a retry whose first commit landed but lost its answer is recognised
@@ -324,8 +389,8 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                 continue
             raise
         observability.order_transition(action, outcome.from_status, outcome.to, order.id)
-        escrow.execute_quietly([i.id for i in change.instructions], now)
-        return load(order_id)
+        done = escrow.execute_quietly([i.id for i in change.instructions], now)
+        return change.refunds_done(done)
     raise Conflict()
 
 

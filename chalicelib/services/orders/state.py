@@ -45,14 +45,21 @@ def timer_inputs(order: OrderModel, **changes) -> dict:
     return values
 
 
-def timer_actions(order_id: str, inputs: dict) -> list:
-    """Keep the sparse due_timers index on the earliest pending timer, or drop out of it."""
+def timer_values(order_id: str, inputs: dict) -> dict:
+    """The sparse due_timers index's keys for the earliest pending timer (None: out of it)."""
+    inputs = dict(inputs)
     status = inputs.pop("status")
     timer = life.next_timer(status, windows=windows(), **inputs)
     if timer is None:
-        return [OrderModel.timer_pk.remove(), OrderModel.timer_due.remove()]
-    return [OrderModel.timer_pk.set(TIMER_PK),
-            OrderModel.timer_due.set(timer_due_key(clock.to_key(timer.at), order_id))]
+        return {"timer_pk": None, "timer_due": None}
+    return {"timer_pk": TIMER_PK, "timer_due": timer_due_key(clock.to_key(timer.at), order_id)}
+
+
+def timer_actions(order_id: str, inputs: dict) -> list:
+    """Keep the sparse due_timers index on the earliest pending timer, or drop out of it."""
+    values = timer_values(order_id, inputs)
+    return [getattr(OrderModel, name).set(value) if value is not None
+            else getattr(OrderModel, name).remove() for name, value in values.items()]
 
 
 def order_deadlines(order: OrderModel) -> dict:
