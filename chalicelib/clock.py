@@ -55,3 +55,13 @@ def from_key(raw: str) -> datetime:
 
 def key_to_iso(raw: str | None) -> str | None:
     return to_iso(from_key(raw)) if raw else None
+
+
+# China keeps one offset all year (no daylight saving): a fixed zone needs no tz database.
+MARKET_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def for_people(raw: str | None) -> str | None:
+    """A stored time as the market's people read it: 2027-01-15 18:00 (Beijing time)."""
+    return from_key(raw).astimezone(MARKET_TIME).strftime("%Y-%m-%d %H:%M") if raw else None
+

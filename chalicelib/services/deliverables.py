@@ -93,8 +93,11 @@ def deliver_order(caller: Caller, order_id: str, *, file_ids: list[str], note: s
     role = orders.role_of(caller, order)
     life.decide(order.status, life.DELIVER, role, orders.facts(order, now))
     pins, missing = {}, []
+    # One call for all the files' items (consistent: an upload recorded a moment ago).
+    items = {i.file_id: i for i in DeliverableModel.batch_get(
+        [(order.id, f) for f in dict.fromkeys(file_ids)], consistent_read=True)}
     for file_id in file_ids:
-        pinned = _pin(order.id, file_id)
+        pinned = _pin(items.get(file_id))
         if pinned is None:
             missing.append(file_id)
         else:
@@ -107,19 +110,17 @@ def deliver_order(caller: Caller, order_id: str, *, file_ids: list[str], note: s
     # the abandoned-upload rule, since nothing is ever served from them once delivered.
     return orders.present(orders.transition(
         caller, order_id, life.DELIVER, now, params={"file_ids": file_ids, "pins": pins},
-        data={"note": note, "file_ids": file_ids}, request_key=request_key))
+        data={"note": note, "file_ids": file_ids}, request_key=request_key, read=order))
 
 
-def _pin(order_id: str, file_id: str) -> str | None:
-    """Copy an uploaded, undelivered file of this order to a pinned key; None if it never
-    arrived (or arrived with another size than its form allowed)."""
-    try:
-        item = DeliverableModel.get(order_id, file_id, consistent_read=True)
-    except DoesNotExist:
+def _pin(item: DeliverableModel | None) -> str | None:
+    """Copy an uploaded, undelivered file of this order to a pinned key; None if it was
+    never requested, never arrived (or arrived with another size than its form allowed)."""
+    if item is None:
         return None
     if item.version is not None:
         return item.pinned_key or item.s3_key  # already delivered: the commit refuses it
-    key = files.pinned_key(order_id, file_id)
+    key = files.pinned_key(item.order_id, item.file_id)
     size = files.pin(item.s3_key, key)
     # The form allows exactly the declared size; a different one was not our upload.
     if size is None or not 0 < size <= MAX_FILE_BYTES or size != int(item.size):

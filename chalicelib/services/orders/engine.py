@@ -26,12 +26,13 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import Conflict, InvalidTransition, ValidationFailed
+from chalicelib.domain.errors import (Conflict, InvalidTransition, ProviderNotApproved,
+                                      ValidationFailed)
 from chalicelib.services import escrow, notifications, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
     ATTEMPTS, facts, load, milestones_of, order_deadlines, price_agreed, role_of, timer_actions,
     timer_inputs, timer_values, windows)
-from chalicelib.services.orders.notices import notices_of, notify  # noqa: F401 - re-exported
+from chalicelib.services.orders.notices import notices_of
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
@@ -208,8 +209,8 @@ class _Change:
                          price_agreed=agreed, steps=len(plan))
 
     def _check_provider(self):
-        # Read as approved by decide(); conditioned here so that a suspension landing
-        # between that read and this commit still refuses the acceptance.
+        # The provider's standing is not read to decide: this check in the accepting
+        # transaction refuses a suspended provider, however late the suspension landed.
         P = ProviderModel
         self.extra.append(lambda tx: tx.condition_check(
             "provider", P, self.order.provider_id,
@@ -341,7 +342,8 @@ class _Change:
 
 def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                params: dict | None = None, data: dict | None = None,
-               request_key: str | None = None, prepare=None) -> OrderModel:
+               request_key: str | None = None, prepare=None,
+               read: OrderModel | None = None) -> OrderModel:
     """Apply one action to an order: decide, commit conditionally, execute its refunds;
     the order as the move left it.
 
@@ -349,10 +351,12 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
     event, so that a retry whose first commit landed but lost its answer is recognised
     and answered as the first run would have been. `prepare(order, role)`, if given, runs
     on every attempt's fresh read after the table allowed the move: it may refuse (a
-    named error) or return more params for the effects."""
+    named error) or return more params for the effects. `read`, the order as the caller
+    has just read it (consistently), spares the first attempt a second read; the commit's
+    condition on its version makes that as safe as reading again."""
     include_service = True
-    for _ in range(ATTEMPTS):
-        order = load(order_id)
+    for attempt in range(ATTEMPTS):
+        order = read if attempt == 0 and read is not None else load(order_id)
         try:
             role = role_of(actor, order)
             outcome = life.decide(order.status, action, role, facts(order, now))
@@ -371,9 +375,11 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             refusal = tx.refusal(error)
             if refusal.failed("order") or refusal.failed("event"):
                 continue  # the order moved: the next read decides again (→ 409 if now wrong)
-            if refusal.failed("provider") or refusal.failed("proposal"):
-                # The provider was suspended, or the proposal answered, meanwhile: the
-                # next read decides again (and refuses if the move no longer holds).
+            if refusal.failed("provider"):
+                raise ProviderNotApproved()
+            if refusal.failed("proposal"):
+                # The proposal was answered meanwhile: the next read decides again (and
+                # refuses if the move no longer holds).
                 continue
             if refusal.failed("service"):
                 # The service's counter is gone or already zero: closing must not wait on it.

@@ -1,18 +1,14 @@
 """What each order move tells whom: the notices a move writes in its own transaction."""
-import logging
 from datetime import datetime
 
-
+from chalicelib import clock
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
+from chalicelib.domain import proposals as deals
 from chalicelib.services import notifications
-from chalicelib.storage.orders import (OrderModel)
+from chalicelib.storage.orders import OrderModel
 
 
-log = logging.getLogger("market.orders")
-
-
-# --- after a commit ----------------------------------------------------------
 def _by_buyer(change) -> bool:
     return change.actor.user_id == change.order.buyer_id
 
@@ -70,6 +66,8 @@ def notices_of(order: OrderModel, action: str, change,
                    "both": [order.buyer_id, order.provider_id]}[who]
         for user in targets:
             notice(user, kind, text)
+    for user, kind, text in _proposal_notices(order, action, change):
+        notice(user, kind, text)
     refunds = [i for i in change.instructions if i.kind == money.REFUND]
     if refunds:
         notice(order.buyer_id, "refunded",
@@ -77,9 +75,32 @@ def notices_of(order: OrderModel, action: str, change,
     return out
 
 
-def notify(user_id: str, kind: str, order: OrderModel, text: str, now: datetime) -> None:
-    try:
-        notifications.notify(user_id, kind, order_id=order.id, service_id=order.service_id,
-                             text=text, now=now)
-    except Exception:  # a lost notice must never fail the transition
-        log.exception("notify %s of %s failed", user_id, kind)
+# --- proposals (协商) -------------------------------------------------------------
+_PARTY = {life.BUYER: "买家", life.PROVIDER: "服务商"}
+_ANSWERS = {life.ACCEPT_EXTENSION: deals.ACCEPT, life.ACCEPT_CANCEL: deals.ACCEPT,
+            life.DECLINE_PROPOSAL: deals.DECLINE, life.WITHDRAW_PROPOSAL: deals.WITHDRAW}
+
+
+def _proposal_notices(order: OrderModel, action: str, change) -> list[tuple]:
+    """A new proposal is told to the other party; an answer to its author (a withdrawal,
+    to the party it was made to). `params["proposal"]` is the proposal made or answered."""
+    proposal = change.params.get("proposal")
+    if proposal is None or (action != life.PROPOSE and action not in _ANSWERS):
+        return []
+    other = order.provider_id if _by_buyer(change) else order.buyer_id
+    if action == life.PROPOSE:
+        return [(other, "proposal", describe_proposal(proposal))]
+    verb = _ANSWERS[action]
+    role = life.BUYER if _by_buyer(change) else life.PROVIDER
+    said = {deals.ACCEPT: "同意了", deals.DECLINE: "拒绝了", deals.WITHDRAW: "撤回了"}[verb]
+    return [(proposal.by if verb != deals.WITHDRAW else other,
+             f"proposal_{deals.outcome_of(verb)}",
+             f"{_PARTY[role]}{said}协商（{describe_proposal(proposal)}）")]
+
+
+def describe_proposal(proposal) -> str:
+    who = _PARTY.get(proposal.by_role, "对方")
+    if proposal.kind == deals.EXTENSION:
+        return f"{who}申请延期至 {clock.for_people(proposal.due_at)}"
+    return (f"{who}提议取消订单：退款 {money.yuan(int(proposal.refund))} 给买家，"
+            f"结算 {money.yuan(int(proposal.release))} 给服务商")

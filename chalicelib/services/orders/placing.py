@@ -151,17 +151,18 @@ def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "p
     if result.status != payments.SUCCEEDED:
         return {**present(order), "payment": funding.present_payment(result)}
     funded = confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller,
-                             request_key=request_key)
+                             request_key=request_key, read=order)
     funding.mark_paid(order.id, payments.TradeStatus(order.id, payments.SUCCEEDED, ref=result.ref,
                                                      amount=int(order.amount)), now)
     return {**present(funded), "payment": funding.present_payment(result)}
 
 
 def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime, *,
-                    actor: Caller | None = None,
-                    request_key: str | None = None) -> OrderModel:
-    """The gateway confirmed `amount`: fund escrow (idempotent; the webhook entry point)."""
-    order = load(order_id)
+                    actor: Caller | None = None, request_key: str | None = None,
+                    read: OrderModel | None = None) -> OrderModel:
+    """The gateway confirmed `amount`: fund escrow (idempotent; the webhook entry point).
+    `read`: the order as the caller has just read it, if it has."""
+    order = read or load(order_id)
     if order.payment_ref == payment_ref and order.status != life.AWAITING_PAYMENT:
         return order  # already confirmed: a redelivered notification changes nothing
     if amount != int(order.amount):
@@ -173,7 +174,7 @@ def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime,
     try:
         return transition(actor or SYSTEM, order_id, life.PAY, now,
                           params={"payment_ref": payment_ref, "amount": amount},
-                          request_key=request_key)
+                          request_key=request_key, read=order)
     except InvalidTransition:
         fresh = load(order_id)
         if fresh.payment_ref == payment_ref:

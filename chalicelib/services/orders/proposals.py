@@ -24,29 +24,28 @@ from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import NotFound, ProposalNotOpen, ProposalPending
 from chalicelib.services.orders.engine import (load, milestones_of, moved_by_this_request,
-                                               notify, role_of, transition)
+                                               role_of, transition)
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from chalicelib.storage.proposals import ProposalModel
-
-_PARTY = {life.BUYER: "买家", life.PROVIDER: "服务商"}
-
 
 def propose(caller: Caller, order_id: str, *, kind: str, due_at: datetime | None,
             refund: int | None, note: str | None, now: datetime,
             request_key: str | None = None) -> dict:
     """A party of open work proposes an extension or a cancel with a refund split."""
     proposal_id = ids.new_id("prop")
+    made = {}  # the proposal as the committing attempt wrote it: the answer
 
     def prepare(order: OrderModel, role: str) -> dict:
         if order.open_proposal:
             raise ProposalPending(proposal_id=order.open_proposal)
         agreed = deals.terms(kind, due_at=due_at, refund=refund, now=now,
                              held=money.undecided_amount(milestones_of(order)))
-        return {"proposal": ProposalModel(
+        made["proposal"] = ProposalModel(
             order.id, proposal_id, kind=kind, by=caller.user_id, by_role=role,
             status=deals.OPEN, due_at=clock.to_key(agreed["due_at"]) if due_at else None,
             refund=agreed.get("refund"), release=agreed.get("release"), note=note or None,
-            created_at=clock.to_key(now))}
+            created_at=clock.to_key(now))
+        return {"proposal": made["proposal"]}
 
     order = transition(caller, order_id, life.PROPOSE, now, prepare=prepare,
                        request_key=request_key)
@@ -55,9 +54,7 @@ def propose(caller: Caller, order_id: str, *, kind: str, due_at: datetime | None
         latest = OrderEventModel.get(order.id, int(order.version), consistent_read=True)
         return present(_get(order.id, (latest.data.as_dict() if latest.data else {})
                             .get("proposal_id")), order)
-    proposal = _get(order.id, proposal_id)
-    _tell(order, _other(order, caller), "proposal", _describe(proposal), now)
-    return present(proposal, order)
+    return present(made["proposal"], order)
 
 
 def accept_proposal(caller: Caller, order_id: str, proposal_id: str, now: datetime, *,
@@ -97,7 +94,8 @@ def _answer(caller: Caller, order_id: str, proposal_id: str, verb: str, now: dat
         if fresh.open_proposal != proposal.id:
             raise ProposalNotOpen(proposal_id=proposal.id,
                                   proposal_status=_status_now(fresh, proposal.id))
-        more = {"proposal_id": proposal.id, "proposal_status": deals.outcome_of(verb)}
+        more = {"proposal_id": proposal.id, "proposal_status": deals.outcome_of(verb),
+                "proposal": proposal}
         if action == life.ACCEPT_EXTENSION:
             more["due_at"] = clock.from_key(proposal.due_at)
         elif action == life.ACCEPT_CANCEL:
@@ -107,13 +105,13 @@ def _answer(caller: Caller, order_id: str, proposal_id: str, verb: str, now: dat
             more.update(refund=int(proposal.refund), release=held - int(proposal.refund))
         return more
 
-    fresh = transition(caller, order.id, action, now, prepare=prepare, request_key=request_key)
-    answered = _get(order.id, proposal.id)
-    if answered.decided_by == caller.user_id and answered.decided_at == clock.to_key(now):
-        told = proposal.by if verb != deals.WITHDRAW else _other(fresh, caller)
-        _tell(fresh, told, f"proposal_{deals.outcome_of(verb)}",
-              _answered_text(answered, role, verb), now)
-    return present(answered, fresh)
+    fresh = transition(caller, order.id, action, now, prepare=prepare, request_key=request_key,
+                       read=order)
+    # As committed: the answer and the order's update carry the same moment (also when
+    # this is a retry whose first run committed).
+    proposal.status = deals.outcome_of(verb)
+    proposal.decided_at, proposal.decided_by = fresh.updated_at, caller.user_id
+    return present(proposal, fresh)
 
 
 def list_proposals(caller: Caller, order_id: str, *, limit: int, start_key):
@@ -163,25 +161,3 @@ def _status_now(order: OrderModel, proposal_id: str) -> str:
     except DoesNotExist:
         return deals.LAPSED
     return deals.shown_status(stored, order.open_proposal == proposal_id)
-
-
-def _other(order: OrderModel, caller: Caller) -> str:
-    return order.provider_id if caller.user_id == order.buyer_id else order.buyer_id
-
-
-def _describe(proposal: ProposalModel) -> str:
-    who = _PARTY.get(proposal.by_role, "对方")
-    if proposal.kind == deals.EXTENSION:
-        return f"{who}申请延期至 {clock.key_to_iso(proposal.due_at)}"
-    return (f"{who}提议取消订单：退款 {int(proposal.refund)} 分给买家，"
-            f"结算 {int(proposal.release)} 分给服务商")
-
-
-def _answered_text(proposal: ProposalModel, role: str, verb: str) -> str:
-    who = _PARTY.get(role, "对方")
-    said = {deals.ACCEPT: "同意了", deals.DECLINE: "拒绝了", deals.WITHDRAW: "撤回了"}[verb]
-    return f"{who}{said}协商（{_describe(proposal)}）"
-
-
-def _tell(order: OrderModel, user_id: str, kind: str, text: str, now: datetime) -> None:
-    notify(user_id, kind, order, f"{order.service.title}：{text}", now)

@@ -9,7 +9,6 @@ from chalicelib import clock, settings
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import NotFound
-from chalicelib.storage.catalog import get_provider
 from chalicelib.storage.orders import (TIMER_PK, OrderModel, timer_due_key)
 
 
@@ -114,14 +113,7 @@ def facts(order: OrderModel, now: datetime) -> life.Facts:
         late_cancel_from=due + windows().late_cancel if due else None,
         price_agreed=price_agreed(order),
         negotiable=order.service.pricing == "negotiable",
-        # One read, and only while the provider's answer is awaited: accepting is the one
-        # move a suspended provider may not make.
-        provider_approved=order.status == life.AWAITING_PROVIDER
-        and _provider_may_work(order.provider_id))
-
-
-def _provider_may_work(provider_id: str) -> bool:
-    profile = get_provider(provider_id)
-    # Every service is created by an approved provider, so a provider with orders has a
-    # profile; only a suspension (or a later refusal) takes the approval away.
-    return profile is None or profile.status == "approved"
+        # Accepting is the one move a suspended provider may not make; the accepting
+        # transaction checks the provider's standing itself (engine `_check_provider`),
+        # so deciding needs no read of it.
+        provider_approved=True)
