@@ -352,6 +352,7 @@ def measure_load(calls_by_route: dict, *, clients=4, cycles=8, rounds=3,
     return {"served_by": how, "clients": clients, "rounds": rounds,
             "plan": [f"{m} {p}" for _, m, p, _ in plan], "floor_calls": floor_calls,
             "app_calls": app_calls,
+            "notify_calls": calls_by_route.get(("POST", "/payments/{gateway}/notify")),
             "app": app_side.summary(), "floor": floor_side.summary(),
             "p50_ratio": env.median(ratios), "round_ratios": ratios,
             "seed_skipped": ctx.get("skipped")}

@@ -235,6 +235,11 @@ def load_table(report: dict) -> list[str]:
             rows.append(f"| {kind} | {_num(app_calls, 0) if app_calls is not None else '—'} | "
                         f"{ld['floor_calls'].get(kind, '—')} | {_ms(app_p50)} | "
                         f"{_ms(floor_p50)} | {_num(ratio)} |")
+        if ld.get("notify_calls") is not None:
+            rows += ["", "Each paid order also brings the app the stand-in's notification "
+                     "(`POST /payments/alipay/notify`: "
+                     f"{_num(ld['notify_calls'], 0)} DynamoDB calls, floor 2), served while "
+                     "the clients run but timed by none of them; the floor has no twin of it."]
     if a["error_kinds"]:
         rows += ["", f"App errors: {a['error_kinds']}."]
     return rows
