@@ -202,7 +202,7 @@ def app_plan(ctx: dict) -> list[tuple[str, str, str, str]]:
     return plan
 
 
-def _client(base, plan, cycles, deadline, side, lock, buyer, ctx, floor_calls):
+def _client(base, plan, cycles, deadline, side, lock, buyer, ctx, floor_calls, cashier_s):
     session = requests.Session()
     cashier = requests.Session()  # the buyer's browser at the gateway
     from chalicelib import clock
@@ -248,6 +248,12 @@ def _client(base, plan, cycles, deadline, side, lock, buyer, ctx, floor_calls):
             if floor_calls is not None:
                 timed(kind, "GET", f"/item/{coldstart.FLOOR_ITEM}?calls={floor_calls[kind]}",
                       headers=tokens[buyer])
+                if kind == "pay" and cashier_s:
+                    # The floor's buyer is away as long as the app's was: the server sees
+                    # the same number of clients at work at once.
+                    time.sleep(cashier_s)
+                    with lock:
+                        side.cashier.append(cashier_s)
                 continue
             if kind == "search":
                 timed(kind, method, path, headers=tokens[buyer])
@@ -289,12 +295,14 @@ def _client(base, plan, cycles, deadline, side, lock, buyer, ctx, floor_calls):
                       tokens[scenario.PROVIDER])
 
 
-def drive(base, plan, side, *, clients, cycles, time_limit, ctx, floor_calls=None):
+def drive(base, plan, side, *, clients, cycles, time_limit, ctx, floor_calls=None,
+          cashier_s=0.0):
     lock = threading.Lock()
     before = len(side.latencies)
     deadline = time.monotonic() + time_limit
     threads = [threading.Thread(target=_client, args=(
-        base, plan, cycles, deadline, side, lock, f"load-buyer-{i}", ctx, floor_calls))
+        base, plan, cycles, deadline, side, lock, f"load-buyer-{i}", ctx, floor_calls,
+        cashier_s))
         for i in range(clients)]
     started = time.perf_counter()
     for t in threads:
@@ -343,8 +351,9 @@ def measure_load(calls_by_route: dict, *, clients=4, cycles=8, rounds=3,
             for _ in range(rounds):
                 drive(app_base, plan, app_side, clients=clients, cycles=cycles,
                       time_limit=time_limit, ctx=ctx)
+                away = env.median(app_side.cashier) if app_side.cashier else 0.0
                 drive(floor_base, plan, floor_side, clients=clients, cycles=cycles,
-                      time_limit=time_limit, ctx=ctx, floor_calls=floor_calls)
+                      time_limit=time_limit, ctx=ctx, floor_calls=floor_calls, cashier_s=away)
         finally:
             for process in reversed(processes):
                 _stop(process)

@@ -222,8 +222,10 @@ def load_table(report: dict) -> list[str]:
     ]
     if a.get("cashier_p50") is not None:
         rows += ["", f"The buyer's time at the cashier (opening it, paying, until the app "
-                 f"acknowledged the stand-in's notification): p50 {_ms(a['cashier_p50'])}; "
-                 "the app's req/s counts the clients' time without it."]
+                 f"acknowledged the stand-in's notification): p50 {_ms(a['cashier_p50'])}. "
+                 "The floor's buyers pause as long after their pay twin, so that both servers "
+                 "see as many clients at work at once; req/s counts the clients' time "
+                 "without these pauses."]
     kinds = a.get("p50_by_kind") or {}
     if kinds:
         rows += ["", "| request kind | app's DynamoDB calls | floor's | app p50 | floor p50 | "
