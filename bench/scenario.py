@@ -1,7 +1,10 @@
 """A scripted day in the market, touching every route of the contract once or more:
-providers apply and are approved, services are listed and found, orders go through
-every path (completed with a revision, cancelled, rejected, disputed and resolved,
-milestones), reviews, balances and the operators' views.
+providers apply and are approved (one suspended and reinstated), services are listed,
+featured and found, orders go through every path (completed with messages, files and a
+revision; cancelled; priced by negotiation; paid through Alipay and confirmed by its
+notification; renegotiated by proposals and closed by a mutual cancel; rejected;
+disputed and resolved from the dispute queue; milestones), reviews and the provider's
+reply, payouts, the inbox and its channels, balances and the operators' views.
 
 Steps that depend on a route another engineer has not built yet are skipped, not
 failed: the harness measures whatever exists. Each step names what it needs from the
