@@ -276,6 +276,7 @@ def summarise(results: dict) -> list[dict]:
             "median_calls": env.median(r.calls) if r.calls else None,
             "shape": shape, "capacity": env.median(r.capacity) if r.capacity else None,
             "verdict": r.verdict, "worst": r.worst if r.calls else None, "why": why,
+            "server_errors": sorted(f for f in r.failures if f >= 500),
             # Above only to read the parent item that decides who may see it: legitimate.
             "access_check": bool(why) and all(ACCESS_CHECK in part for part in why.split("; ")),
         })

@@ -272,6 +272,10 @@ def markdown(report: dict) -> str:
         "`Idempotency-Key`; a key adds a conditional put and an update per write.", "",
         *routes_table(report), "",
     ]
+    broken = [f"`{r['route']}` ({', '.join(map(str, r['server_errors']))})"
+              for r in report["routes"] if r.get("server_errors")]
+    if broken:
+        lines += ["App bugs: the scenario's calls answered 5xx on " + ", ".join(broken) + ".", ""]
     skipped = report.get("skipped_steps") or {}
     if skipped:
         lines += ["Scenario steps not run yet (their routes are missing or answered an error):", ""]
