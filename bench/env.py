@@ -1,9 +1,12 @@
 """The benchmark's environment: the local stage with dummy credentials, set before the
 app is imported, plus helpers to point the models at an engine and describe the machine."""
+import atexit
 import os
 import platform
+import shutil
 import statistics
 import sys
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +21,12 @@ os.environ.setdefault("BUCKET_NAME", "market-bench-files")
 os.environ.pop("JWT_SECRET", None)
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 os.environ.pop("S3_ENDPOINT", None)
+os.environ.pop("PAYMENT_GATEWAY", None)  # the sandbox; bench.alipay switches for one order
+# What the local stage writes to disk (mail to users with an e-mail channel, the Alipay
+# stand-in's keys) goes to a directory of this run, not the developer's .local/data.
+_DATA_DIR = tempfile.mkdtemp(prefix="bench-data-")
+os.environ["LOCAL_DATA_DIR"] = _DATA_DIR
+atexit.register(shutil.rmtree, _DATA_DIR, True)
 
 from chalicelib.local import engines  # noqa: E402 - after the environment is set
 

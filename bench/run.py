@@ -68,8 +68,7 @@ def main() -> None:
     report["jobs"] = {name: (None if t is None else {"calls": t.total, "shape": t.shape(),
                                                        "items_read": t.items_read})
                       for name, t in counted.get("jobs", {}).items()}
-    calls_by_route = {(r.method, r.path): env.median(r.calls) for r in results.values()
-                      if r.calls}
+    calls_by_route = calls.calls_as_served(counted["runs"], results) if results else {}
     report["load"] = guarded("HTTP under load", load.measure_load, calls_by_route,
                              cycles=4 if QUICK else 8, rounds=2 if QUICK else 3)
     report["package"] = guarded("package size", coldstart.measure_package)
