@@ -78,7 +78,7 @@ def settle(trade: payments.TradeStatus, now: datetime) -> str:
             now, order_id=order.id)
         return MISMATCH
     try:
-        funded = orders.confirm_funding(order.id, trade.ref, trade.amount, now)
+        funded = orders.confirm_funding(order.id, trade.ref, trade.amount, now, read=order)
     except InvalidTransition:
         return VOIDED  # the order closed meanwhile: confirm_funding sent the money back
     if funded.status in life.CLOSED:

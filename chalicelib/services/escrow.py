@@ -50,11 +50,15 @@ def new_instruction(order: OrderModel, kind: str, amount: int, step: int | None,
         pending_pk=PENDING_PK, next_attempt_at=at)
 
 
-def execute_instruction(instruction_id: str, now: datetime) -> str:
-    """Drive one instruction to done (idempotent, safe concurrently); its final status."""
-    for _ in range(_ATTEMPTS_PER_CALL):
+def execute_instruction(instruction_id: str, now: datetime, *,
+                        written: InstructionModel | None = None) -> str:
+    """Drive one instruction to done (idempotent, safe concurrently); its final status.
+    `written`: the instruction as its caller has just committed it, which spares the
+    first attempt a read (the posting transaction is conditional on it being pending)."""
+    for attempt in range(_ATTEMPTS_PER_CALL):
         try:
-            ins = InstructionModel.get(instruction_id, consistent_read=True)
+            ins = written if attempt == 0 and written is not None else \
+                InstructionModel.get(instruction_id, consistent_read=True)
         except DoesNotExist:
             return "missing"
         if ins.status != PENDING:
@@ -149,16 +153,16 @@ def _record_failure(ins: InstructionModel, error: Exception, now: datetime) -> s
     return PARKED if parked else PENDING
 
 
-def execute_quietly(instruction_ids: list[str], now: datetime) -> set[str]:
-    """Run what a request just recorded; a failure leaves it pending for the sweep. The
-    ids of those now done."""
+def execute_quietly(written: list[InstructionModel], now: datetime) -> set[str]:
+    """Run what a request has just committed; a failure leaves it pending for the sweep.
+    The ids of those now done."""
     done = set()
-    for instruction_id in instruction_ids:
+    for ins in written:
         try:
-            if execute_instruction(instruction_id, now) == DONE:
-                done.add(instruction_id)
+            if execute_instruction(ins.id, now, written=ins) == DONE:
+                done.add(ins.id)
         except Exception:  # the decision is committed; the sweep finishes it
-            log.exception("instruction %s left pending", instruction_id)
+            log.exception("instruction %s left pending", ins.id)
     return done
 
 

@@ -233,7 +233,7 @@ def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime)
         raise Conflict()
     log.warning("order %s closed before its payment %s arrived: refunding %s", order_id,
                 trade.ref, amount)
-    escrow.execute_quietly([refund.id], now)
+    escrow.execute_quietly([refund], now)
     notifications.notify(order.buyer_id, "refunded", order_id=order_id,
                          service_id=order.service_id,
                          text=f"{order.service.title}：订单已关闭，到账的 {amount} 分将原路退回",

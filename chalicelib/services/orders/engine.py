@@ -395,7 +395,7 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                 continue
             raise
         observability.order_transition(action, outcome.from_status, outcome.to, order.id)
-        done = escrow.execute_quietly([i.id for i in change.instructions], now)
+        done = escrow.execute_quietly(change.instructions, now)
         return change.refunds_done(done)
     raise Conflict()
 
