@@ -65,6 +65,9 @@ def _child_env(dynamodb: str, prefix: str) -> dict:
         "PAYMENT_GATEWAY": "alipay", "ALIPAY_SSM_PARAMETER": "/bench/alipay",
         "FLOOR_TABLE": FLOOR_TABLE, "BUCKET_NAME": "market-bench-files",
     })
+    # The warm-up run must write .pyc files, as the deployed zip ships them (deploy/package
+    # .py): a machine that sets PYTHONDONTWRITEBYTECODE would otherwise time compiling.
+    child.pop("PYTHONDONTWRITEBYTECODE", None)
     child.pop("S3_ENDPOINT", None)
     child.pop("PYTHONPATH", None)
     return child

@@ -1,13 +1,17 @@
 """`make package`: regenerate the merge template and policies, run `chalice package`
-offline, and drop from the zip what the Lambda Python runtime already provides.
+offline, drop from the zip what the Lambda Python runtime already provides, and add the
+compiled bytecode of every module it ships.
 
 python -m deploy.package --stage prod --out build/prod
 """
 import argparse
+import importlib.util
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -28,17 +32,49 @@ def _provided(name: str) -> bool:
                                                                           ".data")))
 
 
+# Lambda's task directory is read-only, so a function can never cache the bytecode it
+# compiles: without .pyc files in the zip every cold start compiles every module again
+# (about 130 ms of our own code on this machine). The zip never changes once built, so
+# the bytecode is "unchecked-hash": used as it is, without a look at the source.
+RUNTIME = (3, 11)  # .chalice/config.json deploys python3.11 (chalice follows the builder's)
+
+
+def _bytecode(name: str, source: bytes, workdir: Path) -> tuple[str, bytes]:
+    """The zip entry name and bytes of `name`'s compiled module, as the runtime looks it up."""
+    head, _, file = name.rpartition("/")
+    cached = importlib.util.cache_from_source(file)  # __pycache__/<stem>.cpython-311.pyc
+    src, out = workdir / "module.py", workdir / "module.pyc"
+    src.write_bytes(source)
+    py_compile.compile(str(src), cfile=str(out), dfile=name, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    return (f"{head}/{cached}" if head else cached), out.read_bytes()
+
+
 def slim(zip_path: Path) -> list[str]:
-    """Rewrite the zip without the runtime-provided packages; returns what was removed."""
+    """Rewrite the zip without the runtime-provided packages and with the bytecode of
+    every module left; returns what was removed."""
+    if sys.version_info[:2] != RUNTIME:
+        raise SystemExit(f"package with Python {RUNTIME[0]}.{RUNTIME[1]}: its bytecode is "
+                         f"what the Lambda runtime loads")
     removed = set()
     slimmed = zip_path.with_suffix(".slim.zip")
     with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(
-            slimmed, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+            slimmed, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as dst, \
+            tempfile.TemporaryDirectory(prefix="package-pyc-") as workdir:
+        names = set(src.namelist())
         for item in src.infolist():
             if _provided(item.filename):
                 removed.add(item.filename.split("/", 1)[0])
                 continue
-            dst.writestr(item, src.read(item.filename))
+            data = src.read(item.filename)
+            dst.writestr(item, data)
+            if item.filename.endswith(".py"):
+                try:
+                    cached, code = _bytecode(item.filename, data, Path(workdir))
+                except py_compile.PyCompileError:
+                    continue  # e.g. a package's Python 2 test file: never imported
+                if cached not in names:
+                    dst.writestr(zipfile.ZipInfo(cached, date_time=item.date_time), code)
     slimmed.replace(zip_path)
     return sorted(removed)
 

@@ -315,6 +315,22 @@ def test_the_zip_leaves_out_what_lambda_provides_and_keeps_what_it_does_not(pack
     assert (packaged / "deployment.zip").stat().st_size < 50 * 1024 * 1024
 
 
+def test_the_zip_ships_bytecode_the_read_only_runtime_uses_as_it_is(packaged):
+    """Lambda cannot write .pyc files: each module's unchecked-hash bytecode is in the zip."""
+    with zipfile.ZipFile(packaged / "deployment.zip") as zf:
+        names = set(zf.namelist())
+        ours = [n for n in names if n.endswith(".py")
+                and (n == "app.py" or n.startswith(("chalicelib/", "pynamodb/")))]
+        assert len(ours) > 50
+        for name in ours:
+            head, _, file = name.rpartition("/")
+            cached = f"{head}/__pycache__/{file[:-3]}.cpython-311.pyc".lstrip("/")
+            assert cached in names, name
+        flags = int.from_bytes(zf.read("chalicelib/__pycache__/settings.cpython-311.pyc")[4:8],
+                               "little")
+        assert flags == 0b01  # hash-based, not checked against the source
+
+
 def test_the_slim_zip_imports_with_only_what_lambda_adds(packaged, tmp_path):
     """Unzipped beside boto3/botocore alone (what the runtime provides), app.py imports
     as a deployed prod function and answers /health."""
