@@ -100,7 +100,7 @@ def test_an_instruction_is_parked_after_repeated_failures(api, monkeypatch):
 
 def test_pending_instructions_are_found_through_the_sparse_index(api, monkeypatch):
     oid = paid_order(api)
-    monkeypatch.setattr(escrow, "execute_quietly", lambda ids, now: set())
+    monkeypatch.setattr(escrow, "execute_quietly", lambda written, now: set())
     api.post(f"/orders/{oid}/reject", {"reason": "没空"}, user=PROVIDER)
     found = [i.id for i in escrow.pending_instructions(clock.now())]
     assert found == [f"{oid}:refund:all"]

@@ -264,7 +264,7 @@ def test_five_services_racing_for_the_tenth_slot_and_a_double_click(api, ddb):
 def test_two_release_runs_drain_the_same_instructions_once(ddb, monkeypatch):
     """Refunds left pending are driven once by concurrent sweeps; the releases were paid
     in their approvals' own transactions and leave the sweeps nothing to do."""
-    monkeypatch.setattr(escrow, "execute_quietly", lambda ids, now: set())
+    monkeypatch.setattr(escrow, "execute_quietly", lambda written, now: set())
     released, refunded = [], []
     for n in range(3):
         oid = new_order(price=40000 + n)

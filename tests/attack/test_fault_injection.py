@@ -82,10 +82,11 @@ def _unaccepted_past_deadline():
 
 
 def _instructions_left_pending():
-    """A resolution recorded a refund and a release, and its Lambda died before running them."""
+    """A resolution paid its release in its own commit and recorded a refund, and its
+    Lambda died before running the refund."""
     oid = _disputed()
     original = escrow_service.execute_quietly
-    escrow_service.execute_quietly = lambda ids, now: None
+    escrow_service.execute_quietly = lambda written, now: set()
     try:
         orders.resolve_order(Caller(OPERATOR, frozenset({"operator"})), oid, 50000, 40000, "各担一半",
                              clock.now())

@@ -62,7 +62,7 @@ def test_accept_races_reject(ddb):
 def test_many_drivers_execute_one_refund_once(ddb, monkeypatch):
     oid = new_order()
     orders.pay_order(AS_BUYER, oid, clock.now())
-    monkeypatch.setattr(escrow, "execute_quietly", lambda ids, now: set())
+    monkeypatch.setattr(escrow, "execute_quietly", lambda written, now: set())
     orders.reject_order(AS_PROVIDER, oid, "档期已满", clock.now())
     instruction_id = f"{oid}:refund:all"
     results = race(*[lambda: escrow.execute_instruction(instruction_id, clock.now())] * 4)

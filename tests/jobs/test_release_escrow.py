@@ -21,7 +21,7 @@ def sandbox():
 @pytest.fixture
 def crash_after_commit(monkeypatch):
     """The request's Lambda dies right after the transition's transaction committed."""
-    monkeypatch.setattr(escrow_service, "execute_quietly", lambda ids, now: set())
+    monkeypatch.setattr(escrow_service, "execute_quietly", lambda written, now: set())
     yield
     monkeypatch.undo()
 
