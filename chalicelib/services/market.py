@@ -71,10 +71,11 @@ def remove_featured_entry(service: ServiceModel) -> None:
         MarketEntryModel(FEATURED, newest_key(service.listed_at, service.id)).delete()
 
 
-def refresh_market_entries(service_id: str) -> None:
+def refresh_market_entries(service_id: str, *, known: ServiceModel | None = None) -> None:
     """Bring a service's market entries in line with the service (after listing, or
-    when a review moved its rating); a service that is not listed keeps none."""
-    service = _fresh(service_id)
+    when a review moved its rating); a service that is not listed keeps none. `known`:
+    the service as its caller has just committed it (spares the first read)."""
+    service = known or _fresh(service_id)
     if service is None or service.status != rules.LISTED:
         return
     with MarketEntryModel.batch_write() as batch:

@@ -26,29 +26,31 @@ def delist_service(caller: Caller, service_id: str, now: datetime) -> dict:
     reason = "delisted by an operator" if caller.user_id != service.provider_id else None
     if service.status != rules.LISTED:
         raise InvalidState("the service is not listed", status=service.status)
-    if not _delist(service_id, now, reason):
+    delisted = _delist(service_id, now, reason, read=service)
+    if delisted is None:
         raise InvalidState("the service is not listed", status=rules.DELISTED)
-    if reason:
-        _notify_delisted(service, reason, now)
-    return view(find_service(service_id))
+    return view(delisted)
 
 
 def _delist(service_id: str, now: datetime, reason: str | None,
-            campaign_id: str | None = None) -> bool:
-    """Delist one service if it is listed (and, given campaign_id, a trial of it);
-    False when there was nothing to do. Safe to run twice or at once."""
+            campaign_id: str | None = None,
+            read: ServiceModel | None = None) -> ServiceModel | None:
+    """Delist one service if it is listed (and, given campaign_id, a trial of it): the
+    service as delisted, None when there was nothing to do. Safe to run twice or at
+    once. A delisting the provider did not make tells them, in the same transaction.
+    `read`: the service as the caller has just read it (spares the first read)."""
     S, P, stamp = ServiceModel, ProviderModel, clock.to_key(now)
-    for _ in range(ATTEMPTS):
-        service = find_service(service_id)
+    for attempt in range(ATTEMPTS):
+        service = read if attempt == 0 and read is not None else find_service(service_id)
         if service is None or service.status != rules.LISTED:
-            return False
+            return None
         if campaign_id and service.trial_campaign_id != campaign_id:
-            return False
+            return None
         counter = P.trial_listed_count if service.trial_campaign_id else P.listed_count
         tx = transaction()
         try:
             with tx:
-                tx.update("service", service, actions=[
+                tx.update("service", ServiceModel(service.id), actions=[
                     S.status.set(rules.DELISTED), S.updated_at.set(stamp),
                     S.listed_provider_id.remove(), S.guard_keys.set([]),
                     S.delisted_reason.set(reason) if reason else S.delisted_reason.remove(),
@@ -59,14 +61,25 @@ def _delist(service_id: str, now: datetime, reason: str | None,
                     tx.delete("guard", GuardModel(key),
                               condition=GuardModel.key.does_not_exist()
                               | (GuardModel.service_id == service.id))
+                if reason:
+                    notifications.write_in(tx, [_delisted_notice(service, reason, now)])
         except TransactWriteError as error:
             refusal = tx.refusal(error)
             if not refusal.explained and not refusal.conflict:
                 raise
             continue  # the service changed (a review, a racing delist): look again
         market.remove_entries(service)
-        return True
+        return _as_delisted(service, reason, stamp)
     raise Conflict()
+
+
+def _as_delisted(service: ServiceModel, reason: str | None, stamp: str) -> ServiceModel:
+    """The service as the delisting committed it."""
+    delisted = ServiceModel.from_raw_data(service.serialize())
+    delisted.status, delisted.updated_at = rules.DELISTED, stamp
+    delisted.listed_provider_id, delisted.guard_keys = None, []
+    delisted.delisted_reason, delisted.version = reason, int(service.version) + 1
+    return delisted
 
 
 def delist_all_of_provider(operator: Caller, provider_id: str, now: datetime) -> int:
@@ -74,9 +87,8 @@ def delist_all_of_provider(operator: Caller, provider_id: str, now: datetime) ->
     done = 0
     for _ in range(ATTEMPTS):
         for service in ServiceModel.by_listed_provider.query(provider_id):
-            if _delist(service.id, now, "provider suspended"):
+            if _delist(service.id, now, "provider suspended") is not None:
                 done += 1
-                _notify_delisted(service, "provider suspended", now)
         # The index lags the table: trust the provider's own counters to know when
         # every listing is really gone.
         profile = get_provider(provider_id)
@@ -98,9 +110,8 @@ def delist_trial_services_of_ended_campaigns(now: datetime, max_services: int = 
             if report["delisted"] >= max_services:
                 report["more"] = True
                 return report
-            if _delist(service.id, now, "campaign ended", campaign_id=campaign.id):
+            if _delist(service.id, now, "campaign ended", campaign_id=campaign.id) is not None:
                 report["delisted"] += 1
-                _notify_delisted(service, "campaign ended", now)
         if campaign.ends_at <= settled:
             try:
                 campaign.update(actions=[CampaignModel.pending_end.remove()],
@@ -111,8 +122,8 @@ def delist_trial_services_of_ended_campaigns(now: datetime, max_services: int = 
     return report
 
 
-def _notify_delisted(service: ServiceModel, reason: str, now: datetime) -> None:
+def _delisted_notice(service: ServiceModel, reason: str, now: datetime):
     labels = {"provider suspended": "服务商资质已暂停", "campaign ended": "体验活动已结束"}
-    notifications.notify(service.provider_id, "service_delisted", service_id=service.id,
-                         text=f"服务「{service.title}」已下架（{labels.get(reason, '平台下架')}）",
-                         now=now)
+    return notifications.notification_put(
+        service.provider_id, "service_delisted", service_id=service.id,
+        text=f"服务「{service.title}」已下架（{labels.get(reason, '平台下架')}）", now=now)

@@ -18,11 +18,12 @@ def feature_service(operator: Caller, service_id: str, now: datetime) -> dict:
     """Recommend a listed service; featuring it again changes nothing."""
     S = ServiceModel
     load_service(operator, service_id)
+    featured = S(service_id)  # filled in by the update (ALL_NEW): no read after it
     try:
         # Only while listed: a recommendation is for what buyers can order now. The
         # version moves so that a delisting which read the service before this removes
         # the entries of what it is now (FEATURED included) on its retry.
-        S(service_id).update(actions=[S.featured.set(True), S.featured_at.set(clock.to_key(now)),
+        featured.update(actions=[S.featured.set(True), S.featured_at.set(clock.to_key(now)),
                                       S.featured_by.set(operator.user_id), S.version.add(1)],
                              condition=(S.status == "listed")
                              & (S.featured.does_not_exist() | (S.featured == False)))  # noqa: E712
@@ -35,26 +36,28 @@ def feature_service(operator: Caller, service_id: str, now: datetime) -> dict:
         return view(service)  # already featured
     # Writes the FEATURED entry with the others, and takes them back if a delisting
     # committed meanwhile.
-    market.refresh_market_entries(service_id)
-    return view(_existing(service_id))
+    market.refresh_market_entries(service_id, known=featured)
+    return view(featured)
 
 
 def unfeature_service(operator: Caller, service_id: str, now: datetime) -> dict:
     """Take the recommendation back, whatever the service's status."""
     S = ServiceModel
-    load_service(operator, service_id)
+    service = load_service(operator, service_id)
+    if not service.featured:
+        return view(service)  # not featured: nothing to take back
+    unfeatured = S(service_id)  # filled in by the update (ALL_NEW): no read after it
     try:
-        S(service_id).update(actions=[S.featured.set(False), S.featured_at.remove(),
-                                      S.featured_by.remove(), S.version.add(1)],
-                             condition=S.featured == True)  # noqa: E712
+        unfeatured.update(actions=[S.featured.set(False), S.featured_at.remove(),
+                                   S.featured_by.remove(), S.version.add(1)],
+                          condition=S.featured == True)  # noqa: E712
     except UpdateError as error:
         if not condition_failed(error):
             raise
-        return view(_existing(service_id))  # not featured (or gone: _existing says so)
-    service = _existing(service_id)
-    market.remove_featured_entry(service)
-    market.refresh_market_entries(service_id)  # the cards' `featured` flag
-    return view(service)
+        return view(_existing(service_id))  # taken back meanwhile (or gone: _existing says so)
+    market.remove_featured_entry(unfeatured)
+    market.refresh_market_entries(service_id, known=unfeatured)  # the cards' `featured` flag
+    return view(unfeatured)
 
 
 def _existing(service_id: str) -> ServiceModel:

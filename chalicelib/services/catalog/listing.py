@@ -17,8 +17,7 @@ from chalicelib.domain.errors import (CampaignNotActive, Conflict, DuplicateList
                                       ListingLimitReached, NotFound, ProviderNotApproved,
                                       ServiceIncomplete, TrialPriceTooHigh, TrialSlotUsed)
 from chalicelib.services import campaigns, market
-from chalicelib.services.catalog.reading import (ATTEMPTS, fields_of, find_service, load_service,
-                                                 view)
+from chalicelib.services.catalog.reading import ATTEMPTS, fields_of, load_service, view
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import (CampaignModel, GuardModel, ProviderModel, ServiceModel,
                                         get_provider, trial_guard_key)
@@ -50,45 +49,60 @@ def list_service(caller: Caller, service_id: str, now: datetime,
     """上架: list a service, checking the contract's rules in order (trial if campaign_id)."""
     for _ in range(ATTEMPTS):
         service = load_service(caller, service_id, owner_only=True)
-        if _try_list(service, now, campaign_id):
-            market.refresh_market_entries(service_id)
-            return view(find_service(service_id))
+        listed = _try_list(service, now, campaign_id)
+        if listed is not None:
+            market.refresh_market_entries(service_id, known=listed)
+            return view(listed)
     raise Conflict()
 
 
-def _try_list(service: ServiceModel, now: datetime, campaign_id: str | None) -> bool:
-    profile = get_provider(service.provider_id)
-    if profile is None or profile.status != qualification.APPROVED:  # rule 1
-        raise ProviderNotApproved(status=profile.status if profile else "none")
+def _try_list(service: ServiceModel, now: datetime,
+              campaign_id: str | None) -> ServiceModel | None:
+    """Check the rules the service itself can answer, then commit; the rules that need
+    other items (the provider's standing and count, the title's guard) are conditions of
+    the listing transaction, read only to explain a refusal, in the contract's order."""
     if service.status == rules.LISTED:
-        raise InvalidState("the service is already listed", status=service.status)
+        _refuse(service, InvalidState("the service is already listed", status=service.status),
+                campaign_id, rule=2)
     missing = rules.missing_for_listing(fields_of(service), bool(service.logo_key))
-    if missing:  # rule 2
-        raise ServiceIncomplete(missing=missing)
+    if missing:  # rule 2 (after rule 1)
+        _refuse(service, ServiceIncomplete(missing=missing), campaign_id, rule=2)
     if campaign_id:  # a trial listing stands outside the 10 but has its own rules
         campaign = campaigns.get_campaign(campaign_id)
         if campaign is None:
-            raise NotFound("no such campaign", field="campaign_id")
+            _refuse(service, NotFound("no such campaign", field="campaign_id"), campaign_id, 2)
         if not campaigns.is_active(campaign, now):
-            raise CampaignNotActive(campaign_id=campaign_id)
+            _refuse(service, CampaignNotActive(campaign_id=campaign_id), campaign_id, 2)
         if service.price > campaign.max_price:
-            raise TrialPriceTooHigh(max_price=int(campaign.max_price), price=int(service.price))
+            _refuse(service, TrialPriceTooHigh(max_price=int(campaign.max_price),
+                                               price=int(service.price)), campaign_id, 2)
         if _guard(trial_guard_key(campaign_id, service.provider_id)):
-            raise TrialSlotUsed(campaign_id=campaign_id)
-    elif (profile.listed_count or 0) >= rules.LISTING_LIMIT:  # rule 3
-        raise ListingLimitReached(limit=rules.LISTING_LIMIT)
+            _refuse(service, TrialSlotUsed(campaign_id=campaign_id), campaign_id, 2)
     title_key = title_guard_key(service.provider_id, service.title)
-    holder = _guard(title_key)
-    if holder and holder.service_id != service.id:  # rule 4
-        raise DuplicateListing(duplicate_of=holder.service_id, reason="same title")
     twin = _nearly_identical_twin(service)
-    if twin:
-        raise DuplicateListing(duplicate_of=twin, reason="nearly identical")
+    if twin:  # rule 4 (after rules 1 and 3, and after the same title)
+        holder = _guard(title_key)
+        _refuse(service, DuplicateListing(duplicate_of=holder.service_id, reason="same title")
+                if holder and holder.service_id != service.id else
+                DuplicateListing(duplicate_of=twin, reason="nearly identical"),
+                campaign_id, rule=4)
     return _commit_listing(service, now, campaign_id, title_key)
 
 
+def _refuse(service: ServiceModel, error: Exception, campaign_id: str | None, rule: int):
+    """Raise the first rule the listing breaks: the provider's standing (rule 1) and
+    listing count (rule 3) come before `error` (rule 2 or 4), so they are read now."""
+    profile = get_provider(service.provider_id)
+    if profile is None or profile.status != qualification.APPROVED:
+        raise ProviderNotApproved(status=profile.status if profile else "none")
+    if rule > 3 and not campaign_id and (profile.listed_count or 0) >= rules.LISTING_LIMIT:
+        raise ListingLimitReached(limit=rules.LISTING_LIMIT)
+    raise error
+
+
 def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | None,
-                    title_key: str) -> bool:
+                    title_key: str) -> ServiceModel | None:
+    """The listing transaction: the service as listed, or None to decide again."""
     S, stamp, P = ServiceModel, clock.to_key(now), ProviderModel
     tx = transaction()
     try:
@@ -127,8 +141,13 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
                         condition=GuardModel.key.does_not_exist())
     except TransactWriteError as error:
         _explain_listing_refusal(error, tx.refusal(error), service, campaign_id, title_key)
-        return False
-    return True
+        return None
+    listed = ServiceModel.from_raw_data(service.serialize())
+    listed.status, listed.listed_at, listed.updated_at = rules.LISTED, stamp, stamp
+    listed.listed_provider_id, listed.guard_keys = service.provider_id, [title_key]
+    listed.trial_campaign_id, listed.delisted_reason = campaign_id, None
+    listed.version = int(service.version) + 1
+    return listed
 
 
 def _explain_listing_refusal(error, refusal, service, campaign_id, title_key) -> None:
