@@ -19,12 +19,12 @@ from chalicelib.domain import orders as life
 from chalicelib.domain import reviews as rules
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ReviewNotAllowed
 from chalicelib.domain.providers import PUBLIC_STATUSES
-from chalicelib.services import notifications, orders
+from chalicelib.services import market, notifications, orders
 from chalicelib.services.catalog.reading import load_service
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel, get_provider
 from chalicelib.storage.orders import OrderModel
-from chalicelib.storage.reviews import ReviewModel
+from chalicelib.storage.reviews import ReviewModel, Reply
 
 log = logging.getLogger("market.reviews")
 
@@ -78,7 +78,8 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
             _check(order, role, now, window)
     else:
         raise Conflict()
-    _after_commit(review, order, now)
+    if role == rules.BUYER:
+        _refresh_market(review.service_id)
     return present(review)
 
 
@@ -121,7 +122,8 @@ def reply_to_buyer_review(caller, order_id: str, *, body: str, now: datetime) ->
             raise
         raise ReviewNotAllowed("the buyer's review has been answered already",
                                reason="already_replied")
-    return present(_get(order.id, rules.BUYER))
+    review.reply = Reply(body=body, at=at)  # as committed: no read after the write
+    return present(review)
 
 
 def close_review_window(order: OrderModel) -> bool:
@@ -275,7 +277,9 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
         review.public_provider_id = order.provider_id if second else None
     change = rules.credit_change(review.rating)
     counter = f"ratings_{review.rating}"
+    notice = _reviewed_notice(review, order, second, now)
     with tx:
+        notifications.write_in(tx, [notice])
         # attribute_not_exists on the review key is what makes "once per side" hold
         # under concurrency; the order flag mirrors it for readers of the order.
         tx.save("review", review, condition=ReviewModel.order_id.does_not_exist())
@@ -315,33 +319,24 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
                       actions=_publish(order), condition=ReviewModel.order_id.exists())
 
 
-def _after_commit(review: ReviewModel, order: OrderModel, now: datetime) -> None:
-    if review.author_role == rules.BUYER:
-        _refresh_market(review.service_id)
+def _reviewed_notice(review: ReviewModel, order: OrderModel, second: bool, now: datetime):
+    """The reviewed party's notice, written with the review. It never tells the rating:
+    that would unseal a blind review."""
     title = _order_title(order)
-    # The notice never tells the rating: it would unseal a blind review.
-    # `order` is as read before the commit: the other side's flag says who came second.
-    if getattr(order, f"reviewed_by_{rules.REVIEWED_ROLE[review.author_role]}", False):
+    if second:
         text = f"{ROLE_LABELS[review.author_role]}已评价订单「{title}」，双方的评价现已公开"
     else:
         text = (f"{ROLE_LABELS[review.author_role]}已评价订单「{title}」；"
                 "您评价后（或评价期结束后）即可查看")
-    notifications.notify(review.subject_id, "reviewed", order_id=order.id,
-                         service_id=order.service_id, text=text, now=now)
+    return notifications.notification_put(review.subject_id, "reviewed", order_id=order.id,
+                                          service_id=order.service_id, text=text, now=now)
 
 
 def _refresh_market(service_id: str) -> None:
     # The market's search entries carry the rating; refreshing them is best-effort
     # because the review is already committed and the entries are a derived view.
     try:
-        from chalicelib.services import market
-    except ImportError:
-        return
-    refresh = getattr(market, "refresh_market_entries", None)
-    if refresh is None:
-        return
-    try:
-        refresh(service_id)
+        market.refresh_market_entries(service_id)
     except Exception:
         log.exception("could not refresh market entries of %s", service_id)
 

@@ -1,14 +1,11 @@
 """Reviews and credit: each side of a completed order reviews the other once, within
 15 days; credit moves +1/0/-1 on the reviewed party exactly once."""
-import sys
-import types
 from datetime import timedelta
 
 import pytest
 from chalice.test import Client
 from pynamodb.exceptions import TransactWriteError
 
-import chalicelib.services
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import ReviewNotAllowed
@@ -238,24 +235,26 @@ def test_a_review_after_the_service_was_deleted_still_moves_the_providers_credit
     assert provider_standing() == (1, (1, 0, 0))
 
 
-def test_the_market_entries_of_the_service_are_refreshed(api, monkeypatch):
-    refreshed = []
-    fake = types.SimpleNamespace(refresh_market_entries=refreshed.append)
-    monkeypatch.setitem(sys.modules, "chalicelib.services.market", fake)
-    monkeypatch.setattr(chalicelib.services, "market", fake, raising=False)
-    order_id = completed_order()
+def test_the_market_entries_of_the_service_are_refreshed(api):
+    order_id = completed_order()  # its service is saved without market entries
+    service_id = order_service_id(order_id)
+
+    def card():
+        items = api.get("/services?sort=rating").json["items"]
+        return next((i for i in items if i["id"] == service_id), None)
+
+    assert card() is None
     review(api, order_id, "good")
-    review(api, order_id, "good", user="provider-1")
-    assert refreshed == [order_service_id(order_id)]
+    assert card()["rating_count"] == 1 and card()["rating"] is not None
+    review(api, order_id, "good", user="provider-1")  # the buyer's credit: not the card's
+    assert card()["rating_count"] == 1
 
 
 def test_a_failing_market_refresh_does_not_fail_the_review(api, monkeypatch):
-    def broken(service_id):
+    def broken(service_id, **_):
         raise RuntimeError("market index unavailable")
 
-    fake = types.SimpleNamespace(refresh_market_entries=broken)
-    monkeypatch.setitem(sys.modules, "chalicelib.services.market", fake)
-    monkeypatch.setattr(chalicelib.services, "market", fake, raising=False)
+    monkeypatch.setattr(reviews.market, "refresh_market_entries", broken)
     assert review(api, completed_order()).status == 201
     assert provider_standing()[0] == 1
 
