@@ -81,15 +81,16 @@ def why_above(targets: dict, method: str) -> str:
         elif op in WRITES:
             outside.setdefault(tables, []).extend([op] * n)
     reasons = []
-    money = [t for t in transactions if MONEY_TABLE in t]
+    # A release is written in the state change's own transaction; a refund goes through
+    # the gateway, and its posting follows in a transaction of its own once the gateway
+    # has answered (services.escrow.execute_instruction): an external call sits between.
+    money = [t for t in transactions if MONEY_TABLE in t and "order_events" not in t]
     notices = [t for t in transactions if t <= NOTICE_TABLES]
-    # Each recorded release/refund is executed right away: its instruction read again,
-    # then its own transaction (services.escrow.execute_instruction).
     if money and len(transactions) > 1:
-        reasons.append(f"executes {len(money)} recorded releases/refunds at once, each in a "
-                       "read + transaction of its own" if len(money) > 1 else
-                       "executes the recorded release/refund at once, in a read + transaction "
-                       "of its own")
+        reasons.append(f"{len(money)} refunds: each posted in a transaction of its own "
+                       "after the gateway's refund" if len(money) > 1 else
+                       "a refund: posted in a transaction of its own after the gateway's "
+                       "refund")
         reads.pop("GetItem instructions", None)
     if method == "GET":
         reasons += _extra_reads_of_a_read(reads)
