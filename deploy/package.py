@@ -61,11 +61,12 @@ def slim(zip_path: Path) -> list[str]:
     with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(
             slimmed, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as dst, \
             tempfile.TemporaryDirectory(prefix="package-pyc-") as workdir:
-        names = set(src.namelist())
         for item in src.infolist():
             if _provided(item.filename):
                 removed.add(item.filename.split("/", 1)[0])
                 continue
+            if "__pycache__/" in item.filename:
+                continue  # a developer's own cache (timestamped): compiled again below
             data = src.read(item.filename)
             dst.writestr(item, data)
             if item.filename.endswith(".py"):
@@ -73,8 +74,7 @@ def slim(zip_path: Path) -> list[str]:
                     cached, code = _bytecode(item.filename, data, Path(workdir))
                 except py_compile.PyCompileError:
                     continue  # e.g. a package's Python 2 test file: never imported
-                if cached not in names:
-                    dst.writestr(zipfile.ZipInfo(cached, date_time=item.date_time), code)
+                dst.writestr(zipfile.ZipInfo(cached, date_time=item.date_time), code)
     slimmed.replace(zip_path)
     return sorted(removed)
 

@@ -28,6 +28,14 @@ FUNCTIONS = [API, SWEEP, RELEASE, SETTLE, DELIVER]
 # Granted though the scenario does not reach them, each with the code path that needs it:
 # (function, table or table/index, action) -> why.
 USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
+    (API, "instructions", "dynamodb:GetItem"):
+        "a refund executed right after its move starts from the instruction it wrote, and "
+        "reads it again only when that attempt lost a race (escrow.execute_instruction)",
+    (SWEEP, "instructions", "dynamodb:GetItem"):
+        "the same, for the refund of an expiry",
+    (SWEEP, "accounts", "dynamodb:UpdateItem"):
+        "an auto-approval releases the step to the provider's payable head in its own "
+        "transaction (escrow.release_within); tested in tests/jobs",
     (API, "idempotency", "dynamodb:DeleteItem"):
         "a request that ends in a 5xx releases its Idempotency-Key claim "
         "(services.idempotency.release), so the retry runs it again",
