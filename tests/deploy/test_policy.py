@@ -33,9 +33,6 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
         "reads it again only when that attempt lost a race (escrow.execute_instruction)",
     (SWEEP, "instructions", "dynamodb:GetItem"):
         "the same, for the refund of an expiry",
-    (SWEEP, "accounts", "dynamodb:UpdateItem"):
-        "an auto-approval releases the step to the provider's payable head in its own "
-        "transaction (escrow.release_within); tested in tests/jobs",
     (API, "idempotency", "dynamodb:DeleteItem"):
         "a request that ends in a 5xx releases its Idempotency-Key claim "
         "(services.idempotency.release), so the retry runs it again",
@@ -189,10 +186,16 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.get(f"/orders/{agreed}/proposals", user=BUYER))
     waiting = _ok(orders.place(api, service["id"], buyer=BUYER_2))["id"]
     _ok(api.post(f"/orders/{waiting}/pay", user=BUYER_2))
+    # Delivered and left unreviewed: the sweep approves it and pays the provider.
+    unreviewed = _ok(orders.place(api, service["id"], buyer=BUYER_2))["id"]
+    _ok(api.post(f"/orders/{unreviewed}/pay", user=BUYER_2))
+    _ok(api.post(f"/orders/{unreviewed}/accept", user=PROVIDER))
+    _ok(orders.deliver(api, unreviewed))
     clock.advance(8 * DAY)
     api.invoke("sweep_timeouts")
     api.invoke("release_escrow")
     api.invoke("settle_payments")
+    assert orders.escrow(api, unreviewed, BUYER_2)["released"] > 0  # auto-approved by the sweep
     orders.ledger_clean(api)
     # Payouts: the provider's earnings leave through the gateway (the driver pays them).
     _ok(api.put("/providers/me/payout-account", {"account": "13800138000", "name": "张小美"},
