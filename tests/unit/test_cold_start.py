@@ -1,15 +1,10 @@
-"""Cold starts are what users feel: importing the app must not load what only some
-requests need."""
-import os
-import subprocess
-import sys
+"""app.py keeps the collector off while it imports and freezes what the import built
+(cold start, measured by `make bench`): the collector must be on again afterwards."""
+import gc
 
 
-def test_importing_the_app_loads_neither_pyjwt_nor_pillow_nor_boto3():
-    # PyJWT (with cryptography) on the first token, Pillow on the first logo upload,
-    # boto3 on the first S3 call.
-    lazy = ("jwt", "cryptography", "PIL", "boto3")
-    code = f"import sys, app; print(*[m in sys.modules for m in {lazy!r}])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "STAGE": "local"}, check=True)
-    assert dict(zip(lazy, out.stdout.split())) == {m: "False" for m in lazy}
+def test_the_app_leaves_the_collector_on_with_its_import_frozen():
+    import app  # noqa: F401 - importing it is what is checked
+
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 100_000  # botocore's models, our modules and tables
