@@ -21,5 +21,5 @@ def orders_in_status(req):
     status = req.query.get("status", life.DISPUTED)
     scope = f"admin-orders:{status}"
     limit, start_key = req.paging(scope)
-    items, last_key = queue.list_in_status(status, limit=limit, start_key=start_key)
+    items, last_key = queue.list_in_status(req.caller, status, limit=limit, start_key=start_key)
     return page(items, encode_cursor(last_key, scope))

@@ -128,6 +128,11 @@ ORDER = Obj({
     "deliverables_withdrawn": Bool(description="the buyer was refunded in full: the delivered "
                                                "files are no longer the buyer's to download"),
     "open_proposal": maybe(text(description="the id of the order's one open proposal")),
+    "allowed_actions": ListOf(Enum(list(life.CLIENT_VERBS.values())), 0, len(life.CLIENT_VERBS),
+                              description="what the caller may do to the order now: the verb "
+                                          "of each route (POST /orders/{id}/<verb>; `price` "
+                                          "is 改价, `propose` opens a proposal, `resolve` is "
+                                          "the operator's POST /admin/orders/{id}/resolve)"),
     "deadlines": Free(description="each pending timer and when it fires: pay_by, accept_by, "
                                   "late_cancel_from, review_until …"),
     "milestones": ListOf(MILESTONE, 0, 100), "current_step": count(),

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib.domain import escrow as money
-from chalicelib.domain.errors import (CancelNotAllowed, Forbidden, InvalidTransition,
-                                      PriceNotAgreed, ProviderNotApproved)
+from chalicelib.domain.errors import (CancelNotAllowed, DomainError, Forbidden,
+                                      InvalidTransition, PriceNotAgreed, ProviderNotApproved)
 
 AWAITING_PAYMENT = "awaiting_payment"
 AWAITING_PROVIDER = "awaiting_provider"
@@ -209,6 +209,26 @@ def decide(state: str, action: str, role: str, facts: Facts) -> Outcome:
     to = rule.to_when_last_step if (rule.to_when_last_step and facts.is_last_step) else rule.to
     effects = rule.effects + ((CLOSE,) if to in CLOSED and CLOSE not in rule.effects else ())
     return Outcome(state, to, effects, EVENT_TYPES[action])
+
+
+# The moves a client offers a party, by the verb of their route (POST /orders/{id}/<verb>;
+# `price` is 改价, `propose` opens a proposal). Answering a proposal is the proposal's.
+CLIENT_VERBS = {PAY: "pay", ACCEPT: "accept", REJECT: "reject", DELIVER: "deliver",
+                APPROVE: "approve", REQUEST_REVISION: "request-revision", CANCEL: "cancel",
+                DISPUTE: "dispute", RESOLVE: "resolve", SET_PRICE: "price", PROPOSE: "propose"}
+
+
+def allowed_actions(state: str, role: str, facts: Facts) -> list[str]:
+    """The verbs `role` may use on an order in `state` now: exactly those `decide` would
+    let through, so a client shows what the API will accept and nothing else."""
+    out = []
+    for action, verb in CLIENT_VERBS.items():
+        try:
+            decide(state, action, role, facts)
+        except DomainError:
+            continue
+        out.append(verb)
+    return out
 
 
 def _guard_holds(guard: str, facts: Facts) -> bool:

@@ -110,7 +110,7 @@ def deliver_order(caller: Caller, order_id: str, *, file_ids: list[str], note: s
     # the abandoned-upload rule, since nothing is ever served from them once delivered.
     return orders.present(orders.transition(
         caller, order_id, life.DELIVER, now, params={"file_ids": file_ids, "pins": pins},
-        data={"note": note, "file_ids": file_ids}, request_key=request_key, read=order))
+        data={"note": note, "file_ids": file_ids}, request_key=request_key, read=order), caller)
 
 
 def _pin(item: DeliverableModel | None) -> str | None:

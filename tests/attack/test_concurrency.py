@@ -26,6 +26,7 @@ from chalicelib.services import escrow, ledger_check, orders, stuck
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
+from tests.integration.races_support import AS_OPERATOR
 from tests.api.catalog_support import approved_provider, draft, listed, with_logo
 from tests.api.orders_support import listed_service
 from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
@@ -124,7 +125,7 @@ def test_pay_cancel_and_the_payment_sweep_at_the_deadline(ddb):
             sweep_timeouts.run)
         release_escrow.run()
         users = [as_reply(r) for r in results[:2]]
-        order = orders.present(OrderModel.get(oid, consistent_read=True))
+        order = orders.present(OrderModel.get(oid, consistent_read=True), AS_OPERATOR)
         events = [e.type for e in OrderEventModel.query(oid, consistent_read=True)]
         assert len(events) == 2, events  # placed + exactly one move
         winner = events[1]
@@ -177,7 +178,7 @@ def test_accept_reject_cancel_and_the_expiry_sweep_at_the_deadline(ddb):
         assert len(user_wins) == (0 if winner == "expired" else 1), (accept, reject)
         assert_losers_are_409s([r for r in (accept, reject) if r.status != 200],
                                {"INVALID_TRANSITION", "CONFLICT"})
-        order = orders.present(OrderModel.get(oid, consistent_read=True))
+        order = orders.present(OrderModel.get(oid, consistent_read=True), AS_OPERATOR)
         refunded = 0 if winner == "accepted" else 30000
         assert order["escrow"] == {"funded": 30000, "released": 0, "refunded": refunded,
                                    "held": 30000 - refunded}, (winner, order["escrow"])

@@ -23,6 +23,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.services import escrow as escrow_service
 from chalicelib.services import orders, payments
 from chalicelib.storage.orders import OrderEventModel, OrderModel
+from tests.integration.races_support import AS_OPERATOR
 from tests.attack.faults import KINDS, Faults
 from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.jobs.sweep_support import DAY, HOUR
@@ -195,7 +196,7 @@ def run_jobs(api, times=3):
 
 
 def outcome(api, oid: str, sandbox) -> dict:
-    order = orders.present(OrderModel.get(oid, consistent_read=True))
+    order = orders.present(OrderModel.get(oid, consistent_read=True), AS_OPERATOR)
     refunds = [c for c in sandbox.calls if c[0] == "refund" and c[1] == order_ref(oid)]
     return {
         "status": order["status"], "escrow": order["escrow"],

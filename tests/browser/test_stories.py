@@ -127,14 +127,20 @@ def test_a_buyer_orders_and_pays_the_provider_delivers_and_the_buyer_approves(pe
     provider.shot("provider-desk")
 
 
-def test_a_refused_action_is_explained_in_words(person):
+def test_only_allowed_actions_show_and_a_refusal_is_explained_in_words(person, stack):
     buyer = person("buyer-1")
     order_id = _place_and_pay(buyer, "再来一单，看看取消")
     page = buyer.page
-    page.get_by_test_id("approve").click()
+    # Paid, awaiting the provider: the buyer may dispute or propose, not approve or pay.
+    expect(page.get_by_test_id("dispute")).to_be_visible()
+    expect(page.get_by_test_id("approve")).to_have_count(0)
+    expect(page.get_by_test_id("pay")).to_have_count(0)
+    # The provider rejects it meanwhile; the buyer's page still offers the dispute.
+    Api(stack, "demo-xiaomei")("POST", f"/orders/{order_id}/reject", {"reason": "档期已满"})
+    page.get_by_placeholder("纠纷原因").fill("服务商不回复")
+    page.get_by_test_id("dispute").click()
     expect(page.get_by_role("alert")).to_contain_text("不能这样操作")
     expect(page.get_by_role("alert")).to_contain_text("INVALID_TRANSITION")
-    assert order_id
 
 
 def test_an_operator_approves_an_application(person):
@@ -326,8 +332,9 @@ def test_a_negotiable_price_waits_for_the_provider(person):
     page.get_by_test_id("place-order").click()
     order_id = _order_id(page)
     expect(page.get_by_test_id("price-agreed")).to_have_text("等待服务商确认")
-    page.get_by_test_id("pay").click()
-    expect(page.get_by_role("alert")).to_contain_text("价格尚未与服务商确认")
+    # Not payable yet: the order's allowed_actions leave the pay button out.
+    expect(page.get_by_test_id("set-price")).to_be_visible()
+    expect(page.get_by_test_id("pay")).to_have_count(0)
 
     provider = person("demo-xiaomei")
     page = provider.open(f"orders/{order_id}")
@@ -338,3 +345,4 @@ def test_a_negotiable_price_waits_for_the_provider(person):
 
     page = buyer.open(f"orders/{order_id}")
     expect(page.get_by_test_id("price-agreed")).to_have_text("服务商已确认")
+    expect(page.get_by_test_id("pay")).to_be_visible()

@@ -9,6 +9,8 @@ from tests.api.orders_support import listed_service
 from tests.support import BUYER, PROVIDER
 
 AS_BUYER, AS_PROVIDER = Caller(BUYER), Caller(PROVIDER)
+# What the tests read orders as: an operator sees every order.
+AS_OPERATOR = Caller("op-1", roles=frozenset({"operator"}))
 
 
 def new_order(milestones=None, price=90000):

@@ -14,6 +14,7 @@ from chalicelib.services import ledger_check, orders, payments
 from chalicelib.services.orders import proposals
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from chalicelib.storage.proposals import ProposalModel
+from tests.integration.races_support import AS_OPERATOR
 from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.support import race
 
@@ -39,7 +40,7 @@ def cancel_proposal(order_id, refund, by=AS_BUYER):
 
 
 def state(order_id) -> dict:
-    return orders.present(OrderModel.get(order_id, consistent_read=True))
+    return orders.present(OrderModel.get(order_id, consistent_read=True), AS_OPERATOR)
 
 
 def event_types(order_id) -> list[str]:

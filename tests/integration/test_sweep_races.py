@@ -12,6 +12,7 @@ from chalicelib.jobs import release_escrow, sweep_timeouts
 from chalicelib.services import ledger_check, orders
 from chalicelib.storage.notifications import NotificationModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
+from tests.integration.races_support import AS_OPERATOR
 from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.jobs.sweep_support import HOUR
 from tests.support import race
@@ -41,7 +42,7 @@ def test_provider_accepting_at_the_deadline_races_the_expiry_sweep(ddb):
     release_escrow.run()
     outcomes = Counter()
     for order_id, accepted in zip(ids, results[1:]):
-        order = orders.present(OrderModel.get(order_id, consistent_read=True))
+        order = orders.present(OrderModel.get(order_id, consistent_read=True), AS_OPERATOR)
         if isinstance(accepted, Exception):
             assert isinstance(accepted, InvalidTransition), accepted
             assert order["status"] == "expired"
@@ -68,7 +69,7 @@ def test_buyer_paying_at_the_deadline_races_the_payment_window_sweep(ddb):
     results = race(sweep_timeouts.run, *pays)
     release_escrow.run()
     for order_id, paid in zip(ids, results[1:]):
-        order = orders.present(OrderModel.get(order_id, consistent_read=True))
+        order = orders.present(OrderModel.get(order_id, consistent_read=True), AS_OPERATOR)
         if isinstance(paid, Exception):
             assert isinstance(paid, InvalidTransition), paid
             assert order["status"] == "cancelled"
@@ -134,7 +135,7 @@ def test_buyer_answering_at_the_deadline_races_the_auto_approval(ddb, answer):
     release_escrow.run()
     won = Counter()
     for order_id, answered in zip(ids, results[1:]):
-        order = orders.present(OrderModel.get(order_id, consistent_read=True))
+        order = orders.present(OrderModel.get(order_id, consistent_read=True), AS_OPERATOR)
         events = [(e.type, e.actor) for e in OrderEventModel.query(order_id, consistent_read=True)]
         if isinstance(answered, Exception):
             assert isinstance(answered, InvalidTransition), answered
@@ -157,5 +158,5 @@ def test_buyer_answering_at_the_deadline_races_the_auto_approval(ddb, answer):
     sweep_timeouts.run()
     for order_id, answered in zip(ids, results[1:]):
         if not isinstance(answered, Exception):
-            assert orders.present(OrderModel.get(order_id))["escrow"]["released"] == 0
+            assert orders.present(OrderModel.get(order_id), AS_OPERATOR)["escrow"]["released"] == 0
     assert_ledger_clean()

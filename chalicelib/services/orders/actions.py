@@ -12,34 +12,37 @@ from chalicelib.storage.orders import OrderModel
 def accept_order(caller: Caller, order_id: str, now: datetime, *,
                  request_key: str | None = None) -> dict:
     """The provider takes the order on; deposit steps are released."""
-    return present(transition(caller, order_id, life.ACCEPT, now, request_key=request_key))
+    return present(transition(caller, order_id, life.ACCEPT, now, request_key=request_key),
+                   caller)
 
 
 def reject_order(caller: Caller, order_id: str, reason: str, now: datetime, *,
                  request_key: str | None = None) -> dict:
     """The provider declines; everything held goes back to the buyer."""
     return present(transition(caller, order_id, life.REJECT, now, data={"reason": reason},
-                              request_key=request_key))
+                              request_key=request_key), caller)
 
 
 def approve_order(caller: Caller, order_id: str, now: datetime, *,
                   request_key: str | None = None) -> dict:
     """The buyer accepts the current step; its money goes to the provider."""
-    return present(transition(caller, order_id, life.APPROVE, now, request_key=request_key))
+    return present(transition(caller, order_id, life.APPROVE, now, request_key=request_key),
+                   caller)
 
 
 def request_revision(caller: Caller, order_id: str, note: str, now: datetime, *,
                      request_key: str | None = None) -> dict:
     """The buyer sends the delivery back with a note; escrow stays held."""
     return present(transition(caller, order_id, life.REQUEST_REVISION, now,
-                              data={"note": note}, request_key=request_key))
+                              data={"note": note}, request_key=request_key), caller)
 
 
 def cancel_order(caller: Caller, order_id: str, now: datetime, *,
                  request_key: str | None = None) -> dict:
     """The buyer cancels (unpaid, or in progress 15 days past due_at), or the provider
     gives up work in progress; whatever is still held is refunded."""
-    return present(transition(caller, order_id, life.CANCEL, now, request_key=request_key))
+    return present(transition(caller, order_id, life.CANCEL, now, request_key=request_key),
+                   caller)
 
 
 def set_price(caller: Caller, order_id: str, amount: int, milestones: list[dict] | None,
@@ -48,14 +51,14 @@ def set_price(caller: Caller, order_id: str, amount: int, milestones: list[dict]
     the buyer's waits for the provider to set or confirm it."""
     return present(transition(caller, order_id, life.SET_PRICE, now,
                               params={"amount": amount, "milestones": milestones},
-                              request_key=request_key))
+                              request_key=request_key), caller)
 
 
 def dispute_order(caller: Caller, order_id: str, reason: str, now: datetime, *,
                   request_key: str | None = None) -> dict:
     """Either party freezes the order for an operator; timers stop."""
     return present(transition(caller, order_id, life.DISPUTE, now, params={"reason": reason},
-                              data={"reason": reason}, request_key=request_key))
+                              data={"reason": reason}, request_key=request_key), caller)
 
 
 def resolve_order(caller: Caller, order_id: str, refund: int, release: int, note: str,
@@ -63,7 +66,7 @@ def resolve_order(caller: Caller, order_id: str, refund: int, release: int, note
     """The operator splits what is held between buyer (refund) and provider (release)."""
     return present(transition(caller, order_id, life.RESOLVE, now,
                               params={"refund": refund, "release": release},
-                              data={"note": note}, request_key=request_key))
+                              data={"note": note}, request_key=request_key), caller)
 
 
 def _system_action(order_id: str, action: str, now: datetime) -> OrderModel | None:

@@ -86,7 +86,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 existing = load(order_id)
                 if existing.buyer_id != caller.user_id:
                     raise Conflict()
-                return present(existing)
+                return present(existing, caller)
             if refusal.failed("service"):
                 fresh = ServiceModel.get(service.id, consistent_read=True)
                 if fresh.status != rules.LISTED:
@@ -97,7 +97,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     else:
         raise Conflict()
     observability.order_transition("place", None, life.AWAITING_PAYMENT, order.id)
-    return present(order)
+    return present(order, caller)
 
 
 def _service_for_order(caller: Caller, service_id: str) -> ServiceModel:
@@ -139,7 +139,7 @@ def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "p
         life.decide(order.status, life.PAY, role_of(caller, order), facts(order, now))
     except InvalidTransition:
         if moved_by_this_request(order, request_key):  # only a gateway that succeeded at once moves it
-            return {**present(order), "payment": {"status": payments.SUCCEEDED}}
+            return {**present(order, caller), "payment": {"status": payments.SUCCEEDED}}
         raise
     # One payment per order, whatever the client retries: the gateway's trade is the order's.
     try:
@@ -149,12 +149,12 @@ def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "p
         log.warning("order %s: the gateway did not start the payment", order.id, exc_info=True)
         raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
     if result.status != payments.SUCCEEDED:
-        return {**present(order), "payment": funding.present_payment(result)}
+        return {**present(order, caller), "payment": funding.present_payment(result)}
     funded = confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller,
                              request_key=request_key, read=order)
     funding.mark_paid(order.id, payments.TradeStatus(order.id, payments.SUCCEEDED, ref=result.ref,
                                                      amount=int(order.amount)), now)
-    return {**present(funded), "payment": funding.present_payment(result)}
+    return {**present(funded, caller), "payment": funding.present_payment(result)}
 
 
 def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime, *,

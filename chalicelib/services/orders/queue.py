@@ -8,8 +8,9 @@ from chalicelib.storage.orders import OrderModel
 OLDEST_FIRST = frozenset({life.DISPUTED})
 
 
-def list_in_status(status: str, *, limit: int, start_key) -> tuple[list[dict], dict | None]:
+def list_in_status(operator, status: str, *, limit: int,
+                   start_key) -> tuple[list[dict], dict | None]:
     """Every order in `status` (operators): disputed ones oldest dispute first."""
     result = OrderModel.by_status.query(status, scan_index_forward=status in OLDEST_FIRST,
                                         limit=limit, last_evaluated_key=start_key)
-    return [present(o) for o in result], result.last_evaluated_key
+    return [present(o, operator) for o in result], result.last_evaluated_key

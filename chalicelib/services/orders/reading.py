@@ -2,13 +2,13 @@
 from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
-from chalicelib.services.orders.engine import (load, milestones_of, order_deadlines, price_agreed,
-                                               role_of)
+from chalicelib.services.orders.engine import (facts, load, milestones_of, order_deadlines,
+                                               price_agreed, role_of)
 from chalicelib.storage.orders import OrderEventModel, OrderModel, status_key
 
 
-def present(order: OrderModel) -> dict:
-    """The contract's order answer."""
+def present(order: OrderModel, caller: Caller) -> dict:
+    """The contract's order answer, for `caller` (a party or an operator)."""
     snap = order.service
     return {
         "id": order.id,
@@ -37,6 +37,7 @@ def present(order: OrderModel) -> dict:
                    "refunded": int(order.escrow_refunded), "held": int(order.escrow_held)},
         "late_cancel_eligible": bool(order.late_cancel_eligible),
         "open_proposal": order.open_proposal,  # the id of the one open proposal, or null
+        "allowed_actions": allowed_actions(order, caller),
         "dispute": dict(order.dispute.as_dict()) if order.dispute else None,
         "reviewed_by_buyer": bool(order.reviewed_by_buyer),
         "reviewed_by_provider": bool(order.reviewed_by_provider),
@@ -47,11 +48,19 @@ def present(order: OrderModel) -> dict:
     }
 
 
+def allowed_actions(order: OrderModel, caller: Caller) -> list[str]:
+    """What the caller may do to the order now (the table's verdict, not a second rule):
+    a client shows these and no other button."""
+    verbs = life.allowed_actions(order.status, role_of(caller, order), facts(order, clock.now()))
+    # One open proposal at a time: a second is refused (PROPOSAL_PENDING) until it is answered.
+    return [v for v in verbs if not (v == "propose" and order.open_proposal)]
+
+
 def get_order(caller: Caller, order_id: str) -> dict:
     """One order, for its buyer, its provider and operators."""
     order = load(order_id)
     role_of(caller, order)
-    return present(order)
+    return present(order, caller)
 
 
 def list_orders(caller: Caller, *, as_: str, status: str | None, limit: int, start_key):
@@ -65,7 +74,7 @@ def list_orders(caller: Caller, *, as_: str, status: str | None, limit: int, sta
             OrderModel.by_provider, uid)
     result = index.query(key, scan_index_forward=False, limit=limit,
                          last_evaluated_key=start_key)
-    return [present(o) for o in result], result.last_evaluated_key
+    return [present(o, caller) for o in result], result.last_evaluated_key
 
 
 def list_events(caller: Caller, order_id: str, *, limit: int, start_key):

@@ -1344,6 +1344,8 @@ export interface components {
         Order: {
             /** Format: date-time */
             accepted_at: string | null;
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
             buyer_id: string;
@@ -1409,6 +1411,8 @@ export interface components {
         PaidOrder: {
             /** Format: date-time */
             accepted_at: string | null;
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
             buyer_id: string;

@@ -1,7 +1,7 @@
 // An order: its state, money and deadlines; the timeline; deliveries; the price and
 // proposals (OrderDeals), messages (OrderTalk) and reviews; and the actions of whoever
-// is looking. Which action the state allows is the
-// API's to decide: every button asks, and a refusal is shown in words.
+// is looking. Which action the state allows is the API's to decide: the order answer's
+// `allowed_actions` says which buttons to show, and a refusal is still shown in words.
 import { useState } from "preact/hooks";
 import { client, newKey, settle, whoAmI } from "../api/client";
 import { Action, ErrorBox, Field, Loaded, useAnswer } from "../ui";
@@ -151,6 +151,7 @@ export function OrderPage({ id }: { id: string }) {
   return (
     <Loaded answer={answer}>{(o) => {
       const buyer = me?.sub === o.buyer_id, provider = me?.sub === o.provider_id;
+      const can = (verb: Schema<"Order">["allowed_actions"][number]) => o.allowed_actions.includes(verb);
       const post = (p: any, body: any = {}) => () => settle(client.POST(p, { ...write(id), body } as any));
       return (
         <section class="order">
@@ -166,24 +167,19 @@ export function OrderPage({ id }: { id: string }) {
               {o.dispute && <p class="muted">纠纷：{String((o.dispute as any).reason ?? "")}</p>}
             </div>
           </div>
-          <div class="actions">
-            {buyer && <>
-              <Pay id={id} done={reload} />
-              <Action label="验收通过" kind="primary" testid="approve" run={post("/orders/{order_id}/approve")} onDone={reload} />
-              <WithText label="要求修改" field="修改意见" testid="revise" run={(note) => post("/orders/{order_id}/request-revision", { note })()} done={reload} />
-              <Action label="取消订单" testid="cancel" run={post("/orders/{order_id}/cancel")} onDone={reload} />
-            </>}
-            {provider && <>
-              <Action label="接受订单" kind="primary" testid="accept" run={post("/orders/{order_id}/accept")} onDone={reload} />
-              <WithText label="拒绝订单" field="拒绝原因" testid="reject" run={(reason) => post("/orders/{order_id}/reject", { reason })()} done={reload} />
-            </>}
-            {(buyer || provider) &&
-              <WithText label="发起纠纷" field="纠纷原因" testid="dispute" run={(reason) => post("/orders/{order_id}/dispute", { reason })()} done={reload} />}
+          <div class="actions" data-testid="order-actions">
+            {can("pay") && <Pay id={id} done={reload} />}
+            {can("approve") && <Action label="验收通过" kind="primary" testid="approve" run={post("/orders/{order_id}/approve")} onDone={reload} />}
+            {can("request-revision") && <WithText label="要求修改" field="修改意见" testid="revise" run={(note) => post("/orders/{order_id}/request-revision", { note })()} done={reload} />}
+            {can("accept") && <Action label="接受订单" kind="primary" testid="accept" run={post("/orders/{order_id}/accept")} onDone={reload} />}
+            {can("reject") && <WithText label="拒绝订单" field="拒绝原因" testid="reject" run={(reason) => post("/orders/{order_id}/reject", { reason })()} done={reload} />}
+            {can("cancel") && <Action label={provider ? "放弃订单（全额退款）" : "取消订单"} testid="cancel" run={post("/orders/{order_id}/cancel")} onDone={reload} />}
+            {can("dispute") && <WithText label="发起纠纷" field="纠纷原因" testid="dispute" run={(reason) => post("/orders/{order_id}/dispute", { reason })()} done={reload} />}
           </div>
-          {provider && <Deliver id={id} done={reload} />}
-          {me?.operator && !buyer && !provider && <Resolve order={o} done={reload} />}
-          {o.service.pricing === "negotiable" && <Price order={o} done={reload} />}
-          <Proposals order={o} done={reload} />
+          {can("deliver") && <Deliver id={id} done={reload} />}
+          {can("resolve") && <Resolve order={o} done={reload} />}
+          {o.service.pricing === "negotiable" && <Price order={o} canSet={can("price")} done={reload} />}
+          <Proposals order={o} canPropose={can("propose")} done={reload} />
           <Deliveries id={id} version={o.version} />
           <Messages id={id} version={o.version} />
           {/* The review window is open while the API lists its deadline (review_until). */}

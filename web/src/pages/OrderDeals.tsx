@@ -11,7 +11,7 @@ import type { Schema } from "../api/client";
 const write = (id: string) => ({ path: { order_id: id }, header: { "Idempotency-Key": newKey() } });
 const fen = (yuanText: string) => Math.round(Number(yuanText) * 100);
 
-export function Price({ order, done }: { order: Schema<"Order">; done: () => void }) {
+export function Price({ order, canSet, done }: { order: Schema<"Order">; canSet: boolean; done: () => void }) {
   const [amount, setAmount] = useState(String(order.amount / 100));
   const provider = whoAmI()?.sub === order.provider_id;
   const set = (value: number) => () => settle(client.POST("/orders/{order_id}/price", {
@@ -20,13 +20,13 @@ export function Price({ order, done }: { order: Schema<"Order">; done: () => voi
     <div class="panel" data-testid="price"><h3>议价</h3>
       <p>当前价格 <b class="price">{yuan(order.amount)}</b> ·{" "}
         <span data-testid="price-agreed">{order.price_agreed ? "服务商已确认" : "等待服务商确认"}</span></p>
-      <div class="actions">
+      {canSet && <div class="actions">
         <input type="number" min="0.01" step="0.01" value={amount} data-testid="new-price"
           onInput={(e) => setAmount(e.currentTarget.value)} />
         <Action label="改价" testid="set-price" run={() => set(fen(amount))()} onDone={done} />
         {provider && !order.price_agreed &&
           <Action label="确认当前价格" kind="primary" testid="confirm-price" run={set(order.amount)} onDone={done} />}
-      </div>
+      </div>}
     </div>
   );
 }
@@ -89,7 +89,7 @@ function Propose({ order, done }: { order: Schema<"Order">; done: () => void }) 
   );
 }
 
-export function Proposals({ order, done }: { order: Schema<"Order">; done: () => void }) {
+export function Proposals({ order, canPropose, done }: { order: Schema<"Order">; canPropose: boolean; done: () => void }) {
   const { answer } = useAnswer(() => settle(client.GET("/orders/{order_id}/proposals", {
     params: { path: { order_id: order.id }, query: { limit: 100 } } })), [order.id, order.version]);
   const me = whoAmI();
@@ -101,7 +101,7 @@ export function Proposals({ order, done }: { order: Schema<"Order">; done: () =>
         <ul class="proposals">{[...page.items].reverse().map((p) => (
           <ProposalLine key={p.id} p={p} open={p.id === order.open_proposal} mine={p.by === me?.sub}
             party={party} orderId={order.id} done={done} />))}</ul>)}</Loaded>
-      {party && !order.open_proposal && <Propose order={order} done={done} />}
+      {canPropose && <Propose order={order} done={done} />}
     </div>
   );
 }
