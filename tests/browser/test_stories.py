@@ -195,7 +195,9 @@ def test_an_operator_finds_a_dispute_in_the_queue_and_resolves_it(person):
     operator.shot("operator-dispute-queue")
     queued.get_by_role("link", name="旗舰店铺首页装修").click()
     expect(page.get_by_test_id("order-status")).to_have_text("纠纷处理中")
-    # An operator may write on a disputed order; both parties read it there.
+    # An operator may write on a disputed order; both parties read it there. (Typing
+    # waits for the messages to load: the list appearing shifts the send button.)
+    expect(page.get_by_test_id("messages")).to_contain_text("还没有留言")
     page.get_by_test_id("message-body").fill("小二已介入，请双方提供沟通记录")
     page.get_by_test_id("send-message").click()
     expect(page.get_by_test_id("messages")).to_contain_text("小二已介入")
@@ -235,6 +237,7 @@ def test_buyer_and_provider_exchange_messages_and_agree_an_extension(person, tmp
     page = buyer.page
     reference = tmp_path / "配色参考.txt"
     reference.write_text("主色 #E4393C", encoding="utf-8")
+    expect(page.get_by_test_id("messages")).to_contain_text("还没有留言")  # loaded: no shift
     page.get_by_test_id("message-body").fill("配色请参考附件，主色用品牌红")
     page.get_by_test_id("message-file").set_input_files(str(reference))
     page.get_by_test_id("send-message").click()
