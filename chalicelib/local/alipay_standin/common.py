@@ -2,12 +2,10 @@
 controls and the small makers of Alipay's answers and numbers."""
 import logging
 import random
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-from chalicelib.alipay import protocol
+from chalicelib.alipay import gateway, protocol
 
 log = logging.getLogger("alipay-standin")
 
@@ -24,14 +22,8 @@ MIN_TRANSFER_FEN = 10  # TRANS_ACCOUNT_NO_PWD: at least 0.10 yuan
 
 
 def form_post(url: str, form: dict[str, str], timeout: float = 10) -> tuple[int, str]:
-    body = urlencode(form).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, answer.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode("utf-8", "replace")
+    """Post a form the way the app posts to Alipay (the same transport)."""
+    return gateway.http_post(url, urlencode(form).encode("utf-8"), timeout)
 
 
 class AnswerLost(ConnectionResetError):
