@@ -306,7 +306,3 @@ def beijing_time(at: datetime) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def parse_beijing_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)

@@ -185,26 +185,6 @@ class ListOf(Field):
                 "maxItems": self.max_items}
 
 
-class MapOf(Field):
-    """An object with any keys, every value of one schema (e.g. a presigned POST's fields)."""
-
-    json_type = "object"
-
-    def __init__(self, value: Field, max_items: int = 100, **kw):
-        super().__init__(**kw)
-        self.value, self.max_items = value, max_items
-
-    def clean(self, value, path, problems):
-        if not isinstance(value, dict) or len(value) > self.max_items:
-            problems.add(path, "must be a JSON object", max_items=self.max_items)
-            return None
-        return {k: self.value.clean(v, _join(path, str(k)[:64]), problems)
-                for k, v in value.items()}
-
-    def _schema_extra(self):
-        return {"additionalProperties": self.value.schema(), "maxProperties": self.max_items}
-
-
 class Obj(Field):
     json_type = "object"
 

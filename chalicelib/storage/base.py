@@ -115,12 +115,6 @@ def connection() -> Connection:
     return _connection
 
 
-def transact_write() -> TransactWrite:
-    """A bare TransactWrite on the configured connection (use `transaction()` to be able
-    to read a refusal)."""
-    return TransactWrite(connection=connection())
-
-
 CONDITION_FAILED = "ConditionalCheckFailed"
 
 
