@@ -35,7 +35,7 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib import clock  # noqa: E402
 from chalicelib.storage import schema  # noqa: E402
-from tests.support import ApiClient  # noqa: E402
+from tests.support import ApiClient, fresh_sandbox  # noqa: E402
 
 # Fixtures shared by tests in several folders (the Alipay stand-in in-process).
 pytest_plugins = ["tests.api.alipay_support"]
@@ -147,6 +147,5 @@ def ddb(aws):
     """DynamoDB Local only (races need real conflicts), with a fresh payment sandbox."""
     if aws == "moto":
         pytest.skip("moto serialises everything and never raises TransactionConflict")
-    from chalicelib.services import payments
 
-    return payments.reset_sandbox()
+    return fresh_sandbox()

@@ -96,3 +96,11 @@ def race(*calls):
     for t in threads:
         t.join()
     return results
+
+
+def fresh_sandbox():
+    """A fresh sandbox gateway serving this process (tests count its calls)."""
+    from chalicelib import payments
+    from chalicelib.local.sandbox_gateway import SandboxGateway
+
+    return payments.use("sandbox", SandboxGateway())

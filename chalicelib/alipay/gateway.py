@@ -1,4 +1,4 @@
-"""Alipay behind the PaymentGateway protocol (chalicelib.services.payments).
+"""Alipay behind the PaymentGateway protocol (chalicelib.payments.port).
 
 - charge: alipay.trade.page.pay (desktop) or alipay.trade.wap.pay (mobile browser) — a
   signed URL on Alipay's gateway the buyer is sent to (`redirect_url`); status pending.
@@ -28,9 +28,9 @@ from urllib.parse import urlencode
 from chalicelib import clock, settings as settings_module
 from chalicelib.alipay import credentials as credentials_module
 from chalicelib.alipay import protocol
-from chalicelib.services.payments import (CLOSED, MISSING, PENDING, SUCCEEDED, GatewayError,
-                                          NotificationRefused, PaymentResult, TradeStatus,
-                                          TransferRefused)
+from chalicelib.payments.port import (CLOSED, MISSING, PENDING, SUCCEEDED, GatewayError,
+                                     NotificationRefused, PaymentResult, TradeStatus,
+                                     TransferRefused)
 
 log = logging.getLogger("market.alipay")
 

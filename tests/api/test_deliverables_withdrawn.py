@@ -4,9 +4,9 @@ an approved step, part of a resolution — lets the buyer keep them."""
 import pytest
 
 from chalicelib.domain import orders as life
-from chalicelib.services import payments
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       ledger_clean, paid_order)
+from tests.support import fresh_sandbox
 
 DAY = 24 * 3600
 DEPOSIT_PLAN = [{"title": "定金", "amount": 10000, "release": "on_accept"},
@@ -15,7 +15,7 @@ DEPOSIT_PLAN = [{"title": "定金", "amount": 10000, "release": "on_accept"},
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def delivered_file(api, oid) -> str:

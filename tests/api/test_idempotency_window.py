@@ -5,16 +5,17 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.errors import IdempotencyInProgress, IdempotencyKeyReused
-from chalicelib.services import idempotency, payments
+from chalicelib.services import idempotency
 from chalicelib.storage.idempotency import IdempotencyRecord
 from tests.api.orders_support import BUYER, listed_service, place
+from tests.support import fresh_sandbox
 
 DAY = 24 * 3600
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def travel(api, seconds):

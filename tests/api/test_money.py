@@ -9,13 +9,14 @@ from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       ledger_clean, listed_service, paid_order, place)
+from tests.support import fresh_sandbox
 
 DAY = 24 * 3600
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def test_balance_is_zero_before_any_release(api):

@@ -3,17 +3,17 @@ work, the late cancel that no longer reaches a delivery in review, and a suspend
 provider who may not take new work until reinstated."""
 import pytest
 
-from chalicelib.services import payments
 from tests.api.catalog_support import approved_provider, listed
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver, due_in,
                                       ledger_clean, listed_service, paid_order, place)
+from tests.support import fresh_sandbox
 
 DAY = 24 * 3600
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def notices(api, user, kind):

@@ -2,16 +2,16 @@
 step, and a clean ledger at the end of every scenario."""
 import pytest
 
-from chalicelib.services import payments
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver, due_in,
                                       escrow, ledger_clean, listed_service, paid_order, place)
+from tests.support import fresh_sandbox
 
 DAY = 24 * 3600
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def held(funded=0, released=0, refunded=0):

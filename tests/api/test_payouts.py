@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib import clock, settings
 from chalicelib.domain.actors import Caller
-from chalicelib.services import escrow, payments, payouts
+from chalicelib.services import escrow, payouts
 from chalicelib.storage.idempotency import record_key
 from chalicelib.storage.ledger import InstructionModel
 from tests.api.catalog_support import approved_provider
@@ -14,11 +14,12 @@ from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, ledger_clean
 from tests.api.payouts_support import (ALIPAY, balance, earned, pay_out, with_payout_account,
                                        withdraw, withdrawal)
 from tests.jobs.sweep_support import DAY, HOUR, travel
+from tests.support import fresh_sandbox
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def test_a_withdrawal_drops_available_at_once_and_the_job_pays_it(api, sandbox):

@@ -4,15 +4,15 @@ ledger check proves the revenue equals the fees decided and the books still sum 
 import pytest
 
 from chalicelib import settings
-from chalicelib.services import payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       ledger_clean, listed_service, place)
+from tests.support import fresh_sandbox
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def set_fee(monkeypatch, bps):

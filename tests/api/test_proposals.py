@@ -6,18 +6,18 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib import clock
-from chalicelib.services import payments
 from chalicelib.storage.orders import OrderModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       ledger_clean, listed_service, paid_order, place)
 from tests.jobs.sweep_support import kinds
+from tests.support import fresh_sandbox
 
 DAY = 24 * 3600
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def later(days: float) -> str:

@@ -27,6 +27,7 @@ from tests.integration.races_support import AS_OPERATOR
 from tests.attack.faults import KINDS, Faults
 from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.jobs.sweep_support import DAY, HOUR
+from tests.support import fresh_sandbox
 
 OPERATOR = "op-1"
 DEPOSIT = [{"title": "定金", "amount": 30000, "release": "on_accept"},
@@ -244,7 +245,7 @@ def run_path(api, path: Path, faults: Faults, wall, index=None, kind=None, key="
 
 def exercise(api, name, kinds, faults, wall):
     """The clean run, then every call index × every kind, each from a fresh order."""
-    payments.reset_sandbox()
+    fresh_sandbox()
     path = PATHS[name]
     expected, calls, _ = run_path(api, path, faults, wall, key=f"{name}-clean")
     assert_nothing_left(api)

@@ -31,6 +31,7 @@ from tests.api.orders_support import upload
 from tests.attack import reference_model as rm
 from tests.conftest import _empty_tables
 from tests.support import OPERATOR, ApiClient
+from tests.support import fresh_sandbox
 
 BASE = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 BUYERS = ("buyer-1", "buyer-2")
@@ -133,7 +134,7 @@ class MarketMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         _empty_tables(None)  # moto's tables, emptied: a fresh market per example
-        payments.reset_sandbox()
+        fresh_sandbox()
         clock.reset()
         self.model = rm.Market(BASE, OPERATOR)
         for user in PROVIDERS:

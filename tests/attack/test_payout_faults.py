@@ -15,13 +15,14 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import orders, payments, payouts, providers
+from chalicelib.services import orders, payouts, providers
 from chalicelib.storage.ledger import PostingModel
 from chalicelib.storage.payouts import WithdrawalModel
 from tests.attack.faults import KINDS
 from tests.attack.test_fault_injection import (OPERATOR, act_once, assert_nothing_left,
                                                retry_until_answered, run_jobs)
 from tests.integration.races_support import (AS_BUYER, AS_PROVIDER, in_review, new_order)
+from tests.support import fresh_sandbox
 
 AMOUNT = 100
 
@@ -76,7 +77,7 @@ def outcome(withdrawal_id: str, before: dict, sandbox) -> dict:
 
 
 def run_path(api, path: PayoutPath, faults, wall, index=None, kind=None, key="k"):
-    sandbox = payments.reset_sandbox()
+    sandbox = fresh_sandbox()
     sandbox.refuse_transfers = "PAYEE_NOT_EXIST" if path.refuse else None
     before = payouts.balance(AS_PROVIDER)
     count_before = WithdrawalModel.count()

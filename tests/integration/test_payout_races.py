@@ -6,10 +6,11 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InsufficientBalance
-from chalicelib.services import escrow, orders, payments, payouts, providers
+from chalicelib.services import escrow, orders, payouts, providers
 from tests.integration.races_support import (AS_BUYER, AS_PROVIDER, assert_ledger_clean, in_review,
                                              new_order, winners_and_losers)
 from tests.support import race
+from tests.support import fresh_sandbox
 
 OPERATOR = Caller("op-1", roles=frozenset({"operator"}))
 
@@ -18,7 +19,7 @@ OPERATOR = Caller("op-1", roles=frozenset({"operator"}))
 def ddb(aws):
     if aws == "moto":
         pytest.skip("moto serialises everything and never raises TransactionConflict")
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def earning_provider(price=50000):

@@ -10,13 +10,14 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.errors import Conflict, InvalidTransition
 from chalicelib.jobs import release_escrow, sweep_timeouts
-from chalicelib.services import ledger_check, orders, payments
+from chalicelib.services import ledger_check, orders
 from chalicelib.services.orders import proposals
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from chalicelib.storage.proposals import ProposalModel
 from tests.integration.races_support import AS_OPERATOR
 from tests.integration.races_support import AS_BUYER, AS_PROVIDER, in_review, new_order
 from tests.support import race
+from tests.support import fresh_sandbox
 
 PRICE = 60000
 
@@ -25,7 +26,7 @@ PRICE = 60000
 def ddb(aws):
     if aws == "moto":
         pytest.skip("moto serialises everything and never raises TransactionConflict")
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def assert_ledger_clean():

@@ -11,11 +11,12 @@ from chalicelib.storage.ledger import InstructionModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver, escrow,
                                       ledger_clean, paid_order)
 from tests.jobs.sweep_support import DAY, HOUR, sweep, travel
+from tests.support import fresh_sandbox
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 @pytest.fixture

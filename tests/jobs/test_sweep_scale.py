@@ -8,19 +8,19 @@ from botocore import handlers
 
 from chalicelib import clock, ids, settings
 from chalicelib.domain import orders as life
-from chalicelib.services import payments
 from chalicelib.storage import base
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.orders import TIMER_PK, OrderEventModel, OrderModel, ServiceSnapshot
 from tests.api.orders_support import BUYER, PROVIDER, listed_service
 from tests.jobs.sweep_support import sweep
+from tests.support import fresh_sandbox
 
 
 @pytest.fixture
 def ddb(aws):
     if aws == "moto":
         pytest.skip("thousands of items: DynamoDB Local only")
-    payments.reset_sandbox()
+    fresh_sandbox()
     return aws
 
 

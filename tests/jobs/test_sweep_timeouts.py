@@ -8,17 +8,17 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib import clock, settings
-from chalicelib.services import payments
 from chalicelib.storage.orders import TIMER_PK, OrderModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       escrow, ledger_clean, listed_service, paid_order, place)
 from tests.jobs.sweep_support import (DAY, HOUR, clock_at, deadline, index_key, kinds, status,
                                      sweep, travel)
+from tests.support import fresh_sandbox
 
 
 @pytest.fixture(autouse=True)
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def test_the_payment_window_fires_exactly_at_its_deadline(api):
