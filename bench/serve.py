@@ -8,7 +8,7 @@ from pathlib import Path
 
 def build(project: Path, stage: str, port: int):
     try:
-        from chalicelib.local import gateway
+        from chalicelib.local import http_gateway as gateway
     except ImportError:  # the dev server's gateway is not there: Chalice's own server
         gateway = None
     if gateway is not None:

@@ -20,7 +20,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib.local import alipay_standin, engines, gateway, s3_snapshot
+from chalicelib.local import alipay_standin, engines, http_gateway, s3_snapshot
 
 log = logging.getLogger("devserver")
 
@@ -300,7 +300,7 @@ def start(opts: Options, stack: Stack):
     s3 = engines.start_s3_server(opts.s3_port)
     stack.on_stop("moto S3", s3.stop)
 
-    app, config = gateway.load_app(ROOT, stage="local")
+    app, config = http_gateway.load_app(ROOT, stage="local")
     created = schema.create_missing_tables()
     schema.create_bucket_if_missing()
     restored = s3_snapshot.restore(files.s3_client(), settings.get().bucket, opts.s3_dir)
@@ -318,7 +318,7 @@ def start(opts: Options, stack: Stack):
     timer.start()
     stack.on_stop("sweep timer", timer.stop)
 
-    server = gateway.build_server(app, config, opts.host, opts.port)
+    server = http_gateway.build_server(app, config, opts.host, opts.port)
     stack.on_stop("HTTP server", server.server.server_close)
     return server
 

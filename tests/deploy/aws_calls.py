@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _APP_CODE = (str(ROOT / "chalicelib") + os.sep, str(ROOT / "app.py"))
 _NOT_DEPLOYED = tuple(str(ROOT / "chalicelib" / p) for p in (
     "storage/schema.py", "local/engines.py", "local/devserver.py", "local/s3_snapshot.py",
-    "local/gateway.py"))
+    "local/http_gateway.py"))
 
 _TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                           "ConditionCheck": "ConditionCheckItem"}

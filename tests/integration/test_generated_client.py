@@ -14,7 +14,7 @@ from chalice.config import Config
 from PIL import Image
 
 import app as app_module
-from chalicelib.local import console, gateway
+from chalicelib.local import console, http_gateway
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 # The generator knows raw bodies only as octet-stream; the logo route takes image types.
@@ -50,7 +50,7 @@ def market_client(tmp_path_factory):
 @pytest.fixture
 def served(aws):
     """The app on the dev server's HTTP gateway, on the local engines."""
-    server = gateway.build_server(app_module.app, Config.create(chalice_stage="local",
+    server = http_gateway.build_server(app_module.app, Config.create(chalice_stage="local",
                                                                 lambda_timeout=30),
                                   "127.0.0.1", 0)
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)

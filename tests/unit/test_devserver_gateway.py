@@ -10,7 +10,7 @@ import requests
 from chalice import Chalice
 from chalice.config import Config
 
-from chalicelib.local import gateway
+from chalicelib.local import http_gateway
 
 # Not valid UTF-8 and full of NULs: anything that decodes or re-encodes it breaks it.
 IMAGE_BYTES = b"BM\x00\xff\xfe\x80" + bytes(range(256)) * 4
@@ -37,13 +37,13 @@ CONFIG = Config.create(chalice_stage="local", lambda_timeout=30)
 
 @pytest.fixture
 def local_gateway():
-    return gateway.ContractGateway(_app(), CONFIG)
+    return http_gateway.ContractGateway(_app(), CONFIG)
 
 
 @pytest.fixture(scope="module")
 def http_url():
     """The dev server's real HTTP server (chalice's, with our handler) on a free port."""
-    server = gateway.build_server(_app(), CONFIG, "127.0.0.1", 0)
+    server = http_gateway.build_server(_app(), CONFIG, "127.0.0.1", 0)
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server.server_address[1]}"
@@ -93,7 +93,7 @@ def test_path_parameters_are_decoded_like_api_gateway(local_gateway):
 @pytest.mark.parametrize("value, expected", [("image/PNG; charset=x", "image/png"),
                                              (None, ""), ("  image/bmp ", "image/bmp")])
 def test_media_type(value, expected):
-    assert gateway.media_type(value) == expected
+    assert http_gateway.media_type(value) == expected
 
 
 def test_over_http_an_unknown_route_is_404_in_the_error_shape(http_url):
