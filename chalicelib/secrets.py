@@ -12,8 +12,38 @@ from chalicelib import settings as settings_module
 
 MIN_SECRET_LENGTH = settings_module.MIN_SECRET_BYTES
 
-_lock = threading.Lock()
-_cached: str | None = None
+
+class CachedSecret:
+    """A value fetched from a secret store on first use, then kept for the life of the
+    container (a rotated secret reaches new containers). One lock, so a burst of first
+    requests makes one call."""
+
+    def __init__(self, load):
+        self._load, self._lock, self._value = load, threading.Lock(), None
+
+    def get(self, cfg):
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._load(cfg)
+        return self._value
+
+    def forget(self) -> None:
+        """Drop the kept value (tests; a rotation that must apply at once)."""
+        self._value = None
+
+
+def read_secret_string(cfg, *, secret_arn: str | None, ssm_parameter: str | None) -> str | None:
+    """The raw text of a Secrets Manager secret or an SSM SecureString (None: neither set)."""
+    import boto3  # only deployed stages that read a secret pay for the client
+
+    if secret_arn:
+        client = boto3.client("secretsmanager", region_name=cfg.region)
+        return client.get_secret_value(SecretId=secret_arn).get("SecretString")
+    if ssm_parameter:
+        client = boto3.client("ssm", region_name=cfg.region)
+        return client.get_parameter(Name=ssm_parameter, WithDecryption=True)["Parameter"]["Value"]
+    return None
 
 
 def jwt_secret(cfg=None) -> str:
@@ -24,33 +54,21 @@ def jwt_secret(cfg=None) -> str:
         return cfg.jwt_secret
     if cfg.is_local:
         return settings_module.LOCAL_DEFAULT_JWT_SECRET
-    global _cached
-    if _cached is None:
-        with _lock:
-            if _cached is None:
-                _cached = _checked(_fetch(cfg))
-    return _cached
+    return _jwt_secret.get(cfg)
 
 
 def forget() -> None:
     """Drop the cached secret (tests; a rotated secret reaches new containers anyway)."""
-    global _cached
-    _cached = None
+    _jwt_secret.forget()
 
 
 def _fetch(cfg) -> str:
-    import boto3  # only deployed stages that read a secret pay for the client
-
-    if cfg.jwt_secret_secret_arn:
-        client = boto3.client("secretsmanager", region_name=cfg.region)
-        raw = client.get_secret_value(SecretId=cfg.jwt_secret_secret_arn).get("SecretString")
-        return _from_secret_string(raw)
-    if cfg.jwt_secret_ssm_parameter:
-        client = boto3.client("ssm", region_name=cfg.region)
-        answer = client.get_parameter(Name=cfg.jwt_secret_ssm_parameter, WithDecryption=True)
-        return answer["Parameter"]["Value"]
-    raise settings_module.ConfigurationError(
-        f"stage {cfg.stage!r}: no JWT secret source configured; refusing to serve")
+    raw = read_secret_string(cfg, secret_arn=cfg.jwt_secret_secret_arn,
+                             ssm_parameter=cfg.jwt_secret_ssm_parameter)
+    if raw is None:
+        raise settings_module.ConfigurationError(
+            f"stage {cfg.stage!r}: no JWT secret source configured; refusing to serve")
+    return _checked(_from_secret_string(raw) if cfg.jwt_secret_secret_arn else raw)
 
 
 def _from_secret_string(raw: str | None) -> str:
@@ -71,3 +89,6 @@ def _checked(secret: str) -> str:
             f"the JWT secret must be at least {MIN_SECRET_LENGTH} bytes and not the "
             "local default; refusing to serve")
     return secret
+
+
+_jwt_secret = CachedSecret(_fetch)

@@ -14,14 +14,11 @@ which alipay.fund.trans.uni.transfer requires) may give the certificates themsel
 Fetched on first use and kept for the life of the container, like the JWT secret.
 """
 import json
-import threading
 from dataclasses import dataclass
 
+from chalicelib import secrets
 from chalicelib import settings as settings_module
 from chalicelib.alipay import protocol
-
-_lock = threading.Lock()
-_cached: "Credentials | None" = None
 
 
 @dataclass(frozen=True)
@@ -45,31 +42,18 @@ def load(cfg=None) -> Credentials:
                               "alipay_public_key": cfg.alipay_public_key,
                               "app_cert_sn": cfg.alipay_app_cert_sn,
                               "alipay_root_cert_sn": cfg.alipay_root_cert_sn})
-    global _cached
-    if _cached is None:
-        with _lock:
-            if _cached is None:
-                _cached = _checked(cfg, _fetch(cfg))
-    return _cached
+    return _stored.get(cfg)
 
 
 def forget() -> None:
     """Drop the cached credentials (tests; rotated keys reach new containers anyway)."""
-    global _cached
-    _cached = None
+    _stored.forget()
 
 
 def _fetch(cfg) -> dict:
-    import boto3  # only a stage that takes Alipay payments pays for the client
-
-    if cfg.alipay_secret_arn:
-        client = boto3.client("secretsmanager", region_name=cfg.region)
-        raw = client.get_secret_value(SecretId=cfg.alipay_secret_arn).get("SecretString")
-    elif cfg.alipay_ssm_parameter:
-        client = boto3.client("ssm", region_name=cfg.region)
-        raw = client.get_parameter(Name=cfg.alipay_ssm_parameter,
-                                   WithDecryption=True)["Parameter"]["Value"]
-    else:
+    raw = secrets.read_secret_string(cfg, secret_arn=cfg.alipay_secret_arn,
+                                     ssm_parameter=cfg.alipay_ssm_parameter)
+    if raw is None:
         raise settings_module.ConfigurationError(
             f"stage {cfg.stage!r}: no Alipay credentials (ALIPAY_APP_ID and "
             "ALIPAY_APP_PRIVATE_KEY, ALIPAY_SECRET_ARN or ALIPAY_SSM_PARAMETER)")
@@ -110,3 +94,7 @@ def _checked(cfg, data: dict) -> Credentials:
                        return_url=cfg.alipay_return_url or text("return_url"),
                        seller_id=text("seller_id"), app_cert_sn=app_cert_sn,
                        alipay_root_cert_sn=root_sn)
+
+
+# Kept for the life of the container, like the JWT secret.
+_stored = secrets.CachedSecret(lambda cfg: _checked(cfg, _fetch(cfg)))
