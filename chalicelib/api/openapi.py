@@ -29,8 +29,8 @@ def build(include_local: bool) -> dict:
         "openapi": "3.0.3",
         "info": {"title": "Service customization market API (服务定制市场)", "version": "1.0.0",
                  "description": (
-                     "See shared/API.md for the contract in prose. Every path also answers "
-                     "a CORS preflight (OPTIONS, 204); every answer carries "
+                     "See docs/API.md (in the repository) for the contract in prose. "
+                     "Every path also answers a CORS preflight (OPTIONS, 204); every answer carries "
                      "Access-Control-Allow-Origin for an allowed origin and exposes "
                      "Idempotent-Replayed and Retry-After. A service's logo_url is stable: "
                      "public, unsigned, the same on every request (cache it for a long "
