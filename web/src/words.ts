@@ -87,6 +87,8 @@ const PROBLEMS: Record<string, string> = {
   "not uploaded": "尚未上传", "not a MIME type": "类型不对", "wrong number of items": "数量不对",
   "required for an extension": "延期须填写新日期", "only for a cancel": "只用于协商取消",
   "must be true or false": "须为是或否", "must be a number in range": "超出范围",
+  "on_accept steps (deposits) come before every other step": "定金（接单时放款）须排在其他阶段之前",
+  "at least one step must be released on approval": "至少一个阶段须在验收通过后放款",
 };
 
 function problems(raw: unknown): string[] {
@@ -103,6 +105,8 @@ function problem(x: Record<string, unknown>): string {
     case "too small": return num(x.minimum) != null ? `太小（至少${x.minimum}）` : "太小";
     case "too large": return num(x.maximum) != null ? `太大（最多${x.maximum}）` : "太大";
     case "unknown field": return "不认识";
+    case "amounts must sum to the order amount":
+      return `：各阶段合计 ${yuan(num(x.sum))}，须等于订单金额 ${yuan(num(x.amount))}`;
     default: return "：" + (PROBLEMS[str(x.problem)] ?? "格式不对");
   }
 }

@@ -1,0 +1,118 @@
+"""The console tells the whole truth: dates from the app's clock, a refused input that can
+be corrected and sent (a new Idempotency-Key per intent), refusals in words, milestones
+and deposits, the listing buttons a service's status allows, replies that appear at once,
+and a campaign that says it was created."""
+import requests
+from playwright.sync_api import expect
+
+from tests.browser.test_stories import Api, _approved_order, _order_id
+
+FLAGSHIP = "旗舰店铺首页装修"  # the demo catalog's ¥880.00 fixed-price service
+
+
+def _service_page(person, sub: str = "buyer-1"):
+    buyer = person(sub)
+    page = buyer.open("")
+    page.get_by_test_id("search-q").fill("装修")
+    page.get_by_role("button", name="搜索").click()
+    page.get_by_test_id("service-card").filter(has_text=FLAGSHIP).click()
+    expect(page.get_by_test_id("order-form")).to_be_visible()
+    return buyer, page
+
+
+def test_after_the_app_clock_moved_the_order_form_still_places_an_order(person, stack):
+    # 11 days ahead: a default "10 days from the browser's now" would be in the app's past.
+    requests.post(stack.url + "/_local/clock", json={"advance_seconds": 11 * 86400}, timeout=10)
+    try:
+        buyer, page = _service_page(person)
+        expect(page.get_by_test_id("app-clock")).to_contain_text("已拨动")
+        # A refusal of the input, in words (no code, no English) ...
+        page.get_by_test_id("place-order").click()
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text("需求")
+        expect(alert).not_to_contain_text("VALIDATION_FAILED")
+        expect(alert).not_to_contain_text("required")
+        # ... then the corrected input is a new intent: sent with a new key, it is placed.
+        page.get_by_test_id("requirement").fill("大促首页，时钟拨动之后")
+        page.get_by_test_id("place-order").click()
+        _order_id(page)
+        expect(page.get_by_test_id("order-status")).to_have_text("待付款")
+    finally:
+        requests.post(stack.url + "/_local/clock", json={"reset": True}, timeout=10)
+
+
+def test_milestones_and_a_deposit_are_ordered_and_shown(person):
+    buyer, page = _service_page(person)
+    page.get_by_test_id("requirement").fill("分两期：定金加尾款")
+    page.get_by_test_id("add-step").click()
+    page.get_by_test_id("add-step").click()
+    page.get_by_test_id("step-title-0").fill("定金")
+    page.get_by_test_id("step-amount-0").fill("200")
+    page.get_by_test_id("step-release-0").select_option("on_accept")
+    page.get_by_test_id("step-title-1").fill("终稿")
+    page.get_by_test_id("step-amount-1").fill("600")
+    page.get_by_test_id("place-order").click()
+    # The sum is refused with the amounts the API names in its details.
+    expect(page.get_by_role("alert")).to_contain_text("须等于订单金额 ¥880.00")
+    page.get_by_test_id("step-amount-1").fill("680")
+    page.get_by_test_id("place-order").click()
+    _order_id(page)
+    steps = page.get_by_test_id("milestones")
+    expect(steps).to_contain_text("定金")
+    expect(steps).to_contain_text("¥200.00")
+    expect(steps).to_contain_text("接单时放款（定金）")
+    expect(steps).to_contain_text("¥680.00")
+    expect(steps).to_contain_text("验收通过后放款")
+
+
+def test_a_refusal_names_the_orders_state_in_words(person, stack):
+    buyer, page = _service_page(person)
+    page.get_by_test_id("requirement").fill("付款之前服务商就拒绝了")
+    page.get_by_test_id("place-order").click()
+    order_id = _order_id(page)
+    Api(stack, "buyer-1")("POST", f"/orders/{order_id}/cancel", {})
+    page.get_by_test_id("pay").click()  # the page still shows the button it was given
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("已取消")
+    expect(alert).not_to_contain_text("cancelled")
+    expect(alert).not_to_contain_text("INVALID_TRANSITION")
+
+
+def test_a_provider_sees_only_the_listing_actions_the_status_allows(person):
+    provider = person("demo-xiaomei")
+    page = provider.open("provider")
+    row = page.get_by_test_id("my-services").get_by_role("row").filter(has_text="原创品牌LOGO设计")
+    expect(row.get_by_test_id("delist")).to_be_visible()
+    expect(row.get_by_test_id("list")).to_have_count(0)
+    expect(row.get_by_test_id("delete-service")).to_have_count(0)
+    row.get_by_test_id("delist").click()
+    expect(row.get_by_test_id("list")).to_be_visible()
+    expect(row.get_by_test_id("delete-service")).to_be_visible()
+    expect(row.get_by_test_id("delist")).to_have_count(0)
+    row.get_by_test_id("list").click()  # as it was, for the other stories
+    expect(row.get_by_test_id("delist")).to_be_visible()
+
+
+def test_a_reply_to_a_review_appears_without_a_reload(person, stack):
+    order = _approved_order(stack, "评价之后回复")
+    Api(stack, "buyer-1")("POST", f"/orders/{order['id']}/reviews", {"rating": "good", "comment": "做得很用心"})
+    Api(stack, "demo-xiaomei")("POST", f"/orders/{order['id']}/reviews",
+                               {"rating": "good", "comment": "沟通顺畅的买家"})
+    provider = person("demo-xiaomei")
+    page = provider.open(f"orders/{order['id']}")
+    reviews = page.get_by_test_id("reviews")
+    expect(reviews).to_contain_text("做得很用心")
+    reviews.get_by_placeholder("回复").fill("谢谢支持，欢迎再来")
+    reviews.get_by_test_id("reply-review").click()
+    expect(reviews).to_contain_text("服务商回复：谢谢支持，欢迎再来")
+
+
+def test_a_future_campaign_says_it_was_created(person):
+    operator = person("op-1")
+    page = operator.open("admin/campaigns")
+    page.get_by_label("名称").fill("明年春季体验季")
+    page.get_by_label("开始").fill("2031-03-01T00:00")
+    page.get_by_label("结束").fill("2031-03-31T00:00")
+    page.get_by_test_id("create-campaign").click()
+    expect(page.get_by_test_id("campaign-created")).to_contain_text("明年春季体验季")
+    expect(page.get_by_test_id("campaign-created")).to_contain_text("2031")
