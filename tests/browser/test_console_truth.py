@@ -5,7 +5,7 @@ and a campaign that says it was created."""
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.test_stories import Api, _approved_order, _order_id
+from tests.browser.test_stories import Api, _approved_order, _back_until, _order_id
 
 FLAGSHIP = "旗舰店铺首页装修"  # the demo catalog's ¥880.00 fixed-price service
 
@@ -116,3 +116,16 @@ def test_a_future_campaign_says_it_was_created(person):
     page.get_by_test_id("create-campaign").click()
     expect(page.get_by_test_id("campaign-created")).to_contain_text("明年春季体验季")
     expect(page.get_by_test_id("campaign-created")).to_contain_text("2031")
+
+
+def test_the_cashier_leads_back_to_the_order(person):
+    buyer, page = _service_page(person)
+    page.get_by_test_id("requirement").fill("付款后从收银台回来")
+    page.get_by_test_id("place-order").click()
+    order_id = _order_id(page)
+    page.get_by_test_id("pay").click()
+    expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+    page.get_by_role("link", name="返回商户").click()
+    page.wait_for_url(f"**/console/#/orders/{order_id}")
+    expect(page.get_by_test_id("order-status")).to_be_visible()
+    _back_until(buyer, f"orders/{order_id}", "待服务商确认")
