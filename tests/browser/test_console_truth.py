@@ -105,6 +105,9 @@ def test_a_reply_to_a_review_appears_without_a_reload(person, stack):
     reviews.get_by_placeholder("回复").fill("谢谢支持，欢迎再来")
     reviews.get_by_test_id("reply-review").click()
     expect(reviews).to_contain_text("服务商回复：谢谢支持，欢迎再来")
+    # Everyone reads it on the provider's public reviews, from any of its services.
+    buyer, page = _service_page(person)
+    expect(page.get_by_test_id("provider-reviews")).to_contain_text("做得很用心")
 
 
 def test_a_future_campaign_says_it_was_created(person):
@@ -129,3 +132,57 @@ def test_the_cashier_leads_back_to_the_order(person):
     page.wait_for_url(f"**/console/#/orders/{order_id}")
     expect(page.get_by_test_id("order-status")).to_be_visible()
     _back_until(buyer, f"orders/{order_id}", "待服务商确认")
+
+
+def test_a_service_content_is_rendered_from_markdown(person):
+    buyer, page = _service_page(person)
+    content = page.get_by_test_id("service-content")
+    expect(content.locator("h3").first).to_have_text("服务内容")
+    expect(content.locator("li").filter(has_text="手机端同步适配")).to_have_count(1)
+    expect(content).not_to_contain_text("##")
+
+
+def test_the_operator_features_and_unfeatures_a_service(person):
+    operator = person("op-1")
+    page = operator.open("")
+    page.get_by_test_id("service-card").filter(has_text="原创品牌LOGO设计").click()
+    feature = page.get_by_test_id("feature")
+    feature.get_by_test_id("feature-service").click()
+    expect(feature).to_contain_text("已推荐")
+    page = operator.open("")
+    page.get_by_label("小二推荐").check()
+    page.get_by_role("button", name="搜索").click()
+    expect(page.get_by_test_id("service-card").filter(has_text="原创品牌LOGO设计")).to_contain_text("小二推荐")
+    page.get_by_test_id("service-card").filter(has_text="原创品牌LOGO设计").click()
+    page.get_by_test_id("unfeature").click()
+    expect(page.get_by_test_id("feature")).to_contain_text("未推荐")
+
+
+def test_a_provider_lists_a_service_as_a_campaign_trial(person):
+    provider = person("demo-yunkefu")
+    page = provider.open("provider")
+    page.get_by_test_id("my-services").get_by_role("link", name="大促活动临时客服").click()
+    editor = page.get_by_test_id("service-editor")
+    editor.get_by_test_id("delist").click()
+    expect(editor.get_by_test_id("service-status")).to_have_text("已下架")
+    editor.get_by_test_id("price").fill("1")
+    editor.get_by_test_id("save").click()
+    expect(editor).to_contain_text("已保存")
+    expect(editor.get_by_test_id("trial-campaign")).to_contain_text("新店体验季")
+    editor.get_by_test_id("list-trial").click()
+    expect(editor.get_by_test_id("service-status")).to_have_text("已上架")
+    page = provider.open("")
+    expect(page.get_by_test_id("service-card").filter(has_text="大促活动临时客服")).to_contain_text("试用")
+
+
+def test_a_user_sets_notification_channels_and_sees_the_secret_once(person):
+    buyer = person("buyer-1")
+    page = buyer.open("notifications")
+    channels = page.get_by_test_id("channels")
+    channels.get_by_test_id("channel-webhook").fill("http://127.0.0.1:9/hook")
+    channels.get_by_test_id("channel-email").fill("buyer@example.com")
+    channels.get_by_test_id("save-channels").click()
+    expect(channels.get_by_test_id("webhook-secret")).to_contain_text("只显示这一次")
+    page = buyer.open("notifications")
+    expect(page.get_by_test_id("channel-email")).to_have_value("buyer@example.com")
+    expect(page.get_by_test_id("webhook-secret")).to_have_count(0)

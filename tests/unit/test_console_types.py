@@ -54,3 +54,12 @@ def test_the_console_typechecks_against_types_generated_from_the_document(tmp_pa
     checked = subprocess.run([str(BIN / "tsc"), "--noEmit", "-p", "."], cwd=WEB,
                              capture_output=True, text=True, timeout=300)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_no_html_string_is_ever_rendered():
+    """Provider-written Markdown (and everything else) becomes elements, never an HTML
+    string, so a `<script>` in a service's content stays text."""
+    for path in sorted(SOURCES.rglob("*.ts*")):
+        if path != GENERATED:
+            source = path.read_text(encoding="utf-8")
+            assert "dangerouslySetInnerHTML" not in source and "innerHTML" not in source, path

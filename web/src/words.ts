@@ -99,11 +99,19 @@ function problems(raw: unknown): string[] {
   });
 }
 
+// Money is in fen on the wire: a limit on one of these fields is shown in yuan.
+const MONEY = new Set(["amount", "price", "refund", "release", "max_price"]);
+
+function amount(field: unknown, value: number | null): string {
+  const name = str(field).split(/[.[\]]/).filter(Boolean).pop() ?? "";
+  return MONEY.has(name) ? yuan(value) : String(value);
+}
+
 function problem(x: Record<string, unknown>): string {
   switch (x.problem) {
     case "too long": return num(x.max_length) != null ? `太长（最多${x.max_length}字）` : "太长";
-    case "too small": return num(x.minimum) != null ? `太小（至少${x.minimum}）` : "太小";
-    case "too large": return num(x.maximum) != null ? `太大（最多${x.maximum}）` : "太大";
+    case "too small": return num(x.minimum) != null ? `太小（至少${amount(x.field, num(x.minimum))}）` : "太小";
+    case "too large": return num(x.maximum) != null ? `太大（最多${amount(x.field, num(x.maximum))}）` : "太大";
     case "unknown field": return "不认识";
     case "amounts must sum to the order amount":
       return `：各阶段合计 ${yuan(num(x.sum))}，须等于订单金额 ${yuan(num(x.amount))}`;

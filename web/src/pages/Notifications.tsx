@@ -5,6 +5,7 @@ import { client, newKey, settle } from "../api/client";
 import { href } from "../router";
 import { Action, Empty, Loaded, useAnswer } from "../ui";
 import { when } from "../words";
+import { Channels } from "./Channels";
 
 const READ_EVENT = "market-notifications";
 
@@ -49,6 +50,7 @@ export function Notifications() {
             <div class="muted">{when(n.created_at)}
               {!n.read && <Action label="标为已读" run={(key) => mark({ ids: [n.id] }, key)} onDone={marked} />}</div>
           </li>))}</ul>)}</Loaded>
+      <Channels />
     </section>
   );
 }

@@ -76,6 +76,24 @@ function ListButtons({ s, done, removed }: { s: Service; done: () => void; remov
   </>;
 }
 
+/** 试用上架: list the service as the trial of a running campaign (the API checks the
+ * campaign's price ceiling and one trial per provider). */
+function TrialListing({ s, done }: { s: Service; done: () => void }) {
+  const { answer } = useAnswer(() => settle(client.GET("/campaigns", { params: { query: { limit: 100 } } })), []);
+  const [campaign, setCampaign] = useState("");
+  if (s.status === "listed" || !answer?.ok || answer.data.items.length === 0) return null;
+  const chosen = campaign || answer.data.items[0].id;
+  return (
+    <div class="field" data-testid="trial-listing"><span>活动试用上架</span><div>
+      <select value={chosen} data-testid="trial-campaign" onChange={(e) => setCampaign(e.currentTarget.value)}>
+        {answer.data.items.map((c) => <option value={c.id} key={c.id}>{c.name}（试用最高价 {yuan(c.max_price)}）</option>)}
+      </select>
+      <Action label="试用上架" testid="list-trial" run={(key) => settle(client.POST("/services/{service_id}/list", {
+        params: { path: { service_id: s.id }, ...idem(key) }, body: { campaign_id: chosen } }))} onDone={done} />
+    </div></div>
+  );
+}
+
 /** The person said no to a confirmation: nothing was sent, nothing to say. */
 const CANCELLED: ApiError = { status: 499, code: "CANCELLED_BY_USER", message: "", details: {} };
 
@@ -102,6 +120,10 @@ export function ServiceEditor({ id }: { id: string }) {
     } else setLoadError(a.error);
     return a;
   }, [id]);
+  const refresh = async () => {
+    const a = await settle(client.GET("/services/{service_id}", { params: { path: { service_id: id } } }));
+    if (a.ok) setService(a.data);
+  };
   if (loadError) return <ErrorBox error={loadError} />;
   if (!f) return <p class="muted">加载中…</p>;
   const set = (k: keyof typeof EMPTY) => (e: Input) => setF({ ...f, [k]: e.currentTarget.value });
@@ -137,7 +159,7 @@ export function ServiceEditor({ id }: { id: string }) {
         setSaved("已保存"); setService(s); if (isNew) go("provider", "services", s.id); }} />
       <span class="muted">{saved}</span>
       {!isNew && (
-        <div class="field"><span>Logo（80×80，JPG/PNG/BMP，≤50KB）</span>
+        <div class="field"><span>Logo（尺寸、格式与大小不符时，会说明要求）</span>
           <div>{service?.logo_url && <img class="logo" src={service.logo_url} alt="logo" />}
             <input type="file" accept="image/png,image/jpeg,image/bmp" data-testid="logo" onChange={async (e) => {
               const file = e.currentTarget.files?.[0];
@@ -154,10 +176,8 @@ export function ServiceEditor({ id }: { id: string }) {
             }} /></div>
           <ErrorBox error={logoError} />
         </div>)}
-      {!isNew && service && <ListButtons s={service} removed={() => go("provider")} done={async () => {
-        const a = await settle(client.GET("/services/{service_id}", { params: { path: { service_id: id } } }));
-        if (a.ok) setService(a.data);
-      }} />}
+      {!isNew && service && <ListButtons s={service} removed={() => go("provider")} done={refresh} />}
+      {!isNew && service && <TrialListing s={service} done={refresh} />}
     </section>
   );
 }

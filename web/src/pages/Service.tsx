@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { client, settle, whoAmI, type Schema } from "../api/client";
 import { localInputValue } from "../clock";
+import { Markdown } from "../markdown";
 import { go, href } from "../router";
 import { Action, Field, Loaded, useAnswer } from "../ui";
 import { MILESTONE_RELEASE, RATING, SERVICE_STATUS, when, yuan } from "../words";
@@ -89,9 +90,37 @@ function Reviews({ serviceId }: { serviceId: string }) {
   );
 }
 
+/** 小二推荐: the operator features a listed service in the market, or stops featuring it. */
+function Feature({ service, done }: { service: Schema<"Service">; done: () => void }) {
+  const at = (key: string) => ({ params: { path: { service_id: service.id }, header: { "Idempotency-Key": key } }, body: {} });
+  return (
+    <div class="panel" data-testid="feature"><h3>小二推荐</h3>
+      <p>{service.featured ? "已推荐：在市场的「小二推荐」中展示" : "未推荐"}</p>
+      {service.featured
+        ? <Action label="取消推荐" testid="unfeature" run={(key) => settle(client.POST("/admin/services/{service_id}/unfeature", at(key)))} onDone={done} />
+        : <Action label="推荐" kind="primary" testid="feature-service" run={(key) => settle(client.POST("/admin/services/{service_id}/feature", at(key)))} onDone={done} />}
+    </div>
+  );
+}
+
+/** What buyers said of the provider across all its services (public). */
+function ProviderReviews({ providerId }: { providerId: string }) {
+  const { answer } = useAnswer(() => settle(client.GET("/providers/{provider_id}/reviews", {
+    params: { path: { provider_id: providerId }, query: { limit: 20 } } })), [providerId]);
+  if (!answer?.ok || answer.data.items.length === 0) return null;
+  return (
+    <div class="panel" data-testid="provider-reviews"><h3>服务商的全部评价</h3>
+      {answer.data.items.map((r, i) => (
+        <div class="review" key={i}><b>{RATING[r.rating]}</b> {r.comment}
+          <span class="muted"> {when(r.at)}</span>
+          {r.reply && <div class="muted">服务商回复：{r.reply.body}</div>}</div>))}
+    </div>
+  );
+}
+
 export function ServicePage({ id }: { id: string }) {
   const { categoryName, tagName } = useTaxonomy();
-  const { answer } = useAnswer(() => settle(
+  const { answer, reload } = useAnswer(() => settle(
     client.GET("/services/{service_id}", { params: { path: { service_id: id } } })), [id]);
   const providerId = answer?.ok ? answer.data.provider_id : null;
   const provider = useAnswer(() => providerId ? settle(client.GET("/providers/{provider_id}", {
@@ -114,9 +143,11 @@ export function ServicePage({ id }: { id: string }) {
           </div>
         </div>
         <p>{s.summary}</p>
-        <pre class="content">{s.content}</pre>
+        <Markdown source={s.content} testid="service-content" />
+        {whoAmI()?.operator && <Feature service={s} done={reload} />}
         <OrderForm service={s} />
         <Reviews serviceId={s.id} />
+        <ProviderReviews providerId={s.provider_id} />
       </section>
     )}</Loaded>
   );
