@@ -186,3 +186,32 @@ def test_a_user_sets_notification_channels_and_sees_the_secret_once(person):
     page = buyer.open("notifications")
     expect(page.get_by_test_id("channel-email")).to_have_value("buyer@example.com")
     expect(page.get_by_test_id("webhook-secret")).to_have_count(0)
+
+
+def test_a_withdrawal_whose_answer_was_lost_is_not_made_twice_by_a_second_click(person, stack):
+    _approved_order(stack, "提现的答复丢了")
+    api = Api(stack, "demo-xiaomei")
+    api("PUT", "/providers/me/payout-account", {"account": "13800138000", "name": "张小美"})
+    before = len(api("GET", "/me/withdrawals", limit=100)["items"])
+    provider = person("demo-xiaomei")
+    page = provider.open("provider/money")
+    expect(page.get_by_test_id("available")).not_to_have_text("¥0.00")
+    lost = []
+
+    def lose_the_answer(route):
+        """The request reaches the API and is done there; its answer never comes back."""
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch().status)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/me/withdrawals", lose_the_answer)
+    page.get_by_test_id("withdraw-amount").fill("1")
+    page.get_by_test_id("withdraw").click()
+    expect(page.get_by_role("alert")).to_contain_text("连不上服务器")
+    assert lost == [201]
+    page.get_by_test_id("withdraw").click()  # the same intent again: the same key, replayed
+    expect(page.get_by_role("alert")).to_have_count(0)
+    after = api("GET", "/me/withdrawals", limit=100)["items"]
+    assert len(after) == before + 1 and after[0]["amount"] == 100
