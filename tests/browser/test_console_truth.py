@@ -215,3 +215,23 @@ def test_a_withdrawal_whose_answer_was_lost_is_not_made_twice_by_a_second_click(
     expect(page.get_by_role("alert")).to_have_count(0)
     after = api("GET", "/me/withdrawals", limit=100)["items"]
     assert len(after) == before + 1 and after[0]["amount"] == 100
+
+
+def test_a_review_appears_as_soon_as_it_is_sent(person, stack):
+    order = _approved_order(stack, "评价一提交就看得到")
+    Api(stack, "demo-xiaomei")("POST", f"/orders/{order['id']}/reviews",
+                               {"rating": "good", "comment": "合作愉快"})
+    buyer = person("buyer-1")
+    page = buyer.open(f"orders/{order['id']}")
+    page.get_by_placeholder("评语").fill("交付准时，设计用心")
+    page.get_by_test_id("review").click()
+    reviews = page.get_by_test_id("reviews")
+    expect(reviews).to_contain_text("交付准时，设计用心")
+    expect(reviews).to_contain_text("合作愉快")
+
+
+def test_ordering_ones_own_service_is_refused_in_words(person):
+    provider, page = _service_page(person, "demo-xiaomei")
+    page.get_by_test_id("requirement").fill("给自己下一单")
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_role("alert")).to_have_text("不能购买自己的服务")

@@ -177,6 +177,7 @@ function Steps({ order }: { order: Order }) {
 
 export function OrderPage({ id }: { id: string }) {
   const { answer, reload } = useAnswer(() => settle(client.GET("/orders/{order_id}", path(id))), [id]);
+  const [reviewed, setReviewed] = useState(0);
   const me = whoAmI();
   return (
     <Loaded answer={answer}>{(o) => {
@@ -214,8 +215,9 @@ export function OrderPage({ id }: { id: string }) {
           <Messages id={id} version={o.version} />
           {/* The review window is open while the API lists its deadline (review_until). */}
           {"review_until" in (o.deadlines || {}) && ((buyer && !o.reviewed_by_buyer) || (provider && !o.reviewed_by_provider)) &&
-            <Review id={id} done={reload} />}
-          <ReviewsShown id={id} version={o.version} provider={provider} done={reload} />
+            <Review id={id} done={() => { setReviewed((n) => n + 1); reload(); }} />}
+          {/* A review does not change the order's version: counted here so the panel reads again. */}
+          <ReviewsShown id={id} version={o.version * 1000 + reviewed} provider={provider} done={reload} />
           <Timeline id={id} version={o.version} />
         </section>
       );
