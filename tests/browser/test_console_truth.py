@@ -63,6 +63,7 @@ def test_milestones_and_a_deposit_are_ordered_and_shown(person):
     expect(steps).to_contain_text("接单时放款（定金）")
     expect(steps).to_contain_text("¥680.00")
     expect(steps).to_contain_text("验收通过后放款")
+    buyer.shot("order-milestones")
 
 
 def test_a_refusal_names_the_orders_state_in_words(person, stack):
@@ -189,11 +190,12 @@ def test_a_user_sets_notification_channels_and_sees_the_secret_once(person):
 
 
 def test_a_withdrawal_whose_answer_was_lost_is_not_made_twice_by_a_second_click(person, stack):
-    _approved_order(stack, "提现的答复丢了")
-    api = Api(stack, "demo-xiaomei")
+    # Another provider than the payouts story's, whose first withdrawal that story shows.
+    _approved_order(stack, "提现的答复丢了", "7x24小时客服外包", "demo-yunkefu", "客服")
+    api = Api(stack, "demo-yunkefu")
     api("PUT", "/providers/me/payout-account", {"account": "13800138000", "name": "张小美"})
     before = len(api("GET", "/me/withdrawals", limit=100)["items"])
-    provider = person("demo-xiaomei")
+    provider = person("demo-yunkefu")
     page = provider.open("provider/money")
     expect(page.get_by_test_id("available")).not_to_have_text("¥0.00")
     lost = []

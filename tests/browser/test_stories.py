@@ -25,10 +25,12 @@ class Api:
         return answer.json()
 
 
-def _approved_order(stack, requirement: str) -> dict:
-    """An order of 旗舰店铺首页装修 paid, accepted, delivered and approved, through the API."""
-    buyer, provider = Api(stack, "buyer-1"), Api(stack, "demo-xiaomei")
-    service = next(s for s in buyer("GET", "/services", q="装修")["items"] if s["title"] == "旗舰店铺首页装修")
+def _approved_order(stack, requirement: str, title: str = "旗舰店铺首页装修",
+                    provider_id: str = "demo-xiaomei", q: str = "装修") -> dict:
+    """An order of 旗舰店铺首页装修 (or another demo service) paid, accepted, delivered and
+    approved, through the API."""
+    buyer, provider = Api(stack, "buyer-1"), Api(stack, provider_id)
+    service = next(s for s in buyer("GET", "/services", q=q)["items"] if s["title"] == title)
     due = (datetime.now(timezone.utc) + timedelta(days=10)).isoformat()
     order = buyer("POST", "/orders", {"service_id": service["id"], "requirement": requirement, "due_at": due})
     paying = buyer("POST", f"/orders/{order['id']}/pay", {})

@@ -201,5 +201,5 @@ export const MILESTONE_RELEASE: Labels<Schema<"MilestoneView">["release"]> = {
 };
 
 export const MILESTONE_STATUS: Record<string, string> = {
-  pending: "托管中", released: "已放款", refunded: "已退款", split: "已裁决分配",
+  pending: "待放款", released: "已放款", refunded: "已退款", split: "已裁决分配",
 };
