@@ -33,6 +33,10 @@ def set_now(when: datetime) -> datetime:
     return now()
 
 
+def is_moved() -> bool:
+    return _offset != timedelta(0)
+
+
 def reset() -> None:
     global _offset
     with _lock:

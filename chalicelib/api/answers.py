@@ -45,7 +45,9 @@ def items_of(item: Obj) -> Obj:
     return Obj({"items": ListOf(item, 0, 1000)}, name=f"{item.name}List")
 
 
-HEALTH = Obj({"status": Enum(["ok"])}, name="Health")
+# `now` is the app's clock, which the local stage can move (POST /_local/clock): a client
+# bases its default dates on it, and `clock_moved` lets it say so.
+HEALTH = Obj({"status": Enum(["ok"]), "now": DateTime(), "clock_moved": Bool()}, name="Health")
 OPENAPI = Free(description="this document")
 OPENAPI.name = "OpenApiDocument"
 

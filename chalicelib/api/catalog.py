@@ -109,9 +109,10 @@ def delete_service(req):
 
 
 @route(bp, "/services/{service_id}/logo", "PUT", response=answers.SERVICE, auth=USER,
-       content_types=sorted(logos.FORMATS), tag="catalog")
+       content_types=logos.UPLOAD_TYPES, tag="catalog")
 def put_logo(req):
-    """Upload the logo: raw 80x80 jpeg, png or bmp of at most 50 KB."""
+    """Upload the logo: raw 80x80 jpeg, png or bmp of at most 50 KB (Content-Type its image
+    type, or application/octet-stream)."""
     return catalog.set_logo(req.caller, req.params["service_id"], req.raw_body,
                             req.content_type, req.now)
 

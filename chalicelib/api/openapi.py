@@ -6,21 +6,26 @@ from chalicelib.api.routing import OPERATOR, PUBLIC, ROUTES, WRITE_METHODS, Rout
 from chalicelib.api.schema import Field, Free, ListOf, Obj
 
 FORM = "application/x-www-form-urlencoded"
+OCTET = "application/octet-stream"
 
+# The error shape {"error": {"code", "message", "details"}}. Its names differ from its
+# property: a schema `Error` with a property `error` makes generated clients declare a
+# class and an attribute of one name (openapi-python-client's model fails mypy).
+ERROR_BODY_SCHEMA = {
+    "type": "object", "required": ["code", "message", "details"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "details": {"type": "object", "additionalProperties": True}},
+}
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {
-        "type": "object", "required": ["code", "message", "details"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "details": {"type": "object"}},
-    }},
+    "properties": {"error": {"$ref": "#/components/schemas/ErrorBody"}},
 }
 
 
 def build(include_local: bool) -> dict:
     paths: dict = {}
-    components = {"Error": ERROR_SCHEMA}
+    components = {"ErrorAnswer": ERROR_SCHEMA, "ErrorBody": ERROR_BODY_SCHEMA}
     for spec in ROUTES:
         if spec.local_only and not include_local:
             continue
@@ -29,8 +34,8 @@ def build(include_local: bool) -> dict:
         "openapi": "3.0.3",
         "info": {"title": "Service customization market API (服务定制市场)", "version": "1.0.0",
                  "description": (
-                     "See shared/API.md for the contract in prose. Every path also answers "
-                     "a CORS preflight (OPTIONS, 204); every answer carries "
+                     "See docs/API.md (in the repository) for the contract in prose. "
+                     "Every path also answers a CORS preflight (OPTIONS, 204); every answer carries "
                      "Access-Control-Allow-Origin for an allowed origin and exposes "
                      "Idempotent-Replayed and Retry-After. A service's logo_url is stable: "
                      "public, unsigned, the same on every request (cache it for a long "
@@ -98,8 +103,14 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
         op["requestBody"] = {"required": True, "content": {FORM: {"schema": {
             "type": "object", "additionalProperties": {"type": "string"}}}}}
     elif spec.method in ("PUT",) and spec.content_types != ["application/json"]:
-        op["requestBody"] = {"required": True, "content": {
-            ct: {"schema": {"type": "string", "format": "binary"}} for ct in spec.content_types}}
+        raw = {"schema": {"type": "string", "format": "binary"}}
+        # Generators know raw bodies only as application/octet-stream and skip an operation
+        # with any other raw type listed: a route that takes octet-stream is documented
+        # with that alone, the other types it takes named in the description.
+        listed = [OCTET] if OCTET in spec.content_types else spec.content_types
+        op["requestBody"] = {"required": True, "content": {ct: raw for ct in listed},
+                             "description": "raw bytes; Content-Type one of "
+                                            + ", ".join(spec.content_types)}
     ok_schema = (answer_schema(spec.response, components) if spec.response is not None
                  else {"type": "object"})
     if spec.answers != "application/json":
@@ -108,7 +119,7 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
         # The codes this route is known to answer, besides the shared ones.
         op["description"] = "Error codes: " + ", ".join(f"`{c}`" for c in spec.errors) + "."
     error = {"description": "error", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Error"}}}}
+        "schema": {"$ref": "#/components/schemas/ErrorAnswer"}}}}
     if spec.status == 204:
         responses = {"204": {"description": "done; no body"}}
     else:

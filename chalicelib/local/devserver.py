@@ -109,9 +109,11 @@ def local_environment(opts: Options) -> dict[str, str]:
 
 def standin_environment(opts: Options, registration) -> dict[str, str]:
     """The variables that point the app at the stand-in, with the app's registration."""
+    # The cashier's 返回商户 leads back to the console, which opens the order it names.
     return alipay_standin.app_environment(
         registration, f"http://127.0.0.1:{opts.alipay_standin_port}/gateway.do",
-        f"http://127.0.0.1:{opts.port}/payments/alipay/notify")
+        f"http://127.0.0.1:{opts.port}/payments/alipay/notify",
+        return_url=f"http://127.0.0.1:{opts.port}/console/")
 
 
 def apply_environment(opts: Options) -> None:

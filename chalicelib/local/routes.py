@@ -5,7 +5,7 @@ from chalice import Blueprint
 from chalicelib import clock
 from chalicelib.api import answers, auth
 from chalicelib.api.routing import PUBLIC, route
-from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
+from chalicelib.api.schema import Bool, DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain.errors import InvalidRequest
 from chalicelib.jobs import registry
 
@@ -19,6 +19,7 @@ TOKEN_REQUEST = Obj({
 CLOCK_REQUEST = Obj({
     "advance_seconds": Int(minimum=0, maximum=10 * 365 * 24 * 3600, required=False),
     "now": DateTime(required=False),
+    "reset": Bool(required=False),
 }, name="LocalClockRequest")
 
 
@@ -36,7 +37,9 @@ def local_token(req):
        response=answers.CLOCK, auth=PUBLIC, body=CLOCK_REQUEST, local_only=True,
        tag="local")
 def local_clock(req):
-    """Move the app's clock forward, or set it (local stage only)."""
+    """Move the app's clock forward, set it, or reset it to real time (local stage only)."""
+    if req.body.get("reset"):
+        clock.reset()
     if req.body.get("now") is not None:
         clock.set_now(req.body["now"])
     if req.body.get("advance_seconds"):

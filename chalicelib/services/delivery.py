@@ -12,6 +12,7 @@ Nothing here runs inside a request: a slow or failing receiver delays only this 
 """
 import hashlib
 import hmac
+import email.policy
 import http.client
 import json
 import logging
@@ -207,14 +208,15 @@ class Mailer:
         message["Subject"] = f"[服务市场] {notice.text[:60]}"
         message["X-Market-Notification"] = notice.id
         payload = json.dumps(_payload(notice), ensure_ascii=False, indent=2, sort_keys=True)
-        message.set_content(f"{notice.text}\n\n{payload}\n")
+        # 8bit, not base64: the local outbox's .eml files read as text with `cat`.
+        message.set_content(f"{notice.text}\n\n{payload}\n", cte="8bit")
         return message
 
     def _to_outbox(self, message: EmailMessage, notice: NotificationModel) -> None:
         folder = self.outbox_dir(self.cfg)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{notice.created_at.replace(':', '')}-{notice.id}.eml").write_bytes(
-            bytes(message))
+            message.as_bytes(policy=email.policy.default.clone(utf8=True)))
 
     @staticmethod
     def outbox_dir(cfg=None) -> Path:

@@ -14,6 +14,11 @@ SIZE = (80, 80)
 FORMATS = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"),
            "image/bmp": ("BMP", "bmp")}
 DECODERS = sorted({fmt for fmt, _ in FORMATS.values()})
+# Raw bytes of any of the three, the format told by the bytes alone: the one raw-body type
+# API client generators know (see "Logo uploads" in docs/api-additions.md).
+ANY_IMAGE = "application/octet-stream"
+UPLOAD_TYPES = sorted(FORMATS) + [ANY_IMAGE]
+_TYPE_OF_EXT = {ext: kind for kind, (_, ext) in FORMATS.items()}
 # The key is the content's hash: the object under a key never changes, so it may be
 # cached for good. A new logo is a new key, hence a new URL.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -26,14 +31,14 @@ def media_type(content_type: str) -> str:
 def check_logo(data: bytes, content_type: str) -> str:
     """The file extension of a valid logo, or InvalidLogo saying what is wrong."""
     declared = media_type(content_type)
-    if declared not in FORMATS:
+    if declared not in UPLOAD_TYPES:
         raise InvalidLogo(problem="unsupported content type", content_type=declared,
-                          allowed=sorted(FORMATS))
+                          allowed=UPLOAD_TYPES)
     if not data:
         raise InvalidLogo(problem="empty body")
     if len(data) > MAX_BYTES:
         raise InvalidLogo(problem="too large", max_bytes=MAX_BYTES, bytes=len(data))
-    expected, ext = FORMATS[declared]
+    expected = FORMATS[declared][0] if declared in FORMATS else None
     # Pillow is loaded by the first logo upload, not by every cold start (~14 ms).
     from PIL import Image
 
@@ -46,7 +51,7 @@ def check_logo(data: bytes, content_type: str) -> str:
             # plugin it has (EPS, TIFF, ...) on untrusted input before our format check.
             with Image.open(io.BytesIO(data), formats=DECODERS) as image:
                 found = image.format
-                if found != expected:
+                if expected is not None and found != expected:
                     raise InvalidLogo(problem="content does not match Content-Type",
                                       content_type=declared, detected=found)
                 if image.size != SIZE:
@@ -57,7 +62,7 @@ def check_logo(data: bytes, content_type: str) -> str:
         raise
     except Exception as error:  # noqa: BLE001 - any decoder failure means a bad image
         raise InvalidLogo(problem="not a decodable image", reason=type(error).__name__)
-    return ext
+    return next(ext for fmt, ext in FORMATS.values() if fmt == found)
 
 
 def logo_key(service_id: str, data: bytes, ext: str) -> str:
@@ -66,7 +71,8 @@ def logo_key(service_id: str, data: bytes, ext: str) -> str:
 
 def store_logo(key: str, data: bytes, content_type: str) -> None:
     s3_client().put_object(Bucket=settings_module.get().bucket, Key=key, Body=data,
-                           ContentType=media_type(content_type), CacheControl=CACHE_CONTROL)
+                           ContentType=_TYPE_OF_EXT[key.rsplit(".", 1)[1]],
+                           CacheControl=CACHE_CONTROL)
 
 
 def delete_logo_quietly(key: str | None) -> None:

@@ -140,6 +140,20 @@ def test_a_logo_is_stored_to_be_cached_for_good(api):
     assert head["ContentType"] == "image/png"
 
 
+def test_raw_bytes_as_octet_stream_are_stored_as_the_image_they_are(api):
+    """application/octet-stream, the raw body API generators know: the bytes tell the type."""
+    approved_provider(api)
+    sid = draft(api)["id"]
+    data = image_bytes("JPEG")
+    reply = put(api, sid, data, "application/octet-stream")
+    assert reply.status == 200 and reply.json["logo_url"].endswith(".jpg")
+    head = s3_client().head_object(Bucket=settings.get().bucket,
+                                   Key=logos.logo_key(sid, data, "jpg"))
+    assert head["ContentType"] == "image/jpeg"
+    assert _problem(put(api, sid, image_bytes("GIF"), "application/octet-stream")) == (
+        "not a decodable image")
+
+
 def test_a_new_logo_gets_a_new_url(api):
     approved_provider(api)
     sid = draft(api)["id"]

@@ -4,7 +4,16 @@
 def test_health_answers_ok(api):
     reply = api.get("/health")
     assert reply.status == 200
-    assert reply.json == {"status": "ok"}
+    assert reply.json["status"] == "ok" and reply.json["clock_moved"] is False
+
+
+def test_health_tells_the_app_clock_and_the_local_clock_resets(api):
+    before = api.get("/health").json["now"]
+    moved = api.post("/_local/clock", {"advance_seconds": 14 * 86400}).json["now"]
+    health = api.get("/health").json
+    assert health["clock_moved"] is True and health["now"] >= moved > before
+    back = api.post("/_local/clock", {"reset": True}).json["now"]
+    assert back < moved and api.get("/health").json["clock_moved"] is False
 
 
 def test_openapi_lists_every_route_with_schemas(api, chalice_app):

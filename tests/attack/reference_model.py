@@ -1,4 +1,4 @@
-"""A reference model of the order and money rules, written from /work/shared/API.md only.
+"""A reference model of the order and money rules, written from docs/API.md only.
 
 Pure Python and deliberately naive (no chalicelib imports): every action says which answer
 the contract predicts (status and error code) and, when it succeeds, changes the model's

@@ -24,8 +24,9 @@ START_TIMEOUT = 120
 
 
 class DevServer:
-    def __init__(self, data_dir: Path, log_path: Path):
+    def __init__(self, data_dir: Path, log_path: Path, sweep_interval: str = "1"):
         self.data_dir = data_dir
+        self.sweep_interval = sweep_interval
         self.log_path = log_path
         self.port = engines.free_port()
         self.dynamodb_port = engines.free_port()
@@ -38,7 +39,7 @@ class DevServer:
         env = dict(os.environ, PORT=str(self.port), DYNAMODB_PORT=str(self.dynamodb_port),
                    S3_PORT=str(self.s3_port), ALIPAY_STANDIN_PORT=str(self.standin_port),
                    LOCAL_DATA_DIR=str(self.data_dir),
-                   SWEEP_INTERVAL_SECONDS="1", PYTHONUNBUFFERED="1")
+                   SWEEP_INTERVAL_SECONDS=self.sweep_interval, PYTHONUNBUFFERED="1")
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.devserver"],
                                         cwd=ROOT, env=env, stdout=self.log,

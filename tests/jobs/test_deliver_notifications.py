@@ -206,6 +206,8 @@ def test_the_local_stage_writes_mail_to_the_outbox_directory(api, mail_dir):
     assert len(files) == 1 and notice["id"] in files[0].name
     text = files[0].read_bytes().decode()
     assert "To: shop@example.com" in text and notice["id"] in text
+    # Readable with `cat`: the subject and the body in plain UTF-8, not base64.
+    assert "Subject: [服务市场] 服务商已接单" in text and "\n服务商已接单\n" in text
     assert stored(notice["id"]).delivery == "delivered"
     assert deliver(api)["found"] == 0 and len(list(mail_dir.glob("*.eml"))) == 1
 

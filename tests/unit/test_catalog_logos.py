@@ -12,6 +12,7 @@ from tests.api.catalog_support import image_bytes
 def test_each_accepted_format(fmt, content_type, ext):
     assert check_logo(image_bytes(fmt), content_type) == ext
     assert check_logo(image_bytes(fmt), content_type.upper() + "; charset=binary") == ext
+    assert check_logo(image_bytes(fmt), "application/octet-stream") == ext
 
 
 @pytest.mark.parametrize("data,content_type,problem", [

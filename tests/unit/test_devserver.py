@@ -59,6 +59,7 @@ def test_the_stand_in_is_the_default_and_the_sandbox_a_choice(tmp_path):
     env = devserver.standin_environment(opts, registration)
     assert env["ALIPAY_GATEWAY_URL"] == "http://127.0.0.1:8110/gateway.do"
     assert env["ALIPAY_NOTIFY_URL"] == "http://127.0.0.1:8100/payments/alipay/notify"
+    assert env["ALIPAY_RETURN_URL"] == "http://127.0.0.1:8100/console/"  # back to the console
     assert env["ALIPAY_APP_ID"] == registration.app_id
     assert (tmp_path / "alipay-standin" / "registration.json").exists()
     sandbox = devserver.options_from_env({"PAYMENT_GATEWAY": "sandbox"})

@@ -1,6 +1,7 @@
 // The console's frame: who is signed in, the menu for each kind of user, the pages.
 import { useEffect, useState } from "preact/hooks";
 import { setToken, whoAmI } from "./api/client";
+import { AppClock } from "./clock";
 import { href, useRoute } from "./router";
 import { Admin } from "./pages/Admin";
 import { Login } from "./pages/Login";
@@ -29,9 +30,9 @@ function Page({ route }: { route: string[] }) {
     case "login": return <Login />;
     case "services": return <ServicePage id={second} key={second} />;
     case "orders": return second ? <OrderPage id={second} key={second} />
-      : <Orders as="buyer" statuses={["awaiting_payment", "awaiting_provider", "in_progress", "in_review", "completed", "cancelled", "disputed", "resolved"]} />;
+      : <Orders as="buyer" />;
     case "provider":
-      if (second === "orders") return <Orders as="provider" statuses={["awaiting_provider", "in_progress", "in_review", "completed", "cancelled", "disputed", "resolved"]} />;
+      if (second === "orders") return <Orders as="provider" />;
       if (second === "services" && third) return <ServiceEditor id={third} key={third} />;
       if (second === "money") return <Payouts />;
       return <ProviderHome />;
@@ -56,6 +57,7 @@ export function App() {
           {me && <a href={href("provider", "money")}>收入</a>}
           {me?.operator && <a href={href("admin")}>小二工作台</a>}
         </nav>
+        <AppClock />
         <span class="me">
           {me ? <>
             <UnreadBadge route={route.join("/")} />

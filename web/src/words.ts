@@ -1,6 +1,18 @@
 // What the API's answers mean, in words a person reads. Only wording: which action is
 // allowed when is the API's to say, and the console shows whatever it answers.
-import type { ApiError } from "./api/client";
+import type { ApiError, Schema } from "./api/client";
+
+type Order = Schema<"Order">;
+/** A label map over a generated enum: a value the API adds fails to compile here. */
+type Labels<K extends string> = { readonly [k in K]: string };
+
+/** The label of a value that is typed only as a string (an event's `to`, a detail). */
+export function label<K extends string>(map: Labels<K>, key: unknown): string {
+  return typeof key === "string" ? (map as Record<string, string>)[key] ?? key : "";
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+const str = (v: unknown): string => (typeof v === "string" || typeof v === "number" ? String(v) : "");
 
 const FIELD_NAMES: Record<string, string> = {
   title: "服务名称", summary: "简介", content: "服务详情", category: "类目", pricing: "计价方式",
@@ -15,17 +27,21 @@ const FIELD_NAMES: Record<string, string> = {
 
 const CODES: Record<string, (e: ApiError) => string> = {
   UNAUTHENTICATED: () => "请先登录（或登录已过期）",
-  FORBIDDEN: () => "你没有权限做这件事",
+  FORBIDDEN: (e) => e.details.reason === "own_service" || /own service/.test(e.message)
+    ? "不能购买自己的服务" : "你没有权限做这件事",
   NOT_FOUND: () => "找不到，或你无权查看",
-  VALIDATION_FAILED: (e) => "填写有误：" + ((e.details.errors as any[]) || [])
-    .map((x) => `${FIELD_NAMES[x.field] ?? x.field}${problem(x)}`).join("；"),
+  VALIDATION_FAILED: (e) => "填写有误：" + problems(e.details.errors).join("；"),
   INVALID_REQUEST: () => "请求格式不对",
-  INVALID_TRANSITION: (e) => `订单当前状态（${e.details.status ?? "?"}）不能这样操作`,
-  CANCEL_NOT_ALLOWED: () => "现在不能取消：未付款可取消；已付款需超过期望完成时间15天且无待验收的终稿",
+  INVALID_TRANSITION: (e) => e.details.status
+    ? `订单现在是「${label(ORDER_STATUS, e.details.status)}」，不能这样操作` : "订单现在的状态不能这样操作",
+  CANCEL_NOT_ALLOWED: (e) => e.details.late_cancel_from
+    ? `现在不能取消：${when(str(e.details.late_cancel_from))} 后才可逾期取消（且无待验收的终稿）`
+    : "现在不能取消：已付款的订单须逾期且无待验收的终稿才可取消",
   PROVIDER_NOT_APPROVED: () => "服务商资质尚未通过审核（或已被暂停）",
   SERVICE_INCOMPLETE: (e) => "服务信息不完整，缺少：" + ((e.details.missing as string[]) || [])
-    .map((f) => FIELD_NAMES[f] ?? f).join("、"),
-  LISTING_LIMIT_REACHED: () => "最多上架10个服务，请先下架一个",
+    .map((f) => FIELD_NAMES[f] ?? "其他信息").join("、"),
+  LISTING_LIMIT_REACHED: (e) => num(e.details.limit) != null
+    ? `最多同时上架${e.details.limit}个服务，请先下架一个` : "上架数量已达上限，请先下架一个",
   DUPLICATE_LISTING: () => "重复铺货：你已上架了相同或几乎相同的服务",
   TRIAL_SLOT_USED: () => "每个活动只能试用上架一个服务",
   TRIAL_PRICE_TOO_HIGH: () => "试用价格超过了活动的最高价格",
@@ -34,8 +50,7 @@ const CODES: Record<string, (e: ApiError) => string> = {
   SERVICE_NOT_LISTED: () => "该服务未上架，不能下单",
   SERVICE_AT_CAPACITY: () => "该服务商接单已满，请稍后再试",
   SERVICE_HAS_OPEN_ORDERS: () => "还有进行中的订单，不能删除",
-  INVALID_LOGO: (e) => "Logo 不符合要求：须为 80×80 像素的 JPG/PNG/BMP，不超过 50KB" +
-    (e.details.problem ? `（${e.details.problem}）` : ""),
+  INVALID_LOGO: (e) => "Logo 不符合要求：" + logoProblem(e.details),
   INVALID_STATE: () => "当前状态不能这样操作",
   REVIEW_NOT_ALLOWED: () => "现在不能评价（订单未完成、已过评价期或已评价）",
   PAYMENT_FAILED: () => "付款失败",
@@ -43,7 +58,8 @@ const CODES: Record<string, (e: ApiError) => string> = {
   PROPOSAL_PENDING: () => "已有一个待处理的协商，请先等对方回应或撤回",
   PROPOSAL_NOT_OPEN: () => "这个协商已经结束（已被回应、撤回或因订单状态变化而失效）",
   INSUFFICIENT_BALANCE: (e) => "可提现余额不足" +
-    (e.details.available != null ? `（可提现 ${yuan(e.details.available)}）` : ""),
+    (num(e.details.available) != null ? `（可提现 ${yuan(num(e.details.available))}）` : "") +
+    (num(e.details.minimum) != null ? `（最低提现 ${yuan(num(e.details.minimum))}）` : ""),
   PAYOUT_ACCOUNT_REQUIRED: () => "请先设置收款账号",
   UPLOAD_FAILED: () => "文件上传失败",
   NO_FILE: () => "请先选择文件",
@@ -60,22 +76,64 @@ const CODES: Record<string, (e: ApiError) => string> = {
   NETWORK: () => "连不上服务器",
 };
 
-function problem(x: any): string {
+const PROBLEMS: Record<string, string> = {
+  "required": "必填", "too short": "太短", "must not be null": "必填",
+  "must be in the future": "须晚于现在（按应用时钟）", "no searchable word": "没有可搜索的词",
+  "must be after starts_at": "须晚于开始时间", "must equal the list price": "须等于标价",
+  "must be one of the allowed values": "不是可选的值", "must be an integer": "须为整数",
+  "must be a string": "须为文字", "must be a list": "须为列表", "items must be unique": "不能重复",
+  "contains control characters": "含有不可见字符", "out of range": "超出范围",
+  "must be an ISO 8601 date-time with offset": "日期时间格式不对", "invalid": "不可用",
+  "not uploaded": "尚未上传", "not a MIME type": "类型不对", "wrong number of items": "数量不对",
+  "required for an extension": "延期须填写新日期", "only for a cancel": "只用于协商取消",
+  "must be true or false": "须为是或否", "must be a number in range": "超出范围",
+  "on_accept steps (deposits) come before every other step": "定金（接单时放款）须排在其他阶段之前",
+  "at least one step must be released on approval": "至少一个阶段须在验收通过后放款",
+};
+
+function problems(raw: unknown): string[] {
+  const list = Array.isArray(raw) ? raw as Record<string, unknown>[] : [];
+  return list.map((x) => {
+    const field = str(x.field).split(/[.[\]]/).filter((p) => p && !/^\d+$/.test(p)).pop() ?? "";
+    return `${FIELD_NAMES[field] ?? "内容"}${problem(x)}`;
+  });
+}
+
+// Money is in fen on the wire: a limit on one of these fields is shown in yuan.
+const MONEY = new Set(["amount", "price", "refund", "release", "max_price"]);
+
+function amount(field: unknown, value: number | null): string {
+  const name = str(field).split(/[.[\]]/).filter(Boolean).pop() ?? "";
+  return MONEY.has(name) ? yuan(value) : String(value);
+}
+
+function problem(x: Record<string, unknown>): string {
   switch (x.problem) {
-    case "required": return "必填";
-    case "too short": return "太短";
-    case "too long": return `太长（最多${x.max_length}字）`;
-    case "too small": return `太小（至少${x.minimum}）`;
-    case "too large": return `太大（最多${x.maximum}）`;
+    case "too long": return num(x.max_length) != null ? `太长（最多${x.max_length}字）` : "太长";
+    case "too small": return num(x.minimum) != null ? `太小（至少${amount(x.field, num(x.minimum))}）` : "太小";
+    case "too large": return num(x.maximum) != null ? `太大（最多${amount(x.field, num(x.maximum))}）` : "太大";
     case "unknown field": return "不认识";
-    default: return `：${x.problem}`;
+    case "amounts must sum to the order amount":
+      return `：各阶段合计 ${yuan(num(x.sum))}，须等于订单金额 ${yuan(num(x.amount))}`;
+    default: return "：" + (PROBLEMS[str(x.problem)] ?? "格式不对");
   }
 }
 
-/** The error in words, then the API's code so a support person can look it up. */
+function logoProblem(d: Record<string, unknown>): string {
+  switch (d.problem) {
+    case "wrong dimensions":
+      return `尺寸须为 ${str(d.required).replace("x", "×")} 像素（这张是 ${str(d.width)}×${str(d.height)}）`;
+    case "too large": return `文件太大（最多 ${Math.floor((num(d.max_bytes) ?? 0) / 1024)}KB）`;
+    case "unsupported content type": case "content does not match Content-Type":
+      return "只支持 " + (Array.isArray(d.allowed) ? d.allowed.map((t) => str(t).replace("image/", "").toUpperCase()).join("/") : "JPG/PNG/BMP") + " 图片";
+    case "empty body": return "文件是空的";
+    default: return "不是可用的图片";
+  }
+}
+
+/** The error in words; the API's code stays out of sight (a tooltip, for support). */
 export function explain(e: ApiError): string {
-  const words = CODES[e.code]?.(e) ?? e.message;
-  return `${words}（${e.code}）`;
+  return CODES[e.code]?.(e) ?? (e.status >= 500 ? "服务器出错了，请稍后重试" : "操作未成功，请检查后重试");
 }
 
 export const yuan = (fen: number | null | undefined) =>
@@ -84,7 +142,7 @@ export const yuan = (fen: number | null | undefined) =>
 export const when = (iso: string | null | undefined) =>
   iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "—";
 
-export const RATING: Record<string, string> = { good: "好评", neutral: "中评", bad: "差评" };
+export const RATING: Labels<Schema<"Review">["rating"]> = { good: "好评", neutral: "中评", bad: "差评" };
 
 export const EVENT: Record<string, string> = {
   placed: "下单", paid: "付款", accepted: "接受", rejected: "拒绝", delivered: "上传终稿",
@@ -94,15 +152,15 @@ export const EVENT: Record<string, string> = {
   extended: "同意延期", proposal_declined: "拒绝协商", proposal_withdrawn: "撤回协商",
 };
 
-export const PROPOSAL_KIND: Record<string, string> = { extension: "延期", cancel: "协商取消（部分退款）" };
+export const PROPOSAL_KIND: Labels<Schema<"Proposal">["kind"]> = { extension: "延期", cancel: "协商取消（部分退款）" };
 
-export const PROPOSAL_STATUS: Record<string, string> = {
+export const PROPOSAL_STATUS: Labels<Schema<"Proposal">["status"]> = {
   open: "待回应", accepted: "已同意", declined: "已拒绝", withdrawn: "已撤回", lapsed: "已失效",
 };
 
-export const WITHDRAWAL_STATUS: Record<string, string> = { pending: "处理中", paid: "已到账", failed: "失败" };
+export const WITHDRAWAL_STATUS: Labels<Schema<"Withdrawal">["status"]> = { pending: "处理中", paid: "已到账", failed: "失败" };
 
-export const STATEMENT_KIND: Record<string, string> = {
+export const STATEMENT_KIND: Labels<Schema<"StatementLine">["kind"]> = {
   release: "订单收入", withdrawal: "提现", withdrawal_returned: "提现退回",
 };
 
@@ -120,20 +178,28 @@ export const MISMATCH: Record<string, string> = {
 
 // The contract's names of the order states (the API answers status_label for the order
 // itself; events carry only the state's code).
-export const ORDER_STATUS: Record<string, string> = {
+export const ORDER_STATUS: Labels<Order["status"]> = {
   awaiting_payment: "待付款", awaiting_provider: "待服务商确认", in_progress: "等待上传终稿",
   in_review: "验收中", completed: "验收通过", rejected: "已拒绝", expired: "已失效",
   cancelled: "已取消", disputed: "纠纷处理中", resolved: "已裁决",
 };
 
-export const ACTOR: Record<string, string> = {
+export const ACTOR: Labels<Schema<"Message">["role"] | "system"> = {
   buyer: "买家", provider: "服务商", operator: "小二", system: "系统",
 };
 
-export const PROVIDER_STATUS: Record<string, string> = {
+export const PROVIDER_STATUS: Labels<Schema<"Provider">["status"]> = {
   none: "未申请", pending: "审核中", approved: "已通过", rejected: "未通过", suspended: "已暂停",
 };
 
-export const SERVICE_STATUS: Record<string, string> = {
+export const SERVICE_STATUS: Labels<Schema<"Service">["status"]> = {
   draft: "草稿", listed: "已上架", delisted: "已下架",
+};
+
+export const MILESTONE_RELEASE: Labels<Schema<"MilestoneView">["release"]> = {
+  on_accept: "接单时放款（定金）", on_approval: "验收通过后放款",
+};
+
+export const MILESTONE_STATUS: Record<string, string> = {
+  pending: "待放款", released: "已放款", refunded: "已退款", split: "已裁决分配",
 };

@@ -12,7 +12,7 @@ const API_KEY = "market.api";
 /** Where the API is: a build-time VITE_API_BASE (a console on its own origin), a
  * setting saved in this browser, or the origin that served the console. */
 export function apiBase(): string {
-  const configured = (import.meta as any).env?.VITE_API_BASE as string | undefined;
+  const configured = import.meta.env?.VITE_API_BASE;
   return (localStorage.getItem(API_KEY) || configured || location.origin).replace(/\/$/, "");
 }
 
@@ -37,7 +37,15 @@ export interface ApiError {
   status: number;
   code: string;
   message: string;
-  details: Record<string, any>;
+  details: Record<string, unknown>;
+}
+
+type ErrorBody = Schema<"ErrorBody">;
+
+function errorBody(error: unknown): ErrorBody | undefined {
+  if (typeof error !== "object" || error === null || !("error" in error)) return undefined;
+  const body = (error as { error: unknown }).error;
+  return typeof body === "object" && body !== null && "code" in body ? body as ErrorBody : undefined;
 }
 
 /** What a call answered: the body on success, else the API's error (or the network's). */
@@ -48,7 +56,7 @@ export async function settle<T>(call: Promise<{ data?: T; error?: unknown; respo
   try {
     const { data, error, response } = await call;
     if (response.ok) return { ok: true, data: data as T, status: response.status };
-    const body = (error as any)?.error;
+    const body = errorBody(error);
     return {
       ok: false,
       error: {
@@ -63,9 +71,25 @@ export async function settle<T>(call: Promise<{ data?: T; error?: unknown; respo
   }
 }
 
-/** A fresh Idempotency-Key for one user action: a retry of the same click replays. */
+/** A fresh Idempotency-Key for one intent (see `Action` in ui.tsx, which keeps it across
+ * retries of the same intent). */
 export function newKey(): string {
   return crypto.randomUUID();
+}
+
+/** Whether the same intent may be sent again with the same key: the answer was lost or
+ * the server could not finish (network, 5xx, the first try still running). A refusal of
+ * the input (4xx) ends the intent: a corrected input is a new one, with a new key. */
+export function retrySameKey(error: ApiError): boolean {
+  return error.status === 0 || error.status >= 500 || error.code === "IDEMPOTENCY_IN_PROGRESS";
+}
+
+/** The app's clock (GET /health): the local stage can move it, so default dates are based
+ * on it rather than on the browser's. `offsetMs` is app time minus browser time. */
+export const appClock = { offsetMs: 0, moved: false };
+
+export function appNow(): Date {
+  return new Date(Date.now() + appClock.offsetMs);
 }
 
 export function getToken(): string | null {

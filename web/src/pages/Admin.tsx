@@ -2,45 +2,54 @@
 // campaigns, the dispute queue, payment reconciliation, what the jobs gave up on, and
 // the ledger check.
 import { useState } from "preact/hooks";
-import { client, newKey, settle } from "../api/client";
+import type { ComponentType } from "preact";
+import { client, settle } from "../api/client";
 import { go, href } from "../router";
 import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
-import { MISMATCH, ORDER_STATUS, PAYMENT_STATUS, PROVIDER_STATUS, when, yuan } from "../words";
+import { MISMATCH, ORDER_STATUS, PAYMENT_STATUS, PROVIDER_STATUS, label, when, yuan } from "../words";
 import type { Schema } from "../api/client";
 import { isoWithOffset } from "./Service";
 
-const idem = () => ({ "Idempotency-Key": newKey() });
+const idem = (key: string) => ({ "Idempotency-Key": key });
+type Input = { currentTarget: { value: string } };
+type ProviderStatus = Schema<"Provider">["status"];
+
+/** A text field of a free-form object the API answers (a dispute, a mismatch). */
+function text(data: object | null | undefined, name: string): string {
+  const value: unknown = data ? (data as Record<string, unknown>)[name] : undefined;
+  return typeof value === "string" || typeof value === "number" ? String(value) : "";
+}
 
 function Applications() {
-  const [status, setStatus] = useState("pending");
-  const { answer, reload } = useAnswer<{ items: any[] }>(() => settle(client.GET("/admin/providers", {
-    params: { query: { status: status as any, limit: 50 } } })), [status]);
+  const [status, setStatus] = useState<Exclude<ProviderStatus, "none">>("pending");
+  const { answer, reload } = useAnswer(() => settle(client.GET("/admin/providers", {
+    params: { query: { status, limit: 50 } } })), [status]);
   const [reason, setReason] = useState("");
   return (
     <div>
-      <div class="tabs">{["pending", "approved", "rejected", "suspended"].map((s) => (
+      <div class="tabs">{(["pending", "approved", "rejected", "suspended"] as const).map((s) => (
         <button key={s} class={status === s ? "on" : ""} onClick={() => setStatus(s)}>{PROVIDER_STATUS[s]}</button>))}</div>
       <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有申请</Empty> : (
         <table class="list" data-testid="applications">
           <thead><tr><th>服务商</th><th>公司 / 联系方式</th><th>介绍</th><th></th></tr></thead>
           <tbody>{page.items.map((p) => {
-            const at = { params: { path: { provider_id: p.id }, header: idem() } };
+            const at = (key: string) => ({ params: { path: { provider_id: p.id }, header: idem(key) } });
             return (
               <tr key={p.id} data-testid={`application-${p.id}`}>
                 <td><b>{p.display_name}</b><div class="muted">{p.id} · {when(p.applied_at)}</div></td>
                 <td>{p.company_name}<div class="muted">{p.contact}</div></td><td>{p.intro}</td>
                 <td>{status === "pending" && <>
                   <Action label="通过" kind="primary" testid="approve-provider"
-                    run={() => settle(client.POST("/admin/providers/{provider_id}/approve", { ...at, body: {} }))} onDone={reload} />
+                    run={(key) => settle(client.POST("/admin/providers/{provider_id}/approve", { ...at(key), body: {} }))} onDone={reload} />
                   <input placeholder="驳回原因" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
-                  <Action label="驳回" run={() => settle(client.POST("/admin/providers/{provider_id}/reject", { ...at, body: { reason } }))} onDone={reload} />
+                  <Action label="驳回" run={(key) => settle(client.POST("/admin/providers/{provider_id}/reject", { ...at(key), body: { reason } }))} onDone={reload} />
                 </>}
                 {status === "approved" && <>
                   <input placeholder="暂停原因" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
-                  <Action label="暂停" testid="suspend-provider" run={() => settle(client.POST("/admin/providers/{provider_id}/suspend", { ...at, body: { reason } }))} onDone={reload} />
+                  <Action label="暂停" testid="suspend-provider" run={(key) => settle(client.POST("/admin/providers/{provider_id}/suspend", { ...at(key), body: { reason } }))} onDone={reload} />
                 </>}
                 {status === "suspended" &&
-                  <Action label="恢复" testid="reinstate-provider" run={() => settle(client.POST("/admin/providers/{provider_id}/reinstate", { ...at, body: {} }))} onDone={reload} />}</td>
+                  <Action label="恢复" testid="reinstate-provider" run={(key) => settle(client.POST("/admin/providers/{provider_id}/reinstate", { ...at(key), body: {} }))} onDone={reload} />}</td>
               </tr>);
           })}</tbody>
         </table>)}</Loaded>
@@ -49,9 +58,10 @@ function Applications() {
 }
 
 function Campaigns() {
-  const { answer, reload } = useAnswer<{ items: any[] }>(() => settle(client.GET("/campaigns")), []);
+  const { answer, reload } = useAnswer(() => settle(client.GET("/campaigns")), []);
   const [f, setF] = useState({ name: "", starts_at: "", ends_at: "", max_price: "1" });
-  const set = (k: keyof typeof f) => (e: any) => setF({ ...f, [k]: e.currentTarget.value });
+  const [created, setCreated] = useState<Schema<"CampaignView"> | null>(null);
+  const set = (k: keyof typeof f) => (e: Input) => setF({ ...f, [k]: e.currentTarget.value });
   return (
     <div>
       <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有进行中的活动</Empty> : (
@@ -64,9 +74,11 @@ function Campaigns() {
         <Field label="开始"><input type="datetime-local" value={f.starts_at} onInput={set("starts_at")} /></Field>
         <Field label="结束"><input type="datetime-local" value={f.ends_at} onInput={set("ends_at")} /></Field>
         <Field label="试用最高价（元）"><input type="number" step="0.01" value={f.max_price} onInput={set("max_price")} /></Field>
-        <Action label="创建" kind="primary" run={() => settle(client.POST("/admin/campaigns", { params: { header: idem() }, body: {
+        <Action label="创建" kind="primary" testid="create-campaign" run={(key) => settle(client.POST("/admin/campaigns", { params: { header: idem(key) }, body: {
           name: f.name, starts_at: f.starts_at && isoWithOffset(f.starts_at), ends_at: f.ends_at && isoWithOffset(f.ends_at),
-          max_price: Math.round(Number(f.max_price) * 100) } }))} onDone={reload} />
+          max_price: Math.round(Number(f.max_price) * 100) } }))} onDone={(c) => { setCreated(c); reload(); }} />
+        {/* The list above shows running campaigns only: say what was created and when it runs. */}
+        {created && <p class="ok" data-testid="campaign-created">已创建「{created.name}」（{created.id}）：{when(created.starts_at)} 开始，{when(created.ends_at)} 结束，试用最高价 {yuan(created.max_price)}</p>}
       </div>
     </div>
   );
@@ -88,12 +100,12 @@ function Disputes() {
         ? <Empty>{status === "disputed" ? "没有待处理的纠纷" : "没有订单"}</Empty> : (
         <table class="list" data-testid="disputes"><thead><tr><th>订单</th><th>状态</th><th>纠纷</th><th>托管中</th></tr></thead>
           <tbody>{page.items.map((o) => {
-            const d = (o.dispute ?? {}) as Record<string, any>;
+            const d = o.dispute;
             return (
               <tr key={o.id} data-testid={`queued-${o.id}`}>
                 <td><a href={href("orders", o.id)}>{o.service.title}</a><div class="muted">{o.id} · {yuan(o.amount)}</div></td>
                 <td><span class={`status s-${o.status}`}>{o.status_label}</span></td>
-                <td>{d.reason}{d.at && <div class="muted">{when(d.at)}发起</div>}</td>
+                <td>{text(d, "reason")}{text(d, "at") && <div class="muted">{when(text(d, "at"))}发起</div>}</td>
                 <td>{yuan(o.escrow.held)}</td>
               </tr>);
           })}</tbody></table>)}</Loaded>
@@ -115,14 +127,17 @@ function Reconciliation() {
         return (
           <div class="panel" data-testid="reconciliation">
             <p class="muted">对账时间 {when(r.checked_at)}</p>
-            <p>支付渠道记录：{Object.entries(r.payments as Record<string, number>).map(([k, n]) => `${PAYMENT_STATUS[k] ?? k} ${n} 笔`).join("，") || "无"}</p>
+            <p>支付渠道记录：{Object.entries(r.payments as Record<string, number>).map(([k, n]) => `${label(PAYMENT_STATUS, k)} ${n} 笔`).join("，") || "无"}</p>
             <p>渠道已收 {yuan(totals.gateway_paid)} · 账本托管入账 {yuan(totals.ledger_funded)} · 账本已退款 {yuan(totals.ledger_refunded)}</p>
             {r.mismatches.length === 0 ? <p class="ok">渠道与账本一致，没有差异</p> : (
               <table class="list"><thead><tr><th>差异</th><th>付款 / 订单</th><th>详情</th></tr></thead>
-                <tbody>{r.mismatches.map((m: any, i: number) => (
-                  <tr key={i}><td class="error">{MISMATCH[m.kind] ?? m.kind}</td>
-                    <td>{m.payment}{m.order && <div><a href={href("orders", m.order)}>{m.order}</a></div>}</td>
-                    <td class="muted">{m.status} {m.detail ? JSON.stringify(m.detail) : ""}{m.at ? ` · ${when(m.at)}` : ""}</td></tr>))}</tbody></table>)}
+                <tbody>{r.mismatches.map((m: object, i: number) => {
+                  const detail: unknown = (m as Record<string, unknown>).detail;
+                  return (
+                  <tr key={i}><td class="error">{label(MISMATCH, text(m, "kind"))}</td>
+                    <td>{text(m, "payment")}{text(m, "order") && <div><a href={href("orders", text(m, "order"))}>{text(m, "order")}</a></div>}</td>
+                    <td class="muted">{text(m, "status")} {detail ? JSON.stringify(detail) : ""}{text(m, "at") ? ` · ${when(text(m, "at"))}` : ""}</td></tr>);
+                })}</tbody></table>)}
           </div>);
       }}</Loaded>
     </div>
@@ -130,33 +145,33 @@ function Reconciliation() {
 }
 
 function Stuck() {
-  const { answer, reload } = useAnswer<{ items: any[] }>(() => settle(client.GET("/admin/stuck", { params: { query: { limit: 100 } } })), []);
+  const { answer, reload } = useAnswer(() => settle(client.GET("/admin/stuck", { params: { query: { limit: 100 } } })), []);
   return (
     <div><button onClick={reload}>刷新</button>
       <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有卡住的任务</Empty> : (
         <table class="list"><thead><tr><th>任务</th><th>对象</th><th>状态</th><th>最近错误</th></tr></thead>
-          <tbody>{page.items.map((s: any) => (
-            <tr key={s.job + s.id}><td>{s.job}</td><td>{s.id}</td><td>{s.status}</td>
-              <td class="muted">{s.last_error ?? s.reason ?? ""}</td></tr>))}</tbody></table>)}</Loaded>
+          <tbody>{page.items.map((s) => (
+            <tr key={s.job + s.id}><td>{s.job}</td><td>{s.id}</td><td>{text(s, "status")}</td>
+              <td class="muted">{s.last_error ?? text(s, "reason")}</td></tr>))}</tbody></table>)}</Loaded>
     </div>
   );
 }
 
 function Ledger() {
-  const { answer, reload } = useAnswer<any>(() => settle(client.GET("/admin/ledger/check")), []);
+  const { answer, reload } = useAnswer(() => settle(client.GET("/admin/ledger/check")), []);
   return (
     <div><button onClick={reload}>重新核对</button>
       <Loaded answer={answer}>{(r) => (
         <div class="panel" data-testid="ledger">
           <p>账户数 {r.accounts} · 合计 <b>{r.sum}</b> · 平台服务费收入 {yuan(r.revenue)} · 待执行指令 {r.pending_instructions?.length ?? 0}</p>
           {r.violations.length === 0 ? <p class="ok">账本平衡，没有异常</p> :
-            <ul class="error">{r.violations.map((v: any, i: number) => <li key={i}>{JSON.stringify(v)}</li>)}</ul>}
+            <ul class="error">{r.violations.map((v: object, i: number) => <li key={i}>{JSON.stringify(v)}</li>)}</ul>}
         </div>)}</Loaded>
     </div>
   );
 }
 
-const TABS: Record<string, [string, () => any]> = {
+const TABS: Record<string, [string, ComponentType]> = {
   applications: ["资质审核", Applications], campaigns: ["活动", Campaigns], disputes: ["纠纷", Disputes],
   reconciliation: ["支付对账", Reconciliation], stuck: ["卡住的任务", Stuck], ledger: ["账本核对", Ledger],
 };

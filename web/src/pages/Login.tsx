@@ -20,7 +20,7 @@ export function Login() {
   const [api, setApi] = useState(apiBase());
   const mint = (who: string, op: boolean) => settle(client.POST("/_local/token", {
     body: { sub: who, ...(op ? { roles: ["operator"] as ["operator"] } : {}) } }));
-  const signedIn = (data: any) => { setToken(data.token); go(""); };
+  const signedIn = (data: { token: string }) => { setToken(data.token); go(""); };
   return (
     <section class="login">
       <div class="panel"><h3>本地环境：选择身份</h3>

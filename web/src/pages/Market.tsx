@@ -2,11 +2,13 @@
 // 20-character headline and the logo.
 import { useState } from "preact/hooks";
 import { client, settle, type Schema } from "../api/client";
+import type { paths } from "../api/schema";
 import { href } from "../router";
 import { Empty, Field, Loaded, useAnswer } from "../ui";
 import { yuan } from "../words";
 
 type Item = { id: string; name: string };
+type Query = NonNullable<paths["/services"]["get"]["parameters"]["query"]>;
 
 export function useTaxonomy() {
   const categories = useAnswer<{ items: Item[] }>(() => settle(client.GET("/categories")), []);
@@ -36,7 +38,7 @@ export function ServiceCard({ s, tagName }: { s: Schema<"ServiceCard"> & { featu
         <div class="card-meta">
           <b class="price">{yuan(s.price)}</b>
           {s.pricing === "negotiable" && <span class="muted">可议价</span>}
-          {(s.tags || []).map((t: string) => <span class="tag" key={t}>{tagName[t] ?? t}</span>)}
+          {(s.tags || []).map((t) => <span class="tag" key={t}>{tagName[t] ?? t}</span>)}
         </div>
       </div>
     </a>
@@ -50,13 +52,15 @@ export function Market() {
   const [cursor, setCursor] = useState<string | undefined>(undefined);
   const { answer } = useAnswer(() => settle(
     client.GET("/services", { params: { query: {
-      q: query.q || undefined, category: (query.category || undefined) as any,
-      tag: (query.tag || undefined) as any, sort: query.sort as any, cursor,
+      // The choices come from the API's own /categories and /tags and the sorts below.
+      q: query.q || undefined, category: (query.category || undefined) as Query["category"],
+      tag: (query.tag || undefined) as Query["tag"], sort: query.sort as Query["sort"], cursor,
       // 小二推荐: the API lists featured services with featured=true.
-      ...(query.featured ? { featured: "true" } : {}),
-    } as any } })), [query, cursor]);
-  const set = (k: string) => (e: any) =>
-    setForm({ ...form, [k]: e.currentTarget.type === "checkbox" ? e.currentTarget.checked : e.currentTarget.value });
+      ...(query.featured ? { featured: "true" as const } : {}),
+    } } })), [query, cursor]);
+  const set = (k: keyof typeof form) => (e: { currentTarget: HTMLInputElement | HTMLSelectElement }) =>
+    setForm({ ...form, [k]: e.currentTarget instanceof HTMLInputElement && e.currentTarget.type === "checkbox"
+      ? e.currentTarget.checked : e.currentTarget.value });
   return (
     <section>
       <form class="search" onSubmit={(e) => { e.preventDefault(); setCursor(undefined); setQuery(form); }}>

@@ -5,6 +5,7 @@ import { client, newKey, settle } from "../api/client";
 import { href } from "../router";
 import { Action, Empty, Loaded, useAnswer } from "../ui";
 import { when } from "../words";
+import { Channels } from "./Channels";
 
 const READ_EVENT = "market-notifications";
 
@@ -30,15 +31,15 @@ export function Notifications() {
   const [unread, setUnread] = useState(false);
   const { answer, reload } = useAnswer(() => settle(client.GET("/me/notifications", {
     params: { query: { limit: 50, ...(unread ? { unread: "true" as const } : {}) } } })), [unread]);
-  const mark = (body: { ids: string[] } | { all: true }) => settle(client.POST("/me/notifications/read", {
-    params: { header: { "Idempotency-Key": newKey() } }, body }));
+  const mark = (body: { ids: string[] } | { all: true }, key = newKey()) => settle(client.POST("/me/notifications/read", {
+    params: { header: { "Idempotency-Key": key } }, body }));
   const marked = () => { reload(); window.dispatchEvent(new Event(READ_EVENT)); };
   return (
     <section>
       <div class="tabs">
         <button class={unread ? "" : "on"} onClick={() => setUnread(false)}>全部</button>
         <button class={unread ? "on" : ""} onClick={() => setUnread(true)}>未读</button>
-        <Action label="全部标为已读" testid="read-all" run={() => mark({ all: true })} onDone={marked} />
+        <Action label="全部标为已读" testid="read-all" run={(key) => mark({ all: true }, key)} onDone={marked} />
       </div>
       <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有通知</Empty> : (
         <ul class="notices" data-testid="notifications">{page.items.map((n) => (
@@ -47,8 +48,9 @@ export function Notifications() {
               {n.order_id ? <a href={href("orders", n.order_id)} onClick={() => !n.read && mark({ ids: [n.id] })
                 .then(() => window.dispatchEvent(new Event(READ_EVENT)))}>{n.text}</a> : n.text}</div>
             <div class="muted">{when(n.created_at)}
-              {!n.read && <Action label="标为已读" run={() => mark({ ids: [n.id] })} onDone={marked} />}</div>
+              {!n.read && <Action label="标为已读" run={(key) => mark({ ids: [n.id] }, key)} onDone={marked} />}</div>
           </li>))}</ul>)}</Loaded>
+      <Channels />
     </section>
   );
 }

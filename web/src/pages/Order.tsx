@@ -3,46 +3,54 @@
 // is looking. Which action the state allows is the API's to decide: the order answer's
 // `allowed_actions` says which buttons to show, and a refusal is still shown in words.
 import { useState } from "preact/hooks";
-import { client, newKey, settle, whoAmI } from "../api/client";
-import { Action, ErrorBox, Field, Loaded, useAnswer } from "../ui";
+import { client, settle, whoAmI } from "../api/client";
+import { Action, ErrorBox, Field, Loaded, useAnswer, useFreshError } from "../ui";
 import { upload } from "../upload";
-import { ACTOR, EVENT, ORDER_STATUS, RATING, when, yuan } from "../words";
+import { ACTOR, EVENT, MILESTONE_RELEASE, MILESTONE_STATUS, ORDER_STATUS, RATING, label, when, yuan } from "../words";
 import { Price, Proposals } from "./OrderDeals";
 import { Messages } from "./OrderTalk";
-import type { ApiError, Schema } from "../api/client";
+import type { Answer, Schema } from "../api/client";
 
 const path = (id: string) => ({ params: { path: { order_id: id } } });
-const write = (id: string) => ({ params: { path: { order_id: id }, header: { "Idempotency-Key": newKey() } } });
+const write = (id: string, key: string) => ({ params: { path: { order_id: id }, header: { "Idempotency-Key": key } } });
+type Order = Schema<"Order">;
+
+/** A text field of a free-form object the API answers (an event's data, a dispute). */
+function field(data: object | null | undefined, name: string): string {
+  const value: unknown = data ? (data as Record<string, unknown>)[name] : undefined;
+  return typeof value === "string" ? value : "";
+}
+type Verb = Order["allowed_actions"][number];
 
 function Timeline({ id, version }: { id: string; version: number }) {
-  const { answer } = useAnswer<{ items: any[] }>(() => settle(client.GET("/orders/{order_id}/events", {
+  const { answer } = useAnswer(() => settle(client.GET("/orders/{order_id}/events", {
     params: { path: { order_id: id }, query: { limit: 100 } } })), [id, version]);
   return (
     <div class="panel"><h3>进度</h3>
       <Loaded answer={answer}>{(page) => (
         <ol class="timeline" data-testid="timeline">
           {page.items.map((e) => (
-            <li key={e.seq}><b>{EVENT[e.type] ?? e.type}</b> → {ORDER_STATUS[e.to] ?? e.to}
-              <span class="muted"> · {ACTOR[e.actor] ?? e.actor} · {when(e.at)}</span>
-              {e.data?.note && <div class="muted">{e.data.note}</div>}
-              {e.data?.reason && <div class="muted">{e.data.reason}</div>}</li>))}
+            <li key={e.seq}><b>{EVENT[e.type] ?? e.type}</b> → {label(ORDER_STATUS, e.to)}
+              <span class="muted"> · {label(ACTOR, e.actor)} · {when(e.at)}</span>
+              {field(e.data, "note") && <div class="muted">{field(e.data, "note")}</div>}
+              {field(e.data, "reason") && <div class="muted">{field(e.data, "reason")}</div>}</li>))}
         </ol>)}</Loaded>
     </div>
   );
 }
 
 function Deliveries({ id, version }: { id: string; version: number }) {
-  const { answer } = useAnswer<{ items: any[] }>(() => settle(client.GET("/orders/{order_id}/deliverables", path(id))), [id, version]);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { answer } = useAnswer(() => settle(client.GET("/orders/{order_id}/deliverables", path(id))), [id, version]);
+  const [error, setError] = useFreshError();
   if (answer?.ok && answer.data.items.length === 0) return null;
   return (
     <div class="panel"><h3>交付文件</h3>
       <Loaded answer={answer}>{(page) => (
         <ul data-testid="deliverables">{page.items.map((f) => (
-          <li key={f.file_id}>第{f.version ?? f.delivery}次交付：
+          <li key={f.file_id}>第{f.version ?? 1}次交付：
             <a href="#" onClick={async (e) => {
               e.preventDefault();
-              const a = await settle<any>(client.GET("/orders/{order_id}/deliverables/{file_id}", {
+              const a = await settle(client.GET("/orders/{order_id}/deliverables/{file_id}", {
                 params: { path: { order_id: id, file_id: f.file_id } } }));
               if (a.ok) window.open(a.data.url, "_blank"); else setError(a.error);
             }}>{f.filename}</a> <span class="muted">{f.size} 字节</span></li>))}</ul>)}</Loaded>
@@ -55,12 +63,12 @@ function Deliveries({ id, version }: { id: string; version: number }) {
 function Deliver({ id, done }: { id: string; done: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [note, setNote] = useState("");
-  const run = async () => {
+  const run = async (key: string) => {
     const sent = await upload(file, (meta) => settle(client.POST("/orders/{order_id}/deliverables", {
-      ...write(id), body: meta })));
+      ...write(id, `${key}:upload`), body: meta })));
     if (!sent.ok) return sent;
     return settle(client.POST("/orders/{order_id}/deliver", {
-      ...write(id), body: { file_ids: [sent.data], ...(note ? { note } : {}) } }));
+      ...write(id, key), body: { file_ids: [sent.data], ...(note ? { note } : {}) } }));
   };
   return (
     <div class="panel"><h3>上传终稿</h3>
@@ -71,27 +79,27 @@ function Deliver({ id, done }: { id: string; done: () => void }) {
   );
 }
 
-function WithText({ label, field, run, done, testid }: {
+function WithText<T>({ label, field, run, done, testid }: {
   label: string; field: string; testid: string;
-  run: (text: string) => Promise<any>; done: () => void;
+  run: (text: string, key: string) => Promise<Answer<T>>; done: () => void;
 }) {
   const [text, setText] = useState("");
   return (
     <span class="with-text">
       <input placeholder={field} value={text} onInput={(e) => setText(e.currentTarget.value)} />
-      <Action label={label} testid={testid} run={() => run(text)} onDone={done} />
+      <Action label={label} testid={testid} run={(key) => run(text, key)} onDone={done} />
     </span>
   );
 }
 
 function Pay({ id, done }: { id: string; done: () => void }) {
   return <Action label="付款" kind="primary" testid="pay"
-    run={() => settle(client.POST("/orders/{order_id}/pay", { ...write(id), body: {} }))}
+    run={(key) => settle(client.POST("/orders/{order_id}/pay", { ...write(id, key), body: {} }))}
     onDone={(order) => {
       // A gateway that confirms later hands back its page: the buyer pays there, comes
       // back, and this page reads the order again.
-      const redirect = order?.payment?.redirect_url;
-      if (order?.payment?.status === "pending" && redirect) location.href = redirect;
+      const redirect = order.payment?.redirect_url;
+      if (order.payment?.status === "pending" && redirect) location.href = redirect;
       else done();
     }} />;
 }
@@ -101,12 +109,15 @@ function Review({ id, done }: { id: string; done: () => void }) {
   const [comment, setComment] = useState("");
   return (
     <div class="panel"><h3>评价</h3>
-      <select value={rating} onChange={(e) => setRating(e.currentTarget.value as any)}>
-        {Object.entries(RATING).map(([k, v]) => <option value={k} key={k}>{v}</option>)}
+      <select value={rating} onChange={(e) => {
+        const picked = (Object.keys(RATING) as (keyof typeof RATING)[]).find((k) => k === e.currentTarget.value);
+        if (picked) setRating(picked);
+      }}>
+        {(Object.keys(RATING) as (keyof typeof RATING)[]).map((k) => <option value={k} key={k}>{RATING[k]}</option>)}
       </select>
       <input placeholder="评语" value={comment} onInput={(e) => setComment(e.currentTarget.value)} />
-      <Action label="提交评价" testid="review" run={() => settle(client.POST("/orders/{order_id}/reviews", {
-        ...write(id), body: { rating, comment } }))} onDone={done} />
+      <Action label="提交评价" testid="review" run={(key) => settle(client.POST("/orders/{order_id}/reviews", {
+        ...write(id, key), body: { rating, comment } }))} onDone={done} />
     </div>
   );
 }
@@ -114,24 +125,26 @@ function Review({ id, done }: { id: string; done: () => void }) {
 /** Both sides' reviews as the API shows them (blind until both reviewed or the window
  * closed), and the provider's one reply to the buyer's review. */
 function ReviewsShown({ id, version, provider, done }: { id: string; version: number; provider: boolean; done: () => void }) {
-  const { answer } = useAnswer(() => settle(client.GET("/orders/{order_id}/reviews", path(id))), [id, version]);
+  // A review or a reply does not change the order's version: read again after one.
+  const { answer, reload } = useAnswer(() => settle(client.GET("/orders/{order_id}/reviews", path(id))), [id, version]);
   if (!answer?.ok || !answer.data.items.length) return null;
   return (
     <div class="panel" data-testid="reviews"><h3>双方评价</h3>
       {answer.data.items.map((r) => (
-        <div key={r.author_role}>{ACTOR[r.author_role] ?? r.author_role}：<b>{RATING[r.rating] ?? r.rating}</b> {r.comment}
+        <div key={r.author_role}>{ACTOR[r.author_role]}：<b>{RATING[r.rating]}</b> {r.comment}
           <span class="muted"> {when(r.created_at)}</span>
           {r.reply && <div class="reply">服务商回复：{r.reply.body} <span class="muted">{when(r.reply.at)}</span></div>}
           {provider && r.author_role === "buyer" && !r.reply &&
-            <WithText label="回复评价" field="回复" testid="reply-review" done={done}
-              run={(body) => settle(client.POST("/orders/{order_id}/reviews/buyer/reply", { ...write(id), body: { body } }))} />}
+            <WithText label="回复评价" field="回复" testid="reply-review" done={() => { reload(); done(); }}
+              run={(body, key) => settle(client.POST("/orders/{order_id}/reviews/buyer/reply", { ...write(id, key), body: { body } }))} />}
         </div>))}
     </div>
   );
 }
 
-function Resolve({ order, done }: { order: Schema<"Order">; done: () => void }) {
+function Resolve({ order, done }: { order: Order; done: () => void }) {
   const [refund, setRefund] = useState(String(order.escrow.held / 100));
+  const [note, setNote] = useState("");
   const release = Math.max(0, order.escrow.held - Math.round(Number(refund) * 100));
   return (
     <div class="panel"><h3>裁决纠纷</h3>
@@ -139,20 +152,37 @@ function Resolve({ order, done }: { order: Schema<"Order">; done: () => void }) 
       <Field label="退款（元）"><input type="number" step="0.01" value={refund} data-testid="refund"
         onInput={(e) => setRefund(e.currentTarget.value)} /></Field>
       <p>放款给服务商：{yuan(release)}</p>
-      <Action label="裁决" kind="primary" testid="resolve" run={() => settle(client.POST("/admin/orders/{order_id}/resolve", {
-        ...write(order.id), body: { refund: Math.round(Number(refund) * 100), release } }))} onDone={done} />
+      <Field label="给双方的说明"><textarea rows={2} value={note} data-testid="resolve-note"
+        onInput={(e) => setNote(e.currentTarget.value)} /></Field>
+      <Action label="裁决" kind="primary" testid="resolve" run={(key) => settle(client.POST("/admin/orders/{order_id}/resolve", {
+        ...write(order.id, key), body: { refund: Math.round(Number(refund) * 100), release, ...(note ? { note } : {}) } }))} onDone={done} />
+    </div>
+  );
+}
+
+/** The order's steps (milestones; a deposit is a step released on accept): each step's
+ * amount, when it is released and where its money is now. */
+function Steps({ order }: { order: Order }) {
+  if (order.milestones.length === 0) return null;
+  return (
+    <div class="panel" data-testid="milestones"><h3>分阶段与定金</h3>
+      <table class="list"><thead><tr><th>阶段</th><th>金额</th><th>何时放款</th><th>状态</th></tr></thead>
+        <tbody>{order.milestones.map((m, i) => (
+          <tr key={i} class={i === order.current_step ? "current" : ""}>
+            <td>{m.title}</td><td>{yuan(m.amount)}</td><td>{MILESTONE_RELEASE[m.release]}</td>
+            <td>{label(MILESTONE_STATUS, m.status)}</td></tr>))}</tbody></table>
     </div>
   );
 }
 
 export function OrderPage({ id }: { id: string }) {
   const { answer, reload } = useAnswer(() => settle(client.GET("/orders/{order_id}", path(id))), [id]);
+  const [reviewed, setReviewed] = useState(0);
   const me = whoAmI();
   return (
     <Loaded answer={answer}>{(o) => {
       const buyer = me?.sub === o.buyer_id, provider = me?.sub === o.provider_id;
-      const can = (verb: Schema<"Order">["allowed_actions"][number]) => o.allowed_actions.includes(verb);
-      const post = (p: any, body: any = {}) => () => settle(client.POST(p, { ...write(id), body } as any));
+      const can = (verb: Verb) => o.allowed_actions.includes(verb);
       return (
         <section class="order">
           <h2>{o.service.title}</h2>
@@ -163,19 +193,20 @@ export function OrderPage({ id }: { id: string }) {
               <p>期望完成：<span data-testid="due-at">{when(o.due_at)}</span></p></div>
             <div class="panel"><h3>托管资金</h3>
               <p data-testid="escrow">已付 {yuan(o.escrow.funded)} · 托管中 {yuan(o.escrow.held)} · 已放款 {yuan(o.escrow.released)} · 已退款 {yuan(o.escrow.refunded)}</p>
-              {Object.entries(o.deadlines || {}).map(([k, v]) => <div class="muted" key={k}>{DEADLINE[k] ?? k}：{when(v as string)}</div>)}
-              {o.dispute && <p class="muted">纠纷：{String((o.dispute as any).reason ?? "")}</p>}
+              {Object.entries(o.deadlines || {}).map(([k, v]) => <div class="muted" key={k}>{DEADLINE[k] ?? k}：{when(typeof v === "string" ? v : null)}</div>)}
+              {o.dispute && <p class="muted">纠纷：{field(o.dispute, "reason")}</p>}
             </div>
           </div>
           <div class="actions" data-testid="order-actions">
             {can("pay") && <Pay id={id} done={reload} />}
-            {can("approve") && <Action label="验收通过" kind="primary" testid="approve" run={post("/orders/{order_id}/approve")} onDone={reload} />}
-            {can("request-revision") && <WithText label="要求修改" field="修改意见" testid="revise" run={(note) => post("/orders/{order_id}/request-revision", { note })()} done={reload} />}
-            {can("accept") && <Action label="接受订单" kind="primary" testid="accept" run={post("/orders/{order_id}/accept")} onDone={reload} />}
-            {can("reject") && <WithText label="拒绝订单" field="拒绝原因" testid="reject" run={(reason) => post("/orders/{order_id}/reject", { reason })()} done={reload} />}
-            {can("cancel") && <Action label={provider ? "放弃订单（全额退款）" : "取消订单"} testid="cancel" run={post("/orders/{order_id}/cancel")} onDone={reload} />}
-            {can("dispute") && <WithText label="发起纠纷" field="纠纷原因" testid="dispute" run={(reason) => post("/orders/{order_id}/dispute", { reason })()} done={reload} />}
+            {can("approve") && <Action label="验收通过" kind="primary" testid="approve" run={(key) => settle(client.POST("/orders/{order_id}/approve", { ...write(id, key), body: {} }))} onDone={reload} />}
+            {can("request-revision") && <WithText label="要求修改" field="修改意见" testid="revise" run={(note, key) => settle(client.POST("/orders/{order_id}/request-revision", { ...write(id, key), body: { note } }))} done={reload} />}
+            {can("accept") && <Action label="接受订单" kind="primary" testid="accept" run={(key) => settle(client.POST("/orders/{order_id}/accept", { ...write(id, key), body: {} }))} onDone={reload} />}
+            {can("reject") && <WithText label="拒绝订单" field="拒绝原因" testid="reject" run={(reason, key) => settle(client.POST("/orders/{order_id}/reject", { ...write(id, key), body: { reason } }))} done={reload} />}
+            {can("cancel") && <Action label={provider ? "放弃订单（全额退款）" : "取消订单"} testid="cancel" run={(key) => settle(client.POST("/orders/{order_id}/cancel", { ...write(id, key), body: {} }))} onDone={reload} />}
+            {can("dispute") && <WithText label="发起纠纷" field="纠纷原因" testid="dispute" run={(reason, key) => settle(client.POST("/orders/{order_id}/dispute", { ...write(id, key), body: { reason } }))} done={reload} />}
           </div>
+          <Steps order={o} />
           {can("deliver") && <Deliver id={id} done={reload} />}
           {can("resolve") && <Resolve order={o} done={reload} />}
           {o.service.pricing === "negotiable" && <Price order={o} canSet={can("price")} done={reload} />}
@@ -184,8 +215,9 @@ export function OrderPage({ id }: { id: string }) {
           <Messages id={id} version={o.version} />
           {/* The review window is open while the API lists its deadline (review_until). */}
           {"review_until" in (o.deadlines || {}) && ((buyer && !o.reviewed_by_buyer) || (provider && !o.reviewed_by_provider)) &&
-            <Review id={id} done={reload} />}
-          <ReviewsShown id={id} version={o.version} provider={provider} done={reload} />
+            <Review id={id} done={() => { setReviewed((n) => n + 1); reload(); }} />}
+          {/* A review does not change the order's version: counted here so the panel reads again. */}
+          <ReviewsShown id={id} version={o.version * 1000 + reviewed} provider={provider} done={reload} />
           <Timeline id={id} version={o.version} />
         </section>
       );

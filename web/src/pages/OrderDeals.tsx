@@ -2,20 +2,20 @@
 // price_agreed) and proposals (协商: 延期, or closing with a partial refund). The API
 // decides who may do what when; these panels show its answers and refusals.
 import { useState } from "preact/hooks";
-import { client, newKey, settle, whoAmI } from "../api/client";
+import { client, settle, whoAmI } from "../api/client";
 import { Action, Field, Loaded, useAnswer } from "../ui";
 import { ACTOR, PROPOSAL_KIND, PROPOSAL_STATUS, when, yuan } from "../words";
 import { isoWithOffset } from "./Service";
 import type { Schema } from "../api/client";
 
-const write = (id: string) => ({ path: { order_id: id }, header: { "Idempotency-Key": newKey() } });
+const write = (id: string, key: string) => ({ path: { order_id: id }, header: { "Idempotency-Key": key } });
 const fen = (yuanText: string) => Math.round(Number(yuanText) * 100);
 
 export function Price({ order, canSet, done }: { order: Schema<"Order">; canSet: boolean; done: () => void }) {
   const [amount, setAmount] = useState(String(order.amount / 100));
   const provider = whoAmI()?.sub === order.provider_id;
-  const set = (value: number) => () => settle(client.POST("/orders/{order_id}/price", {
-    params: write(order.id), body: { amount: value } }));
+  const set = (value: number) => (key: string) => settle(client.POST("/orders/{order_id}/price", {
+    params: write(order.id, key), body: { amount: value } }));
   return (
     <div class="panel" data-testid="price"><h3>议价</h3>
       <p>当前价格 <b class="price">{yuan(order.amount)}</b> ·{" "}
@@ -23,7 +23,7 @@ export function Price({ order, canSet, done }: { order: Schema<"Order">; canSet:
       {canSet && <div class="actions">
         <input type="number" min="0.01" step="0.01" value={amount} data-testid="new-price"
           onInput={(e) => setAmount(e.currentTarget.value)} />
-        <Action label="改价" testid="set-price" run={() => set(fen(amount))()} onDone={done} />
+        <Action label="改价" testid="set-price" run={(key) => set(fen(amount))(key)} onDone={done} />
         {provider && !order.price_agreed &&
           <Action label="确认当前价格" kind="primary" testid="confirm-price" run={set(order.amount)} onDone={done} />}
       </div>}
@@ -40,17 +40,17 @@ const VERBS = {
 function ProposalLine({ p, open, mine, party, orderId, done }: {
   p: Schema<"Proposal">; open: boolean; mine: boolean; party: boolean; orderId: string; done: () => void;
 }) {
-  const act = (verb: keyof typeof VERBS) => () => settle(
+  const act = (verb: keyof typeof VERBS) => (key: string) => settle(
     client.POST(VERBS[verb], {
-      params: { path: { order_id: orderId, proposal_id: p.id }, header: { "Idempotency-Key": newKey() } },
+      params: { path: { order_id: orderId, proposal_id: p.id }, header: { "Idempotency-Key": key } },
       body: {} }));
   return (
     <li data-testid={open ? "open-proposal" : "proposal"}>
-      <b>{PROPOSAL_KIND[p.kind] ?? p.kind}</b>{" "}
+      <b>{PROPOSAL_KIND[p.kind]}</b>{" "}
       {p.kind === "extension" && <>期望完成改为 {when(p.due_at)}</>}
       {p.kind === "cancel" && <>退款给买家 {yuan(p.refund)}，放款给服务商 {yuan(p.release)}</>}
-      <span class="muted"> · {ACTOR[p.by_role] ?? p.by_role}发起 · {when(p.created_at)} · </span>
-      <span class={`badge p-${p.status}`} data-testid="proposal-status">{PROPOSAL_STATUS[p.status] ?? p.status}</span>
+      <span class="muted"> · {ACTOR[p.by_role]}发起 · {when(p.created_at)} · </span>
+      <span class={`badge p-${p.status}`} data-testid="proposal-status">{PROPOSAL_STATUS[p.status]}</span>
       {p.note && <div class="muted">{p.note}</div>}
       {open && party && <div class="actions">
         {mine ? <Action label="撤回" testid="withdraw-proposal" run={act("withdraw")} onDone={done} /> : <>
@@ -83,8 +83,8 @@ function Propose({ order, done }: { order: Schema<"Order">; done: () => void }) 
             <input type="number" min="0" step="0.01" value={refund} data-testid="proposal-refund"
               onInput={(e) => setRefund(e.currentTarget.value)} /></Field>}
       <Field label="说明（可空）"><input value={note} data-testid="proposal-note" onInput={(e) => setNote(e.currentTarget.value)} /></Field>
-      <Action label="发起协商" kind="primary" testid="propose" run={() => settle(client.POST("/orders/{order_id}/proposals", {
-        params: write(order.id), body }))} onDone={done} />
+      <Action label="发起协商" kind="primary" testid="propose" run={(key) => settle(client.POST("/orders/{order_id}/proposals", {
+        params: write(order.id, key), body }))} onDone={done} />
     </div>
   );
 }

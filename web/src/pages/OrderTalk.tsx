@@ -1,11 +1,11 @@
 // Messages (留言) on an order: what the parties (and, in a dispute, the operator) wrote,
 // oldest first, with their attached files; and writing one, a file attached if wanted.
 import { useState } from "preact/hooks";
-import { client, newKey, settle, whoAmI } from "../api/client";
-import { Action, ErrorBox, Loaded, useAnswer } from "../ui";
+import { client, settle, whoAmI } from "../api/client";
+import { Action, ErrorBox, Loaded, useAnswer, useFreshError } from "../ui";
 import { upload } from "../upload";
 import { ACTOR, when } from "../words";
-import type { ApiError, Schema } from "../api/client";
+import type { Schema } from "../api/client";
 
 export function Messages({ id, version }: { id: string; version: number }) {
   const { answer, reload } = useAnswer(() => settle(client.GET("/orders/{order_id}/messages", {
@@ -13,18 +13,18 @@ export function Messages({ id, version }: { id: string; version: number }) {
   const [body, setBody] = useState("");
   const [file, setFile] = useState<File | null>(null);
   const [picker, setPicker] = useState(0);  // a new key empties the file input
-  const [error, setError] = useState<ApiError | null>(null);
+  const [error, setError] = useFreshError();
   const me = whoAmI();
-  const send = async () => {
+  const send = async (key: string) => {
     const file_ids: string[] = [];
     if (file) {
       const sent = await upload(file, (meta) => settle(client.POST("/orders/{order_id}/attachments", {
-        params: { path: { order_id: id }, header: { "Idempotency-Key": newKey() } }, body: meta })));
+        params: { path: { order_id: id }, header: { "Idempotency-Key": `${key}:attachment` } }, body: meta })));
       if (!sent.ok) return sent;
       file_ids.push(sent.data);
     }
     return settle(client.POST("/orders/{order_id}/messages", {
-      params: { path: { order_id: id }, header: { "Idempotency-Key": newKey() } },
+      params: { path: { order_id: id }, header: { "Idempotency-Key": key } },
       body: { body, ...(file_ids.length ? { file_ids } : {}) } }));
   };
   const download = async (fileId: string) => {

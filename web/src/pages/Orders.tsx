@@ -1,19 +1,24 @@
 // The caller's orders, as buyer or as provider, by status (待服务商确认 / 等待上传终稿 / 验收中 …).
 import { useState } from "preact/hooks";
-import { client, settle } from "../api/client";
+import { client, settle, type Schema } from "../api/client";
 import { href } from "../router";
 import { Empty, Loaded, useAnswer } from "../ui";
 import { ORDER_STATUS, when, yuan } from "../words";
 
-export function Orders({ as, statuses }: { as: "buyer" | "provider"; statuses: string[] }) {
-  const [status, setStatus] = useState<string>("");
+type Status = Schema<"Order">["status"];
+
+/** Every status the API has, in the order of the generated enum's label map. */
+const STATUSES = Object.keys(ORDER_STATUS) as Status[];
+
+export function Orders({ as }: { as: "buyer" | "provider" }) {
+  const [status, setStatus] = useState<Status | "">("");
   const { answer } = useAnswer(() => settle(client.GET("/orders", {
-    params: { query: { as, status: (status || undefined) as any, limit: 50 } } })), [as, status]);
+    params: { query: { as, status: status || undefined, limit: 50 } } })), [as, status]);
   return (
     <section>
       <div class="tabs">
         <button class={status === "" ? "on" : ""} onClick={() => setStatus("")}>全部</button>
-        {statuses.map((s) => (
+        {STATUSES.map((s) => (
           <button key={s} class={status === s ? "on" : ""} onClick={() => setStatus(s)}>{ORDER_STATUS[s]}</button>))}
       </div>
       <Loaded answer={answer}>{(page) => (

@@ -1,12 +1,12 @@
 // The provider's money (收入与提现): the balance the ledger owes, the payout account,
 // withdrawals (提现) and their status, and the statement of every movement.
 import { useEffect, useState } from "preact/hooks";
-import { client, newKey, settle } from "../api/client";
+import { client, settle } from "../api/client";
 import { href } from "../router";
 import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
 import { STATEMENT_KIND, WITHDRAWAL_STATUS, when, yuan } from "../words";
 
-const idem = () => ({ header: { "Idempotency-Key": newKey() } });
+const idem = (key: string) => ({ header: { "Idempotency-Key": key } });
 
 function PayoutAccount() {
   const { answer, reload } = useAnswer(() => settle(client.GET("/providers/me/payout-account")), []);
@@ -22,8 +22,8 @@ function PayoutAccount() {
         onInput={(e) => setF({ ...f, account: e.currentTarget.value })} /></Field>
       <Field label="账户实名"><input value={f.name} data-testid="payout-name"
         onInput={(e) => setF({ ...f, name: e.currentTarget.value })} /></Field>
-      <Action label="保存收款账号" kind="primary" testid="save-payout" run={() => settle(client.PUT("/providers/me/payout-account", {
-        params: idem(), body: f }))} onDone={() => { setEditing(false); reload(); }} />
+      <Action label="保存收款账号" kind="primary" testid="save-payout" run={(key) => settle(client.PUT("/providers/me/payout-account", {
+        params: idem(key), body: f }))} onDone={() => { setEditing(false); reload(); }} />
     </div>);
   return (
     <div class="panel"><h3>收款账号</h3>
@@ -49,10 +49,10 @@ export function Payouts() {
           <p>可提现 <b class="price" data-testid="available">{yuan(b.available)}</b>
             <span class="muted"> · 提现中 <span data-testid="pending-withdrawal">{yuan(b.pending_withdrawal)}</span></span></p>
           <div class="actions">
-            <input type="number" min="0.10" step="0.01" placeholder={`金额（元），最多 ${(b.available / 100).toFixed(2)}`}
+            <input type="number" min="0.01" step="0.01" placeholder={`金额（元），最多 ${(b.available / 100).toFixed(2)}`}
               value={amount} data-testid="withdraw-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
-            <Action label="提现" kind="primary" testid="withdraw" run={() => settle(client.POST("/me/withdrawals", {
-              params: idem(), body: { amount: Math.round(Number(amount) * 100) } }))}
+            <Action label="提现" kind="primary" testid="withdraw" run={(key) => settle(client.POST("/me/withdrawals", {
+              params: idem(key), body: { amount: Math.round(Number(amount) * 100) } }))}
               onDone={() => { setAmount(""); changed(); }} />
           </div>
         </div>)}</Loaded>

@@ -1,10 +1,12 @@
 // A service page: what it is, who provides it, its reviews, and ordering it with a
 // requirement and a desired completion date.
 import { useState } from "preact/hooks";
-import { client, newKey, settle, whoAmI } from "../api/client";
+import { client, settle, whoAmI, type Schema } from "../api/client";
+import { localInputValue } from "../clock";
+import { Markdown } from "../markdown";
 import { go, href } from "../router";
 import { Action, Field, Loaded, useAnswer } from "../ui";
-import { RATING, SERVICE_STATUS, when, yuan } from "../words";
+import { MILESTONE_RELEASE, RATING, SERVICE_STATUS, when, yuan } from "../words";
 import { useTaxonomy } from "./Market";
 
 /** A datetime-local value as ISO 8601 with the browser's offset, as the API wants. */
@@ -16,14 +18,39 @@ export function isoWithOffset(local: string): string {
   return `${local.length === 16 ? local + ":00" : local}${sign}${pad(off / 60)}:${pad(off % 60)}`;
 }
 
-function OrderForm({ service }: { service: any }) {
-  const inTenDays = new Date(Date.now() + 10 * 86400e3 - new Date().getTimezoneOffset() * 60e3)
-    .toISOString().slice(0, 16);
+type Release = Schema<"MilestoneView">["release"];
+type Step = { title: string; amount: string; release: Release };
+
+/** Milestones when ordering (分阶段付款): each step's amount and when it is released. */
+function Milestones({ steps, set }: { steps: Step[]; set: (steps: Step[]) => void }) {
+  const change = (i: number, patch: Partial<Step>) => set(steps.map((s, j) => (j === i ? { ...s, ...patch } : s)));
+  return (
+    <div class="field" data-testid="milestones"><span>分阶段（可选）</span><div>
+      {steps.map((s, i) => (
+        <div class="step" key={i}>
+          <input placeholder="阶段名称" value={s.title} data-testid={`step-title-${i}`}
+            onInput={(e) => change(i, { title: e.currentTarget.value })} />
+          <input type="number" min="0.01" step="0.01" placeholder="金额（元）" value={s.amount} data-testid={`step-amount-${i}`}
+            onInput={(e) => change(i, { amount: e.currentTarget.value })} />
+          <select value={s.release} data-testid={`step-release-${i}`}
+            onChange={(e) => change(i, { release: e.currentTarget.value === "on_accept" ? "on_accept" : "on_approval" })}>
+            {(Object.keys(MILESTONE_RELEASE) as Release[]).map((r) => <option value={r} key={r}>{MILESTONE_RELEASE[r]}</option>)}
+          </select>
+          <button type="button" onClick={() => set(steps.filter((_, j) => j !== i))}>删除</button>
+        </div>))}
+      <button type="button" data-testid="add-step" onClick={() => set([...steps, { title: "", amount: "", release: "on_approval" }])}>加一个阶段</button>
+    </div></div>
+  );
+}
+
+function OrderForm({ service }: { service: Schema<"Service"> }) {
   const [requirement, setRequirement] = useState("");
-  const [due, setDue] = useState(inTenDays);
+  // Ten days after the app's clock (which the local stage can move), not the browser's.
+  const [due, setDue] = useState(() => localInputValue(10));
   const [price, setPrice] = useState("");
-  const [key] = useState(newKey());
+  const [steps, setSteps] = useState<Step[]>([]);
   if (!whoAmI()) return <p><a href={href("login")}>登录</a>后下单</p>;
+  const fen = (yuanText: string) => Math.round(Number(yuanText) * 100);
   return (
     <div class="panel" data-testid="order-form">
       <h3>下单</h3>
@@ -35,11 +62,13 @@ function OrderForm({ service }: { service: any }) {
       {service.pricing === "negotiable" &&
         <Field label="出价（元）"><input type="number" min="0.01" step="0.01" value={price} data-testid="offer"
           onInput={(e) => setPrice(e.currentTarget.value)} /></Field>}
+      <Milestones steps={steps} set={setSteps} />
       <Action label="提交订单" kind="primary" testid="place-order"
-        run={() => settle(client.POST("/orders", {
+        run={(key) => settle(client.POST("/orders", {
           params: { header: { "Idempotency-Key": key } },
           body: { service_id: service.id, requirement, due_at: isoWithOffset(due),
-                  ...(price ? { price: Math.round(Number(price) * 100) } : {}) },
+                  ...(price ? { price: fen(price) } : {}),
+                  ...(steps.length ? { milestones: steps.map((s) => ({ title: s.title, amount: fen(s.amount), release: s.release })) } : {}) },
         }))}
         onDone={(order) => go("orders", order.id)} />
     </div>
@@ -47,28 +76,55 @@ function OrderForm({ service }: { service: any }) {
 }
 
 function Reviews({ serviceId }: { serviceId: string }) {
-  // Public reviews arrive with the "talking and trust" routes; until a stack has them
-  // this section stays empty rather than showing an error.
-  const { answer } = useAnswer<{ items: any[] }>(() => settle(
-    (client as any).GET("/services/{service_id}/reviews", { params: { path: { service_id: serviceId } } })),
+  const { answer } = useAnswer(() => settle(
+    client.GET("/services/{service_id}/reviews", { params: { path: { service_id: serviceId } } })),
   [serviceId]);
   if (!answer?.ok || answer.data.items.length === 0) return null;
   return (
-    <div class="panel"><h3>评价</h3>
-      {answer.data.items.map((r: any, i: number) => (
-        <div class="review" key={i}><b>{RATING[r.rating] ?? r.rating}</b> {r.comment}
+    <div class="panel" data-testid="service-reviews"><h3>评价</h3>
+      {answer.data.items.map((r, i) => (
+        <div class="review" key={i}><b>{RATING[r.rating]}</b> {r.comment}
           <span class="muted"> {when(r.at)}</span>
-          {r.reply && <div class="muted">服务商回复：{r.reply.body ?? r.reply}</div>}</div>))}
+          {r.reply && <div class="muted">服务商回复：{r.reply.body}</div>}</div>))}
+    </div>
+  );
+}
+
+/** 小二推荐: the operator features a listed service in the market, or stops featuring it. */
+function Feature({ service, done }: { service: Schema<"Service">; done: () => void }) {
+  const at = (key: string) => ({ params: { path: { service_id: service.id }, header: { "Idempotency-Key": key } }, body: {} });
+  return (
+    <div class="panel" data-testid="feature"><h3>小二推荐</h3>
+      <p>{service.featured ? "已推荐：在市场的「小二推荐」中展示" : "未推荐"}</p>
+      {service.featured
+        ? <Action label="取消推荐" testid="unfeature" run={(key) => settle(client.POST("/admin/services/{service_id}/unfeature", at(key)))} onDone={done} />
+        : <Action label="推荐" kind="primary" testid="feature-service" run={(key) => settle(client.POST("/admin/services/{service_id}/feature", at(key)))} onDone={done} />}
+    </div>
+  );
+}
+
+/** What buyers said of the provider across all its services (public). */
+function ProviderReviews({ providerId }: { providerId: string }) {
+  const { answer } = useAnswer(() => settle(client.GET("/providers/{provider_id}/reviews", {
+    params: { path: { provider_id: providerId }, query: { limit: 20 } } })), [providerId]);
+  if (!answer?.ok || answer.data.items.length === 0) return null;
+  return (
+    <div class="panel" data-testid="provider-reviews"><h3>服务商的全部评价</h3>
+      {answer.data.items.map((r, i) => (
+        <div class="review" key={i}><b>{RATING[r.rating]}</b> {r.comment}
+          <span class="muted"> {when(r.at)}</span>
+          {r.reply && <div class="muted">服务商回复：{r.reply.body}</div>}</div>))}
     </div>
   );
 }
 
 export function ServicePage({ id }: { id: string }) {
   const { categoryName, tagName } = useTaxonomy();
-  const { answer } = useAnswer<any>(() => settle(
+  const { answer, reload } = useAnswer(() => settle(
     client.GET("/services/{service_id}", { params: { path: { service_id: id } } })), [id]);
-  const provider = useAnswer<any>(() => answer?.ok ? settle(client.GET("/providers/{provider_id}", {
-    params: { path: { provider_id: answer.data.provider_id } } })) : Promise.resolve(null as any), [answer]);
+  const providerId = answer?.ok ? answer.data.provider_id : null;
+  const provider = useAnswer(() => providerId ? settle(client.GET("/providers/{provider_id}", {
+    params: { path: { provider_id: providerId } } })) : Promise.resolve(null), [providerId]);
   return (
     <Loaded answer={answer}>{(s) => (
       <section class="service">
@@ -78,18 +134,20 @@ export function ServicePage({ id }: { id: string }) {
             <h2 data-testid="service-title">{s.title}</h2>
             <div class="headline">{s.headline}</div>
             <div><b class="price">{yuan(s.price)}</b> {s.pricing === "negotiable" ? "可议价" : "一口价"}
-              <span class="tag">{categoryName[s.category] ?? s.category}</span>
-              {(s.tags || []).map((t: string) => <span class="tag" key={t}>{tagName[t] ?? t}</span>)}
-              {s.status !== "listed" && <span class="badge">{SERVICE_STATUS[s.status] ?? s.status}</span>}
+              <span class="tag">{s.category ? categoryName[s.category] ?? s.category : ""}</span>
+              {(s.tags || []).map((t) => <span class="tag" key={t}>{tagName[t] ?? t}</span>)}
+              {s.status !== "listed" && <span class="badge">{SERVICE_STATUS[s.status]}</span>}
             </div>
             {provider.answer?.ok && <div class="muted">服务商：{provider.answer.data.display_name ?? s.provider_id}
               · 信用 {provider.answer.data.credit}</div>}
           </div>
         </div>
         <p>{s.summary}</p>
-        <pre class="content">{s.content}</pre>
+        <Markdown source={s.content} testid="service-content" />
+        {whoAmI()?.operator && <Feature service={s} done={reload} />}
         <OrderForm service={s} />
         <Reviews serviceId={s.id} />
+        <ProviderReviews providerId={s.provider_id} />
       </section>
     )}</Loaded>
   );
