@@ -37,6 +37,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "WithdrawalsPending": ("Count", "payout instructions not yet done"),
     "WithdrawalsFailed": ("Count", "withdrawals the gateway refused (money back to balance)"),
     "ReconciliationDifferences": ("Count", "mismatches in the last reconciliation report"),
+    "PaymentsSettled": ("Count", "gateway payments that funded their order, by Gateway"),
+    "PaymentNotificationsRefused": ("Count", "notifications whose signature failed, by Gateway"),
+    "MoneyMoved": ("None", "fen moved, by Kind: fund, release, refund, payout"),
 }
 
 
@@ -112,6 +115,11 @@ def order_transition(action: str, from_status: str | None, to_status: str | None
     """Count one order state change, by action and target state."""
     return metric("OrderTransitions", dimensions={"Action": action, "To": to_status},
                   from_status=from_status, order_id=order_id)
+
+
+def money_moved(kind: str, amount: int) -> dict:
+    """Fen that one committed posting moved (funded, released, refunded, paid out)."""
+    return metric("MoneyMoved", int(amount), "None", dimensions={"Kind": kind})
 
 
 def sweep_run(job: str, seconds: float, result: dict | None = None,

@@ -180,8 +180,11 @@ def _settle(ins: InstructionModel, withdrawal: WithdrawalModel, outcome: str, no
                                     *([InstructionModel.last_error.set(
                                         f"TransferRefused: {reason}"[:500])] if reason else [])],
                       condition=InstructionModel.status == "pending")
-        if outcome == rules.FAILED:  # committed once: a concurrent run returns below
+        # Committed exactly once (a concurrent run's transaction is refused below).
+        if outcome == rules.FAILED:
             observability.metric("WithdrawalsFailed", withdrawal_id=withdrawal.id)
+        else:
+            observability.money_moved(rules.PAYOUT, amount)
         return True
     except TransactWriteError as error:
         refusal = tx.refusal(error)
