@@ -84,6 +84,8 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "withdrawals": ["GetItem", "PutItem", *_LEDGER_AUDIT],
         "withdrawals/by_user": ["Query"],
     },
+    # After each run every job reads its gauges (services.sweep_health): the first key of
+    # its index, its own parked items (stuck_items Query), and what waits behind it.
     "sweep_timeouts": {
         "accounts": ["UpdateItem"],
         "campaigns": ["UpdateItem"],
@@ -103,7 +105,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "reviews": ["UpdateItem"],
         "services": ["GetItem", "UpdateItem"],
         "services/by_trial_campaign": ["Query"],
-        "stuck_items": ["DeleteItem", "UpdateItem"],
+        "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
     },
     "release_escrow": {
         "accounts": ["UpdateItem"],
@@ -111,7 +113,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "instructions/pending": ["Query"],
         "orders": ["UpdateItem"],
         "postings": ["PutItem"],
-        "stuck_items": ["DeleteItem", "UpdateItem"],
+        "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
         "withdrawals": ["GetItem", "UpdateItem"],
     },
     # Notifications leave for webhooks and e-mail from the outbox index; a receiver that
@@ -120,7 +122,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "channels": ["GetItem"],
         "notifications": ["GetItem", "UpdateItem"],
         "notifications/outbox": ["Query"],
-        "stuck_items": ["DeleteItem", "UpdateItem"],
+        "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
     },
     # Payments whose notification never came: ask the gateway, then settle as the
     # notification would have (fund the order, or refund money for a closed one).
@@ -132,8 +134,9 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "orders": ["GetItem", "UpdateItem"],
         "payments": ["GetItem", "UpdateItem"],
         "payments/pending": ["Query"],
+        "payments/problems": ["Query"],
         "postings": ["PutItem"],
-        "stuck_items": ["DeleteItem", "UpdateItem"],
+        "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
     },
 }
 # The functions that talk to the payment gateway read its registration (app id and keys):
