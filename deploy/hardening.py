@@ -71,6 +71,10 @@ LOGOS_CDN_SKIPS = [{
                "TLSv1 and no template can change it. Logos are public images"}]
 
 
+# The stage can log only once the account's CloudWatch role is set.
+API_DEPENDS_ON = [API_ACCOUNT]
+
+
 def api_properties() -> dict:
     """The REST API stage: named after the stack (its metrics' ApiName), throttled,
     access-logged, traced."""
@@ -89,7 +93,9 @@ def api_properties() -> dict:
 
 def api_logging_resources() -> dict:
     """The access log group, and API Gateway's account-wide role to write to CloudWatch
-    Logs (one per account and region: skip it where another stack set it)."""
+    Logs, without which the stage refuses access logging. The setting is one per account
+    and region: whichever stack set it last wins, and any such role serves every API, so
+    the role is retained when the stack goes (another stack's API may rely on it)."""
     return {
         API_ACCESS_LOG_GROUP: {
             "Type": "AWS::Logs::LogGroup",
@@ -97,7 +103,8 @@ def api_logging_resources() -> dict:
             "Properties": {"LogGroupName": _sub("/aws/apigateway/${AWS::StackName}-access"),
                            "RetentionInDays": {"Ref": "LogRetentionDays"}}},
         API_LOGS_ROLE: {
-            "Type": "AWS::IAM::Role", "Condition": "SetsApiGatewayLogsRole",
+            "Type": "AWS::IAM::Role",
+            "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                     "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
@@ -105,7 +112,7 @@ def api_logging_resources() -> dict:
                 "ManagedPolicyArns": [_sub("arn:${AWS::Partition}:iam::aws:policy/service-role/"
                                            "AmazonAPIGatewayPushToCloudWatchLogs")]}},
         API_ACCOUNT: {
-            "Type": "AWS::ApiGateway::Account", "Condition": "SetsApiGatewayLogsRole",
+            "Type": "AWS::ApiGateway::Account",
             "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": [API_LOGS_ROLE, "Arn"]}}},
     }
 
@@ -174,10 +181,6 @@ def parameters() -> dict:
             "Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
             "Description": "false on accounts whose concurrency quota is below about 200 "
                            "(new accounts): Lambda keeps 100 unreserved"},
-        "SetApiGatewayLogsRole": {
-            "Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
-            "Description": "Create API Gateway's account-wide CloudWatch Logs role (needed "
-                           "for access logs); false where the account already has one"},
         "AccessLogRetentionDays": {
             "Type": "Number", "Default": 90, "MinValue": 1,
             "Description": "Days the files bucket's and the logos CDN's access logs are kept"},
@@ -195,7 +198,6 @@ def parameters() -> dict:
 def conditions() -> dict:
     return {
         "LimitsConcurrency": {"Fn::Equals": [{"Ref": "ReserveConcurrency"}, "true"]},
-        "SetsApiGatewayLogsRole": {"Fn::Equals": [{"Ref": "SetApiGatewayLogsRole"}, "true"]},
         # On the certificate, not the name: a linter then knows the ARN is not empty where
         # it is used. The rule below keeps the two given together.
         "HasLogosDomain": {"Fn::Not": [{"Fn::Equals": [{"Ref": "LogosCertificateArn"}, ""]}]},

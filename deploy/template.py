@@ -531,7 +531,8 @@ def merge_template(models, chalice_app) -> dict:
         if status:
             response["StatusCode"] = status
         responses[kind] = response
-    resources["RestAPI"] = {"Properties": {"GatewayResponses": responses,
+    resources["RestAPI"] = {"DependsOn": hardening.API_DEPENDS_ON,
+                            "Properties": {"GatewayResponses": responses,
                                            **hardening.api_properties()}}
     outputs = {"FilesBucketName": {"Value": {"Ref": FILES_BUCKET}},
                "LogosUrl": {"Value": _sub("https://${%s.DomainName}/%s" % (LOGOS_CDN,

@@ -427,6 +427,10 @@ def test_the_api_stage_is_access_logged_traced_and_named_for_its_metrics(sam):
     assert {"request_id", "status", "route", "latency_ms"} <= set(line)
     group = sam["Resources"]["ApiAccessLogGroup"]["Properties"]
     assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # The stage may log only once the account's CloudWatch role is set; the role outlives
+    # the stack, as other APIs of the account may rely on it.
+    assert sam["Resources"]["RestAPI"]["DependsOn"] == ["ApiGatewayAccount"]
+    assert sam["Resources"]["ApiGatewayCloudWatchRole"]["DeletionPolicy"] == "Retain"
 
 
 def test_each_scheduled_function_has_a_dead_letter_queue_and_a_concurrency_limit(sam):
