@@ -13,6 +13,7 @@ from typing import Callable
 
 from chalicelib import clock
 from chalicelib.domain.payouts import PAYOUT
+from chalicelib.services.stuck import PARKED
 from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
 from chalicelib.storage.ledger import InstructionModel
 from chalicelib.storage.notifications import OUTBOX_PK, NotificationModel
@@ -21,7 +22,6 @@ from chalicelib.storage.payments import PENDING_PK as PAYMENT_PENDING_PK
 from chalicelib.storage.payments import PROBLEM_PK, PaymentModel
 from chalicelib.storage.sweeps import STUCK_PK, StuckItemModel, stuck_key
 
-PARKED = "parked"
 # A backlog count reads the keys of every due notice; past this many the number no
 # longer changes what an operator does, so the count stops there.
 BACKLOG_CAP = 1000
