@@ -21,13 +21,17 @@ BROWSER_PACKAGES := chromium fonts-wqy-microhei
 # it needs would change what botocore imports at cold start.
 TEST_TOOLS := .local/test-tools
 TEST_TOOLS_STAMP := $(TEST_TOOLS)/.installed-alipay-sdk-3.4.0
+# checkov, a scanner nobody here wrote, over the packaged template (tests/deploy/
+# test_checkov.py). In a venv of its own: its pinned boto3 and friends clash with .venv's.
+CHECKOV_VENV := .local/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-3.3.30
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS='-m "not dynamodb_local"'`.
 PYTEST_ARGS ?=
 # Two workers (pytest-xdist), a file per worker at a time: the suite's module fixtures run
 # once, and the machine's two cores both work. TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: help deps dynamodb-local console browser screenshots run lint test test-long reset-data clean package bench
+.PHONY: help deps checkov dynamodb-local console browser screenshots run lint test test-long reset-data clean package bench
 
 help:
 	@echo "make run         install what is missing, start the local stack on http://127.0.0.1:$${PORT:-8000}"
@@ -41,7 +45,7 @@ help:
 	@echo "make reset-data  delete the local stack's data (tables, S3 snapshot, demo marker)"
 	@echo "make clean       delete caches and build output (keeps .venv and data)"
 
-deps: $(REQUIREMENTS_STAMP) dynamodb-local console $(TEST_TOOLS_STAMP)
+deps: $(REQUIREMENTS_STAMP) dynamodb-local console $(TEST_TOOLS_STAMP) $(CHECKOV_STAMP)
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=... to another 3.11)"; exit 1; }
@@ -56,6 +60,15 @@ $(TEST_TOOLS_STAMP): | $(REQUIREMENTS_STAMP)
 	$(PY) -m pip install --disable-pip-version-check --no-input -q --no-deps --target $(TEST_TOOLS) \
 		python-alipay-sdk==3.4.0 pycryptodomex==3.24.2 pyOpenSSL==26.4.0
 	@touch $@
+
+$(CHECKOV_STAMP): deploy/checkov-requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=... to another 3.11)"; exit 1; }
+	rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check --no-input -q \
+		-r deploy/checkov-requirements.txt
+	@touch $@
+
+checkov: $(CHECKOV_STAMP)
 
 dynamodb-local:
 	@command -v java >/dev/null || { echo "java (17+) is required to run DynamoDB Local"; exit 1; }

@@ -19,6 +19,29 @@ from chalicelib import settings as settings_module
 
 NAMESPACE = "ServiceMarket"
 
+# Every metric the code writes, with its unit and what it counts. deploy/template.py
+# alarms on or charts each of them, and tests/deploy/test_monitoring.py fails when code
+# writes a name that is not here or that no alarm or dashboard widget reads.
+METRICS: dict[str, tuple[str, str]] = {
+    "OrderTransitions": ("Count", "order state changes, by Action and To"),
+    "SweepRuns": ("Count", "runs of a scheduled function, by Job"),
+    "SweepDuration": ("Milliseconds", "how long one run took, by Job"),
+    "SweepFound": ("Count", "due items a run found, by Job"),
+    "SweepMoved": ("Count", "items a run finished, by Job"),
+    "SweepFailed": ("Count", "items whose try failed in a run (retried later), by Job"),
+    "SweepParked": ("Count", "items a run gave up on and parked for operators, by Job"),
+    "OldestDueAgeSeconds": ("Seconds", "how late the oldest item due in a job's index is"),
+    "StuckItems": ("Count", "a job's items parked for operators (GET /admin/stuck)"),
+    "OutboxBacklog": ("Count", "notices due for delivery (capped at BACKLOG_CAP)"),
+    "PaymentProblems": ("Count", "gateway payments with a problem waiting for an operator"),
+    "WithdrawalsPending": ("Count", "payout instructions not yet done"),
+    "WithdrawalsFailed": ("Count", "withdrawals the gateway refused (money back to balance)"),
+    "ReconciliationDifferences": ("Count", "mismatches in the last reconciliation report"),
+    "PaymentsSettled": ("Count", "gateway payments that funded their order, by Gateway"),
+    "PaymentNotificationsRefused": ("Count", "notifications whose signature failed, by Gateway"),
+    "MoneyMoved": ("None", "fen moved, by Kind: fund, release, refund, payout"),
+}
+
 
 def _emit(record: dict) -> None:
     # stdout, not logging: Lambda's JSON log format would wrap the line, and CloudWatch
@@ -94,8 +117,17 @@ def order_transition(action: str, from_status: str | None, to_status: str | None
                   from_status=from_status, order_id=order_id)
 
 
-def sweep_run(job: str, seconds: float, result: dict | None = None) -> dict:
-    """Record one run of a scheduled function: a count and its duration."""
-    return metrics({"SweepRuns": (1, "Count"),
-                    "SweepDuration": (round(seconds * 1000, 1), "Milliseconds")},
-                   dimensions={"Job": job}, result=result or {})
+def money_moved(kind: str, amount: int) -> dict:
+    """Fen that one committed posting moved (funded, released, refunded, paid out)."""
+    return metric("MoneyMoved", int(amount), "None", dimensions={"Kind": kind})
+
+
+def sweep_run(job: str, seconds: float, result: dict | None = None,
+              gauges: dict[str, float] | None = None) -> dict:
+    """Record one run of a scheduled function: a count, its duration and what it found,
+    with `gauges` (e.g. OldestDueAgeSeconds) read after the run, all in one line."""
+    values = {"SweepRuns": (1, "Count"),
+              "SweepDuration": (round(seconds * 1000, 1), "Milliseconds")}
+    for name, value in (gauges or {}).items():
+        values[name] = (value, METRICS[name][0])
+    return metrics(values, dimensions={"Job": job}, result=result or {})

@@ -6,6 +6,7 @@ python -m deploy.package --stage prod --out build/prod
 """
 import argparse
 import importlib.util
+import json
 import os
 import py_compile
 import shutil
@@ -79,6 +80,14 @@ def slim(zip_path: Path) -> list[str]:
     return sorted(removed)
 
 
+def pin_stage(sam_path: Path, stage: str) -> None:
+    """The merge template serves every stage; the packaged one alarms on the metrics of
+    the stage it deploys (their Stage dimension), and takes no other."""
+    sam = json.loads(sam_path.read_text(encoding="utf-8"))
+    sam["Parameters"]["Stage"].update(Default=stage, AllowedValues=[stage])
+    sam_path.write_text(json.dumps(sam, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def package(stage: str, out: Path, regenerate: bool = True) -> dict:
     """Build <out>/sam.json and <out>/deployment.zip for `stage`; returns sizes."""
     if regenerate:
@@ -92,6 +101,7 @@ def package(stage: str, out: Path, regenerate: bool = True) -> dict:
     subprocess.run([str(chalice), "package", "--stage", stage, "--merge-template",
                     str(template.MERGE_TEMPLATE), str(out)],
                    cwd=template.ROOT, env=env, check=True)
+    pin_stage(out / "sam.json", stage)
     zip_path = out / "deployment.zip"
     before = zip_path.stat().st_size
     removed = slim(zip_path)

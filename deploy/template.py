@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from deploy import hardening, monitoring
+
 ROOT = Path(__file__).resolve().parents[1]
 MERGE_TEMPLATE = ROOT / "deploy" / "merge-template.json"
 DEPLOYED_STAGES = ("dev", "prod")
@@ -82,6 +84,8 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "withdrawals": ["GetItem", "PutItem", *_LEDGER_AUDIT],
         "withdrawals/by_user": ["Query"],
     },
+    # After each run every job reads its gauges (services.sweep_health): the first key of
+    # its index, its own parked items (stuck_items Query), and what waits behind it.
     "sweep_timeouts": {
         "accounts": ["UpdateItem"],
         "campaigns": ["UpdateItem"],
@@ -101,7 +105,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "reviews": ["UpdateItem"],
         "services": ["GetItem", "UpdateItem"],
         "services/by_trial_campaign": ["Query"],
-        "stuck_items": ["DeleteItem", "UpdateItem"],
+        "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
     },
     "release_escrow": {
         "accounts": ["UpdateItem"],
@@ -109,7 +113,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "instructions/pending": ["Query"],
         "orders": ["UpdateItem"],
         "postings": ["PutItem"],
-        "stuck_items": ["DeleteItem", "UpdateItem"],
+        "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
         "withdrawals": ["GetItem", "UpdateItem"],
     },
     # Notifications leave for webhooks and e-mail from the outbox index; a receiver that
@@ -118,7 +122,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "channels": ["GetItem"],
         "notifications": ["GetItem", "UpdateItem"],
         "notifications/outbox": ["Query"],
-        "stuck_items": ["DeleteItem", "UpdateItem"],
+        "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
     },
     # Payments whose notification never came: ask the gateway, then settle as the
     # notification would have (fund the order, or refund money for a closed one).
@@ -130,8 +134,9 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "orders": ["GetItem", "UpdateItem"],
         "payments": ["GetItem", "UpdateItem"],
         "payments/pending": ["Query"],
+        "payments/problems": ["Query"],
         "postings": ["PutItem"],
-        "stuck_items": ["DeleteItem", "UpdateItem"],
+        "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
     },
 }
 # The functions that talk to the payment gateway read its registration (app id and keys):
@@ -232,8 +237,11 @@ def table_properties(model) -> dict:
                             "Projection": _projection(i)} for i in indexes]
     if getattr(model, "TTL_ATTRIBUTE", None):
         props["TimeToLiveSpecification"] = {"AttributeName": model.TTL_ATTRIBUTE, "Enabled": True}
+    # Every table can be restored to any second of the last 35 days: the money, and also
+    # what users wrote (reviews, messages, attachments, channels) and what is derived from
+    # it (market index, counters), so that a restore brings back one consistent moment.
+    props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
     if getattr(model, "MONEY_TABLE", False):
-        props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
         props["DeletionProtectionEnabled"] = True
     return props
 
@@ -271,6 +279,7 @@ def bucket_resources() -> dict:
                     "BlockPublicAcls": True, "BlockPublicPolicy": True,
                     "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
                 "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "LoggingConfiguration": hardening.files_bucket_logging(),
                 # Browsers of the configured web app download with presigned GETs and
                 # upload with presigned POSTs of a form (no header beyond Content-Type).
                 "CorsConfiguration": {"CorsRules": [{
@@ -358,7 +367,9 @@ def logos_cdn_resources() -> dict:
                     "Compress": True,
                     "CachePolicyId": CACHING_OPTIMIZED,
                     "ResponseHeadersPolicyId": SIMPLE_CORS},
+                **hardening.logos_cdn_settings(),
             }},
+            "Metadata": {"checkov": {"skip": hardening.LOGOS_CDN_SKIPS}},
         },
     }
 
@@ -503,12 +514,15 @@ def merge_template(models, chalice_app) -> dict:
         "Properties": {"LogGroupName": _sub(LOG_GROUP_NAME),
                        "RetentionInDays": {"Ref": "LogRetentionDays"}},
     }
-    resources[API_HANDLER] = {"Properties": _function_properties()}
+    resources[API_HANDLER] = {
+        "Properties": {**_function_properties(), **hardening.api_function_properties()},
+        "Metadata": {"checkov": {"skip": hardening.API_FUNCTION_SKIPS}}}
     for name, _ in schedules:
         fn = cfn_name(name)
         resources[fn] = {"Properties": {
-            **_function_properties(),
+            **_function_properties(), **hardening.scheduled_function_properties(fn),
             "Events": {fn + "Event": {"Properties": {"Schedule": {"Ref": fn + "Schedule"}}}}}}
+    resources.update(_operations_resources(models, schedules))
     responses = {}
     for kind, (status, code, message) in _GATEWAY_RESPONSES.items():
         response = {"ResponseTemplates": {
@@ -517,7 +531,9 @@ def merge_template(models, chalice_app) -> dict:
         if status:
             response["StatusCode"] = status
         responses[kind] = response
-    resources["RestAPI"] = {"Properties": {"GatewayResponses": responses}}
+    resources["RestAPI"] = {"DependsOn": hardening.API_DEPENDS_ON,
+                            "Properties": {"GatewayResponses": responses,
+                                           **hardening.api_properties()}}
     outputs = {"FilesBucketName": {"Value": {"Ref": FILES_BUCKET}},
                "LogosUrl": {"Value": _sub("https://${%s.DomainName}/%s" % (LOGOS_CDN,
                                                                            LOGOS_PREFIX))},
@@ -528,8 +544,56 @@ def merge_template(models, chalice_app) -> dict:
                "AlipayNotifyUrl": {"Value": _sub(
                    "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
                    "/api/payments/alipay/notify")}}
-    return {"Parameters": _parameters(schedules), "Rules": _rules(),
-            "Conditions": _conditions(), "Resources": resources, "Outputs": outputs}
+    outputs["AlarmTopicArn"] = {"Value": {"Ref": monitoring.ALARM_TOPIC}}
+    outputs["DashboardUrl"] = {"Value": _sub(
+        "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}"
+        "#dashboards:name=${%s}" % monitoring.DASHBOARD)}
+    return {"Parameters": {**_parameters(schedules), **monitoring.parameters(),
+                           **hardening.parameters()},
+            "Rules": {**_rules(), **hardening.rules()},
+            "Conditions": {**_conditions(), **monitoring.conditions(), **hardening.conditions()},
+            "Resources": resources, "Outputs": outputs}
+
+
+# --- operations: dead letters, logs, alarms, dashboard ------------------------------------
+# DynamoDB reports system errors per table and operation; these are the operations behind
+# each granted action (transactions report as TransactWriteItems / TransactGetItems).
+_OPERATIONS = {"GetItem": ["GetItem", "TransactGetItems"], "PutItem": ["PutItem"],
+               "UpdateItem": ["UpdateItem"], "DeleteItem": ["DeleteItem"], "Query": ["Query"],
+               "Scan": ["Scan"], "BatchGetItem": ["BatchGetItem"],
+               "BatchWriteItem": ["BatchWriteItem"], "ConditionCheckItem": []}
+_TRANSACTED = {"PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}
+
+
+def table_operations() -> dict[str, list[str]]:
+    """Table suffix -> the DynamoDB operations some function calls on it (TABLE_GRANTS)."""
+    out: dict[str, set[str]] = {}
+    for grants in TABLE_GRANTS.values():
+        for target, actions in grants.items():
+            suffix = target.split("/")[0]
+            ops = out.setdefault(suffix, set())
+            for action in actions:
+                ops.update(_OPERATIONS[action])
+                if action in _TRANSACTED:
+                    ops.add("TransactWriteItems")
+    return {suffix: sorted(ops) for suffix, ops in out.items()}
+
+
+def _operations_resources(models, schedules) -> dict:
+    scheduled = {cfn_name(name): name for name, _ in schedules}
+    functions = {API_HANDLER: API_FUNCTION, **scheduled}
+    resources = hardening.dead_letter_queues(list(scheduled))
+    resources.update(hardening.api_logging_resources())
+    resources.update(hardening.access_logs_bucket())
+    resources.update(monitoring.topic())
+    resources.update(monitoring.function_alarms(functions))
+    resources.update(monitoring.api_alarms())
+    resources.update(monitoring.table_alarms(models, table_operations()))
+    resources.update(monitoring.sweep_alarms(
+        scheduled, {fn: hardening.dead_letter_queue_id(fn) for fn in scheduled}))
+    resources.update(monitoring.work_alarms())
+    resources.update(monitoring.dashboard(sorted(scheduled.values()), functions))
+    return resources
 
 
 # --- the policies -------------------------------------------------------------
@@ -572,6 +636,12 @@ def policy(models, function: str = API_FUNCTION) -> dict:
             {"Sid": "UploadTags", "Effect": "Allow", "Action": S3_UPLOAD_ACTIONS,
              "Resource": [_sub("${%s.Arn}/%s*" % (FILES_BUCKET, UPLOAD_PREFIX))]},
         ]
+    if function != API_FUNCTION:
+        # Lambda sends a run that failed its retries to the function's dead-letter queue
+        # with the function's role.
+        statements.append({"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                           "Resource": [{"Fn::GetAtt": [
+                               hardening.dead_letter_queue_id(cfn_name(function)), "Arn"]}]})
     statements.append(
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": [_sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"

@@ -11,9 +11,11 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any, Callable
 
-from chalicelib import observability
+from chalicelib import clock, observability
+from chalicelib.services import sweep_health
 
 log = logging.getLogger("market.jobs")
 log.setLevel(logging.INFO)
@@ -96,5 +98,23 @@ def report(summary: Summary) -> dict:
     log.info(json.dumps(out, ensure_ascii=False, sort_keys=True))
     observability.sweep_run(summary.job, summary.elapsed_ms / 1000,
                             {"found": summary.found, "moved": summary.moved,
-                             "failed": summary.failed})
+                             "failed": summary.failed}, gauges=_gauges(summary))
     return out
+
+
+# Stuck records carry the `now` their job read when it began; the run began at most this
+# much before its elapsed time says (the jobs read the clock before drain starts timing).
+_START_SLACK = timedelta(seconds=1)
+
+
+def _gauges(summary: Summary) -> dict[str, float]:
+    """The run's counts and, read after it, how the job's work stands (services.sweep_health)."""
+    values = {"SweepFound": summary.found, "SweepMoved": summary.moved,
+              "SweepFailed": summary.failed}
+    now = clock.now()
+    started = now - timedelta(milliseconds=summary.elapsed_ms) - _START_SLACK
+    try:
+        values.update(sweep_health.gauges(summary.job, now, started))
+    except Exception:  # a gauge that cannot be read must not fail the run
+        log.exception("%s: could not read its gauges", summary.job)
+    return values

@@ -85,4 +85,5 @@ def settle(trade: payments.TradeStatus, now: datetime) -> str:
         return ALREADY  # voided by a concurrent statement of the same payment
     funding.mark_paid(payment.id, trade, now)
     observability.metric("PaymentsSettled", dimensions={"Gateway": payment.gateway})
+    observability.money_moved(life.FUND, trade.amount)
     return FUNDED

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, settings
+from chalicelib import clock, observability, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
 from chalicelib.services import payments, payouts, stuck
@@ -108,6 +108,7 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
                                *([InstructionModel.gateway_ref.set(gateway_ref)]
                                  if gateway_ref else [])],
                       condition=InstructionModel.status == PENDING)
+        observability.money_moved(ins.kind, ins.amount)
         return True
     except TransactWriteError as error:
         refusal = tx.refusal(error)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactGet
 
-from chalicelib import clock, ids
+from chalicelib import clock, ids, observability
 from chalicelib.domain import payouts as rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (Conflict, InsufficientBalance, NotFound,
@@ -180,6 +180,11 @@ def _settle(ins: InstructionModel, withdrawal: WithdrawalModel, outcome: str, no
                                     *([InstructionModel.last_error.set(
                                         f"TransferRefused: {reason}"[:500])] if reason else [])],
                       condition=InstructionModel.status == "pending")
+        # Committed exactly once (a concurrent run's transaction is refused below).
+        if outcome == rules.FAILED:
+            observability.metric("WithdrawalsFailed", withdrawal_id=withdrawal.id)
+        else:
+            observability.money_moved(rules.PAYOUT, amount)
         return True
     except TransactWriteError as error:
         refusal = tx.refusal(error)

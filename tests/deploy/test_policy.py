@@ -512,9 +512,10 @@ def test_no_function_is_granted_a_call_its_code_never_makes(recorded_calls, func
     names = _resource_names(function)
     unused = []
     for action, resource in _grants(function):
-        if action.startswith(("logs:", "ssm:", "secretsmanager:", "ses:")):
-            # Lambda's runtime writes logs; each secret source is read above; mail is sent
-            # as MailFrom, whose identity (address or domain) only the deployment knows.
+        if action.startswith(("logs:", "ssm:", "secretsmanager:", "ses:", "sqs:")):
+            # Lambda's runtime writes logs, and sends a failed scheduled run to the
+            # function's dead-letter queue with its role; each secret source is read above;
+            # mail is sent as MailFrom, whose identity only the deployment knows.
             continue
         if _is_needed((action, resource), needed):
             continue
@@ -532,12 +533,22 @@ def test_only_the_api_touches_the_bucket_and_the_secret():
         actions = {a for st in statements for a in st["Action"]}
         services = {a.split(":")[0] for a in actions}
         if function == SWEEP:
-            assert services <= {"dynamodb", "logs"}, function
+            assert services <= {"dynamodb", "logs", "sqs"}, function
             continue
-        assert services <= {"dynamodb", "logs", "ssm", "secretsmanager"}, function
+        assert services <= {"dynamodb", "logs", "sqs", "ssm", "secretsmanager"}, function
         secret_reads = {st["Sid"] for st in statements
                         if st["Action"][0].split(":")[0] in ("ssm", "secretsmanager")}
         assert secret_reads == {"AlipayParameter", "AlipaySecret"}, function
+
+
+@pytest.mark.parametrize("function", [SWEEP, RELEASE, SETTLE, DELIVER])
+def test_each_scheduled_function_may_send_only_to_its_own_dead_letter_queue(function):
+    sends = [st for st in _statements(_policy(function=function))
+             if any(a.startswith("sqs:") for a in st["Action"])]
+    assert len(sends) == 1 and sends[0]["Action"] == ["sqs:SendMessage"]
+    queue = template.cfn_name(function) + "DeadLetters"
+    assert sends[0]["Resource"] == [{"Fn::GetAtt": [queue, "Arn"]}]
+    assert not [st for st in _statements(_policy()) if "sqs:SendMessage" in st["Action"]]
 
 
 def test_money_tables_are_never_deleted_from_or_batch_written_and_only_audited_by_scan():
