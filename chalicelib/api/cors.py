@@ -6,7 +6,8 @@ can only name one fixed origin; we want the allowed list from `CORS_ALLOWED_ORIG
 (any origin in the local stage, but only localhost pages for its `/_local/*` routes). So
 the Lambda answers the preflight itself: an `OPTIONS` route is added for every path
 (`add_preflight_routes`, called last in app.py so that every blueprint's paths are
-covered without anyone remembering to), and a middleware puts the answer headers on everything the app returns, errors included.
+covered without anyone remembering to), and a middleware puts the answer headers on
+everything the app returns, errors included.
 API Gateway's own errors carry them through its gateway responses (deploy/template.py);
 the local HTTP server adds them to the errors it answers itself.
 """
