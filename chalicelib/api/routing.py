@@ -115,11 +115,6 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
         key = headers.get("idempotency-key")
         if key is not None and spec.method in WRITE_METHODS:
             idempotency.check_key(key)
-        # Read the input before claiming the key: a body or query refused here never
-        # ran, so it leaves the key free for the corrected request (as with Stripe).
-        body = _parse_body(spec, raw_body, headers)
-        query = _parse_query(spec, request.query_params or {})
-        if key is not None and spec.method in WRITE_METHODS:
             who = caller.user_id if caller else "anonymous"
             print_ = idempotency.fingerprint(spec.method, _actual_path(spec.path, params), raw_body)
             # The app's clock decides the 24 h window, as it decides every other deadline.
@@ -129,7 +124,10 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
                 return Response(body=stored.body, status_code=stored.status,
                                 headers={**stored.headers, "Idempotent-Replayed": "true"})
             claim = claimed
-        req = Request(caller=caller, body=body, query=query, params=params,
+        # Read after the claim, so a key reused with another body is always named as
+        # such; a refused body gives the claim back below (is_input_refusal).
+        req = Request(caller=caller, body=_parse_body(spec, raw_body, headers),
+                      query=_parse_query(spec, request.query_params or {}), params=params,
                       headers=headers, raw_body=raw_body,
                       content_type=headers.get("content-type", ""), now=clock.now(),
                       request_key=claim.request_key if claim else None)
