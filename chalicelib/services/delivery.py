@@ -2,12 +2,13 @@
 
 Every notice is written due (services.notifications); `deliver` reads the user's channels
 at delivery time, POSTs the notice to the webhook signed with the webhook's secret and
-mails it to a confirmed address, then takes it out of the outbox. Each channel that takes
-the notice is recorded on the item at once (`webhook_sent_at`, `email_sent_at`). A channel that fails leaves the notice due
-again after `stuck.backoff` (the escrow instructions' rhythm), parked for operators after
-`INSTRUCTION_MAX_ATTEMPTS` tries. A channel that already took the notice is not sent it
-again on a retry; a receiver may still see one twice (a crash between its 2xx and our
-record), so it should use the notice's `id` to drop repeats.
+mails it to a confirmed address, then takes it out of the outbox. A channel that fails
+leaves the notice due again after `stuck.backoff` (the escrow instructions' rhythm),
+parked for operators after `INSTRUCTION_MAX_ATTEMPTS` tries. Each channel that takes the
+notice is recorded on it at once (`webhook_sent_at`, `email_sent_at`), so a retry — even
+after a crash of ours — never sends it to that channel again; a receiver may still see
+one twice (a crash between its 2xx and our record), so it should use the notice's `id`
+to drop repeats.
 
 Nothing here runs inside a request: a slow or failing receiver delays only this driver.
 """
