@@ -15,11 +15,12 @@ def order_body(service_id, **changes):
 def test_a_typo_refused_as_invalid_leaves_the_key_free_for_the_corrected_order(api):
     service_id = listed_service()
     key = {"Idempotency-Key": "order-form-1"}
-    typo = api.post("/orders", order_body(service_id, due_at="下周五"), user=BUYER, headers=key)
+    body = order_body(service_id)
+    typo = api.post("/orders", {**body, "due_at": "下周五"}, user=BUYER, headers=key)
     assert typo.status == 422 and typo.error_code == "VALIDATION_FAILED"
-    fixed = api.post("/orders", order_body(service_id), user=BUYER, headers=key)
+    fixed = api.post("/orders", body, user=BUYER, headers=key)
     assert fixed.status == 201 and "idempotent-replayed" not in fixed.headers
-    again = api.post("/orders", order_body(service_id), user=BUYER, headers=key)
+    again = api.post("/orders", body, user=BUYER, headers=key)
     assert again.headers.get("idempotent-replayed") == "true"
     assert again.json["id"] == fixed.json["id"]
 
