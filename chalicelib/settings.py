@@ -79,6 +79,11 @@ class Settings:
     mail_from: str | None = None
     mail_transport: str = "ses"
     local_data_dir: str = ".local/data"
+    # Issue 21's lows: a bearer token lives at most this long (exp - iat; without iat,
+    # exp - now); messages' attachments per order; an e-mail confirmation link's life.
+    jwt_max_lifetime_seconds: int = 24 * 3600
+    max_attachments: int = 50
+    email_verify_seconds: int = 24 * 3600
     extra: dict = field(default_factory=dict)
 
     @property
@@ -135,6 +140,9 @@ def load() -> Settings:
         mail_transport=(os.environ.get("MAIL_TRANSPORT")
                         or ("outbox" if stage == "local" else "ses")),
         local_data_dir=os.environ.get("LOCAL_DATA_DIR") or str(_ROOT / ".local" / "data"),
+        jwt_max_lifetime_seconds=_int("JWT_MAX_LIFETIME_SECONDS", day),
+        max_attachments=_int("MAX_ATTACHMENTS", 50),
+        email_verify_seconds=_int("EMAIL_VERIFY_SECONDS", day),
     )
 
 

@@ -1,6 +1,7 @@
 """Bearer tokens: HS256 JWTs signed with the stage's secret, or, when JWT_JWKS_URL is
 set (e.g. a Cognito user pool), RS256 JWTs verified against that JWKS. Claims `sub`,
 `exp`, and the roles list (`roles`, or the claim named by JWT_ROLES_CLAIM)."""
+import time
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import secrets
@@ -66,6 +67,8 @@ def caller_from_headers(headers) -> Caller | None:
         raise Unauthenticated("the token has expired")
     except jwt.PyJWTError:
         raise Unauthenticated("the token is invalid")
+    if _lives_too_long(claims, cfg.jwt_max_lifetime_seconds):
+        raise Unauthenticated("the token lives longer than allowed")
     sub, roles = claims.get("sub"), claims.get(cfg.jwt_roles_claim, [])
     if not isinstance(sub, str) or not 1 <= len(sub) <= 128 or "#" in sub:
         raise Unauthenticated("the token's subject is invalid")
@@ -80,6 +83,18 @@ def caller_from_headers(headers) -> Caller | None:
     return Caller(sub, frozenset(roles) - SYSTEM.roles)
 
 
+def _lives_too_long(claims: dict, max_seconds: int) -> bool:
+    """A token good for longer than `max_seconds`: a leaked one would stay useful for
+    that long. With `iat`, its own span decides; without, how far its `exp` is from now
+    (the real time, as for expiry)."""
+    exp, iat = claims["exp"], claims.get("iat")
+    if iat is not None:
+        return exp - iat > max_seconds
+    return exp - time.time() > max_seconds + LEEWAY_SECONDS
+
+
 def issue_token(sub: str, roles: list[str], ttl_seconds: int = 24 * 3600) -> str:
-    exp = datetime.now(timezone.utc) + timedelta(seconds=ttl_seconds)
-    return _jwt().encode({"sub": sub, "roles": roles, "exp": exp}, _secret(), algorithm="HS256")
+    now = datetime.now(timezone.utc)
+    exp = now + timedelta(seconds=ttl_seconds)
+    return _jwt().encode({"sub": sub, "roles": roles, "iat": now, "exp": exp}, _secret(),
+                         algorithm="HS256")

@@ -1,9 +1,11 @@
 """The caller's outgoing channels: where notifications go besides the inbox."""
 from chalice import Blueprint
 
-from chalicelib.api.routing import USER, route
-from chalicelib.api.schema import Obj, Str
+from chalicelib import settings
+from chalicelib.api.routing import PUBLIC, USER, route
+from chalicelib.api.schema import Bool, Obj, Str
 from chalicelib.domain import channels as rules
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services import channels
 
 bp = Blueprint(__name__)
@@ -19,6 +21,8 @@ SET_CHANNELS = Obj({
 CHANNELS = Obj({
     "webhook_url": Str(1, rules.URL_MAX, nullable=True),
     "email": Str(3, rules.EMAIL_MAX, nullable=True),
+    "email_verified": Bool(description="true once the address's owner opened the "
+                                       "confirmation link; notices are mailed only then"),
     "webhook_secret": Str(64, 64, required=False,
                           description="only when a new webhook was set, and only in this "
                                       "answer: the HMAC-SHA256 key of Market-Signature"),
@@ -34,5 +38,35 @@ def my_channels(req):
 @route(bp, "/me/channels", "PUT", auth=USER, body=SET_CHANNELS, response=CHANNELS,
        tag="notifications")
 def set_my_channels(req):
-    """Set or clear (null) the webhook and the e-mail address."""
-    return channels.set_channels(req.caller, now=req.now, **req.body)
+    """Set or clear (null) the webhook and the e-mail address; a new address is sent a
+    confirmation link and used once confirmed."""
+    return channels.set_channels(req.caller, now=req.now, link_base=_link_base(req),
+                                 **req.body)
+
+
+EMAIL_VERIFIED = Obj({
+    "email": Str(3, rules.EMAIL_MAX),
+    "email_verified": Bool(),
+}, name="EmailVerified")
+VERIFY_QUERY = {"token": Str(1, 512, description="the token of the mailed confirmation link")}
+
+
+@route(bp, channels.VERIFY_PATH, "GET", auth=PUBLIC, query=VERIFY_QUERY,
+       response=EMAIL_VERIFIED, tag="notifications", errors_=["NOT_FOUND"])
+def verify_my_email(req):
+    """Confirm an e-mail channel from its mailed link (the token authenticates; single-use,
+    expiring); an unknown, used, expired or replaced link is 404 NOT_FOUND."""
+    if "token" not in req.query:
+        raise ValidationFailed("some fields are invalid",
+                               errors=[{"field": "token", "problem": "is required"}])
+    return channels.verify_email(req.query["token"], req.now)
+
+
+def _link_base(req) -> str:
+    """Where the confirmation link points: the API's public address when the stage knows
+    it (PUBLIC_BASE_URL), else the host this request came to."""
+    configured = settings.get().public_base_url
+    if configured:
+        return configured
+    proto = req.headers.get("x-forwarded-proto", "http").split(",")[0].strip() or "http"
+    return f"{proto}://{req.headers.get('host', 'localhost')}"

@@ -53,9 +53,12 @@ def list_messages(req):
 
 
 @route(bp, "/orders/{order_id}/attachments", "POST", auth=USER, body=UPLOAD,
-       response=answers.UPLOAD, tag="messages")
+       response=answers.UPLOAD, tag="messages",
+       errors_=["NOT_FOUND", "FORBIDDEN", "VALIDATION_FAILED", "ORDER_CLOSED",
+                "ATTACHMENT_LIMIT_REACHED"])
 def request_attachment(req):
-    """A presigned S3 POST for one file to send in a message (exact type and size)."""
+    """A presigned S3 POST for one file to send in a message (exact type and size, tagged
+    upload=pending until sent); at most MAX_ATTACHMENTS per order, only while it is open."""
     b = req.body
     return attachments.request_upload(req.caller, req.params["order_id"],
                                       filename=b["filename"], content_type=b["content_type"],

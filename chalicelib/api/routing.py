@@ -69,8 +69,9 @@ class Request:
     raw_body: bytes
     content_type: str
     now: object  # datetime, read once per request from the app clock
-    # `<caller>#<Idempotency-Key>` of a write sent with a key, else None. Order writes
-    # record it, so a retry whose first commit landed but lost its answer is recognised.
+    # `<caller>#<Idempotency-Key>@<window start>` of a write sent with a key, else None
+    # (idempotency.Claim.request_key). Writes record it, so a retry whose first commit
+    # landed but lost its answer is recognised, and nothing of an older window is.
     request_key: str | None = None
 
     def paging(self, scope: str = "") -> tuple[int, object]:
@@ -123,6 +124,8 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
                 return Response(body=stored.body, status_code=stored.status,
                                 headers={**stored.headers, "Idempotent-Replayed": "true"})
             claim = claimed
+        # Read after the claim, so a key reused with another body is always named as
+        # such; a refused body gives the claim back below (is_input_refusal).
         req = Request(caller=caller, body=_parse_body(spec, raw_body, headers),
                       query=_parse_query(spec, request.query_params or {}), params=params,
                       headers=headers, raw_body=raw_body,
@@ -131,6 +134,11 @@ def serve(request, spec: RouteSpec, fn, params: dict) -> Response:
         response = _to_response(fn(req), spec.status)
     except DomainError as error:
         response = errors.from_domain(error)
+        if claim and idempotency.is_input_refusal(error.status, error.code):
+            # Refused before the API began to act (an unknown id, a field the service
+            # judged invalid): not the key's answer to keep.
+            _forget_quietly(claim)
+            return response
     except Exception as error:  # the one place that turns a bug into a clean 500
         if (request.query_params or {}).get("cursor") and is_rejected_query(error):
             # A well-formed start key that does not fit the query's key schema (signed,
@@ -257,6 +265,13 @@ def _body_text(response: Response) -> str:
     if isinstance(body, bytes):
         return body.decode("utf-8", "replace")
     return body if isinstance(body, str) else errors.dumps(body)
+
+
+def _forget_quietly(claim) -> None:
+    try:
+        idempotency.forget(claim)
+    except Exception:  # the key then stays held until its in-progress window ends
+        log.exception("could not give back idempotency claim")
 
 
 def _release_quietly(claim) -> None:

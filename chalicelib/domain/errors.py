@@ -173,3 +173,16 @@ class InsufficientBalance(DomainError):
 class PayoutAccountRequired(DomainError):
     code, status = "PAYOUT_ACCOUNT_REQUIRED", 409
     default_message = "set a payout account first (PUT /providers/me/payout-account)"
+
+
+# --- message attachments (issue 21) --------------------------------------------
+class OrderClosed(DomainError):
+    """Files are asked for only while the order is open (not completed, rejected,
+    expired, cancelled or resolved)."""
+
+    code, status, default_message = "ORDER_CLOSED", 409, "the order is closed"
+
+
+class AttachmentLimitReached(DomainError):
+    code, status = "ATTACHMENT_LIMIT_REACHED", 409
+    default_message = "the order has as many attachments as it may have"

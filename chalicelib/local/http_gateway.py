@@ -144,7 +144,7 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
         # What API Gateway's gateway responses do deployed: the errors this server answers
         # itself (no such route, a refused body) are readable by a page on another origin.
         if not any(k.lower() == "access-control-allow-origin" for k in headers):
-            headers.update(cors.answer_headers(self.headers.get("Origin")))
+            headers.update(cors.answer_headers(self.headers.get("Origin"), path=self.path))
         answer = self._handle_binary(answer)
         self._send_http_response(answer["statusCode"], headers, answer["body"])
 
@@ -168,7 +168,8 @@ class ContractRequestHandler(chalice_local.ChaliceRequestHandler):
         self.send_header("Content-Type", answer["headers"].get("Content-Type", "application/json"))
         request_headers = getattr(self, "headers", None)  # unset for a bad request line
         origin = request_headers.get("Origin") if request_headers else None
-        for name, value in cors.answer_headers(origin).items():
+        path = getattr(self, "path", "") or ""
+        for name, value in cors.answer_headers(origin, path=path).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")

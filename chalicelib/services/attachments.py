@@ -1,5 +1,6 @@
 """Files for messages: presigned uploads as strict as the deliverables' (the exact key, the
-declared type, exactly the declared size), pinning a file when a message carries it, and
+declared type, exactly the declared size, tagged pending until sent), at most
+MAX_ATTACHMENTS per order and only while it is open, pinning a file when a message carries it, and
 presigned downloads for whoever may read the conversation."""
 from datetime import datetime
 
@@ -10,10 +11,11 @@ from chalicelib import clock, ids, settings
 from chalicelib.domain import messages as rules
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.errors import (AttachmentLimitReached, NotFound, OrderClosed,
+                                      ValidationFailed)
 from chalicelib.services import orders
-from chalicelib.services.deliverables import (UPLOAD_EXPIRES_SECONDS,
-                                              check_content_type, download_link, safe_filename)
+from chalicelib.services.deliverables import (check_content_type, download_link,
+                                              safe_filename, upload_form)
 from chalicelib.storage.files import s3_client
 from chalicelib.storage.messages import AttachmentModel, MessageFile
 
@@ -32,20 +34,36 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
     """A presigned S3 POST for one message file, bound to its key, type and exact size."""
     order = orders.load(order_id)
     rules.check_may_write(orders.role_of(caller, order), order.status)
+    if order.status in life.CLOSED:
+        # A closed order's conversation is a record, not a store: 50 MB grants on a
+        # cancelled order would be free storage for anyone who once placed one.
+        raise OrderClosed("files are attached while the order is open", status=order.status)
     check_content_type(content_type)
+    limit = settings.get().max_attachments
+    if _count(order.id) >= limit:
+        raise AttachmentLimitReached(max_attachments=limit)
     file_id = ids.new_id("file")
     name = safe_filename(filename)
     key = f"orders/{order.id}/attachments/{file_id}/{name}"
-    AttachmentModel(order.id, file_id, uploader_id=caller.user_id, s3_key=key, filename=name,
-                    content_type=content_type, size=size, created_at=clock.to_key(now)).save()
-    # Exactly `size` bytes of exactly this type at exactly this key: the file a message
-    # will show is the file that was declared.
-    upload = s3_client().generate_presigned_post(
-        settings.get().bucket, key, Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
-        ExpiresIn=UPLOAD_EXPIRES_SECONDS)
-    return {"upload": {"url": upload["url"], "fields": upload["fields"]}, "file_id": file_id,
-            "filename": name, "max_bytes": size, "expires_in": UPLOAD_EXPIRES_SECONDS}
+    item = AttachmentModel(order.id, file_id, uploader_id=caller.user_id, s3_key=key,
+                           filename=name, content_type=content_type, size=size,
+                           created_at=clock.to_key(now))
+    item.save()
+    # Counted again after the write: of requests racing for the last places, any that
+    # went over takes its own file back, so the order never keeps more than the limit
+    # (at worst a racer is refused that a moment later would have fitted).
+    if _count(order.id) > limit:
+        item.delete()
+        raise AttachmentLimitReached(max_attachments=limit)
+    # Exactly `size` bytes of exactly this type at exactly this key, tagged as pending:
+    # the file a message will show is the file that was declared, and an upload never
+    # sent expires with the deliveries' abandoned uploads.
+    return upload_form(key, content_type, size) | {"file_id": file_id, "filename": name}
+
+
+def _count(order_id: str) -> int:
+    """Attachments asked for on the order, sent or not (a consistent read)."""
+    return AttachmentModel.count(order_id, consistent_read=True)
 
 
 def download_url(caller: Caller, order_id: str, file_id: str) -> dict:
@@ -83,9 +101,12 @@ def pin(caller: Caller, order_id: str, file_ids: list[str], message_id: str):
     for item in items:
         pinned = f"orders/{order_id}/messages/{message_id}/{item.file_id}/{item.filename}"
         try:
+            # Without the upload's tags: the sent copy must never expire as an
+            # abandoned upload.
             s3_client().copy_object(Bucket=bucket, Key=pinned,
                                     CopySource={"Bucket": bucket, "Key": item.s3_key},
-                                    MetadataDirective="REPLACE", ContentType=item.content_type)
+                                    MetadataDirective="REPLACE", ContentType=item.content_type,
+                                    TaggingDirective="REPLACE")
             size = s3_client().head_object(Bucket=bucket, Key=pinned).get("ContentLength")
         except ClientError as error:
             if _missing(error):

@@ -27,7 +27,7 @@ UPLOAD_EXPIRES_SECONDS = 600
 DOWNLOAD_EXPIRES_SECONDS = 600
 UPLOAD_PREFIX = "orders/"
 # Every upload arrives tagged upload=pending (the signed POST policy requires the field);
-# delivering a file removes the tag. The bucket's lifecycle rule expires what still
+# what is delivered or sent is copied to a pinned key without it. The bucket's lifecycle rule expires what still
 # carries it after a week: files uploaded and never delivered.
 PENDING_TAG = ("upload", "pending")
 _PENDING_TAGGING = ("<Tagging><TagSet><Tag><Key>%s</Key><Value>%s</Value></Tag></TagSet>"
@@ -74,16 +74,22 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
     key = f"{UPLOAD_PREFIX}{order.id}/{file_id}/{name}"
     DeliverableModel(order.id, file_id, s3_key=key, filename=name, content_type=content_type,
                      size=size, created_at=clock.to_key(now)).save()
-    # The policy binds the exact key (boto adds it), the declared type and the exact size,
-    # so the browser cannot upload something else under this file id.
+    return upload_form(key, content_type, size) | {"file_id": file_id, "filename": name}
+
+
+def upload_form(key: str, content_type: str, size: int) -> dict:
+    """The presigned S3 POST of one upload (deliveries, message attachments), and its
+    limits. The policy binds the exact key (boto adds it), the declared type, the exact
+    size and the upload=pending tag, so the browser cannot upload something else under
+    the file id, nor an object the abandoned-upload rule would not expire."""
     upload = s3_client().generate_presigned_post(
         settings.get().bucket, key,
         Fields={"Content-Type": content_type, "tagging": _PENDING_TAGGING},
         Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size],
                     {"tagging": _PENDING_TAGGING}],
         ExpiresIn=UPLOAD_EXPIRES_SECONDS)
-    return {"upload": {"url": upload["url"], "fields": upload["fields"]}, "file_id": file_id,
-            "filename": name, "max_bytes": size, "expires_in": UPLOAD_EXPIRES_SECONDS}
+    return {"upload": {"url": upload["url"], "fields": upload["fields"]}, "max_bytes": size,
+            "expires_in": UPLOAD_EXPIRES_SECONDS}
 
 
 def deliver_order(caller: Caller, order_id: str, *, file_ids: list[str], note: str,

@@ -2,30 +2,31 @@
 
 Every notice is written due (services.notifications); `deliver` reads the user's channels
 at delivery time, POSTs the notice to the webhook signed with the webhook's secret and
-mails it, then takes it out of the outbox. A channel that fails leaves the notice due
-again after `stuck.backoff` (the escrow instructions' rhythm), parked for operators after
-`INSTRUCTION_MAX_ATTEMPTS` tries. A channel that already took the notice is not sent it
-again on a retry; a receiver may still see one twice (a crash between its 2xx and our
-record), so it should use the notice's `id` to drop repeats.
+mails it to a confirmed address, then takes it out of the outbox. A channel that fails
+leaves the notice due again after `stuck.backoff` (the escrow instructions' rhythm),
+parked for operators after `INSTRUCTION_MAX_ATTEMPTS` tries. Each channel that takes the
+notice is recorded on it at once (`webhook_sent_at`, `email_sent_at`), so a retry — even
+after a crash of ours — never sends it to that channel again; a receiver may still see
+one twice (a crash between its 2xx and our record), so it should use the notice's `id`
+to drop repeats.
 
 Nothing here runs inside a request: a slow or failing receiver delays only this driver.
 """
 import hashlib
 import hmac
-import email.policy
 import http.client
 import json
 import logging
+import socket
 import ssl
 from datetime import datetime
-from email.message import EmailMessage
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock, settings
 from chalicelib.services import channels, notifications, stuck
+from chalicelib.services.mail import DeliveryFailed, Mailer
 from chalicelib.storage.notifications import OUTBOX_PK, NotificationModel
 
 log = logging.getLogger("market.delivery")
@@ -34,10 +35,6 @@ WEBHOOK_TIMEOUT_SECONDS = 3
 SIGNATURE_HEADER = "Market-Signature"
 DELIVERED, PARKED, PENDING, SKIPPED = "delivered", "parked", "pending", "skipped"
 _ERROR_MAX = 500
-
-
-class DeliveryFailed(Exception):
-    """A channel did not take the notice (non-2xx, timeout, refused address, mail error)."""
 
 
 def due(now: datetime, *, limit: int, start_key=None):
@@ -69,22 +66,30 @@ def deliver(user_id: str, sk: str, now: datetime, *, mailer=None) -> str:
     target = channels.load(user_id)
     errors = []
     body = json.dumps(_payload(notice), ensure_ascii=False, sort_keys=True).encode()
-    sent = []
+    M = NotificationModel
     if target is not None and target.webhook_url and not notice.webhook_sent_at:
         try:
             post_webhook(target.webhook_url, target.webhook_secret or "", body)
-            sent.append(NotificationModel.webhook_sent_at.set(clock.to_key(now)))
         except DeliveryFailed as error:
             errors.append(f"webhook: {error}")
-    if target is not None and target.email and not notice.email_sent_at:
+        else:
+            # Recorded now, before the next channel is tried: whatever becomes of the
+            # e-mail (even a crash of ours), the webhook is never sent this notice again.
+            if not _update(notice, [M.webhook_sent_at.set(clock.to_key(now))], found_due):
+                return SKIPPED
+    # Only a confirmed address (services.channels): mail to an address nobody proved
+    # is theirs would be the platform spamming whoever was named.
+    if target is not None and channels.email_is_verified(target) and not notice.email_sent_at:
         try:
-            (mailer or Mailer()).send(target.email, notice)
-            sent.append(NotificationModel.email_sent_at.set(clock.to_key(now)))
+            mail_notice(mailer or Mailer(), target.email, notice)
         except DeliveryFailed as error:
             errors.append(f"email: {error}")
+        else:
+            if not _update(notice, [M.email_sent_at.set(clock.to_key(now))], found_due):
+                return SKIPPED
     if errors:
-        return _retry_later(notice, found_due, sent, "; ".join(errors), now)
-    return _done(notice, found_due, sent, now)
+        return _retry_later(notice, found_due, "; ".join(errors), now)
+    return _done(notice, found_due, now)
 
 
 def _payload(notice: NotificationModel) -> dict:
@@ -93,18 +98,18 @@ def _payload(notice: NotificationModel) -> dict:
     return out
 
 
-def _done(notice, found_due, sent, now) -> str:
+def _done(notice, found_due, now) -> str:
     M = NotificationModel
-    actions = [*sent, M.outbox_pk.remove(), M.outbox_due.remove(), M.delivery.set(DELIVERED),
+    actions = [M.outbox_pk.remove(), M.outbox_due.remove(), M.delivery.set(DELIVERED),
                M.delivered_at.set(clock.to_key(now)), M.delivery_error.remove()]
     _update(notice, actions, found_due)
     return DELIVERED
 
 
-def _retry_later(notice, found_due, sent, error: str, now) -> str:
+def _retry_later(notice, found_due, error: str, now) -> str:
     M = NotificationModel
     attempts = int(notice.delivery_attempts or 0) + 1
-    actions = [*sent, M.delivery_attempts.set(attempts), M.delivery_error.set(error[:_ERROR_MAX])]
+    actions = [M.delivery_attempts.set(attempts), M.delivery_error.set(error[:_ERROR_MAX])]
     if attempts >= settings.get().instruction_max_attempts:
         # Out of the outbox: a person must look at it (GET /admin/stuck lists it).
         actions += [M.outbox_pk.remove(), M.outbox_due.remove(), M.delivery.set(PARKED)]
@@ -146,22 +151,44 @@ def defer(user_id: str, sk: str, retry_at: datetime | None) -> bool:
 
 
 # --- the webhook ---------------------------------------------------------------
+class _Pinned:
+    """An http.client connection whose socket goes to one given IP address while
+    everything else names the host: the Host header, and for https the SNI name and the
+    certificate check (`server_hostname`, taken from `host` by HTTPSConnection)."""
+
+    def __init__(self, host: str, port: int | None, *, address: str, **kwargs):
+        super().__init__(host, port, **kwargs)
+        # http.client opens its socket through this attribute (`(host, port)`, timeout,
+        # source address); only the address it connects to changes.
+        self._create_connection = (
+            lambda where, *args: socket.create_connection((address, where[1]), *args))
+
+
+class PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
+    pass
+
+
+class PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
+    pass
+
+
 def post_webhook(url: str, secret: str, body: bytes, *, signed_at: int | None = None) -> int:
     """POST the body, signed; its status if 2xx. Redirects are not followed."""
     # Checked again now, not only when it was set: what the name resolves to may have
-    # changed since (DNS rebinding).
-    problem = channels.webhook_problem(url)
+    # changed since. And the connection goes to the address checked, not to the name:
+    # a second lookup could answer another address (DNS rebinding to loopback).
+    problem, address = channels.checked_address(url)
     if problem:
         raise DeliveryFailed(f"webhook_url {problem}")
     parts = urlsplit(url)
     timestamp = int(clock.real_now().timestamp()) if signed_at is None else signed_at
     if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname, parts.port,
-                                           timeout=WEBHOOK_TIMEOUT_SECONDS,
-                                           context=ssl.create_default_context())
+        conn = PinnedHTTPSConnection(parts.hostname, parts.port, address=address,
+                                     timeout=WEBHOOK_TIMEOUT_SECONDS,
+                                     context=ssl.create_default_context())
     else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port,
-                                          timeout=WEBHOOK_TIMEOUT_SECONDS)
+        conn = PinnedHTTPConnection(parts.hostname, parts.port, address=address,
+                                    timeout=WEBHOOK_TIMEOUT_SECONDS)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         conn.request("POST", path, body=body, headers={
@@ -182,54 +209,9 @@ def post_webhook(url: str, secret: str, body: bytes, *, signed_at: int | None = 
 
 
 # --- e-mail ----------------------------------------------------------------------
-class Mailer:
-    """Sends a notice by mail: through SES, or into the local outbox directory."""
-
-    def __init__(self, cfg=None):
-        self.cfg = cfg or settings.get()
-        self._ses = None
-
-    def send(self, to: str, notice: NotificationModel) -> None:
-        message = self.message(to, notice)
-        try:
-            if self.cfg.mail_transport == "outbox":
-                self._to_outbox(message, notice)
-            else:
-                self._to_ses(message)
-        except DeliveryFailed:
-            raise
-        except Exception as error:  # noqa: BLE001 - any SES or disk failure is this channel failing
-            raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
-
-    def message(self, to: str, notice: NotificationModel) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.cfg.mail_from or "notifications@market.local"
-        message["To"] = to
-        message["Subject"] = f"[服务市场] {notice.text[:60]}"
-        message["X-Market-Notification"] = notice.id
-        payload = json.dumps(_payload(notice), ensure_ascii=False, indent=2, sort_keys=True)
-        # 8bit, not base64: the local outbox's .eml files read as text with `cat`.
-        message.set_content(f"{notice.text}\n\n{payload}\n", cte="8bit")
-        return message
-
-    def _to_outbox(self, message: EmailMessage, notice: NotificationModel) -> None:
-        folder = self.outbox_dir(self.cfg)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{notice.created_at.replace(':', '')}-{notice.id}.eml").write_bytes(
-            message.as_bytes(policy=email.policy.default.clone(utf8=True)))
-
-    @staticmethod
-    def outbox_dir(cfg=None) -> Path:
-        return Path((cfg or settings.get()).local_data_dir) / "mail"
-
-    def _to_ses(self, message: EmailMessage) -> None:
-        if not self.cfg.mail_from:
-            raise DeliveryFailed("MAIL_FROM is not set")
-        if self._ses is None:
-            import boto3
-
-            self._ses = boto3.client("ses", region_name=self.cfg.region)
-        self._ses.send_email(
-            Source=self.cfg.mail_from, Destination={"ToAddresses": [message["To"]]},
-            Message={"Subject": {"Data": message["Subject"], "Charset": "UTF-8"},
-                     "Body": {"Text": {"Data": message.get_content(), "Charset": "UTF-8"}}})
+def mail_notice(mailer: Mailer, to: str, notice: NotificationModel) -> None:
+    """E-mail one notice: its text (the Subject on one line) and its JSON."""
+    payload = json.dumps(_payload(notice), ensure_ascii=False, indent=2, sort_keys=True)
+    mailer.send(to, notice.text, f"{notice.text}\n\n{payload}\n",
+                name=f"{notice.created_at.replace(':', '')}-{notice.id}",
+                headers={"X-Market-Notification": notice.id})

@@ -11,12 +11,16 @@ write, mark it complete with the answer, replay that answer to repeats.
   (`Claim.request_key`, as `Request.request_key`), so nothing of the old window — an
   order id derived from the key, an event made by it — can be mistaken for this
   request's own work and answered instead.
+- as with Stripe, only requests that ran are remembered: one refused on its input
+  before the API began to act on it (`is_input_refusal`: 400, 401, 404, 422
+  VALIDATION_FAILED) gives its key back (`forget`), so the same key with a corrected
+  body is a new request. Refusals decided by the resource's state (409 …) are replayed.
 """
 import hashlib
 import json
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from chalicelib import settings as settings_module
 from chalicelib.domain.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
@@ -25,8 +29,11 @@ from chalicelib.storage.idempotency import IdempotencyRecord, record_key
 
 IN_PROGRESS_SECONDS = 60  # longer than any request may run (API Gateway stops at 29 s)
 IN_PROGRESS, COMPLETE, RELEASED = "in_progress", "complete", "released"
-
-
+# Statuses that refuse the request itself (its input, its caller, the thing it names)
+# whatever state the resources are in; 422 only for the input's own validation (other
+# 422 codes, e.g. SERVICE_INCOMPLETE, are decided by a resource's state).
+_INPUT_REFUSAL_STATUSES = {400, 401, 404}
+_INPUT_REFUSAL_CODES = {422: {"VALIDATION_FAILED"}}
 
 @dataclass
 class StoredResponse:
@@ -43,6 +50,9 @@ class Claim:
     key: str
     window_start: int
     replay: StoredResponse | None = None
+    # False when the claim retook a window an earlier try had (crashed or released):
+    # that try may have acted, so the window must outlive this try's refusal.
+    fresh: bool = True
 
     @property
     def request_key(self) -> str:
@@ -117,7 +127,31 @@ def claim(caller: str, key: str, print_: str, now_epoch: float, _tries: int = 3)
         if not condition_failed(error):
             raise
         raise IdempotencyInProgress()
-    return Claim(caller, key, window)
+    return Claim(caller, key, window, fresh=False)
+
+
+def is_input_refusal(status: int, code: str | None) -> bool:
+    """Whether an answer refused the request before the API began to act on it: such an
+    answer is not the key's to keep."""
+    return status in _INPUT_REFUSAL_STATUSES or code in _INPUT_REFUSAL_CODES.get(status, ())
+
+
+def forget(claim_: Claim) -> None:
+    """Give the key back after an input refusal: the next request with it (a corrected
+    body, say) is a new request. A retaken window is only released, since an earlier try
+    of it may have acted: its same-body retry runs again, another body stays refused."""
+    if not claim_.fresh:
+        release(claim_)
+        return
+    R = IdempotencyRecord
+    try:
+        # Only our own claim, still running: a newer window (or another claimant after
+        # ours expired) is never removed.
+        R(record_key(claim_.caller, claim_.key)).delete(
+            condition=(R.state == IN_PROGRESS) & (R.window_start == claim_.window_start))
+    except DeleteError as error:
+        if not condition_failed(error):
+            raise
 
 
 def complete(claim_: Claim, response: StoredResponse) -> None:

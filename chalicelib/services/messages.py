@@ -95,8 +95,9 @@ def _message_id(caller: Caller, order_id: str, now: datetime, key: str | None):
 
     With an Idempotency-Key the id is derived from it, as a new order's is: a retry
     whose first try committed but lost its answer finds that message instead of posting
-    it twice. A key used again after its window is a new request, so a message older
-    than the window gets a fresh id beside it.
+    it twice. The request key names the key's window (`<caller>#<key>@<window start>`),
+    so a key used again after its window derives another id; the age check below also
+    keeps a message written without that suffix from being answered to a new window.
     """
     if key is None:
         return ids.new_id("msg"), None

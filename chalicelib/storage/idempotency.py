@@ -25,6 +25,6 @@ class IdempotencyRecord(Model):
 
 
 def record_key(caller: str, key: str) -> str:
-    """`<caller>#<Idempotency-Key>`: the record's key, and the request key order events
-    carry."""
+    """`<caller>#<Idempotency-Key>`: the record's key. The request key that writes carry
+    adds the key's window (`services.idempotency.Claim.request_key`)."""
     return f"{caller}#{key}"

@@ -209,7 +209,7 @@ class OrderEventModel(Model):
     actor = UnicodeAttribute()
     at = UnicodeAttribute()  # clock.to_key
     data = MapAttribute(default=dict)
-    # `<caller>#<Idempotency-Key>` of the request that made the change, if it had one.
+    # `<caller>#<Idempotency-Key>@<window start>` of the request that made the change, if any.
     request_key = UnicodeAttribute(null=True)
 
 

@@ -57,6 +57,7 @@ class WithdrawalModel(Model):
     failed_at = UnicodeAttribute(null=True)
     failure_reason = UnicodeAttribute(null=True)
     gateway_ref = UnicodeAttribute(null=True)
-    request_key = UnicodeAttribute(null=True)  # <caller>#<Idempotency-Key> that asked
+    # `<caller>#<Idempotency-Key>@<window start>` of the request that asked, if any.
+    request_key = UnicodeAttribute(null=True)
 
     by_user = WithdrawalsByUser()

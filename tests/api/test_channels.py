@@ -2,12 +2,14 @@
 addresses a webhook may never reach (in a deployed stage, and in the local stage)."""
 import dataclasses
 import re
+from urllib.parse import quote
 
 import pytest
 
-from chalicelib import settings
+from chalicelib import clock, settings
 from chalicelib.services import channels
 from chalicelib.storage.channels import ChannelsModel
+from tests.api.channels_support import link_mails, link_token, mail_to_dir, open_link, read_mail
 
 BUYER = "buyer-1"
 PUBLIC_IP = "93.184.216.34"
@@ -45,7 +47,7 @@ def test_setting_a_webhook_answers_its_secret_once(api, deployed, resolves_to):
     shown = api.get("/me/channels", user=BUYER)
     assert shown.status == 200
     assert shown.json == {"webhook_url": "https://hooks.example.com/market",
-                          "email": "shop@example.com"}
+                          "email": "shop@example.com", "email_verified": False}
     assert secret not in shown.raw.decode()
     # The same hook again keeps its secret and does not show it; a new hook gets a new one.
     again = put(api, {"webhook_url": "https://hooks.example.com/market"})
@@ -57,10 +59,11 @@ def test_setting_a_webhook_answers_its_secret_once(api, deployed, resolves_to):
 def test_null_clears_and_absent_keeps(api, deployed, resolves_to):
     put(api, {"webhook_url": "https://hooks.example.com/market", "email": "shop@example.com"})
     assert put(api, {"email": None}).json == {"webhook_url": "https://hooks.example.com/market",
-                                              "email": None}
-    assert put(api, {"webhook_url": None}).json == {"webhook_url": None, "email": None}
+                                              "email": None, "email_verified": False}
+    nothing = {"webhook_url": None, "email": None, "email_verified": False}
+    assert put(api, {"webhook_url": None}).json == nothing
     assert ChannelsModel.get(BUYER).webhook_secret is None
-    assert api.get("/me/channels", user="buyer-2").json == {"webhook_url": None, "email": None}
+    assert api.get("/me/channels", user="buyer-2").json == nothing
 
 
 @pytest.mark.parametrize("url, addresses, problem", [
@@ -126,3 +129,70 @@ def test_bad_bodies_are_refused_in_the_error_shape(api):
     bad_json = api.put("/me/channels", raw=b"{not json", user=BUYER)
     assert bad_json.status == 400 and bad_json.error_code == "INVALID_REQUEST"
     assert api.get("/me/channels").status == 401
+
+
+# --- an e-mail address is used only once its owner confirmed it ----------------------
+@pytest.fixture
+def mail_dir(tmp_path, monkeypatch):
+    return mail_to_dir(monkeypatch, tmp_path)
+
+
+def the_link(mail_dir) -> tuple[str, str]:
+    [mail] = link_mails(mail_dir)
+    message = read_mail(mail)
+    mail.unlink()
+    return message["To"], message.get_content()
+
+
+def test_a_new_address_is_sent_a_link_and_confirmed_once(api, mail_dir):
+    reply = put(api, {"email": "shop@example.com"})
+    assert reply.json["email_verified"] is False
+    to, text = the_link(mail_dir)
+    assert to == "shop@example.com" and "/me/channels/email/verify?token=" in text
+    opened = open_link(api, text)
+    assert opened.status == 200
+    assert opened.json == {"email": "shop@example.com", "email_verified": True}
+    assert api.get("/me/channels", user=BUYER).json["email_verified"] is True
+    again = open_link(api, text)
+    assert again.status == 404 and again.error_code == "NOT_FOUND"
+    # The same confirmed address again stays confirmed and mails nothing.
+    assert put(api, {"email": "shop@example.com"}).json["email_verified"] is True
+    assert link_mails(mail_dir) == []
+
+
+def test_a_link_expires(api, mail_dir):
+    put(api, {"email": "shop@example.com"})
+    _, text = the_link(mail_dir)
+    clock.advance(settings.get().email_verify_seconds + 1)
+    assert open_link(api, text).status == 404
+    assert api.get("/me/channels", user=BUYER).json["email_verified"] is False
+
+
+def test_a_changed_address_voids_the_old_link_and_the_confirmation(api, mail_dir):
+    put(api, {"email": "shop@example.com"})
+    _, first = the_link(mail_dir)
+    assert open_link(api, first).status == 200
+    assert put(api, {"email": "other@example.com"}).json["email_verified"] is False
+    _, second = the_link(mail_dir)
+    put(api, {"email": "third@example.com"})
+    assert open_link(api, second).status == 404  # replaced by the third address's link
+    _, third = the_link(mail_dir)
+    assert open_link(api, third).json == {"email": "third@example.com", "email_verified": True}
+
+
+def test_only_the_mailed_token_confirms(api, mail_dir):
+    put(api, {"email": "shop@example.com"})
+    _, text = the_link(mail_dir)
+    user_part, secret = link_token(text).split(".", 1)
+    forged = f"{user_part}.{secret[:-2]}xx"
+    for token in (forged, secret, "garbage", "Li4u.x", "%ff%fe.x"):
+        reply = api.get(f"/me/channels/email/verify?token={quote(token)}")
+        assert reply.status == 404 and reply.error_code == "NOT_FOUND", token
+    missing = api.get("/me/channels/email/verify")
+    assert missing.status == 422 and missing.error_code == "VALIDATION_FAILED"
+    assert api.get("/me/channels", user=BUYER).json["email_verified"] is False
+    # Another user's token of their own does not confirm this address either.
+    put(api, {"email": "mine@example.com"}, user="buyer-2")
+    _, theirs = the_link(mail_dir)
+    assert open_link(api, theirs).json["email"] == "mine@example.com"
+    assert api.get("/me/channels", user=BUYER).json["email_verified"] is False

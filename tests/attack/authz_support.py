@@ -69,6 +69,7 @@ class Target:
     raw: bytes | None = None
     content_type: str = "application/json"
     probe: Callable[[], object] | None = None
+    query: str = ""  # appended to the path (e.g. "?token=…")
 
 
 class World:

@@ -7,6 +7,7 @@ very answer an id that does not exist gets, so nothing can be probed); one who m
 it but not do this gets 403; the right party really succeeds. A refused write leaves
 the resource as it was. Runs on moto only: it is large.
 """
+import base64
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -113,6 +114,15 @@ def notification_target(w: World) -> Target:
                   content_type="application/x-www-form-urlencoded", probe=w.order_probe(oid))
 
 
+def forged_email_link(w: World) -> Target:
+    """buyer-1's address awaiting confirmation, and a link naming buyer-1 with a made-up
+    secret."""
+    assert w.api.put("/me/channels", {"email": "shop@example.com"}, user=BUYER).status == 200
+    user_part = base64.urlsafe_b64encode(BUYER.encode()).decode().rstrip("=")
+    return Target({}, BUYER, query=f"?token={user_part}.forged-secret",
+                  probe=lambda: w.api.get("/me/channels", user=BUYER).json)
+
+
 def self_target(party=BUYER, body=None, **extra):
     return lambda w: Target({}, party, body=body(w) if callable(body) else body, **extra)
 
@@ -201,6 +211,10 @@ CASES: dict[tuple[str, str], Case] = {
     # anyone (tests/api/test_alipay_payments.py forges them against Alipay: 400).
     ("POST", "/payments/{gateway}/notify"): Case(SIGNED, notification_target,
                                                   overrides={"anyone": 404}),
+    # The link's token is the authentication: a bearer token, good or bad, counts for
+    # nothing, and a forged link confirms nothing (404 as for an unknown one).
+    ("GET", "/me/channels/email/verify"): Case(SIGNED, forged_email_link,
+                                                overrides={"anyone": 404}),
     ("GET", "/admin/stuck"): Case(ADMIN, self_target(OPERATOR)),
     ("GET", "/admin/providers"): Case(ADMIN, self_target(OPERATOR)),
     ("GET", "/admin/orders"): Case(ADMIN, self_target(OPERATOR)),
@@ -348,7 +362,7 @@ def _headers(caller: str, target: Target, case: Case) -> dict:
 
 
 def _call(world: World, spec: RouteSpec, target: Target, headers: dict, params: dict):
-    path = spec.path.format(**params)
+    path = spec.path.format(**params) + target.query
     if target.raw is not None:
         return world.api.call(spec.method, path, raw=target.raw, headers=headers,
                               content_type=target.content_type)

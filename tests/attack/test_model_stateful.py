@@ -190,8 +190,19 @@ class MarketMachine(RuleBasedStateMachine):
         # CHOICE: a caller refused at the door (an operators-only route) never claims
         # the key: each try is answered afresh.
         at_the_door = path.startswith("/admin/") and actor != OPERATOR
+        # A refusal of the input (400/401/404/422 VALIDATION_FAILED) stores nothing under
+        # the key, as with Stripe: the retry is answered afresh, another body runs anew.
+        refused_input = first.status in (400, 401, 404) or (
+            first.status == 422 and first.error_code == "VALIDATION_FAILED")
         if at_the_door:
             self.expect(reply, rm.FORBIDDEN, f"retry {path}")
+        elif refused_input:
+            OUTCOMES[f"input refused, retried → {reply.status}"] += 1
+            assert "idempotent-replayed" not in reply.headers, reply.headers
+            if same_body:
+                assert (reply.status, reply.error_code) == (first.status, first.error_code)
+            else:
+                assert reply.status < 500 and reply.error_code != "IDEMPOTENCY_KEY_REUSED"
         elif same_body:
             OUTCOMES[f"replay → {reply.status}"] += 1
             assert (reply.status, reply.json) == (first.status, first.json), (first, reply)

@@ -5,6 +5,8 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import socket
+import ssl
 import threading
 import time
 from datetime import timedelta
@@ -17,7 +19,9 @@ from chalice.test import Client
 from chalicelib import clock, settings
 from chalicelib.services import delivery, escrow, stuck
 from chalicelib.services.notifications import notify
+from chalicelib.storage.channels import ChannelsModel
 from chalicelib.storage.notifications import NotificationModel
+from tests.api.channels_support import confirm_email, mail_to_dir, open_link, read_mail
 from tests.api.orders_support import PROVIDER, paid_order
 from tests.support import ApiClient
 
@@ -67,9 +71,7 @@ def receiver():
 
 @pytest.fixture
 def mail_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(settings, "_current", dataclasses.replace(
-        settings.get(), local_data_dir=str(tmp_path), mail_transport="outbox"))
-    return tmp_path / "mail"
+    return mail_to_dir(monkeypatch, tmp_path)
 
 
 def hook(api, url, user=BUYER, **extra) -> str:
@@ -198,8 +200,7 @@ def test_a_slow_receiver_times_out_and_never_holds_up_an_order(api, receiver, ma
 
 
 def test_the_local_stage_writes_mail_to_the_outbox_directory(api, mail_dir):
-    reply = api.put("/me/channels", {"email": "shop@example.com"}, user=BUYER)
-    assert reply.status == 200
+    confirm_email(api, mail_dir)
     notice = send(text="服务商已接单")
     assert deliver(api)["moved"] == 1
     files = sorted(mail_dir.glob("*.eml"))
@@ -232,19 +233,24 @@ def test_deployed_stages_mail_through_ses(moto_api):
     ses = boto3.client("ses", region_name="us-east-1")
     ses.verify_email_identity(EmailAddress="notices@market.example.com")
     moto_api.put("/me/channels", {"email": "shop@example.com"}, user=BUYER)
+    [link] = _sent_by_moto()
+    assert link.destinations["ToAddresses"] == ["shop@example.com"]
+    assert open_link(moto_api, link.body).status == 200
     notice = send(text="服务商已交付，请验收")
     assert deliver(moto_api)["moved"] == 1
-    sent = _sent_by_moto()
+    sent = _sent_by_moto()[1:]
     assert len(sent) == 1
     assert sent[0].source == "notices@market.example.com"
     assert sent[0].destinations["ToAddresses"] == ["shop@example.com"]
     assert "服务商已交付，请验收" in sent[0].subject and notice["id"] in sent[0].body
     points = ses.get_send_statistics()["SendDataPoints"]
-    assert sum(p["DeliveryAttempts"] for p in points) == 1
+    assert sum(p["DeliveryAttempts"] for p in points) == 2  # the link, then the notice
 
 
 def test_an_unverified_sender_is_a_failed_delivery_retried_later(moto_api):
     moto_api.put("/me/channels", {"email": "shop@example.com"}, user=BUYER)
+    # The link could not be sent either (SES refuses the sender): confirmed by hand here.
+    ChannelsModel(BUYER).update(actions=[ChannelsModel.email_verified_at.set("2026-01-01")])
     notice = send()
     assert deliver(moto_api)["failed"] == 1
     item = stored(notice["id"])
@@ -265,3 +271,123 @@ def test_the_job_runs_on_every_schedule_the_others_run_on(api, receiver, mail_di
     send()
     assert api.post("/_local/sweeps").json[JOB]["moved"] == 1
     assert len(receiver.requests) == 1
+
+
+# --- one channel's trouble is not the other's ------------------------------------
+def test_a_line_break_in_the_text_makes_a_one_line_subject_and_one_webhook_post(
+        api, receiver, mail_dir):
+    hook(api, receiver.url)
+    confirm_email(api, mail_dir)
+    notice = send(text="买家留言：\r\n请改成红色\nBcc: victim@example.com")
+    assert deliver(api)["moved"] == 1
+    clock.advance(stuck.backoff(1).total_seconds() + 1)
+    assert deliver(api)["found"] == 0
+    assert len(receiver.requests) == 1
+    [mail] = mail_dir.glob("*.eml")
+    message = read_mail(mail)
+    assert message["Subject"] == "[服务市场] 买家留言： 请改成红色 Bcc: victim@example.com"
+    assert message["Bcc"] is None and notice["id"] in message.get_content()
+    assert stored(notice["id"]).delivery == "delivered"
+
+
+def test_a_webhook_that_took_the_notice_is_not_posted_again_when_the_mail_crashes(
+        api, receiver, mail_dir, monkeypatch):
+    hook(api, receiver.url)
+    confirm_email(api, mail_dir)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("a bug of ours while mailing")
+
+    mail_notice = delivery.mail_notice
+    monkeypatch.setattr(delivery, "mail_notice", crash)
+    notice = send()
+    assert deliver(api)["failed"] == 1  # the driver's own failure path
+    assert stored(notice["id"]).webhook_sent_at is not None
+    monkeypatch.setattr(delivery, "mail_notice", mail_notice)
+    for _ in range(3):
+        clock.advance(3600)
+        deliver(api)
+    assert len(receiver.requests) == 1
+    assert len(list(mail_dir.glob("*.eml"))) == 1
+    assert stored(notice["id"]).delivery == "delivered"
+
+
+def test_an_unconfirmed_address_is_never_mailed(api, mail_dir):
+    assert api.put("/me/channels", {"email": "someone-else@example.com"}, user=BUYER).status == 200
+    notice = send()
+    assert deliver(api)["moved"] == 1
+    assert [m.name for m in mail_dir.glob("*.eml") if notice["id"] in m.name] == []
+    assert stored(notice["id"]).email_sent_at is None
+
+
+# --- the webhook connects to the address it checked ---------------------------------
+PUBLIC_IP = "93.184.216.34"
+
+
+def test_dns_rebinding_to_loopback_never_reaches_it(monkeypatch):
+    """The name answers a public address to the check and 127.0.0.1 to any later lookup:
+    the POST must go to the address checked, never to loopback."""
+    monkeypatch.setattr(settings, "_current", dataclasses.replace(settings.get(), stage="prod"))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+    lookups, connects = [], []
+
+    def rebinding(host, port_, *args, **kwargs):
+        if host != "hooks.example.com":
+            return real_getaddrinfo(host, port_, *args, **kwargs)
+        lookups.append(host)
+        address = PUBLIC_IP if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port_))]
+
+    def connect(address, *args, **kwargs):
+        connects.append(address)
+        if address[0] == PUBLIC_IP:  # no network from the tests: that host is down
+            raise ConnectionRefusedError("refused")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    try:
+        with pytest.raises(delivery.DeliveryFailed, match="ConnectionRefused"):
+            delivery.post_webhook(f"https://hooks.example.com:{port}/hook", "secret", b"{}")
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing ever connected to loopback
+    finally:
+        listener.close()
+    assert connects == [(PUBLIC_IP, port)] and lookups == ["hooks.example.com"]
+
+
+def test_a_pinned_https_connection_keeps_the_name_for_sni_and_certificate(monkeypatch):
+    seen = {}
+
+    class Context:
+        verify_mode, check_hostname, post_handshake_auth = ssl.CERT_REQUIRED, True, None
+
+        def wrap_socket(self, sock, server_hostname=None):
+            seen["server_hostname"] = server_hostname
+            return sock
+
+    class Socket:
+        def setsockopt(self, *args):
+            pass
+
+    def connect(address, *args):
+        seen["address"] = address
+        return Socket()
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+    conn = delivery.PinnedHTTPSConnection("hooks.example.com", 8443, address=PUBLIC_IP,
+                                          context=Context())
+    conn.connect()
+    assert seen == {"address": (PUBLIC_IP, 8443), "server_hostname": "hooks.example.com"}
+
+
+def test_a_pinned_connection_sends_the_names_host_header(api, receiver, monkeypatch):
+    monkeypatch.setattr(delivery.channels, "resolve", lambda host, port: ["127.0.0.1"])
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    delivery.post_webhook(url, "secret", b"{}")
+    assert receiver.requests[0]["headers"]["Host"] == f"localhost:{receiver.server.server_port}"

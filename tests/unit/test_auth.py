@@ -80,3 +80,31 @@ def test_a_user_token_cannot_take_the_schedulers_name(sub):
     """Order events name the scheduler `system`; no user may appear as it."""
     with pytest.raises(Unauthenticated):
         auth.caller_from_headers(_bearer(auth.issue_token(sub, [])))
+
+
+def test_a_token_issued_for_longer_than_the_maximum_lifetime_is_refused():
+    now = datetime.now(timezone.utc)
+    with pytest.raises(Unauthenticated, match="longer than allowed"):
+        auth.caller_from_headers(_signed(iat=now, exp=now + timedelta(hours=24, seconds=1)))
+    assert auth.caller_from_headers(_signed(iat=now, exp=now + timedelta(hours=24)))
+
+
+def test_without_iat_an_exp_too_far_from_now_is_refused():
+    now = datetime.now(timezone.utc)
+    with pytest.raises(Unauthenticated, match="longer than allowed"):
+        auth.caller_from_headers(_signed(exp=now + timedelta(days=365)))
+    assert auth.caller_from_headers(_signed(exp=now + timedelta(hours=23)))
+
+
+def test_the_maximum_lifetime_is_a_setting(monkeypatch):
+    from chalicelib import settings
+
+    monkeypatch.setenv("JWT_MAX_LIFETIME_SECONDS", "3600")
+    settings.reload()
+    try:
+        with pytest.raises(Unauthenticated, match="longer than allowed"):
+            auth.caller_from_headers(_bearer(auth.issue_token("buyer-1", [])))
+        assert auth.caller_from_headers(_bearer(auth.issue_token("buyer-1", [], 3600)))
+    finally:
+        monkeypatch.undo()
+        settings.reload()

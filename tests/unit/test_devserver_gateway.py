@@ -153,3 +153,11 @@ def test_the_servers_own_errors_carry_cors_headers(http_url):
                             timeout=10)
     assert too_big.status_code == 413
     assert too_big.headers["Access-Control-Allow-Origin"] == origin
+
+
+def test_the_servers_own_errors_on_local_routes_answer_only_localhost_pages(http_url):
+    path = http_url + "/_local/no-such-route"
+    evil = requests.get(path, headers={"Origin": "https://evil.example"}, timeout=10)
+    assert evil.status_code == 404 and "Access-Control-Allow-Origin" not in evil.headers
+    local = requests.get(path, headers={"Origin": "http://localhost:5173"}, timeout=10)
+    assert local.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"

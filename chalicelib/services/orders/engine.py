@@ -347,8 +347,8 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
     """Apply one action to an order: decide, commit conditionally, execute its refunds;
     the order as the move left it.
 
-    `request_key` (`<caller>#<Idempotency-Key>`, None without a key) is recorded on the
-    event, so that a retry whose first commit landed but lost its answer is recognised
+    `request_key` (`<caller>#<Idempotency-Key>@<window start>`, None without a key) is
+    recorded on the event, so that a retry whose first commit landed but lost its answer is recognised
     and answered as the first run would have been. `prepare(order, role)`, if given, runs
     on every attempt's fresh read after the table allowed the move: it may refuse (a
     named error) or return more params for the effects. `read`, the order as the caller

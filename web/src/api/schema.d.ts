@@ -353,8 +353,32 @@ export interface paths {
         };
         /** Where the caller's notifications are delivered (the webhook's secret is never shown). */
         get: operations["my_channels"];
-        /** Set or clear (null) the webhook and the e-mail address. */
+        /**
+         * Set or clear (null) the webhook and the e-mail address; a new address is sent a
+         *         confirmation link and used once confirmed.
+         */
         put: operations["set_my_channels"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/channels/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Confirm an e-mail channel from its mailed link (the token authenticates; single-use,
+         *         expiring); an unknown, used, expired or replaced link is 404 NOT_FOUND.
+         * @description Error codes: `NOT_FOUND`.
+         */
+        get: operations["verify_my_email"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -543,7 +567,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A presigned S3 POST for one file to send in a message (exact type and size). */
+        /**
+         * A presigned S3 POST for one file to send in a message (exact type and size, tagged
+         *         upload=pending until sent); at most MAX_ATTACHMENTS per order, only while it is open.
+         * @description Error codes: `NOT_FOUND`, `FORBIDDEN`, `VALIDATION_FAILED`, `ORDER_CLOSED`, `ATTACHMENT_LIMIT_REACHED`.
+         */
         post: operations["request_attachment"];
         delete?: never;
         options?: never;
@@ -1205,6 +1233,8 @@ export interface components {
         };
         Channels: {
             email: string | null;
+            /** @description true once the address's owner opened the confirmation link; notices are mailed only then */
+            email_verified: boolean;
             /** @description only when a new webhook was set, and only in this answer: the HMAC-SHA256 key of Market-Signature */
             webhook_secret?: string;
             webhook_url: string | null;
@@ -1228,6 +1258,10 @@ export interface components {
             expires_in: number;
             filename: string;
             url: string;
+        };
+        EmailVerified: {
+            email: string;
+            email_verified: boolean;
         };
         ErrorAnswer: {
             error: components["schemas"]["ErrorBody"];
@@ -3729,6 +3763,65 @@ export interface operations {
             };
             /** @description error */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    verify_my_email: {
+        parameters: {
+            query?: {
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailVerified"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
