@@ -79,6 +79,8 @@ class Settings:
     mail_from: str | None = None
     mail_transport: str = "ses"
     local_data_dir: str = ".local/data"
+    # Trust (issue 25): the buyer's 追评 is accepted up to this long after completion.
+    follow_up_window_seconds: int = 180 * 24 * 3600
     extra: dict = field(default_factory=dict)
 
     @property
@@ -135,6 +137,7 @@ def load() -> Settings:
         mail_transport=(os.environ.get("MAIL_TRANSPORT")
                         or ("outbox" if stage == "local" else "ses")),
         local_data_dir=os.environ.get("LOCAL_DATA_DIR") or str(_ROOT / ".local" / "data"),
+        follow_up_window_seconds=_int("FOLLOW_UP_WINDOW_SECONDS", 180 * day),
     )
 
 

@@ -7,12 +7,15 @@ Access patterns (see README):
 - a service's public reviews, newest .. reviews.by_public_service: public_service_id, created_at (sparse)
 - a provider's public reviews, newest . reviews.by_public_provider: public_provider_id, created_at (sparse)
 - a provider's completed orders ....... provider_stats: provider_id
+- a pair's monthly credit caps ......... reviews: CAP#<YYYY-MM>#<buyer>#<provider> (range: the
+                                         author's role), counters `cap_plus` / `cap_minus`
 
 Reviews are blind: a buyer's review carries the two public_* keys (and so enters the
 public lists) only once it may be read — when the provider has reviewed too, or the
 review window has closed. The write that makes it readable sets them.
 """
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (BooleanAttribute, MapAttribute, NumberAttribute,
+                                 UnicodeAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -38,7 +41,7 @@ class ReviewsByPublicProvider(GlobalSecondaryIndex):
 
 
 class Reply(MapAttribute):
-    """The provider's one answer to the buyer's review."""
+    """The reviewed party's one answer to a review (or the buyer's one follow-up)."""
 
     body = UnicodeAttribute()
     at = UnicodeAttribute()  # clock.to_key
@@ -60,9 +63,24 @@ class ReviewModel(Model):
     reply = Reply(null=True)
     public_service_id = UnicodeAttribute(null=True)  # buyer reviews, once readable
     public_provider_id = UnicodeAttribute(null=True)
+    # Whether the review moved credit (honest counting); absent on reviews from before
+    # the caps, which all counted.
+    counted = BooleanAttribute(null=True)
+    follow_up = Reply(null=True)  # 追评: the buyer's one addition to its own review
+    hidden = BooleanAttribute(null=True)  # an operator hid the text (its credit stays)
+    hidden_reason = UnicodeAttribute(null=True)
+    # The monthly cap counters live on items of their own in this table (see the access
+    # patterns): points of counted reviews, by sign.
+    cap_plus = NumberAttribute(null=True)
+    cap_minus = NumberAttribute(null=True)
 
     by_public_service = ReviewsByPublicService()
     by_public_provider = ReviewsByPublicProvider()
+
+
+def cap_key(month: str, buyer_id: str, provider_id: str) -> str:
+    """The hash key of a buyer-provider pair's credit caps for one month."""
+    return f"CAP#{month}#{buyer_id}#{provider_id}"
 
 
 @table("provider_stats")

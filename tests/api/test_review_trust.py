@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import reviews
+from chalicelib.services import review_answers, reviews
 from chalicelib.storage.orders import OrderModel
 from tests.api import catalog_support, orders_support
 from tests.api.review_support import completed_order, order_service_id, provider
@@ -231,8 +231,8 @@ def test_two_replies_at_once_store_one(aws):
     order_id = completed_order()
     reviews.submit_review(Caller(BUYER), order_id, rating="bad", comment="", now=clock.now())
     reviews.submit_review(Caller(PROVIDER), order_id, rating="good", comment="", now=clock.now())
-    results = race(*[lambda b=b: reviews.reply_to_buyer_review(Caller(PROVIDER), order_id,
-                                                               body=b, now=clock.now())
+    results = race(*[lambda b=b: review_answers.reply_to_review(
+        Caller(PROVIDER), order_id, "buyer", body=b, now=clock.now())
                      for b in ("第一种回复", "第二种回复", "第三种回复")])
     won = [r for r in results if isinstance(r, dict)]
     assert len(won) == 1, results
