@@ -6,7 +6,8 @@ Access patterns (see README):
 - both reviews of an order ............ reviews: order_id (range author_role buyer|provider)
 - a service's public reviews, newest .. reviews.by_public_service: public_service_id, created_at (sparse)
 - a provider's public reviews, newest . reviews.by_public_provider: public_provider_id, created_at (sparse)
-- a provider's completed orders ....... provider_stats: provider_id
+- a provider's order record ........... provider_stats: provider_id
+- a buyer's paid orders with a provider  provider_stats: <provider>#BUYER#<buyer>
 - a pair's monthly credit caps ......... reviews: CAP#<YYYY-MM>#<buyer>#<provider> (range: the
                                          author's role), counters `cap_plus` / `cap_minus`
 
@@ -19,6 +20,7 @@ from pynamodb.attributes import (BooleanAttribute, MapAttribute, NumberAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.domain.provider_stats import ACCEPT_BUCKETS, bucket_name
 from chalicelib.storage.base import table
 
 
@@ -95,3 +97,22 @@ class ProviderStatsModel(Model):
     provider_id = UnicodeAttribute(hash_key=True)
     completed_orders = NumberAttribute(default=0)
     on_time_orders = NumberAttribute(default=0)  # first delivered by due_at
+    # Paid orders that closed, and how many of them had a refund, a dispute, or were
+    # cancelled (domain.provider_stats); disputes resolved with fault `provider`.
+    closed_paid = NumberAttribute(null=True)
+    closed_refunded = NumberAttribute(null=True)
+    closed_disputed = NumberAttribute(null=True)
+    closed_cancelled = NumberAttribute(null=True)
+    disputes_lost = NumberAttribute(null=True)
+    repeat_buyers = NumberAttribute(null=True)  # buyers with two or more paid orders
+    # The histogram of seconds from paid to accepted: accept_b00 .. accept_b12.
+    for _i in range(len(ACCEPT_BUCKETS)):
+        locals()[bucket_name(_i)] = NumberAttribute(null=True)
+    del _i
+    # On a pair item (key: pair_key), the buyer's paid orders with this provider.
+    paid_orders = NumberAttribute(null=True)
+
+
+def pair_key(provider_id: str, buyer_id: str) -> str:
+    """The provider_stats key of one buyer's record with one provider (for 回头客)."""
+    return f"{provider_id}#BUYER#{buyer_id}"

@@ -190,15 +190,21 @@ def _completed_through_the_api(api, service_id, *, deliver_late=False):
     return order_id
 
 
+def first_round_record(stats):
+    """The record's first fields (test_provider_stats.py covers the rest)."""
+    return {k: stats[k] for k in ("completed_orders", "on_time_orders", "on_time_rate",
+                                  "ratings")}
+
+
 def test_the_providers_record_counts_completed_and_on_time_orders(api):
     catalog_support.approved_provider(api)
-    assert api.get(f"/providers/{PROVIDER}").json["stats"] == {
+    assert first_round_record(api.get(f"/providers/{PROVIDER}").json["stats"]) == {
         "completed_orders": 0, "on_time_orders": 0, "on_time_rate": None,
         "ratings": {"good": 0, "neutral": 0, "bad": 0}}
     service_id = catalog_support.listed(api)["id"]
     on_time = _completed_through_the_api(api, service_id)
     review(api, on_time, "good")
-    stats = api.get(f"/providers/{PROVIDER}").json["stats"]
+    stats = first_round_record(api.get(f"/providers/{PROVIDER}").json["stats"])
     assert stats == {"completed_orders": 1, "on_time_orders": 1, "on_time_rate": 1.0,
                      "ratings": {"good": 1, "neutral": 0, "bad": 0}}
     _completed_through_the_api(api, service_id, deliver_late=True)
