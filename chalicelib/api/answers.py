@@ -99,6 +99,20 @@ PROVIDER = Obj({
         "on_time_rate": maybe(Number(0, 1, description="share of completed orders first "
                                                        "delivered by due_at; null before any")),
         "ratings": RATINGS,
+        "closed_paid_orders": count(description="paid orders that have closed: what the "
+                                                "three rates divide by"),
+        **{name: maybe(Number(0, 1, description=f"share of closed paid orders {what}; null "
+                                                 "before any"))
+           for name, what in (("refund_rate", "with any refund"),
+                              ("dispute_rate", "ever disputed"),
+                              ("cancel_rate", "that ended cancelled"))},
+        "disputes_lost": count(description="disputes resolved with fault `provider`"),
+        "median_accept_seconds": maybe(count(
+            description="paid → accepted, from a histogram: the upper edge of the bucket "
+                        "holding the median (60 s, 5 min … 7 days); null before any")),
+        "median_reply_seconds": maybe(count(description="inquiry → first provider reply; "
+                                                        "null with no inquiries")),
+        "repeat_buyers": count(description="回头客: buyers with two or more paid orders"),
     }, name="ProviderStats", required=False, description="the public profile's order record"),
 }, name="Provider")
 PROVIDER_PROFILE = Obj({
