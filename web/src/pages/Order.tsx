@@ -9,6 +9,7 @@ import { upload } from "../upload";
 import { ACTOR, EVENT, ORDER_STATUS, RATING, when, yuan } from "../words";
 import { Price, Proposals } from "./OrderDeals";
 import { Messages } from "./OrderTalk";
+import { ReviewBody } from "./Trust";
 import type { ApiError, Schema } from "../api/client";
 
 const path = (id: string) => ({ params: { path: { order_id: id } } });
@@ -112,19 +113,34 @@ function Review({ id, done }: { id: string; done: () => void }) {
 }
 
 /** Both sides' reviews as the API shows them (blind until both reviewed or the window
- * closed), and the provider's one reply to the buyer's review. */
-function ReviewsShown({ id, version, provider, done }: { id: string; version: number; provider: boolean; done: () => void }) {
+ * closed); each side's one reply to the other's review, the buyer's 追评, and an
+ * operator's hiding (the API refuses, in words, whatever is no longer possible). */
+function ReviewsShown({ id, version, buyer, provider, operator, done }: {
+  id: string; version: number; buyer: boolean; provider: boolean; operator: boolean; done: () => void;
+}) {
   const { answer } = useAnswer(() => settle(client.GET("/orders/{order_id}/reviews", path(id))), [id, version]);
   if (!answer?.ok || !answer.data.items.length) return null;
   return (
     <div class="panel" data-testid="reviews"><h3>双方评价</h3>
       {answer.data.items.map((r) => (
-        <div key={r.author_role}>{ACTOR[r.author_role] ?? r.author_role}：<b>{RATING[r.rating] ?? r.rating}</b> {r.comment}
+        <div key={r.author_role} data-testid={`review-${r.author_role}`}>{ACTOR[r.author_role] ?? r.author_role}：
+          <ReviewBody r={r} replyBy={r.author_role === "buyer" ? "服务商" : "买家"} />
           <span class="muted"> {when(r.created_at)}</span>
-          {r.reply && <div class="reply">服务商回复：{r.reply.body} <span class="muted">{when(r.reply.at)}</span></div>}
+          {operator && r.hidden && r.hidden_reason && <div class="muted">已隐藏：{r.hidden_reason}</div>}
           {provider && r.author_role === "buyer" && !r.reply &&
             <WithText label="回复评价" field="回复" testid="reply-review" done={done}
               run={(body) => settle(client.POST("/orders/{order_id}/reviews/buyer/reply", { ...write(id), body: { body } }))} />}
+          {buyer && r.author_role === "provider" && !r.reply &&
+            <WithText label="回复评价" field="回复" testid="reply-provider-review" done={done}
+              run={(body) => settle(client.POST("/orders/{order_id}/reviews/provider/reply", { ...write(id), body: { body } }))} />}
+          {buyer && r.author_role === "buyer" && !r.follow_up &&
+            <WithText label="追评" field="追加评价" testid="follow-up-review" done={done}
+              run={(body) => settle(client.POST("/orders/{order_id}/reviews/buyer/follow-up", { ...write(id), body: { body } }))} />}
+          {operator && !r.hidden &&
+            <WithText label="隐藏评价" field="隐藏原因" testid={`hide-review-${r.author_role}`} done={done}
+              run={(reason) => settle(client.POST("/admin/orders/{order_id}/reviews/{side}/hide", {
+                params: { path: { order_id: id, side: r.author_role }, header: { "Idempotency-Key": newKey() } },
+                body: { reason } }))} />}
         </div>))}
     </div>
   );
@@ -185,7 +201,8 @@ export function OrderPage({ id }: { id: string }) {
           {/* The review window is open while the API lists its deadline (review_until). */}
           {"review_until" in (o.deadlines || {}) && ((buyer && !o.reviewed_by_buyer) || (provider && !o.reviewed_by_provider)) &&
             <Review id={id} done={reload} />}
-          <ReviewsShown id={id} version={o.version} provider={provider} done={reload} />
+          <ReviewsShown id={id} version={o.version} buyer={buyer} provider={provider}
+            operator={!!me?.operator} done={reload} />
           <Timeline id={id} version={o.version} />
         </section>
       );

@@ -4,8 +4,9 @@ import { useState } from "preact/hooks";
 import { client, newKey, settle, whoAmI } from "../api/client";
 import { go, href } from "../router";
 import { Action, Field, Loaded, useAnswer } from "../ui";
-import { RATING, SERVICE_STATUS, when, yuan } from "../words";
+import { SERVICE_STATUS, when, yuan } from "../words";
 import { useTaxonomy } from "./Market";
+import { LevelBadge, ReviewBody, StatsInWords } from "./Trust";
 
 /** A datetime-local value as ISO 8601 with the browser's offset, as the API wants. */
 export function isoWithOffset(local: string): string {
@@ -56,9 +57,8 @@ function Reviews({ serviceId }: { serviceId: string }) {
   return (
     <div class="panel"><h3>评价</h3>
       {answer.data.items.map((r: any, i: number) => (
-        <div class="review" key={i}><b>{RATING[r.rating] ?? r.rating}</b> {r.comment}
-          <span class="muted"> {when(r.at)}</span>
-          {r.reply && <div class="muted">服务商回复：{r.reply.body ?? r.reply}</div>}</div>))}
+        <div class="review" key={i}><ReviewBody r={r} replyBy="服务商" />
+          <span class="muted"> {when(r.at)}</span></div>))}
     </div>
   );
 }
@@ -83,7 +83,8 @@ export function ServicePage({ id }: { id: string }) {
               {s.status !== "listed" && <span class="badge">{SERVICE_STATUS[s.status] ?? s.status}</span>}
             </div>
             {provider.answer?.ok && <div class="muted">服务商：{provider.answer.data.display_name ?? s.provider_id}
-              · 信用 {provider.answer.data.credit}</div>}
+              <LevelBadge level={provider.answer.data.credit_level} /> · 信用 {provider.answer.data.credit}
+              <StatsInWords stats={provider.answer.data.stats} /></div>}
           </div>
         </div>
         <p>{s.summary}</p>
