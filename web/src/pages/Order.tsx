@@ -118,8 +118,10 @@ function Review({ id, done }: { id: string; done: () => void }) {
 function ReviewsShown({ id, version, buyer, provider, operator, done }: {
   id: string; version: number; buyer: boolean; provider: boolean; operator: boolean; done: () => void;
 }) {
-  const { answer } = useAnswer(() => settle(client.GET("/orders/{order_id}/reviews", path(id))), [id, version]);
+  const { answer, reload } = useAnswer(() => settle(client.GET("/orders/{order_id}/reviews", path(id))), [id, version]);
   if (!answer?.ok || !answer.data.items.length) return null;
+  // An answer, a 追评 or a hiding leaves the order's version as it was: read the reviews again.
+  const again = () => { reload(); done(); };
   return (
     <div class="panel" data-testid="reviews"><h3>双方评价</h3>
       {answer.data.items.map((r) => (
@@ -128,16 +130,16 @@ function ReviewsShown({ id, version, buyer, provider, operator, done }: {
           <span class="muted"> {when(r.created_at)}</span>
           {operator && r.hidden && r.hidden_reason && <div class="muted">已隐藏：{r.hidden_reason}</div>}
           {provider && r.author_role === "buyer" && !r.reply &&
-            <WithText label="回复评价" field="回复" testid="reply-review" done={done}
+            <WithText label="回复评价" field="回复" testid="reply-review" done={again}
               run={(body) => settle(client.POST("/orders/{order_id}/reviews/buyer/reply", { ...write(id), body: { body } }))} />}
           {buyer && r.author_role === "provider" && !r.reply &&
-            <WithText label="回复评价" field="回复" testid="reply-provider-review" done={done}
+            <WithText label="回复评价" field="回复" testid="reply-provider-review" done={again}
               run={(body) => settle(client.POST("/orders/{order_id}/reviews/provider/reply", { ...write(id), body: { body } }))} />}
           {buyer && r.author_role === "buyer" && !r.follow_up &&
-            <WithText label="追评" field="追加评价" testid="follow-up-review" done={done}
+            <WithText label="追评" field="追加评价" testid="follow-up-review" done={again}
               run={(body) => settle(client.POST("/orders/{order_id}/reviews/buyer/follow-up", { ...write(id), body: { body } }))} />}
           {operator && !r.hidden &&
-            <WithText label="隐藏评价" field="隐藏原因" testid={`hide-review-${r.author_role}`} done={done}
+            <WithText label="隐藏评价" field="隐藏原因" testid={`hide-review-${r.author_role}`} done={again}
               run={(reason) => settle(client.POST("/admin/orders/{order_id}/reviews/{side}/hide", {
                 params: { path: { order_id: id, side: r.author_role }, header: { "Idempotency-Key": newKey() } },
                 body: { reason } }))} />}
