@@ -1,5 +1,5 @@
 """Trust in the console: after both sides reviewed, the buyer answers the provider's
-review and adds a 追评, the service page shows the provider's record in words and the
+review and adds a 追评, the service and provider pages show the provider's record in words and the
 follow-up, and an operator hides the buyer's review (the market then shows it hidden)."""
 from playwright.sync_api import expect
 
@@ -28,6 +28,9 @@ def test_answers_follow_ups_and_hiding_in_review_lists(person, stack):
     expect(page.get_by_test_id("provider-stats")).to_contain_text("已完成")
     expect(page.get_by_test_id("provider-stats")).to_contain_text("回头客")
     expect(page.get_by_test_id("follow-up").first).to_be_visible()
+    page.get_by_test_id("provider-link").click()  # the provider's own page
+    expect(page.get_by_test_id("provider-name")).to_be_visible()
+    expect(page.get_by_test_id("provider-stats")).to_contain_text("已完成")
 
     operator = person("op-1")
     page = operator.open(f"orders/{order['id']}")

@@ -82,7 +82,8 @@ export function ServicePage({ id }: { id: string }) {
               {(s.tags || []).map((t: string) => <span class="tag" key={t}>{tagName[t] ?? t}</span>)}
               {s.status !== "listed" && <span class="badge">{SERVICE_STATUS[s.status] ?? s.status}</span>}
             </div>
-            {provider.answer?.ok && <div class="muted">服务商：{provider.answer.data.display_name ?? s.provider_id}
+            {provider.answer?.ok && <div class="muted">服务商：<a href={href("providers", s.provider_id)} data-testid="provider-link">
+              {provider.answer.data.display_name ?? s.provider_id}</a>
               <LevelBadge level={provider.answer.data.credit_level} /> · 信用 {provider.answer.data.credit}
               <StatsInWords stats={provider.answer.data.stats} /></div>}
           </div>

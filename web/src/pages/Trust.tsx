@@ -1,7 +1,8 @@
 // Trust in words and badges: a party's credit level (心 / 钻 / 蓝冠 / 金冠 with stars),
 // a provider's record as sentences, and how a review stands (its follow-up, whether it
 // counted, whether an operator hid it). Everything shown is what the API answered.
-import type { Schema } from "../api/client";
+import { client, settle, type Schema } from "../api/client";
+import { Empty, Loaded, useAnswer } from "../ui";
 import { RATING, when } from "../words";
 
 const TIER: Record<Schema<"CreditLevel">["tier"], string> = {
@@ -55,5 +56,29 @@ export function ReviewBody({ r, replyBy }: { r: Shown; replyBy: string }) {
       {r.reply && <div class="reply">{replyBy}回复：{r.reply.body} <span class="muted">{when(r.reply.at)}</span></div>}
       {r.follow_up && <div class="reply" data-testid="follow-up">追评：{r.follow_up.body} <span class="muted">{when(r.follow_up.at)}</span></div>}
     </>
+  );
+}
+
+/** A provider's public page: name, level, record in words, and buyers' reviews. */
+export function ProviderPage({ id }: { id: string }) {
+  const path = { params: { path: { provider_id: id } } };
+  const profile = useAnswer(() => settle(client.GET("/providers/{provider_id}", path)), [id]);
+  const reviews = useAnswer(() => settle(client.GET("/providers/{provider_id}/reviews", path)), [id]);
+  return (
+    <Loaded answer={profile.answer}>{(p) => (
+      <section class="provider-page">
+        <h2 data-testid="provider-name">{p.display_name}<LevelBadge level={p.credit_level} /></h2>
+        <p class="muted">{p.company_name} · 信用 {p.credit}</p>
+        <p>{p.intro}</p>
+        <StatsInWords stats={p.stats} />
+        <div class="panel"><h3>评价</h3>
+          <Loaded answer={reviews.answer}>{(page) => (
+            <>{page.items.length === 0 && <Empty>暂无评价</Empty>}
+              {page.items.map((r, i) => (
+                <div class="review" key={i}><ReviewBody r={r} replyBy="服务商" />
+                  <span class="muted"> {when(r.at)}</span></div>))}</>)}</Loaded>
+        </div>
+      </section>
+    )}</Loaded>
   );
 }
