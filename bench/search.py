@@ -20,7 +20,8 @@ def queries(ctx: dict) -> list[tuple[str, str]]:
         ("q=装修 (30 match)", f"/services?q={quote('装修')}&limit=20"),
         ("q=装修 + category", f"/services?q={quote('装修')}&category={cat}&limit=20"),
         ("category, price_asc (30 match)", f"/services?category={cat}&sort=price_asc&limit=20"),
-        ("everything, newest", "/services?limit=20"),
+        ("everything, best (the default)", "/services?limit=20"),
+        ("everything, newest", "/services?sort=newest&limit=20"),
         ("q=不存在的词 (0 match)", f"/services?q={quote('不存在的词')}&limit=20"),
         # The worst cases: a query with no index token, and filters that match nothing in
         # the biggest partitions (every filler carries the first tag; half of them are

@@ -84,6 +84,8 @@ class Settings:
     jwt_max_lifetime_seconds: int = 24 * 3600
     max_attachments: int = 50
     email_verify_seconds: int = 24 * 3600
+    # Trust (issue 25): the buyer's 追评 is accepted up to this long after completion.
+    follow_up_window_seconds: int = 180 * 24 * 3600
     extra: dict = field(default_factory=dict)
 
     @property
@@ -143,6 +145,7 @@ def load() -> Settings:
         jwt_max_lifetime_seconds=_int("JWT_MAX_LIFETIME_SECONDS", day),
         max_attachments=_int("MAX_ATTACHMENTS", 50),
         email_verify_seconds=_int("EMAIL_VERIFY_SECONDS", day),
+        follow_up_window_seconds=_int("FOLLOW_UP_WINDOW_SECONDS", 180 * day),
     )
 
 

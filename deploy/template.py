@@ -51,6 +51,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "idempotency": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
         "instructions": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
         "market_index": ["BatchWriteItem", "DeleteItem", "Query"],
+        "market_index/by_best": ["Query"],
         "market_index/by_price": ["Query"],
         "market_index/by_rating": ["Query"],
         "messages": ["PutItem"],
@@ -136,6 +137,8 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "payments/pending": ["Query"],
         "payments/problems": ["Query"],
         "postings": ["PutItem"],
+        # A confirmed pay moves the provider's record (the buyer's pair item: 回头客).
+        "provider_stats": ["GetItem", "UpdateItem"],
         "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
     },
 }

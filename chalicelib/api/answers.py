@@ -56,6 +56,12 @@ TAXONOMY = items_of(TAXONOMY_ITEM)
 
 RATING = Number(-1, 1, description="average review: good 1, neutral 0, bad -1; null unrated")
 RATINGS = Obj({"good": count(), "neutral": count(), "bad": count()}, name="Ratings")
+CREDIT_LEVEL = Obj({
+    "tier": Enum(["heart", "diamond", "blue_crown", "gold_crown"]),
+    "stars": Int(minimum=1, maximum=5),
+    "label": text(description="e.g. 3心, 2钻, 1蓝冠, 5金冠"),
+}, name="CreditLevel", nullable=True,
+    description="信用等级 by Taobao's thresholds of credit; null below 4 points")
 
 SERVICE = Obj({
     "id": text(), "provider_id": text(),
@@ -87,13 +93,28 @@ SERVICE_CARD = Obj({
 PROVIDER_STATUSES = ["none", "pending", "approved", "rejected", "suspended"]
 PROVIDER = Obj({
     "id": text(), "display_name": text(), "company_name": text(), "intro": text(),
-    "status": Enum(PROVIDER_STATUSES), "credit": count(), "ratings": RATINGS,
+    "status": Enum(PROVIDER_STATUSES), "credit": count(), "credit_level": CREDIT_LEVEL,
+    "ratings": RATINGS,
     "listed_count": count(),
     "stats": Obj({
         "completed_orders": count(), "on_time_orders": count(),
         "on_time_rate": maybe(Number(0, 1, description="share of completed orders first "
                                                        "delivered by due_at; null before any")),
         "ratings": RATINGS,
+        "closed_paid_orders": count(description="paid orders that have closed: what the "
+                                                "three rates divide by"),
+        **{name: maybe(Number(0, 1, description=f"share of closed paid orders {what}; null "
+                                                 "before any"))
+           for name, what in (("refund_rate", "with any refund"),
+                              ("dispute_rate", "ever disputed"),
+                              ("cancel_rate", "that ended cancelled"))},
+        "disputes_lost": count(description="disputes resolved with fault `provider`"),
+        "median_accept_seconds": maybe(count(
+            description="paid → accepted, from a histogram: the upper edge of the bucket "
+                        "holding the median (60 s, 5 min … 7 days); null before any")),
+        "median_reply_seconds": maybe(count(description="inquiry → first provider reply; "
+                                                        "null with no inquiries")),
+        "repeat_buyers": count(description="回头客: buyers with two or more paid orders"),
     }, name="ProviderStats", required=False, description="the public profile's order record"),
 }, name="Provider")
 PROVIDER_PROFILE = Obj({
@@ -167,7 +188,8 @@ UPLOAD = Obj({
 }, name="UploadTicket")
 DOWNLOAD = Obj({"url": text(), "filename": text(), "expires_in": count()}, name="Download")
 
-USER = Obj({"id": text(), "credit": count(), "ratings": RATINGS}, name="User")
+USER = Obj({"id": text(), "credit": count(), "credit_level": CREDIT_LEVEL, "ratings": RATINGS},
+           name="User")
 NOTIFICATION = Obj({
     "id": text(), "kind": text(), "text": text(), "order_id": maybe(text()),
     "service_id": maybe(text()), "read": Bool(), "created_at": when(),

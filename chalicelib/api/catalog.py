@@ -49,7 +49,9 @@ MARKET_QUERY = {
     "category": Enum(CATEGORY_IDS, required=False),
     "tag": Enum(TAG_IDS, required=False),
     "provider_id": Str(1, 128, required=False),
-    "sort": Enum(list(market.SORTS), required=False, description="default newest"),
+    "sort": Enum(list(market.SORTS), required=False,
+                 description="default best: 小二推荐 first, then the quality score (a Bayesian "
+                             "average of good reviews), ties newest first"),
     "featured": Enum(["true", "false"], required=False,
                      description="true: only services operators recommend (小二推荐)"),
 }
@@ -81,7 +83,7 @@ def search_market(req):
     """The market: listed services, filtered and sorted (a bounded read per page)."""
     filters = {k: req.query.get(k) for k in ("q", "category", "tag", "provider_id")}
     filters["featured"] = req.query.get("featured") == "true"
-    sort = req.query.get("sort", "newest")
+    sort = req.query.get("sort", market.DEFAULT_SORT)
     scope = "market:" + json.dumps([filters, sort], ensure_ascii=False, sort_keys=True)
     limit, start_key = req.paging(scope)
     result = market.search(**filters, sort=sort, limit=limit, start_key=start_key)

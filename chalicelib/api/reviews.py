@@ -4,10 +4,11 @@ service's and a provider's buyer reviews."""
 from chalice import Blueprint
 
 from chalicelib.api.pagination import encode_cursor, page
-from chalicelib.api.routing import PAGING, PUBLIC, USER, route
-from chalicelib.api.schema import DateTime, Enum, Obj, Str, page_of
+from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
+from chalicelib.api.schema import Bool, DateTime, Enum, Obj, Str, page_of
 from chalicelib.domain import reviews as rules
-from chalicelib.services import reviews
+from chalicelib.domain.errors import NotFound
+from chalicelib.services import review_answers, reviews
 
 bp = Blueprint(__name__)
 
@@ -22,16 +23,35 @@ REPLY_REQUEST = Obj({
 }, name="ReplyRequest")
 _AT = {"example": "2026-11-22T08:00:00+00:00"}
 REPLY = Obj({"body": Str(1, rules.REPLY_MAX, multiline=True), "at": DateTime(**_AT)},
-            name="ReviewReply", nullable=True, description="the provider's answer, if any")
+            name="ReviewReply", nullable=True,
+            description="the reviewed party's answer, if any (the provider's to a buyer's "
+                        "review, the buyer's to a provider's)")
+FOLLOW_UP = Obj({"body": Str(1, rules.FOLLOW_UP_MAX, multiline=True), "at": DateTime(**_AT)},
+                name="ReviewFollowUp", nullable=True,
+                description="追评: the buyer's one addition to its own review, if any")
+FOLLOW_UP_REQUEST = Obj({
+    "body": Str(1, rules.FOLLOW_UP_MAX, multiline=True, example="用了一个月，转化率明显提升"),
+}, name="FollowUpRequest")
+HIDE_REQUEST = Obj({
+    "reason": Str(1, 500, multiline=True, example="含有联系方式，违反平台规则"),
+}, name="HideReviewRequest")
+_TRUST = {
+    "counted": Bool(description="whether the review moved the reviewed party's credit: "
+                                "false beyond the pair's monthly cap of +6 / -6"),
+    "hidden": Bool(description="an operator hid the review's text (its credit stays)"),
+}
 REVIEW = Obj({
     "order_id": Str(1, 128), "author_role": Enum(list(rules.AUTHOR_ROLES)),
     "author_id": Str(1, 128), "subject_id": Str(1, 128), "rating": Enum(rules.RATINGS),
     "comment": Str(0, rules.COMMENT_MAX, multiline=True), "created_at": DateTime(**_AT),
-    "reply": REPLY,
+    "reply": REPLY, "follow_up": FOLLOW_UP, **_TRUST,
+    "hidden_reason": Str(1, 500, multiline=True, nullable=True,
+                         description="why an operator hid it (operators only)"),
 }, name="Review")
 PUBLIC_REVIEW = Obj({
     "rating": Enum(rules.RATINGS), "comment": Str(0, rules.COMMENT_MAX, multiline=True),
-    "at": DateTime(**_AT), "reply": REPLY, "service_id": Str(1, 128),
+    "at": DateTime(**_AT), "reply": REPLY, "follow_up": FOLLOW_UP, **_TRUST,
+    "service_id": Str(1, 128),
 }, name="PublicReview")
 REVIEW_ERRORS = ["REVIEW_NOT_ALLOWED", "FORBIDDEN", "NOT_FOUND"]
 
@@ -56,8 +76,36 @@ def order_reviews(req):
        status=201, response=REVIEW, tag="reviews", errors_=REVIEW_ERRORS)
 def reply_to_review(req):
     """The provider answers the buyer's review, once it can read it (once)."""
-    return reviews.reply_to_buyer_review(req.caller, req.params["order_id"],
-                                         body=req.body["body"], now=req.now)
+    return review_answers.reply_to_review(req.caller, req.params["order_id"], rules.BUYER,
+                                          body=req.body["body"], now=req.now)
+
+
+@route(bp, "/orders/{order_id}/reviews/provider/reply", "POST", auth=USER, body=REPLY_REQUEST,
+       status=201, response=REVIEW, tag="reviews", errors_=REVIEW_ERRORS)
+def reply_to_provider_review(req):
+    """The buyer answers the provider's review, once it can read it (once)."""
+    return review_answers.reply_to_review(req.caller, req.params["order_id"], rules.PROVIDER,
+                                          body=req.body["body"], now=req.now)
+
+
+@route(bp, "/orders/{order_id}/reviews/buyer/follow-up", "POST", auth=USER,
+       body=FOLLOW_UP_REQUEST, status=201, response=REVIEW, tag="reviews",
+       errors_=REVIEW_ERRORS)
+def follow_up_review(req):
+    """追评: the buyer adds to its own review once, within 180 days of completion."""
+    return review_answers.add_follow_up(req.caller, req.params["order_id"],
+                                        body=req.body["body"], now=req.now)
+
+
+@route(bp, "/admin/orders/{order_id}/reviews/{side}/hide", "POST", auth=OPERATOR,
+       body=HIDE_REQUEST, response=REVIEW, tag="admin", errors_=REVIEW_ERRORS)
+def hide_review(req):
+    """An operator hides a review's text from the public lists (its credit stays)."""
+    side = req.params["side"]
+    if side not in rules.AUTHOR_ROLES:
+        raise NotFound("no such review side: buyer or provider")
+    return review_answers.hide_review(req.caller, req.params["order_id"], side,
+                                      reason=req.body["reason"], now=req.now)
 
 
 @route(bp, "/services/{service_id}/reviews", "GET", auth=PUBLIC, query=PAGING,

@@ -105,17 +105,38 @@ def readable_by(viewer_role: str, author_role: str, other_side_is_readable: bool
     return viewer_role == author_role or other_side_is_readable
 
 
-def check_reply_allowed(*, buyer_reviewed: bool, readable: bool, replied: bool) -> None:
-    """Raise ReviewNotAllowed unless the provider may answer the buyer's review now:
-    it must exist, be readable by the provider, and not be answered yet."""
+def check_reply_allowed(*, buyer_reviewed: bool, readable: bool, replied: bool,
+                        side: str = BUYER) -> None:
+    """Raise ReviewNotAllowed unless the reviewed party may answer `side`'s review now:
+    it must exist, be readable by the one answering, and not be answered yet."""
+    whose = f"the {side}'s review"
     if not buyer_reviewed:
-        raise ReviewNotAllowed("the buyer has not reviewed the order", reason="not_reviewed")
+        raise ReviewNotAllowed(f"the {side} has not reviewed the order", reason="not_reviewed")
     if not readable:
-        raise ReviewNotAllowed("the buyer's review is sealed until you review the order or "
+        raise ReviewNotAllowed(f"{whose} is sealed until you review the order or "
                                "the review window closes", reason="not_readable")
     if replied:
-        raise ReviewNotAllowed("the buyer's review has been answered already",
-                               reason="already_replied")
+        raise ReviewNotAllowed(f"{whose} has been answered already", reason="already_replied")
+
+
+FOLLOW_UP_MAX = 500
+
+
+def check_follow_up_allowed(*, reviewed: bool, completed_at: datetime | None,
+                            followed_up: bool, now: datetime, window_seconds: int) -> None:
+    """Raise ReviewNotAllowed unless the buyer may add its one 追评 now: after its own
+    review, within the follow-up window from completion."""
+    if not reviewed or completed_at is None:
+        raise ReviewNotAllowed("review the order before adding to your review",
+                               reason="not_reviewed")
+    if followed_up:
+        raise ReviewNotAllowed("your review already has its follow-up",
+                               reason="already_followed_up")
+    deadline = completed_at + timedelta(seconds=window_seconds)
+    if now > deadline:
+        raise ReviewNotAllowed("follow-ups close 180 days after completion",
+                               reason="window_closed",
+                               deadline=deadline.isoformat(timespec="seconds"))
 
 
 def delivered_on_time(first_delivered_at: datetime | None, due_at: datetime) -> bool:

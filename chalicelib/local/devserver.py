@@ -34,6 +34,17 @@ class StartupError(RuntimeError):
     """The local stack cannot start; the message says what to do."""
 
 
+def _rank_listed_services() -> None:
+    """Write the market entries of every listed service again, so that data kept from
+    before `sort=best` has its key (local data is small; a deployed stage does the same
+    once, see README)."""
+    from chalicelib.services import market
+    from chalicelib.storage.catalog import ServiceModel
+
+    for service in ServiceModel.scan(ServiceModel.status == "listed"):
+        market.refresh_market_entries(service.id, known=service)
+
+
 @dataclass(frozen=True)
 class Options:
     host: str
@@ -303,7 +314,9 @@ def start(opts: Options, stack: Stack):
     stack.on_stop("moto S3", s3.stop)
 
     app, config = http_gateway.load_app(ROOT, stage="local")
-    created = schema.create_missing_tables()
+    created = schema.create_missing_tables(add_indexes=True)
+    if any(name.endswith("market_index.by_best") for name in created):
+        _rank_listed_services()  # entries written before `best` lack its key
     schema.create_bucket_if_missing()
     restored = s3_snapshot.restore(files.s3_client(), settings.get().bucket, opts.s3_dir)
     # Saved before moto stops (stops run in reverse order).

@@ -6,6 +6,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import ranking
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.taxonomy import TAG_NAMES
 from chalicelib.services import logos
@@ -15,7 +16,8 @@ from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.market import (ALL, MarketEntryModel, category_term, newest_key, price_key,
                                        provider_term, query_term, rating_key, tag_term)
 
-SORTS = ("newest", "rating", "price_asc", "price_desc")
+SORTS = ("best", "newest", "rating", "price_asc", "price_desc")
+DEFAULT_SORT = "best"
 # Index entries one market request may read. A filter that matches little on a large
 # partition (a provider's services of another category, a word found only beside an
 # indexed one) stops here and answers what it found with a next_cursor, so no request's
@@ -45,6 +47,11 @@ def _entries(service: ServiceModel) -> list[MarketEntryModel]:
         term, newest_key(service.listed_at, service.id),
         sort_price=price_key(service.price, service.id),
         sort_rating=rating_key(rating_part, service.listed_at, service.id),
+        sort_best=ranking.best_key(featured=bool(service.featured),
+                                   good=int(service.ratings_good or 0),
+                                   neutral=int(service.ratings_neutral or 0),
+                                   bad=int(service.ratings_bad or 0),
+                                   listed_at=service.listed_at, service_id=service.id),
         service_id=service.id, title=service.title, headline=rules.headline(service.summary),
         price=service.price, pricing=service.pricing, category=service.category,
         tags=list(service.tags or []), provider_id=service.provider_id,
@@ -129,7 +136,7 @@ def pick_term(q: str | None, category: str | None, tag: str | None,
 
 
 def search(*, q: str | None = None, category: str | None = None, tag: str | None = None,
-           provider_id: str | None = None, featured: bool = False, sort: str = "newest",
+           provider_id: str | None = None, featured: bool = False, sort: str = DEFAULT_SORT,
            limit: int = 20, start_key: dict | None = None) -> MarketPage:
     """Listed services matching every filter, in the order asked."""
     term = pick_term(q, category, tag, provider_id, featured)
@@ -144,6 +151,7 @@ def search(*, q: str | None = None, category: str | None = None, tag: str | None
     for f in filters:
         condition = f if condition is None else condition & f
     target = {
+        "best": MarketEntryModel.by_best,
         "newest": MarketEntryModel, "rating": MarketEntryModel.by_rating,
         "price_asc": MarketEntryModel.by_price, "price_desc": MarketEntryModel.by_price,
     }[sort]

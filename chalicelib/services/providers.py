@@ -4,6 +4,7 @@ from datetime import datetime
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock
+from chalicelib.domain import credit
 from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import InvalidState, NotFound
@@ -49,7 +50,7 @@ def my_profile(caller: Caller) -> dict:
     profile = get_provider(caller.user_id)
     if profile is None:
         return {"id": caller.user_id, "status": "none", "listed_count": 0,
-                "trial_listed_count": 0, "credit": 0,
+                "trial_listed_count": 0, "credit": 0, "credit_level": None,
                 "ratings": {"good": 0, "neutral": 0, "bad": 0}}
     return own_view(profile)
 
@@ -129,6 +130,7 @@ def public_view(p: ProviderModel) -> dict:
     return {
         "id": p.user_id, "display_name": p.display_name, "company_name": p.company_name,
         "intro": p.intro, "status": p.status, "credit": int(p.credit or 0),
+        "credit_level": credit.credit_level(int(p.credit or 0)),
         "ratings": {"good": int(p.ratings_good or 0), "neutral": int(p.ratings_neutral or 0),
                     "bad": int(p.ratings_bad or 0)},
         "listed_count": int(p.listed_count or 0),

@@ -15,16 +15,17 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, settings as settings_module
+from chalicelib.domain import credit
 from chalicelib.domain import orders as life
 from chalicelib.domain import reviews as rules
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ReviewNotAllowed
+from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
 from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib.services import market, notifications, orders
 from chalicelib.services.catalog.reading import load_service
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel, get_provider
 from chalicelib.storage.orders import OrderModel
-from chalicelib.storage.reviews import ReviewModel, Reply
+from chalicelib.storage.reviews import ReviewModel, Reply, cap_key
 
 log = logging.getLogger("market.reviews")
 
@@ -43,15 +44,20 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
         order.id, role, author_id=caller.user_id,
         subject_id=order.provider_id if role == rules.BUYER else order.buyer_id,
         service_id=order.service_id, rating=rating, comment=comment or "",
-        created_at=clock.to_key(now))
+        created_at=clock.to_key(now), counted=True)
     with_service = role == rules.BUYER
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS + 1):
         tx = transaction()
         try:
             _commit(tx, review, order, now, window, with_service)
             break
         except TransactWriteError as error:
             refusal = tx.refusal(error)
+            if refusal.failed("cap"):
+                # This month's cap for the pair is used up (maybe by a review that
+                # committed a moment ago): the review stands but moves no credit.
+                review.counted = False
+                continue
             if refusal.failed("review"):
                 raise ReviewNotAllowed("this side has already reviewed the order",
                                        reason="already_reviewed")
@@ -88,42 +94,10 @@ def list_order_reviews(caller, order_id: str, now: datetime) -> list[dict]:
     the other side's once both reviewed or the window closed."""
     order = orders.load(order_id)
     role = orders.role_of(caller, order)
-    readable = _other_side_readable(order, now)
-    return [present(r) for r in ReviewModel.query(order.id, consistent_read=True)
+    readable = other_side_readable(order, now)
+    return [present(r, reveal=role == life.OPERATOR)
+            for r in ReviewModel.query(order.id, consistent_read=True)
             if rules.readable_by(role, r.author_role, readable)]
-
-
-def reply_to_buyer_review(caller, order_id: str, *, body: str, now: datetime) -> dict:
-    """The provider answers the buyer's review, once, when it can read it."""
-    order = orders.load(order_id)
-    if orders.role_of(caller, order) != life.PROVIDER:
-        raise Forbidden("only the order's provider answers the buyer's review")
-    review = _get(order.id, rules.BUYER)
-    if review is not None and review.reply is not None and review.reply.body == body:
-        return present(review)  # a retry of this very answer, whose first reply was lost
-    rules.check_reply_allowed(buyer_reviewed=review is not None,
-                              readable=_other_side_readable(order, now),
-                              replied=review is not None and review.reply is not None)
-    R = ReviewModel
-    at = clock.to_key(now)
-    tx = transaction()
-    try:
-        with tx:
-            # Once: the condition, not the read above, decides between two racing replies.
-            tx.update("review", R(order.id, rules.BUYER),
-                      actions=[R.reply.set({"body": body, "at": at})],
-                      condition=R.order_id.exists() & R.reply.does_not_exist())
-            notifications.write_in(tx, [notifications.notification_put(
-                order.buyer_id, "review_replied", order_id=order.id,
-                service_id=order.service_id, now=now,
-                text=f"服务商回复了您对订单「{_order_title(order)}」的评价")])
-    except TransactWriteError as error:
-        if not tx.refusal(error).failed("review"):
-            raise
-        raise ReviewNotAllowed("the buyer's review has been answered already",
-                               reason="already_replied")
-    review.reply = Reply(body=body, at=at)  # as committed: no read after the write
-    return present(review)
 
 
 def close_review_window(order: OrderModel) -> bool:
@@ -191,46 +165,59 @@ def user_profile(user_id: str) -> dict:
     return {
         "id": user_id,
         "credit": int(user.credit or 0),
+        "credit_level": credit.credit_level(int(user.credit or 0)),
         "ratings": {"good": int(user.ratings_good or 0),
                     "neutral": int(user.ratings_neutral or 0),
                     "bad": int(user.ratings_bad or 0)},
     }
 
 
-def present(review: ReviewModel) -> dict:
+def present(review: ReviewModel, *, reveal: bool = True) -> dict:
+    """A review as the order's parties (and operators) read it; a hidden review's text
+    only to operators (`reveal`)."""
+    shown = reveal or not review.hidden
     return {
         "order_id": review.order_id,
         "author_role": review.author_role,
         "author_id": review.author_id,
         "subject_id": review.subject_id,
         "rating": review.rating,
-        "comment": review.comment or "",
+        "comment": (review.comment or "") if shown else "",
         "created_at": clock.key_to_iso(review.created_at),
-        "reply": _present_reply(review),
+        "reply": _present_answer(review.reply) if shown else None,
+        "follow_up": _present_answer(review.follow_up) if shown else None,
+        "counted": review.counted is not False,
+        "hidden": bool(review.hidden),
+        "hidden_reason": review.hidden_reason if reveal else None,
     }
 
 
 def present_public(review: ReviewModel) -> dict:
-    """A buyer's review as the market shows it: no order, no names."""
-    return {"rating": review.rating, "comment": review.comment or "",
-            "at": clock.key_to_iso(review.created_at), "reply": _present_reply(review),
+    """A buyer's review as the market shows it: no order, no names; a hidden one without
+    its text."""
+    hidden = bool(review.hidden)
+    return {"rating": review.rating, "comment": "" if hidden else review.comment or "",
+            "at": clock.key_to_iso(review.created_at),
+            "reply": None if hidden else _present_answer(review.reply),
+            "follow_up": None if hidden else _present_answer(review.follow_up),
+            "counted": review.counted is not False, "hidden": hidden,
             "service_id": review.service_id}
 
 
-def _present_reply(review: ReviewModel) -> dict | None:
-    if review.reply is None:
+def _present_answer(answer: Reply | None) -> dict | None:
+    if answer is None:
         return None
-    return {"body": review.reply.body, "at": clock.key_to_iso(review.reply.at)}
+    return {"body": answer.body, "at": clock.key_to_iso(answer.at)}
 
 
-def _get(order_id: str, author_role: str) -> ReviewModel | None:
+def get_review(order_id: str, author_role: str) -> ReviewModel | None:
     try:
         return ReviewModel.get(order_id, author_role, consistent_read=True)
     except DoesNotExist:
         return None
 
 
-def _other_side_readable(order: OrderModel, now: datetime) -> bool:
+def other_side_readable(order: OrderModel, now: datetime) -> bool:
     return rules.other_side_readable(
         reviewed_by_buyer=bool(order.reviewed_by_buyer),
         reviewed_by_provider=bool(order.reviewed_by_provider),
@@ -277,6 +264,8 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
         review.public_provider_id = order.provider_id if second else None
     change = rules.credit_change(review.rating)
     counter = f"ratings_{review.rating}"
+    points = change["credit"] if review.counted else 0
+    cap = credit.cap_side(points)
     notice = _reviewed_notice(review, order, second, now)
     with tx:
         notifications.write_in(tx, [notice])
@@ -294,18 +283,28 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
                   # The other side's flag as read: had it reviewed meanwhile, this commit
                   # fails and is retried knowing it is the second (and so publishes).
                   & _flag_is(other_flag, second))
+        if cap is not None:
+            # Honest counting: the pair's counter for this month and sign grows with the
+            # review, conditioned on staying within the cap. Two reviews of the pair
+            # committing at once both write this one item, so DynamoDB lets only one
+            # through at a time and the second sees the first's point.
+            used = getattr(ReviewModel, f"cap_{cap}")
+            tx.update("cap", ReviewModel(
+                cap_key(credit.month_of(now), order.buyer_id, order.provider_id), role),
+                actions=[used.add(abs(points))],
+                condition=used.does_not_exist() | (used <= credit.MONTHLY_CAP - abs(points)))
         if role == rules.BUYER:
             # version moves too, so a catalog write that read the profile before this
             # review fails its version condition instead of saving stale counters.
             tx.update("party", ProviderModel(review.subject_id),
-                      actions=[ProviderModel.credit.add(change["credit"]),
+                      actions=[ProviderModel.credit.add(points),
                                getattr(ProviderModel, counter).add(1),
                                ProviderModel.version.add(1)],
                       condition=ProviderModel.user_id.exists())
         else:
             # ADD creates the buyer's item the first time anybody reviews them.
             tx.update("party", UserModel(review.subject_id),
-                      actions=[UserModel.credit.add(change["credit"]),
+                      actions=[UserModel.credit.add(points),
                                getattr(UserModel, counter).add(1)])
         if with_service:
             tx.update("service", ServiceModel(review.service_id),
@@ -322,7 +321,7 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
 def _reviewed_notice(review: ReviewModel, order: OrderModel, second: bool, now: datetime):
     """The reviewed party's notice, written with the review. It never tells the rating:
     that would unseal a blind review."""
-    title = _order_title(order)
+    title = order_title(order)
     if second:
         text = f"{ROLE_LABELS[review.author_role]}已评价订单「{title}」，双方的评价现已公开"
     else:
@@ -341,7 +340,7 @@ def _refresh_market(service_id: str) -> None:
         log.exception("could not refresh market entries of %s", service_id)
 
 
-def _order_title(order: OrderModel) -> str:
+def order_title(order: OrderModel) -> str:
     snapshot = getattr(order, "service", None)
     return getattr(snapshot, "title", None) or order.id
 

@@ -4,6 +4,10 @@ Access patterns:
 - listed services of a term, newest first ... market_index: term, sort_newest
 - ... cheapest / dearest first .............. market_index.by_price (LSI): term, sort_price
 - ... best rated first ...................... market_index.by_rating (LSI): term, sort_rating
+- ... best first (the default: featured, then
+  quality score, then newest) ................ market_index.by_best (GSI): term, sort_best
+  (a GSI, not an LSI, so that a deployed table gains it in place; a market page may
+  lag a write by a moment, as it already lags the catalog)
 Terms: ALL, CAT#<category>, TAG#<tag>, PROV#<provider>, Q#<search token>, and FEATURED
 (小二推荐: only the services operators featured, so that list reads nothing else).
 
@@ -13,7 +17,7 @@ market page needs no read of the services table.
 """
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, NumberAttribute,
                                  UnicodeAttribute)
-from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.storage.base import table
@@ -37,6 +41,15 @@ class ByRating(LocalSecondaryIndex):
     sort_rating = UnicodeAttribute(range_key=True)
 
 
+class ByBest(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_best"
+        projection = AllProjection()
+
+    term = UnicodeAttribute(hash_key=True)
+    sort_best = UnicodeAttribute(range_key=True)
+
+
 @table("market_index")
 class MarketEntryModel(Model):
     class Meta:
@@ -46,6 +59,7 @@ class MarketEntryModel(Model):
     sort_newest = UnicodeAttribute(range_key=True)  # <listed_at key>#<service id>
     sort_price = UnicodeAttribute()  # <zero-padded price>#<service id>
     sort_rating = UnicodeAttribute()  # <rating key>#<listed_at key>#<service id>
+    sort_best = UnicodeAttribute(null=True)  # domain.ranking.best_key
     service_id = UnicodeAttribute()
     title = UnicodeAttribute()
     headline = UnicodeAttribute()
@@ -64,6 +78,7 @@ class MarketEntryModel(Model):
 
     by_price = ByPrice()
     by_rating = ByRating()
+    by_best = ByBest()
 
 
 def newest_key(listed_at: str, service_id: str) -> str:

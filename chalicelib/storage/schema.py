@@ -17,13 +17,37 @@ def all_models():
     return list(base.REGISTRY)
 
 
-def create_missing_tables() -> list[str]:
+def create_missing_tables(*, add_indexes: bool = False) -> list[str]:
+    """Create the tables that do not exist; with `add_indexes` (a local stack keeping its
+    data), also the indexes declared since an existing table was made."""
     created = []
     for model in all_models():
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             created.append(model.Meta.table_name)
+        elif add_indexes:
+            created += add_missing_indexes(model)
     return created
+
+
+def add_missing_indexes(model) -> list[str]:
+    """Give a table made before an index was declared that index (as CloudFormation does
+    for a deployed one), so a local stack's data survives e.g. market_index.by_best."""
+    described = model._get_connection().describe_table()
+    have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    added = []
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in have:
+            continue
+        base.connection().dispatch("UpdateTable", {
+            "TableName": model.Meta.table_name,
+            "AttributeDefinitions": schema["attribute_definitions"],
+            "GlobalSecondaryIndexUpdates": [{"Create": {
+                "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                "Projection": index["projection"]}}]})
+        added.append(f"{model.Meta.table_name}.{index['index_name']}")
+    return added
 
 
 def create_bucket_if_missing() -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import reviews
+from chalicelib.services import review_answers, reviews
 from chalicelib.storage.orders import OrderModel
 from tests.api import catalog_support, orders_support
 from tests.api.review_support import completed_order, order_service_id, provider
@@ -190,15 +190,21 @@ def _completed_through_the_api(api, service_id, *, deliver_late=False):
     return order_id
 
 
+def first_round_record(stats):
+    """The record's first fields (test_provider_stats.py covers the rest)."""
+    return {k: stats[k] for k in ("completed_orders", "on_time_orders", "on_time_rate",
+                                  "ratings")}
+
+
 def test_the_providers_record_counts_completed_and_on_time_orders(api):
     catalog_support.approved_provider(api)
-    assert api.get(f"/providers/{PROVIDER}").json["stats"] == {
+    assert first_round_record(api.get(f"/providers/{PROVIDER}").json["stats"]) == {
         "completed_orders": 0, "on_time_orders": 0, "on_time_rate": None,
         "ratings": {"good": 0, "neutral": 0, "bad": 0}}
     service_id = catalog_support.listed(api)["id"]
     on_time = _completed_through_the_api(api, service_id)
     review(api, on_time, "good")
-    stats = api.get(f"/providers/{PROVIDER}").json["stats"]
+    stats = first_round_record(api.get(f"/providers/{PROVIDER}").json["stats"])
     assert stats == {"completed_orders": 1, "on_time_orders": 1, "on_time_rate": 1.0,
                      "ratings": {"good": 1, "neutral": 0, "bad": 0}}
     _completed_through_the_api(api, service_id, deliver_late=True)
@@ -231,8 +237,8 @@ def test_two_replies_at_once_store_one(aws):
     order_id = completed_order()
     reviews.submit_review(Caller(BUYER), order_id, rating="bad", comment="", now=clock.now())
     reviews.submit_review(Caller(PROVIDER), order_id, rating="good", comment="", now=clock.now())
-    results = race(*[lambda b=b: reviews.reply_to_buyer_review(Caller(PROVIDER), order_id,
-                                                               body=b, now=clock.now())
+    results = race(*[lambda b=b: review_answers.reply_to_review(
+        Caller(PROVIDER), order_id, "buyer", body=b, now=clock.now())
                      for b in ("第一种回复", "第二种回复", "第三种回复")])
     won = [r for r in results if isinstance(r, dict)]
     assert len(won) == 1, results

@@ -66,7 +66,7 @@ def test_providers_review_moves_the_buyers_credit_only(api):
     order_id = completed_order()
     reply = review(api, order_id, "bad", "需求反复变更", user="provider-1")
     assert reply.status == 201 and reply.json["author_role"] == "provider"
-    assert buyer_profile(api) == {"id": "buyer-1", "credit": -1,
+    assert buyer_profile(api) == {"id": "buyer-1", "credit": -1, "credit_level": None,
                                   "ratings": {"good": 0, "neutral": 0, "bad": 1}}
     assert provider_standing() == (0, (0, 0, 0))
     assert service_rating(order_service_id(order_id)) == (0, 0, (0, 0, 0))

@@ -5,7 +5,7 @@ from tests.api.review_support import completed_order
 def test_a_user_never_reviewed_has_zero_credit(api):
     reply = api.get("/users/buyer-9")
     assert reply.status == 200
-    assert reply.json == {"id": "buyer-9", "credit": 0,
+    assert reply.json == {"id": "buyer-9", "credit": 0, "credit_level": None,
                           "ratings": {"good": 0, "neutral": 0, "bad": 0}}
 
 
@@ -16,7 +16,7 @@ def test_the_profile_is_public_and_shows_providers_reviews(api):
     api.post(f"/orders/{second}/reviews", {"rating": "good"}, user="provider-2")
     for who in ({}, {"user": "buyer-2"}, {"user": "buyer-1"}):
         assert api.get("/users/buyer-1", **who).json == {
-            "id": "buyer-1", "credit": 2, "ratings": {"good": 2, "neutral": 0, "bad": 0}}
+            "id": "buyer-1", "credit": 2, "credit_level": None, "ratings": {"good": 2, "neutral": 0, "bad": 0}}
 
 
 def test_a_buyers_own_reviews_of_providers_do_not_change_their_profile(api):

@@ -89,13 +89,16 @@ def sent_attachment_target(w: World) -> Target:
                   probe=w.order_probe(oid))
 
 
-def reviewed_order_target(w: World) -> Target:
-    """A completed order both sides reviewed: the buyer's review is readable and unanswered."""
+def reviewed_order_target(w: World, party: str = PROVIDER, body=None,
+                          side: str | None = None) -> Target:
+    """A completed order both sides reviewed: both reviews are readable and unanswered."""
     oid = w.order("completed")
     for user, rating in ((BUYER, "bad"), (PROVIDER, "good")):
         assert w.api.post(f"/orders/{oid}/reviews", {"rating": rating, "comment": "评价"},
                           user=user).status == 201
-    return Target({"order_id": oid}, PROVIDER, BUYER, body={"body": "感谢反馈"},
+    counterpart = BUYER if party == PROVIDER else PROVIDER
+    params = {"order_id": oid, **({"side": side} if side else {})}
+    return Target(params, party, counterpart, body=body or {"body": "感谢反馈"},
                   probe=w.order_probe(oid))
 
 
@@ -282,6 +285,12 @@ CASES: dict[tuple[str, str], Case] = {
         (PARTY, COUNTERPART)),
 
     ("POST", "/orders/{order_id}/reviews/buyer/reply"): Case(ORDER, reviewed_order_target),
+    ("POST", "/orders/{order_id}/reviews/provider/reply"): Case(
+        ORDER, lambda w: reviewed_order_target(w, BUYER)),
+    ("POST", "/orders/{order_id}/reviews/buyer/follow-up"): Case(
+        ORDER, lambda w: reviewed_order_target(w, BUYER, {"body": "用了一个月，效果很好"})),
+    ("POST", "/admin/orders/{order_id}/reviews/{side}/hide"): Case(
+        ADMIN, lambda w: reviewed_order_target(w, BUYER, {"reason": "含有联系方式"}, "buyer")),
     # Messages: the parties write in any state, operators only once disputed (403 here).
     ("POST", "/orders/{order_id}/messages"): Case(
         ORDER, order_target("in_progress", BUYER, {"body": "请问进度如何？"}), (PARTY, COUNTERPART)),

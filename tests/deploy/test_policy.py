@@ -44,7 +44,7 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
         "the same transaction (orders.engine._lapse_proposal); tested in tests/api/test_proposals.py",
     (SWEEP, "provider_stats", "dynamodb:UpdateItem"):
         "an auto-approval that completes an order counts it in the provider's record, in "
-        "the completing transaction (provider_stats.completion_write)",
+        "the completing transaction (provider_stats.move_writes)",
     (SWEEP, "reviews", "dynamodb:UpdateItem"):
         "closing a review window publishes the buyer's sealed review "
         "(reviews.close_review_window); tested in tests/api/test_reviews.py",
@@ -87,6 +87,7 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     service = catalog.listed(api, PROVIDER)
     _ok(api.get("/services"))
     _ok(api.get("/services?q=装修"))
+    _ok(api.get("/services?sort=newest"))
     _ok(api.get("/services?sort=price_asc"))
     _ok(api.get("/services?sort=rating"))
     _ok(api.get(f"/services/{service['id']}"))
@@ -135,6 +136,11 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.get(f"/orders/{oid}/events", user=BUYER))
     _ok(api.get(f"/orders/{oid}/reviews", user=BUYER))
     _ok(api.post(f"/orders/{oid}/reviews/buyer/reply", {"body": "感谢认可"}, user=PROVIDER))
+    _ok(api.post(f"/orders/{oid}/reviews/provider/reply", {"body": "合作愉快"}, user=BUYER))
+    _ok(api.post(f"/orders/{oid}/reviews/buyer/follow-up", {"body": "用了一个月，效果很好"},
+                 user=BUYER))
+    _ok(api.post(f"/admin/orders/{oid}/reviews/provider/hide", {"reason": "含有联系方式"},
+                 user=OPERATOR, operator=True))
     _ok(api.get(f"/services/{service['id']}/reviews"))
     _ok(api.get(f"/providers/{PROVIDER}/reviews"))
     _ok(api.get("/orders?as=buyer", user=BUYER))

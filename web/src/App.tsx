@@ -12,6 +12,7 @@ import { Orders } from "./pages/Orders";
 import { Payouts } from "./pages/Payouts";
 import { ProviderHome, ServiceEditor } from "./pages/Provider";
 import { ServicePage } from "./pages/Service";
+import { ProviderPage } from "./pages/Trust";
 
 function useMe() {
   const [me, setMe] = useState(whoAmI());
@@ -29,6 +30,7 @@ function Page({ route }: { route: string[] }) {
     case undefined: return <Market />;
     case "login": return <Login />;
     case "services": return <ServicePage id={second} key={second} />;
+    case "providers": return <ProviderPage id={second} key={second} />;
     case "orders": return second ? <OrderPage id={second} key={second} />
       : <Orders as="buyer" />;
     case "provider":

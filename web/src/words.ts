@@ -25,6 +25,14 @@ const FIELD_NAMES: Record<string, string> = {
   filename: "文件名", size: "文件大小", content_type: "文件类型",
 };
 
+// REVIEW_NOT_ALLOWED's details.reason, for the answers, follow-ups and hiding of reviews.
+const REVIEW_REFUSAL: Record<string, string> = {
+  not_completed: "订单尚未完成，还不能评价", already_reviewed: "你已经评价过这个订单",
+  window_closed: "已过期限", not_reviewed: "对方（或你）还没有评价",
+  not_readable: "对方的评价在你评价（或评价期结束）后才能查看", already_replied: "这条评价已经回复过",
+  already_followed_up: "你已经追评过", already_hidden: "这条评价已被隐藏",
+};
+
 const CODES: Record<string, (e: ApiError) => string> = {
   UNAUTHENTICATED: () => "请先登录（或登录已过期）",
   FORBIDDEN: (e) => e.details.reason === "own_service" || /own service/.test(e.message)
@@ -52,7 +60,7 @@ const CODES: Record<string, (e: ApiError) => string> = {
   SERVICE_HAS_OPEN_ORDERS: () => "还有进行中的订单，不能删除",
   INVALID_LOGO: (e) => "Logo 不符合要求：" + logoProblem(e.details),
   INVALID_STATE: () => "当前状态不能这样操作",
-  REVIEW_NOT_ALLOWED: () => "现在不能评价（订单未完成、已过评价期或已评价）",
+  REVIEW_NOT_ALLOWED: (e) => REVIEW_REFUSAL[String(e.details.reason)] ?? "现在不能评价（订单未完成、已过评价期或已评价）",
   PAYMENT_FAILED: () => "付款失败",
   PRICE_NOT_AGREED: () => "价格尚未与服务商确认",
   PROPOSAL_PENDING: () => "已有一个待处理的协商，请先等对方回应或撤回",

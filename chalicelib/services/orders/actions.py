@@ -62,11 +62,15 @@ def dispute_order(caller: Caller, order_id: str, reason: str, now: datetime, *,
 
 
 def resolve_order(caller: Caller, order_id: str, refund: int, release: int, note: str,
-                  now: datetime, *, request_key: str | None = None) -> dict:
-    """The operator splits what is held between buyer (refund) and provider (release)."""
+                  now: datetime, *, request_key: str | None = None,
+                  fault: str | None = None) -> dict:
+    """The operator splits what is held between buyer (refund) and provider (release);
+    `fault` (buyer, provider, none), when given, counts in the provider's stats."""
+    fault_data = {"fault": fault} if fault else {}
     return present(transition(caller, order_id, life.RESOLVE, now,
-                              params={"refund": refund, "release": release},
-                              data={"note": note}, request_key=request_key), caller)
+                              params={"refund": refund, "release": release, **fault_data},
+                              data={"note": note, **fault_data}, request_key=request_key),
+                   caller)
 
 
 def _system_action(order_id: str, action: str, now: datetime) -> OrderModel | None:

@@ -173,7 +173,6 @@ class _Change:
         if self.outcome.to == life.COMPLETED:
             self._set(OrderModel.completed_at, self.at)
             self.timer_changes["completed_at"] = self.now
-            self.extra.append(provider_stats.completion_write(self.order))
 
     def _refund_held(self):
         amount = money.undecided_amount(self.milestones)
@@ -330,6 +329,11 @@ class _Change:
                 escrow.release_within(tx, self.releases, self.at)
             for op in self.extra:
                 op(tx)
+            # The provider's record moves with the move (completions, rates, medians).
+            for op in provider_stats.move_writes(
+                    order, self.outcome, self.now, self.params,
+                    refunds=sum(int(i.amount) for i in self.instructions)):
+                op(tx)
             # The notices this move sends, and their readers' unread counters: written
             # with the move, so a crash can never keep the one and lose the other.
             if self.notices:
@@ -377,6 +381,8 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                 continue  # the order moved: the next read decides again (→ 409 if now wrong)
             if refusal.failed("provider"):
                 raise ProviderNotApproved()
+            if refusal.failed(provider_stats.PAIR):
+                continue  # another pay of this buyer with this provider counted first
             if refusal.failed("proposal"):
                 # The proposal was answered meanwhile: the next read decides again (and
                 # refuses if the move no longer holds).

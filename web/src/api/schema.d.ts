@@ -123,6 +123,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/orders/{order_id}/reviews/{side}/hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An operator hides a review's text from the public lists (its credit stays).
+         * @description Error codes: `REVIEW_NOT_ALLOWED`, `FORBIDDEN`, `NOT_FOUND`.
+         */
+        post: operations["hide_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/providers": {
         parameters: {
             query?: never;
@@ -916,6 +936,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/orders/{order_id}/reviews/buyer/follow-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 追评: the buyer adds to its own review once, within 180 days of completion.
+         * @description Error codes: `REVIEW_NOT_ALLOWED`, `FORBIDDEN`, `NOT_FOUND`.
+         */
+        post: operations["follow_up_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders/{order_id}/reviews/buyer/reply": {
         parameters: {
             query?: never;
@@ -930,6 +970,26 @@ export interface paths {
          * @description Error codes: `REVIEW_NOT_ALLOWED`, `FORBIDDEN`, `NOT_FOUND`.
          */
         post: operations["reply_to_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/reviews/provider/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The buyer answers the provider's review, once it can read it (once).
+         * @description Error codes: `REVIEW_NOT_ALLOWED`, `FORBIDDEN`, `NOT_FOUND`.
+         */
+        post: operations["reply_to_provider_review"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1238,6 +1298,14 @@ export interface components {
             /** @description only when a new webhook was set, and only in this answer: the HMAC-SHA256 key of Market-Signature */
             webhook_secret?: string;
             webhook_url: string | null;
+        };
+        /** @description 信用等级 by Taobao's thresholds of credit; null below 4 points */
+        CreditLevel: {
+            /** @description e.g. 3心, 2钻, 1蓝冠, 5金冠 */
+            label: string;
+            stars: number;
+            /** @enum {string} */
+            tier: "heart" | "diamond" | "blue_crown" | "gold_crown";
         };
         Deliverable: {
             content_type: string;
@@ -1558,6 +1626,7 @@ export interface components {
         Provider: {
             company_name: string;
             credit: number;
+            credit_level: components["schemas"]["CreditLevel"] | null;
             display_name: string;
             id: string;
             intro: string;
@@ -1573,6 +1642,7 @@ export interface components {
             company_name?: string | null;
             contact?: string | null;
             credit: number;
+            credit_level: components["schemas"]["CreditLevel"] | null;
             /** Format: date-time */
             decided_at?: string | null;
             decided_by?: string | null;
@@ -1594,11 +1664,27 @@ export interface components {
         };
         /** @description the public profile's order record */
         ProviderStats: {
+            /** @description share of closed paid orders that ended cancelled; null before any */
+            cancel_rate: number | null;
+            /** @description paid orders that have closed: what the three rates divide by */
+            closed_paid_orders: number;
             completed_orders: number;
+            /** @description share of closed paid orders ever disputed; null before any */
+            dispute_rate: number | null;
+            /** @description disputes resolved with fault `provider` */
+            disputes_lost: number;
+            /** @description paid → accepted, from a histogram: the upper edge of the bucket holding the median (60 s, 5 min … 7 days); null before any */
+            median_accept_seconds: number | null;
+            /** @description inquiry → first provider reply; null with no inquiries */
+            median_reply_seconds: number | null;
             on_time_orders: number;
             /** @description share of completed orders first delivered by due_at; null before any */
             on_time_rate: number | null;
             ratings: components["schemas"]["Ratings"];
+            /** @description share of closed paid orders with any refund; null before any */
+            refund_rate: number | null;
+            /** @description 回头客: buyers with two or more paid orders */
+            repeat_buyers: number;
         };
         PublicReview: {
             /**
@@ -1607,6 +1693,11 @@ export interface components {
              */
             at: string;
             comment: string;
+            /** @description whether the review moved the reviewed party's credit: false beyond the pair's monthly cap of +6 / -6 */
+            counted: boolean;
+            follow_up: components["schemas"]["ReviewFollowUp"] | null;
+            /** @description an operator hid the review's text (its credit stays) */
+            hidden: boolean;
             /** @enum {string} */
             rating: "good" | "neutral" | "bad";
             reply: components["schemas"]["ReviewReply"] | null;
@@ -1636,23 +1727,39 @@ export interface components {
             /** @enum {string} */
             author_role: "buyer" | "provider";
             comment: string;
+            /** @description whether the review moved the reviewed party's credit: false beyond the pair's monthly cap of +6 / -6 */
+            counted: boolean;
             /**
              * Format: date-time
              * @example 2026-11-22T08:00:00+00:00
              */
             created_at: string;
+            follow_up: components["schemas"]["ReviewFollowUp"] | null;
+            /** @description an operator hid the review's text (its credit stays) */
+            hidden: boolean;
+            /** @description why an operator hid it (operators only) */
+            hidden_reason: string | null;
             order_id: string;
             /** @enum {string} */
             rating: "good" | "neutral" | "bad";
             reply: components["schemas"]["ReviewReply"] | null;
             subject_id: string;
         };
+        /** @description 追评: the buyer's one addition to its own review, if any */
+        ReviewFollowUp: {
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:00:00+00:00
+             */
+            at: string;
+            body: string;
+        };
         ReviewPage: {
             items: components["schemas"]["Review"][];
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
-        /** @description the provider's answer, if any */
+        /** @description the reviewed party's answer, if any (the provider's to a buyer's review, the buyer's to a provider's) */
         ReviewReply: {
             /**
              * Format: date-time
@@ -1793,6 +1900,7 @@ export interface components {
         };
         User: {
             credit: number;
+            credit_level: components["schemas"]["CreditLevel"] | null;
             id: string;
             ratings: components["schemas"]["Ratings"];
         };
@@ -2395,6 +2503,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * @description whose fault the dispute was; `provider` counts in the provider's disputes_lost
+                     * @enum {string}
+                     */
+                    fault?: "buyer" | "provider" | "none";
                     note?: string;
                     refund: number;
                     release: number;
@@ -2409,6 +2522,120 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    hide_review: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                order_id: string;
+                side: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 含有联系方式，违反平台规则 */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
                 };
             };
             /** @description error */
@@ -7223,7 +7450,233 @@ export interface operations {
             };
         };
     };
+    follow_up_review: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 用了一个月，转化率明显提升 */
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     reply_to_review: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 感谢您的反馈，修改意见我们已记录，下次会更快响应 */
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    reply_to_provider_review: {
         parameters: {
             query?: never;
             header?: {
@@ -7998,7 +8451,7 @@ export interface operations {
                 category?: "shop-decoration" | "logo-design" | "customer-service" | "detail-page" | "operation" | "photo-retouch" | "copywriting" | "video";
                 tag?: "fast-delivery" | "invoice" | "original" | "free-revision" | "always-on" | "source-files" | "mobile-first" | "brand-team";
                 provider_id?: string;
-                sort?: "newest" | "rating" | "price_asc" | "price_desc";
+                sort?: "best" | "newest" | "rating" | "price_asc" | "price_desc";
                 featured?: "true" | "false";
             };
             header?: never;

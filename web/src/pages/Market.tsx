@@ -47,7 +47,7 @@ export function ServiceCard({ s, tagName }: { s: Schema<"ServiceCard"> & { featu
 
 export function Market() {
   const { categories, tags, tagName } = useTaxonomy();
-  const [form, setForm] = useState({ q: "", category: "", tag: "", sort: "newest", featured: false });
+  const [form, setForm] = useState({ q: "", category: "", tag: "", sort: "best", featured: false });
   const [query, setQuery] = useState(form);
   const [cursor, setCursor] = useState<string | undefined>(undefined);
   const { answer } = useAnswer(() => settle(
@@ -74,6 +74,7 @@ export function Market() {
           {tags.map((t) => <option value={t.id} key={t.id}>{t.name}</option>)}
         </select>
         <select value={form.sort} onChange={set("sort")} aria-label="排序">
+          <option value="best">综合排序</option>
           <option value="newest">最新</option>
           <option value="rating">好评</option>
           <option value="price_asc">价格从低到高</option>

@@ -9,6 +9,7 @@ import { upload } from "../upload";
 import { ACTOR, EVENT, MILESTONE_RELEASE, MILESTONE_STATUS, ORDER_STATUS, RATING, label, when, yuan } from "../words";
 import { Price, Proposals } from "./OrderDeals";
 import { Messages } from "./OrderTalk";
+import { ReviewBody } from "./Trust";
 import type { Answer, Schema } from "../api/client";
 
 const path = (id: string) => ({ params: { path: { order_id: id } } });
@@ -123,20 +124,36 @@ function Review({ id, done }: { id: string; done: () => void }) {
 }
 
 /** Both sides' reviews as the API shows them (blind until both reviewed or the window
- * closed), and the provider's one reply to the buyer's review. */
-function ReviewsShown({ id, version, provider, done }: { id: string; version: number; provider: boolean; done: () => void }) {
-  // A review or a reply does not change the order's version: read again after one.
+ * closed); each side's one reply to the other's review, the buyer's 追评, and an
+ * operator's hiding (the API refuses, in words, whatever is no longer possible). */
+function ReviewsShown({ id, version, buyer, provider, operator, done }: {
+  id: string; version: number; buyer: boolean; provider: boolean; operator: boolean; done: () => void;
+}) {
   const { answer, reload } = useAnswer(() => settle(client.GET("/orders/{order_id}/reviews", path(id))), [id, version]);
   if (!answer?.ok || !answer.data.items.length) return null;
+  // An answer, a 追评 or a hiding leaves the order's version as it was: read the reviews again.
+  const again = () => { reload(); done(); };
   return (
     <div class="panel" data-testid="reviews"><h3>双方评价</h3>
       {answer.data.items.map((r) => (
-        <div key={r.author_role}>{ACTOR[r.author_role]}：<b>{RATING[r.rating]}</b> {r.comment}
+        <div key={r.author_role} data-testid={`review-${r.author_role}`}>{ACTOR[r.author_role]}：
+          <ReviewBody r={r} replyBy={r.author_role === "buyer" ? "服务商" : "买家"} />
           <span class="muted"> {when(r.created_at)}</span>
-          {r.reply && <div class="reply">服务商回复：{r.reply.body} <span class="muted">{when(r.reply.at)}</span></div>}
+          {operator && r.hidden && r.hidden_reason && <div class="muted">已隐藏：{r.hidden_reason}</div>}
           {provider && r.author_role === "buyer" && !r.reply &&
-            <WithText label="回复评价" field="回复" testid="reply-review" done={() => { reload(); done(); }}
+            <WithText label="回复评价" field="回复" testid="reply-review" done={again}
               run={(body, key) => settle(client.POST("/orders/{order_id}/reviews/buyer/reply", { ...write(id, key), body: { body } }))} />}
+          {buyer && r.author_role === "provider" && !r.reply &&
+            <WithText label="回复评价" field="回复" testid="reply-provider-review" done={again}
+              run={(body, key) => settle(client.POST("/orders/{order_id}/reviews/provider/reply", { ...write(id, key), body: { body } }))} />}
+          {buyer && r.author_role === "buyer" && !r.follow_up &&
+            <WithText label="追评" field="追加评价" testid="follow-up-review" done={again}
+              run={(body, key) => settle(client.POST("/orders/{order_id}/reviews/buyer/follow-up", { ...write(id, key), body: { body } }))} />}
+          {operator && !r.hidden &&
+            <WithText label="隐藏评价" field="隐藏原因" testid={`hide-review-${r.author_role}`} done={again}
+              run={(reason, key) => settle(client.POST("/admin/orders/{order_id}/reviews/{side}/hide", {
+                params: { path: { order_id: id, side: r.author_role }, header: { "Idempotency-Key": key } },
+                body: { reason } }))} />}
         </div>))}
     </div>
   );
@@ -217,7 +234,8 @@ export function OrderPage({ id }: { id: string }) {
           {"review_until" in (o.deadlines || {}) && ((buyer && !o.reviewed_by_buyer) || (provider && !o.reviewed_by_provider)) &&
             <Review id={id} done={() => { setReviewed((n) => n + 1); reload(); }} />}
           {/* A review does not change the order's version: counted here so the panel reads again. */}
-          <ReviewsShown id={id} version={o.version * 1000 + reviewed} provider={provider} done={reload} />
+          <ReviewsShown id={id} version={o.version * 1000 + reviewed} buyer={buyer} provider={provider}
+            operator={!!me?.operator} done={reload} />
           <Timeline id={id} version={o.version} />
         </section>
       );

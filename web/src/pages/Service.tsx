@@ -6,8 +6,9 @@ import { localInputValue } from "../clock";
 import { Markdown } from "../markdown";
 import { go, href } from "../router";
 import { Action, Field, Loaded, useAnswer } from "../ui";
-import { MILESTONE_RELEASE, RATING, SERVICE_STATUS, when, yuan } from "../words";
+import { MILESTONE_RELEASE, SERVICE_STATUS, when, yuan } from "../words";
 import { useTaxonomy } from "./Market";
+import { LevelBadge, ReviewBody, StatsInWords } from "./Trust";
 
 /** A datetime-local value as ISO 8601 with the browser's offset, as the API wants. */
 export function isoWithOffset(local: string): string {
@@ -83,9 +84,8 @@ function Reviews({ serviceId }: { serviceId: string }) {
   return (
     <div class="panel" data-testid="service-reviews"><h3>评价</h3>
       {answer.data.items.map((r, i) => (
-        <div class="review" key={i}><b>{RATING[r.rating]}</b> {r.comment}
-          <span class="muted"> {when(r.at)}</span>
-          {r.reply && <div class="muted">服务商回复：{r.reply.body}</div>}</div>))}
+        <div class="review" key={i}><ReviewBody r={r} replyBy="服务商" />
+          <span class="muted"> {when(r.at)}</span></div>))}
     </div>
   );
 }
@@ -111,9 +111,8 @@ function ProviderReviews({ providerId }: { providerId: string }) {
   return (
     <div class="panel" data-testid="provider-reviews"><h3>服务商的全部评价</h3>
       {answer.data.items.map((r, i) => (
-        <div class="review" key={i}><b>{RATING[r.rating]}</b> {r.comment}
-          <span class="muted"> {when(r.at)}</span>
-          {r.reply && <div class="muted">服务商回复：{r.reply.body}</div>}</div>))}
+        <div class="review" key={i}><ReviewBody r={r} replyBy="服务商" />
+          <span class="muted"> {when(r.at)}</span></div>))}
     </div>
   );
 }
@@ -138,8 +137,10 @@ export function ServicePage({ id }: { id: string }) {
               {(s.tags || []).map((t) => <span class="tag" key={t}>{tagName[t] ?? t}</span>)}
               {s.status !== "listed" && <span class="badge">{SERVICE_STATUS[s.status]}</span>}
             </div>
-            {provider.answer?.ok && <div class="muted">服务商：{provider.answer.data.display_name ?? s.provider_id}
-              · 信用 {provider.answer.data.credit}</div>}
+            {provider.answer?.ok && <div class="muted">服务商：<a href={href("providers", s.provider_id)} data-testid="provider-link">
+              {provider.answer.data.display_name ?? s.provider_id}</a>
+              <LevelBadge level={provider.answer.data.credit_level} /> · 信用 {provider.answer.data.credit}
+              <StatsInWords stats={provider.answer.data.stats} /></div>}
           </div>
         </div>
         <p>{s.summary}</p>
