@@ -42,7 +42,7 @@ _LEDGER_AUDIT = ["Scan"]  # GET /admin/ledger/check reads every posting, account
 TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
     API_FUNCTION: {
         "accounts": ["GetItem", "UpdateItem", *_LEDGER_AUDIT],
-        "attachments": ["GetItem", "PutItem", "UpdateItem"],
+        "attachments": ["GetItem", "PutItem", "Query", "UpdateItem"],
         "campaigns": ["ConditionCheckItem", "GetItem", "PutItem"],
         "campaigns/by_end": ["Query"],
         "catalog_guards": ["DeleteItem", "GetItem", "PutItem"],
@@ -158,8 +158,9 @@ S3_LOGO_ACTIONS = ["s3:DeleteObject"]
 UPLOAD_PREFIX = "orders/"
 PENDING_UPLOAD_TAG = {"Key": "upload", "Value": "pending"}
 S3_UPLOAD_ACTIONS = ["s3:PutObjectTagging"]
-# Notification e-mail (the deliver_notifications job), only from the configured sender.
-MAIL_FUNCTION = "deliver_notifications"
+# E-mail, only from the configured sender: notices (the deliver_notifications job) and the
+# confirmation link of a new address (sent by the API in the request that sets it).
+MAIL_FUNCTIONS = {"deliver_notifications", API_FUNCTION}
 SES_ACTIONS = ["ses:SendEmail"]
 SES_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
 
@@ -660,9 +661,9 @@ def policy(models, function: str = API_FUNCTION) -> dict:
                 "Sid": "JwtSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                 "Resource": [{"Ref": "JwtSecretArn"}]}, {"Ref": "AWS::NoValue"}]},
         ]
-    if function == MAIL_FUNCTION:
+    if function in MAIL_FUNCTIONS:
         statements += [
-            # Notification e-mail (deliver_notifications) may only be sent as MailFrom,
+            # E-mail may only be sent as MailFrom,
             # verified either as that address or as its domain.
             {"Fn::If": ["SendsMail", {
                 "Sid": "Mail", "Effect": "Allow", "Action": SES_ACTIONS,

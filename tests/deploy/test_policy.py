@@ -5,6 +5,7 @@ import json
 import re
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from chalice.test import Client
@@ -14,6 +15,7 @@ from chalicelib.api.routing import ROUTES
 from chalicelib.storage import files, schema
 from deploy import template
 from tests.api import catalog_support as catalog
+from tests.api import channels_support
 from tests.api import messages_support as messages
 from tests.api import orders_support as orders
 from tests.deploy.aws_calls import recording
@@ -154,6 +156,8 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.post("/me/notifications/read", {"ids": [first]}, user=PROVIDER))
     _ok(api.post("/me/notifications/read", {"all": True}, user=BUYER))
     _ok(api.put("/me/channels", {"email": "shop@example.com"}, user=BUYER))
+    [link] = channels_support.link_mails(Path(settings.get().local_data_dir) / "mail")[-1:]
+    _ok(channels_support.open_link(api, channels_support.read_mail(link).get_content()))
     _ok(api.get("/me/channels", user=BUYER))
     _deliver_by_ses(api)
     _ok(api.get("/me/balance", user=PROVIDER))
