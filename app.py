@@ -17,6 +17,7 @@ from chalicelib.api import admin_jobs, admin_orders, cors, middleware, system
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
 from chalicelib.api import channels as channels_api
+from chalicelib.api import inquiries as inquiries_api
 from chalicelib.api import messages as messages_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
@@ -55,6 +56,7 @@ app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(proposals_api.bp)
 app.register_blueprint(messages_api.bp)
+app.register_blueprint(inquiries_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(payouts_api.bp)
 app.register_blueprint(payments_api.bp)

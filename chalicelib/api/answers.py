@@ -201,3 +201,36 @@ TOKEN = Obj({"token": text()}, name="LocalToken")
 CLOCK = Obj({"now": DateTime()}, name="LocalClock")
 SWEEPS = Free(description="what each scheduled function did")
 SWEEPS.name = "LocalSweeps"
+
+# Before and when ordering (issue 26): inquiries, offers, and what an order was chosen with.
+PACKAGE = Obj({
+    "name": text(), "price": money(), "delivery_days": count(),
+    "revisions": maybe(count(description="null: unlimited")), "description": text(),
+}, name="Package")
+EXTRA = Obj({"name": text(), "price": money()}, name="Extra")
+_ORDER_CHOICES = {
+    "inquiry_id": maybe(text(description="the inquiry a custom offer answered")),
+    "package": maybe(PACKAGE),
+    "extras": ListOf(EXTRA, 0, 10),
+    "answers": Free(description="the requirement form: question id -> text or file id"),
+}
+ORDER.fields.update(_ORDER_CHOICES)
+PAID_ORDER.fields.update(_ORDER_CHOICES)
+INQUIRY_MESSAGE = Obj({
+    "id": text(), "inquiry_id": text(), "author": text(description="the author's user id"),
+    "role": Enum(["buyer", "provider"]), "body": text(), "at": when(),
+}, name="InquiryMessage")
+INQUIRY_SUMMARY = Obj({
+    "id": text(), "service_id": text(), "service_title": text(), "buyer_id": text(),
+    "provider_id": text(), "role": Enum(["buyer", "provider"],
+                                        description="the caller's side"),
+    "message_count": count(),
+    "first_reply_at": when(description="the provider's first message; null before it"),
+    "reply_seconds": maybe(count(description="seconds to the provider's first reply")),
+    "order_id": maybe(text(description="the latest custom offer's order")),
+    "created_at": when(), "updated_at": when(),
+}, name="InquirySummary")
+INQUIRY = Obj({**INQUIRY_SUMMARY.fields,
+               "messages": ListOf(INQUIRY_MESSAGE, 0, 1000, description="oldest first")},
+              name="Inquiry")
+OFFER = Obj({"order": ORDER}, name="OfferAnswer")

@@ -1,5 +1,7 @@
 """Placing and paying: order a listed service, charge the buyer, confirm the funding."""
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -25,23 +27,35 @@ from chalicelib.storage.orders import (TIMER_PK, Milestone, OrderModel, ServiceS
 log = logging.getLogger("market.orders")
 
 
+@dataclass(frozen=True)
+class Offer:
+    """A provider's custom offer (定制报价): the caller is the provider, the order is
+    `buyer_id`'s, its amount agreed; `writes(tx, order_id)` adds the inquiry's own write."""
+    buyer_id: str
+    inquiry_id: str
+    amount: int
+    writes: Callable | None = None
+
+
 def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
                 price: int | None, milestones: list[dict] | None, now: datetime,
-                request_key: str | None = None) -> dict:
+                request_key: str | None = None, offer: Offer | None = None) -> dict:
     """Order a listed service: snapshot it, claim a capacity slot, await payment.
 
     With a `request_key` the order's id is derived from it: a retry whose first commit
-    landed finds that order instead of placing a second one."""
+    landed finds that order instead of placing a second one. With an `offer` the
+    provider places it for the buyer at the offered amount, already agreed."""
     if due_at <= now:
         raise ValidationFailed("due_at must be in the future",
                                errors=[{"field": "due_at", "problem": "must be in the future"}])
-    service = _service_for_order(caller, service_id)
-    amount = _order_amount(service, price)
+    service = _service_for_order(caller, service_id, offer)
+    amount = offer.amount if offer else _order_amount(service, price)
+    buyer_id = offer.buyer_id if offer else caller.user_id
     plan = money.plan_milestones(amount, milestones, service.title)
     at = clock.to_key(now)
     order_id = ids.keyed_id("ord", request_key) if request_key else ids.new_id("ord")
     order = OrderModel(
-        order_id, buyer_id=caller.user_id, provider_id=service.provider_id,
+        order_id, buyer_id=buyer_id, provider_id=service.provider_id,
         service_id=service.id,
         service=ServiceSnapshot(title=service.title, category=service.category,
                                 pricing=service.pricing, price=int(service.price),
@@ -49,11 +63,12 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                                 logo_key=service.logo_key),
         requirement=requirement, due_at=clock.to_key(due_at), amount=amount, currency="CNY",
         # The list price is the provider's own offer; any other amount awaits its answer.
-        price_agreed=amount == int(service.price),
+        price_agreed=bool(offer) or amount == int(service.price),
+        inquiry_id=offer.inquiry_id if offer else None,
         status=life.AWAITING_PAYMENT, version=1, milestones=[Milestone(**m) for m in plan],
         current_step=0, revision_count=0, delivery_count=0, created_key=created_key(at, order_id),
         created_at=at, updated_at=at,
-        buyer_status=status_key(caller.user_id, life.AWAITING_PAYMENT),
+        buyer_status=status_key(buyer_id, life.AWAITING_PAYMENT),
         provider_status=status_key(service.provider_id, life.AWAITING_PAYMENT))
     timer = life.next_timer(life.AWAITING_PAYMENT, windows=windows(),
                             **{k: v for k, v in timer_inputs(order).items() if k != "status"})
@@ -64,6 +79,10 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     notice = notifications.notification_put(
         order.provider_id, "order_placed", order_id=order.id, service_id=service.id, now=now,
         text=f"新订单：{service.title}，金额 {money.yuan(amount)}{agreed}")
+    if offer:  # the buyer learns of the offer instead: the provider made it
+        notice = notifications.notification_put(
+            buyer_id, "offer_made", order_id=order.id, service_id=service.id, now=now,
+            text=f"定制报价：{service.title}，金额 {money.yuan(amount)}，待您付款")
     for _ in range(ATTEMPTS):
         tx = transaction()
         try:
@@ -71,6 +90,8 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 tx.save("order", order, condition=OrderModel.id.does_not_exist())
                 tx.save("event", event)
                 notifications.write_in(tx, [notice])  # the provider learns of it, with it
+                if offer and offer.writes:
+                    offer.writes(tx, order.id)
                 # The slot is claimed in the same write as the order, so capacity can never
                 # be overshot by buyers ordering at the same instant.
                 tx.update("service", ServiceModel(service.id),
@@ -84,7 +105,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
             if refusal.failed("order"):
                 # This key's order exists: the first try committed and lost its answer.
                 existing = load(order_id)
-                if existing.buyer_id != caller.user_id:
+                if (existing.provider_id if offer else existing.buyer_id) != caller.user_id:
                     raise Conflict()
                 return present(existing, caller)
             if refusal.failed("service"):
@@ -100,14 +121,16 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     return present(order, caller)
 
 
-def _service_for_order(caller: Caller, service_id: str) -> ServiceModel:
+def _service_for_order(caller: Caller, service_id: str, offer: Offer | None) -> ServiceModel:
     if not isinstance(service_id, str) or not 1 <= len(service_id) <= 128:
         raise NotFound("no such service")
     try:
         service = ServiceModel.get(service_id, consistent_read=True)
     except DoesNotExist:
         raise NotFound("no such service")
-    if service.provider_id == caller.user_id:
+    if offer is not None and service.provider_id != caller.user_id:
+        raise Forbidden("only the service's provider makes an offer on it")
+    if offer is None and service.provider_id == caller.user_id:
         raise Forbidden("you cannot order your own service")
     if service.status == rules.DRAFT:
         raise NotFound("no such service")  # a draft was never public

@@ -42,9 +42,20 @@ def present(order: OrderModel, caller: Caller) -> dict:
         "reviewed_by_buyer": bool(order.reviewed_by_buyer),
         "reviewed_by_provider": bool(order.reviewed_by_provider),
         "version": int(order.version),
+        **intake_fields(order),
         **{name: clock.key_to_iso(getattr(order, name)) for name in (
             "created_at", "updated_at", "paid_at", "accepted_at", "delivered_at",
             "completed_at", "closed_at")},
+    }
+
+
+def intake_fields(order: OrderModel) -> dict:
+    """What the buyer chose before ordering: the inquiry, package, extras and answers."""
+    return {
+        "inquiry_id": order.inquiry_id,
+        "package": order.package.as_dict() if order.package else None,
+        "extras": [e.as_dict() for e in order.extras or []],
+        "answers": order.answers.as_dict() if order.answers else {},
     }
 
 

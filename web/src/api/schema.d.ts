@@ -327,6 +327,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/inquiries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's inquiries as buyer (default) or provider, latest activity first. */
+        get: operations["list_inquiries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One inquiry and its messages, oldest first (its two parties only). */
+        get: operations["get_inquiry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write in an inquiry (its buyer or provider); the other party is notified. */
+        post: operations["post_inquiry_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}/offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 定制报价: the provider offers an agreed price; the buyer gets an order to pay. */
+        post: operations["make_offer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/balance": {
         parameters: {
             query?: never;
@@ -1085,6 +1153,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/services/{service_id}/inquiries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 询单: ask the provider of a listed service (no capacity, no money). */
+        post: operations["open_inquiry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/services/{service_id}/list": {
         parameters: {
             query?: never;
@@ -1264,12 +1349,87 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        Extra: {
+            name: string;
+            /** @description fen */
+            price: number;
+        };
         Health: {
             clock_moved: boolean;
             /** Format: date-time */
             now: string;
             /** @enum {string} */
             status: "ok";
+        };
+        Inquiry: {
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description the provider's first message; null before it
+             */
+            first_reply_at: string | null;
+            id: string;
+            message_count: number;
+            /** @description oldest first */
+            messages: components["schemas"]["InquiryMessage"][];
+            /** @description the latest custom offer's order */
+            order_id: string | null;
+            provider_id: string;
+            /** @description seconds to the provider's first reply */
+            reply_seconds: number | null;
+            /**
+             * @description the caller's side
+             * @enum {string}
+             */
+            role: "buyer" | "provider";
+            service_id: string;
+            service_title: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        InquiryMessage: {
+            /** Format: date-time */
+            at: string | null;
+            /** @description the author's user id */
+            author: string;
+            body: string;
+            id: string;
+            inquiry_id: string;
+            /** @enum {string} */
+            role: "buyer" | "provider";
+        };
+        InquirySummary: {
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description the provider's first message; null before it
+             */
+            first_reply_at: string | null;
+            id: string;
+            message_count: number;
+            /** @description the latest custom offer's order */
+            order_id: string | null;
+            provider_id: string;
+            /** @description seconds to the provider's first reply */
+            reply_seconds: number | null;
+            /**
+             * @description the caller's side
+             * @enum {string}
+             */
+            role: "buyer" | "provider";
+            service_id: string;
+            service_title: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        InquirySummaryPage: {
+            items: components["schemas"]["InquirySummary"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
         };
         LedgerCheck: {
             accounts: number;
@@ -1348,6 +1508,9 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        OfferAnswer: {
+            order: components["schemas"]["Order"];
+        };
         /** @description this document */
         OpenApiDocument: Record<string, never>;
         Order: {
@@ -1357,6 +1520,8 @@ export interface components {
             allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
+            /** @description the requirement form: question id -> text or file id */
+            answers: Record<string, never>;
             buyer_id: string;
             /** Format: date-time */
             closed_at: string | null;
@@ -1379,11 +1544,15 @@ export interface components {
             /** Format: date-time */
             due_at: string | null;
             escrow: components["schemas"]["Escrow"];
+            extras: components["schemas"]["Extra"][];
             id: string;
+            /** @description the inquiry a custom offer answered */
+            inquiry_id: string | null;
             late_cancel_eligible: boolean;
             milestones: components["schemas"]["MilestoneView"][];
             /** @description the id of the order's one open proposal */
             open_proposal: string | null;
+            package: components["schemas"]["Package"] | null;
             /** Format: date-time */
             paid_at: string | null;
             /** @description false while a negotiable price waits for the provider */
@@ -1417,6 +1586,15 @@ export interface components {
             pricing: string | null;
             title: string;
         };
+        Package: {
+            delivery_days: number;
+            description: string;
+            name: string;
+            /** @description fen */
+            price: number;
+            /** @description null: unlimited */
+            revisions: number | null;
+        };
         PaidOrder: {
             /** Format: date-time */
             accepted_at: string | null;
@@ -1424,6 +1602,8 @@ export interface components {
             allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
+            /** @description the requirement form: question id -> text or file id */
+            answers: Record<string, never>;
             buyer_id: string;
             /** Format: date-time */
             closed_at: string | null;
@@ -1446,11 +1626,15 @@ export interface components {
             /** Format: date-time */
             due_at: string | null;
             escrow: components["schemas"]["Escrow"];
+            extras: components["schemas"]["Extra"][];
             id: string;
+            /** @description the inquiry a custom offer answered */
+            inquiry_id: string | null;
             late_cancel_eligible: boolean;
             milestones: components["schemas"]["MilestoneView"][];
             /** @description the id of the order's one open proposal */
             open_proposal: string | null;
+            package: components["schemas"]["Package"] | null;
             /** Format: date-time */
             paid_at: string | null;
             payment: components["schemas"]["Payment"];
@@ -3487,6 +3671,393 @@ export interface operations {
             };
             /** @description error */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    list_inquiries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                as?: "buyer" | "provider";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InquirySummaryPage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    get_inquiry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inquiry"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    post_inquiry_message: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 您好，想做双十一首页，三天内能交付吗？ */
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InquiryMessage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    make_offer: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the agreed price in fen */
+                    amount: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T00:00:00+00:00
+                     */
+                    due_at: string;
+                    milestones?: {
+                        amount: number;
+                        /** @enum {string} */
+                        release: "on_approval" | "on_accept";
+                        /** @example 首页装修 */
+                        title: string;
+                    }[];
+                    /** @example 双十一首页+两张详情页，红色主题 */
+                    requirement: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OfferAnswer"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8390,6 +8961,119 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    open_inquiry: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 您好，想做双十一首页，三天内能交付吗？ */
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inquiry"];
                 };
             };
             /** @description error */
