@@ -25,8 +25,10 @@ from chalicelib.api import orders as orders_api
 from chalicelib.api import payments as payments_api
 from chalicelib.api import payouts as payouts_api
 from chalicelib.api import proposals as proposals_api
+from chalicelib.api import provider_documents as provider_documents_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import reviews as reviews_api
+from chalicelib.api import service_images as service_images_api
 from chalicelib.api import users as users_api
 from chalicelib.jobs import deliver_notifications as deliver_notifications_job
 from chalicelib.jobs import release_escrow as release_escrow_job
@@ -57,6 +59,8 @@ app.register_blueprint(orders_api.bp)
 app.register_blueprint(proposals_api.bp)
 app.register_blueprint(messages_api.bp)
 app.register_blueprint(inquiries_api.bp)
+app.register_blueprint(service_images_api.bp)
+app.register_blueprint(provider_documents_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(payouts_api.bp)
 app.register_blueprint(payments_api.bp)

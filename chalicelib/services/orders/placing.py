@@ -8,6 +8,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, ids, observability
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import choices
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import SYSTEM, Caller
@@ -15,6 +16,7 @@ from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, Inval
                                       NotFound, ServiceAtCapacity, ServiceNotListed,
                                       ServiceUnavailable, ValidationFailed)
 from chalicelib.services import funding, notifications, payments
+from chalicelib.services.catalog.reading import menu_of
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
                                                new_event, order_deadlines, role_of,
                                                timer_inputs, transition, windows)
@@ -37,19 +39,27 @@ class Offer:
     writes: Callable | None = None
 
 
-def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
+def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime | None,
                 price: int | None, milestones: list[dict] | None, now: datetime,
-                request_key: str | None = None, offer: Offer | None = None) -> dict:
+                request_key: str | None = None, offer: Offer | None = None,
+                package: str | None = None, extras: list | None = None,
+                answers: dict | None = None) -> dict:
     """Order a listed service: snapshot it, claim a capacity slot, await payment.
 
     With a `request_key` the order's id is derived from it: a retry whose first commit
     landed finds that order instead of placing a second one. With an `offer` the
-    provider places it for the buyer at the offered amount, already agreed."""
+    provider places it for the buyer at the offered amount, already agreed. `package`,
+    `extras` and `answers` are the buyer's choice from the service's menu (choices)."""
+    service = _service_for_order(caller, service_id, offer)
+    choice = None if offer else _choice(service, price, package, extras, answers)
+    due_at = due_at or (choice.default_due(now) if choice else None)
+    if due_at is None:
+        raise ValidationFailed("due_at is required without a package",
+                               errors=[{"field": "due_at", "problem": "required"}])
     if due_at <= now:
         raise ValidationFailed("due_at must be in the future",
                                errors=[{"field": "due_at", "problem": "must be in the future"}])
-    service = _service_for_order(caller, service_id, offer)
-    amount = offer.amount if offer else _order_amount(service, price)
+    amount = offer.amount if offer else choice.amount
     buyer_id = offer.buyer_id if offer else caller.user_id
     plan = money.plan_milestones(amount, milestones, service.title)
     at = clock.to_key(now)
@@ -63,8 +73,10 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                                 logo_key=service.logo_key),
         requirement=requirement, due_at=clock.to_key(due_at), amount=amount, currency="CNY",
         # The list price is the provider's own offer; any other amount awaits its answer.
-        price_agreed=bool(offer) or amount == int(service.price),
+        price_agreed=bool(offer) or amount == choice.list_amount,
         inquiry_id=offer.inquiry_id if offer else None,
+        package=choice.package if choice else None, extras=choice.extras if choice else None,
+        answers=choice.answers or None if choice else None,
         status=life.AWAITING_PAYMENT, version=1, milestones=[Milestone(**m) for m in plan],
         current_step=0, revision_count=0, delivery_count=0, created_key=created_key(at, order_id),
         created_at=at, updated_at=at,
@@ -141,15 +153,13 @@ def _service_for_order(caller: Caller, service_id: str, offer: Offer | None) -> 
     return service
 
 
-def _order_amount(service: ServiceModel, price: int | None) -> int:
-    list_price = int(service.price)
-    if service.pricing == "negotiable":
-        return price if price is not None else list_price
-    if price is not None and price != list_price:
-        raise ValidationFailed("a fixed-price service is ordered at its list price",
-                               errors=[{"field": "price", "problem": "must equal the list price",
-                                        "price": list_price}])
-    return list_price
+def _choice(service: ServiceModel, price: int | None, package: str | None,
+            extras: list | None, answers: dict | None) -> choices.Choice:
+    menu = menu_of(service)
+    return choices.choose(packages=menu["packages"], extras=menu["extras"],
+                          questions=menu["questions"], pricing=service.pricing,
+                          list_price=int(service.price), package=package,
+                          extra_names=extras or [], answers=answers or {}, price=price)
 
 
 def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "page",

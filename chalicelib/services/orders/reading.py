@@ -2,6 +2,7 @@
 from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
+from chalicelib.services.orders.state import plain_map
 from chalicelib.services.orders.engine import (facts, load, milestones_of, order_deadlines,
                                                price_agreed, role_of)
 from chalicelib.storage.orders import OrderEventModel, OrderModel, status_key
@@ -53,9 +54,9 @@ def intake_fields(order: OrderModel) -> dict:
     """What the buyer chose before ordering: the inquiry, package, extras and answers."""
     return {
         "inquiry_id": order.inquiry_id,
-        "package": order.package.as_dict() if order.package else None,
-        "extras": [e.as_dict() for e in order.extras or []],
-        "answers": order.answers.as_dict() if order.answers else {},
+        "package": plain_map(order.package),
+        "extras": [plain_map(e) for e in order.extras or []],
+        "answers": plain_map(order.answers) or {},
     }
 
 

@@ -157,6 +157,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/providers/{provider_id}/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A short download link for an applicant's document (operators reviewing). */
+        get: operations["download_document"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/providers/{provider_id}/reinstate": {
         parameters: {
             query?: never;
@@ -1030,6 +1047,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/providers/me/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a qualification document to the caller's application: its upload form. */
+        post: operations["request_document_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/providers/me/payout-account": {
         parameters: {
             query?: never;
@@ -1147,6 +1181,40 @@ export interface paths {
         put?: never;
         /** 下架 (the provider or an operator); open orders go on. */
         post: operations["delist_service"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/services/{service_id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A presigned POST for one picture of the caller's service (jpg/png/webp ≤ 2 MB). */
+        post: operations["request_image_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/services/{service_id}/images/{image_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decode the uploaded picture; content may then show it as ![说明](image:<id>). */
+        post: operations["check_image"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1309,6 +1377,20 @@ export interface components {
         DeliverableList: {
             items: components["schemas"]["Deliverable"][];
         };
+        DocumentDownload: {
+            expires_in: number;
+            filename: string;
+            url: string;
+        };
+        DocumentPost: {
+            fields: Record<string, never>;
+            url: string;
+        };
+        DocumentUploadTicket: {
+            document_id: string;
+            expires_in: number;
+            upload: components["schemas"]["DocumentPost"];
+        };
         Download: {
             expires_in: number;
             filename: string;
@@ -1360,6 +1442,19 @@ export interface components {
             now: string;
             /** @enum {string} */
             status: "ok";
+        };
+        ImagePost: {
+            fields: Record<string, never>;
+            url: string;
+        };
+        ImageUploadTicket: {
+            /** @description seconds the form stays valid */
+            expires_in: number;
+            image_id: string;
+            /** @description what to write in content to show it, once checked */
+            markdown: string;
+            max_bytes: number;
+            upload: components["schemas"]["ImagePost"];
         };
         Inquiry: {
             buyer_id: string;
@@ -1521,7 +1616,9 @@ export interface components {
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
-            answers: Record<string, never>;
+            answers: {
+                [key: string]: string;
+            };
             buyer_id: string;
             /** Format: date-time */
             closed_at: string | null;
@@ -1552,7 +1649,7 @@ export interface components {
             milestones: components["schemas"]["MilestoneView"][];
             /** @description the id of the order's one open proposal */
             open_proposal: string | null;
-            package: components["schemas"]["Package"] | null;
+            package: components["schemas"]["OrderPackage"] | null;
             /** Format: date-time */
             paid_at: string | null;
             /** @description false while a negotiable price waits for the provider */
@@ -1571,6 +1668,15 @@ export interface components {
             /** Format: date-time */
             updated_at: string | null;
             version: number;
+        };
+        OrderPackage: {
+            delivery_days: number;
+            description: string;
+            name: string;
+            /** @description fen */
+            price: number;
+            /** @description null: unlimited */
+            revisions: number | null;
         };
         OrderPage: {
             items: components["schemas"]["Order"][];
@@ -1603,7 +1709,9 @@ export interface components {
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
-            answers: Record<string, never>;
+            answers: {
+                [key: string]: string;
+            };
             buyer_id: string;
             /** Format: date-time */
             closed_at: string | null;
@@ -1634,7 +1742,7 @@ export interface components {
             milestones: components["schemas"]["MilestoneView"][];
             /** @description the id of the order's one open proposal */
             open_proposal: string | null;
-            package: components["schemas"]["Package"] | null;
+            package: components["schemas"]["OrderPackage"] | null;
             /** Format: date-time */
             paid_at: string | null;
             payment: components["schemas"]["Payment"];
@@ -1727,6 +1835,8 @@ export interface components {
             decided_at?: string | null;
             decided_by?: string | null;
             display_name?: string | null;
+            /** @description the applicant's and operators' only */
+            documents?: components["schemas"]["QualificationDocument"][];
             id: string;
             intro?: string | null;
             listed_count: number;
@@ -1766,6 +1876,23 @@ export interface components {
             items: components["schemas"]["PublicReview"][];
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
+        };
+        QualificationDocument: {
+            content_type: string;
+            filename: string;
+            id: string;
+            /** @enum {string} */
+            kind: "business_license" | "id_card" | "other";
+            size: number;
+            /** Format: date-time */
+            uploaded_at: string | null;
+        };
+        Question: {
+            id: string;
+            /** @enum {string} */
+            kind: "text" | "file";
+            label: string;
+            required: boolean;
         };
         Ratings: {
             bad: number;
@@ -1816,26 +1943,33 @@ export interface components {
             category: string | null;
             /** @description Markdown */
             content: string | null;
+            /** @description content rendered from Markdown and sanitized: no script, no raw HTML, only http(s) links and the service's own pictures */
+            content_html: string;
             /** Format: date-time */
             created_at: string | null;
             /** @enum {string} */
             currency: "CNY";
             delisted_reason: string | null;
+            extras: components["schemas"]["Extra"][];
             /** @description 小二推荐: picked by an operator */
             featured: boolean;
             /** @description the first 20 characters of summary */
             headline: string | null;
             id: string;
+            /** @description the service's checked pictures (content shows them as image:<id>) */
+            images: components["schemas"]["ServicePicture"][];
             /** Format: date-time */
             listed_at: string | null;
             /** @description stable: cache it; a new logo has a new URL */
             logo_url: string | null;
             open_orders: number;
+            packages: components["schemas"]["Package"][];
             /** @description fen */
             price: number | null;
             /** @enum {string|null} */
             pricing: "fixed" | "negotiable" | null;
             provider_id: string;
+            questions: components["schemas"]["Question"][];
             /** @description average review: good 1, neutral 0, bad -1; null unrated */
             rating: number | null;
             rating_count: number;
@@ -1878,10 +2012,20 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        ServiceImage: {
+            image_id: string;
+            markdown: string;
+            /** @description stable: cache it */
+            url: string;
+        };
         ServicePage: {
             items: components["schemas"]["Service"][];
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
+        };
+        ServicePicture: {
+            image_id: string;
+            url: string;
         };
         StatementLine: {
             /** @description fen; positive in, negative out */
@@ -2815,6 +2959,75 @@ export interface operations {
             };
             /** @description error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    download_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider_id: string;
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDownload"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4996,11 +5209,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description {"<question id>": "<text or file id>"} */
+                    answers?: {
+                        [key: string]: string;
+                    };
                     /**
                      * Format: date-time
+                     * @description required unless a package is chosen (then its delivery_days from now)
                      * @example 2026-12-01T00:00:00+00:00
                      */
-                    due_at: string;
+                    due_at?: string;
+                    extras?: string[];
                     milestones?: {
                         amount: number;
                         /** @enum {string} */
@@ -5008,6 +5227,8 @@ export interface operations {
                         /** @example 首页装修 */
                         title: string;
                     }[];
+                    /** @description required when the service has packages */
+                    package?: string;
                     /** @description only for negotiable services (the buyer's offer) */
                     price?: number;
                     /** @example 双十一店铺首页装修，红色主题 */
@@ -8091,6 +8312,123 @@ export interface operations {
             };
         };
     };
+    request_document_upload: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    content_type: "image/jpeg" | "image/png" | "application/pdf";
+                    /** @example 营业执照.pdf */
+                    filename: string;
+                    /** @enum {string} */
+                    kind: "business_license" | "id_card" | "other";
+                    /** @description bytes, exactly */
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentUploadTicket"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     get_payout_account: {
         parameters: {
             query?: never;
@@ -8551,10 +8889,38 @@ export interface operations {
                     category: "shop-decoration" | "logo-design" | "customer-service" | "detail-page" | "operation" | "photo-retouch" | "copywriting" | "video";
                     /** @description Markdown */
                     content: string;
+                    extras?: {
+                        /** @example 加急24小时 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                    }[] | null;
+                    packages?: {
+                        delivery_days: number;
+                        description?: string;
+                        /** @example 标准版 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                        /** @description revision requests allowed; null: unlimited */
+                        revisions: number | null;
+                    }[] | null;
                     /** @description fen */
                     price: number;
                     /** @enum {string} */
                     pricing: "fixed" | "negotiable";
+                    questions?: {
+                        /** @example logo_text */
+                        id: string;
+                        /**
+                         * @description default text
+                         * @enum {string}
+                         */
+                        kind?: "text" | "file";
+                        /** @example logo上的文字 */
+                        label: string;
+                        required?: boolean;
+                    }[] | null;
                     /** @example 天猫淘宝旗舰店首页装修，三天出稿 */
                     summary: string;
                     tags?: ("fast-delivery" | "invoice" | "original" | "free-revision" | "always-on" | "source-files" | "mobile-first" | "brand-team")[];
@@ -8831,10 +9197,38 @@ export interface operations {
                     category?: "shop-decoration" | "logo-design" | "customer-service" | "detail-page" | "operation" | "photo-retouch" | "copywriting" | "video";
                     /** @description Markdown */
                     content?: string;
+                    extras?: {
+                        /** @example 加急24小时 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                    }[] | null;
+                    packages?: {
+                        delivery_days: number;
+                        description?: string;
+                        /** @example 标准版 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                        /** @description revision requests allowed; null: unlimited */
+                        revisions: number | null;
+                    }[] | null;
                     /** @description fen */
                     price?: number;
                     /** @enum {string} */
                     pricing?: "fixed" | "negotiable";
+                    questions?: {
+                        /** @example logo_text */
+                        id: string;
+                        /**
+                         * @description default text
+                         * @enum {string}
+                         */
+                        kind?: "text" | "file";
+                        /** @example logo上的文字 */
+                        label: string;
+                        required?: boolean;
+                    }[] | null;
                     /** @example 天猫淘宝旗舰店首页装修，三天出稿 */
                     summary?: string;
                     tags?: ("fast-delivery" | "invoice" | "original" | "free-revision" | "always-on" | "source-files" | "mobile-first" | "brand-team")[];
@@ -8961,6 +9355,232 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    request_image_upload: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    content_type: "image/jpeg" | "image/png" | "image/webp";
+                    /** @description bytes, exactly */
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageUploadTicket"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    check_image: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceImage"];
                 };
             };
             /** @description error */
