@@ -353,3 +353,42 @@ def test_a_negotiable_price_waits_for_the_provider(person):
     page = buyer.open(f"orders/{order_id}")
     expect(page.get_by_test_id("price-agreed")).to_have_text("服务商已确认")
     expect(page.get_by_test_id("pay")).to_be_visible()
+
+
+def test_a_buyer_asks_first_the_provider_offers_and_the_buyer_pays(person):
+    """询单 → 定制报价 → 付款: no order exists until the provider offers one."""
+    buyer = person("buyer-1")
+    page = buyer.open("")
+    page.get_by_test_id("search-q").fill("装修")
+    page.get_by_role("button", name="搜索").click()
+    page.get_by_test_id("service-card").filter(has_text="旗舰店铺首页装修").click()
+    page.get_by_test_id("ask-body").fill("首页加两张详情页，能一起做吗？大概多少钱？")
+    page.get_by_test_id("ask-send").click()
+    page.wait_for_url(re.compile(r"#/inquiries/inq_"))
+    inquiry_id = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_test_id("inquiry-message")).to_have_count(1)
+
+    provider = person("demo-xiaomei")
+    page = provider.open("inquiries")
+    page.get_by_test_id("inquiries-as-provider").click()
+    page.get_by_test_id("inquiry-row").filter(has_text="旗舰店铺首页装修").first \
+        .get_by_role("link").click()
+    page.get_by_test_id("inquiry-reply").fill("可以一起做，打包价1200元，七天交付")
+    page.get_by_test_id("inquiry-send").click()
+    expect(page.get_by_test_id("inquiry-message")).to_have_count(2)
+    page.get_by_test_id("offer-amount").fill("1200")
+    page.get_by_test_id("offer-requirement").fill("首页+两张详情页，红色主题")
+    page.get_by_test_id("offer-send").click()
+    expect(page.get_by_test_id("offer-order")).to_be_visible()
+    provider.shot("inquiry-offer")
+
+    page = buyer.open(f"inquiries/{inquiry_id}")
+    expect(page.get_by_test_id("inquiry-message")).to_have_count(2)
+    page.get_by_test_id("to-offer-order").click()
+    order_id = _order_id(page)
+    expect(page.get_by_test_id("order-amount")).to_contain_text("¥1200.00")
+    expect(page.get_by_test_id("order-choice")).to_contain_text("定制报价")
+    expect(page.get_by_test_id("order-status")).to_have_text("待付款")
+    page.get_by_test_id("pay").click()
+    expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+    _back_until(buyer, f"orders/{order_id}", "待服务商确认")
