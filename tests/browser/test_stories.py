@@ -13,9 +13,10 @@ class Api:
     """One user calling the stack's API directly: setting up what a story needs but does
     not show (an order already approved), so the browser only does what is under test."""
 
-    def __init__(self, stack, sub: str):
+    def __init__(self, stack, sub: str, roles: list | None = None):
         self.url = stack.url
-        token = requests.post(self.url + "/_local/token", json={"sub": sub}, timeout=10).json()["token"]
+        token = requests.post(self.url + "/_local/token", json={"sub": sub, "roles": roles or []},
+                              timeout=10).json()["token"]
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
@@ -392,3 +393,42 @@ def test_a_buyer_asks_first_the_provider_offers_and_the_buyer_pays(person):
     page.get_by_test_id("pay").click()
     expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
     _back_until(buyer, f"orders/{order_id}", "待服务商确认")
+
+
+def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, stack):
+    """套餐 + 加购 + 需求表: the form's missing answer is refused by its own label."""
+    from tests.api.catalog_support import APPLICATION, image_bytes
+
+    provider, operator = Api(stack, "story-menu"), Api(stack, "op-1", roles=["operator"])
+    provider("POST", "/providers/me/application", APPLICATION)
+    operator("POST", "/admin/providers/story-menu/approve", {})
+    service = provider("POST", "/services", {
+        "title": "品牌海报设计", "category": "shop-decoration", "summary": "活动海报，三档可选",
+        "content": "## 服务范围\n\n- 海报设计\n- 源文件交付", "pricing": "fixed", "price": 30000,
+        "packages": [{"name": "基础版", "price": 30000, "delivery_days": 3, "revisions": 1},
+                     {"name": "标准版", "price": 60000, "delivery_days": 5, "revisions": 3,
+                      "description": "两版设计"}],
+        "extras": [{"name": "加急24小时", "price": 20000}],
+        "questions": [{"id": "poster_text", "label": "海报上的文字", "required": True}]})
+    logo = requests.put(f"{stack.url}/services/{service['id']}/logo", data=image_bytes(),
+                        headers={**provider.session.headers, "Content-Type": "image/png"},
+                        timeout=10)
+    assert logo.ok, logo.text
+    provider("POST", f"/services/{service['id']}/list", {})
+
+    buyer = person("buyer-1")
+    page = buyer.open(f"services/{service['id']}")
+    expect(page.get_by_test_id("packages")).to_contain_text("修改 3 次")
+    page.get_by_test_id("package-标准版").check()
+    page.get_by_test_id("extra-加急24小时").check()
+    page.get_by_test_id("requirement").fill("双十一活动海报")
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_role("alert")).to_contain_text("「海报上的文字」：必填")
+    page.get_by_test_id("answer-poster_text").fill("双十一狂欢 全场五折")
+    page.get_by_test_id("place-order").click()
+    _order_id(page)
+    expect(page.get_by_test_id("order-amount")).to_contain_text("¥800.00")
+    expect(page.get_by_test_id("order-package")).to_contain_text("标准版")
+    expect(page.get_by_test_id("order-extras")).to_contain_text("加急24小时")
+    expect(page.get_by_test_id("order-answers")).to_contain_text("双十一狂欢 全场五折")
+    buyer.shot("order-package")
