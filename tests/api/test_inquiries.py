@@ -3,10 +3,14 @@ parties talk with the other told each time, the provider's first reply is record
 an offer turns the inquiry into an agreed-price order the buyer pays."""
 from datetime import timedelta
 
+import pytest
+
 from chalicelib import clock
+from chalicelib.domain.actors import Caller
+from chalicelib.services import inquiries
 from chalicelib.storage.catalog import ServiceModel
 from tests.api.orders_support import BUYER, PROVIDER, due_in, listed_service
-from tests.support import BUYER_2
+from tests.support import BUYER_2, race
 
 
 def ask(api, service_id, body="您好，双十一首页三天内能交付吗？", user=BUYER, **kw):
@@ -125,3 +129,22 @@ def test_an_offer_retried_with_its_key_places_one_order(api):
     assert first.status == 201, first
     assert again.json["order"]["id"] == first.json["order"]["id"]
     assert len(api.get("/orders?as=buyer", user=BUYER).json["items"]) == 1
+
+
+def test_replies_at_once_keep_the_first_reply_time_and_every_message(api, aws):
+    if aws == "moto":
+        pytest.skip("moto's transactions are not atomic across threads; DynamoDB Local's are")
+    iid = ask(api, listed_service()).json["id"]
+    provider = Caller(PROVIDER)
+    results = race(*[lambda n=n: inquiries.post_message(provider, iid, body=f"回复{n}",
+                                                        now=clock.now()) for n in range(3)],
+                   lambda: inquiries.post_message(Caller(BUYER), iid, body="在吗", now=clock.now()))
+    sent = [r for r in results if not isinstance(r, Exception)]
+    for result in results:
+        if isinstance(result, Exception):  # a conflict that outlasted the retries: nothing written
+            assert type(result).__name__ == "Conflict", result
+    seen = api.get(f"/inquiries/{iid}", user=BUYER).json
+    assert seen["message_count"] == 1 + len(sent) == len(seen["messages"])
+    replies = [m["at"] for m in seen["messages"] if m["role"] == "provider"]
+    # The first reply is the earliest provider message, set once whoever committed first.
+    assert seen["first_reply_at"] is not None and seen["first_reply_at"] in replies
