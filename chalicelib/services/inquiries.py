@@ -40,21 +40,27 @@ def open_inquiry(caller: Caller, service_id: str, *, body: str, now: datetime,
                            created_at=at, updated_at=at, last_key=last_key(at, inquiry_id),
                            message_count=1)
     message = _message(inquiry_id, caller.user_id, rules.BUYER, body, at)
-    notice = _notice(service.provider_id, service, rules.BUYER, body, now)
-    tx = transaction()
-    try:
-        with tx:
-            tx.save("inquiry", inquiry, condition=InquiryModel.id.does_not_exist())
-            tx.save("message", message)
-            notifications.write_in(tx, [notice])
-    except TransactWriteError as error:
-        if tx.refusal(error).failed("inquiry"):
-            # This key's inquiry exists: the first try committed and lost its answer.
-            existing = _load(inquiry_id)
-            if existing.buyer_id != caller.user_id:
-                raise Conflict()
-            return present(existing, _messages(existing.id), caller)
-        raise
+    notice = _notice(service.provider_id, service.title, service.id, rules.BUYER, body, now)
+    for _ in range(ATTEMPTS):
+        tx = transaction()
+        try:
+            with tx:
+                tx.save("inquiry", inquiry, condition=InquiryModel.id.does_not_exist())
+                tx.save("message", message)
+                notifications.write_in(tx, [notice])
+            break
+        except TransactWriteError as error:
+            refusal = tx.refusal(error)
+            if refusal.failed("inquiry"):
+                # This key's inquiry exists: the first try committed and lost its answer.
+                existing = _load(inquiry_id)
+                if existing.buyer_id != caller.user_id:
+                    raise Conflict()
+                return present(existing, _messages(existing.id), caller)
+            if not refusal.conflict:  # e.g. the provider's unread counter, written at once
+                raise
+    else:
+        raise Conflict()
     return present(inquiry, [message], caller)
 
 
@@ -67,7 +73,7 @@ def post_message(caller: Caller, inquiry_id: str, *, body: str, now: datetime) -
     at = clock.to_key(now)
     message = _message(inquiry.id, caller.user_id, role, body, at)
     other = rules.other_party(role, buyer_id=inquiry.buyer_id, provider_id=inquiry.provider_id)
-    notice = _notice(other, inquiry, role, body, now)
+    notice = _notice(other, inquiry.service_title, inquiry.service_id, role, body, now)
     actions = [InquiryModel.updated_at.set(at),
                InquiryModel.last_key.set(last_key(at, inquiry.id)),
                InquiryModel.message_count.add(1)]
@@ -169,9 +175,7 @@ def _message(inquiry_id: str, author_id: str, role: str, body: str, at: str):
                                author_id=author_id, role=role, body=body, at=at)
 
 
-def _notice(user_id: str, about, role: str, body: str, now: datetime):
-    title = getattr(about, "service_title", None) or about.title
-    service_id = getattr(about, "service_id", None) or about.id
+def _notice(user_id: str, title: str, service_id: str, role: str, body: str, now: datetime):
     snippet = body if len(body) <= SNIPPET else body[:SNIPPET] + "…"
     return notifications.notification_put(
         user_id, "inquiry_message", service_id=service_id, now=now,

@@ -148,3 +148,19 @@ def test_replies_at_once_keep_the_first_reply_time_and_every_message(api, aws):
     replies = [m["at"] for m in seen["messages"] if m["role"] == "provider"]
     # The first reply is the earliest provider message, set once whoever committed first.
     assert seen["first_reply_at"] is not None and seen["first_reply_at"] in replies
+
+
+def test_buyers_asking_at_once_each_get_their_inquiry_and_the_provider_every_notice(api, aws):
+    if aws == "moto":
+        pytest.skip("moto's transactions are not atomic across threads; DynamoDB Local's are")
+    sid = listed_service()
+    buyers = [f"buyer-race-{n}" for n in range(4)]
+    results = race(*[lambda b=b: inquiries.open_inquiry(Caller(b), sid, body="在吗？",
+                                                        now=clock.now()) for b in buyers])
+    opened = [r for r in results if not isinstance(r, Exception)]
+    assert all(type(r).__name__ == "Conflict" for r in results if isinstance(r, Exception))
+    assert len(opened) >= 1
+    theirs = api.get("/inquiries?as=provider", user=PROVIDER).json["items"]
+    assert sorted(i["id"] for i in theirs) == sorted(i["id"] for i in opened)
+    # The provider's unread counter moved with each inquiry, exactly once.
+    assert api.get("/me/notifications/unread-count", user=PROVIDER).json["count"] == len(opened)
