@@ -432,3 +432,26 @@ def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, sta
     expect(page.get_by_test_id("order-extras")).to_contain_text("加急24小时")
     expect(page.get_by_test_id("order-answers")).to_contain_text("双十一狂欢 全场五折")
     buyer.shot("order-package")
+
+
+def test_a_provider_writes_packages_and_adds_a_picture_to_the_content(person, stack, tmp_path):
+    """The menu and a picture are the provider's to write; the API checks them."""
+    from tests.api.catalog_support import image_bytes
+
+    service = Api(stack, "demo-yunkefu")("POST", "/services", {
+        "title": "主图设计", "category": "shop-decoration", "summary": "商品主图五张",
+        "content": "## 案例", "pricing": "fixed", "price": 20000})
+    provider = person("demo-yunkefu")
+    page = provider.open(f"provider/services/{service['id']}")
+    page.get_by_test_id("add-package").click()
+    row = page.get_by_test_id("edit-package-0")
+    row.get_by_placeholder("套餐名").fill("基础版")
+    row.get_by_placeholder("价格（元）").fill("200")
+    row.get_by_placeholder("修改次数（空为不限）").fill("2")
+    page.get_by_test_id("save-menu").click()
+    expect(page.get_by_test_id("service-menu")).to_contain_text("基础版 ¥200.00 · 3天 · 修改 2 次")
+    picture = tmp_path / "case.png"
+    picture.write_bytes(image_bytes(size=(300, 200)))
+    page.get_by_test_id("picture").set_input_files(str(picture))
+    page.get_by_test_id("upload-picture").click()
+    expect(page.get_by_test_id("service-pictures").locator("img")).to_have_count(1)

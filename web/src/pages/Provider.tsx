@@ -5,6 +5,7 @@ import { go, href } from "../router";
 import { Action, Empty, ErrorBox, Field, Loaded, changed, useAnswer, useFreshError, useIntentKey } from "../ui";
 import { PROVIDER_STATUS, SERVICE_STATUS, yuan } from "../words";
 import { MyDocuments } from "./Documents";
+import { ServiceMenu, ServicePictures } from "./ServiceMenu";
 import { useTaxonomy } from "./Market";
 import type { ApiError, Schema } from "../api/client";
 import type { paths } from "../api/schema";
@@ -180,6 +181,8 @@ export function ServiceEditor({ id }: { id: string }) {
         </div>)}
       {!isNew && service && <ListButtons s={service} removed={() => go("provider")} done={refresh} />}
       {!isNew && service && <TrialListing s={service} done={refresh} />}
+      {!isNew && service && <ServiceMenu service={service} done={setService} />}
+      {!isNew && service && <ServicePictures service={service} done={refresh} />}
     </section>
   );
 }
