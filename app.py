@@ -17,6 +17,7 @@ from chalicelib.api import admin_jobs, admin_orders, cors, middleware, system
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
 from chalicelib.api import channels as channels_api
+from chalicelib.api import inquiries as inquiries_api
 from chalicelib.api import messages as messages_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
@@ -24,8 +25,10 @@ from chalicelib.api import orders as orders_api
 from chalicelib.api import payments as payments_api
 from chalicelib.api import payouts as payouts_api
 from chalicelib.api import proposals as proposals_api
+from chalicelib.api import provider_documents as provider_documents_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import reviews as reviews_api
+from chalicelib.api import service_images as service_images_api
 from chalicelib.api import users as users_api
 from chalicelib.jobs import deliver_notifications as deliver_notifications_job
 from chalicelib.jobs import release_escrow as release_escrow_job
@@ -55,6 +58,9 @@ app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(proposals_api.bp)
 app.register_blueprint(messages_api.bp)
+app.register_blueprint(inquiries_api.bp)
+app.register_blueprint(service_images_api.bp)
+app.register_blueprint(provider_documents_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(payouts_api.bp)
 app.register_blueprint(payments_api.bp)

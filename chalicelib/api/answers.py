@@ -223,3 +223,87 @@ TOKEN = Obj({"token": text()}, name="LocalToken")
 CLOCK = Obj({"now": DateTime()}, name="LocalClock")
 SWEEPS = Free(description="what each scheduled function did")
 SWEEPS.name = "LocalSweeps"
+
+# Before and when ordering (issue 26): inquiries, offers, and what an order was chosen with.
+PACKAGE = Obj({
+    "name": text(), "price": money(), "delivery_days": count(),
+    "revisions": maybe(count(description="null: unlimited")), "description": text(),
+}, name="Package")
+EXTRA = Obj({"name": text(), "price": money()}, name="Extra")
+
+
+class AnswerMap(Free):
+    """The requirement form's answers: up to 10 question ids, each with text (≤ 2000)."""
+
+    def clean(self, value, path, problems):
+        value = super().clean(value, path, problems)
+        if value is None:
+            return None
+        if len(value) > 10:
+            problems.add(path, "too many answers", maximum=10)
+        for key, answer in value.items():
+            if not isinstance(answer, str) or len(answer) > 2000 or len(key) > 32:
+                problems.add(f"{path}.{str(key)[:32]}", "must be text of up to 2000 characters")
+        return value
+
+    def _schema_extra(self):
+        return {"additionalProperties": {"type": "string", "maxLength": 2000},
+                "maxProperties": 10}
+
+
+_ORDER_CHOICES = {
+    "inquiry_id": maybe(text(description="the inquiry a custom offer answered")),
+    "package": maybe(Obj(dict(PACKAGE.fields), name="OrderPackage")),
+    "extras": ListOf(EXTRA, 0, 10),
+    "answers": AnswerMap(description="the requirement form: question id -> text or file id"),
+}
+ORDER.fields.update(_ORDER_CHOICES)
+PAID_ORDER.fields.update(_ORDER_CHOICES)
+INQUIRY_MESSAGE = Obj({
+    "id": text(), "inquiry_id": text(), "author": text(description="the author's user id"),
+    "role": Enum(["buyer", "provider"]), "body": text(), "at": when(),
+}, name="InquiryMessage")
+INQUIRY_SUMMARY = Obj({
+    "id": text(), "service_id": text(), "service_title": text(), "buyer_id": text(),
+    "provider_id": text(), "role": Enum(["buyer", "provider"],
+                                        description="the caller's side"),
+    "message_count": count(),
+    "first_reply_at": when(description="the provider's first message; null before it"),
+    "reply_seconds": maybe(count(description="seconds to the provider's first reply")),
+    "order_id": maybe(text(description="the latest custom offer's order")),
+    "created_at": when(), "updated_at": when(),
+}, name="InquirySummary")
+INQUIRY = Obj({**INQUIRY_SUMMARY.fields,
+               "messages": ListOf(INQUIRY_MESSAGE, 0, 1000, description="oldest first")},
+              name="Inquiry")
+OFFER = Obj({"order": ORDER}, name="OfferAnswer")
+QUESTION = Obj({"id": text(), "label": text(), "required": Bool(),
+                "kind": Enum(["text", "file"])}, name="Question")
+SERVICE.fields.update({"packages": ListOf(PACKAGE, 0, 3), "extras": ListOf(EXTRA, 0, 10),
+                       "questions": ListOf(QUESTION, 0, 10)})
+SERVICE.fields["content_html"] = text(description="content rendered from Markdown and "
+                                                  "sanitized: no script, no raw HTML, only "
+                                                  "http(s) links and the service's own pictures")
+SERVICE.fields["images"] = ListOf(
+    Obj({"image_id": text(), "url": text()}, name="ServicePicture"), 0, 30,
+    description="the service's checked pictures (content shows them as image:<id>)")
+IMAGE_TICKET = Obj({
+    "image_id": text(), "upload": Obj({"url": text(), "fields": Free()}, name="ImagePost"),
+    "max_bytes": count(), "expires_in": count(description="seconds the form stays valid"),
+    "markdown": text(description="what to write in content to show it, once checked"),
+}, name="ImageUploadTicket")
+IMAGE = Obj({"image_id": text(), "url": text(description="stable: cache it"),
+             "markdown": text()}, name="ServiceImage")
+DOCUMENT = Obj({
+    "id": text(), "kind": Enum(["business_license", "id_card", "other"]), "filename": text(),
+    "content_type": text(), "size": count(), "uploaded_at": when(),
+}, name="QualificationDocument")
+PROVIDER_PROFILE.fields["documents"] = ListOf(DOCUMENT, 0, 10, required=False,
+                                              description="the applicant's and operators' only")
+DOCUMENT_TICKET = Obj({
+    "document_id": text(), "upload": Obj({"url": text(), "fields": Free()},
+                                         name="DocumentPost"),
+    "expires_in": count(),
+}, name="DocumentUploadTicket")
+DOCUMENT_DOWNLOAD = Obj({"url": text(), "filename": text(), "expires_in": count()},
+                        name="DocumentDownload")

@@ -20,10 +20,17 @@ MILESTONE = Obj({
 PLACE = Obj({
     "service_id": Str(1, 128),
     "requirement": Str(1, 5000, multiline=True, example="双十一店铺首页装修，红色主题"),
-    "due_at": DateTime(example="2026-12-01T00:00:00+00:00"),
+    "due_at": DateTime(example="2026-12-01T00:00:00+00:00", required=False,
+                       description="required unless a package is chosen (then its "
+                                   "delivery_days from now)"),
     "price": Int(minimum=1, maximum=MAX_PRICE, required=False,
                  description="only for negotiable services (the buyer's offer)"),
     "milestones": ListOf(MILESTONE, 1, 10, required=False),
+    # The service's menu (issue 26): a package's name, extras' names, the form's answers.
+    "package": Str(1, 20, required=False, description="required when the service has packages"),
+    "extras": ListOf(Str(1, 20), 0, 10, unique=True, required=False),
+    "answers": answers.AnswerMap(required=False,
+                                 description='{"<question id>": "<text or file id>"}'),
 }, name="PlaceOrder")
 PRICE = Obj({
     "amount": Int(minimum=1, maximum=MAX_PRICE, description="the new price in fen"),
@@ -66,9 +73,11 @@ def place_order(req):
     """Order a listed service (awaiting_payment)."""
     b = req.body
     return orders.place_order(req.caller, service_id=b["service_id"],
-                              requirement=b["requirement"], due_at=b["due_at"],
+                              requirement=b["requirement"], due_at=b.get("due_at"),
                               price=b.get("price"), milestones=b.get("milestones"),
-                              now=req.now, request_key=req.request_key)
+                              now=req.now, request_key=req.request_key,
+                              package=b.get("package"), extras=b.get("extras"),
+                              answers=b.get("answers"))
 
 
 @route(bp, "/orders", "GET",

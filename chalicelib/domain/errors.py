@@ -66,6 +66,12 @@ class InvalidLogo(DomainError):
     default_message = "the logo must be an 80x80 jpg, png or bmp of at most 50 KB"
 
 
+class InvalidImage(DomainError):
+    """A picture for a service's content that is not a jpg, png or webp of at most 2 MB."""
+    code, status = "INVALID_IMAGE", 422
+    default_message = "a picture must be a decodable jpg, png or webp of at most 2 MB"
+
+
 class ServiceIncomplete(DomainError):
     code, status, default_message = "SERVICE_INCOMPLETE", 422, "the service is not complete"
 
@@ -126,6 +132,12 @@ class PriceNotAgreed(InvalidTransition):
     """A negotiable order is paid only at an amount its provider set or confirmed."""
     code, status = "PRICE_NOT_AGREED", 409
     default_message = "the provider has not agreed to this price yet"
+
+
+class RevisionsExhausted(InvalidTransition):
+    """The chosen package's revisions are used up (issue 26)."""
+    code, status = "REVISIONS_EXHAUSTED", 409
+    default_message = "the package's revisions are used up"
 
 
 class ProposalPending(InvalidTransition):

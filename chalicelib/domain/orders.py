@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import (CancelNotAllowed, DomainError, Forbidden,
-                                      InvalidTransition, PriceNotAgreed, ProviderNotApproved)
+                                      InvalidTransition, PriceNotAgreed, ProviderNotApproved,
+                                      RevisionsExhausted)
 
 AWAITING_PAYMENT = "awaiting_payment"
 AWAITING_PROVIDER = "awaiting_provider"
@@ -88,8 +89,11 @@ PROVIDER_APPROVED = "provider_approved"  # a suspended provider takes no new wor
 REVIEW_WINDOW_OPEN = "review_window_open"
 AUTO_APPROVE_DUE = "auto_approve_due"
 
+REVISIONS_LEFT = "revisions_left"  # the chosen package allows one more revision request
+
 # A refused guard is INVALID_TRANSITION unless the contract names it.
-_GUARD_ERRORS = {PRICE_AGREED: PriceNotAgreed, PROVIDER_APPROVED: ProviderNotApproved}
+_GUARD_ERRORS = {PRICE_AGREED: PriceNotAgreed, PROVIDER_APPROVED: ProviderNotApproved,
+                 REVISIONS_LEFT: RevisionsExhausted}
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
                                             AUTO_APPROVE_DUE,
                                             to_when_last_step=COMPLETED),
     (IN_REVIEW, REQUEST_REVISION, BUYER): Rule(IN_PROGRESS, (COUNT_REVISION,),
-                                               REVIEW_WINDOW_OPEN),
+                                               (REVIEW_WINDOW_OPEN, REVISIONS_LEFT)),
     # Late cancel only while the final delivery is still missing (仍未上传终稿): a
     # delivery waiting in review is the buyer's to approve or send back, not to cancel.
     (IN_PROGRESS, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
@@ -175,6 +179,7 @@ class Facts:
     price_agreed: bool = True
     negotiable: bool = False
     provider_approved: bool = False  # read only for an order awaiting its provider
+    revisions_left: bool = True  # the chosen package's revisions (none chosen: unlimited)
 
 
 @dataclass(frozen=True)
@@ -256,6 +261,8 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
         return facts.negotiable
     if guard == PROVIDER_APPROVED:
         return facts.provider_approved
+    if guard == REVISIONS_LEFT:
+        return facts.revisions_left
     raise ValueError(f"unknown guard {guard}")
 
 

@@ -184,6 +184,12 @@ class OrderModel(Model):
     delivery_count = NumberAttribute(default=0)
     # The one open proposal (storage.proposals); removed by whatever ends it.
     open_proposal = UnicodeAttribute(null=True)
+    # Before and when ordering (issue 26): the inquiry a custom offer answered, and the
+    # package, extras and requirement-form answers chosen, as they were when ordered.
+    inquiry_id = UnicodeAttribute(null=True)
+    package = MapAttribute(null=True)  # name, price, delivery_days, revisions, description
+    extras = ListAttribute(of=MapAttribute, null=True)  # [{name, price}]
+    answers = MapAttribute(null=True)  # question id -> text or attachment file id
 
     by_buyer = OrdersByBuyer()
     by_provider = OrdersByProvider()

@@ -101,6 +101,28 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.get("/providers/me", user=PROVIDER))
     _ok(api.get("/providers/me/services", user=PROVIDER))
     _ok(api.get("/admin/providers?status=approved", user=OPERATOR, operator=True))
+    # Before and when ordering: an inquiry and its offer, a content picture, a document.
+    inquiry = _ok(api.post(f"/services/{service['id']}/inquiries", {"body": "三天能交付吗？"},
+                           user=BUYER_2))
+    _ok(api.post(f"/inquiries/{inquiry['id']}/messages", {"body": "可以"}, user=PROVIDER))
+    _ok(api.get(f"/inquiries/{inquiry['id']}", user=BUYER_2))
+    _ok(api.get("/inquiries?as=provider", user=PROVIDER))
+    _ok(api.get("/inquiries", user=BUYER_2))
+    _ok(api.post(f"/inquiries/{inquiry['id']}/offer", {
+        "amount": 70000, "requirement": "首页", "due_at": orders.due_in()}, user=PROVIDER))
+    png = catalog.image_bytes(size=(200, 120))
+    ticket = _ok(api.post(f"/services/{service['id']}/images",
+                          {"content_type": "image/png", "size": len(png)}, user=PROVIDER))
+    files.s3_client().put_object(Bucket=settings.get().bucket,
+                                 Key=ticket["upload"]["fields"]["key"], Body=png,
+                                 ContentType="image/png")
+    _ok(api.post(f"/services/{service['id']}/images/{ticket['image_id']}/check", {},
+                 user=PROVIDER))
+    document = _ok(api.post("/providers/me/documents", {
+        "kind": "business_license", "filename": "营业执照.pdf",
+        "content_type": "application/pdf", "size": 1000}, user=PROVIDER))
+    _ok(api.get(f"/admin/providers/{PROVIDER}/documents/{document['document_id']}",
+                user=OPERATOR, operator=True))
     now = clock.now()
     campaign = _ok(api.post("/admin/campaigns", {
         "name": "新店扶持计划", "starts_at": clock.to_iso(now - timedelta(hours=1)),

@@ -13,6 +13,7 @@ import { Payouts } from "./pages/Payouts";
 import { ProviderHome, ServiceEditor } from "./pages/Provider";
 import { ServicePage } from "./pages/Service";
 import { ProviderPage } from "./pages/Trust";
+import { InquiryInbox, InquiryPage } from "./pages/Inquiries";
 
 function useMe() {
   const [me, setMe] = useState(whoAmI());
@@ -40,6 +41,7 @@ function Page({ route }: { route: string[] }) {
       return <ProviderHome />;
     case "admin": return <Admin tab={second} />;
     case "notifications": return <Notifications />;
+    case "inquiries": return second ? <InquiryPage id={second} key={second} /> : <InquiryInbox />;
     default: return <p>没有这个页面</p>;
   }
 }
@@ -54,6 +56,7 @@ export function App() {
         <nav>
           <a href={href()}>市场</a>
           {me && <a href={href("orders")}>我买的</a>}
+          {me && <a href={href("inquiries")} data-testid="to-inquiries">询单</a>}
           {me && <a href={href("provider")}>我是服务商</a>}
           {me && <a href={href("provider", "orders")}>接单</a>}
           {me && <a href={href("provider", "money")}>收入</a>}

@@ -23,6 +23,9 @@ const FIELD_NAMES: Record<string, string> = {
   ends_at: "结束时间", max_price: "最高价格", amount: "金额", body: "内容",
   account: "收款账号", file_ids: "附件", kind: "类型", milestones: "分阶段", ids: "通知",
   filename: "文件名", size: "文件大小", content_type: "文件类型",
+  // Before and when ordering (issue 26)
+  package: "套餐", extras: "加购", answers: "需求表", packages: "套餐", questions: "需求表问题",
+  delivery_days: "交付天数", revisions: "修改次数", label: "问题", description: "说明",
 };
 
 // REVIEW_NOT_ALLOWED's details.reason, for the answers, follow-ups and hiding of reviews.
@@ -82,6 +85,8 @@ const CODES: Record<string, (e: ApiError) => string> = {
   THROTTLED: () => "操作太频繁，请稍后重试",
   INTERNAL_ERROR: () => "服务器出错了",
   NETWORK: () => "连不上服务器",
+  REVISIONS_EXHAUSTED: () => "所选套餐的修改次数已用完",
+  INVALID_IMAGE: () => "图片不符合要求：须为 2MB 以内、能正常打开的 JPG/PNG/WEBP",
 };
 
 const PROBLEMS: Record<string, string> = {
@@ -97,13 +102,18 @@ const PROBLEMS: Record<string, string> = {
   "must be true or false": "须为是或否", "must be a number in range": "超出范围",
   "on_accept steps (deposits) come before every other step": "定金（接单时放款）须排在其他阶段之前",
   "at least one step must be released on approval": "至少一个阶段须在验收通过后放款",
+  "no such package": "不是这个服务的套餐", "no such extra": "不是这个服务的加购项",
+  "no such question": "不是这个服务的问题", "this service has no packages": "该服务没有套餐",
+  "repeated": "重复了",
 };
 
 function problems(raw: unknown): string[] {
   const list = Array.isArray(raw) ? raw as Record<string, unknown>[] : [];
   return list.map((x) => {
     const field = str(x.field).split(/[.[\]]/).filter((p) => p && !/^\d+$/.test(p)).pop() ?? "";
-    return `${FIELD_NAMES[field] ?? "内容"}${problem(x)}`;
+    // A requirement-form answer is named by its question's own label.
+    const name = typeof x.label === "string" ? `「${x.label}」` : FIELD_NAMES[field] ?? "内容";
+    return `${name}${problem(x)}`;
   });
 }
 
@@ -211,3 +221,11 @@ export const MILESTONE_RELEASE: Labels<Schema<"MilestoneView">["release"]> = {
 export const MILESTONE_STATUS: Record<string, string> = {
   pending: "待放款", released: "已放款", refunded: "已退款", split: "已裁决分配",
 };
+
+export const INQUIRY_ROLE: Labels<Schema<"Inquiry">["role"]> = { buyer: "买家", provider: "服务商" };
+
+export const DOCUMENT_KIND: Labels<Schema<"QualificationDocument">["kind"]> = {
+  business_license: "营业执照", id_card: "身份证", other: "其他材料",
+};
+
+export const revisionsText = (n: number | null | undefined) => (n == null ? "不限修改" : `修改 ${n} 次`);

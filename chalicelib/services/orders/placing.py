@@ -1,11 +1,14 @@
 """Placing and paying: order a listed service, charge the buyer, confirm the funding."""
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, ids, observability
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import choices
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import SYSTEM, Caller
@@ -13,6 +16,7 @@ from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, Inval
                                       NotFound, ServiceAtCapacity, ServiceNotListed,
                                       ServiceUnavailable, ValidationFailed)
 from chalicelib.services import funding, notifications, payments
+from chalicelib.services.catalog.reading import menu_of
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
                                                new_event, order_deadlines, role_of,
                                                timer_inputs, transition, windows)
@@ -25,23 +29,43 @@ from chalicelib.storage.orders import (TIMER_PK, Milestone, OrderModel, ServiceS
 log = logging.getLogger("market.orders")
 
 
-def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
+@dataclass(frozen=True)
+class Offer:
+    """A provider's custom offer (定制报价): the caller is the provider, the order is
+    `buyer_id`'s, its amount agreed; `writes(tx, order_id)` adds the inquiry's own write."""
+    buyer_id: str
+    inquiry_id: str
+    amount: int
+    writes: Callable | None = None
+
+
+def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime | None,
                 price: int | None, milestones: list[dict] | None, now: datetime,
-                request_key: str | None = None) -> dict:
+                request_key: str | None = None, offer: Offer | None = None,
+                package: str | None = None, extras: list | None = None,
+                answers: dict | None = None) -> dict:
     """Order a listed service: snapshot it, claim a capacity slot, await payment.
 
     With a `request_key` the order's id is derived from it: a retry whose first commit
-    landed finds that order instead of placing a second one."""
+    landed finds that order instead of placing a second one. With an `offer` the
+    provider places it for the buyer at the offered amount, already agreed. `package`,
+    `extras` and `answers` are the buyer's choice from the service's menu (choices)."""
+    service = _service_for_order(caller, service_id, offer)
+    choice = None if offer else _choice(service, price, package, extras, answers)
+    due_at = due_at or (choice.default_due(now) if choice else None)
+    if due_at is None:
+        raise ValidationFailed("due_at is required without a package",
+                               errors=[{"field": "due_at", "problem": "required"}])
     if due_at <= now:
         raise ValidationFailed("due_at must be in the future",
                                errors=[{"field": "due_at", "problem": "must be in the future"}])
-    service = _service_for_order(caller, service_id)
-    amount = _order_amount(service, price)
+    amount = offer.amount if offer else choice.amount
+    buyer_id = offer.buyer_id if offer else caller.user_id
     plan = money.plan_milestones(amount, milestones, service.title)
     at = clock.to_key(now)
     order_id = ids.keyed_id("ord", request_key) if request_key else ids.new_id("ord")
     order = OrderModel(
-        order_id, buyer_id=caller.user_id, provider_id=service.provider_id,
+        order_id, buyer_id=buyer_id, provider_id=service.provider_id,
         service_id=service.id,
         service=ServiceSnapshot(title=service.title, category=service.category,
                                 pricing=service.pricing, price=int(service.price),
@@ -49,11 +73,14 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                                 logo_key=service.logo_key),
         requirement=requirement, due_at=clock.to_key(due_at), amount=amount, currency="CNY",
         # The list price is the provider's own offer; any other amount awaits its answer.
-        price_agreed=amount == int(service.price),
+        price_agreed=bool(offer) or amount == choice.list_amount,
+        inquiry_id=offer.inquiry_id if offer else None,
+        package=choice.package if choice else None, extras=choice.extras if choice else None,
+        answers=choice.answers or None if choice else None,
         status=life.AWAITING_PAYMENT, version=1, milestones=[Milestone(**m) for m in plan],
         current_step=0, revision_count=0, delivery_count=0, created_key=created_key(at, order_id),
         created_at=at, updated_at=at,
-        buyer_status=status_key(caller.user_id, life.AWAITING_PAYMENT),
+        buyer_status=status_key(buyer_id, life.AWAITING_PAYMENT),
         provider_status=status_key(service.provider_id, life.AWAITING_PAYMENT))
     timer = life.next_timer(life.AWAITING_PAYMENT, windows=windows(),
                             **{k: v for k, v in timer_inputs(order).items() if k != "status"})
@@ -64,6 +91,10 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     notice = notifications.notification_put(
         order.provider_id, "order_placed", order_id=order.id, service_id=service.id, now=now,
         text=f"新订单：{service.title}，金额 {money.yuan(amount)}{agreed}")
+    if offer:  # the buyer learns of the offer instead: the provider made it
+        notice = notifications.notification_put(
+            buyer_id, "offer_made", order_id=order.id, service_id=service.id, now=now,
+            text=f"定制报价：{service.title}，金额 {money.yuan(amount)}，待您付款")
     for _ in range(ATTEMPTS):
         tx = transaction()
         try:
@@ -71,6 +102,8 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 tx.save("order", order, condition=OrderModel.id.does_not_exist())
                 tx.save("event", event)
                 notifications.write_in(tx, [notice])  # the provider learns of it, with it
+                if offer and offer.writes:
+                    offer.writes(tx, order.id)
                 # The slot is claimed in the same write as the order, so capacity can never
                 # be overshot by buyers ordering at the same instant.
                 tx.update("service", ServiceModel(service.id),
@@ -84,7 +117,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
             if refusal.failed("order"):
                 # This key's order exists: the first try committed and lost its answer.
                 existing = load(order_id)
-                if existing.buyer_id != caller.user_id:
+                if (existing.provider_id if offer else existing.buyer_id) != caller.user_id:
                     raise Conflict()
                 return present(existing, caller)
             if refusal.failed("service"):
@@ -100,14 +133,16 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     return present(order, caller)
 
 
-def _service_for_order(caller: Caller, service_id: str) -> ServiceModel:
+def _service_for_order(caller: Caller, service_id: str, offer: Offer | None) -> ServiceModel:
     if not isinstance(service_id, str) or not 1 <= len(service_id) <= 128:
         raise NotFound("no such service")
     try:
         service = ServiceModel.get(service_id, consistent_read=True)
     except DoesNotExist:
         raise NotFound("no such service")
-    if service.provider_id == caller.user_id:
+    if offer is not None and service.provider_id != caller.user_id:
+        raise Forbidden("only the service's provider makes an offer on it")
+    if offer is None and service.provider_id == caller.user_id:
         raise Forbidden("you cannot order your own service")
     if service.status == rules.DRAFT:
         raise NotFound("no such service")  # a draft was never public
@@ -118,15 +153,13 @@ def _service_for_order(caller: Caller, service_id: str) -> ServiceModel:
     return service
 
 
-def _order_amount(service: ServiceModel, price: int | None) -> int:
-    list_price = int(service.price)
-    if service.pricing == "negotiable":
-        return price if price is not None else list_price
-    if price is not None and price != list_price:
-        raise ValidationFailed("a fixed-price service is ordered at its list price",
-                               errors=[{"field": "price", "problem": "must equal the list price",
-                                        "price": list_price}])
-    return list_price
+def _choice(service: ServiceModel, price: int | None, package: str | None,
+            extras: list | None, answers: dict | None) -> choices.Choice:
+    menu = menu_of(service)
+    return choices.choose(packages=menu["packages"], extras=menu["extras"],
+                          questions=menu["questions"], pricing=service.pricing,
+                          list_price=int(service.price), package=package,
+                          extra_names=extras or [], answers=answers or {}, price=price)
 
 
 def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "page",

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock, settings
+from chalicelib.domain import choices
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import NotFound
@@ -103,6 +104,13 @@ def price_agreed(order: OrderModel) -> bool:
     return order.price_agreed is not False
 
 
+def plain_map(value) -> dict | None:
+    # A map read back from DynamoDB is a MapAttribute; one just placed is still a dict.
+    if value is None:
+        return None
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
 def facts(order: OrderModel, now: datetime) -> life.Facts:
     current = order_deadlines(order)
     due = _dt(order.due_at)
@@ -116,4 +124,6 @@ def facts(order: OrderModel, now: datetime) -> life.Facts:
         # Accepting is the one move a suspended provider may not make; the accepting
         # transaction checks the provider's standing itself (engine `_check_provider`),
         # so deciding needs no read of it.
-        provider_approved=True)
+        provider_approved=True,
+        revisions_left=choices.revisions_left(
+            plain_map(order.package), int(order.revision_count)))

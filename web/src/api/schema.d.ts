@@ -177,6 +177,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/providers/{provider_id}/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A short download link for an applicant's document (operators reviewing). */
+        get: operations["download_document"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/providers/{provider_id}/reinstate": {
         parameters: {
             query?: never;
@@ -341,6 +358,74 @@ export interface paths {
         get: operations["health"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's inquiries as buyer (default) or provider, latest activity first. */
+        get: operations["list_inquiries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One inquiry and its messages, oldest first (its two parties only). */
+        get: operations["get_inquiry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write in an inquiry (its buyer or provider); the other party is notified. */
+        post: operations["post_inquiry_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}/offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 定制报价: the provider offers an agreed price; the buyer gets an order to pay. */
+        post: operations["make_offer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1050,6 +1135,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/providers/me/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a qualification document to the caller's application: its upload form. */
+        post: operations["request_document_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/providers/me/payout-account": {
         parameters: {
             query?: never;
@@ -1167,6 +1269,57 @@ export interface paths {
         put?: never;
         /** 下架 (the provider or an operator); open orders go on. */
         post: operations["delist_service"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/services/{service_id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A presigned POST for one picture of the caller's service (jpg/png/webp ≤ 2 MB). */
+        post: operations["request_image_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/services/{service_id}/images/{image_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decode the uploaded picture; content may then show it as ![说明](image:<id>). */
+        post: operations["check_image"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/services/{service_id}/inquiries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 询单: ask the provider of a listed service (no capacity, no money). */
+        post: operations["open_inquiry"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1322,6 +1475,20 @@ export interface components {
         DeliverableList: {
             items: components["schemas"]["Deliverable"][];
         };
+        DocumentDownload: {
+            expires_in: number;
+            filename: string;
+            url: string;
+        };
+        DocumentPost: {
+            fields: Record<string, never>;
+            url: string;
+        };
+        DocumentUploadTicket: {
+            document_id: string;
+            expires_in: number;
+            upload: components["schemas"]["DocumentPost"];
+        };
         Download: {
             expires_in: number;
             filename: string;
@@ -1366,12 +1533,100 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        Extra: {
+            name: string;
+            /** @description fen */
+            price: number;
+        };
         Health: {
             clock_moved: boolean;
             /** Format: date-time */
             now: string;
             /** @enum {string} */
             status: "ok";
+        };
+        ImagePost: {
+            fields: Record<string, never>;
+            url: string;
+        };
+        ImageUploadTicket: {
+            /** @description seconds the form stays valid */
+            expires_in: number;
+            image_id: string;
+            /** @description what to write in content to show it, once checked */
+            markdown: string;
+            max_bytes: number;
+            upload: components["schemas"]["ImagePost"];
+        };
+        Inquiry: {
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description the provider's first message; null before it
+             */
+            first_reply_at: string | null;
+            id: string;
+            message_count: number;
+            /** @description oldest first */
+            messages: components["schemas"]["InquiryMessage"][];
+            /** @description the latest custom offer's order */
+            order_id: string | null;
+            provider_id: string;
+            /** @description seconds to the provider's first reply */
+            reply_seconds: number | null;
+            /**
+             * @description the caller's side
+             * @enum {string}
+             */
+            role: "buyer" | "provider";
+            service_id: string;
+            service_title: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        InquiryMessage: {
+            /** Format: date-time */
+            at: string | null;
+            /** @description the author's user id */
+            author: string;
+            body: string;
+            id: string;
+            inquiry_id: string;
+            /** @enum {string} */
+            role: "buyer" | "provider";
+        };
+        InquirySummary: {
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description the provider's first message; null before it
+             */
+            first_reply_at: string | null;
+            id: string;
+            message_count: number;
+            /** @description the latest custom offer's order */
+            order_id: string | null;
+            provider_id: string;
+            /** @description seconds to the provider's first reply */
+            reply_seconds: number | null;
+            /**
+             * @description the caller's side
+             * @enum {string}
+             */
+            role: "buyer" | "provider";
+            service_id: string;
+            service_title: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        InquirySummaryPage: {
+            items: components["schemas"]["InquirySummary"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
         };
         LedgerCheck: {
             accounts: number;
@@ -1450,6 +1705,9 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        OfferAnswer: {
+            order: components["schemas"]["Order"];
+        };
         /** @description this document */
         OpenApiDocument: Record<string, never>;
         Order: {
@@ -1459,6 +1717,10 @@ export interface components {
             allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
+            /** @description the requirement form: question id -> text or file id */
+            answers: {
+                [key: string]: string;
+            };
             buyer_id: string;
             /** Format: date-time */
             closed_at: string | null;
@@ -1481,11 +1743,15 @@ export interface components {
             /** Format: date-time */
             due_at: string | null;
             escrow: components["schemas"]["Escrow"];
+            extras: components["schemas"]["Extra"][];
             id: string;
+            /** @description the inquiry a custom offer answered */
+            inquiry_id: string | null;
             late_cancel_eligible: boolean;
             milestones: components["schemas"]["MilestoneView"][];
             /** @description the id of the order's one open proposal */
             open_proposal: string | null;
+            package: components["schemas"]["OrderPackage"] | null;
             /** Format: date-time */
             paid_at: string | null;
             /** @description false while a negotiable price waits for the provider */
@@ -1505,6 +1771,15 @@ export interface components {
             updated_at: string | null;
             version: number;
         };
+        OrderPackage: {
+            delivery_days: number;
+            description: string;
+            name: string;
+            /** @description fen */
+            price: number;
+            /** @description null: unlimited */
+            revisions: number | null;
+        };
         OrderPage: {
             items: components["schemas"]["Order"][];
             /** @description pass as ?cursor= for the next page */
@@ -1519,6 +1794,15 @@ export interface components {
             pricing: string | null;
             title: string;
         };
+        Package: {
+            delivery_days: number;
+            description: string;
+            name: string;
+            /** @description fen */
+            price: number;
+            /** @description null: unlimited */
+            revisions: number | null;
+        };
         PaidOrder: {
             /** Format: date-time */
             accepted_at: string | null;
@@ -1526,6 +1810,10 @@ export interface components {
             allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
+            /** @description the requirement form: question id -> text or file id */
+            answers: {
+                [key: string]: string;
+            };
             buyer_id: string;
             /** Format: date-time */
             closed_at: string | null;
@@ -1548,11 +1836,15 @@ export interface components {
             /** Format: date-time */
             due_at: string | null;
             escrow: components["schemas"]["Escrow"];
+            extras: components["schemas"]["Extra"][];
             id: string;
+            /** @description the inquiry a custom offer answered */
+            inquiry_id: string | null;
             late_cancel_eligible: boolean;
             milestones: components["schemas"]["MilestoneView"][];
             /** @description the id of the order's one open proposal */
             open_proposal: string | null;
+            package: components["schemas"]["OrderPackage"] | null;
             /** Format: date-time */
             paid_at: string | null;
             payment: components["schemas"]["Payment"];
@@ -1647,6 +1939,8 @@ export interface components {
             decided_at?: string | null;
             decided_by?: string | null;
             display_name?: string | null;
+            /** @description the applicant's and operators' only */
+            documents?: components["schemas"]["QualificationDocument"][];
             id: string;
             intro?: string | null;
             listed_count: number;
@@ -1707,6 +2001,23 @@ export interface components {
             items: components["schemas"]["PublicReview"][];
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
+        };
+        QualificationDocument: {
+            content_type: string;
+            filename: string;
+            id: string;
+            /** @enum {string} */
+            kind: "business_license" | "id_card" | "other";
+            size: number;
+            /** Format: date-time */
+            uploaded_at: string | null;
+        };
+        Question: {
+            id: string;
+            /** @enum {string} */
+            kind: "text" | "file";
+            label: string;
+            required: boolean;
         };
         Ratings: {
             bad: number;
@@ -1773,26 +2084,33 @@ export interface components {
             category: string | null;
             /** @description Markdown */
             content: string | null;
+            /** @description content rendered from Markdown and sanitized: no script, no raw HTML, only http(s) links and the service's own pictures */
+            content_html: string;
             /** Format: date-time */
             created_at: string | null;
             /** @enum {string} */
             currency: "CNY";
             delisted_reason: string | null;
+            extras: components["schemas"]["Extra"][];
             /** @description 小二推荐: picked by an operator */
             featured: boolean;
             /** @description the first 20 characters of summary */
             headline: string | null;
             id: string;
+            /** @description the service's checked pictures (content shows them as image:<id>) */
+            images: components["schemas"]["ServicePicture"][];
             /** Format: date-time */
             listed_at: string | null;
             /** @description stable: cache it; a new logo has a new URL */
             logo_url: string | null;
             open_orders: number;
+            packages: components["schemas"]["Package"][];
             /** @description fen */
             price: number | null;
             /** @enum {string|null} */
             pricing: "fixed" | "negotiable" | null;
             provider_id: string;
+            questions: components["schemas"]["Question"][];
             /** @description average review: good 1, neutral 0, bad -1; null unrated */
             rating: number | null;
             rating_count: number;
@@ -1835,10 +2153,20 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        ServiceImage: {
+            image_id: string;
+            markdown: string;
+            /** @description stable: cache it */
+            url: string;
+        };
         ServicePage: {
             items: components["schemas"]["Service"][];
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
+        };
+        ServicePicture: {
+            image_id: string;
+            url: string;
         };
         StatementLine: {
             /** @description fen; positive in, negative out */
@@ -2911,6 +3239,75 @@ export interface operations {
             };
         };
     };
+    download_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider_id: string;
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDownload"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     reinstate: {
         parameters: {
             query?: never;
@@ -3748,6 +4145,393 @@ export interface operations {
             };
             /** @description error */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    list_inquiries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                as?: "buyer" | "provider";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InquirySummaryPage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    get_inquiry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inquiry"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    post_inquiry_message: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 您好，想做双十一首页，三天内能交付吗？ */
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InquiryMessage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    make_offer: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the agreed price in fen */
+                    amount: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T00:00:00+00:00
+                     */
+                    due_at: string;
+                    milestones?: {
+                        amount: number;
+                        /** @enum {string} */
+                        release: "on_approval" | "on_accept";
+                        /** @example 首页装修 */
+                        title: string;
+                    }[];
+                    /** @example 双十一首页+两张详情页，红色主题 */
+                    requirement: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OfferAnswer"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4745,11 +5529,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description {"<question id>": "<text or file id>"} */
+                    answers?: {
+                        [key: string]: string;
+                    };
                     /**
                      * Format: date-time
+                     * @description required unless a package is chosen (then its delivery_days from now)
                      * @example 2026-12-01T00:00:00+00:00
                      */
-                    due_at: string;
+                    due_at?: string;
+                    extras?: string[];
                     milestones?: {
                         amount: number;
                         /** @enum {string} */
@@ -4757,6 +5547,8 @@ export interface operations {
                         /** @example 首页装修 */
                         title: string;
                     }[];
+                    /** @description required when the service has packages */
+                    package?: string;
                     /** @description only for negotiable services (the buyer's offer) */
                     price?: number;
                     /** @example 双十一店铺首页装修，红色主题 */
@@ -8066,6 +8858,123 @@ export interface operations {
             };
         };
     };
+    request_document_upload: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    content_type: "image/jpeg" | "image/png" | "application/pdf";
+                    /** @example 营业执照.pdf */
+                    filename: string;
+                    /** @enum {string} */
+                    kind: "business_license" | "id_card" | "other";
+                    /** @description bytes, exactly */
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentUploadTicket"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     get_payout_account: {
         parameters: {
             query?: never;
@@ -8526,10 +9435,38 @@ export interface operations {
                     category: "shop-decoration" | "logo-design" | "customer-service" | "detail-page" | "operation" | "photo-retouch" | "copywriting" | "video";
                     /** @description Markdown */
                     content: string;
+                    extras?: {
+                        /** @example 加急24小时 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                    }[] | null;
+                    packages?: {
+                        delivery_days: number;
+                        description?: string;
+                        /** @example 标准版 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                        /** @description revision requests allowed; null: unlimited */
+                        revisions: number | null;
+                    }[] | null;
                     /** @description fen */
                     price: number;
                     /** @enum {string} */
                     pricing: "fixed" | "negotiable";
+                    questions?: {
+                        /** @example logo_text */
+                        id: string;
+                        /**
+                         * @description default text
+                         * @enum {string}
+                         */
+                        kind?: "text" | "file";
+                        /** @example logo上的文字 */
+                        label: string;
+                        required?: boolean;
+                    }[] | null;
                     /** @example 天猫淘宝旗舰店首页装修，三天出稿 */
                     summary: string;
                     tags?: ("fast-delivery" | "invoice" | "original" | "free-revision" | "always-on" | "source-files" | "mobile-first" | "brand-team")[];
@@ -8806,10 +9743,38 @@ export interface operations {
                     category?: "shop-decoration" | "logo-design" | "customer-service" | "detail-page" | "operation" | "photo-retouch" | "copywriting" | "video";
                     /** @description Markdown */
                     content?: string;
+                    extras?: {
+                        /** @example 加急24小时 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                    }[] | null;
+                    packages?: {
+                        delivery_days: number;
+                        description?: string;
+                        /** @example 标准版 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                        /** @description revision requests allowed; null: unlimited */
+                        revisions: number | null;
+                    }[] | null;
                     /** @description fen */
                     price?: number;
                     /** @enum {string} */
                     pricing?: "fixed" | "negotiable";
+                    questions?: {
+                        /** @example logo_text */
+                        id: string;
+                        /**
+                         * @description default text
+                         * @enum {string}
+                         */
+                        kind?: "text" | "file";
+                        /** @example logo上的文字 */
+                        label: string;
+                        required?: boolean;
+                    }[] | null;
                     /** @example 天猫淘宝旗舰店首页装修，三天出稿 */
                     summary?: string;
                     tags?: ("fast-delivery" | "invoice" | "original" | "free-revision" | "always-on" | "source-files" | "mobile-first" | "brand-team")[];
@@ -8936,6 +9901,345 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    request_image_upload: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    content_type: "image/jpeg" | "image/png" | "image/webp";
+                    /** @description bytes, exactly */
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageUploadTicket"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    check_image: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceImage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    open_inquiry: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 您好，想做双十一首页，三天内能交付吗？ */
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inquiry"];
                 };
             };
             /** @description error */
