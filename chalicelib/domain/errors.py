@@ -173,3 +173,11 @@ class InsufficientBalance(DomainError):
 class PayoutAccountRequired(DomainError):
     code, status = "PAYOUT_ACCOUNT_REQUIRED", 409
     default_message = "set a payout account first (PUT /providers/me/payout-account)"
+
+
+# --- contracts (包月合同) ---------------------------------------------------------
+class ContractSigned(InvalidTransition):
+    """Both parties signed: the terms are what they agreed and no longer change."""
+
+    code, status = "CONTRACT_SIGNED", 409
+    default_message = "both parties have signed: the terms can no longer change"
