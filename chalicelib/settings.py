@@ -79,6 +79,10 @@ class Settings:
     mail_from: str | None = None
     mail_transport: str = "ses"
     local_data_dir: str = ".local/data"
+    # Contracts (包月合同): a statement's deadlines, in days of 24 h.
+    statement_submit_days: int = 5
+    confirm_days: int = 7
+    pay_days: int = 7
     extra: dict = field(default_factory=dict)
 
     @property
@@ -135,6 +139,9 @@ def load() -> Settings:
         mail_transport=(os.environ.get("MAIL_TRANSPORT")
                         or ("outbox" if stage == "local" else "ses")),
         local_data_dir=os.environ.get("LOCAL_DATA_DIR") or str(_ROOT / ".local" / "data"),
+        statement_submit_days=_int("STATEMENT_SUBMIT_DAYS", 5),
+        confirm_days=_int("CONFIRM_DAYS", 7),
+        pay_days=_int("PAY_DAYS", 7),
     )
 
 
