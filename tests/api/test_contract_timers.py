@@ -152,3 +152,19 @@ def test_the_fee_is_taken_once_on_a_bill_paid_in_two_parts(api, five_percent_fee
     assert api.get("/me/balance", user=PROVIDER).json["available"] == 310000 - 15500
     check = ledger_clean(api)
     assert check["revenue"] == 15500
+
+
+def test_a_deposit_confirmed_after_the_cancellation_is_refunded(api, alipay):
+    cid = signed(api)["id"]
+    started = api.post(f"/contracts/{cid}/pay", user=BUYER)
+    alipay.open(started.json["payment"]["redirect_url"])
+    gone = api.post(f"/contracts/{cid}/terminate", {"reason": "改主意了"}, user=BUYER)
+    assert gone.json["status"] == "cancelled" and gone.json["deposit"]["paid"] == 0
+    alipay.pay(cid)  # the buyer paid at the cashier anyway
+    form = alipay.notification(cid)
+    for _ in range(2):
+        assert notify(api, form).status == 200
+    body = api.get(f"/contracts/{cid}", user=BUYER).json
+    assert body["status"] == "cancelled"
+    assert body["deposit"] == {"paid": 100000, "held": 0, "used": 0, "returned": 100000}
+    ledger_clean(api)

@@ -147,8 +147,11 @@ class Change:
             created_at=self.at, pending_pk=PENDING_PK, next_attempt_at=self.at)
         self.instructions.append(ins)
         self.add(ContractModel.deposit_instructed, amount)
-        # Never promise back more than the deposit still holds, whatever ran before.
-        self.conditions.append(ContractModel.escrow_held >= amount)
+        # Never promise back more than the deposit still holds, whatever ran before (the
+        # condition reads the item before this change's own adds, e.g. a late deposit's).
+        needed = amount - self._adds.get("escrow_held", 0)
+        if needed > 0:
+            self.conditions.append(ContractModel.escrow_held >= needed)
 
     def commit(self, tx):
         c = self.contract
