@@ -11,7 +11,7 @@ from chalicelib.domain import messages as rules
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.services import orders
+from chalicelib.services import threads
 from chalicelib.services.deliverables import (UPLOAD_EXPIRES_SECONDS,
                                               check_content_type, download_link, safe_filename)
 from chalicelib.storage.files import s3_client
@@ -28,10 +28,10 @@ class Unsendable(ValidationFailed):
 
 
 def request_upload(caller: Caller, order_id: str, *, filename: str, content_type: str,
-                   size: int, now: datetime) -> dict:
+                   size: int, now: datetime, thread: str = threads.ORDER) -> dict:
     """A presigned S3 POST for one message file, bound to its key, type and exact size."""
-    order = orders.load(order_id)
-    rules.check_may_write(orders.role_of(caller, order), order.status)
+    order = threads.open_thread(caller, order_id, thread)
+    rules.check_may_write(order.role, order.status, order.operator_may_write)
     check_content_type(content_type)
     file_id = ids.new_id("file")
     name = safe_filename(filename)
@@ -48,10 +48,11 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
             "filename": name, "max_bytes": size, "expires_in": UPLOAD_EXPIRES_SECONDS}
 
 
-def download_url(caller: Caller, order_id: str, file_id: str) -> dict:
+def download_url(caller: Caller, order_id: str, file_id: str,
+                 thread: str = threads.ORDER) -> dict:
     """A presigned GET of a sent file (parties, operators) or of one's own unsent upload."""
-    order = orders.load(order_id)
-    if orders.role_of(caller, order) == life.SYSTEM or not _plausible_id(file_id):
+    order = threads.open_thread(caller, order_id, thread)
+    if order.role == life.SYSTEM or not _plausible_id(file_id):
         raise NotFound("no such file")
     item = _get(order.id, file_id)
     sent = item is not None and item.message_id is not None

@@ -7,6 +7,7 @@ from datetime import timedelta
 from chalicelib import clock
 from chalicelib.services.contracts import sweeping
 from tests.api.contracts_support import terms
+from tests.api.messages_support import attach
 from tests.api.orders_support import BUYER, PROVIDER, listed_service
 from tests.attack.authz_support import Target, World
 
@@ -45,12 +46,24 @@ def statement_in(w: World, cid: str, status: str) -> str:
     return sid
 
 
-def contract_target(state: str, party: str, body=None, statement: str | None = None):
+def sent_file(w: World, cid: str) -> str:
+    """A file the buyer sent in a message on the contract."""
+    file_id = attach(w.api, cid, user=BUYER)
+    assert w.api.post(f"/contracts/{cid}/messages", {"body": "需求说明见附件",
+                                                     "file_ids": [file_id]},
+                      user=BUYER).status == 201
+    return file_id
+
+
+def contract_target(state: str, party: str, body=None, statement: str | None = None,
+                    file: bool = False):
     def build(w: World) -> Target:
         cid = new_contract(w, state)
         params = {"contract_id": cid}
         if statement:
             params["statement_id"] = statement_in(w, cid, statement)
+        if file:
+            params["file_id"] = sent_file(w, cid)
 
         def probe():
             return (w.api.get(f"/contracts/{cid}", user=BUYER).json,

@@ -324,6 +324,15 @@ CASES: dict[tuple[str, str], Case] = {
         ADMIN, contract_target("live", OPERATOR, {"amount": 0, "note": "裁决"},
                                statement="disputed")),
     ("GET", "/admin/contracts"): Case(ADMIN, self_target(OPERATOR)),
+    # Talk and files on a contract: as on an order (operators write only over a dispute).
+    ("POST", "/contracts/{contract_id}/messages"): Case(
+        ORDER, contract_target("draft", BUYER, {"body": "排班表何时给到？"}), (PARTY, COUNTERPART)),
+    ("GET", "/contracts/{contract_id}/messages"): Case(
+        ORDER, contract_target("draft", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/contracts/{contract_id}/attachments"): Case(
+        ORDER, contract_target("draft", BUYER, UPLOAD), (PARTY, COUNTERPART)),
+    ("GET", "/contracts/{contract_id}/attachments/{file_id}"): Case(
+        ORDER, contract_target("draft", BUYER, file=True), (PARTY, COUNTERPART, OPERATOR_CALLER)),
 }
 LOCAL_ONLY_REASON = "local-stage-only route: public by design, never deployed (API.md)"
 

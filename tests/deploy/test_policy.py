@@ -348,6 +348,11 @@ def _contract_scenario(api: ApiClient, service_id: str) -> None:
     _ok(api.post(f"/contracts/{cid}/go-live", user=BUYER_2))
     _ok(api.get(f"/contracts/{cid}", user=PROVIDER))
     _ok(api.get("/contracts?as=provider", user=PROVIDER))
+    schedule = messages.attach(api, cid, user=PROVIDER)
+    _ok(api.post(f"/contracts/{cid}/messages", {"body": "排班表见附件", "file_ids": [schedule]},
+                 user=PROVIDER))
+    _ok(api.get(f"/contracts/{cid}/messages", user=BUYER_2))
+    _ok(api.get(f"/contracts/{cid}/attachments/{schedule}", user=BUYER_2))
     _ok(api.get("/contracts", user=BUYER_2))
     clock.advance(35 * DAY)
     api.invoke("sweep_contracts")

@@ -11,7 +11,7 @@ from chalicelib.domain import statements as bill
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (Forbidden, InvalidTransition, ServiceUnavailable,
                                       ValidationFailed)
-from chalicelib.services import escrow, funding, optimistic, payments
+from chalicelib.services import attachments, escrow, funding, optimistic, payments
 from chalicelib.services.contracts import accounts
 from chalicelib.services.contracts.bills import BillChange, days, load_statement
 from chalicelib.services.contracts.reading import present_statement
@@ -25,6 +25,8 @@ log = logging.getLogger("market.contracts")
 def _refused(refusal: Refusal, change) -> bool:
     if refusal.failed("posting"):
         raise _Booked()
+    if refusal.failed("attachment"):
+        raise attachments.Unsendable(change.after.files or [], "already sent")
     return False
 
 
@@ -92,11 +94,21 @@ def submit(caller: Caller, contract_id: str, statement_id: str, *, sales: int | 
     if sales is None and int(stmt.commission_bps) > 0 and role == deal.PROVIDER:
         raise ValidationFailed("sales are required when a commission is agreed",
                                errors=[{"field": "sales", "problem": "required"}])
-    if file_ids:
-        raise ValidationFailed("unknown files", errors=[
-            {"field": f"file_ids[{i}]", "problem": "unknown file"} for i in range(len(file_ids))])
-    change = act(role, contract, statement_id, bill.SUBMIT, now,
-                 submit_shape(sales or 0, kpis, file_ids))
+    # The QA reports are the provider's uploads to the contract, frozen with the
+    # statement as a message's files are (attachments.pin): readable by both parties.
+    _, pinned = attachments.pin(caller, contract_id, file_ids, statement_id) if file_ids \
+        else ([], [])
+    shape = submit_shape(sales or 0, kpis, file_ids)
+
+    def with_files(change: BillChange):
+        shape(change)
+        for item, key in pinned:
+            target, actions, condition = attachments.sent_actions(item, key, statement_id,
+                                                                  change.at)
+            change.extra.append(lambda tx, t=target, a=actions, c=condition: tx.update(
+                "attachment", t, actions=a, condition=c))
+
+    change = act(role, contract, statement_id, bill.SUBMIT, now, with_files)
     return present_statement(change.after)
 
 

@@ -54,6 +54,7 @@ class BillChange:
         self.contract_deltas: Counter = Counter()
         self.min_held = 0
         self.refunds: list[InstructionModel] = []  # through the gateway, after the commit
+        self.extra: list = []  # other writes of the same transaction, each `op(tx)`
         self.postings: list[PostingModel] = []
         self.releases: list[InstructionModel] = []
         self.notices: list = []
@@ -145,6 +146,8 @@ class BillChange:
             tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
         if self.releases:
             escrow.release_within(tx, self.releases, self.at)
+        for op in self.extra:
+            op(tx)
         if self.notices:
             notifications.write_in(tx, self.notices)
 
