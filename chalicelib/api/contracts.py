@@ -12,8 +12,17 @@ from chalicelib.services.contracts import agreeing, billing, payments, reading
 
 bp = Blueprint(__name__)
 
-TERMS = Free(description="the terms (ContractTerms); every field is checked and a wrong "
-                         "one is named in details.errors[].field as terms.<name>")
+class _Terms(Free):
+    """Any object here; `domain.contracts.check_terms` checks it whole, naming each wrong
+    field (`terms.<name>`). Documented with the shape the answers show (ContractTerms)."""
+
+    def schema(self) -> dict:
+        return {**answers.TERMS.schema(),
+                "description": "every field is checked; a wrong one is named in "
+                               "details.errors[].field as terms.<name>"}
+
+
+TERMS = _Terms()
 CREATE = Obj({
     "service_id": Str(1, 128),
     "requirement": Str(1, 5000, multiline=True, example="淘宝店铺售前售后客服，3 人两班"),

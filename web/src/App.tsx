@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { setToken, whoAmI } from "./api/client";
 import { href, useRoute } from "./router";
 import { Admin } from "./pages/Admin";
+import { ContractPage, Contracts } from "./pages/Contracts";
 import { Login } from "./pages/Login";
 import { Market } from "./pages/Market";
 import { Notifications, UnreadBadge } from "./pages/Notifications";
@@ -34,7 +35,9 @@ function Page({ route }: { route: string[] }) {
       if (second === "orders") return <Orders as="provider" statuses={["awaiting_provider", "in_progress", "in_review", "completed", "cancelled", "disputed", "resolved"]} />;
       if (second === "services" && third) return <ServiceEditor id={third} key={third} />;
       if (second === "money") return <Payouts />;
+      if (second === "contracts") return <Contracts as="provider" />;
       return <ProviderHome />;
+    case "contracts": return second ? <ContractPage id={second} key={second} /> : <Contracts as="buyer" />;
     case "admin": return <Admin tab={second} />;
     case "notifications": return <Notifications />;
     default: return <p>没有这个页面</p>;
@@ -53,6 +56,8 @@ export function App() {
           {me && <a href={href("orders")}>我买的</a>}
           {me && <a href={href("provider")}>我是服务商</a>}
           {me && <a href={href("provider", "orders")}>接单</a>}
+          {me && <a href={href("contracts")}>合同</a>}
+          {me && <a href={href("provider", "contracts")}>合同台</a>}
           {me && <a href={href("provider", "money")}>收入</a>}
           {me?.operator && <a href={href("admin")}>小二工作台</a>}
         </nav>

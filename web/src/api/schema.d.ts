@@ -4236,8 +4236,36 @@ export interface operations {
                     /** @example 淘宝店铺售前售后客服，3 人两班 */
                     requirement: string;
                     service_id: string;
-                    /** @description the terms (ContractTerms); every field is checked and a wrong one is named in details.errors[].field as terms.<name> */
-                    terms: Record<string, never>;
+                    /** @description every field is checked; a wrong one is named in details.errors[].field as terms.<name> */
+                    terms: {
+                        /** @description fen */
+                        base: number;
+                        /** @enum {string} */
+                        billing: "postpaid" | "prepaid";
+                        /** @description 违约处理 */
+                        breach: string;
+                        /** @description of the sales declared for a period (prepaid: 0) */
+                        commission_bps: number;
+                        /** @description 保密协议 */
+                        confidential: boolean;
+                        /** @description fen */
+                        deposit: number;
+                        /** @description 考核标准 */
+                        kpis: string[];
+                        notice_days: number;
+                        /** @enum {string} */
+                        period: "month" | "quarter";
+                        schedule: {
+                            agents: number;
+                            holidays: string;
+                            /** @example 09:00-24:00 */
+                            hours: string;
+                            shifts: number;
+                        };
+                        trial_days: number;
+                        /** @description fen */
+                        trial_fee: number;
+                    };
                 };
             };
         };
@@ -5766,8 +5794,36 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description the terms (ContractTerms); every field is checked and a wrong one is named in details.errors[].field as terms.<name> */
-                    terms: Record<string, never>;
+                    /** @description every field is checked; a wrong one is named in details.errors[].field as terms.<name> */
+                    terms: {
+                        /** @description fen */
+                        base: number;
+                        /** @enum {string} */
+                        billing: "postpaid" | "prepaid";
+                        /** @description 违约处理 */
+                        breach: string;
+                        /** @description of the sales declared for a period (prepaid: 0) */
+                        commission_bps: number;
+                        /** @description 保密协议 */
+                        confidential: boolean;
+                        /** @description fen */
+                        deposit: number;
+                        /** @description 考核标准 */
+                        kpis: string[];
+                        notice_days: number;
+                        /** @enum {string} */
+                        period: "month" | "quarter";
+                        schedule: {
+                            agents: number;
+                            holidays: string;
+                            /** @example 09:00-24:00 */
+                            hours: string;
+                            shifts: number;
+                        };
+                        trial_days: number;
+                        /** @description fen */
+                        trial_fee: number;
+                    };
                 };
             };
         };

@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { client, newKey, settle, whoAmI } from "../api/client";
 import { go, href } from "../router";
+import { ContractForm } from "./Contracts";
 import { Action, Field, Loaded, useAnswer } from "../ui";
 import { RATING, SERVICE_STATUS, when, yuan } from "../words";
 import { useTaxonomy } from "./Market";
@@ -89,6 +90,7 @@ export function ServicePage({ id }: { id: string }) {
         <p>{s.summary}</p>
         <pre class="content">{s.content}</pre>
         <OrderForm service={s} />
+        <ContractForm serviceId={s.id} price={s.price} />
         <Reviews serviceId={s.id} />
       </section>
     )}</Loaded>
