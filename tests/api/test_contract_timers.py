@@ -48,6 +48,9 @@ def test_overdue_bills_draw_the_deposit_then_suspend_until_paid(api):
     assert [c["id"] for c in queue.json["items"]] == [cid]
     paid = api.post(f"/contracts/{cid}/statements/{jan['id']}/pay", user=BUYER)
     assert (paid.json["status"], paid.json["paid"]) == ("paid", 110000)
+    # The gateway's records and the ledger agree: the deposit, the bill paid for the rest.
+    report = api.get("/admin/reconciliation", user=OPERATOR, operator=True).json
+    assert report["mismatches"] == [], report
     body = api.get(f"/contracts/{cid}", user=BUYER).json
     assert (body["status"], body["owed"]) == ("active", 0)
     ledger_clean(api)

@@ -93,8 +93,10 @@ class BillChange:
         """Money from the gateway into the contract's escrow (a bill's payment)."""
         posting = money.posting_for(money.FUND, self.stmt.contract_id, self.stmt.provider_id,
                                     amount)
+        # Under the trade's reference, as the gateway's payment record is: the
+        # reconciliation matches the two by it (the account says whose escrow it is).
         self.postings.append(new_posting(money.funding_id(trade_id), money.FUND, posting,
-                                         self.at, order_id=self.stmt.contract_id))
+                                         self.at, order_id=trade_id))
         self.set(StatementModel.payment_ref, ref)
 
     def release(self, part: int):
