@@ -149,6 +149,7 @@ class StatementModel(Model):
     timer_due = UnicodeAttribute(null=True)
     disputed_pk = UnicodeAttribute(null=True)
     overdue = BooleanAttribute(default=False)
+    reminders_sent = ListAttribute(of=UnicodeAttribute, default=list)  # reminder:<deadline>:<state>
 
     due_timers = _index("statement_due_timers", "timer_pk", "timer_due")()
     disputed = _index("disputed", "disputed_pk", "updated_at")()

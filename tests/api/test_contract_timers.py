@@ -171,3 +171,19 @@ def test_a_deposit_confirmed_after_the_cancellation_is_refunded(api, alipay):
     assert body["status"] == "cancelled"
     assert body["deposit"] == {"paid": 100000, "held": 0, "used": 0, "returned": 100000}
     ledger_clean(api)
+
+
+def test_a_reminder_comes_once_a_day_before_a_deadline(api):
+    cid = live(api, "2027-01-16")["id"]
+    at_beijing("2027-01-23", 1)
+    sweep(api)
+    later(4.5)  # half a day before the statement's submit_by
+    sweep(api)
+    sweep(api)
+    reminders = [n for n in api.get("/me/notifications", user=PROVIDER).json["items"]
+                 if n["kind"] == "statement_reminder"]
+    assert len(reminders) == 1 and "账单提交截止" in reminders[0]["text"]
+    assert statements(api, cid)[0]["status"] == "open"  # reminded, not yet submitted
+    later(1)
+    sweep(api)
+    assert statements(api, cid)[0]["status"] == "submitted"

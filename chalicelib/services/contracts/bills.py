@@ -160,14 +160,33 @@ class BillChange:
         self.set(StatementModel.disputed_pk, "DISPUTED" if self.to == bill.DISPUTED else None)
 
 
-def timer_of(s: StatementModel) -> str | None:
-    """The deadline the sweep acts on next for a statement in its state (a key)."""
-    if s.status == bill.OPEN:
-        return s.submit_by
-    if s.status == bill.SUBMITTED:
-        return s.confirm_by
-    if s.status == bill.PAYABLE and not s.overdue:
-        return s.pay_by
+# The deadline a statement waits on in each state, and who must act before it.
+_DEADLINES = {bill.OPEN: ("submit_by", "provider"), bill.SUBMITTED: ("confirm_by", "buyer"),
+              bill.PAYABLE: ("pay_by", "buyer")}
+
+
+def pending_deadline(s: StatementModel) -> tuple[str, str] | None:
+    """(deadline name, who must act) the statement waits on now, or None."""
     if s.status == bill.PAID and s.billing == bill.PREPAID:
-        return s.confirm_by
-    return None
+        return "confirm_by", "buyer"
+    if s.status == bill.PAYABLE and s.overdue:
+        return None
+    return _DEADLINES.get(s.status)
+
+
+def reminder_at(s: StatementModel) -> str | None:
+    """When the 24 h reminder of the pending deadline is due, unless already sent."""
+    pending = pending_deadline(s)
+    if pending is None or not getattr(s, pending[0]) or \
+            f"reminder:{pending[0]}:{s.status}" in (s.reminders_sent or []):
+        return None
+    before = timedelta(seconds=settings.get().reminder_before_seconds)
+    return clock.to_key(clock.from_key(getattr(s, pending[0])) - before)
+
+
+def timer_of(s: StatementModel) -> str | None:
+    """The next moment the sweep acts on a statement: its reminder, then its deadline."""
+    pending = pending_deadline(s)
+    if pending is None:
+        return None
+    return min(filter(None, (reminder_at(s), getattr(s, pending[0]))), default=None)

@@ -11,9 +11,11 @@ from chalicelib.domain import contracts as deal
 from chalicelib.domain import statements as bill
 from chalicelib.domain.actors import SYSTEM
 from chalicelib.domain.errors import InvalidTransition, NotFound
+from chalicelib.services import optimistic
 from chalicelib.services.contracts import accounts, engine
 from chalicelib.services.contracts.billing import act, confirm_shape, submit_shape
-from chalicelib.services.contracts.bills import load_statement, timer_of
+from chalicelib.services.contracts.bills import (BillChange, load_statement, pending_deadline,
+                                                reminder_at, timer_of)
 from chalicelib.services.contracts.state import (as_date, deposit_held, load, next_period,
                                                  day_starts, terms_of, trial_ends_on, today)
 from chalicelib.storage.contracts import (TIMER_PK, ContractModel, StatementModel,
@@ -144,6 +146,10 @@ def apply_statement_timer(contract_id: str, sid: str, now: datetime) -> str:
         return SKIPPED
     key = clock.to_key(now)
     result = None
+    pending = pending_deadline(stmt)
+    due_reminder = reminder_at(stmt)
+    if pending and due_reminder and due_reminder <= key < getattr(stmt, pending[0]):
+        return _remind(contract, stmt, pending, now)
     try:
         if stmt.status == bill.OPEN and stmt.submit_by <= key:
             result = act(bill.SYSTEM, contract, sid, bill.SUBMIT, now, submit_shape(0, {}, []),
@@ -161,3 +167,28 @@ def apply_statement_timer(contract_id: str, sid: str, now: datetime) -> str:
         return SKIPPED
     accounts.after_settling(contract_id, now)
     return MOVED
+
+
+_REMINDERS = {"submit_by": "账单提交", "confirm_by": "账单确认", "pay_by": "账单付款"}
+
+
+def _remind(contract: ContractModel, stmt: StatementModel, pending: tuple[str, str],
+            now: datetime) -> str:
+    """The 24 h reminder before a statement's deadline, once (conditional on the
+    statement's version, like every move of it)."""
+    name, who = pending
+
+    def build(attempt):
+        s = stmt if attempt == 0 else load_statement(contract.id, stmt.id)
+        if s.status != stmt.status or reminder_at(s) is None:
+            return None
+        change = BillChange(s, s.status, now, title=contract.service.title)
+        change.set(StatementModel.reminders_sent,
+                   [*(s.reminders_sent or []), f"reminder:{name}:{s.status}"])
+        user = s.provider_id if who == "provider" else s.buyer_id
+        change.notify(user, "statement_reminder",
+                      f"{contract.service.title}：{s.period_start} 起的账单{_REMINDERS[name]}"
+                      f"截止 {clock.for_people(getattr(s, name))}")
+        return change
+
+    return MOVED if optimistic.run(build, lock="statement") else SKIPPED
