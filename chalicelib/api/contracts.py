@@ -131,7 +131,8 @@ def submit_statement(req):
     b = req.body
     return billing.submit(req.caller, req.params["contract_id"], req.params["statement_id"],
                           sales=b.get("sales"), kpis=b.get("kpis") or {},
-                          file_ids=b.get("file_ids") or [], now=req.now)
+                          file_ids=b.get("file_ids") or [], now=req.now,
+                          request_key=req.request_key)
 
 
 @route(bp, "/contracts/{contract_id}/statements/{statement_id}/confirm", "POST",
@@ -139,7 +140,7 @@ def submit_statement(req):
 def confirm_statement(req):
     """The buyer agrees: postpaid → payable; prepaid (after its period) → released."""
     return billing.confirm(req.caller, req.params["contract_id"], req.params["statement_id"],
-                           req.now)
+                           req.now, request_key=req.request_key)
 
 
 @route(bp, "/contracts/{contract_id}/statements/{statement_id}/dispute", "POST",
@@ -147,7 +148,7 @@ def confirm_statement(req):
 def dispute_statement(req):
     """The buyer disagrees: an operator resolves it."""
     return billing.dispute(req.caller, req.params["contract_id"], req.params["statement_id"],
-                           req.body["reason"], req.now)
+                           req.body["reason"], req.now, request_key=req.request_key)
 
 
 @route(bp, "/contracts/{contract_id}/statements/{statement_id}/pay", "POST",
@@ -155,7 +156,8 @@ def dispute_statement(req):
 def pay_statement(req):
     """Pay a payable bill through the gateway; `payment` says how."""
     return billing.pay(req.caller, req.params["contract_id"], req.params["statement_id"],
-                       req.now, channel=req.body.get("channel") or "page")
+                       req.now, channel=req.body.get("channel") or "page",
+                       request_key=req.request_key)
 
 
 @route(bp, "/admin/contracts/{contract_id}/statements/{statement_id}/resolve", "POST",
@@ -163,7 +165,8 @@ def pay_statement(req):
 def resolve_statement(req):
     """The operator's amount for a disputed statement: as if confirmed with it."""
     return billing.resolve(req.caller, req.params["contract_id"], req.params["statement_id"],
-                           req.body["amount"], req.body["note"], req.now)
+                           req.body["amount"], req.body["note"], req.now,
+                           request_key=req.request_key)
 
 
 @route(bp, "/admin/contracts", "GET", auth=OPERATOR, query=ADMIN_QUERY, tag="admin",

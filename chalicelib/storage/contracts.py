@@ -150,6 +150,7 @@ class StatementModel(Model):
     disputed_pk = UnicodeAttribute(null=True)
     overdue = BooleanAttribute(default=False)
     reminders_sent = ListAttribute(of=UnicodeAttribute, default=list)  # reminder:<deadline>:<state>
+    request_key = UnicodeAttribute(null=True)  # of the request that made the latest change
 
     due_timers = _index("statement_due_timers", "timer_pk", "timer_due")()
     disputed = _index("disputed", "disputed_pk", "updated_at")()

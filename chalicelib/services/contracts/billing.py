@@ -34,22 +34,43 @@ class _Booked(Exception):
     """This payment was booked before (a repeated confirmation)."""
 
 
+class _AlreadyDone(Exception):
+    """This request's own change landed before (a retry whose answer was lost)."""
+
+    def __init__(self, stmt: StatementModel):
+        super().__init__("already done by this request")
+        self.stmt = stmt
+
+
 def act(role: str, contract: ContractModel, statement_id: str, action: str, now: datetime,
-        shape, *, due: str | None = None) -> BillChange | None:
-    """Decide and commit one statement move (the optimistic loop). `due`: a sweep's move,
-    taken only once that deadline of the statement has passed (else None)."""
+        shape, *, due: str | None = None, request_key: str | None = None):
+    """Decide and commit one statement move (the optimistic loop); the statement as it
+    left it. `due`: a sweep's move, taken only once that deadline has passed (else
+    None). `request_key`: recorded, so a retry of a move whose answer was lost is
+    answered with the statement instead of a 409."""
 
     def build(attempt):
         stmt = load_statement(contract.id, statement_id)
         if due is not None and not (getattr(stmt, due) and getattr(stmt, due) <= clock.to_key(now)):
             return None
         over = today(now).isoformat() > stmt.period_end
-        to = bill.decide(stmt.status, action, role, stmt.billing, period_over=over)
+        try:
+            to = bill.decide(stmt.status, action, role, stmt.billing, period_over=over)
+        except InvalidTransition:
+            if request_key and stmt.request_key == request_key:
+                raise _AlreadyDone(stmt)
+            raise
         change = BillChange(stmt, to, now, title=contract.service.title)
+        if request_key:
+            change.set(StatementModel.request_key, request_key)
         shape(change)
         return change
 
-    return optimistic.run(build, lock="statement", refused=_refused)
+    try:
+        change = optimistic.run(build, lock="statement", refused=_refused)
+    except _AlreadyDone as done:
+        return done.stmt
+    return change.after if change else None
 
 
 def _caller_role(caller: Caller, contract_id: str) -> tuple[ContractModel, str]:
@@ -87,7 +108,7 @@ def submit_shape(sales: int, kpis: dict, file_ids: list):
 
 
 def submit(caller: Caller, contract_id: str, statement_id: str, *, sales: int | None,
-           kpis: dict, file_ids: list, now: datetime) -> dict:
+           kpis: dict, file_ids: list, now: datetime, request_key: str | None = None) -> dict:
     """The provider's statement: sales (for the commission), KPIs and QA files."""
     contract, role = _caller_role(caller, contract_id)
     stmt = load_statement(contract_id, statement_id)
@@ -108,8 +129,8 @@ def submit(caller: Caller, contract_id: str, statement_id: str, *, sales: int | 
             change.extra.append(lambda tx, t=target, a=actions, c=condition: tx.update(
                 "attachment", t, actions=a, condition=c))
 
-    change = act(role, contract, statement_id, bill.SUBMIT, now, with_files)
-    return present_statement(change.after)
+    return present_statement(act(role, contract, statement_id, bill.SUBMIT, now, with_files,
+                                 request_key=request_key))
 
 
 def confirm_shape(change: BillChange):
@@ -126,15 +147,17 @@ def confirm_shape(change: BillChange):
                               f"{change.title}：{s.period_start}~{s.period_end} 服务费已结算")
 
 
-def confirm(caller: Caller, contract_id: str, statement_id: str, now: datetime) -> dict:
+def confirm(caller: Caller, contract_id: str, statement_id: str, now: datetime, *,
+            request_key: str | None = None) -> dict:
     contract, role = _caller_role(caller, contract_id)
-    change = act(role, contract, statement_id, bill.CONFIRM, now, confirm_shape)
+    after = act(role, contract, statement_id, bill.CONFIRM, now, confirm_shape,
+                request_key=request_key)
     accounts.after_settling(contract_id, now)
-    return present_statement(change.after)
+    return present_statement(after)
 
 
 def dispute(caller: Caller, contract_id: str, statement_id: str, reason: str,
-            now: datetime) -> dict:
+            now: datetime, *, request_key: str | None = None) -> dict:
     contract, role = _caller_role(caller, contract_id)
 
     def shape(change: BillChange):
@@ -143,12 +166,12 @@ def dispute(caller: Caller, contract_id: str, statement_id: str, reason: str,
         change.notify(change.stmt.provider_id, "statement_disputed",
                       f"{change.title}：买家对 {change.stmt.period_start} 起的账单有异议")
 
-    change = act(role, contract, statement_id, bill.DISPUTE, now, shape)
-    return present_statement(change.after)
+    return present_statement(act(role, contract, statement_id, bill.DISPUTE, now, shape,
+                                 request_key=request_key))
 
 
 def resolve(caller: Caller, contract_id: str, statement_id: str, amount: int, note: str,
-            now: datetime) -> dict:
+            now: datetime, *, request_key: str | None = None) -> dict:
     """The operator's amount (0..the statement's): as if confirmed with it."""
     contract = load(contract_id)
     stmt = load_statement(contract_id, statement_id)
@@ -172,11 +195,17 @@ def resolve(caller: Caller, contract_id: str, statement_id: str, amount: int, no
         change.notify_parties("statement_resolved",
                               f"{change.title}：平台裁决账单金额 {money.yuan(amount)}（{note[:100]}）")
 
-    change = act(deal.OPERATOR if caller.is_operator else "", contract, statement_id,
-                 bill.RESOLVE, now, shape)
-    escrow.execute_quietly(change.refunds, now)
+    refunds: list = []
+
+    def shaped(change: BillChange):
+        shape(change)
+        refunds[:] = change.refunds
+
+    after = act(deal.OPERATOR if caller.is_operator else "", contract, statement_id,
+                bill.RESOLVE, now, shaped, request_key=request_key)
+    escrow.execute_quietly(refunds, now)
     accounts.after_settling(contract_id, now)
-    return present_statement(change.after)
+    return present_statement(after)
 
 
 # --- paying a bill ---------------------------------------------------------------
@@ -191,13 +220,15 @@ def statement_of_trade(trade: str) -> str:
 
 
 def pay(caller: Caller, contract_id: str, statement_id: str, now: datetime, *,
-        channel: str = "page") -> dict:
+        channel: str = "page", request_key: str | None = None) -> dict:
     """Start paying a payable bill; `payment` says whether it is paid now or pending."""
     contract, role = _caller_role(caller, contract_id)
     if role != deal.BUYER:
         raise Forbidden("only the buyer pays a bill")
     stmt = load_statement(contract_id, statement_id)
     if stmt.status != bill.PAYABLE:
+        if request_key and stmt.request_key == request_key:  # paid by this very request
+            return {**present_statement(stmt), "payment": {"status": payments.SUCCEEDED}}
         raise InvalidTransition(f"cannot pay a statement that is {stmt.status}", status=stmt.status)
     owed = int(stmt.amount) - int(stmt.paid)
     ref = trade_id(stmt)
@@ -209,13 +240,14 @@ def pay(caller: Caller, contract_id: str, statement_id: str, now: datetime, *,
     if result.status != payments.SUCCEEDED:
         return {**present_statement(stmt), "payment": funding.present_payment(result)}
     trade = payments.TradeStatus(ref, payments.SUCCEEDED, ref=result.ref, amount=owed)
-    confirm_bill_payment(ref, trade, now)
+    confirm_bill_payment(ref, trade, now, request_key=request_key)
     funding.mark_paid(ref, trade, now)
     return {**present_statement(load_statement(contract_id, statement_id)),
             "payment": funding.present_payment(result)}
 
 
-def confirm_bill_payment(ref: str, trade: payments.TradeStatus, now: datetime) -> str:
+def confirm_bill_payment(ref: str, trade: payments.TradeStatus, now: datetime, *,
+                         request_key: str | None = None) -> str:
     """The gateway confirmed a bill's payment: fund it once; what the bill no longer
     needs (the deposit paid it meanwhile) goes straight back."""
     statement_id = statement_of_trade(ref)
@@ -246,6 +278,8 @@ def confirm_bill_payment(ref: str, trade: payments.TradeStatus, now: datetime) -
     def build(attempt):
         stmt = load_statement(contract_id, statement_id)
         change = BillChange(stmt, stmt.status, now, title=contract.service.title)
+        if request_key:
+            change.set(StatementModel.request_key, request_key)
         shape(change)
         return change
 
