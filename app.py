@@ -18,6 +18,7 @@ from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
 from chalicelib.api import channels as channels_api
 from chalicelib.api import inquiries as inquiries_api
+from chalicelib.api import contracts as contracts_api
 from chalicelib.api import messages as messages_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
@@ -33,6 +34,7 @@ from chalicelib.api import users as users_api
 from chalicelib.jobs import deliver_notifications as deliver_notifications_job
 from chalicelib.jobs import release_escrow as release_escrow_job
 from chalicelib.jobs import settle_payments as settle_payments_job
+from chalicelib.jobs import sweep_contracts as sweep_contracts_job
 from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
 
 cfg = settings.get()
@@ -66,6 +68,7 @@ app.register_blueprint(payouts_api.bp)
 app.register_blueprint(payments_api.bp)
 app.register_blueprint(admin_jobs.bp)
 app.register_blueprint(admin_orders.bp)
+app.register_blueprint(contracts_api.bp)
 
 # Read at import: the schedule is part of the deployed template.
 SWEEP_RATE_MINUTES = int(os.environ.get("SWEEP_RATE_MINUTES") or 1)
@@ -91,6 +94,11 @@ def settle_payments(event):
 @app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="deliver_notifications")
 def deliver_notifications(event):
     return deliver_notifications_job.run()
+
+
+@app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="sweep_contracts")
+def sweep_contracts(event):
+    return sweep_contracts_job.run()
 
 
 if cfg.serves_local_routes:

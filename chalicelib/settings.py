@@ -86,6 +86,10 @@ class Settings:
     email_verify_seconds: int = 24 * 3600
     # Trust (issue 25): the buyer's 追评 is accepted up to this long after completion.
     follow_up_window_seconds: int = 180 * 24 * 3600
+    # Contracts (包月合同): a statement's deadlines, in days of 24 h.
+    statement_submit_days: int = 5
+    confirm_days: int = 7
+    pay_days: int = 7
     extra: dict = field(default_factory=dict)
 
     @property
@@ -146,6 +150,9 @@ def load() -> Settings:
         max_attachments=_int("MAX_ATTACHMENTS", 50),
         email_verify_seconds=_int("EMAIL_VERIFY_SECONDS", day),
         follow_up_window_seconds=_int("FOLLOW_UP_WINDOW_SECONDS", 180 * day),
+        statement_submit_days=_int("STATEMENT_SUBMIT_DAYS", 5),
+        confirm_days=_int("CONFIRM_DAYS", 7),
+        pay_days=_int("PAY_DAYS", 7),
     )
 
 

@@ -307,3 +307,49 @@ DOCUMENT_TICKET = Obj({
 }, name="DocumentUploadTicket")
 DOCUMENT_DOWNLOAD = Obj({"url": text(), "filename": text(), "expires_in": count()},
                         name="DocumentDownload")
+# --- contracts (包月合同) -----------------------------------------------------------
+_CONTRACT_STATES = ["draft", "awaiting_deposit", "onboarding", "trial", "active", "suspended",
+                    "ending", "ended", "cancelled"]
+_STATEMENT_STATES = ["open", "submitted", "payable", "paid", "released", "disputed"]
+SCHEDULE = Obj({"agents": count(), "hours": text(example="09:00-24:00"), "shifts": count(),
+                "holidays": text()}, name="ContractSchedule")
+TERMS = Obj({
+    "period": Enum(["month", "quarter"]), "billing": Enum(["postpaid", "prepaid"]),
+    "base": money(),
+    "commission_bps": count(description="of the sales declared for a period (prepaid: 0)"),
+    "deposit": money(), "trial_days": count(), "trial_fee": money(), "notice_days": count(),
+    "schedule": SCHEDULE, "kpis": ListOf(text(), 0, 10, description="考核标准"),
+    "confidential": Bool(description="保密协议"), "breach": text(description="违约处理"),
+}, name="ContractTerms")
+CONTRACT = Obj({
+    "id": text(), "status": Enum(_CONTRACT_STATES),
+    "status_label": text(description="the state's name in Chinese (洽谈中 …)"),
+    "buyer_id": text(), "provider_id": text(), "service_id": text(),
+    "service": Obj({"title": text(), "category": maybe(text())}, name="ContractService"),
+    "requirement": text(), "terms": TERMS,
+    "signed_by": ListOf(Enum(["buyer", "provider"]), 0, 2),
+    "live_on": maybe(text(description="YYYY-MM-DD, Beijing")),
+    "ends_on": maybe(text(description="the last day served, YYYY-MM-DD")),
+    "deposit": Obj({"paid": money(), "held": money(), "used": money(), "returned": money()},
+                   name="ContractDeposit"),
+    "deadlines": Obj({"trial_ends_on": maybe(text()), "next_statement_on": maybe(text())},
+                     name="ContractDeadlines"),
+    "owed": money(),
+    "terminated": maybe(Free(description="by, reason, at")),
+    "created_at": when(), "updated_at": when(),
+    "allowed_actions": ListOf(Enum(["terms", "sign", "pay", "go-live", "terminate"]), 0, 5,
+                              description="the verbs the caller may use now "
+                                          "(PUT /contracts/{id}/terms, POST …/<verb>)"),
+}, name="Contract")
+PAID_CONTRACT = Obj({**CONTRACT.fields, "payment": PAYMENT}, name="PaidContract")
+STATEMENT = Obj({
+    "id": text(), "contract_id": text(), "status": Enum(_STATEMENT_STATES),
+    "billing": Enum(["postpaid", "prepaid"]), "kind": Enum(["trial", "regular"]),
+    "period_start": text(), "period_end": text(), "days": count(), "length": count(),
+    "base": money(), "sales": maybe(money()),
+    "commission": money(), "amount": maybe(money()), "paid": money(),
+    "paid_from_deposit": money(), "kpis": Free(), "files": ListOf(text(), 0, 50),
+    "dispute": maybe(Free()), "resolution": maybe(Free()),
+    **{name: when() for name in ("submit_by", "confirm_by", "pay_by", "paid_at", "opened_at")},
+}, name="Statement")
+PAID_STATEMENT = Obj({**STATEMENT.fields, "payment": PAYMENT}, name="PaidStatement")

@@ -198,3 +198,9 @@ class OrderClosed(DomainError):
 class AttachmentLimitReached(DomainError):
     code, status = "ATTACHMENT_LIMIT_REACHED", 409
     default_message = "the order has as many attachments as it may have"
+# --- contracts (包月合同) ---------------------------------------------------------
+class ContractSigned(InvalidTransition):
+    """Both parties signed: the terms are what they agreed and no longer change."""
+
+    code, status = "CONTRACT_SIGNED", 409
+    default_message = "both parties have signed: the terms can no longer change"

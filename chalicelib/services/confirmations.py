@@ -18,6 +18,8 @@ from chalicelib import observability
 from chalicelib.domain import orders as life
 from chalicelib.domain.errors import InvalidRequest, InvalidTransition, NotFound
 from chalicelib.services import funding, orders, payments
+from chalicelib.services.contracts import payments as contract_payments
+from chalicelib.storage.contracts import is_contract_money
 
 log = logging.getLogger("market.payments")
 
@@ -70,6 +72,9 @@ def settle(trade: payments.TradeStatus, now: datetime) -> str:
         return NOTED
     if trade.status != payments.SUCCEEDED:
         return NOTED
+    if is_contract_money(payment.id):
+        # A contract's deposit or bill: the same exactly-once rules, the contract's move.
+        return contract_payments.settle(payment, trade, now)
     order = orders.load(payment.order_id)
     if trade.amount != int(order.amount):
         funding.record_problem(payment.id, "amount_mismatch", {

@@ -25,6 +25,7 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
 from chalicelib.services import payments, payouts, stuck
 from chalicelib.storage.base import transaction
+from chalicelib.storage.contracts import ContractModel, is_contract_money, refunded
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
                                        new_posting)
 from chalicelib.storage.orders import OrderModel
@@ -89,11 +90,17 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
             # held >= amount keeps escrow from ever going negative, whatever happened
             # before; the order's version is not touched so that money arriving never
             # makes a user's concurrent action fail.
-            tx.update("order", OrderModel(ins.order_id),
-                      actions=[OrderModel.escrow_held.add(-ins.amount),
-                               counter.add(ins.amount),
-                               OrderModel.escrow_instructed.add(-ins.amount)],
-                      condition=OrderModel.escrow_held >= ins.amount)
+            if is_contract_money(ins.order_id):
+                # A contract's escrow (deposit, bills) is counted on the contract.
+                tx.update("order", ContractModel(ins.order_id),
+                          actions=refunded(ins.id, ins.amount),
+                          condition=ContractModel.escrow_held >= ins.amount)
+            else:
+                tx.update("order", OrderModel(ins.order_id),
+                          actions=[OrderModel.escrow_held.add(-ins.amount),
+                                   counter.add(ins.amount),
+                                   OrderModel.escrow_instructed.add(-ins.amount)],
+                          condition=OrderModel.escrow_held >= ins.amount)
             net = ins.amount - int(ins.fee or 0)
             if ins.kind == money.RELEASE and net:
                 tx.update("account", AccountModel(money.payable_account(ins.provider_id)),

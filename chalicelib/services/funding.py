@@ -78,6 +78,27 @@ def _record_start(order: OrderModel, gateway_name: str, now: datetime) -> None:
                         PaymentModel.status == PENDING)
 
 
+def start_charge(trade_id: str, amount: int, subject: str, now: datetime, *, channel: str,
+                 expires_at: datetime | None = None) -> payments.PaymentResult:
+    """A payment that is not an order's (a contract's deposit or bill, `trade_id` its
+    merchant reference): recorded pending before the gateway is asked, as orders' are,
+    so the same notification and reconciliation paths settle it."""
+    at = clock.to_key(now)
+    try:
+        PaymentModel(trade_id, order_id=trade_id, gateway=payments.gateway_name(),
+                     amount=amount, status=PENDING, created_at=at, updated_at=at, checks=0,
+                     pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0))).save(
+            condition=PaymentModel.id.does_not_exist())
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+        _update_quietly(trade_id, [PaymentModel.updated_at.set(at)], PaymentModel.status == PENDING)
+    subject = (subject or "contract").translate(_SUBJECT_UNSAFE).strip()[:128]
+    return payments.gateway().charge(trade_id, amount, f"{trade_id}:charge",
+                                     subject=subject or "contract", expires_at=expires_at,
+                                     channel=channel)
+
+
 def present_payment(result: payments.PaymentResult) -> dict:
     """The `payment` part of the pay answer."""
     out = {"status": result.status}

@@ -5,6 +5,7 @@ else."""
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
 from chalicelib.domain.orders import CLOSED
+from chalicelib.services.contracts import audit as contract_audit
 from chalicelib.storage.ledger import AccountModel, InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.payouts import WithdrawalModel
@@ -70,6 +71,7 @@ def check_ledger() -> dict:
                                "account": account, "postings": amount})
 
     violations += _withdrawal_problems(balances, {p.id: p for p in postings})
+    violations += contract_audit.problems(balances)
 
     return {"accounts": len(balances), "sum": total, "revenue": revenue,
             "violations": violations,

@@ -16,6 +16,7 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.services import confirmations, funding, orders, payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
+from chalicelib.storage.contracts import is_contract_money
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.payments import PENDING_PK, PaymentModel
 
@@ -45,6 +46,11 @@ def check_payment(payment_id: str, now: datetime) -> str:
     if trade.status in (payments.SUCCEEDED, payments.CLOSED):
         outcome = confirmations.settle(trade, now)
         return "skipped" if outcome in (confirmations.MISMATCH, confirmations.UNKNOWN) else "moved"
+    if is_contract_money(payment.id):
+        # A contract's deposit or bill stays payable: asked again until the gateway
+        # settles or closes it.
+        funding.defer_check(payment, trade, now)
+        return "skipped"
     order = orders.load(payment.order_id)
     payable_until = clock.from_key(order.created_at) + orders.windows().payment + GRACE
     if order.status != life.AWAITING_PAYMENT and (trade.status == payments.MISSING

@@ -14,4 +14,5 @@ from chalicelib.storage import (  # noqa: F401 - importing a module registers it
     proposals,
     reviews,
     sweeps,
+    contracts,
 )

@@ -16,8 +16,10 @@ import pytest
 import app  # noqa: F401 - importing the app registers every route in ROUTES
 from chalicelib.api.routing import ROUTES, RouteSpec
 from tests.api.catalog_support import APPLICATION
+from tests.api.contracts_support import terms as contract_terms
 from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, listed_service, upload
 from tests.api.messages_support import attach as upload_attachment
+from tests.attack.contract_targets import contract_target
 from tests.attack.authz_support import (ANOTHER_BUYER, ANOTHER_PROVIDER, BAD_TOKENS, CALLERS,
                                         COUNTERPART, INTRUDER, OPERATOR_CALLER, OTHER_BUYER,
                                         OTHER_PROVIDER, PARTY, STRANGERS, SYSTEM_CLAIM, UNKNOWN_ID,
@@ -371,6 +373,48 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/providers/me/documents"): Case(SELF, self_target(PROVIDER, DOCUMENT), overrides={
         ANOTHER_BUYER: 409, SYSTEM_CLAIM: 409, OPERATOR_CALLER: 409}),
     ("GET", "/admin/providers/{provider_id}/documents/{document_id}"): Case(ADMIN, document_target),
+    # Contracts: the parties as on orders; an operator reads but never acts for a party.
+    ("POST", "/contracts"): Case(SELF, lambda w: Target(
+        {}, BUYER, PROVIDER, body={"service_id": listed_service(), "requirement": "客服外包",
+                                   "terms": contract_terms()}),
+        overrides={COUNTERPART: 403}),
+    ("GET", "/contracts"): Case(SELF, self_target()),
+    ("GET", "/contracts/{contract_id}"): Case(
+        ORDER, contract_target("draft", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("PUT", "/contracts/{contract_id}/terms"): Case(
+        ORDER, contract_target("draft", BUYER, {"terms": contract_terms(base=320000)}),
+        (PARTY, COUNTERPART)),
+    ("POST", "/contracts/{contract_id}/sign"): Case(
+        ORDER, contract_target("draft", BUYER), (PARTY, COUNTERPART)),
+    ("POST", "/contracts/{contract_id}/pay"): Case(
+        ORDER, contract_target("awaiting_deposit", BUYER)),
+    ("POST", "/contracts/{contract_id}/go-live"): Case(
+        ORDER, contract_target("onboarding", BUYER)),
+    ("POST", "/contracts/{contract_id}/terminate"): Case(
+        ORDER, contract_target("draft", BUYER, {"reason": "不合作了"}), (PARTY, COUNTERPART)),
+    ("GET", "/contracts/{contract_id}/statements"): Case(
+        ORDER, contract_target("live", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/contracts/{contract_id}/statements/{statement_id}/submit"): Case(
+        ORDER, contract_target("live", PROVIDER, {"sales": 0}, statement="open")),
+    ("POST", "/contracts/{contract_id}/statements/{statement_id}/confirm"): Case(
+        ORDER, contract_target("live", BUYER, statement="submitted")),
+    ("POST", "/contracts/{contract_id}/statements/{statement_id}/dispute"): Case(
+        ORDER, contract_target("live", BUYER, {"reason": "数据不符"}, statement="submitted")),
+    ("POST", "/contracts/{contract_id}/statements/{statement_id}/pay"): Case(
+        ORDER, contract_target("live", BUYER, statement="payable")),
+    ("POST", "/admin/contracts/{contract_id}/statements/{statement_id}/resolve"): Case(
+        ADMIN, contract_target("live", OPERATOR, {"amount": 0, "note": "裁决"},
+                               statement="disputed")),
+    ("GET", "/admin/contracts"): Case(ADMIN, self_target(OPERATOR)),
+    # Talk and files on a contract: as on an order (operators write only over a dispute).
+    ("POST", "/contracts/{contract_id}/messages"): Case(
+        ORDER, contract_target("draft", BUYER, {"body": "排班表何时给到？"}), (PARTY, COUNTERPART)),
+    ("GET", "/contracts/{contract_id}/messages"): Case(
+        ORDER, contract_target("draft", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/contracts/{contract_id}/attachments"): Case(
+        ORDER, contract_target("draft", BUYER, UPLOAD), (PARTY, COUNTERPART)),
+    ("GET", "/contracts/{contract_id}/attachments/{file_id}"): Case(
+        ORDER, contract_target("draft", BUYER, file=True), (PARTY, COUNTERPART, OPERATOR_CALLER)),
 }
 LOCAL_ONLY_REASON = "local-stage-only route: public by design, never deployed (API.md)"
 
@@ -379,8 +423,8 @@ def _applicable(spec: RouteSpec):
     case = CASES[(spec.method, spec.path)]
     for caller in CALLERS:
         if caller == COUNTERPART and "{order_id}" not in spec.path \
-                and COUNTERPART not in case.overrides:
-            continue  # only an order has another party
+                and "{contract_id}" not in spec.path and COUNTERPART not in case.overrides:
+            continue  # only an order (or a contract) has another party
         if caller == PARTY and case.kind == ADMIN:
             continue  # the party of an operator route is the operator row
         yield caller

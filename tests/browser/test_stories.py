@@ -455,3 +455,90 @@ def test_a_provider_writes_packages_and_adds_a_picture_to_the_content(person, st
     page.get_by_test_id("picture").set_input_files(str(picture))
     page.get_by_test_id("upload-picture").click()
     expect(page.get_by_test_id("service-pictures").locator("img")).to_have_count(1)
+def _contract_status_until(person, contract_id: str, status: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        page = person.open(f"contracts/{contract_id}")
+        shown = page.get_by_test_id("contract-status")
+        expect(shown).to_be_visible()
+        if shown.inner_text() == status or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    expect(shown).to_have_text(status)
+
+
+def test_a_contract_from_terms_to_a_paid_statement(person, stack):
+    """客服外包 sold as a contract: proposed on the service page, signed by both, the
+    deposit paid at the cashier, live after training, the trial's statement submitted
+    by the provider, confirmed and paid by the buyer — and the page fits a phone."""
+    buyer = person("buyer-1")
+    page = buyer.open("")
+    page.get_by_test_id("service-card").filter(has_text="7x24小时客服外包").click()
+    form = page.get_by_test_id("contract-form")
+    form.locator("summary").click()
+    page.get_by_test_id("contract-requirement").fill("天猫旗舰店售前售后，两班倒")
+    page.get_by_test_id("t-deposit").fill("1000")
+    page.get_by_test_id("t-trial-days").fill("3")
+    page.get_by_test_id("t-trial-fee").fill("500")
+    page.get_by_test_id("create-contract").click()
+    page.wait_for_url(re.compile(r"#/contracts/ctr_"))
+    contract_id = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_test_id("contract-status")).to_have_text("洽谈中")
+    page.get_by_test_id("sign").click()
+    expect(page.get_by_test_id("sign")).to_have_count(0)
+
+    provider = person("demo-yunkefu")
+    page = provider.open("provider/contracts")
+    page.get_by_test_id("contracts").get_by_role("link", name="7x24小时客服外包").first.click()
+    page.get_by_test_id("sign").click()
+    expect(page.get_by_test_id("contract-status")).to_have_text("待付定金")
+
+    page = buyer.open(f"contracts/{contract_id}")
+    page.get_by_test_id("pay-deposit").click()
+    expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+    _contract_status_until(buyer, contract_id, "培训考核中")
+    buyer.page.get_by_test_id("go-live").click()
+    expect(buyer.page.get_by_test_id("contract-status")).to_have_text("试用期")
+    expect(buyer.page.get_by_test_id("deposit")).to_contain_text("托管中 ¥1000.00")
+    buyer.shot("contract-live")
+
+    real_now = datetime.now(timezone.utc)
+    try:
+        # The trial's three days pass; the sweep opens its statement.
+        requests.post(stack.url + "/_local/clock", json={"advance_seconds": 4 * 24 * 3600},
+                      timeout=10)
+        requests.post(stack.url + "/_local/sweeps", timeout=60)
+        page = provider.open(f"contracts/{contract_id}")
+        expect(page.get_by_test_id("contract-status")).to_have_text("服务中")
+        page.get_by_test_id("sales").fill("0")
+        page.get_by_test_id("submit-statement").click()
+        expect(page.get_by_test_id("statements")).to_contain_text("待买家确认")
+
+        page = buyer.open(f"contracts/{contract_id}")
+        page.get_by_test_id("confirm-statement").first.click()
+        expect(page.get_by_test_id("statements")).to_contain_text("待支付")
+        page.get_by_test_id("pay-statement").click()
+        expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+        deadline = time.monotonic() + 20
+        while True:
+            page = buyer.open(f"contracts/{contract_id}")
+            expect(page.get_by_test_id("statements")).to_be_visible()
+            if "已支付" in page.get_by_test_id("statements").inner_text() \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        expect(page.get_by_test_id("statements")).to_contain_text("已支付")
+        buyer.shot("contract-statement-paid")
+        token = requests.post(stack.url + "/_local/token",
+                              json={"sub": "op-1", "roles": ["operator"]}, timeout=10).json()
+        check = requests.get(stack.url + "/admin/ledger/check", timeout=30,
+                             headers={"Authorization": f"Bearer {token['token']}"}).json()
+        assert check["violations"] == [] and check["sum"] == 0
+
+        phone = person("buyer-1", phone=True)
+        page = phone.open(f"contracts/{contract_id}")
+        expect(page.get_by_test_id("contract-status")).to_have_text("服务中")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the contract page scrolls sideways on a phone ({width}px)"
+    finally:
+        requests.post(stack.url + "/_local/clock", json={"now": real_now.isoformat()}, timeout=10)

@@ -19,21 +19,20 @@ import logging
 from collections import Counter
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock, observability
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import (Conflict, InvalidTransition, ProviderNotApproved,
+from chalicelib.domain.errors import (InvalidTransition, ProviderNotApproved,
                                       ValidationFailed)
-from chalicelib.services import escrow, notifications, provider_stats
+from chalicelib.services import escrow, notifications, optimistic, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
     ATTEMPTS, facts, load, milestones_of, order_deadlines, price_agreed, role_of, timer_actions,
     timer_inputs, timer_values, windows)
 from chalicelib.services.orders.notices import notices_of
-from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import (DeliverableModel, Milestone, OrderEventModel,
@@ -310,7 +309,9 @@ class _Change:
         self._set(OrderModel.closed_at, self.at)
         self.close_service = True
 
-    def commit(self, tx, include_service: bool = True):
+    include_service = True  # False once the service's counter refused to go down
+
+    def commit(self, tx):
         order = self.order
         with tx:
             # status AND version: the state we decided on is exactly the one we read.
@@ -338,7 +339,7 @@ class _Change:
             # with the move, so a crash can never keep the one and lose the other.
             if self.notices:
                 notifications.write_in(tx, self.notices)
-            if self.close_service and include_service:
+            if self.close_service and self.include_service:
                 tx.update("service", ServiceModel(order.service_id),
                           actions=[ServiceModel.open_orders.add(-1)],
                           condition=ServiceModel.open_orders > 0)
@@ -358,8 +359,9 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
     named error) or return more params for the effects. `read`, the order as the caller
     has just read it (consistently), spares the first attempt a second read; the commit's
     condition on its version makes that as safe as reading again."""
-    include_service = True
-    for attempt in range(ATTEMPTS):
+    include_service = [True]
+
+    def build(attempt):
         order = read if attempt == 0 and read is not None else load(order_id)
         try:
             role = role_of(actor, order)
@@ -367,43 +369,53 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             more = prepare(order, role) if prepare else {}
         except InvalidTransition:
             if moved_by_this_request(order, request_key):
-                return order
+                raise _AlreadyMoved(order)
             raise
         change = _Change(order, outcome, actor, now, {**(params or {}), **more}, data or {},
                          request_key)
         change.notices = notices_of(order, action, change, now)
-        tx = transaction()
-        try:
-            change.commit(tx, include_service)
-        except TransactWriteError as error:
-            refusal = tx.refusal(error)
-            if refusal.failed("order") or refusal.failed("event"):
-                continue  # the order moved: the next read decides again (→ 409 if now wrong)
-            if refusal.failed("provider"):
-                raise ProviderNotApproved()
-            if refusal.failed(provider_stats.PAIR):
-                continue  # another pay of this buyer with this provider counted first
-            if refusal.failed("proposal"):
-                # The proposal was answered meanwhile: the next read decides again (and
-                # refuses if the move no longer holds).
-                continue
-            if refusal.failed("service"):
-                # The service's counter is gone or already zero: closing must not wait on it.
-                log.error("order %s: service %s open_orders not decremented", order.id,
-                          order.service_id)
-                include_service = False
-                continue
-            if refusal.failed("deliverable"):
-                raise ValidationFailed("a file is unknown or already part of a delivery",
-                                       errors=[{"field": "file_ids",
-                                                "problem": "already delivered or unknown"}])
-            if refusal.conflict:
-                continue
-            raise
-        observability.order_transition(action, outcome.from_status, outcome.to, order.id)
-        done = escrow.execute_quietly(change.instructions, now)
-        return change.refunds_done(done)
-    raise Conflict()
+        change.include_service = include_service[0]
+        return change
+
+    def refused(refusal, change) -> bool:
+        if refusal.failed("event"):
+            return True  # the order moved: the next read decides again (→ 409 if now wrong)
+        if refusal.failed("provider"):
+            raise ProviderNotApproved()
+        if refusal.failed(provider_stats.PAIR):
+            return True  # another pay of this buyer with this provider counted first
+        if refusal.failed("proposal"):
+            # The proposal was answered meanwhile: the next read decides again (and
+            # refuses if the move no longer holds).
+            return True
+        if refusal.failed("service"):
+            # The service's counter is gone or already zero: closing must not wait on it.
+            log.error("order %s: service %s open_orders not decremented", change.order.id,
+                      change.order.service_id)
+            include_service[0] = False
+            return True
+        if refusal.failed("deliverable"):
+            raise ValidationFailed("a file is unknown or already part of a delivery",
+                                   errors=[{"field": "file_ids",
+                                            "problem": "already delivered or unknown"}])
+        return False
+
+    try:
+        change = optimistic.run(build, lock="order", refused=refused, attempts=ATTEMPTS)
+    except _AlreadyMoved as moved:
+        return moved.order
+    observability.order_transition(action, change.outcome.from_status, change.outcome.to,
+                                   change.order.id)
+    done = escrow.execute_quietly(change.instructions, now)
+    return change.refunds_done(done)
+
+
+class _AlreadyMoved(Exception):
+    """The order's latest change is this request's own (a retry whose answer was lost)."""
+
+    def __init__(self, order: OrderModel):
+        super().__init__("already moved by this request")
+        self.order = order
 
 
 def new_event(order_id, seq, type_, from_status, to_status, actor, at, data,

@@ -5,6 +5,7 @@ import { client, settle, whoAmI, type Schema } from "../api/client";
 import { localInputValue } from "../clock";
 import { Markdown } from "../markdown";
 import { go, href } from "../router";
+import { ContractForm } from "./Contracts";
 import { Action, Field, Loaded, useAnswer } from "../ui";
 import { MILESTONE_RELEASE, SERVICE_STATUS, revisionsText, when, yuan } from "../words";
 import { AskProvider } from "./Inquiries";
@@ -186,6 +187,7 @@ export function ServicePage({ id }: { id: string }) {
         {whoAmI()?.operator && <Feature service={s} done={reload} />}
         <AskProvider service={s} />
         <OrderForm service={s} />
+        <ContractForm serviceId={s.id} price={s.price ?? 0} />
         <Reviews serviceId={s.id} />
         <ProviderReviews providerId={s.provider_id} />
       </section>
