@@ -79,6 +79,12 @@ class Settings:
     mail_from: str | None = None
     mail_transport: str = "ses"
     local_data_dir: str = ".local/data"
+    # Money seams (issue 21): the largest share of an order its deposit (on_accept) steps
+    # may take, how long a payment stays open at the gateway, and how many unpaid orders
+    # one buyer may hold open at once.
+    deposit_max_bps: int = 3000
+    payment_timeout_seconds: int = 900
+    max_unpaid_orders: int = 5
     extra: dict = field(default_factory=dict)
 
     @property
@@ -135,6 +141,9 @@ def load() -> Settings:
         mail_transport=(os.environ.get("MAIL_TRANSPORT")
                         or ("outbox" if stage == "local" else "ses")),
         local_data_dir=os.environ.get("LOCAL_DATA_DIR") or str(_ROOT / ".local" / "data"),
+        deposit_max_bps=_int("DEPOSIT_MAX_BPS", 3000),
+        payment_timeout_seconds=_int("PAYMENT_TIMEOUT_SECONDS", 900),
+        max_unpaid_orders=_int("MAX_UNPAID_ORDERS", 5),
     )
 
 

@@ -37,8 +37,14 @@ def instruction_id(order_id: str, kind: str, step: int | None) -> str:
     return f"{order_id}:{kind}:{'all' if step is None else step}"
 
 
-def funding_id(order_id: str) -> str:
-    return f"{order_id}:fund:all"
+def funding_id(payment_id: str) -> str:
+    """The funding posting of one payment (the first payment's id is its order's)."""
+    return f"{payment_id}:fund:all"
+
+
+def funded_payment(posting_id: str) -> str:
+    """The payment a funding posting (funding_id) books."""
+    return posting_id.removesuffix(":fund:all")
 
 
 def fee_posting_id(instruction_id: str) -> str:
@@ -109,8 +115,11 @@ def yuan(fen: int) -> str:
     return f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
-def plan_milestones(amount: int, steps: list[dict] | None, default_title: str) -> list[dict]:
-    """The order's steps: the buyer's milestones checked, or one step for the whole amount."""
+def plan_milestones(amount: int, steps: list[dict] | None, default_title: str, *,
+                    deposit_max_bps: int = MAX_FEE_BPS) -> list[dict]:
+    """The order's steps: the milestones checked, or one step for the whole amount.
+    `deposit_max_bps`: the largest share of `amount` the on_accept steps (定金) may take
+    together, since they reach the provider before any work is seen."""
     if not steps:
         return [{"title": default_title[:60], "amount": amount, "release": ON_APPROVAL,
                  "status": PENDING}]
@@ -132,10 +141,28 @@ def plan_milestones(amount: int, steps: list[dict] | None, default_title: str) -
     if not seen_approval:
         problems.append({"field": "milestones",
                          "problem": "at least one step must be released on approval"})
+    deposit = sum(s["amount"] for s in steps if s["release"] == ON_ACCEPT)
+    if deposit > amount * deposit_max_bps // MAX_FEE_BPS:
+        problems.append({"field": "milestones", "problem": "the on_accept steps (deposit) "
+                         "exceed the largest share of the amount allowed",
+                         "deposit": deposit, "max_bps": deposit_max_bps,
+                         "max_deposit": amount * deposit_max_bps // MAX_FEE_BPS})
     if problems:
         raise ValidationFailed("the milestones are invalid", errors=problems)
     return [{"title": s["title"], "amount": s["amount"], "release": s["release"],
              "status": PENDING} for s in steps]
+
+
+_WHEN = {ON_ACCEPT: "接单时结算", ON_APPROVAL: "验收后结算"}
+
+
+def describe_plan(milestones: list[dict]) -> str:
+    """The plan for people to read, each step's amount and when it is released:
+    "付款计划：①定金 ¥300.00（接单时结算）②首页 ¥700.00（验收后结算）"."""
+    marks = "①②③④⑤⑥⑦⑧⑨⑩"
+    parts = [f"{marks[i] if i < len(marks) else i + 1}{s['title']} {yuan(int(s['amount']))}"
+             f"（{_WHEN.get(s['release'], s['release'])}）" for i, s in enumerate(milestones)]
+    return "付款计划：" + "".join(parts)
 
 
 def deposit_steps(milestones: list[dict]) -> list[int]:

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import (CancelNotAllowed, DomainError, Forbidden,
-                                      InvalidTransition, PriceNotAgreed, ProviderNotApproved)
+                                      InvalidTransition, PaymentPending, PriceNotAgreed,
+                                      ProviderNotApproved)
 
 AWAITING_PAYMENT = "awaiting_payment"
 AWAITING_PROVIDER = "awaiting_provider"
@@ -83,13 +84,17 @@ LATE_CANCEL_DUE = "late_cancel_due"  # reached and not yet flagged: the sweep ma
 PRICE_AGREED = "price_agreed"      # a negotiable price is paid only once the provider agreed
 NEGOTIABLE = "negotiable"          # only a negotiable (可议价) order's price can change
 PROVIDER_APPROVED = "provider_approved"  # a suspended provider takes no new work
+# The plan a buyer pays is the plan the buyer saw: no price or plan change while a
+# payment for the current one is open at the gateway.
+NO_PAYMENT_PENDING = "no_payment_pending"
 # The buyer's review window (自动验收): once it has passed the sweep approves, and a
 # revision request or a dispute can no longer take the delivery away from it.
 REVIEW_WINDOW_OPEN = "review_window_open"
 AUTO_APPROVE_DUE = "auto_approve_due"
 
 # A refused guard is INVALID_TRANSITION unless the contract names it.
-_GUARD_ERRORS = {PRICE_AGREED: PriceNotAgreed, PROVIDER_APPROVED: ProviderNotApproved}
+_GUARD_ERRORS = {PRICE_AGREED: PriceNotAgreed, PROVIDER_APPROVED: ProviderNotApproved,
+                 NO_PAYMENT_PENDING: PaymentPending}
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,8 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
     (AWAITING_PAYMENT, CANCEL, BUYER): Rule(CANCELLED, (CLOSE,)),
     (AWAITING_PAYMENT, CLOSE_UNPAID, SYSTEM): Rule(CANCELLED, (CLOSE,), PAYMENT_WINDOW_PASSED),
     # 改价: either party; the buyer's amount waits for the provider's agreement.
-    **{(AWAITING_PAYMENT, SET_PRICE, role): Rule(AWAITING_PAYMENT, (CHANGE_PRICE,), NEGOTIABLE)
+    **{(AWAITING_PAYMENT, SET_PRICE, role): Rule(AWAITING_PAYMENT, (CHANGE_PRICE,),
+                                                 (NEGOTIABLE, NO_PAYMENT_PENDING))
        for role in (BUYER, PROVIDER)},
     (AWAITING_PROVIDER, ACCEPT, PROVIDER): Rule(IN_PROGRESS, (RELEASE_DEPOSIT, CHECK_PROVIDER),
                                                 (ACCEPT_WINDOW_OPEN, PROVIDER_APPROVED)),
@@ -175,6 +181,7 @@ class Facts:
     price_agreed: bool = True
     negotiable: bool = False
     provider_approved: bool = False  # read only for an order awaiting its provider
+    payment_pending: bool = False  # a payment for the current plan is open at the gateway
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,8 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
         return facts.negotiable
     if guard == PROVIDER_APPROVED:
         return facts.provider_approved
+    if guard == NO_PAYMENT_PENDING:
+        return not facts.payment_pending
     raise ValueError(f"unknown guard {guard}")
 
 

@@ -15,7 +15,7 @@ is conditional on the order awaiting payment.
 import logging
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
@@ -38,9 +38,10 @@ UNSETTLED = (PENDING, CLOSED)
 _SUBJECT_UNSAFE = str.maketrans({c: " " for c in "/=&%+#?\\"})
 
 
-def void_instruction_id(order_id: str) -> str:
-    """The refund of money that arrived after its order closed (never a milestone's)."""
-    return f"{order_id}:refund:void"
+def void_instruction_id(payment_id: str) -> str:
+    """The refund of a payment that funds nothing (its order closed, or its plan was
+    superseded): never a milestone's. The first payment's id is the order's."""
+    return f"{payment_id}:refund:void"
 
 
 def check_backoff(checks: int) -> timedelta:
@@ -51,31 +52,63 @@ def check_backoff(checks: int) -> timedelta:
 
 
 # --- starting ----------------------------------------------------------------
+def payment_id(order_id: str, seq: int) -> str:
+    """The merchant reference (Alipay's out_trade_no) of an order's `seq`-th payment: the
+    order's id for the first, as it always was; a closed or superseded trade cannot be
+    paid again, so a later payment is a new trade."""
+    return order_id if seq <= 1 else f"{order_id}_p{seq}"
+
+
 def start_payment(order: OrderModel, now: datetime, *, channel: str,
                   expires_at: datetime | None) -> payments.PaymentResult:
-    """Record the order's payment (pending) and ask the gateway to start it. Asking
-    again while it is pending starts nothing new: the gateway's trade is the order's."""
-    _record_start(order, payments.gateway_name(), now)
+    """Open the order's payment (pending) for its current plan and ask the gateway to
+    start it. Asking again while it is pending starts nothing new: the buyer is sent to
+    the same trade, which the plan cannot change under (PAYMENT_PENDING)."""
+    pid = order.pending_payment or _open_payment(order, now)
+    order.pending_payment = pid  # as committed; the order's version did not move
     subject = (order.service.title or "order").translate(_SUBJECT_UNSAFE).strip()[:128]
-    return payments.gateway().charge(order.id, int(order.amount), f"{order.id}:charge",
+    return payments.gateway().charge(pid, int(order.amount), f"{pid}:charge",
                                      subject=subject or "order", expires_at=expires_at,
                                      channel=channel)
 
 
-def _record_start(order: OrderModel, gateway_name: str, now: datetime) -> None:
+def _open_payment(order: OrderModel, now: datetime) -> str:
+    """Record a new pending payment and mark it the order's open one, in one transaction
+    conditional on the order's version (so on the plan and amount the buyer is paying)
+    and on no payment being open: a price change and a payment cannot both win."""
     at = clock.to_key(now)
-    try:
-        PaymentModel(order.id, order_id=order.id, gateway=gateway_name,
-                     amount=int(order.amount), status=PENDING, created_at=at, updated_at=at,
-                     checks=0, pending_pk=PENDING_PK,
-                     check_at=clock.to_key(now + check_backoff(0))).save(
-            condition=PaymentModel.id.does_not_exist())
-    except PutError as error:
-        if not condition_failed(error):
-            raise
-        # Started before: the buyer is sent to pay the same trade again.
-        _update_quietly(order.id, [PaymentModel.updated_at.set(at)],
-                        PaymentModel.status == PENDING)
+    seq = int(order.payment_seq or 0) + 1
+    for _ in range(_ATTEMPTS):
+        pid = payment_id(order.id, seq)
+        record = PaymentModel(pid, order_id=order.id, gateway=payments.gateway_name(),
+                              amount=int(order.amount), plan_version=int(order.plan_version or 1),
+                              status=PENDING, created_at=at, updated_at=at, checks=0,
+                              pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0)))
+        tx = transaction()
+        try:
+            with tx:
+                tx.update("order", OrderModel(order.id),
+                          actions=[OrderModel.pending_payment.set(pid),
+                                   OrderModel.payment_seq.set(seq)],
+                          condition=(OrderModel.version == int(order.version))
+                          & OrderModel.pending_payment.does_not_exist())
+                tx.save("payment", record, condition=PaymentModel.id.does_not_exist())
+            return pid
+        except TransactWriteError as error:
+            refusal = tx.refusal(error)
+            if refusal.failed("order"):
+                # Moved meanwhile: another click opened the payment for this same plan
+                # (the buyer goes to that trade), or the order changed (decide again).
+                fresh = OrderModel.get(order.id, consistent_read=True)
+                if fresh.version == order.version and fresh.pending_payment:
+                    return fresh.pending_payment
+                raise Conflict()
+            if refusal.failed("payment"):
+                seq += 1  # that reference was taken before sequences were counted
+                continue
+            if not refusal.conflict:
+                raise
+    raise Conflict()
 
 
 def present_payment(result: payments.PaymentResult) -> dict:
@@ -171,14 +204,33 @@ def _update_quietly(payment_id: str, actions: list, condition) -> bool:
         return False
 
 
-# --- money for an order that closed meanwhile --------------------------------------
-def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
+# --- money that must go back --------------------------------------------------------
+def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime, *,
+                      payment_id: str | None = None) -> bool:
     """The gateway took the buyer's money for an order that is closed: book it into the
     order's escrow and send it straight back, exactly once (False if done before)."""
+    # Closed and never funded: the money is this order's only payment.
+    return _void(order_id, payment_id or order_id, trade, now,
+                 OrderModel.status.is_in(*CLOSED_ORDER_STATES)
+                 & OrderModel.payment_ref.does_not_exist(), sets_ref=True)
+
+
+def void_superseded_payment(order_id: str, payment_id: str, trade: payments.TradeStatus,
+                            now: datetime) -> bool:
+    """The gateway confirmed a payment that is no longer the order's (its plan or amount
+    changed, or a newer payment was opened): it funds nothing and goes straight back,
+    exactly once (False if done before). Superseded is for good — plan versions and
+    payment numbers only grow — so the order needs no condition beyond existing; the
+    payment record's status and the deterministic ids make it happen once."""
+    return _void(order_id, payment_id, trade, now, OrderModel.id.exists(), sets_ref=False)
+
+
+def _void(order_id: str, pid: str, trade: payments.TradeStatus, now: datetime,
+          order_condition, *, sets_ref: bool) -> bool:
     order = OrderModel.get(order_id, consistent_read=True)
     amount, at = int(trade.amount), clock.to_key(now)
     refund = InstructionModel(
-        void_instruction_id(order_id), order_id=order_id, kind=money.REFUND, amount=amount,
+        void_instruction_id(pid), order_id=order_id, kind=money.REFUND, amount=amount,
         step=None, provider_id=order.provider_id, payment_ref=trade.ref, status="pending",
         attempts=0, created_at=at, pending_pk=INSTRUCTION_PENDING_PK, next_attempt_at=at)
     posting = money.posting_for(money.FUND, order_id, order.provider_id, amount)
@@ -186,7 +238,7 @@ def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime)
         tx = transaction()
         try:
             with tx:
-                tx.update("payment", PaymentModel(order_id), actions=_gateway_facts(trade, at) + [
+                tx.update("payment", PaymentModel(pid), actions=_gateway_facts(trade, at) + [
                     PaymentModel.status.set(VOIDED), PaymentModel.settled_at.set(at),
                     PaymentModel.order_id.set(order_id),
                     PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
@@ -194,21 +246,19 @@ def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime)
                     PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],
                     condition=PaymentModel.status.does_not_exist()
                     | PaymentModel.status.is_in(*UNSETTLED))
-                tx.save("posting", PostingModel(money.funding_id(order_id),
+                tx.save("posting", PostingModel(money.funding_id(pid),
                                                 from_account=posting.from_account,
                                                 to_account=posting.to_account, amount=amount,
                                                 order_id=order_id, kind=money.FUND, at=at,
                                                 account=money.statement_account(posting)),
                         condition=PostingModel.id.does_not_exist())
-                # Closed and never funded: the money is this order's only payment. The
-                # version is left alone, like every money movement after a decision.
+                # The version is left alone, like every money movement after a decision.
                 tx.update("order", OrderModel(order_id),
                           actions=[OrderModel.escrow_funded.add(amount),
                                    OrderModel.escrow_held.add(amount),
                                    OrderModel.escrow_instructed.add(amount),
-                                   OrderModel.payment_ref.set(trade.ref)],
-                          condition=OrderModel.status.is_in(*CLOSED_ORDER_STATES)
-                          & OrderModel.payment_ref.does_not_exist())
+                                   *([OrderModel.payment_ref.set(trade.ref)] if sets_ref else [])],
+                          condition=order_condition)
                 tx.save("refund", refund, condition=InstructionModel.id.does_not_exist())
             break
         except TransactWriteError as error:
@@ -216,33 +266,34 @@ def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime)
             if refusal.failed("payment"):
                 # Settled by a concurrent confirmation of the same payment — or this is
                 # a second payment for one order, which only a person can sort out.
-                settled = get(order_id)
+                settled = get(pid)
                 if settled is not None and settled.gateway_ref not in (None, trade.ref):
-                    _paid_twice(order_id, trade, settled.gateway_ref, now)
+                    _paid_twice(pid, order_id, trade, settled.gateway_ref, now)
                 return False
             if refusal.failed("order") or refusal.failed("posting"):
                 # The order took a payment already (funded, or voided before).
                 fresh = OrderModel.get(order_id, consistent_read=True)
                 if fresh.payment_ref != trade.ref:
-                    _paid_twice(order_id, trade, fresh.payment_ref, now)
+                    _paid_twice(pid, order_id, trade, fresh.payment_ref, now)
                 return False
             if not refusal.conflict:
                 raise
     else:
         # Still contended: the gateway repeats its notification (409), or the sweep asks.
         raise Conflict()
-    log.warning("order %s closed before its payment %s arrived: refunding %s", order_id,
+    why = "订单已关闭" if sets_ref else "订单的价格或付款计划已变更"
+    log.warning("order %s: payment %s (%s) is not the order's: refunding %s", order_id, pid,
                 trade.ref, amount)
     escrow.execute_quietly([refund], now)
     notifications.notify(order.buyer_id, "refunded", order_id=order_id,
                          service_id=order.service_id,
-                         text=f"{order.service.title}：订单已关闭，到账的 {amount} 分将原路退回",
+                         text=f"{order.service.title}：{why}，到账的 {money.yuan(amount)} 将原路退回",
                          now=now)
     return True
 
 
-def _paid_twice(order_id: str, trade: payments.TradeStatus, booked_ref: str | None,
+def _paid_twice(pid: str, order_id: str, trade: payments.TradeStatus, booked_ref: str | None,
                 now: datetime) -> None:
-    record_problem(order_id, "paid_twice", {"gateway_ref": trade.ref, "amount": trade.amount,
-                                            "booked_gateway_ref": booked_ref},
+    record_problem(pid, "paid_twice", {"gateway_ref": trade.ref, "amount": trade.amount,
+                                       "booked_gateway_ref": booked_ref},
                    now, order_id=order_id)

@@ -95,12 +95,13 @@ def test_a_new_price_brings_a_new_plan_or_becomes_one_step(api):
              {"title": "终稿", "amount": 56000, "release": "on_approval"}]
     order = negotiable_order(api, milestones=steps)
     oid = order["id"]
-    new_plan = [{"title": "定金", "amount": 30000, "release": "on_accept"},
-                {"title": "终稿", "amount": 60000, "release": "on_approval"}]
+    # A deposit of at most DEPOSIT_MAX_BPS (30 %) of the amount.
+    new_plan = [{"title": "定金", "amount": 27000, "release": "on_accept"},
+                {"title": "终稿", "amount": 63000, "release": "on_approval"}]
     replanned = api.post(f"/orders/{oid}/price", {"amount": 90000, "milestones": new_plan},
                          user=PROVIDER).json
     assert [(m["amount"], m["release"]) for m in replanned["milestones"]] == [
-        (30000, "on_accept"), (60000, "on_approval")]
+        (27000, "on_accept"), (63000, "on_approval")]
     wrong_sum = api.post(f"/orders/{oid}/price", {"amount": 95000, "milestones": new_plan},
                          user=PROVIDER)
     assert wrong_sum.status == 422

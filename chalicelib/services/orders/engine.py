@@ -21,7 +21,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, observability
+from chalicelib import clock, observability, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain import proposals as deals
@@ -30,8 +30,8 @@ from chalicelib.domain.errors import (Conflict, InvalidTransition, ProviderNotAp
                                       ValidationFailed)
 from chalicelib.services import escrow, notifications, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
-    ATTEMPTS, facts, load, milestones_of, order_deadlines, price_agreed, role_of, timer_actions,
-    timer_inputs, timer_values, windows)
+    ATTEMPTS, facts, load, milestones_of, order_deadlines, plan_version, price_agreed, role_of,
+    timer_actions, timer_inputs, timer_values, windows)
 from chalicelib.services.orders.notices import notices_of
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
@@ -139,6 +139,19 @@ class _Change:
     # --- effects (domain.orders names them) ----------------------------------------
     def _fund(self):
         amount, ref = self.params["amount"], self.params["payment_ref"]
+        payment_id = self.params.get("payment_id") or self.order.id
+        # The payment funds the plan it was started for, and only while it is the order's
+        # open payment: a price or plan change, or a newer payment, makes this refuse
+        # (the confirmation is then refunded: services.orders.placing.confirm_funding).
+        self.conditions.append(OrderModel.amount == amount)
+        if self.params.get("plan_version") is not None:
+            version = int(self.params["plan_version"])
+            self.conditions.append(
+                (OrderModel.plan_version == version) if version > 1 else
+                (OrderModel.plan_version.does_not_exist() | (OrderModel.plan_version == 1)))
+        self.conditions.append((OrderModel.pending_payment == payment_id) | (
+            OrderModel.pending_payment.does_not_exist() & OrderModel.payment_seq.does_not_exist()))
+        self._remove(OrderModel.pending_payment)
         self._add(OrderModel.escrow_funded, amount)
         self._add(OrderModel.escrow_held, amount)
         self._set(OrderModel.payment_ref, ref)
@@ -148,7 +161,7 @@ class _Change:
         self.data.update(amount=amount, payment_ref=ref)
         posting = money.posting_for(money.FUND, self.order.id, self.order.provider_id, amount)
         self.extra.append(lambda tx: tx.save(
-            "posting", PostingModel(money.funding_id(self.order.id),
+            "posting", PostingModel(money.funding_id(payment_id),
                                     from_account=posting.from_account,
                                     to_account=posting.to_account, amount=amount,
                                     order_id=self.order.id, kind=money.FUND, at=self.at,
@@ -197,16 +210,26 @@ class _Change:
     def _change_price(self):
         amount = self.params["amount"]
         plan = money.plan_milestones(amount, self.params.get("milestones"),
-                                     self.order.service.title)
+                                     self.order.service.title,
+                                     deposit_max_bps=settings.get().deposit_max_bps)
         # The provider's amount is agreed the moment it is set; the buyer's waits for it.
+        # Either way the plan gets a new version: the buyer's consent is the payment,
+        # which is pinned to the version it was started for (and to the one the buyer
+        # names), so a re-posted plan is never paid without being seen.
         agreed = self.actor.user_id == self.order.provider_id
+        version = plan_version(self.order) + 1
         self.milestones = plan
         self._set(OrderModel.amount, amount)
         self._set(OrderModel.milestones, [Milestone(**m) for m in plan])
         self._set(OrderModel.current_step, 0)
         self._set(OrderModel.price_agreed, agreed)
+        self._set(OrderModel.plan_version, version)
+        # No change while a payment is open at the gateway: it pays the plan as it was.
+        self.conditions.append(OrderModel.pending_payment.does_not_exist())
         self.data.update(amount=amount, previous_amount=int(self.order.amount),
-                         price_agreed=agreed, steps=len(plan))
+                         price_agreed=agreed, steps=len(plan), plan_version=version,
+                         plan=[{k: m[k] for k in ("title", "amount", "release")}
+                               for m in plan])
 
     def _check_provider(self):
         # The provider's standing is not read to decide: this check in the accepting

@@ -116,4 +116,10 @@ def facts(order: OrderModel, now: datetime) -> life.Facts:
         # Accepting is the one move a suspended provider may not make; the accepting
         # transaction checks the provider's standing itself (engine `_check_provider`),
         # so deciding needs no read of it.
-        provider_approved=True)
+        provider_approved=True,
+        payment_pending=bool(order.pending_payment))
+
+
+def plan_version(order: OrderModel) -> int:
+    """The order's plan version (orders placed before versions were counted are at 1)."""
+    return int(order.plan_version or 1)
