@@ -60,7 +60,9 @@ LIST_QUERY = {**PAGING, "as": Enum(["buyer", "provider"], required=False),
 
 
 @route(bp, "/orders", "POST",
-       response=answers.ORDER, auth=USER, body=PLACE, status=201, tag="orders")
+       response=answers.ORDER, auth=USER, body=PLACE, status=201, tag="orders",
+       errors_=["NOT_FOUND", "FORBIDDEN", "SERVICE_NOT_LISTED", "SERVICE_AT_CAPACITY",
+                "TOO_MANY_UNPAID_ORDERS", "VALIDATION_FAILED"])
 def place_order(req):
     """Order a listed service (awaiting_payment)."""
     b = req.body

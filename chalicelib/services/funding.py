@@ -19,10 +19,11 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, ServiceAtCapacity, ServiceNotListed
 from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
 from chalicelib.services import escrow, notifications, payments
 from chalicelib.storage.base import condition_failed, transaction
+from chalicelib.storage.catalog import ServiceModel, UserModel
 from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
@@ -64,8 +65,11 @@ def start_payment(order: OrderModel, now: datetime, *, channel: str,
     """Open the order's payment (pending) for its current plan and ask the gateway to
     start it. Asking again while it is pending starts nothing new: the buyer is sent to
     the same trade, which the plan cannot change under (PAYMENT_PENDING)."""
-    pid = order.pending_payment or _open_payment(order, now)
-    order.pending_payment = pid  # as committed; the order's version did not move
+    if not order.pending_payment:
+        # As committed (the order's version did not move, so `order` stays a valid read).
+        order.pending_payment = _open_payment(order, now)
+        order.holds_slot, order.unpaid_counted = True, False
+    pid = order.pending_payment
     subject = (order.service.title or "order").translate(_SUBJECT_UNSAFE).strip()[:128]
     return payments.gateway().charge(pid, int(order.amount), f"{pid}:charge",
                                      subject=subject or "order", expires_at=expires_at,
@@ -84,18 +88,38 @@ def _open_payment(order: OrderModel, now: datetime) -> str:
                               amount=int(order.amount), plan_version=int(order.plan_version or 1),
                               status=PENDING, created_at=at, updated_at=at, checks=0,
                               pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0)))
+        claims_slot, was_unpaid = order.holds_slot is False, bool(order.unpaid_counted)
         tx = transaction()
         try:
             with tx:
                 tx.update("order", OrderModel(order.id),
                           actions=[OrderModel.pending_payment.set(pid),
-                                   OrderModel.payment_seq.set(seq)],
+                                   OrderModel.payment_seq.set(seq),
+                                   OrderModel.holds_slot.set(True),
+                                   OrderModel.unpaid_counted.set(False)],
                           condition=(OrderModel.version == int(order.version))
                           & OrderModel.pending_payment.does_not_exist())
                 tx.save("payment", record, condition=PaymentModel.id.does_not_exist())
+                if claims_slot:
+                    # Capacity counts money: a payment pending at the gateway takes the
+                    # slot, in the write that opens it, before any charge is asked for.
+                    tx.update("service", ServiceModel(order.service_id),
+                              actions=[ServiceModel.open_orders.add(1)],
+                              condition=ServiceModel.id.exists() & (
+                                  ServiceModel.capacity.does_not_exist()
+                                  | (ServiceModel.open_orders < ServiceModel.capacity)))
+                if was_unpaid:
+                    # A payment pending is no longer an unpaid order (MAX_UNPAID_ORDERS).
+                    tx.update("buyer", UserModel(order.buyer_id),
+                              actions=[UserModel.unpaid_orders.add(-1)])
             return pid
         except TransactWriteError as error:
             refusal = tx.refusal(error)
+            if refusal.failed("service"):
+                fresh = _service(order.service_id)
+                if fresh is None:
+                    raise ServiceNotListed()
+                raise ServiceAtCapacity(capacity=int(fresh.capacity or 0))
             if refusal.failed("order"):
                 # Moved meanwhile: another click opened the payment for this same plan
                 # (the buyer goes to that trade), or the order changed (decide again).
@@ -109,6 +133,13 @@ def _open_payment(order: OrderModel, now: datetime) -> str:
             if not refusal.conflict:
                 raise
     raise Conflict()
+
+
+def _service(service_id: str) -> ServiceModel | None:
+    try:
+        return ServiceModel.get(service_id, consistent_read=True)
+    except ServiceModel.DoesNotExist:
+        return None
 
 
 def present_payment(result: payments.PaymentResult) -> dict:

@@ -19,6 +19,7 @@ REVIEW_WINDOW = timedelta(days=15)
 AUTO_APPROVE_AFTER = timedelta(days=7)  # 自动验收: in review this long, the sweep approves
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_AMOUNT = 100_000_000
+MAX_UNPAID_ORDERS = 5  # per buyer, unpaid = awaiting_payment (the sandbox never leaves one pending)
 POINTS = {"good": 1, "neutral": 0, "bad": -1}
 
 BUYER_ROLE, PROVIDER_ROLE, OPERATOR_ROLE = "buyer", "provider", "operator"
@@ -104,6 +105,7 @@ class Order:
     released: int = 0
     refunded: int = 0
     late_flag: bool = False
+    holds_slot: bool = False  # a capacity slot: taken when paying starts (issue 21)
     reviewed: dict = field(default_factory=lambda: {BUYER_ROLE: False, PROVIDER_ROLE: False})
     events: list[str] = field(default_factory=lambda: ["placed"])
 
@@ -236,7 +238,7 @@ class Market:
     def _move(self, order: Order, to: str, event: str) -> None:
         order.status = to
         order.events.append(event)
-        if to in CLOSED:
+        if to in CLOSED and order.holds_slot:
             order.service.open_orders -= 1
 
     def _release(self, order: Order, amount: int) -> None:
@@ -266,11 +268,13 @@ class Market:
             return VALIDATION_FAILED, None
         plan = [Step(s["amount"], s["release"]) for s in steps] if steps else [
             Step(amount, "on_approval")]
+        unpaid = [o for o in self.orders if o.buyer == buyer and o.status == "awaiting_payment"]
+        if len(unpaid) >= MAX_UNPAID_ORDERS:
+            return Expect(409, "TOO_MANY_UNPAID_ORDERS"), None
         order = Order(buyer, service.provider, service, amount, plan, self.now, due_at,
                       price_agreed=amount == service.price)  # the list price is the provider's
         self.orders.append(order)
-        service.open_orders += 1
-        return CREATED, order
+        return CREATED, order  # capacity counts money: an unpaid order takes no slot
 
     def delist(self, actor: str, key: str) -> Expect:
         service = self.services[key]
@@ -304,6 +308,11 @@ class Market:
             return INVALID_TRANSITION  # CHOICE: the window ends at pay_by, exclusive
         if not order.price_agreed:
             return PRICE_NOT_AGREED
+        service = order.service
+        if service.capacity is not None and service.open_orders >= service.capacity:
+            return Expect(409, "SERVICE_AT_CAPACITY")  # no money taken
+        service.open_orders += 1
+        order.holds_slot = True
         order.funded = order.amount
         order.paid_at = self.now
         self._move(order, "awaiting_provider", "paid")

@@ -2,12 +2,16 @@
 the buyer's payment never funds a plan the payment was not started for."""
 from datetime import timedelta
 
+import pytest
+
 from chalicelib import clock
-from chalicelib.domain.errors import Conflict, InvalidTransition
+from chalicelib.domain.errors import Conflict, InvalidTransition, TooManyUnpaidOrders
 from chalicelib.services import funding, orders
+from chalicelib.storage.catalog import UserModel
 from chalicelib.storage.orders import OrderModel
 from tests.api.orders_support import listed_service
-from tests.integration.races_support import AS_BUYER, AS_PROVIDER, assert_ledger_clean
+from chalicelib.domain.actors import Caller
+from tests.integration.races_support import AS_PROVIDER, assert_ledger_clean
 from tests.support import race
 
 ROUNDS = 6
@@ -19,19 +23,18 @@ REWRITE = [{"title": "定金", "amount": 30000, "release": "on_accept"},
 
 def test_a_plan_change_racing_the_payment_never_funds_another_plan(ddb):
     service_id = listed_service(pricing="negotiable", price=100000)
-    outcomes = set()
-    for _ in range(ROUNDS):
-        oid = orders.place_order(AS_BUYER, service_id=service_id, requirement="全店装修",
+    for n in range(ROUNDS):
+        buyer = Caller(f"buyer-plan-{n}")
+        oid = orders.place_order(buyer, service_id=service_id, requirement="全店装修",
                                  due_at=clock.now() + timedelta(days=10), price=None,
                                  milestones=PLAN, now=clock.now())["id"]
         paid, changed = race(
-            lambda: orders.pay_order(AS_BUYER, oid, clock.now()),
-            lambda: orders.set_price(AS_PROVIDER, oid, 100000, REWRITE, clock.now()))
+            lambda b=buyer, o=oid: orders.pay_order(b, o, clock.now()),
+            lambda o=oid: orders.set_price(AS_PROVIDER, o, 100000, REWRITE, clock.now()))
         for result in (paid, changed):
             assert not isinstance(result, Exception) or isinstance(
                 result, (InvalidTransition, Conflict)), result
         order = OrderModel.get(oid, consistent_read=True)
-        outcomes.add((order.status, int(order.plan_version)))
         if order.status == "awaiting_provider":
             record = funding.get(order.payment_seq and funding.payment_id(oid, order.payment_seq))
             # The payment that funded the order was started for the plan it now has.
@@ -40,3 +43,26 @@ def test_a_plan_change_racing_the_payment_never_funds_another_plan(ddb):
         else:
             assert int(order.escrow_held) == 0
     assert_ledger_clean()
+
+
+def test_one_buyer_placing_at_once_never_passes_five_unpaid_orders(ddb):
+    service_id = listed_service(price=30000)
+    buyer = Caller("buyer-many-tabs")
+    results = race(*[
+        (lambda: orders.place_order(buyer, service_id=service_id, requirement="主图设计",
+                                    due_at=clock.now() + timedelta(days=5), price=None,
+                                    milestones=None, now=clock.now()))] * 8)
+    placed = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(placed) <= 5 and len(placed) + len(refused) == 8
+    assert all(isinstance(e, (TooManyUnpaidOrders, Conflict)) for e in refused), refused
+    assert int(UserModel.get(buyer.user_id, consistent_read=True).unpaid_orders) == len(placed)
+    # Whatever the race left, the sixth is refused and the count stays exact.
+    while len(placed) < 5:
+        placed.append(orders.place_order(buyer, service_id=service_id, requirement="主图设计",
+                                         due_at=clock.now() + timedelta(days=5), price=None,
+                                         milestones=None, now=clock.now()))
+    with pytest.raises(TooManyUnpaidOrders):
+        orders.place_order(buyer, service_id=service_id, requirement="主图设计",
+                           due_at=clock.now() + timedelta(days=5), price=None,
+                           milestones=None, now=clock.now())

@@ -34,7 +34,7 @@ from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to th
     timer_actions, timer_inputs, timer_values, windows)
 from chalicelib.services.orders.notices import notices_of
 from chalicelib.storage.base import transaction
-from chalicelib.storage.catalog import ProviderModel, ServiceModel
+from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import (DeliverableModel, Milestone, OrderEventModel,
                                        OrderModel, status_key)
@@ -152,6 +152,14 @@ class _Change:
         self.conditions.append((OrderModel.pending_payment == payment_id) | (
             OrderModel.pending_payment.does_not_exist() & OrderModel.payment_seq.does_not_exist()))
         self._remove(OrderModel.pending_payment)
+        self._uncount_unpaid()
+        if self.order.holds_slot is False:
+            # Funded without a payment opened through pay (a confirmation that reached
+            # us first): the money is in, so the slot is taken whatever the capacity.
+            self._set(OrderModel.holds_slot, True)
+            self.extra.append(lambda tx: tx.update(
+                "slot", ServiceModel(self.order.service_id),
+                actions=[ServiceModel.open_orders.add(1)]))
         self._add(OrderModel.escrow_funded, amount)
         self._add(OrderModel.escrow_held, amount)
         self._set(OrderModel.payment_ref, ref)
@@ -332,7 +340,19 @@ class _Change:
 
     def _close(self):
         self._set(OrderModel.closed_at, self.at)
-        self.close_service = True
+        # Only an order holding a capacity slot gives one back: one that was never paid
+        # nor paying took none (None: placed when placing took the slot).
+        self.close_service = self.order.holds_slot is not False
+        self._remove(OrderModel.pending_payment)  # a payment arriving now is refunded
+        self._uncount_unpaid()
+
+    def _uncount_unpaid(self):
+        """The order stops being one of its buyer's unpaid orders (MAX_UNPAID_ORDERS)."""
+        if not self.order.unpaid_counted:
+            return
+        self._set(OrderModel.unpaid_counted, False)
+        self.extra.append(lambda tx: tx.update(
+            "unpaid", UserModel(self.order.buyer_id), actions=[UserModel.unpaid_orders.add(-1)]))
 
     def commit(self, tx, include_service: bool = True):
         order = self.order

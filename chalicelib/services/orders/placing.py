@@ -11,7 +11,8 @@ from chalicelib.domain import orders as life
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import (Conflict, Forbidden, InvalidTransition, NotFound,
                                       PlanChanged, ServiceAtCapacity, ServiceNotListed,
-                                      ServiceUnavailable, ValidationFailed)
+                                      ServiceUnavailable, TooManyUnpaidOrders,
+                                      ValidationFailed)
 from chalicelib.services import funding, notifications, payments
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
                                                new_event, order_deadlines, role_of,
@@ -19,7 +20,7 @@ from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_t
 from chalicelib.services.orders.reading import present
 from chalicelib.services.orders.state import plan_version as current_plan
 from chalicelib.storage.base import transaction
-from chalicelib.storage.catalog import ServiceModel
+from chalicelib.storage.catalog import ServiceModel, UserModel
 from chalicelib.storage.orders import (TIMER_PK, Milestone, OrderModel, ServiceSnapshot,
                                        created_key, status_key, timer_due_key)
 
@@ -29,7 +30,8 @@ log = logging.getLogger("market.orders")
 def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
                 price: int | None, milestones: list[dict] | None, now: datetime,
                 request_key: str | None = None) -> dict:
-    """Order a listed service: snapshot it, claim a capacity slot, await payment.
+    """Order a listed service: snapshot it, count it among the buyer's unpaid orders,
+    await payment (the capacity slot is taken when the payment starts).
 
     With a `request_key` the order's id is derived from it: a retry whose first commit
     landed finds that order instead of placing a second one."""
@@ -52,6 +54,9 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
         requirement=requirement, due_at=clock.to_key(due_at), amount=amount, currency="CNY",
         # The list price is the provider's own offer; any other amount awaits its answer.
         price_agreed=amount == int(service.price),
+        # Unpaid, it takes no capacity slot (its payment will) and counts among the
+        # buyer's unpaid orders.
+        holds_slot=False, unpaid_counted=True,
         status=life.AWAITING_PAYMENT, version=1, plan_version=1,
         milestones=[Milestone(**m) for m in plan],
         current_step=0, revision_count=0, delivery_count=0, created_key=created_key(at, order_id),
@@ -68,6 +73,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
         order.provider_id, "order_placed", order_id=order.id, service_id=service.id, now=now,
         text=f"新订单：{service.title}，金额 {money.yuan(amount)}，{money.describe_plan(plan)}"
              f"{agreed}")
+    max_unpaid = settings.get().max_unpaid_orders
     for _ in range(ATTEMPTS):
         tx = transaction()
         try:
@@ -75,13 +81,16 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 tx.save("order", order, condition=OrderModel.id.does_not_exist())
                 tx.save("event", event)
                 notifications.write_in(tx, [notice])  # the provider learns of it, with it
-                # The slot is claimed in the same write as the order, so capacity can never
-                # be overshot by buyers ordering at the same instant.
-                tx.update("service", ServiceModel(service.id),
-                          actions=[ServiceModel.open_orders.add(1)],
-                          condition=(ServiceModel.status == rules.LISTED) & (
-                              ServiceModel.capacity.does_not_exist()
-                              | (ServiceModel.open_orders < ServiceModel.capacity)))
+                # Capacity counts money, not intentions: the slot is claimed when the
+                # payment starts (funding._open_payment). Placing only needs the listing.
+                tx.condition_check("service", ServiceModel, service.id,
+                                   condition=ServiceModel.status == rules.LISTED)
+                # At most MAX_UNPAID_ORDERS unpaid orders per buyer, counted in the same
+                # write as the order, so buyers placing at the same instant cannot pass it.
+                tx.update("buyer", UserModel(caller.user_id),
+                          actions=[UserModel.unpaid_orders.add(1)],
+                          condition=UserModel.unpaid_orders.does_not_exist()
+                          | (UserModel.unpaid_orders < max_unpaid))
             break
         except TransactWriteError as error:
             refusal = tx.refusal(error)
@@ -92,10 +101,9 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                     raise Conflict()
                 return present(existing, caller)
             if refusal.failed("service"):
-                fresh = ServiceModel.get(service.id, consistent_read=True)
-                if fresh.status != rules.LISTED:
-                    raise ServiceNotListed()
-                raise ServiceAtCapacity(capacity=int(fresh.capacity or 0))
+                raise ServiceNotListed()
+            if refusal.failed("buyer"):
+                raise TooManyUnpaidOrders(max_unpaid_orders=max_unpaid)
             if not refusal.conflict:
                 raise
     else:
