@@ -181,6 +181,11 @@ BALANCE = Obj({
     "available": Int(minimum=0, maximum=MAX, description="fen the caller may withdraw"),
     "pending_withdrawal": Int(minimum=0, maximum=MAX,
                               description="fen on their way out in pending withdrawals"),
+    "debt": Int(minimum=1, maximum=MAX, required=False,
+                description="(only while something is owed) fen owed to the platform: a "
+                            "deposit reversed by a full refund "
+                            "(全额退款) that `available` could not cover; repaid from the next "
+                            "releases before `available` grows"),
     "currency": Enum(["CNY"]),
 }, name="Balance")
 LEDGER_CHECK = Obj({

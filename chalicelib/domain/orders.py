@@ -60,6 +60,9 @@ FUND = "fund"                      # gateway → escrow posting, escrow counters
 RELEASE_DEPOSIT = "release_deposit"  # release every leading on_accept step
 RELEASE_STEP = "release_step"      # release the current step, advance to the next
 REFUND_HELD = "refund_held"        # refund everything not yet released
+# 全额退款: a late cancel or a provider's cancel of work in progress also takes back the
+# deposit released at acceptance (from the provider's balance, or as its debt).
+REVERSE_DEPOSIT = "reverse_deposit"
 SPLIT = "split"                    # the operator's refund/release split of what is held
 COUNT_REVISION = "count_revision"
 RECORD_DELIVERY = "record_delivery"
@@ -133,9 +136,12 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
                                                REVIEW_WINDOW_OPEN),
     # Late cancel only while the final delivery is still missing (仍未上传终稿): a
     # delivery waiting in review is the buyer's to approve or send back, not to cancel.
-    (IN_PROGRESS, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
-    # The provider may give up accepted work, refunding everything still held.
-    (IN_PROGRESS, CANCEL, PROVIDER): Rule(CANCELLED, (REFUND_HELD, CLOSE)),
+    # Full refund means full: everything but the steps the buyer approved, the deposit
+    # released at acceptance included.
+    (IN_PROGRESS, CANCEL, BUYER): Rule(CANCELLED, (REVERSE_DEPOSIT, REFUND_HELD, CLOSE),
+                                       LATE_CANCEL_REACHED),
+    # The provider may give up accepted work, refunding the same.
+    (IN_PROGRESS, CANCEL, PROVIDER): Rule(CANCELLED, (REVERSE_DEPOSIT, REFUND_HELD, CLOSE)),
     (IN_PROGRESS, MARK_LATE_CANCEL, SYSTEM): Rule(IN_PROGRESS, (FLAG_LATE_CANCEL,),
                                                   LATE_CANCEL_DUE),
     **{(state, DISPUTE, role): Rule(DISPUTED, (RECORD_DISPUTE,),

@@ -154,9 +154,9 @@ def test_late_cancel_only_fifteen_days_after_due_at(api):
     api.post("/_local/clock", {"advance_seconds": 1 * DAY})
     late = api.post(f"/orders/{oid}/cancel", user=BUYER)
     assert late.status == 200 and late.json["status"] == "cancelled"
-    # Only what is still held goes back: the deposit stays with the provider.
-    assert late.json["escrow"] == held(funded=100000, released=20000, refunded=80000)
-    assert api.get("/me/balance", user=PROVIDER).json["available"] == 20000
+    # Full refund means full (issue 21): the deposit is taken back from the provider.
+    assert late.json["escrow"] == held(funded=100000, released=0, refunded=100000)
+    assert api.get("/me/balance", user=PROVIDER).json["available"] == 0
     ledger_clean(api)
 
 

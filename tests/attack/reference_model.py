@@ -196,6 +196,7 @@ class Market:
         self.services: dict[str, Service] = {}
         self.orders: list[Order] = []
         self.balance: dict[str, int] = {}
+        self.debt: dict[str, int] = {}  # what each provider owes (a reversed deposit)
         # credit and rating counts: a provider's (GET /providers/{id}) and a buyer's
         # (GET /users/{id}) are separate standings.
         self.provider_standing: dict[str, dict] = {}
@@ -243,7 +244,21 @@ class Market:
 
     def _release(self, order: Order, amount: int) -> None:
         order.released += amount
-        self.balance[order.provider] = self.balance.get(order.provider, 0) + amount
+        # A provider in debt repays it before its available balance grows (issue 21).
+        repay = min(self.debt.get(order.provider, 0), amount)
+        self.debt[order.provider] = self.debt.get(order.provider, 0) - repay
+        self.balance[order.provider] = self.balance.get(order.provider, 0) + amount - repay
+
+    def _reverse_deposit(self, order: Order) -> None:
+        """全额退款: a deposit released at acceptance comes back from the provider's
+        available balance, and what that cannot cover becomes its debt."""
+        for step in order.steps:
+            if step.release == "on_accept" and step.status == "released":
+                taken = min(self.balance.get(order.provider, 0), step.amount)
+                self.balance[order.provider] = self.balance.get(order.provider, 0) - taken
+                self.debt[order.provider] = self.debt.get(order.provider, 0) + step.amount - taken
+                order.released -= step.amount
+                step.status = "refunded"
 
     def _refund_held(self, order: Order) -> None:
         for step in order.steps:
@@ -415,6 +430,7 @@ class Market:
             if role == BUYER_ROLE and not (
                     order.late_flag or self.now >= order.due_at + LATE_CANCEL_AFTER):
                 return CANCEL_NOT_ALLOWED
+            self._reverse_deposit(order)  # full refund means full (issue 21)
             self._refund_held(order)
         self._move(order, "cancelled", "cancelled")
         return OK

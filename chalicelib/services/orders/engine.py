@@ -74,6 +74,8 @@ class _Change:
         self.extra = []  # writes to other items that belong to this move (tx → None)
         self.conditions = []  # what the order item must also satisfy, besides status+version
         self.close_service = False
+        self.reversed = 0  # a released deposit taken back into escrow (全额退款)
+        self.heads = None  # the provider's heads, read when a release repays its debt
         self.milestones = milestones_of(order)
         for effect in outcome.effects:
             getattr(self, f"_{effect}")()
@@ -117,6 +119,9 @@ class _Change:
         """Releases leave escrow in this commit; refunds are held back until the gateway
         has paid them (`escrow_instructed`)."""
         released = sum(int(i.amount) for i in self.releases)
+        if any(int(i.amount) > int(i.fee or 0) for i in self.releases):
+            # Read to repay a debt first; the commit is conditional on it being unchanged.
+            self.heads = escrow.read_heads(self.order.provider_id)
         if released:
             self._add(OrderModel.escrow_held, -released)
             self._add(OrderModel.escrow_released, released)
@@ -196,8 +201,31 @@ class _Change:
             self.timer_changes["completed_at"] = self.now
             self.extra.append(provider_stats.completion_write(self.order))
 
+    def _reverse_deposit(self):
+        """全额退款: the deposit steps released at acceptance come back into escrow (to be
+        refunded with the rest), from the provider's available balance or as its debt,
+        their platform fee with them."""
+        steps = money.released_deposits(self.milestones)
+        if not steps:
+            return
+        heads = escrow.read_heads(self.order.provider_id)
+        reversals = money.plan_reversals(
+            [(i, self.milestones[i]["amount"], escrow.released_fee(self.order.id, i))
+             for i in steps], heads.available or 0)
+        for r in reversals:
+            self._set_step(r.step, money.REFUNDED)
+        self.reversed = sum(r.amount for r in reversals)
+        # escrow.released is net of reversals; the refund below takes the money out.
+        self._add(OrderModel.escrow_released, -self.reversed)
+        self._add(OrderModel.escrow_held, self.reversed)
+        self.data["reversed"] = [{"step": r.step, "amount": r.amount, "fee": r.fee,
+                                  "from_available": r.from_available, "debt": r.borrowed}
+                                 for r in reversals]
+        self.extra.append(lambda tx: escrow.reverse_within(tx, self.order.id, reversals,
+                                                           heads, self.at))
+
     def _refund_held(self):
-        amount = money.undecided_amount(self.milestones)
+        amount = money.undecided_amount(self.milestones) + self.reversed
         for i, step in enumerate(self.milestones):
             if step["status"] == money.PENDING:
                 self._set_step(i, money.REFUNDED)
@@ -370,7 +398,7 @@ class _Change:
             for ins in self.instructions:
                 tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
             if self.releases:
-                escrow.release_within(tx, self.releases, self.at)
+                escrow.release_within(tx, self.releases, self.at, heads=self.heads)
             for op in self.extra:
                 op(tx)
             # The notices this move sends, and their readers' unread counters: written
@@ -420,6 +448,8 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
                 continue  # the order moved: the next read decides again (→ 409 if now wrong)
             if refusal.failed("provider"):
                 raise ProviderNotApproved()
+            if refusal.failed("provider_available") or refusal.failed("provider_debt"):
+                continue  # the provider's balance moved meanwhile: read and decide again
             if refusal.failed("proposal"):
                 # The proposal was answered meanwhile: the next read decides again (and
                 # refuses if the move no longer holds).
