@@ -20,6 +20,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import Conflict, ServiceAtCapacity, ServiceNotListed
+from chalicelib.domain.orders import AWAITING_PAYMENT as AWAITING_PAYMENT_STATE
 from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
 from chalicelib.services import escrow, notifications, payments
 from chalicelib.storage.base import condition_failed, transaction
@@ -70,6 +71,12 @@ def start_payment(order: OrderModel, now: datetime, *, channel: str,
         order.pending_payment = _open_payment(order, now)
         order.holds_slot, order.unpaid_counted = True, False
     pid = order.pending_payment
+    # The trade's own timeout (PAYMENT_TIMEOUT_SECONDS from when it opened, or the end
+    # of the payment window if sooner): the gateway closes it, and so does the
+    # settle_payments sweep (reconciliation.check_payment).
+    record = get(pid)
+    opened = clock.from_key(record.created_at) if record and record.created_at else now
+    expires_at = min([at for at in (expires_at, opened + timeout()) if at is not None])
     subject = (order.service.title or "order").translate(_SUBJECT_UNSAFE).strip()[:128]
     return payments.gateway().charge(pid, int(order.amount), f"{pid}:charge",
                                      subject=subject or "order", expires_at=expires_at,
@@ -188,16 +195,65 @@ def mark_closed(payment_id: str, trade: payments.TradeStatus, now: datetime) -> 
         PaymentModel.check_at.remove()], PaymentModel.status == PENDING)
 
 
+def timeout() -> timedelta:
+    """How long a payment stays open at the gateway (PAYMENT_TIMEOUT_SECONDS)."""
+    return timedelta(seconds=settings.get().payment_timeout_seconds)
+
+
+def times_out_at(payment: PaymentModel) -> datetime:
+    return clock.from_key(payment.created_at) + timeout()
+
+
 def defer_check(payment: PaymentModel, trade: payments.TradeStatus | None,
                 now: datetime) -> bool:
-    """Not settled yet: ask the gateway again later (backoff)."""
+    """Not settled yet: ask the gateway again later (backoff), and no later than when
+    the payment times out, so the trade is closed on time."""
     checks = int(payment.checks or 0) + 1
     actions = ([PaymentModel.updated_at.set(clock.to_key(now))] if trade is None
                else _gateway_facts(trade, clock.to_key(now)))
+    next_check = now + check_backoff(checks)
+    if payment.created_at and now < times_out_at(payment):
+        next_check = min(next_check, times_out_at(payment))
     return _update_quietly(payment.id, actions + [
-        PaymentModel.checks.set(checks),
-        PaymentModel.check_at.set(clock.to_key(now + check_backoff(checks)))],
+        PaymentModel.checks.set(checks), PaymentModel.check_at.set(clock.to_key(next_check))],
         PaymentModel.status == PENDING)
+
+
+def close_timed_out(payment: PaymentModel, trade: payments.TradeStatus, now: datetime) -> bool:
+    """The gateway closed the order's open payment at its timeout: the order can be paid
+    again (a new trade), its capacity slot is given back and it counts as unpaid again,
+    all in one transaction conditional on the payment still being the order's open one
+    (False when it no longer is: then only the record is closed)."""
+    at = clock.to_key(now)
+    order = OrderModel.get(payment.order_id, consistent_read=True)
+    if order.pending_payment != payment.id:
+        return mark_closed(payment.id, trade, now)
+    tx = transaction()
+    try:
+        with tx:
+            tx.update("payment", PaymentModel(payment.id), actions=_gateway_facts(trade, at) + [
+                PaymentModel.status.set(CLOSED), PaymentModel.pending_pk.remove(),
+                PaymentModel.check_at.remove()], condition=PaymentModel.status == PENDING)
+            tx.update("order", OrderModel(order.id),
+                      actions=[OrderModel.pending_payment.remove(),
+                               OrderModel.holds_slot.set(False),
+                               OrderModel.unpaid_counted.set(True)],
+                      condition=(OrderModel.pending_payment == payment.id)
+                      & (OrderModel.status == AWAITING_PAYMENT_STATE))
+            if order.holds_slot is not False:
+                tx.update("service", ServiceModel(order.service_id),
+                          actions=[ServiceModel.open_orders.add(-1)],
+                          condition=ServiceModel.open_orders > 0)
+            tx.update("buyer", UserModel(order.buyer_id),
+                      actions=[UserModel.unpaid_orders.add(1)])
+        return True
+    except TransactWriteError as error:
+        refusal = tx.refusal(error)
+        if refusal.failed("order"):
+            return mark_closed(payment.id, trade, now)  # paid or closed meanwhile
+        if refusal.failed("payment") or refusal.conflict:
+            return False  # settled meanwhile, or contended: the sweep looks again
+        raise
 
 
 def record_problem(payment_id: str, kind: str, detail: dict, now: datetime, *,

@@ -42,6 +42,8 @@ class PaymentGateway(Protocol):
 
     def query(self, order_id: str) -> "TradeStatus": ...
 
+    def close(self, order_id: str) -> bool: ...  # True: closed (or never opened)
+
     # --- payouts -------------------------------------------------------------------
     def transfer(self, payout_id: str, amount: int, account: str, name: str,
                  idempotency_key: str) -> str: ...
@@ -79,6 +81,12 @@ class SandboxGateway:
             ref, amount = self.trades[order_id]
             return TradeStatus(order_id, SUCCEEDED, ref=ref, amount=amount,
                                raw_status="succeeded")
+
+    def close(self, order_id: str) -> bool:
+        """A sandbox payment succeeds at once: there is never an open trade to close."""
+        with self._lock:
+            self.calls.append(("close", order_id))
+            return order_id not in self.trades
 
     def refund(self, payment_ref: str, amount: int, idempotency_key: str) -> str:
         with self._lock:

@@ -46,6 +46,16 @@ def check_payment(payment_id: str, now: datetime) -> str:
         outcome = confirmations.settle(trade, now)
         return "skipped" if outcome in (confirmations.MISMATCH, confirmations.UNKNOWN) else "moved"
     order = orders.load(payment.order_id)
+    if order.pending_payment == payment.id and now >= funding.times_out_at(payment):
+        # PAYMENT_TIMEOUT_SECONDS passed unpaid: close the trade at the gateway, then the
+        # order may be paid again; a confirmation that still comes is refunded.
+        if payments.gateway().close(payment.id):
+            funding.close_timed_out(payment, trade, now)
+            return "moved"
+        paid = payments.gateway().query(payment.id)  # paid just before the close
+        if paid.status in (payments.SUCCEEDED, payments.CLOSED):
+            confirmations.settle(paid, now)
+            return "moved"
     payable_until = clock.from_key(order.created_at) + orders.windows().payment + GRACE
     if order.status != life.AWAITING_PAYMENT and (trade.status == payments.MISSING
                                                   or now >= payable_until):
