@@ -5,13 +5,13 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import clock
+from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, TooManyUnpaidOrders
 from chalicelib.services import funding, orders
 from chalicelib.storage.catalog import UserModel
 from chalicelib.storage.orders import OrderModel
 from tests.api.orders_support import listed_service
-from chalicelib.domain.actors import Caller
-from tests.integration.races_support import AS_PROVIDER, assert_ledger_clean
+from tests.integration.races_support import AS_BUYER, AS_PROVIDER, assert_ledger_clean
 from tests.support import race
 
 ROUNDS = 6
@@ -66,3 +66,35 @@ def test_one_buyer_placing_at_once_never_passes_five_unpaid_orders(ddb):
         orders.place_order(buyer, service_id=service_id, requirement="主图设计",
                            due_at=clock.now() + timedelta(days=5), price=None,
                            milestones=None, now=clock.now())
+
+
+DEPOSIT = [{"title": "定金", "amount": 27000, "release": "on_accept"},
+           {"title": "尾款", "amount": 63000, "release": "on_approval"}]
+
+
+def test_a_reversal_racing_a_withdrawal_splits_exactly_between_available_and_debt(ddb):
+    from chalicelib.services import payouts, providers
+    from tests.integration.races_support import new_order
+
+    now = clock.now()
+    providers.apply(AS_PROVIDER, display_name="小美设计", company_name="小美设计有限公司",
+                    contact="0571-88886666", intro="十年电商设计经验", now=now)
+    providers.approve(Caller("op-1", frozenset({"operator"})), AS_PROVIDER.user_id, now)
+    payouts.set_payout_account(AS_PROVIDER, account="13800138000", name="张小美", now=now)
+    for _ in range(4):
+        oid = new_order(milestones=DEPOSIT)
+        orders.pay_order(AS_BUYER, oid, clock.now())
+        orders.accept_order(AS_PROVIDER, oid, clock.now())
+        before = payouts.balance(AS_PROVIDER)
+        cancelled, withdrawn = race(
+            lambda o=oid: orders.cancel_order(AS_PROVIDER, o, clock.now()),
+            lambda: payouts.request_withdrawal(AS_PROVIDER, 5000, clock.now()))
+        assert not isinstance(cancelled, Exception), cancelled
+        after = payouts.balance(AS_PROVIDER)
+        # The 27000 came back whole: from available, and as debt for what was withdrawn.
+        moved_out = 0 if isinstance(withdrawn, Exception) else 5000
+        assert after["available"] - after.get("debt", 0) == \
+            before["available"] - before.get("debt", 0) - 27000 - moved_out
+        assert after["available"] >= 0
+        assert OrderModel.get(oid, consistent_read=True).escrow_refunded == 90000
+    assert_ledger_clean()
