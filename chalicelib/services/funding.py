@@ -176,12 +176,13 @@ def _gateway_facts(trade: payments.TradeStatus, at: str) -> list:
     return actions
 
 
-def mark_paid(order_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
-    """The order's escrow is funded with this payment: settled (False if it already was)."""
+def mark_paid(payment_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
+    """The order's escrow is funded with this payment: settled (False if it already was).
+    A record made before payments were numbered has no order id: its id is the order's."""
     at = clock.to_key(now)
-    return _update_quietly(order_id, _gateway_facts(trade, at) + [
+    return _update_quietly(payment_id, _gateway_facts(trade, at) + [
         PaymentModel.status.set(PAID), PaymentModel.settled_at.set(at),
-        PaymentModel.order_id.set(order_id),
+        PaymentModel.order_id.set(PaymentModel.order_id | payment_id),
         PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
         PaymentModel.created_at.set(PaymentModel.created_at | at),
         PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],

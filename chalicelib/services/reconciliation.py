@@ -86,7 +86,12 @@ def report(now: datetime) -> dict:
             by_payment[paid_by] = by_payment.get(paid_by, 0) + int(posting.amount)
         elif posting.kind == money.REFUND:
             refunded[posting.order_id] = refunded.get(posting.order_id, 0) + int(posting.amount)
-    by_order = {r.order_id: r for r in records if r.order_id}
+    # The payment that funded each order: the one the order's payment_ref names, else
+    # its only one (an order may have several: superseded or timed-out ones, voided).
+    by_order = {}
+    for r in records:
+        if r.order_id and (r.order_id not in by_order or r.status == funding.PAID):
+            by_order[r.order_id] = r
     mismatches, counts = [], {}
     totals = {"gateway_paid": 0, "ledger_funded": sum(funded.values()),
               "ledger_refunded": sum(refunded.values())}

@@ -6,7 +6,8 @@ from chalicelib import clock
 from chalicelib.services import funding
 from chalicelib.storage.catalog import ServiceModel, UserModel
 from tests.api.alipay_support import notify
-from tests.api.orders_support import BUYER, PROVIDER, ledger_clean, listed_service, place
+from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, ledger_clean, listed_service,
+                                      place)
 
 TIMEOUT = 15 * 60
 
@@ -42,6 +43,8 @@ def test_the_trade_times_out_is_closed_there_and_the_order_can_be_paid_again(api
     assert paid["status"] == "awaiting_provider" and paid["escrow"]["funded"] == 45000
     assert int(ServiceModel.get(sid, consistent_read=True).open_orders) == 1
     ledger_clean(api)
+    report = api.get("/admin/reconciliation", user=OPERATOR, operator=True).json
+    assert report["mismatches"] == [] and report["payments"] == {"closed": 1, "paid": 1}
 
 
 def test_a_confirmation_of_the_closed_trade_is_refunded_once(api, alipay):

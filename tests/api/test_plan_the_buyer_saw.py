@@ -12,7 +12,8 @@ from chalicelib.domain.errors import PlanChanged
 from chalicelib.services import funding, orders, payments
 from chalicelib.storage.orders import OrderModel
 from tests.api.alipay_support import notify
-from tests.api.orders_support import (BUYER, PROVIDER, ledger_clean, listed_service, place)
+from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, ledger_clean, listed_service,
+                                      place)
 
 AMOUNT = 100000
 HONEST_PLAN = [{"title": "首页", "amount": 50000, "release": "on_approval"},
@@ -153,6 +154,9 @@ def test_a_confirmation_for_a_superseded_plan_is_refunded_once(api):
                               "held": AMOUNT}
     assert funding.get(f"{oid}_p2").status == "paid"
     ledger_clean(api)
+    # Two payments of one order, one voided and one paid: the gateway agrees with the ledger.
+    report = api.get("/admin/reconciliation", user=OPERATOR, operator=True).json
+    assert report["mismatches"] == [] and report["payments"] == {"voided": 1, "paid": 1}
 
 
 def test_a_confirmation_of_an_old_amount_funds_nothing(api):
