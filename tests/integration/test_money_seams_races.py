@@ -45,7 +45,11 @@ def test_a_plan_change_racing_the_payment_never_funds_another_plan(ddb):
     assert_ledger_clean()
 
 
-def test_one_buyer_placing_at_once_never_passes_five_unpaid_orders(ddb):
+def test_one_buyer_placing_at_once_never_passes_five_unpaid_orders(ddb, monkeypatch):
+    from chalicelib import settings
+
+    monkeypatch.setenv("MAX_UNPAID_ORDERS", "5")  # the contract's default
+    settings.reload()
     service_id = listed_service(price=30000)
     buyer = Caller("buyer-many-tabs")
     results = race(*[
