@@ -90,6 +90,12 @@ class Settings:
     statement_submit_days: int = 5
     confirm_days: int = 7
     pay_days: int = 7
+    # Money seams (issue 21): the largest share of an order its deposit (on_accept) steps
+    # may take, how long a payment stays open at the gateway, and how many unpaid orders
+    # one buyer may hold open at once.
+    deposit_max_bps: int = 3000
+    payment_timeout_seconds: int = 900
+    max_unpaid_orders: int = 5
     extra: dict = field(default_factory=dict)
 
     @property
@@ -153,6 +159,9 @@ def load() -> Settings:
         statement_submit_days=_int("STATEMENT_SUBMIT_DAYS", 5),
         confirm_days=_int("CONFIRM_DAYS", 7),
         pay_days=_int("PAY_DAYS", 7),
+        deposit_max_bps=_int("DEPOSIT_MAX_BPS", 3000),
+        payment_timeout_seconds=_int("PAYMENT_TIMEOUT_SECONDS", 900),
+        max_unpaid_orders=_int("MAX_UNPAID_ORDERS", 5),
     )
 
 

@@ -162,6 +162,12 @@ ORDER = Obj({
     "revision_count": count(), "delivery_count": count(), "escrow": ESCROW,
     "late_cancel_eligible": Bool(), "dispute": maybe(Free(description="reason, by, at, from_status")),
     "reviewed_by_buyer": Bool(), "reviewed_by_provider": Bool(), "version": count(),
+    # Money seams (issue 21): the plan the buyer pays is the plan the buyer saw.
+    "plan_version": count(description="the plan's version: 1 at placing, +1 on every price "
+                                       "or plan change; POST /orders/{id}/pay may name it"),
+    "payment_pending": Bool(description="a payment is open at the gateway: the price and plan "
+                                        "cannot change (409 PAYMENT_PENDING) until it settles "
+                                        "or closes"),
     **{name: when() for name in ("created_at", "updated_at", "paid_at", "accepted_at",
                                  "delivered_at", "completed_at", "closed_at")},
 }, name="Order")
@@ -199,6 +205,11 @@ BALANCE = Obj({
     "available": Int(minimum=0, maximum=MAX, description="fen the caller may withdraw"),
     "pending_withdrawal": Int(minimum=0, maximum=MAX,
                               description="fen on their way out in pending withdrawals"),
+    "debt": Int(minimum=1, maximum=MAX, required=False,
+                description="(only while something is owed) fen owed to the platform: a "
+                            "deposit reversed by a full refund "
+                            "(全额退款) that `available` could not cover; repaid from the next "
+                            "releases before `available` grows"),
     "currency": Enum(["CNY"]),
 }, name="Balance")
 LEDGER_CHECK = Obj({

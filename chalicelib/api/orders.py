@@ -44,6 +44,9 @@ PAY = Obj({
     "channel": Enum(["page", "wap"], required=False,
                     description="where the buyer pays: a desktop (page, the default) or a "
                                 "mobile browser (wap)"),
+    "plan_version": Int(minimum=1, required=False,
+                        description="the plan the buyer saw (the order's plan_version): "
+                                    "another one is refused with 409 PLAN_CHANGED"),
 }, name="PayRequest")
 UPLOAD = Obj({
     "filename": Str(1, 200, example="首页设计稿.psd"),
@@ -68,7 +71,9 @@ LIST_QUERY = {**PAGING, "as": Enum(["buyer", "provider"], required=False),
 
 
 @route(bp, "/orders", "POST",
-       response=answers.ORDER, auth=USER, body=PLACE, status=201, tag="orders")
+       response=answers.ORDER, auth=USER, body=PLACE, status=201, tag="orders",
+       errors_=["NOT_FOUND", "FORBIDDEN", "SERVICE_NOT_LISTED", "SERVICE_AT_CAPACITY",
+                "TOO_MANY_UNPAID_ORDERS", "VALIDATION_FAILED"])
 def place_order(req):
     """Order a listed service (awaiting_payment)."""
     b = req.body
@@ -110,17 +115,21 @@ def order_events(req):
 
 
 @route(bp, "/orders/{order_id}/pay", "POST",
-       response=answers.PAID_ORDER, auth=USER, body=PAY, tag="orders")
+       response=answers.PAID_ORDER, auth=USER, body=PAY, tag="orders",
+       errors_=["INVALID_TRANSITION", "PRICE_NOT_AGREED", "PLAN_CHANGED",
+                "SERVICE_AT_CAPACITY"])
 def pay_order(req):
     """Pay the full amount into escrow (托管) through the gateway; `payment` says how. A
     negotiable price must be agreed first."""
     return orders.pay_order(req.caller, req.params["order_id"], req.now,
                             channel=req.body.get("channel") or "page",
-                            request_key=req.request_key)
+                            request_key=req.request_key,
+                            plan_version=req.body.get("plan_version"))
 
 
 @route(bp, "/orders/{order_id}/price", "POST",
-       response=answers.ORDER, auth=USER, body=PRICE, tag="orders")
+       response=answers.ORDER, auth=USER, body=PRICE, tag="orders",
+       errors_=["INVALID_TRANSITION", "PAYMENT_PENDING"])
 def set_price(req):
     """改价 while awaiting payment (negotiable orders): the provider's amount is agreed, the
     buyer's waits for the provider to confirm it (price_agreed)."""

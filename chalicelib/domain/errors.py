@@ -147,6 +147,28 @@ class ProposalPending(InvalidTransition):
     default_message = "this order already has an open proposal"
 
 
+class PaymentPending(InvalidTransition):
+    """A payment is open at the gateway for the order's current plan: its price and plan
+    stay as the buyer is paying them until it is settled or closed."""
+
+    code, status = "PAYMENT_PENDING", 409
+    default_message = "a payment for this order is pending at the gateway"
+
+
+class PlanChanged(InvalidTransition):
+    """The buyer pays the plan they saw: the order's plan changed since (plan_version)."""
+
+    code, status = "PLAN_CHANGED", 409
+    default_message = "the price or plan changed; read the order again before paying"
+
+
+class TooManyUnpaidOrders(DomainError):
+    """One buyer holds at most MAX_UNPAID_ORDERS unpaid orders open at once."""
+
+    code, status = "TOO_MANY_UNPAID_ORDERS", 409
+    default_message = "too many unpaid orders: pay or cancel one first"
+
+
 class ProposalNotOpen(InvalidTransition):
     """The proposal was already accepted, declined, withdrawn, or has lapsed."""
 

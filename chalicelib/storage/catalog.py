@@ -164,6 +164,9 @@ class UserModel(Model):
     ratings_good = NumberAttribute(default=0)
     ratings_neutral = NumberAttribute(default=0)
     ratings_bad = NumberAttribute(default=0)
+    # Orders awaiting payment with no payment pending (MAX_UNPAID_ORDERS), moved in the
+    # transactions that place, start paying or close them.
+    unpaid_orders = NumberAttribute(null=True)
 
 
 @table("catalog_guards")

@@ -180,6 +180,7 @@ export const WITHDRAWAL_STATUS: Labels<Schema<"Withdrawal">["status"]> = { pendi
 
 export const STATEMENT_KIND: Labels<Schema<"StatementLine">["kind"]> = {
   release: "订单收入", withdrawal: "提现", withdrawal_returned: "提现退回",
+  reversal: "定金退回（全额退款）", debt: "欠款", debt_repayment: "偿还欠款",
 };
 
 export const PAYMENT_STATUS: Record<string, string> = {

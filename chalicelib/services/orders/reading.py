@@ -5,6 +5,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.services.orders.state import plain_map
 from chalicelib.services.orders.engine import (facts, load, milestones_of, order_deadlines,
                                                price_agreed, role_of)
+from chalicelib.services.orders.state import plan_version
 from chalicelib.storage.orders import OrderEventModel, OrderModel, status_key
 
 
@@ -28,6 +29,10 @@ def present(order: OrderModel, caller: Caller) -> dict:
         "price_agreed": price_agreed(order),
         "deadlines": {name: clock.to_iso(at) for name, at in order_deadlines(order).items()},
         "milestones": milestones_of(order),
+        # The plan's version: a pay naming another one is refused (PLAN_CHANGED), and a
+        # payment started for another one never funds the order.
+        "plan_version": plan_version(order),
+        "payment_pending": bool(order.pending_payment),
         # The buyer's downloads of the delivered files answer 403 DELIVERABLES_WITHDRAWN.
         "deliverables_withdrawn": life.deliverables_withdrawn(order.status,
                                                               milestones_of(order)),

@@ -126,4 +126,10 @@ def facts(order: OrderModel, now: datetime) -> life.Facts:
         # so deciding needs no read of it.
         provider_approved=True,
         revisions_left=choices.revisions_left(
-            plain_map(order.package), int(order.revision_count)))
+            plain_map(order.package), int(order.revision_count)),
+        payment_pending=bool(order.pending_payment))
+
+
+def plan_version(order: OrderModel) -> int:
+    """The order's plan version (orders placed before versions were counted are at 1)."""
+    return int(order.plan_version or 1)

@@ -901,7 +901,10 @@ export interface paths {
         /** The caller's orders as buyer (default) or provider, newest first. */
         get: operations["list_orders"];
         put?: never;
-        /** Order a listed service (awaiting_payment). */
+        /**
+         * Order a listed service (awaiting_payment).
+         * @description Error codes: `NOT_FOUND`, `FORBIDDEN`, `SERVICE_NOT_LISTED`, `SERVICE_AT_CAPACITY`, `TOO_MANY_UNPAID_ORDERS`, `VALIDATION_FAILED`.
+         */
         post: operations["place_order"];
         delete?: never;
         options?: never;
@@ -1134,6 +1137,7 @@ export interface paths {
         /**
          * Pay the full amount into escrow (托管) through the gateway; `payment` says how. A
          *         negotiable price must be agreed first.
+         * @description Error codes: `INVALID_TRANSITION`, `PRICE_NOT_AGREED`, `PLAN_CHANGED`, `SERVICE_AT_CAPACITY`.
          */
         post: operations["pay_order"];
         delete?: never;
@@ -1154,6 +1158,7 @@ export interface paths {
         /**
          * 改价 while awaiting payment (negotiable orders): the provider's amount is agreed, the
          *         buyer's waits for the provider to confirm it (price_agreed).
+         * @description Error codes: `INVALID_TRANSITION`, `PAYMENT_PENDING`.
          */
         post: operations["set_price"];
         delete?: never;
@@ -1720,6 +1725,8 @@ export interface components {
             available: number;
             /** @enum {string} */
             currency: "CNY";
+            /** @description (only while something is owed) fen owed to the platform: a deposit reversed by a full refund (全额退款) that `available` could not cover; repaid from the next releases before `available` grows */
+            debt?: number;
             /** @description fen on their way out in pending withdrawals */
             pending_withdrawal: number;
         };
@@ -2138,6 +2145,10 @@ export interface components {
             package: components["schemas"]["OrderPackage"] | null;
             /** Format: date-time */
             paid_at: string | null;
+            /** @description a payment is open at the gateway: the price and plan cannot change (409 PAYMENT_PENDING) until it settles or closes */
+            payment_pending: boolean;
+            /** @description the plan's version: 1 at placing, +1 on every price or plan change; POST /orders/{id}/pay may name it */
+            plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
             provider_id: string;
@@ -2263,6 +2274,10 @@ export interface components {
             /** Format: date-time */
             paid_at: string | null;
             payment: components["schemas"]["Payment"];
+            /** @description a payment is open at the gateway: the price and plan cannot change (409 PAYMENT_PENDING) until it settles or closes */
+            payment_pending: boolean;
+            /** @description the plan's version: 1 at placing, +1 on every price or plan change; POST /orders/{id}/pay may name it */
+            plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
             provider_id: string;
@@ -2678,7 +2693,7 @@ export interface components {
             fee: number | null;
             id: string;
             /** @enum {string} */
-            kind: "release" | "withdrawal" | "withdrawal_returned";
+            kind: "release" | "withdrawal" | "withdrawal_returned" | "reversal" | "debt" | "debt_repayment";
             order_id: string | null;
             withdrawal_id: string | null;
         };
@@ -9479,6 +9494,8 @@ export interface operations {
                      * @enum {string}
                      */
                     channel?: "page" | "wap";
+                    /** @description the plan the buyer saw (the order's plan_version): another one is refused with 409 PLAN_CHANGED */
+                    plan_version?: number;
                 };
             };
         };
