@@ -86,6 +86,16 @@ const CODES: Record<string, (e: ApiError) => string> = {
   INTERNAL_ERROR: () => "服务器出错了",
   NETWORK: () => "连不上服务器",
   REVISIONS_EXHAUSTED: () => "所选套餐的修改次数已用完",
+  // Money seams (issue 21)
+  PAYMENT_PENDING: () => "买家的付款正在进行中，付款结束（成功或超时关闭）前不能改价",
+  PLAN_CHANGED: () => "价格或分阶段计划刚刚变了，请看清新的计划后再付款",
+  TOO_MANY_UNPAID_ORDERS: (e) => num(e.details.max_unpaid_orders) != null
+    ? `未付款的订单已有${e.details.max_unpaid_orders}个，请先付款或取消其中一些` : "未付款的订单太多，请先付款或取消其中一些",
+  ATTACHMENT_LIMIT_REACHED: (e) => num(e.details.max_attachments) != null
+    ? `每个订单最多${e.details.max_attachments}个附件` : "附件数量已达上限",
+  ORDER_CLOSED: () => "订单（或合同）已结束，不能再添加附件",
+  // Contracts (issue 23)
+  CONTRACT_SIGNED: () => "双方都已签约，条款不能再修改",
   INVALID_IMAGE: () => "图片不符合要求：须为 2MB 以内、能正常打开的 JPG/PNG/WEBP",
 };
 
