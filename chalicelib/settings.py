@@ -86,6 +86,10 @@ class Settings:
     email_verify_seconds: int = 24 * 3600
     # Trust (issue 25): the buyer's 追评 is accepted up to this long after completion.
     follow_up_window_seconds: int = 180 * 24 * 3600
+    # After-sale (issue 24): a buyer's refund request unanswered this long is granted by
+    # the sweep (退款超时); any other open proposal lapses after PROPOSAL_TTL_SECONDS.
+    refund_answer_seconds: int = 48 * 3600
+    proposal_ttl_seconds: int = 72 * 3600
     extra: dict = field(default_factory=dict)
 
     @property
@@ -146,6 +150,8 @@ def load() -> Settings:
         max_attachments=_int("MAX_ATTACHMENTS", 50),
         email_verify_seconds=_int("EMAIL_VERIFY_SECONDS", day),
         follow_up_window_seconds=_int("FOLLOW_UP_WINDOW_SECONDS", 180 * day),
+        refund_answer_seconds=_int("REFUND_ANSWER_SECONDS", 2 * day),
+        proposal_ttl_seconds=_int("PROPOSAL_TTL_SECONDS", 3 * day),
     )
 
 
