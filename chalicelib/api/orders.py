@@ -50,11 +50,11 @@ DELIVER = Obj({
 RESOLVE = Obj({
     "refund": Int(minimum=0),
     "release": Int(minimum=0),
-    "note": Str(0, 2000, multiline=True, required=False),
-    # Optional until the console sends it (issue 24 makes it required).
-    "fault": Enum(["buyer", "provider", "none"], required=False,
-                  description="whose fault the dispute was; `provider` counts in the "
-                              "provider's disputes_lost"),
+    "note": Str(0, 2000, multiline=True, required=False,
+                description="the decision's reasons, sent to both parties"),
+    "fault": Enum(["buyer", "provider", "none"],
+                  description="whose fault the dispute was (required); `provider` counts in "
+                              "the provider's disputes_lost"),
 }, name="Resolution")
 LIST_QUERY = {**PAGING, "as": Enum(["buyer", "provider"], required=False),
               "status": Enum(list(life.STATES), required=False)}
@@ -210,4 +210,4 @@ def resolve_order(req):
     b = req.body
     return orders.resolve_order(req.caller, req.params["order_id"], b["refund"], b["release"],
                                 b.get("note") or "", req.now, request_key=req.request_key,
-                                fault=b.get("fault"))
+                                fault=b["fault"])

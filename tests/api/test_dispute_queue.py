@@ -41,7 +41,7 @@ def test_disputed_orders_queue_oldest_dispute_first(api):
                                                                 third_placed]
     # Resolving takes an order out of the queue and into the resolved list.
     held = api.get(f"/orders/{second_placed}", user=BUYER).json["escrow"]["held"]
-    assert api.post(f"/admin/orders/{second_placed}/resolve", {"refund": held, "release": 0},
+    assert api.post(f"/admin/orders/{second_placed}/resolve", {"refund": held, "release": 0, "fault": "none"},
                     **AS_OPERATOR).status == 200
     assert [o["id"] for o in queue(api)["items"]] == [first_placed, third_placed]
     assert [o["id"] for o in queue(api, "?status=resolved")["items"]] == [second_placed]

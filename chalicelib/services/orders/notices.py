@@ -37,7 +37,10 @@ _NOTICES = {
                      f"服务商将价格定为 {money.yuan(int(c.params['amount']))}，确认后即可付款"),
     # Both: the one who opened it learns it is in the queue, the other that it was opened.
     life.DISPUTE: ("both", "disputed", "订单进入纠纷处理，平台小二将介入"),
-    life.RESOLVE: ("both", "resolved", "平台已裁决"),
+    # The operator's note is the decision's reasons: both parties read it.
+    life.RESOLVE: ("both", "resolved",
+                   lambda o, c: f"平台已裁决：{c.data['note']}" if c.data.get("note")
+                   else "平台已裁决"),
     life.EXPIRE: ("provider", "cancelled", "订单超时未确认，已失效"),
     life.CLOSE_UNPAID: ("buyer", "cancelled", "订单超时未付款，已关闭"),
 }
