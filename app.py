@@ -17,6 +17,8 @@ from chalicelib.api import admin_jobs, admin_orders, cors, middleware, system
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
 from chalicelib.api import channels as channels_api
+from chalicelib.api import inquiries as inquiries_api
+from chalicelib.api import contracts as contracts_api
 from chalicelib.api import messages as messages_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
@@ -24,12 +26,15 @@ from chalicelib.api import orders as orders_api
 from chalicelib.api import payments as payments_api
 from chalicelib.api import payouts as payouts_api
 from chalicelib.api import proposals as proposals_api
+from chalicelib.api import provider_documents as provider_documents_api
 from chalicelib.api import providers as providers_api
 from chalicelib.api import reviews as reviews_api
+from chalicelib.api import service_images as service_images_api
 from chalicelib.api import users as users_api
 from chalicelib.jobs import deliver_notifications as deliver_notifications_job
 from chalicelib.jobs import release_escrow as release_escrow_job
 from chalicelib.jobs import settle_payments as settle_payments_job
+from chalicelib.jobs import sweep_contracts as sweep_contracts_job
 from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
 
 cfg = settings.get()
@@ -55,11 +60,15 @@ app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(proposals_api.bp)
 app.register_blueprint(messages_api.bp)
+app.register_blueprint(inquiries_api.bp)
+app.register_blueprint(service_images_api.bp)
+app.register_blueprint(provider_documents_api.bp)
 app.register_blueprint(money_api.bp)
 app.register_blueprint(payouts_api.bp)
 app.register_blueprint(payments_api.bp)
 app.register_blueprint(admin_jobs.bp)
 app.register_blueprint(admin_orders.bp)
+app.register_blueprint(contracts_api.bp)
 
 # Read at import: the schedule is part of the deployed template.
 SWEEP_RATE_MINUTES = int(os.environ.get("SWEEP_RATE_MINUTES") or 1)
@@ -85,6 +94,11 @@ def settle_payments(event):
 @app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="deliver_notifications")
 def deliver_notifications(event):
     return deliver_notifications_job.run()
+
+
+@app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="sweep_contracts")
+def sweep_contracts(event):
+    return sweep_contracts_job.run()
 
 
 if cfg.serves_local_routes:

@@ -90,6 +90,16 @@ class Settings:
     # the sweep (退款超时); any other open proposal lapses after PROPOSAL_TTL_SECONDS.
     refund_answer_seconds: int = 48 * 3600
     proposal_ttl_seconds: int = 72 * 3600
+    # Contracts (包月合同): a statement's deadlines, in days of 24 h.
+    statement_submit_days: int = 5
+    confirm_days: int = 7
+    pay_days: int = 7
+    # Money seams (issue 21): the largest share of an order its deposit (on_accept) steps
+    # may take, how long a payment stays open at the gateway, and how many unpaid orders
+    # one buyer may hold open at once.
+    deposit_max_bps: int = 3000
+    payment_timeout_seconds: int = 900
+    max_unpaid_orders: int = 5
     extra: dict = field(default_factory=dict)
 
     @property
@@ -152,6 +162,12 @@ def load() -> Settings:
         follow_up_window_seconds=_int("FOLLOW_UP_WINDOW_SECONDS", 180 * day),
         refund_answer_seconds=_int("REFUND_ANSWER_SECONDS", 2 * day),
         proposal_ttl_seconds=_int("PROPOSAL_TTL_SECONDS", 3 * day),
+        statement_submit_days=_int("STATEMENT_SUBMIT_DAYS", 5),
+        confirm_days=_int("CONFIRM_DAYS", 7),
+        pay_days=_int("PAY_DAYS", 7),
+        deposit_max_bps=_int("DEPOSIT_MAX_BPS", 3000),
+        payment_timeout_seconds=_int("PAYMENT_TIMEOUT_SECONDS", 900),
+        max_unpaid_orders=_int("MAX_UNPAID_ORDERS", 5),
     )
 
 

@@ -47,8 +47,18 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "campaigns/by_end": ["Query"],
         "catalog_guards": ["DeleteItem", "GetItem", "PutItem"],
         "channels": ["GetItem", "UpdateItem"],
+        "contracts": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
+        "contracts/by_buyer": ["Query"],
+        "contracts/by_provider": ["Query"],
+        "contracts/by_status": ["Query"],
+        "statements": ["GetItem", "Query", "UpdateItem", *_LEDGER_AUDIT],
+        "statements/disputed": ["Query"],
         "deliverables": ["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"],
         "idempotency": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+        "inquiries": ["GetItem", "PutItem", "UpdateItem"],
+        "inquiries/by_buyer": ["Query"],
+        "inquiries/by_provider": ["Query"],
+        "inquiry_messages": ["PutItem", "Query"],
         "instructions": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
         "market_index": ["BatchWriteItem", "DeleteItem", "Query"],
         "market_index/by_best": ["Query"],
@@ -110,6 +120,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
     },
     "release_escrow": {
         "accounts": ["UpdateItem"],
+        "contracts": ["UpdateItem"],
         "instructions": ["GetItem", "UpdateItem"],
         "instructions/pending": ["Query"],
         "orders": ["UpdateItem"],
@@ -128,6 +139,9 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
     # Payments whose notification never came: ask the gateway, then settle as the
     # notification would have (fund the order, or refund money for a closed one).
     "settle_payments": {
+        "accounts": ["UpdateItem"],
+        "contracts": ["GetItem", "UpdateItem"],
+        "statements": ["GetItem", "Query", "UpdateItem"],
         "instructions": ["GetItem", "PutItem", "UpdateItem"],
         "notification_counters": ["UpdateItem"],
         "notifications": ["PutItem"],
@@ -141,10 +155,23 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "provider_stats": ["GetItem", "UpdateItem"],
         "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
     },
+    # Contracts: open statements, act on their deadlines, draw and return deposits.
+    "sweep_contracts": {
+        "contracts": ["GetItem", "UpdateItem"],
+        "contracts/due_timers": ["Query"],
+        "statements": ["GetItem", "PutItem", "Query", "UpdateItem"],
+        "statements/statement_due_timers": ["Query"],
+        "accounts": ["UpdateItem"],
+        "instructions": ["GetItem", "PutItem", "UpdateItem"],
+        "notification_counters": ["UpdateItem"],
+        "notifications": ["PutItem"],
+        "postings": ["PutItem"],
+        "stuck_items": ["UpdateItem"],
+    },
 }
 # The functions that talk to the payment gateway read its registration (app id and keys):
 # the API (pay, notifications), release_escrow (refunds, payouts), settle_payments (queries).
-GATEWAY_FUNCTIONS = (API_FUNCTION, "release_escrow", "settle_payments")
+GATEWAY_FUNCTIONS = (API_FUNCTION, "release_escrow", "settle_payments", "sweep_contracts")
 # Only the API touches the bucket (presigned URLs act with its role) and reads the
 # stage's secret (tokens, cursors); the jobs do neither.
 S3_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]

@@ -36,6 +36,7 @@ log = logging.getLogger("market.alipay")
 
 PAGE_PAY, WAP_PAY = "alipay.trade.page.pay", "alipay.trade.wap.pay"
 QUERY, REFUND = "alipay.trade.query", "alipay.trade.refund"
+CLOSE = "alipay.trade.close"
 REFUND_QUERY, TRANSFER = "alipay.trade.fastpay.refund.query", "alipay.fund.trans.uni.transfer"
 PRODUCT_CODES = {PAGE_PAY: "FAST_INSTANT_TRADE_PAY", WAP_PAY: "QUICK_WAP_WAY"}
 TIMEOUT_SECONDS = 8  # well inside API Gateway's 29 s and the sweeps' budgets
@@ -152,6 +153,19 @@ class AlipayGateway:
             raise GatewayError(f"{QUERY}: {error}") from error
         return TradeStatus(order_id, _STATUSES[raw], ref=payload.get("trade_no"),
                            amount=amount, raw_status=raw)
+
+    def close(self, order_id: str) -> bool:
+        """alipay.trade.close: the trade can no longer be paid (PAYMENT_TIMEOUT_SECONDS).
+        True when it is closed or was never opened; False when Alipay says it is no
+        longer open for another reason (paid meanwhile: ask with `query`)."""
+        payload = self._call(CLOSE, {"out_trade_no": reference(order_id)})
+        if payload.get("code") == protocol.SUCCESS_CODE:
+            return True
+        if payload.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return True  # the buyer never opened the cashier; the signed URL has expired
+        if payload.get("sub_code") == "ACQ.TRADE_STATUS_ERROR":
+            return False
+        raise GatewayError(f"{CLOSE}: {payload.get('code')} {payload.get('sub_code')}")
 
     def refund(self, payment_ref: str, amount: int, idempotency_key: str) -> str:
         request_no = reference(idempotency_key)

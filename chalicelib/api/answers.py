@@ -162,6 +162,12 @@ ORDER = Obj({
     "revision_count": count(), "delivery_count": count(), "escrow": ESCROW,
     "late_cancel_eligible": Bool(), "dispute": maybe(Free(description="reason, by, at, from_status")),
     "reviewed_by_buyer": Bool(), "reviewed_by_provider": Bool(), "version": count(),
+    # Money seams (issue 21): the plan the buyer pays is the plan the buyer saw.
+    "plan_version": count(description="the plan's version: 1 at placing, +1 on every price "
+                                       "or plan change; POST /orders/{id}/pay may name it"),
+    "payment_pending": Bool(description="a payment is open at the gateway: the price and plan "
+                                        "cannot change (409 PAYMENT_PENDING) until it settles "
+                                        "or closes"),
     **{name: when() for name in ("created_at", "updated_at", "paid_at", "accepted_at",
                                  "delivered_at", "completed_at", "closed_at")},
 }, name="Order")
@@ -199,6 +205,11 @@ BALANCE = Obj({
     "available": Int(minimum=0, maximum=MAX, description="fen the caller may withdraw"),
     "pending_withdrawal": Int(minimum=0, maximum=MAX,
                               description="fen on their way out in pending withdrawals"),
+    "debt": Int(minimum=1, maximum=MAX, required=False,
+                description="(only while something is owed) fen owed to the platform: a "
+                            "deposit reversed by a full refund "
+                            "(全额退款) that `available` could not cover; repaid from the next "
+                            "releases before `available` grows"),
     "currency": Enum(["CNY"]),
 }, name="Balance")
 LEDGER_CHECK = Obj({
@@ -223,3 +234,133 @@ TOKEN = Obj({"token": text()}, name="LocalToken")
 CLOCK = Obj({"now": DateTime()}, name="LocalClock")
 SWEEPS = Free(description="what each scheduled function did")
 SWEEPS.name = "LocalSweeps"
+
+# Before and when ordering (issue 26): inquiries, offers, and what an order was chosen with.
+PACKAGE = Obj({
+    "name": text(), "price": money(), "delivery_days": count(),
+    "revisions": maybe(count(description="null: unlimited")), "description": text(),
+}, name="Package")
+EXTRA = Obj({"name": text(), "price": money()}, name="Extra")
+
+
+class AnswerMap(Free):
+    """The requirement form's answers: up to 10 question ids, each with text (≤ 2000)."""
+
+    def clean(self, value, path, problems):
+        value = super().clean(value, path, problems)
+        if value is None:
+            return None
+        if len(value) > 10:
+            problems.add(path, "too many answers", maximum=10)
+        for key, answer in value.items():
+            if not isinstance(answer, str) or len(answer) > 2000 or len(key) > 32:
+                problems.add(f"{path}.{str(key)[:32]}", "must be text of up to 2000 characters")
+        return value
+
+    def _schema_extra(self):
+        return {"additionalProperties": {"type": "string", "maxLength": 2000},
+                "maxProperties": 10}
+
+
+_ORDER_CHOICES = {
+    "inquiry_id": maybe(text(description="the inquiry a custom offer answered")),
+    "package": maybe(Obj(dict(PACKAGE.fields), name="OrderPackage")),
+    "extras": ListOf(EXTRA, 0, 10),
+    "answers": AnswerMap(description="the requirement form: question id -> text or file id"),
+}
+ORDER.fields.update(_ORDER_CHOICES)
+PAID_ORDER.fields.update(_ORDER_CHOICES)
+INQUIRY_MESSAGE = Obj({
+    "id": text(), "inquiry_id": text(), "author": text(description="the author's user id"),
+    "role": Enum(["buyer", "provider"]), "body": text(), "at": when(),
+}, name="InquiryMessage")
+INQUIRY_SUMMARY = Obj({
+    "id": text(), "service_id": text(), "service_title": text(), "buyer_id": text(),
+    "provider_id": text(), "role": Enum(["buyer", "provider"],
+                                        description="the caller's side"),
+    "message_count": count(),
+    "first_reply_at": when(description="the provider's first message; null before it"),
+    "reply_seconds": maybe(count(description="seconds to the provider's first reply")),
+    "order_id": maybe(text(description="the latest custom offer's order")),
+    "created_at": when(), "updated_at": when(),
+}, name="InquirySummary")
+INQUIRY = Obj({**INQUIRY_SUMMARY.fields,
+               "messages": ListOf(INQUIRY_MESSAGE, 0, 1000, description="oldest first")},
+              name="Inquiry")
+OFFER = Obj({"order": ORDER}, name="OfferAnswer")
+QUESTION = Obj({"id": text(), "label": text(), "required": Bool(),
+                "kind": Enum(["text", "file"])}, name="Question")
+SERVICE.fields.update({"packages": ListOf(PACKAGE, 0, 3), "extras": ListOf(EXTRA, 0, 10),
+                       "questions": ListOf(QUESTION, 0, 10)})
+SERVICE.fields["content_html"] = text(description="content rendered from Markdown and "
+                                                  "sanitized: no script, no raw HTML, only "
+                                                  "http(s) links and the service's own pictures")
+SERVICE.fields["images"] = ListOf(
+    Obj({"image_id": text(), "url": text()}, name="ServicePicture"), 0, 30,
+    description="the service's checked pictures (content shows them as image:<id>)")
+IMAGE_TICKET = Obj({
+    "image_id": text(), "upload": Obj({"url": text(), "fields": Free()}, name="ImagePost"),
+    "max_bytes": count(), "expires_in": count(description="seconds the form stays valid"),
+    "markdown": text(description="what to write in content to show it, once checked"),
+}, name="ImageUploadTicket")
+IMAGE = Obj({"image_id": text(), "url": text(description="stable: cache it"),
+             "markdown": text()}, name="ServiceImage")
+DOCUMENT = Obj({
+    "id": text(), "kind": Enum(["business_license", "id_card", "other"]), "filename": text(),
+    "content_type": text(), "size": count(), "uploaded_at": when(),
+}, name="QualificationDocument")
+PROVIDER_PROFILE.fields["documents"] = ListOf(DOCUMENT, 0, 10, required=False,
+                                              description="the applicant's and operators' only")
+DOCUMENT_TICKET = Obj({
+    "document_id": text(), "upload": Obj({"url": text(), "fields": Free()},
+                                         name="DocumentPost"),
+    "expires_in": count(),
+}, name="DocumentUploadTicket")
+DOCUMENT_DOWNLOAD = Obj({"url": text(), "filename": text(), "expires_in": count()},
+                        name="DocumentDownload")
+# --- contracts (包月合同) -----------------------------------------------------------
+_CONTRACT_STATES = ["draft", "awaiting_deposit", "onboarding", "trial", "active", "suspended",
+                    "ending", "ended", "cancelled"]
+_STATEMENT_STATES = ["open", "submitted", "payable", "paid", "released", "disputed"]
+SCHEDULE = Obj({"agents": count(), "hours": text(example="09:00-24:00"), "shifts": count(),
+                "holidays": text()}, name="ContractSchedule")
+TERMS = Obj({
+    "period": Enum(["month", "quarter"]), "billing": Enum(["postpaid", "prepaid"]),
+    "base": money(),
+    "commission_bps": count(description="of the sales declared for a period (prepaid: 0)"),
+    "deposit": money(), "trial_days": count(), "trial_fee": money(), "notice_days": count(),
+    "schedule": SCHEDULE, "kpis": ListOf(text(), 0, 10, description="考核标准"),
+    "confidential": Bool(description="保密协议"), "breach": text(description="违约处理"),
+}, name="ContractTerms")
+CONTRACT = Obj({
+    "id": text(), "status": Enum(_CONTRACT_STATES),
+    "status_label": text(description="the state's name in Chinese (洽谈中 …)"),
+    "buyer_id": text(), "provider_id": text(), "service_id": text(),
+    "service": Obj({"title": text(), "category": maybe(text())}, name="ContractService"),
+    "requirement": text(), "terms": TERMS,
+    "signed_by": ListOf(Enum(["buyer", "provider"]), 0, 2),
+    "live_on": maybe(text(description="YYYY-MM-DD, Beijing")),
+    "ends_on": maybe(text(description="the last day served, YYYY-MM-DD")),
+    "deposit": Obj({"paid": money(), "held": money(), "used": money(), "returned": money()},
+                   name="ContractDeposit"),
+    "deadlines": Obj({"trial_ends_on": maybe(text()), "next_statement_on": maybe(text())},
+                     name="ContractDeadlines"),
+    "owed": money(),
+    "terminated": maybe(Free(description="by, reason, at")),
+    "created_at": when(), "updated_at": when(),
+    "allowed_actions": ListOf(Enum(["terms", "sign", "pay", "go-live", "terminate"]), 0, 5,
+                              description="the verbs the caller may use now "
+                                          "(PUT /contracts/{id}/terms, POST …/<verb>)"),
+}, name="Contract")
+PAID_CONTRACT = Obj({**CONTRACT.fields, "payment": PAYMENT}, name="PaidContract")
+STATEMENT = Obj({
+    "id": text(), "contract_id": text(), "status": Enum(_STATEMENT_STATES),
+    "billing": Enum(["postpaid", "prepaid"]), "kind": Enum(["trial", "regular"]),
+    "period_start": text(), "period_end": text(), "days": count(), "length": count(),
+    "base": money(), "sales": maybe(money()),
+    "commission": money(), "amount": maybe(money()), "paid": money(),
+    "paid_from_deposit": money(), "kpis": Free(), "files": ListOf(text(), 0, 50),
+    "dispute": maybe(Free()), "resolution": maybe(Free()),
+    **{name: when() for name in ("submit_by", "confirm_by", "pay_by", "paid_at", "opened_at")},
+}, name="Statement")
+PAID_STATEMENT = Obj({**STATEMENT.fields, "payment": PAYMENT}, name="PaidStatement")

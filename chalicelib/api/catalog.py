@@ -7,8 +7,9 @@ from chalice import Blueprint, Response
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
-from chalicelib.api.schema import Enum, Int, ListOf, Obj, Str
+from chalicelib.api.schema import Bool, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import choices
 from chalicelib.domain import taxonomy
 from chalicelib.services import catalog, logos, market
 
@@ -16,6 +17,31 @@ bp = Blueprint(__name__)
 
 CATEGORY_IDS = [c for c, _ in taxonomy.CATEGORIES]
 TAG_IDS = [t for t, _ in taxonomy.TAGS]
+
+
+# The menu (issue 26): packages (套餐), extras (加购) and the requirement form (需求表).
+PACKAGE = Obj({
+    "name": Str(1, choices.NAME_MAX, example="标准版"),
+    "price": Int(minimum=1, maximum=rules.MAX_PRICE, description="fen"),
+    "delivery_days": Int(minimum=choices.DELIVERY_DAYS[0], maximum=choices.DELIVERY_DAYS[1]),
+    "revisions": Int(minimum=0, maximum=choices.REVISIONS_MAX, nullable=True,
+                     description="revision requests allowed; null: unlimited"),
+    "description": Str(0, choices.DESCRIPTION_MAX, multiline=True, required=False),
+}, name="PackageInput")
+EXTRA = Obj({"name": Str(1, choices.NAME_MAX, example="加急24小时"),
+             "price": Int(minimum=1, maximum=rules.MAX_PRICE, description="fen")},
+            name="ExtraInput")
+QUESTION = Obj({
+    "id": Str(1, 32, example="logo_text"),
+    "label": Str(1, choices.LABEL_MAX, example="logo上的文字"),
+    "required": Bool(required=False),
+    "kind": Enum(list(choices.KINDS), required=False, description="default text"),
+}, name="QuestionInput")
+MENU_FIELDS = {
+    "packages": ListOf(PACKAGE, 0, choices.PACKAGES_MAX, required=False, nullable=True),
+    "extras": ListOf(EXTRA, 0, choices.EXTRAS_MAX, required=False, nullable=True),
+    "questions": ListOf(QUESTION, 0, choices.QUESTIONS_MAX, required=False, nullable=True),
+}
 
 
 def _service_fields(required: bool) -> dict:
@@ -32,6 +58,7 @@ def _service_fields(required: bool) -> dict:
         "tags": ListOf(Enum(TAG_IDS), 0, rules.MAX_TAGS, unique=True, required=False),
         "capacity": Int(minimum=1, maximum=rules.MAX_CAPACITY, required=False, nullable=True,
                         description="most open orders at once; null for no limit"),
+        **MENU_FIELDS,
     }
 
 

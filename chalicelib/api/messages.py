@@ -8,7 +8,7 @@ from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str, page_of
 from chalicelib.domain import messages as rules
 from chalicelib.domain import orders as life
-from chalicelib.services import attachments, messages
+from chalicelib.services import attachments, messages, threads
 
 bp = Blueprint(__name__)
 
@@ -70,3 +70,45 @@ def request_attachment(req):
 def download_attachment(req):
     """A presigned download of a sent file (or of the caller's own unsent upload)."""
     return attachments.download_url(req.caller, req.params["order_id"], req.params["file_id"])
+
+
+# --- the same conversation and files on a contract (包月合同) -------------------------
+# A message's `order_id` is then the contract's id: the conversation it belongs to.
+@route(bp, "/contracts/{contract_id}/messages", "POST", auth=USER, body=POST_MESSAGE,
+       status=201, response=MESSAGE, tag="contracts")
+def post_contract_message(req):
+    """留言 on a contract: its parties (an operator while a statement is disputed)."""
+    return messages.post_message(req.caller, req.params["contract_id"], body=req.body["body"],
+                                 file_ids=req.body.get("file_ids") or [], now=req.now,
+                                 request_key=req.request_key, thread=threads.CONTRACT)
+
+
+@route(bp, "/contracts/{contract_id}/messages", "GET", auth=USER, query=PAGING,
+       response=page_of(MESSAGE, "MessagePage"), tag="contracts")
+def list_contract_messages(req):
+    """The contract's conversation, oldest first (its parties and operators)."""
+    scope = f"messages:{req.params['contract_id']}"
+    limit, start_key = req.paging(scope)
+    items, last_key = messages.list_messages(req.caller, req.params["contract_id"],
+                                             limit=limit, start_key=start_key,
+                                             thread=threads.CONTRACT)
+    return page(items, encode_cursor(last_key, scope))
+
+
+@route(bp, "/contracts/{contract_id}/attachments", "POST", auth=USER, body=UPLOAD,
+       response=answers.UPLOAD, tag="contracts")
+def request_contract_attachment(req):
+    """A presigned S3 POST for one file on a contract (a message's, or a statement's
+    质检报告)."""
+    b = req.body
+    return attachments.request_upload(req.caller, req.params["contract_id"],
+                                      filename=b["filename"], content_type=b["content_type"],
+                                      size=b["size"], now=req.now, thread=threads.CONTRACT)
+
+
+@route(bp, "/contracts/{contract_id}/attachments/{file_id}", "GET", auth=USER,
+       response=answers.DOWNLOAD, tag="contracts")
+def download_contract_attachment(req):
+    """A presigned download of a sent file (or of the caller's own unsent upload)."""
+    return attachments.download_url(req.caller, req.params["contract_id"],
+                                    req.params["file_id"], thread=threads.CONTRACT)

@@ -20,10 +20,17 @@ MILESTONE = Obj({
 PLACE = Obj({
     "service_id": Str(1, 128),
     "requirement": Str(1, 5000, multiline=True, example="双十一店铺首页装修，红色主题"),
-    "due_at": DateTime(example="2026-12-01T00:00:00+00:00"),
+    "due_at": DateTime(example="2026-12-01T00:00:00+00:00", required=False,
+                       description="required unless a package is chosen (then its "
+                                   "delivery_days from now)"),
     "price": Int(minimum=1, maximum=MAX_PRICE, required=False,
                  description="only for negotiable services (the buyer's offer)"),
     "milestones": ListOf(MILESTONE, 1, 10, required=False),
+    # The service's menu (issue 26): a package's name, extras' names, the form's answers.
+    "package": Str(1, 20, required=False, description="required when the service has packages"),
+    "extras": ListOf(Str(1, 20), 0, 10, unique=True, required=False),
+    "answers": answers.AnswerMap(required=False,
+                                 description='{"<question id>": "<text or file id>"}'),
 }, name="PlaceOrder")
 PRICE = Obj({
     "amount": Int(minimum=1, maximum=MAX_PRICE, description="the new price in fen"),
@@ -37,6 +44,9 @@ PAY = Obj({
     "channel": Enum(["page", "wap"], required=False,
                     description="where the buyer pays: a desktop (page, the default) or a "
                                 "mobile browser (wap)"),
+    "plan_version": Int(minimum=1, required=False,
+                        description="the plan the buyer saw (the order's plan_version): "
+                                    "another one is refused with 409 PLAN_CHANGED"),
 }, name="PayRequest")
 UPLOAD = Obj({
     "filename": Str(1, 200, example="首页设计稿.psd"),
@@ -61,14 +71,18 @@ LIST_QUERY = {**PAGING, "as": Enum(["buyer", "provider"], required=False),
 
 
 @route(bp, "/orders", "POST",
-       response=answers.ORDER, auth=USER, body=PLACE, status=201, tag="orders")
+       response=answers.ORDER, auth=USER, body=PLACE, status=201, tag="orders",
+       errors_=["NOT_FOUND", "FORBIDDEN", "SERVICE_NOT_LISTED", "SERVICE_AT_CAPACITY",
+                "TOO_MANY_UNPAID_ORDERS", "VALIDATION_FAILED"])
 def place_order(req):
     """Order a listed service (awaiting_payment)."""
     b = req.body
     return orders.place_order(req.caller, service_id=b["service_id"],
-                              requirement=b["requirement"], due_at=b["due_at"],
+                              requirement=b["requirement"], due_at=b.get("due_at"),
                               price=b.get("price"), milestones=b.get("milestones"),
-                              now=req.now, request_key=req.request_key)
+                              now=req.now, request_key=req.request_key,
+                              package=b.get("package"), extras=b.get("extras"),
+                              answers=b.get("answers"))
 
 
 @route(bp, "/orders", "GET",
@@ -101,17 +115,21 @@ def order_events(req):
 
 
 @route(bp, "/orders/{order_id}/pay", "POST",
-       response=answers.PAID_ORDER, auth=USER, body=PAY, tag="orders")
+       response=answers.PAID_ORDER, auth=USER, body=PAY, tag="orders",
+       errors_=["INVALID_TRANSITION", "PRICE_NOT_AGREED", "PLAN_CHANGED",
+                "SERVICE_AT_CAPACITY"])
 def pay_order(req):
     """Pay the full amount into escrow (托管) through the gateway; `payment` says how. A
     negotiable price must be agreed first."""
     return orders.pay_order(req.caller, req.params["order_id"], req.now,
                             channel=req.body.get("channel") or "page",
-                            request_key=req.request_key)
+                            request_key=req.request_key,
+                            plan_version=req.body.get("plan_version"))
 
 
 @route(bp, "/orders/{order_id}/price", "POST",
-       response=answers.ORDER, auth=USER, body=PRICE, tag="orders")
+       response=answers.ORDER, auth=USER, body=PRICE, tag="orders",
+       errors_=["INVALID_TRANSITION", "PAYMENT_PENDING"])
 def set_price(req):
     """改价 while awaiting payment (negotiable orders): the provider's amount is agreed, the
     buyer's waits for the provider to confirm it (price_agreed)."""

@@ -4,6 +4,7 @@ from chalice import Blueprint
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
+from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as rules
 from chalicelib.services import payouts
 
@@ -33,7 +34,10 @@ WITHDRAWAL = Obj({
     "failure_reason": Str(0, 500, nullable=True, description="the gateway's refusal"),
 }, name="Withdrawal")
 STATEMENT_LINE = Obj({
-    "id": Str(1, 200), "kind": Enum(["release", rules.WITHDRAWAL, rules.RETURNED]),
+    "id": Str(1, 200), "kind": Enum(["release", rules.WITHDRAWAL, rules.RETURNED,
+                                           # 全额退款 (issue 21): a reversed deposit, the
+                                           # debt it left, and its repayment.
+                                           money.REVERSAL, money.DEBT, money.DEBT_REPAYMENT]),
     "amount": Int(minimum=-10**12, description="fen; positive in, negative out"),
     "currency": Enum(["CNY"]),
     "order_id": Str(1, 128, nullable=True), "withdrawal_id": Str(1, 128, nullable=True),

@@ -66,6 +66,12 @@ class InvalidLogo(DomainError):
     default_message = "the logo must be an 80x80 jpg, png or bmp of at most 50 KB"
 
 
+class InvalidImage(DomainError):
+    """A picture for a service's content that is not a jpg, png or webp of at most 2 MB."""
+    code, status = "INVALID_IMAGE", 422
+    default_message = "a picture must be a decodable jpg, png or webp of at most 2 MB"
+
+
 class ServiceIncomplete(DomainError):
     code, status, default_message = "SERVICE_INCOMPLETE", 422, "the service is not complete"
 
@@ -128,11 +134,39 @@ class PriceNotAgreed(InvalidTransition):
     default_message = "the provider has not agreed to this price yet"
 
 
+class RevisionsExhausted(InvalidTransition):
+    """The chosen package's revisions are used up (issue 26)."""
+    code, status = "REVISIONS_EXHAUSTED", 409
+    default_message = "the package's revisions are used up"
+
+
 class ProposalPending(InvalidTransition):
     """One open proposal per order: answer or withdraw it first."""
 
     code, status = "PROPOSAL_PENDING", 409
     default_message = "this order already has an open proposal"
+
+
+class PaymentPending(InvalidTransition):
+    """A payment is open at the gateway for the order's current plan: its price and plan
+    stay as the buyer is paying them until it is settled or closed."""
+
+    code, status = "PAYMENT_PENDING", 409
+    default_message = "a payment for this order is pending at the gateway"
+
+
+class PlanChanged(InvalidTransition):
+    """The buyer pays the plan they saw: the order's plan changed since (plan_version)."""
+
+    code, status = "PLAN_CHANGED", 409
+    default_message = "the price or plan changed; read the order again before paying"
+
+
+class TooManyUnpaidOrders(DomainError):
+    """One buyer holds at most MAX_UNPAID_ORDERS unpaid orders open at once."""
+
+    code, status = "TOO_MANY_UNPAID_ORDERS", 409
+    default_message = "too many unpaid orders: pay or cancel one first"
 
 
 class ProposalNotOpen(InvalidTransition):
@@ -186,3 +220,9 @@ class OrderClosed(DomainError):
 class AttachmentLimitReached(DomainError):
     code, status = "ATTACHMENT_LIMIT_REACHED", 409
     default_message = "the order has as many attachments as it may have"
+# --- contracts (包月合同) ---------------------------------------------------------
+class ContractSigned(InvalidTransition):
+    """Both parties signed: the terms are what they agreed and no longer change."""
+
+    code, status = "CONTRACT_SIGNED", 409
+    default_message = "both parties have signed: the terms can no longer change"

@@ -20,6 +20,11 @@ REVENUE = "revenue"
 ON_ACCEPT, ON_APPROVAL = "on_accept", "on_approval"
 PENDING, RELEASED, REFUNDED, SPLIT = "pending", "released", "refunded", "split"
 RELEASE, REFUND, FUND, FEE = "release", "refund", "fund", "fee"
+# A full refund (全额退款) takes back a deposit released at acceptance: the provider's part
+# (`reversal`, what its available balance cannot cover lent first from its `debt`
+# account), the platform's fee (`fee_reversal`); later releases repay the debt first.
+REVERSAL, FEE_REVERSAL, DEBT, DEBT_REPAYMENT = ("reversal", "fee_reversal", "debt",
+                                                "debt_repayment")
 MAX_STEPS = 10
 MAX_FEE_BPS = 10000  # basis points: 10000 is the whole release
 
@@ -42,8 +47,20 @@ def partial_refund_id(order_id: str, proposal_id: str) -> str:
     return f"{order_id}:refund:{proposal_id}"
 
 
-def funding_id(order_id: str) -> str:
-    return f"{order_id}:fund:all"
+def funding_id(payment_id: str) -> str:
+    """The funding posting of one payment (the first payment's id is its order's)."""
+    return f"{payment_id}:fund:all"
+
+
+def funded_payment(posting_id: str) -> str:
+    """The payment a funding posting (funding_id) books."""
+    return posting_id.removesuffix(":fund:all")
+
+
+def debt_account(provider_id: str) -> str:
+    """What a provider owes the platform (a reversed deposit its available balance could
+    not cover): a negative balance, repaid from its next releases."""
+    return f"debt:{provider_id}"
 
 
 def fee_posting_id(instruction_id: str) -> str:
@@ -98,6 +115,58 @@ def release_postings(order_id: str, provider_id: str, amount: int,
     return out
 
 
+@dataclass(frozen=True)
+class Reversal:
+    """How a released deposit step of `amount` (of which `fee` went to the platform) is
+    taken back: `from_available` of the provider's part from its available balance,
+    `borrowed` (the rest) lent from its debt account first."""
+
+    step: int
+    amount: int
+    fee: int
+    from_available: int
+    borrowed: int
+
+    def postings(self, order_id: str, provider_id: str) -> list[tuple[str, str, Posting]]:
+        """(id suffix, kind, posting) of the reversal, each only when positive."""
+        escrow, payable = escrow_account(order_id), payable_account(provider_id)
+        out = []
+        if self.borrowed:
+            out.append(("debt", DEBT, Posting(debt_account(provider_id), payable,
+                                              self.borrowed)))
+        if self.amount - self.fee:
+            out.append(("provider", REVERSAL, Posting(payable, escrow, self.amount - self.fee)))
+        if self.fee:
+            out.append(("fee", FEE_REVERSAL, Posting(REVENUE, escrow, self.fee)))
+        return out
+
+
+def plan_reversals(released: list[tuple[int, int, int]], available: int) -> list[Reversal]:
+    """Reverse deposit steps, given as (step, amount, fee), out of `available`: each
+    step's provider part comes from what is available as far as it reaches, the rest
+    is borrowed (becomes debt). A withdrawal already requested is never taken back."""
+    out, left = [], max(0, available)
+    for step, amount, fee in released:
+        if not 0 <= fee <= amount:
+            raise ValueError("a fee lies between zero and the amount")
+        net = amount - fee
+        taken = min(left, net)
+        left -= taken
+        out.append(Reversal(step, amount, fee, taken, net - taken))
+    return out
+
+
+def debt_repayment(net: int, owed: int) -> int:
+    """What of a release's `net` (the provider's part) repays its debt first."""
+    return max(0, min(net, owed))
+
+
+def released_deposits(milestones: list[dict]) -> list[int]:
+    """The on_accept steps (定金) released at acceptance: what a full refund takes back."""
+    return [i for i, s in enumerate(milestones)
+            if s["release"] == ON_ACCEPT and s["status"] == RELEASED]
+
+
 def statement_account(posting: Posting) -> str | None:
     """The account whose statement lists this posting (the postings' sparse by_account
     index): a provider's payable account when the posting moves money in or out of
@@ -114,8 +183,11 @@ def yuan(fen: int) -> str:
     return f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
-def plan_milestones(amount: int, steps: list[dict] | None, default_title: str) -> list[dict]:
-    """The order's steps: the buyer's milestones checked, or one step for the whole amount."""
+def plan_milestones(amount: int, steps: list[dict] | None, default_title: str, *,
+                    deposit_max_bps: int = MAX_FEE_BPS) -> list[dict]:
+    """The order's steps: the milestones checked, or one step for the whole amount.
+    `deposit_max_bps`: the largest share of `amount` the on_accept steps (定金) may take
+    together, since they reach the provider before any work is seen."""
     if not steps:
         return [{"title": default_title[:60], "amount": amount, "release": ON_APPROVAL,
                  "status": PENDING}]
@@ -137,10 +209,28 @@ def plan_milestones(amount: int, steps: list[dict] | None, default_title: str) -
     if not seen_approval:
         problems.append({"field": "milestones",
                          "problem": "at least one step must be released on approval"})
+    deposit = sum(s["amount"] for s in steps if s["release"] == ON_ACCEPT)
+    if deposit > amount * deposit_max_bps // MAX_FEE_BPS:
+        problems.append({"field": "milestones", "problem": "the on_accept steps (deposit) "
+                         "exceed the largest share of the amount allowed",
+                         "deposit": deposit, "max_bps": deposit_max_bps,
+                         "max_deposit": amount * deposit_max_bps // MAX_FEE_BPS})
     if problems:
         raise ValidationFailed("the milestones are invalid", errors=problems)
     return [{"title": s["title"], "amount": s["amount"], "release": s["release"],
              "status": PENDING} for s in steps]
+
+
+_WHEN = {ON_ACCEPT: "接单时结算", ON_APPROVAL: "验收后结算"}
+
+
+def describe_plan(milestones: list[dict]) -> str:
+    """The plan for people to read, each step's amount and when it is released:
+    "付款计划：①定金 ¥300.00（接单时结算）②首页 ¥700.00（验收后结算）"."""
+    marks = "①②③④⑤⑥⑦⑧⑨⑩"
+    parts = [f"{marks[i] if i < len(marks) else i + 1}{s['title']} {yuan(int(s['amount']))}"
+             f"（{_WHEN.get(s['release'], s['release'])}）" for i, s in enumerate(milestones)]
+    return "付款计划：" + "".join(parts)
 
 
 def deposit_steps(milestones: list[dict]) -> list[int]:

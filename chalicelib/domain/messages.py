@@ -12,15 +12,17 @@ from chalicelib.domain.errors import Forbidden, NotFound
 BODY_MAX = 2000
 FILES_MAX = 10
 OPERATOR_STATUSES = frozenset({life.DISPUTED, life.RESOLVED})
+OPERATOR = life.OPERATOR
 ROLE_LABELS = {life.BUYER: "买家", life.PROVIDER: "服务商", life.OPERATOR: "平台小二"}
 
 
-def check_may_write(role: str, status: str) -> None:
-    """Raise unless `role` may post (or attach a file) on an order in `status`."""
+def check_may_write(role: str, status: str, operator_may_write: bool | None = None) -> None:
+    """Raise unless `role` may post (or attach a file) on an order in `status` (on a
+    contract, `operator_may_write` says whether one of its statements is disputed)."""
     if role in (life.BUYER, life.PROVIDER):
         return
     if role == life.OPERATOR:
-        if status in OPERATOR_STATUSES:
+        if status in OPERATOR_STATUSES if operator_may_write is None else operator_may_write:
             return
         raise Forbidden("operators write on an order once it is disputed or resolved",
                         status=status)

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import (CancelNotAllowed, DomainError, Forbidden,
-                                      InvalidTransition, PriceNotAgreed, ProviderNotApproved)
+                                      InvalidTransition, PaymentPending, PriceNotAgreed,
+                                      ProviderNotApproved, RevisionsExhausted)
 
 AWAITING_PAYMENT = "awaiting_payment"
 AWAITING_PROVIDER = "awaiting_provider"
@@ -63,6 +64,9 @@ FUND = "fund"                      # gateway → escrow posting, escrow counters
 RELEASE_DEPOSIT = "release_deposit"  # release every leading on_accept step
 RELEASE_STEP = "release_step"      # release the current step, advance to the next
 REFUND_HELD = "refund_held"        # refund everything not yet released
+# 全额退款: a late cancel or a provider's cancel of work in progress also takes back the
+# deposit released at acceptance (from the provider's balance, or as its debt).
+REVERSE_DEPOSIT = "reverse_deposit"
 SPLIT = "split"                    # the operator's refund/release split of what is held
 COUNT_REVISION = "count_revision"
 RECORD_DELIVERY = "record_delivery"
@@ -88,6 +92,9 @@ LATE_CANCEL_DUE = "late_cancel_due"  # reached and not yet flagged: the sweep ma
 PRICE_AGREED = "price_agreed"      # a negotiable price is paid only once the provider agreed
 NEGOTIABLE = "negotiable"          # only a negotiable (可议价) order's price can change
 PROVIDER_APPROVED = "provider_approved"  # a suspended provider takes no new work
+# The plan a buyer pays is the plan the buyer saw: no price or plan change while a
+# payment for the current one is open at the gateway.
+NO_PAYMENT_PENDING = "no_payment_pending"
 # The buyer's review window (自动验收): once it has passed the sweep approves, and a
 # revision request or a dispute can no longer take the delivery away from it.
 REVIEW_WINDOW_OPEN = "review_window_open"
@@ -95,8 +102,11 @@ AUTO_APPROVE_DUE = "auto_approve_due"
 # The open proposal's expiry has passed: only then may the sweep grant or lapse it.
 PROPOSAL_DUE = "proposal_due"
 
+REVISIONS_LEFT = "revisions_left"  # the chosen package allows one more revision request
+
 # A refused guard is INVALID_TRANSITION unless the contract names it.
-_GUARD_ERRORS = {PRICE_AGREED: PriceNotAgreed, PROVIDER_APPROVED: ProviderNotApproved}
+_GUARD_ERRORS = {PRICE_AGREED: PriceNotAgreed, PROVIDER_APPROVED: ProviderNotApproved,
+                 REVISIONS_LEFT: RevisionsExhausted, NO_PAYMENT_PENDING: PaymentPending}
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,8 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
     (AWAITING_PAYMENT, CANCEL, BUYER): Rule(CANCELLED, (CLOSE,)),
     (AWAITING_PAYMENT, CLOSE_UNPAID, SYSTEM): Rule(CANCELLED, (CLOSE,), PAYMENT_WINDOW_PASSED),
     # 改价: either party; the buyer's amount waits for the provider's agreement.
-    **{(AWAITING_PAYMENT, SET_PRICE, role): Rule(AWAITING_PAYMENT, (CHANGE_PRICE,), NEGOTIABLE)
+    **{(AWAITING_PAYMENT, SET_PRICE, role): Rule(AWAITING_PAYMENT, (CHANGE_PRICE,),
+                                                 (NEGOTIABLE, NO_PAYMENT_PENDING))
        for role in (BUYER, PROVIDER)},
     (AWAITING_PROVIDER, ACCEPT, PROVIDER): Rule(IN_PROGRESS, (RELEASE_DEPOSIT, CHECK_PROVIDER),
                                                 (ACCEPT_WINDOW_OPEN, PROVIDER_APPROVED)),
@@ -131,12 +142,15 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
                                             AUTO_APPROVE_DUE,
                                             to_when_last_step=COMPLETED),
     (IN_REVIEW, REQUEST_REVISION, BUYER): Rule(IN_PROGRESS, (COUNT_REVISION,),
-                                               REVIEW_WINDOW_OPEN),
+                                               (REVIEW_WINDOW_OPEN, REVISIONS_LEFT)),
     # Late cancel only while the final delivery is still missing (仍未上传终稿): a
     # delivery waiting in review is the buyer's to approve or send back, not to cancel.
-    (IN_PROGRESS, CANCEL, BUYER): Rule(CANCELLED, (REFUND_HELD, CLOSE), LATE_CANCEL_REACHED),
-    # The provider may give up accepted work, refunding everything still held.
-    (IN_PROGRESS, CANCEL, PROVIDER): Rule(CANCELLED, (REFUND_HELD, CLOSE)),
+    # Full refund means full: everything but the steps the buyer approved, the deposit
+    # released at acceptance included.
+    (IN_PROGRESS, CANCEL, BUYER): Rule(CANCELLED, (REVERSE_DEPOSIT, REFUND_HELD, CLOSE),
+                                       LATE_CANCEL_REACHED),
+    # The provider may give up accepted work, refunding the same.
+    (IN_PROGRESS, CANCEL, PROVIDER): Rule(CANCELLED, (REVERSE_DEPOSIT, REFUND_HELD, CLOSE)),
     (IN_PROGRESS, MARK_LATE_CANCEL, SYSTEM): Rule(IN_PROGRESS, (FLAG_LATE_CANCEL,),
                                                   LATE_CANCEL_DUE),
     **{(state, DISPUTE, role): Rule(DISPUTED, (RECORD_DISPUTE,),
@@ -193,6 +207,8 @@ class Facts:
     price_agreed: bool = True
     negotiable: bool = False
     provider_approved: bool = False  # read only for an order awaiting its provider
+    revisions_left: bool = True  # the chosen package's revisions (none chosen: unlimited)
+    payment_pending: bool = False  # a payment for the current plan is open at the gateway
 
 
 @dataclass(frozen=True)
@@ -277,6 +293,10 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
         return facts.negotiable
     if guard == PROVIDER_APPROVED:
         return facts.provider_approved
+    if guard == REVISIONS_LEFT:
+        return facts.revisions_left
+    if guard == NO_PAYMENT_PENDING:
+        return not facts.payment_pending
     raise ValueError(f"unknown guard {guard}")
 
 

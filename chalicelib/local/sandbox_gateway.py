@@ -41,6 +41,12 @@ class SandboxGateway:
             return TradeStatus(order_id, SUCCEEDED, ref=ref, amount=amount,
                                raw_status="succeeded")
 
+    def close(self, order_id: str) -> bool:
+        """A sandbox payment succeeds at once: there is never an open trade to close."""
+        with self._lock:
+            self.calls.append(("close", order_id))
+            return order_id not in self.trades
+
     def refund(self, payment_ref: str, amount: int, idempotency_key: str) -> str:
         with self._lock:
             self.calls.append(("refund", payment_ref, amount, idempotency_key))

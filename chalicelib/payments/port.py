@@ -53,6 +53,10 @@ class PaymentGateway(Protocol):
 
     def query(self, order_id: str) -> TradeStatus: ...
 
+    def close(self, order_id: str) -> bool:
+        """Close an unpaid trade at the gateway; True: closed (or never opened)."""
+        ...
+
     def transfer(self, payout_id: str, amount: int, account: str, name: str,
                  idempotency_key: str) -> str: ...
 

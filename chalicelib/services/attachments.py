@@ -13,7 +13,7 @@ from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (AttachmentLimitReached, NotFound, OrderClosed,
                                       ValidationFailed)
-from chalicelib.services import orders
+from chalicelib.services import threads
 from chalicelib.services.deliverables import (check_content_type, download_link,
                                               safe_filename, upload_form)
 from chalicelib.storage.files import s3_client
@@ -30,14 +30,15 @@ class Unsendable(ValidationFailed):
 
 
 def request_upload(caller: Caller, order_id: str, *, filename: str, content_type: str,
-                   size: int, now: datetime) -> dict:
+                   size: int, now: datetime, thread: str = threads.ORDER) -> dict:
     """A presigned S3 POST for one message file, bound to its key, type and exact size."""
-    order = orders.load(order_id)
-    rules.check_may_write(orders.role_of(caller, order), order.status)
-    if order.status in life.CLOSED:
-        # A closed order's conversation is a record, not a store: 50 MB grants on a
-        # cancelled order would be free storage for anyone who once placed one.
-        raise OrderClosed("files are attached while the order is open", status=order.status)
+    order = threads.open_thread(caller, order_id, thread)
+    rules.check_may_write(order.role, order.status, order.operator_may_write)
+    if order.closed:
+        # A closed conversation is a record, not a store: 50 MB grants on a cancelled
+        # order would be free storage for anyone who once placed one.
+        raise OrderClosed("files are attached while the order or contract is open",
+                          status=order.status)
     check_content_type(content_type)
     limit = settings.get().max_attachments
     if _count(order.id) >= limit:
@@ -66,10 +67,11 @@ def _count(order_id: str) -> int:
     return AttachmentModel.count(order_id, consistent_read=True)
 
 
-def download_url(caller: Caller, order_id: str, file_id: str) -> dict:
+def download_url(caller: Caller, order_id: str, file_id: str,
+                 thread: str = threads.ORDER) -> dict:
     """A presigned GET of a sent file (parties, operators) or of one's own unsent upload."""
-    order = orders.load(order_id)
-    if orders.role_of(caller, order) == life.SYSTEM or not _plausible_id(file_id):
+    order = threads.open_thread(caller, order_id, thread)
+    if order.role == life.SYSTEM or not _plausible_id(file_id):
         raise NotFound("no such file")
     item = _get(order.id, file_id)
     sent = item is not None and item.message_id is not None

@@ -4,8 +4,10 @@ sweep's query answers.
 
 Whatever arrives — repeated, late, out of order, concurrent — `settle` is safe:
 - a payment already paid or voided is left alone (its record's status is conditional);
-- a confirmed amount that is not the order's changes nothing and is recorded for
+- a confirmed amount that is not what was asked changes nothing and is recorded for
   operators;
+- a confirmation of a payment that is no longer the order's (its plan or amount
+  changed, or a newer payment opened) funds nothing and is refunded once;
 - a confirmation funds escrow through the order's PAY transition (conditional on the
   order awaiting payment); if the order closed meanwhile the money is sent back
   (services.funding.void_late_payment);
@@ -18,6 +20,8 @@ from chalicelib import observability
 from chalicelib.domain import orders as life
 from chalicelib.domain.errors import InvalidRequest, InvalidTransition, NotFound
 from chalicelib.services import funding, orders, payments
+from chalicelib.services.contracts import payments as contract_payments
+from chalicelib.storage.contracts import is_contract_money
 
 log = logging.getLogger("market.payments")
 
@@ -70,15 +74,24 @@ def settle(trade: payments.TradeStatus, now: datetime) -> str:
         return NOTED
     if trade.status != payments.SUCCEEDED:
         return NOTED
+    if is_contract_money(payment.id):
+        # A contract's deposit or bill: the same exactly-once rules, the contract's move.
+        return contract_payments.settle(payment, trade, now)
     order = orders.load(payment.order_id)
-    if trade.amount != int(order.amount):
+    # What we asked the gateway for: an amount the gateway states otherwise is for a
+    # person to look at. (One that is no longer the order's amount because the plan
+    # changed is a superseded payment: confirm_funding refunds it.)
+    asked = int(payment.amount) if payment.amount is not None else int(order.amount)
+    if trade.amount != asked:
         funding.record_problem(payment.id, "amount_mismatch", {
             "gateway_ref": trade.ref, "gateway_amount": trade.amount,
-            "order_amount": int(order.amount), "gateway_status": trade.raw_status},
+            "order_amount": asked, "gateway_status": trade.raw_status},
             now, order_id=order.id)
         return MISMATCH
     try:
-        funded = orders.confirm_funding(order.id, trade.ref, trade.amount, now, read=order)
+        funded = orders.confirm_funding(
+            order.id, trade.ref, trade.amount, now, read=order, payment_id=payment.id,
+            plan_version=int(payment.plan_version) if payment.plan_version is not None else None)
     except InvalidTransition:
         return VOIDED  # the order closed meanwhile: confirm_funding sent the money back
     if funded.status in life.CLOSED:

@@ -16,6 +16,7 @@ sweep after a crash:
   credits the provider's payable head.
 """
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -25,6 +26,7 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
 from chalicelib.services import payments, payouts, stuck
 from chalicelib.storage.base import transaction
+from chalicelib.storage.contracts import ContractModel, is_contract_money, refunded
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
                                        new_posting)
 from chalicelib.storage.orders import OrderModel
@@ -90,11 +92,17 @@ def _post(ins: InstructionModel, now: datetime) -> bool:
             # held >= amount keeps escrow from ever going negative, whatever happened
             # before; the order's version is not touched so that money arriving never
             # makes a user's concurrent action fail.
-            tx.update("order", OrderModel(ins.order_id),
-                      actions=[OrderModel.escrow_held.add(-ins.amount),
-                               counter.add(ins.amount),
-                               OrderModel.escrow_instructed.add(-ins.amount)],
-                      condition=OrderModel.escrow_held >= ins.amount)
+            if is_contract_money(ins.order_id):
+                # A contract's escrow (deposit, bills) is counted on the contract.
+                tx.update("order", ContractModel(ins.order_id),
+                          actions=refunded(ins.id, ins.amount),
+                          condition=ContractModel.escrow_held >= ins.amount)
+            else:
+                tx.update("order", OrderModel(ins.order_id),
+                          actions=[OrderModel.escrow_held.add(-ins.amount),
+                                   counter.add(ins.amount),
+                                   OrderModel.escrow_instructed.add(-ins.amount)],
+                          condition=OrderModel.escrow_held >= ins.amount)
             net = ins.amount - int(ins.fee or 0)
             if ins.kind == money.RELEASE and net:
                 tx.update("account", AccountModel(money.payable_account(ins.provider_id)),
@@ -168,7 +176,82 @@ def execute_quietly(written: list[InstructionModel], now: datetime) -> set[str]:
     return done
 
 
-def release_within(tx, releases: list[InstructionModel], at: str) -> None:
+@dataclass(frozen=True)
+class Heads:
+    """A provider's available balance and debt as read before a move that changes them;
+    the move's transaction is conditional on both still being what was read."""
+
+    provider_id: str
+    available: int | None  # None: no payable head yet
+    debt_balance: int | None  # the debt account's balance (≤ 0); None: no head yet
+
+    @property
+    def owed(self) -> int:
+        return -int(self.debt_balance or 0)
+
+
+def read_heads(provider_id: str) -> Heads:
+    """The provider's payable and debt heads, read consistently."""
+    def balance(account: str) -> int | None:
+        try:
+            return int(AccountModel.get(account, consistent_read=True).balance or 0)
+        except DoesNotExist:
+            return None
+
+    return Heads(provider_id, balance(money.payable_account(provider_id)),
+                 balance(money.debt_account(provider_id)))
+
+
+def _unchanged(head: int | None):
+    return AccountModel.balance.does_not_exist() if head is None \
+        else AccountModel.balance == head
+
+
+def released_fee(order_id: str, step: int) -> int:
+    """The platform fee a released step paid (fixed on its release instruction)."""
+    try:
+        ins = InstructionModel.get(money.instruction_id(order_id, money.RELEASE, step),
+                                   consistent_read=True)
+    except DoesNotExist:
+        return 0
+    return int(ins.fee or 0)
+
+
+def reverse_within(tx, order_id: str, reversals: list, heads: Heads, at: str) -> None:
+    """Deposit reversals (全额退款) written into the transaction of the cancel that decides
+    them: per step, a done `reversal` instruction (its deterministic id makes it happen
+    once, and carries the fee the revenue gives back) and its postings — debt → payable
+    for what the available balance cannot cover, payable → escrow for the provider's
+    part, revenue → escrow for the fee. The heads move once, conditional on being what
+    was read (so the split between available and debt is exact). The caller moves the
+    order's escrow counters (released down, held up) in its own update."""
+    provider = heads.provider_id
+    for r in reversals:
+        ins_id = money.instruction_id(order_id, money.REVERSAL, r.step)
+        tx.save("reversal", InstructionModel(
+            ins_id, order_id=order_id, kind=money.REVERSAL, amount=r.amount, fee=r.fee,
+            step=r.step, provider_id=provider, status=DONE, attempts=1, created_at=at,
+            done_at=at, next_attempt_at=at), condition=InstructionModel.id.does_not_exist())
+        for suffix, kind, posting in r.postings(order_id, provider):
+            tx.save("posting", new_posting(f"{ins_id}:{suffix}", kind, posting, at,
+                                           order_id=order_id),
+                    condition=PostingModel.id.does_not_exist())
+    borrowed = sum(r.borrowed for r in reversals)
+    change = borrowed - sum(r.amount - r.fee for r in reversals)
+    if change:
+        # Never below zero: what was available is taken, the rest was borrowed.
+        tx.update("provider_available", AccountModel(money.payable_account(provider)),
+                  actions=[AccountModel.balance.add(change), AccountModel.updated_at.set(at)],
+                  condition=_unchanged(heads.available))
+    if borrowed:
+        tx.update("provider_debt", AccountModel(money.debt_account(provider)),
+                  actions=[AccountModel.balance.add(-borrowed), AccountModel.currency.set("CNY"),
+                           AccountModel.updated_at.set(at)],
+                  condition=_unchanged(heads.debt_balance))
+
+
+def release_within(tx, releases: list[InstructionModel], at: str, *,
+                   heads: Heads | None = None) -> None:
     """Releases (escrow → one provider) written into the transaction of the move that
     decides them: each instruction recorded done and its postings put, both under their
     deterministic ids (attribute_not_exists, so the same release can never be written
@@ -183,10 +266,22 @@ def release_within(tx, releases: list[InstructionModel], at: str) -> None:
         for posting in _postings(ins, at):
             tx.save("posting", posting, condition=PostingModel.id.does_not_exist())
         net += int(ins.amount) - int(ins.fee or 0)
-    if net:
+    # A provider in debt (a reversed deposit) repays it before its available balance
+    # grows: the repayment is a posting of its own, shown on its statement.
+    repay = money.debt_repayment(net, heads.owed) if heads is not None else 0
+    if repay:
+        provider = releases[0].provider_id
+        tx.save("posting", new_posting(
+            f"{releases[0].id}:{money.DEBT_REPAYMENT}", money.DEBT_REPAYMENT,
+            money.Posting(money.payable_account(provider), money.debt_account(provider), repay),
+            at, order_id=releases[0].order_id), condition=PostingModel.id.does_not_exist())
+        tx.update("provider_debt", AccountModel(money.debt_account(provider)),
+                  actions=[AccountModel.balance.add(repay), AccountModel.updated_at.set(at)],
+                  condition=_unchanged(heads.debt_balance))
+    if net - repay:
         tx.update("account", AccountModel(money.payable_account(releases[0].provider_id)),
-                  actions=[AccountModel.balance.add(net), AccountModel.currency.set("CNY"),
-                           AccountModel.updated_at.set(at)])
+                  actions=[AccountModel.balance.add(net - repay),
+                           AccountModel.currency.set("CNY"), AccountModel.updated_at.set(at)])
 
 
 def pending_instructions(now: datetime, limit: int = 100, start_key=None):

@@ -19,10 +19,12 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, ServiceAtCapacity, ServiceNotListed
+from chalicelib.domain.orders import AWAITING_PAYMENT as AWAITING_PAYMENT_STATE
 from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
 from chalicelib.services import escrow, notifications, payments
 from chalicelib.storage.base import condition_failed, transaction
+from chalicelib.storage.catalog import ServiceModel, UserModel
 from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
@@ -38,9 +40,10 @@ UNSETTLED = (PENDING, CLOSED)
 _SUBJECT_UNSAFE = str.maketrans({c: " " for c in "/=&%+#?\\"})
 
 
-def void_instruction_id(order_id: str) -> str:
-    """The refund of money that arrived after its order closed (never a milestone's)."""
-    return f"{order_id}:refund:void"
+def void_instruction_id(payment_id: str) -> str:
+    """The refund of a payment that funds nothing (its order closed, or its plan was
+    superseded): never a milestone's. The first payment's id is the order's."""
+    return f"{payment_id}:refund:void"
 
 
 def check_backoff(checks: int) -> timedelta:
@@ -51,31 +54,120 @@ def check_backoff(checks: int) -> timedelta:
 
 
 # --- starting ----------------------------------------------------------------
+def payment_id(order_id: str, seq: int) -> str:
+    """The merchant reference (Alipay's out_trade_no) of an order's `seq`-th payment: the
+    order's id for the first, as it always was; a closed or superseded trade cannot be
+    paid again, so a later payment is a new trade."""
+    return order_id if seq <= 1 else f"{order_id}_p{seq}"
+
+
 def start_payment(order: OrderModel, now: datetime, *, channel: str,
                   expires_at: datetime | None) -> payments.PaymentResult:
-    """Record the order's payment (pending) and ask the gateway to start it. Asking
-    again while it is pending starts nothing new: the gateway's trade is the order's."""
-    _record_start(order, payments.gateway_name(), now)
+    """Open the order's payment (pending) for its current plan and ask the gateway to
+    start it. Asking again while it is pending starts nothing new: the buyer is sent to
+    the same trade, which the plan cannot change under (PAYMENT_PENDING)."""
+    if not order.pending_payment:
+        # As committed (the order's version did not move, so `order` stays a valid read).
+        order.pending_payment = _open_payment(order, now)
+        order.holds_slot, order.unpaid_counted = True, False
+    pid = order.pending_payment
+    # The trade's own timeout (PAYMENT_TIMEOUT_SECONDS from when it opened, or the end
+    # of the payment window if sooner): the gateway closes it, and so does the
+    # settle_payments sweep (reconciliation.check_payment).
+    record = get(pid)
+    opened = clock.from_key(record.created_at) if record and record.created_at else now
+    expires_at = min([at for at in (expires_at, opened + timeout()) if at is not None])
     subject = (order.service.title or "order").translate(_SUBJECT_UNSAFE).strip()[:128]
-    return payments.gateway().charge(order.id, int(order.amount), f"{order.id}:charge",
+    return payments.gateway().charge(pid, int(order.amount), f"{pid}:charge",
                                      subject=subject or "order", expires_at=expires_at,
                                      channel=channel)
 
 
-def _record_start(order: OrderModel, gateway_name: str, now: datetime) -> None:
+def _open_payment(order: OrderModel, now: datetime) -> str:
+    """Record a new pending payment and mark it the order's open one, in one transaction
+    conditional on the order's version (so on the plan and amount the buyer is paying)
+    and on no payment being open: a price change and a payment cannot both win."""
+    at = clock.to_key(now)
+    seq = int(order.payment_seq or 0) + 1
+    for _ in range(_ATTEMPTS):
+        pid = payment_id(order.id, seq)
+        record = PaymentModel(pid, order_id=order.id, gateway=payments.gateway_name(),
+                              amount=int(order.amount), plan_version=int(order.plan_version or 1),
+                              status=PENDING, created_at=at, updated_at=at, checks=0,
+                              pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0)))
+        claims_slot, was_unpaid = order.holds_slot is False, bool(order.unpaid_counted)
+        tx = transaction()
+        try:
+            with tx:
+                tx.update("order", OrderModel(order.id),
+                          actions=[OrderModel.pending_payment.set(pid),
+                                   OrderModel.payment_seq.set(seq),
+                                   OrderModel.holds_slot.set(True),
+                                   OrderModel.unpaid_counted.set(False)],
+                          condition=(OrderModel.version == int(order.version))
+                          & OrderModel.pending_payment.does_not_exist())
+                tx.save("payment", record, condition=PaymentModel.id.does_not_exist())
+                if claims_slot:
+                    # Capacity counts money: a payment pending at the gateway takes the
+                    # slot, in the write that opens it, before any charge is asked for.
+                    tx.update("service", ServiceModel(order.service_id),
+                              actions=[ServiceModel.open_orders.add(1)],
+                              condition=ServiceModel.id.exists() & (
+                                  ServiceModel.capacity.does_not_exist()
+                                  | (ServiceModel.open_orders < ServiceModel.capacity)))
+                if was_unpaid:
+                    # A payment pending is no longer an unpaid order (MAX_UNPAID_ORDERS).
+                    tx.update("buyer", UserModel(order.buyer_id),
+                              actions=[UserModel.unpaid_orders.add(-1)])
+            return pid
+        except TransactWriteError as error:
+            refusal = tx.refusal(error)
+            if refusal.failed("service"):
+                fresh = _service(order.service_id)
+                if fresh is None:
+                    raise ServiceNotListed()
+                raise ServiceAtCapacity(capacity=int(fresh.capacity or 0))
+            if refusal.failed("order"):
+                # Moved meanwhile: another click opened the payment for this same plan
+                # (the buyer goes to that trade), or the order changed (decide again).
+                fresh = OrderModel.get(order.id, consistent_read=True)
+                if fresh.version == order.version and fresh.pending_payment:
+                    return fresh.pending_payment
+                raise Conflict()
+            if refusal.failed("payment"):
+                seq += 1  # that reference was taken before sequences were counted
+                continue
+            if not refusal.conflict:
+                raise
+    raise Conflict()
+
+
+def _service(service_id: str) -> ServiceModel | None:
+    try:
+        return ServiceModel.get(service_id, consistent_read=True)
+    except ServiceModel.DoesNotExist:
+        return None
+
+
+def start_charge(trade_id: str, amount: int, subject: str, now: datetime, *, channel: str,
+                 expires_at: datetime | None = None) -> payments.PaymentResult:
+    """A payment that is not an order's (a contract's deposit or bill, `trade_id` its
+    merchant reference): recorded pending before the gateway is asked, as orders' are,
+    so the same notification and reconciliation paths settle it."""
     at = clock.to_key(now)
     try:
-        PaymentModel(order.id, order_id=order.id, gateway=gateway_name,
-                     amount=int(order.amount), status=PENDING, created_at=at, updated_at=at,
-                     checks=0, pending_pk=PENDING_PK,
-                     check_at=clock.to_key(now + check_backoff(0))).save(
+        PaymentModel(trade_id, order_id=trade_id, gateway=payments.gateway_name(),
+                     amount=amount, status=PENDING, created_at=at, updated_at=at, checks=0,
+                     pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0))).save(
             condition=PaymentModel.id.does_not_exist())
     except PutError as error:
         if not condition_failed(error):
             raise
-        # Started before: the buyer is sent to pay the same trade again.
-        _update_quietly(order.id, [PaymentModel.updated_at.set(at)],
-                        PaymentModel.status == PENDING)
+        _update_quietly(trade_id, [PaymentModel.updated_at.set(at)], PaymentModel.status == PENDING)
+    subject = (subject or "contract").translate(_SUBJECT_UNSAFE).strip()[:128]
+    return payments.gateway().charge(trade_id, amount, f"{trade_id}:charge",
+                                     subject=subject or "contract", expires_at=expires_at,
+                                     channel=channel)
 
 
 def present_payment(result: payments.PaymentResult) -> dict:
@@ -105,12 +197,13 @@ def _gateway_facts(trade: payments.TradeStatus, at: str) -> list:
     return actions
 
 
-def mark_paid(order_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
-    """The order's escrow is funded with this payment: settled (False if it already was)."""
+def mark_paid(payment_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
+    """The order's escrow is funded with this payment: settled (False if it already was).
+    A record made before payments were numbered has no order id: its id is the order's."""
     at = clock.to_key(now)
-    return _update_quietly(order_id, _gateway_facts(trade, at) + [
+    return _update_quietly(payment_id, _gateway_facts(trade, at) + [
         PaymentModel.status.set(PAID), PaymentModel.settled_at.set(at),
-        PaymentModel.order_id.set(order_id),
+        PaymentModel.order_id.set(PaymentModel.order_id | payment_id),
         PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
         PaymentModel.created_at.set(PaymentModel.created_at | at),
         PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],
@@ -124,16 +217,65 @@ def mark_closed(payment_id: str, trade: payments.TradeStatus, now: datetime) -> 
         PaymentModel.check_at.remove()], PaymentModel.status == PENDING)
 
 
+def timeout() -> timedelta:
+    """How long a payment stays open at the gateway (PAYMENT_TIMEOUT_SECONDS)."""
+    return timedelta(seconds=settings.get().payment_timeout_seconds)
+
+
+def times_out_at(payment: PaymentModel) -> datetime:
+    return clock.from_key(payment.created_at) + timeout()
+
+
 def defer_check(payment: PaymentModel, trade: payments.TradeStatus | None,
                 now: datetime) -> bool:
-    """Not settled yet: ask the gateway again later (backoff)."""
+    """Not settled yet: ask the gateway again later (backoff), and no later than when
+    the payment times out, so the trade is closed on time."""
     checks = int(payment.checks or 0) + 1
     actions = ([PaymentModel.updated_at.set(clock.to_key(now))] if trade is None
                else _gateway_facts(trade, clock.to_key(now)))
+    next_check = now + check_backoff(checks)
+    if payment.created_at and now < times_out_at(payment):
+        next_check = min(next_check, times_out_at(payment))
     return _update_quietly(payment.id, actions + [
-        PaymentModel.checks.set(checks),
-        PaymentModel.check_at.set(clock.to_key(now + check_backoff(checks)))],
+        PaymentModel.checks.set(checks), PaymentModel.check_at.set(clock.to_key(next_check))],
         PaymentModel.status == PENDING)
+
+
+def close_timed_out(payment: PaymentModel, trade: payments.TradeStatus, now: datetime) -> bool:
+    """The gateway closed the order's open payment at its timeout: the order can be paid
+    again (a new trade), its capacity slot is given back and it counts as unpaid again,
+    all in one transaction conditional on the payment still being the order's open one
+    (False when it no longer is: then only the record is closed)."""
+    at = clock.to_key(now)
+    order = OrderModel.get(payment.order_id, consistent_read=True)
+    if order.pending_payment != payment.id:
+        return mark_closed(payment.id, trade, now)
+    tx = transaction()
+    try:
+        with tx:
+            tx.update("payment", PaymentModel(payment.id), actions=_gateway_facts(trade, at) + [
+                PaymentModel.status.set(CLOSED), PaymentModel.pending_pk.remove(),
+                PaymentModel.check_at.remove()], condition=PaymentModel.status == PENDING)
+            tx.update("order", OrderModel(order.id),
+                      actions=[OrderModel.pending_payment.remove(),
+                               OrderModel.holds_slot.set(False),
+                               OrderModel.unpaid_counted.set(True)],
+                      condition=(OrderModel.pending_payment == payment.id)
+                      & (OrderModel.status == AWAITING_PAYMENT_STATE))
+            if order.holds_slot is not False:
+                tx.update("service", ServiceModel(order.service_id),
+                          actions=[ServiceModel.open_orders.add(-1)],
+                          condition=ServiceModel.open_orders > 0)
+            tx.update("buyer", UserModel(order.buyer_id),
+                      actions=[UserModel.unpaid_orders.add(1)])
+        return True
+    except TransactWriteError as error:
+        refusal = tx.refusal(error)
+        if refusal.failed("order"):
+            return mark_closed(payment.id, trade, now)  # paid or closed meanwhile
+        if refusal.failed("payment") or refusal.conflict:
+            return False  # settled meanwhile, or contended: the sweep looks again
+        raise
 
 
 def record_problem(payment_id: str, kind: str, detail: dict, now: datetime, *,
@@ -171,14 +313,33 @@ def _update_quietly(payment_id: str, actions: list, condition) -> bool:
         return False
 
 
-# --- money for an order that closed meanwhile --------------------------------------
-def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
+# --- money that must go back --------------------------------------------------------
+def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime, *,
+                      payment_id: str | None = None) -> bool:
     """The gateway took the buyer's money for an order that is closed: book it into the
     order's escrow and send it straight back, exactly once (False if done before)."""
+    # Closed and never funded: the money is this order's only payment.
+    return _void(order_id, payment_id or order_id, trade, now,
+                 OrderModel.status.is_in(*CLOSED_ORDER_STATES)
+                 & OrderModel.payment_ref.does_not_exist(), sets_ref=True)
+
+
+def void_superseded_payment(order_id: str, payment_id: str, trade: payments.TradeStatus,
+                            now: datetime) -> bool:
+    """The gateway confirmed a payment that is no longer the order's (its plan or amount
+    changed, or a newer payment was opened): it funds nothing and goes straight back,
+    exactly once (False if done before). Superseded is for good — plan versions and
+    payment numbers only grow — so the order needs no condition beyond existing; the
+    payment record's status and the deterministic ids make it happen once."""
+    return _void(order_id, payment_id, trade, now, OrderModel.id.exists(), sets_ref=False)
+
+
+def _void(order_id: str, pid: str, trade: payments.TradeStatus, now: datetime,
+          order_condition, *, sets_ref: bool) -> bool:
     order = OrderModel.get(order_id, consistent_read=True)
     amount, at = int(trade.amount), clock.to_key(now)
     refund = InstructionModel(
-        void_instruction_id(order_id), order_id=order_id, kind=money.REFUND, amount=amount,
+        void_instruction_id(pid), order_id=order_id, kind=money.REFUND, amount=amount,
         step=None, provider_id=order.provider_id, payment_ref=trade.ref, status="pending",
         attempts=0, created_at=at, pending_pk=INSTRUCTION_PENDING_PK, next_attempt_at=at)
     posting = money.posting_for(money.FUND, order_id, order.provider_id, amount)
@@ -186,7 +347,7 @@ def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime)
         tx = transaction()
         try:
             with tx:
-                tx.update("payment", PaymentModel(order_id), actions=_gateway_facts(trade, at) + [
+                tx.update("payment", PaymentModel(pid), actions=_gateway_facts(trade, at) + [
                     PaymentModel.status.set(VOIDED), PaymentModel.settled_at.set(at),
                     PaymentModel.order_id.set(order_id),
                     PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
@@ -194,21 +355,19 @@ def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime)
                     PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],
                     condition=PaymentModel.status.does_not_exist()
                     | PaymentModel.status.is_in(*UNSETTLED))
-                tx.save("posting", PostingModel(money.funding_id(order_id),
+                tx.save("posting", PostingModel(money.funding_id(pid),
                                                 from_account=posting.from_account,
                                                 to_account=posting.to_account, amount=amount,
                                                 order_id=order_id, kind=money.FUND, at=at,
                                                 account=money.statement_account(posting)),
                         condition=PostingModel.id.does_not_exist())
-                # Closed and never funded: the money is this order's only payment. The
-                # version is left alone, like every money movement after a decision.
+                # The version is left alone, like every money movement after a decision.
                 tx.update("order", OrderModel(order_id),
                           actions=[OrderModel.escrow_funded.add(amount),
                                    OrderModel.escrow_held.add(amount),
                                    OrderModel.escrow_instructed.add(amount),
-                                   OrderModel.payment_ref.set(trade.ref)],
-                          condition=OrderModel.status.is_in(*CLOSED_ORDER_STATES)
-                          & OrderModel.payment_ref.does_not_exist())
+                                   *([OrderModel.payment_ref.set(trade.ref)] if sets_ref else [])],
+                          condition=order_condition)
                 tx.save("refund", refund, condition=InstructionModel.id.does_not_exist())
             break
         except TransactWriteError as error:
@@ -216,33 +375,34 @@ def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime)
             if refusal.failed("payment"):
                 # Settled by a concurrent confirmation of the same payment — or this is
                 # a second payment for one order, which only a person can sort out.
-                settled = get(order_id)
+                settled = get(pid)
                 if settled is not None and settled.gateway_ref not in (None, trade.ref):
-                    _paid_twice(order_id, trade, settled.gateway_ref, now)
+                    _paid_twice(pid, order_id, trade, settled.gateway_ref, now)
                 return False
             if refusal.failed("order") or refusal.failed("posting"):
                 # The order took a payment already (funded, or voided before).
                 fresh = OrderModel.get(order_id, consistent_read=True)
                 if fresh.payment_ref != trade.ref:
-                    _paid_twice(order_id, trade, fresh.payment_ref, now)
+                    _paid_twice(pid, order_id, trade, fresh.payment_ref, now)
                 return False
             if not refusal.conflict:
                 raise
     else:
         # Still contended: the gateway repeats its notification (409), or the sweep asks.
         raise Conflict()
-    log.warning("order %s closed before its payment %s arrived: refunding %s", order_id,
+    why = "订单已关闭" if sets_ref else "订单的价格或付款计划已变更"
+    log.warning("order %s: payment %s (%s) is not the order's: refunding %s", order_id, pid,
                 trade.ref, amount)
     escrow.execute_quietly([refund], now)
     notifications.notify(order.buyer_id, "refunded", order_id=order_id,
                          service_id=order.service_id,
-                         text=f"{order.service.title}：订单已关闭，到账的 {amount} 分将原路退回",
+                         text=f"{order.service.title}：{why}，到账的 {money.yuan(amount)} 将原路退回",
                          now=now)
     return True
 
 
-def _paid_twice(order_id: str, trade: payments.TradeStatus, booked_ref: str | None,
+def _paid_twice(pid: str, order_id: str, trade: payments.TradeStatus, booked_ref: str | None,
                 now: datetime) -> None:
-    record_problem(order_id, "paid_twice", {"gateway_ref": trade.ref, "amount": trade.amount,
-                                            "booked_gateway_ref": booked_ref},
+    record_problem(pid, "paid_twice", {"gateway_ref": trade.ref, "amount": trade.amount,
+                                       "booked_gateway_ref": booked_ref},
                    now, order_id=order_id)

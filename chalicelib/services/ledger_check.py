@@ -5,6 +5,7 @@ else."""
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
 from chalicelib.domain.orders import CLOSED
+from chalicelib.services.contracts import audit as contract_audit
 from chalicelib.storage.ledger import AccountModel, InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.payouts import WithdrawalModel
@@ -27,6 +28,8 @@ def check_ledger() -> dict:
     for ins in InstructionModel.scan(consistent_read=True):
         if ins.status == "done" and ins.kind == money.RELEASE:
             fees += int(ins.fee or 0)
+        elif ins.status == "done" and ins.kind == money.REVERSAL:
+            fees -= int(ins.fee or 0)  # a reversed deposit's fee went back to escrow
         if ins.status != "done":
             pending.setdefault(ins.order_id, []).append(
                 {"id": ins.id, "kind": ins.kind, "amount": int(ins.amount), "status": ins.status})
@@ -61,7 +64,12 @@ def check_ledger() -> dict:
             violations.append({"kind": f"{_head_kind(head.id)}_differs_from_postings",
                                "account": head.id, "balance": int(head.balance),
                                "postings": from_postings})
-        if int(head.balance) < 0:
+        # A debt account holds what its provider owes: never positive. Every other
+        # head is what the platform owes: never negative.
+        if _head_kind(head.id) == "debt" and int(head.balance) > 0:
+            violations.append({"kind": "debt_positive", "account": head.id,
+                               "balance": int(head.balance)})
+        elif _head_kind(head.id) != "debt" and int(head.balance) < 0:
             violations.append({"kind": "account_negative", "account": head.id,
                                "balance": int(head.balance)})
     for account, amount in balances.items():
@@ -70,6 +78,7 @@ def check_ledger() -> dict:
                                "account": account, "postings": amount})
 
     violations += _withdrawal_problems(balances, {p.id: p for p in postings})
+    violations += contract_audit.problems(balances)
 
     return {"accounts": len(balances), "sum": total, "revenue": revenue,
             "violations": violations,
@@ -106,4 +115,4 @@ def _withdrawal_problems(balances: dict, postings: dict) -> list[dict]:
 def _head_kind(account: str) -> str | None:
     """Accounts that keep a head item (a balance conditions can test), by kind."""
     kind = account.split(":", 1)[0]
-    return kind if kind in ("payable", "withdrawing") else None
+    return kind if kind in ("payable", "withdrawing", "debt") else None

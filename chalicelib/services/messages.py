@@ -1,4 +1,5 @@
-"""Messages (留言) on an order: posting one, and reading the conversation oldest first.
+"""Messages (留言) on an order or a contract (services.threads): posting one, and reading
+the conversation oldest first.
 
 Posting is one TransactWrite: the message (its id new, or derived from the request's
 Idempotency-Key), each attached file marked as sent by it (conditioned on being unsent
@@ -14,7 +15,7 @@ from chalicelib.domain import messages as rules
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.services import attachments, notifications, orders
+from chalicelib.services import attachments, notifications, threads
 from chalicelib.storage.base import transaction
 from chalicelib.storage.messages import MessageModel
 
@@ -23,11 +24,12 @@ SNIPPET = 60  # characters of the body a notice quotes
 
 
 def post_message(caller: Caller, order_id: str, *, body: str, file_ids: list[str],
-                 now: datetime, request_key: str | None = None) -> dict:
+                 now: datetime, request_key: str | None = None,
+                 thread: str = threads.ORDER) -> dict:
     """Post on an order; the other party (both parties, for an operator) is notified."""
-    order = orders.load(order_id)
-    role = orders.role_of(caller, order)
-    rules.check_may_write(role, order.status)
+    order = threads.open_thread(caller, order_id, thread)
+    role = order.role
+    rules.check_may_write(role, order.status, order.operator_may_write)
     message_id, earlier = _message_id(caller, order.id, now, request_key)
     if earlier is not None:
         return present(earlier)  # this request's first try committed; its answer was lost
@@ -66,10 +68,11 @@ def post_message(caller: Caller, order_id: str, *, body: str, file_ids: list[str
     raise Conflict()
 
 
-def list_messages(caller: Caller, order_id: str, *, limit: int, start_key):
+def list_messages(caller: Caller, order_id: str, *, limit: int, start_key,
+                  thread: str = threads.ORDER):
     """The order's messages, oldest first, for its parties and operators."""
-    order = orders.load(order_id)
-    if orders.role_of(caller, order) == life.SYSTEM:
+    order = threads.open_thread(caller, order_id, thread)
+    if order.role == life.SYSTEM:
         raise NotFound("no such order")
     result = MessageModel.by_time.query(order.id, consistent_read=True, limit=limit,
                                         last_evaluated_key=start_key)
@@ -120,4 +123,4 @@ def _find(order_id: str, message_id: str) -> MessageModel | None:
 
 def _notice_text(order, role: str, body: str) -> str:
     snippet = body if len(body) <= SNIPPET else body[:SNIPPET] + "…"
-    return f"{order.service.title}：{rules.ROLE_LABELS[role]}留言：{snippet}"
+    return f"{order.title}：{rules.ROLE_LABELS[role]}留言：{snippet}"

@@ -21,7 +21,7 @@ from chalicelib.domain import payouts as rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (Conflict, InsufficientBalance, NotFound,
                                       PayoutAccountRequired, ProviderNotApproved)
-from chalicelib.domain.escrow import payable_account
+from chalicelib.domain.escrow import debt_account, payable_account
 from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib.services import payments
 from chalicelib.storage.base import connection, transaction
@@ -196,14 +196,20 @@ def _settle(ins: InstructionModel, withdrawal: WithdrawalModel, outcome: str, no
 
 # --- what the caller sees ------------------------------------------------------------
 def balance(caller: Caller) -> dict:
-    """What the ledger owes the caller: `available` to withdraw and `pending_withdrawal`."""
+    """What the ledger owes the caller (`available` to withdraw, `pending_withdrawal`) and
+    what the caller owes it (`debt`)."""
     # One consistent snapshot of both heads: read apart, a withdrawal committed between
     # the two reads would show its money twice, or not at all.
     with TransactGet(connection=connection()) as tx:
         heads = [tx.get(AccountModel, payable_account(caller.user_id)),
-                 tx.get(AccountModel, rules.withdrawing_account(caller.user_id))]
-    available, pending = (_balance(head) for head in heads)
-    return {"available": available, "pending_withdrawal": pending, "currency": "CNY"}
+                 tx.get(AccountModel, rules.withdrawing_account(caller.user_id)),
+                 tx.get(AccountModel, debt_account(caller.user_id))]
+    available, pending, debt = (_balance(head) for head in heads)
+    # `debt`: a reversed deposit the available balance could not cover (全额退款), repaid
+    # from the next releases before `available` grows. Shown only while something is
+    # owed, so the answer of a provider who owes nothing is what it always was.
+    return {"available": available, "pending_withdrawal": pending,
+            **({"debt": -debt} if debt else {}), "currency": "CNY"}
 
 
 def _balance(head) -> int:

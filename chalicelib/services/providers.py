@@ -11,7 +11,7 @@ from chalicelib.domain.errors import InvalidState, NotFound
 
 # Suspension delists: providers → catalog, one way. The catalog reads providers through
 # storage (`get_provider`), never through this module.
-from chalicelib.services import catalog, provider_stats
+from chalicelib.services import catalog, provider_documents, provider_stats
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ProviderModel, get_provider
 
@@ -141,4 +141,5 @@ def own_view(p: ProviderModel) -> dict:
     return {**public_view(p), "contact": p.contact,
             "trial_listed_count": int(p.trial_listed_count or 0), "reason": p.reason,
             "applied_at": clock.key_to_iso(p.applied_at),
-            "decided_at": clock.key_to_iso(p.decided_at), "decided_by": p.decided_by}
+            "decided_at": clock.key_to_iso(p.decided_at), "decided_by": p.decided_by,
+            "documents": provider_documents.documents_of(p)}

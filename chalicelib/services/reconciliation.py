@@ -16,6 +16,7 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.services import confirmations, funding, orders, payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
+from chalicelib.storage.contracts import is_contract_money
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.payments import PENDING_PK, PaymentModel
 
@@ -45,7 +46,22 @@ def check_payment(payment_id: str, now: datetime) -> str:
     if trade.status in (payments.SUCCEEDED, payments.CLOSED):
         outcome = confirmations.settle(trade, now)
         return "skipped" if outcome in (confirmations.MISMATCH, confirmations.UNKNOWN) else "moved"
+    if is_contract_money(payment.id):
+        # A contract's deposit or bill stays payable: asked again until the gateway
+        # settles or closes it.
+        funding.defer_check(payment, trade, now)
+        return "skipped"
     order = orders.load(payment.order_id)
+    if order.pending_payment == payment.id and now >= funding.times_out_at(payment):
+        # PAYMENT_TIMEOUT_SECONDS passed unpaid: close the trade at the gateway, then the
+        # order may be paid again; a confirmation that still comes is refunded.
+        if payments.gateway().close(payment.id):
+            funding.close_timed_out(payment, trade, now)
+            return "moved"
+        paid = payments.gateway().query(payment.id)  # paid just before the close
+        if paid.status in (payments.SUCCEEDED, payments.CLOSED):
+            confirmations.settle(paid, now)
+            return "moved"
     payable_until = clock.from_key(order.created_at) + orders.windows().payment + GRACE
     if order.status != life.AWAITING_PAYMENT and (trade.status == payments.MISSING
                                                   or now >= payable_until):
@@ -68,13 +84,20 @@ def defer_after_failure(payment_id: str, now: datetime) -> bool:
 def report(now: datetime) -> dict:
     """Every gateway payment record against the ledger; every mismatch listed."""
     records = list(PaymentModel.scan(consistent_read=True))
-    funded, refunded = {}, {}
+    funded, refunded, by_payment = {}, {}, {}
     for posting in PostingModel.scan(consistent_read=True):
         if posting.kind == money.FUND:
             funded[posting.order_id] = funded.get(posting.order_id, 0) + int(posting.amount)
+            paid_by = money.funded_payment(posting.id)
+            by_payment[paid_by] = by_payment.get(paid_by, 0) + int(posting.amount)
         elif posting.kind == money.REFUND:
             refunded[posting.order_id] = refunded.get(posting.order_id, 0) + int(posting.amount)
-    by_order = {r.order_id: r for r in records if r.order_id}
+    # The payment that funded each order: the one the order's payment_ref names, else
+    # its only one (an order may have several: superseded or timed-out ones, voided).
+    by_order = {}
+    for r in records:
+        if r.order_id and (r.order_id not in by_order or r.status == funding.PAID):
+            by_order[r.order_id] = r
     mismatches, counts = [], {}
     totals = {"gateway_paid": 0, "ledger_funded": sum(funded.values()),
               "ledger_refunded": sum(refunded.values())}
@@ -82,7 +105,7 @@ def report(now: datetime) -> dict:
         counts[record.status] = counts.get(record.status, 0) + 1
         if record.status in (funding.PAID, funding.VOIDED):
             totals["gateway_paid"] += int(record.gateway_amount or record.amount or 0)
-        mismatches += _record_mismatches(record, funded, now)
+        mismatches += _record_mismatches(record, by_payment, now)
     for order in OrderModel.scan(consistent_read=True, attributes_to_get=[
             "id", "status", "payment_ref", "escrow_funded"]):
         if funded.get(order.id) and order.id not in by_order:
@@ -108,14 +131,14 @@ def _record_mismatches(record: PaymentModel, funded: dict, now: datetime) -> lis
         out.append({**base, "kind": record.problem, "detail": detail,
                     "times": int(record.problem_count or 1),
                     "at": clock.key_to_iso(record.problem_at)})
-    booked = funded.get(record.order_id, 0) if record.order_id else 0
+    booked = funded.get(record.id, 0)  # what the ledger booked for this very payment
     paid = int(record.gateway_amount if record.gateway_amount is not None else record.amount or 0)
     if record.status in (funding.PAID, funding.VOIDED) and booked != paid:
         out.append({**base, "kind": "paid_not_funded" if not booked else "funded_amount_differs",
                     "gateway_amount": paid, "ledger_funded": booked})
     if record.status == funding.VOIDED:
         try:
-            refund = InstructionModel.get(funding.void_instruction_id(record.order_id),
+            refund = InstructionModel.get(funding.void_instruction_id(record.id),
                                           consistent_read=True)
             refund_status = refund.status
         except InstructionModel.DoesNotExist:

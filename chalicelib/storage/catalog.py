@@ -12,7 +12,7 @@ Access patterns (see README):
 - campaigns by end time ..................... campaigns.by_end: kind, ends_at
 - ended campaigns not yet swept (sparse) .... campaigns.by_pending_end: kind, pending_end
 """
-from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute,
+from pynamodb.attributes import (UnicodeSetAttribute, BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute,
                                  UnicodeAttribute)
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -55,6 +55,8 @@ class ProviderModel(Model):
     ratings_neutral = NumberAttribute(default=0)
     ratings_bad = NumberAttribute(default=0)
     version = NumberAttribute(default=0)
+    # Qualification documents (services.provider_documents): plain maps, at most 10.
+    documents = ListAttribute(null=True)
 
     by_status = ProvidersByStatus()
 
@@ -133,6 +135,13 @@ class ServiceModel(Model):
     featured_by = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
     extra = MapAttribute(default=dict)
+    # The menu (issue 26): packages, extras and the requirement form's questions, each a
+    # list of plain maps (domain.choices); a null field is left out of its map.
+    packages = ListAttribute(null=True)
+    extras = ListAttribute(null=True)
+    questions = ListAttribute(null=True)
+    # Checked pictures for the content: "<image id>=<S3 key>" (services.catalog.images).
+    images = UnicodeSetAttribute(null=True)
 
     # Set only while listed, so the duplicate check and a suspension read the (at most
     # eleven) listed services of a provider rather than every draft it ever wrote.
@@ -155,6 +164,9 @@ class UserModel(Model):
     ratings_good = NumberAttribute(default=0)
     ratings_neutral = NumberAttribute(default=0)
     ratings_bad = NumberAttribute(default=0)
+    # Orders awaiting payment with no payment pending (MAX_UNPAID_ORDERS), moved in the
+    # transactions that place, start paying or close them.
+    unpaid_orders = NumberAttribute(null=True)
 
 
 @table("catalog_guards")

@@ -3,6 +3,7 @@ from chalicelib.storage import (  # noqa: F401 - importing a module registers it
     catalog,
     channels,
     idempotency,
+    inquiries,
     ledger,
     market,
     messages,
@@ -13,4 +14,5 @@ from chalicelib.storage import (  # noqa: F401 - importing a module registers it
     proposals,
     reviews,
     sweeps,
+    contracts,
 )

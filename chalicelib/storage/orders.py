@@ -190,6 +190,24 @@ class OrderModel(Model):
     # (granted then, 退款超时) rather than lapsing: timers, so they live on the order.
     proposal_expires_at = UnicodeAttribute(null=True)
     refund_request_open = BooleanAttribute(null=True)
+    # Before and when ordering (issue 26): the inquiry a custom offer answered, and the
+    # package, extras and requirement-form answers chosen, as they were when ordered.
+    inquiry_id = UnicodeAttribute(null=True)
+    package = MapAttribute(null=True)  # name, price, delivery_days, revisions, description
+    extras = ListAttribute(of=MapAttribute, null=True)  # [{name, price}]
+    answers = MapAttribute(null=True)  # question id -> text or attachment file id
+    # The plan the buyer pays (issue 21): bumped by every price or plan change; a payment
+    # funds the order only for the version it was started for (None: placed before, 1).
+    plan_version = NumberAttribute(null=True)
+    # The payment open at the gateway (its merchant reference, storage.payments), while
+    # it is; `payment_seq` counts the payments started, naming the next one.
+    pending_payment = UnicodeAttribute(null=True)
+    payment_seq = NumberAttribute(null=True)
+    # Whether the order holds one of its service's capacity slots (taken when a payment
+    # starts; None: placed when placing took it) and counts among its buyer's unpaid
+    # orders (UserModel.unpaid_orders).
+    holds_slot = BooleanAttribute(null=True)
+    unpaid_counted = BooleanAttribute(null=True)
 
     by_buyer = OrdersByBuyer()
     by_provider = OrdersByProvider()

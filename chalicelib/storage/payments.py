@@ -55,6 +55,7 @@ class PaymentModel(Model):
     order_id = UnicodeAttribute(null=True)
     gateway = UnicodeAttribute()
     amount = NumberAttribute(null=True)  # fen we asked for
+    plan_version = NumberAttribute(null=True)  # the order's plan it pays (None: the first)
     currency = UnicodeAttribute(default="CNY")
     status = UnicodeAttribute()
     gateway_ref = UnicodeAttribute(null=True)  # Alipay's trade_no

@@ -42,9 +42,9 @@ def test_pay_answers_a_signed_redirect_and_the_order_waits(api, alipay):
     assert biz["out_trade_no"] == oid and biz["total_amount"] == "500.00"
     assert biz["product_code"] == "FAST_INSTANT_TRADE_PAY"
     assert "/" not in biz["subject"] and "&" not in biz["subject"]  # Alipay refuses them
-    # The trade closes with the order's payment window (Beijing time).
-    pay_by = clock.from_key(OrderModel.get(oid).created_at) + timedelta(hours=72)
-    assert biz["time_expire"] == protocol.beijing_time(pay_by)
+    # The trade closes after PAYMENT_TIMEOUT_SECONDS (15 min, Beijing time; issue 21).
+    closes = clock.from_key(funding.get(oid).created_at) + timedelta(minutes=15)
+    assert biz["time_expire"] == protocol.beijing_time(closes)
     assert protocol.verify_request(params, protocol.load_public_key(
         alipay.standin.registration.app_public_key))
     assert funding.get(oid).status == "pending"

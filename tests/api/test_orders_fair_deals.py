@@ -95,12 +95,13 @@ def test_a_new_price_brings_a_new_plan_or_becomes_one_step(api):
              {"title": "终稿", "amount": 56000, "release": "on_approval"}]
     order = negotiable_order(api, milestones=steps)
     oid = order["id"]
-    new_plan = [{"title": "定金", "amount": 30000, "release": "on_accept"},
-                {"title": "终稿", "amount": 60000, "release": "on_approval"}]
+    # A deposit of at most DEPOSIT_MAX_BPS (30 %) of the amount.
+    new_plan = [{"title": "定金", "amount": 27000, "release": "on_accept"},
+                {"title": "终稿", "amount": 63000, "release": "on_approval"}]
     replanned = api.post(f"/orders/{oid}/price", {"amount": 90000, "milestones": new_plan},
                          user=PROVIDER).json
     assert [(m["amount"], m["release"]) for m in replanned["milestones"]] == [
-        (30000, "on_accept"), (60000, "on_approval")]
+        (27000, "on_accept"), (63000, "on_approval")]
     wrong_sum = api.post(f"/orders/{oid}/price", {"amount": 95000, "milestones": new_plan},
                          user=PROVIDER)
     assert wrong_sum.status == 422
@@ -146,14 +147,14 @@ def test_the_provider_may_give_up_work_in_progress_refunding_what_is_held(api, s
     api.post(f"/orders/{oid}/accept", user=PROVIDER)
     cancelled = api.post(f"/orders/{oid}/cancel", user=PROVIDER)
     assert cancelled.status == 200 and cancelled.json["status"] == "cancelled"
-    # What is held goes back; the deposit released on acceptance stays released.
-    assert cancelled.json["escrow"] == {"funded": 100000, "released": 20000, "refunded": 80000,
+    # Full refund means full (issue 21): the deposit released on acceptance comes back too.
+    assert cancelled.json["escrow"] == {"funded": 100000, "released": 0, "refunded": 100000,
                                         "held": 0}
-    assert [c[2] for c in sandbox.calls if c[0] == "refund"] == [80000]
+    assert [c[2] for c in sandbox.calls if c[0] == "refund"] == [100000]
     assert "cancelled" in [n["kind"] for n in api.get("/me/notifications", user=BUYER).json["items"]]
     last = api.get(f"/orders/{oid}/events", user=BUYER).json["items"][-1]
     assert (last["type"], last["actor"], last["from"]) == ("cancelled", PROVIDER, "in_progress")
-    assert place(api, service_id, buyer="buyer-2").status == 201  # the slot came back
+    assert place(api, service_id, buyer="buyer-2").status == 201
     ledger_clean(api)
 
 

@@ -154,9 +154,9 @@ def test_late_cancel_only_fifteen_days_after_due_at(api):
     api.post("/_local/clock", {"advance_seconds": 1 * DAY})
     late = api.post(f"/orders/{oid}/cancel", user=BUYER)
     assert late.status == 200 and late.json["status"] == "cancelled"
-    # Only what is still held goes back: the deposit stays with the provider.
-    assert late.json["escrow"] == held(funded=100000, released=20000, refunded=80000)
-    assert api.get("/me/balance", user=PROVIDER).json["available"] == 20000
+    # Full refund means full (issue 21): the deposit is taken back from the provider.
+    assert late.json["escrow"] == held(funded=100000, released=0, refunded=100000)
+    assert api.get("/me/balance", user=PROVIDER).json["available"] == 0
     ledger_clean(api)
 
 
@@ -192,7 +192,11 @@ def test_the_provider_may_dispute_too(api):
 
 def test_capacity_and_listing_are_enforced_when_ordering(api):
     service_id = listed_service(capacity=1)
-    assert place(api, service_id).status == 201
+    first = place(api, service_id)
+    assert first.status == 201
+    # An unpaid order takes no slot (issue 21); a paid one does.
+    assert place(api, service_id, buyer="buyer-3").status == 201
+    assert api.post(f"/orders/{first.json['id']}/pay", user=BUYER).status == 200
     full = place(api, service_id, buyer="buyer-2")
     assert full.status == 409 and full.error_code == "SERVICE_AT_CAPACITY"
     delisted = listed_service(status="delisted", title="已下架服务")

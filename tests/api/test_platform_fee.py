@@ -43,13 +43,13 @@ def test_a_release_pays_the_fee_into_revenue(api, monkeypatch):
 def test_every_step_is_rounded_down_on_its_own(api, monkeypatch):
     set_fee(monkeypatch, 250)  # 2.5%
     service_id = listed_service(price=1000, title="主图设计")
-    steps = [{"title": "定金", "amount": 333, "release": "on_accept"},
-             {"title": "终稿", "amount": 667, "release": "on_approval"}]
+    steps = [{"title": "定金", "amount": 283, "release": "on_accept"},
+             {"title": "终稿", "amount": 717, "release": "on_approval"}]
     oid = place(api, service_id, milestones=steps).json["id"]
     api.post(f"/orders/{oid}/pay", user=BUYER)
     api.post(f"/orders/{oid}/accept", user=PROVIDER)
     assert approve(api, oid)["status"] == "completed"
-    # floor(8.325) + floor(16.675) = 8 + 16; the provider keeps the fractions.
+    # floor(7.075) + floor(17.925) = 7 + 17; the provider keeps the fractions.
     assert api.get("/me/balance", user=PROVIDER).json["available"] == 1000 - 24
     assert ledger_clean(api)["revenue"] == 24
 

@@ -51,3 +51,17 @@ def wall(monkeypatch):
         skew[0] += timedelta(seconds=seconds)
 
     return pass_seconds
+
+
+@pytest.fixture(autouse=True)
+def many_unpaid_orders(monkeypatch):
+    """The attack worlds place many orders for one buyer as their setup; the per-buyer
+    limit (MAX_UNPAID_ORDERS, issue 21) has its own tests (tests/api/
+    test_capacity_counts_money.py, tests/integration/test_money_seams_races.py)."""
+    from chalicelib import settings
+
+    monkeypatch.setenv("MAX_UNPAID_ORDERS", "1000")
+    settings.reload()
+    yield
+    monkeypatch.delenv("MAX_UNPAID_ORDERS")
+    settings.reload()

@@ -16,8 +16,10 @@ import pytest
 import app  # noqa: F401 - importing the app registers every route in ROUTES
 from chalicelib.api.routing import ROUTES, RouteSpec
 from tests.api.catalog_support import APPLICATION
+from tests.api.contracts_support import terms as contract_terms
 from tests.api.orders_support import BUYER, OPERATOR, PROVIDER, listed_service, upload
 from tests.api.messages_support import attach as upload_attachment
+from tests.attack.contract_targets import contract_target
 from tests.attack.authz_support import (ANOTHER_BUYER, ANOTHER_PROVIDER, BAD_TOKENS, CALLERS,
                                         COUNTERPART, INTRUDER, OPERATOR_CALLER, OTHER_BUYER,
                                         OTHER_PROVIDER, PARTY, STRANGERS, SYSTEM_CLAIM, UNKNOWN_ID,
@@ -154,6 +156,44 @@ def provider_target(make: str, body=None):
     return build
 
 
+def inquiry_target(party: str, body=None):
+    """An inquiry buyer-1 opened on a listed service of provider-1: only those two see it."""
+    def build(w: World) -> Target:
+        sid = listed_service()
+        opened = w.api.post(f"/services/{sid}/inquiries", {"body": "三天能交付吗？"}, user=BUYER)
+        assert opened.status == 201, opened
+        iid = opened.json["id"]
+        counterpart = PROVIDER if party == BUYER else BUYER
+        probe = lambda: w.api.get(f"/inquiries/{iid}", user=BUYER).json  # noqa: E731
+        return Target({"inquiry_id": iid}, party, counterpart, body=body, probe=probe)
+    return build
+
+
+def picture_target(w: World) -> Target:
+    """A picture uploaded for a draft of provider-1, not yet checked."""
+    sid = w.draft()
+    png = logo_bytes()
+    ticket = w.api.post(f"/services/{sid}/images", {"content_type": "image/png",
+                                                   "size": len(png)}, user=PROVIDER)
+    assert ticket.status == 201, ticket
+    from chalicelib import settings
+    from chalicelib.storage.files import s3_client
+    s3_client().put_object(Bucket=settings.get().bucket, Key=ticket.json["upload"]["fields"]["key"],
+                           Body=png, ContentType="image/png")
+    return Target({"service_id": sid, "image_id": ticket.json["image_id"]}, PROVIDER, body={},
+                  probe=w.service_probe(sid))
+
+
+def document_target(w: World) -> Target:
+    """A qualification document of provider-1, for operators to download."""
+    added = w.api.post("/providers/me/documents", DOCUMENT, user=PROVIDER)
+    assert added.status == 201, added
+    return Target({"provider_id": PROVIDER, "document_id": added.json["document_id"]}, OPERATOR)
+
+
+DOCUMENT = {"kind": "business_license", "filename": "营业执照.pdf",
+            "content_type": "application/pdf", "size": 2048}
+OFFER = {"amount": 70000, "requirement": "首页加详情页", "due_at": "2030-01-01T00:00:00+00:00"}
 REASON = {"reason": "资质材料不全"}
 CAMPAIGN = {"name": "新店体验季", "starts_at": "2026-12-01T00:00:00+08:00",
             "ends_at": "2026-12-31T00:00:00+08:00", "max_price": 100}
@@ -312,6 +352,70 @@ CASES: dict[tuple[str, str], Case] = {
     ("PUT", "/services/{service_id}/logo"): Case(
         OWNER, service_target("draft", raw=logo_bytes(), content_type="image/png")),
     ("POST", "/services/{service_id}/list"): Case(OWNER, service_target("logo", body={})),
+
+    # Before and when ordering. Anyone but the owner asks about a listed service.
+    ("POST", "/services/{service_id}/inquiries"): Case(SELF, lambda w: Target(
+        {"service_id": listed_service()}, BUYER, PROVIDER, body={"body": "在吗？"}),
+        overrides={COUNTERPART: 403}),
+    ("GET", "/inquiries"): Case(SELF, self_target()),
+    # An inquiry is its two parties' alone: operators are strangers to it (404).
+    ("GET", "/inquiries/{inquiry_id}"): Case(
+        ORDER, inquiry_target(BUYER), overrides={COUNTERPART: 200, OPERATOR_CALLER: 404}),
+    ("POST", "/inquiries/{inquiry_id}/messages"): Case(
+        ORDER, inquiry_target(BUYER, {"body": "补充一下"}),
+        overrides={COUNTERPART: 201, OPERATOR_CALLER: 404}),
+    # Only its provider offers; its buyer is refused (403).
+    ("POST", "/inquiries/{inquiry_id}/offer"): Case(
+        ORDER, inquiry_target(PROVIDER, OFFER), overrides={COUNTERPART: 403, OPERATOR_CALLER: 404}),
+    ("POST", "/services/{service_id}/images"): Case(OWNER, service_target(
+        "draft", body={"content_type": "image/png", "size": 1024})),
+    ("POST", "/services/{service_id}/images/{image_id}/check"): Case(OWNER, picture_target),
+    # Documents belong to an application: who never applied is refused (409).
+    ("POST", "/providers/me/documents"): Case(SELF, self_target(PROVIDER, DOCUMENT), overrides={
+        ANOTHER_BUYER: 409, SYSTEM_CLAIM: 409, OPERATOR_CALLER: 409}),
+    ("GET", "/admin/providers/{provider_id}/documents/{document_id}"): Case(ADMIN, document_target),
+    # Contracts: the parties as on orders; an operator reads but never acts for a party.
+    ("POST", "/contracts"): Case(SELF, lambda w: Target(
+        {}, BUYER, PROVIDER, body={"service_id": listed_service(), "requirement": "客服外包",
+                                   "terms": contract_terms()}),
+        overrides={COUNTERPART: 403}),
+    ("GET", "/contracts"): Case(SELF, self_target()),
+    ("GET", "/contracts/{contract_id}"): Case(
+        ORDER, contract_target("draft", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("PUT", "/contracts/{contract_id}/terms"): Case(
+        ORDER, contract_target("draft", BUYER, {"terms": contract_terms(base=320000)}),
+        (PARTY, COUNTERPART)),
+    ("POST", "/contracts/{contract_id}/sign"): Case(
+        ORDER, contract_target("draft", BUYER), (PARTY, COUNTERPART)),
+    ("POST", "/contracts/{contract_id}/pay"): Case(
+        ORDER, contract_target("awaiting_deposit", BUYER)),
+    ("POST", "/contracts/{contract_id}/go-live"): Case(
+        ORDER, contract_target("onboarding", BUYER)),
+    ("POST", "/contracts/{contract_id}/terminate"): Case(
+        ORDER, contract_target("draft", BUYER, {"reason": "不合作了"}), (PARTY, COUNTERPART)),
+    ("GET", "/contracts/{contract_id}/statements"): Case(
+        ORDER, contract_target("live", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/contracts/{contract_id}/statements/{statement_id}/submit"): Case(
+        ORDER, contract_target("live", PROVIDER, {"sales": 0}, statement="open")),
+    ("POST", "/contracts/{contract_id}/statements/{statement_id}/confirm"): Case(
+        ORDER, contract_target("live", BUYER, statement="submitted")),
+    ("POST", "/contracts/{contract_id}/statements/{statement_id}/dispute"): Case(
+        ORDER, contract_target("live", BUYER, {"reason": "数据不符"}, statement="submitted")),
+    ("POST", "/contracts/{contract_id}/statements/{statement_id}/pay"): Case(
+        ORDER, contract_target("live", BUYER, statement="payable")),
+    ("POST", "/admin/contracts/{contract_id}/statements/{statement_id}/resolve"): Case(
+        ADMIN, contract_target("live", OPERATOR, {"amount": 0, "note": "裁决"},
+                               statement="disputed")),
+    ("GET", "/admin/contracts"): Case(ADMIN, self_target(OPERATOR)),
+    # Talk and files on a contract: as on an order (operators write only over a dispute).
+    ("POST", "/contracts/{contract_id}/messages"): Case(
+        ORDER, contract_target("draft", BUYER, {"body": "排班表何时给到？"}), (PARTY, COUNTERPART)),
+    ("GET", "/contracts/{contract_id}/messages"): Case(
+        ORDER, contract_target("draft", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/contracts/{contract_id}/attachments"): Case(
+        ORDER, contract_target("draft", BUYER, UPLOAD), (PARTY, COUNTERPART)),
+    ("GET", "/contracts/{contract_id}/attachments/{file_id}"): Case(
+        ORDER, contract_target("draft", BUYER, file=True), (PARTY, COUNTERPART, OPERATOR_CALLER)),
 }
 LOCAL_ONLY_REASON = "local-stage-only route: public by design, never deployed (API.md)"
 
@@ -320,8 +424,8 @@ def _applicable(spec: RouteSpec):
     case = CASES[(spec.method, spec.path)]
     for caller in CALLERS:
         if caller == COUNTERPART and "{order_id}" not in spec.path \
-                and COUNTERPART not in case.overrides:
-            continue  # only an order has another party
+                and "{contract_id}" not in spec.path and COUNTERPART not in case.overrides:
+            continue  # only an order (or a contract) has another party
         if caller == PARTY and case.kind == ADMIN:
             continue  # the party of an operator route is the operator row
         yield caller

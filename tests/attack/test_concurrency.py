@@ -23,7 +23,7 @@ from chalicelib.api.routing import ROUTES, serve
 from chalicelib.domain.errors import DomainError
 from chalicelib.jobs import release_escrow, sweep_timeouts
 from chalicelib.services import escrow, ledger_check, orders, stuck
-from chalicelib.storage.catalog import ProviderModel, ServiceModel
+from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from tests.integration.races_support import AS_OPERATOR
@@ -228,7 +228,10 @@ def test_one_key_placing_from_six_threads_makes_one_order(ddb):
         placed = assert_one_execution(replies, 201)
         mine = list(OrderModel.by_buyer.query(buyer))
         assert [o.id for o in mine] == [placed["id"]]
-    assert ServiceModel.get(service_id, consistent_read=True).open_orders == ROUNDS
+        # Counted once among the buyer's unpaid orders (an unpaid order takes no
+        # capacity slot since issue 21: the slot is the payment's).
+        assert UserModel.get(buyer, consistent_read=True).unpaid_orders == 1
+    assert ServiceModel.get(service_id, consistent_read=True).open_orders == 0
 
 
 # --- the tenth listing slot ------------------------------------------------------------

@@ -30,8 +30,9 @@ from tests.jobs.sweep_support import DAY, HOUR
 from tests.support import fresh_sandbox
 
 OPERATOR = "op-1"
-DEPOSIT = [{"title": "定金", "amount": 30000, "release": "on_accept"},
-           {"title": "尾款", "amount": 60000, "release": "on_approval"}]
+# A deposit of DEPOSIT_MAX_BPS (30 %) of the 90000, the most the contract allows.
+DEPOSIT = [{"title": "定金", "amount": 27000, "release": "on_accept"},
+           {"title": "尾款", "amount": 63000, "release": "on_approval"}]
 TWO_STEPS = [{"title": "首页", "amount": 40000, "release": "on_approval"},
              {"title": "详情页", "amount": 50000, "release": "on_approval"}]
 RETRYABLE = ("SERVICE_UNAVAILABLE", "IDEMPOTENCY_IN_PROGRESS")
@@ -101,8 +102,8 @@ _PROPOSALS: dict[str, str] = {}
 
 
 def _cancel_proposed():
-    """A deposit released, then the provider proposes to cancel: 40000 of the 60000 still
-    held back to the buyer, 20000 more to the provider."""
+    """A deposit released, then the provider proposes to cancel: 40000 of the 63000 still
+    held back to the buyer, 23000 more to the provider."""
     from chalicelib.services.orders import proposals
 
     oid = _paid(DEPOSIT)

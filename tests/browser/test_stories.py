@@ -13,9 +13,10 @@ class Api:
     """One user calling the stack's API directly: setting up what a story needs but does
     not show (an order already approved), so the browser only does what is under test."""
 
-    def __init__(self, stack, sub: str):
+    def __init__(self, stack, sub: str, roles: list | None = None):
         self.url = stack.url
-        token = requests.post(self.url + "/_local/token", json={"sub": sub}, timeout=10).json()["token"]
+        token = requests.post(self.url + "/_local/token", json={"sub": sub, "roles": roles or []},
+                              timeout=10).json()["token"]
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
@@ -353,3 +354,191 @@ def test_a_negotiable_price_waits_for_the_provider(person):
     page = buyer.open(f"orders/{order_id}")
     expect(page.get_by_test_id("price-agreed")).to_have_text("服务商已确认")
     expect(page.get_by_test_id("pay")).to_be_visible()
+
+
+def test_a_buyer_asks_first_the_provider_offers_and_the_buyer_pays(person):
+    """询单 → 定制报价 → 付款: no order exists until the provider offers one."""
+    buyer = person("buyer-1")
+    page = buyer.open("")
+    page.get_by_test_id("search-q").fill("装修")
+    page.get_by_role("button", name="搜索").click()
+    page.get_by_test_id("service-card").filter(has_text="旗舰店铺首页装修").click()
+    page.get_by_test_id("ask-body").fill("首页加两张详情页，能一起做吗？大概多少钱？")
+    page.get_by_test_id("ask-send").click()
+    page.wait_for_url(re.compile(r"#/inquiries/inq_"))
+    inquiry_id = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_test_id("inquiry-message")).to_have_count(1)
+
+    provider = person("demo-xiaomei")
+    page = provider.open("inquiries")
+    page.get_by_test_id("inquiries-as-provider").click()
+    page.get_by_test_id("inquiry-row").filter(has_text="旗舰店铺首页装修").first \
+        .get_by_role("link").click()
+    page.get_by_test_id("inquiry-reply").fill("可以一起做，打包价1200元，七天交付")
+    page.get_by_test_id("inquiry-send").click()
+    expect(page.get_by_test_id("inquiry-message")).to_have_count(2)
+    page.get_by_test_id("offer-amount").fill("1200")
+    page.get_by_test_id("offer-requirement").fill("首页+两张详情页，红色主题")
+    page.get_by_test_id("offer-send").click()
+    expect(page.get_by_test_id("offer-order")).to_be_visible()
+    provider.shot("inquiry-offer")
+
+    page = buyer.open(f"inquiries/{inquiry_id}")
+    expect(page.get_by_test_id("inquiry-message")).to_have_count(2)
+    page.get_by_test_id("to-offer-order").click()
+    order_id = _order_id(page)
+    expect(page.get_by_test_id("order-amount")).to_contain_text("¥1200.00")
+    expect(page.get_by_test_id("order-choice")).to_contain_text("定制报价")
+    expect(page.get_by_test_id("order-status")).to_have_text("待付款")
+    page.get_by_test_id("pay").click()
+    expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+    _back_until(buyer, f"orders/{order_id}", "待服务商确认")
+
+
+def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, stack):
+    """套餐 + 加购 + 需求表: the form's missing answer is refused by its own label."""
+    from tests.api.catalog_support import APPLICATION, image_bytes
+
+    provider, operator = Api(stack, "story-menu"), Api(stack, "op-1", roles=["operator"])
+    provider("POST", "/providers/me/application", APPLICATION)
+    operator("POST", "/admin/providers/story-menu/approve", {})
+    service = provider("POST", "/services", {
+        "title": "品牌海报设计", "category": "shop-decoration", "summary": "活动海报，三档可选",
+        "content": "## 服务范围\n\n- 海报设计\n- 源文件交付", "pricing": "fixed", "price": 30000,
+        "packages": [{"name": "基础版", "price": 30000, "delivery_days": 3, "revisions": 1},
+                     {"name": "标准版", "price": 60000, "delivery_days": 5, "revisions": 3,
+                      "description": "两版设计"}],
+        "extras": [{"name": "加急24小时", "price": 20000}],
+        "questions": [{"id": "poster_text", "label": "海报上的文字", "required": True}]})
+    logo = requests.put(f"{stack.url}/services/{service['id']}/logo", data=image_bytes(),
+                        headers={**provider.session.headers, "Content-Type": "image/png"},
+                        timeout=10)
+    assert logo.ok, logo.text
+    provider("POST", f"/services/{service['id']}/list", {})
+
+    buyer = person("buyer-1")
+    page = buyer.open(f"services/{service['id']}")
+    expect(page.get_by_test_id("packages")).to_contain_text("修改 3 次")
+    page.get_by_test_id("package-标准版").check()
+    page.get_by_test_id("extra-加急24小时").check()
+    page.get_by_test_id("requirement").fill("双十一活动海报")
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_role("alert")).to_contain_text("「海报上的文字」：必填")
+    page.get_by_test_id("answer-poster_text").fill("双十一狂欢 全场五折")
+    page.get_by_test_id("place-order").click()
+    _order_id(page)
+    expect(page.get_by_test_id("order-amount")).to_contain_text("¥800.00")
+    expect(page.get_by_test_id("order-package")).to_contain_text("标准版")
+    expect(page.get_by_test_id("order-extras")).to_contain_text("加急24小时")
+    expect(page.get_by_test_id("order-answers")).to_contain_text("双十一狂欢 全场五折")
+    buyer.shot("order-package")
+
+
+def test_a_provider_writes_packages_and_adds_a_picture_to_the_content(person, stack, tmp_path):
+    """The menu and a picture are the provider's to write; the API checks them."""
+    from tests.api.catalog_support import image_bytes
+
+    service = Api(stack, "demo-yunkefu")("POST", "/services", {
+        "title": "主图设计", "category": "shop-decoration", "summary": "商品主图五张",
+        "content": "## 案例", "pricing": "fixed", "price": 20000})
+    provider = person("demo-yunkefu")
+    page = provider.open(f"provider/services/{service['id']}")
+    page.get_by_test_id("add-package").click()
+    row = page.get_by_test_id("edit-package-0")
+    row.get_by_placeholder("套餐名").fill("基础版")
+    row.get_by_placeholder("价格（元）").fill("200")
+    row.get_by_placeholder("修改次数（空为不限）").fill("2")
+    page.get_by_test_id("save-menu").click()
+    expect(page.get_by_test_id("service-menu")).to_contain_text("基础版 ¥200.00 · 3天 · 修改 2 次")
+    picture = tmp_path / "case.png"
+    picture.write_bytes(image_bytes(size=(300, 200)))
+    page.get_by_test_id("picture").set_input_files(str(picture))
+    page.get_by_test_id("upload-picture").click()
+    expect(page.get_by_test_id("service-pictures").locator("img")).to_have_count(1)
+def _contract_status_until(person, contract_id: str, status: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        page = person.open(f"contracts/{contract_id}")
+        shown = page.get_by_test_id("contract-status")
+        expect(shown).to_be_visible()
+        if shown.inner_text() == status or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    expect(shown).to_have_text(status)
+
+
+def test_a_contract_from_terms_to_a_paid_statement(person, stack):
+    """客服外包 sold as a contract: proposed on the service page, signed by both, the
+    deposit paid at the cashier, live after training, the trial's statement submitted
+    by the provider, confirmed and paid by the buyer — and the page fits a phone."""
+    buyer = person("buyer-1")
+    page = buyer.open("")
+    page.get_by_test_id("service-card").filter(has_text="7x24小时客服外包").click()
+    form = page.get_by_test_id("contract-form")
+    form.locator("summary").click()
+    page.get_by_test_id("contract-requirement").fill("天猫旗舰店售前售后，两班倒")
+    page.get_by_test_id("t-deposit").fill("1000")
+    page.get_by_test_id("t-trial-days").fill("3")
+    page.get_by_test_id("t-trial-fee").fill("500")
+    page.get_by_test_id("create-contract").click()
+    page.wait_for_url(re.compile(r"#/contracts/ctr_"))
+    contract_id = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_test_id("contract-status")).to_have_text("洽谈中")
+    page.get_by_test_id("sign").click()
+    expect(page.get_by_test_id("sign")).to_have_count(0)
+
+    provider = person("demo-yunkefu")
+    page = provider.open("provider/contracts")
+    page.get_by_test_id("contracts").get_by_role("link", name="7x24小时客服外包").first.click()
+    page.get_by_test_id("sign").click()
+    expect(page.get_by_test_id("contract-status")).to_have_text("待付定金")
+
+    page = buyer.open(f"contracts/{contract_id}")
+    page.get_by_test_id("pay-deposit").click()
+    expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+    _contract_status_until(buyer, contract_id, "培训考核中")
+    buyer.page.get_by_test_id("go-live").click()
+    expect(buyer.page.get_by_test_id("contract-status")).to_have_text("试用期")
+    expect(buyer.page.get_by_test_id("deposit")).to_contain_text("托管中 ¥1000.00")
+    buyer.shot("contract-live")
+
+    real_now = datetime.now(timezone.utc)
+    try:
+        # The trial's three days pass; the sweep opens its statement.
+        requests.post(stack.url + "/_local/clock", json={"advance_seconds": 4 * 24 * 3600},
+                      timeout=10)
+        requests.post(stack.url + "/_local/sweeps", timeout=60)
+        page = provider.open(f"contracts/{contract_id}")
+        expect(page.get_by_test_id("contract-status")).to_have_text("服务中")
+        page.get_by_test_id("sales").fill("0")
+        page.get_by_test_id("submit-statement").click()
+        expect(page.get_by_test_id("statements")).to_contain_text("待买家确认")
+
+        page = buyer.open(f"contracts/{contract_id}")
+        page.get_by_test_id("confirm-statement").first.click()
+        expect(page.get_by_test_id("statements")).to_contain_text("待支付")
+        page.get_by_test_id("pay-statement").click()
+        expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+        deadline = time.monotonic() + 20
+        while True:
+            page = buyer.open(f"contracts/{contract_id}")
+            expect(page.get_by_test_id("statements")).to_be_visible()
+            if "已支付" in page.get_by_test_id("statements").inner_text() \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        expect(page.get_by_test_id("statements")).to_contain_text("已支付")
+        buyer.shot("contract-statement-paid")
+        token = requests.post(stack.url + "/_local/token",
+                              json={"sub": "op-1", "roles": ["operator"]}, timeout=10).json()
+        check = requests.get(stack.url + "/admin/ledger/check", timeout=30,
+                             headers={"Authorization": f"Bearer {token['token']}"}).json()
+        assert check["violations"] == [] and check["sum"] == 0
+
+        phone = person("buyer-1", phone=True)
+        page = phone.open(f"contracts/{contract_id}")
+        expect(page.get_by_test_id("contract-status")).to_have_text("服务中")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the contract page scrolls sideways on a phone ({width}px)"
+    finally:
+        requests.post(stack.url + "/_local/clock", json={"now": real_now.isoformat()}, timeout=10)

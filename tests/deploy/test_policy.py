@@ -25,7 +25,8 @@ DAY = 24 * 3600
 
 API, SWEEP, RELEASE = template.API_FUNCTION, "sweep_timeouts", "release_escrow"
 SETTLE, DELIVER = "settle_payments", "deliver_notifications"
-FUNCTIONS = [API, SWEEP, RELEASE, SETTLE, DELIVER]
+CONTRACTS = "sweep_contracts"
+FUNCTIONS = [API, SWEEP, RELEASE, SETTLE, DELIVER, CONTRACTS]
 
 # Granted though the scenario does not reach them, each with the code path that needs it:
 # (function, table or table/index, action) -> why.
@@ -62,6 +63,24 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
         "money found for an order that closed meanwhile is refunded through an instruction "
         "(funding.void_late_payment), tested in tests/jobs/test_settle_payments.py",
     (SETTLE, "instructions", "dynamodb:GetItem"): "the same refund, executed at once",
+    (CONTRACTS, "instructions", "dynamodb:GetItem"):
+        "a deposit refund starts from the instruction it wrote, and reads it again only "
+        "when that attempt lost a race (escrow.execute_instruction)",
+    (CONTRACTS, "stuck_items", "dynamodb:UpdateItem"):
+        "a contract or statement whose handling fails is recorded for operators "
+        "(stuck.record_failure)",
+    (RELEASE, "contracts", "dynamodb:UpdateItem"):
+        "a contract's refund (deposit, a bill's excess) that failed at once is retried by "
+        "the driver, which counts it on the contract (escrow._post)",
+    **{(SETTLE, table, action): "a contract's deposit or bill confirmed by the gateway's "
+       "answer to the reconciliation sweep's query (contracts.payments.settle); the same "
+       "path as the notification's, tested in tests/api/test_contract_timers.py"
+       for table, action in (("contracts", "dynamodb:GetItem"),
+                             ("contracts", "dynamodb:UpdateItem"),
+                             ("statements", "dynamodb:GetItem"),
+                             ("statements", "dynamodb:Query"),
+                             ("statements", "dynamodb:UpdateItem"),
+                             ("accounts", "dynamodb:UpdateItem"))},
     (SETTLE, "instructions", "dynamodb:UpdateItem"): "the same refund, executed at once",
 }
 
@@ -101,6 +120,28 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.get("/providers/me", user=PROVIDER))
     _ok(api.get("/providers/me/services", user=PROVIDER))
     _ok(api.get("/admin/providers?status=approved", user=OPERATOR, operator=True))
+    # Before and when ordering: an inquiry and its offer, a content picture, a document.
+    inquiry = _ok(api.post(f"/services/{service['id']}/inquiries", {"body": "三天能交付吗？"},
+                           user=BUYER_2))
+    _ok(api.post(f"/inquiries/{inquiry['id']}/messages", {"body": "可以"}, user=PROVIDER))
+    _ok(api.get(f"/inquiries/{inquiry['id']}", user=BUYER_2))
+    _ok(api.get("/inquiries?as=provider", user=PROVIDER))
+    _ok(api.get("/inquiries", user=BUYER_2))
+    _ok(api.post(f"/inquiries/{inquiry['id']}/offer", {
+        "amount": 70000, "requirement": "首页", "due_at": orders.due_in()}, user=PROVIDER))
+    png = catalog.image_bytes(size=(200, 120))
+    ticket = _ok(api.post(f"/services/{service['id']}/images",
+                          {"content_type": "image/png", "size": len(png)}, user=PROVIDER))
+    files.s3_client().put_object(Bucket=settings.get().bucket,
+                                 Key=ticket["upload"]["fields"]["key"], Body=png,
+                                 ContentType="image/png")
+    _ok(api.post(f"/services/{service['id']}/images/{ticket['image_id']}/check", {},
+                 user=PROVIDER))
+    document = _ok(api.post("/providers/me/documents", {
+        "kind": "business_license", "filename": "营业执照.pdf",
+        "content_type": "application/pdf", "size": 1000}, user=PROVIDER))
+    _ok(api.get(f"/admin/providers/{PROVIDER}/documents/{document['document_id']}",
+                user=OPERATOR, operator=True))
     now = clock.now()
     campaign = _ok(api.post("/admin/campaigns", {
         "name": "新店扶持计划", "starts_at": clock.to_iso(now - timedelta(hours=1)),
@@ -226,6 +267,7 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     api.invoke("release_escrow")
     _alipay_payments(api, alipay_registration)
     _every_kind_of_job_work(api, service["id"])
+    _contract_scenario(api, service["id"])
     _ok(api.get("/admin/reconciliation", user=OPERATOR, operator=True))
 
     # The catalog's remaining writes: edit, delist, delete; suspend a provider.
@@ -320,6 +362,52 @@ def _every_kind_of_job_work(api: ApiClient, service_id: str) -> None:
     clock.advance(25 * DAY)  # the campaign has ended; reviews closed; the late order is late
     api.invoke("sweep_timeouts")
     api.invoke("release_escrow")
+    orders.ledger_clean(api)
+
+
+def _contract_scenario(api: ApiClient, service_id: str) -> None:
+    """A contract from terms to ended: a disputed bill resolved and paid, an overdue one
+    paid from the deposit by the sweep, the rest of the deposit refunded."""
+    from tests.api.contracts_support import terms
+
+    def agreed(**over):
+        return terms(trial_days=0, trial_fee=0, deposit=1000000, **over)
+
+    cid = _ok(api.post("/contracts", {"service_id": service_id, "requirement": "客服外包",
+                                      "terms": agreed()}, user=BUYER_2))["id"]
+    _ok(api.put(f"/contracts/{cid}/terms", {"terms": agreed(base=300000)}, user=PROVIDER))
+    for user in (PROVIDER, BUYER_2):
+        _ok(api.post(f"/contracts/{cid}/sign", user=user))
+    _ok(api.post(f"/contracts/{cid}/pay", user=BUYER_2))
+    _ok(api.post(f"/contracts/{cid}/go-live", user=BUYER_2))
+    _ok(api.get(f"/contracts/{cid}", user=PROVIDER))
+    _ok(api.get("/contracts?as=provider", user=PROVIDER))
+    schedule = messages.attach(api, cid, user=PROVIDER)
+    _ok(api.post(f"/contracts/{cid}/messages", {"body": "排班表见附件", "file_ids": [schedule]},
+                 user=PROVIDER))
+    _ok(api.get(f"/contracts/{cid}/messages", user=BUYER_2))
+    _ok(api.get(f"/contracts/{cid}/attachments/{schedule}", user=BUYER_2))
+    _ok(api.get("/contracts", user=BUYER_2))
+    clock.advance(35 * DAY)
+    api.invoke("sweep_contracts")
+    path = f"/contracts/{cid}/statements"
+    first = _ok(api.get(path, user=BUYER_2))["items"][0]["id"]
+    _ok(api.post(f"{path}/{first}/submit", {"sales": 100000}, user=PROVIDER))
+    _ok(api.post(f"{path}/{first}/dispute", {"reason": "数据不符"}, user=BUYER_2))
+    _ok(api.get("/admin/contracts?statement_status=disputed", user=OPERATOR, operator=True))
+    _ok(api.post(f"/admin/contracts/{cid}/statements/{first}/resolve",
+                 {"amount": 1000, "note": "按考核扣减"}, user=OPERATOR, operator=True))
+    _ok(api.post(f"{path}/{first}/pay", user=BUYER_2))
+    _ok(api.post(f"/contracts/{cid}/terminate", {"reason": "店铺转型"}, user=BUYER_2))
+    _ok(api.get("/admin/contracts?status=ending", user=OPERATOR, operator=True))
+    clock.advance(40 * DAY)
+    api.invoke("sweep_contracts")  # the last, cut-short month opens; the contract ends
+    last = _ok(api.get(path, user=BUYER_2))["items"][-1]["id"]
+    _ok(api.post(f"{path}/{last}/submit", {"sales": 0}, user=PROVIDER))
+    _ok(api.post(f"{path}/{last}/confirm", user=BUYER_2))
+    clock.advance(8 * DAY)
+    api.invoke("sweep_contracts")  # paid from the deposit; the rest of it refunded
+    assert _ok(api.get(f"/contracts/{cid}", user=BUYER_2))["deposit"]["held"] == 0
     orders.ledger_clean(api)
 
 

@@ -74,14 +74,17 @@ def test_many_drivers_execute_one_refund_once(ddb, monkeypatch):
 
 
 def test_capacity_is_never_overshot(ddb):
+    # Capacity counts money (issue 21): the slots are raced for by paying, not placing.
     service_id = listed_service(capacity=2)
     buyers = [Caller(f"buyer-{i}") for i in range(5)]
-    results = race(*[
-        (lambda b=b: orders.place_order(b, service_id=service_id, requirement="logo设计",
-                                        due_at=clock.now() + timedelta(days=5), price=None,
-                                        milestones=None, now=clock.now()))
-        for b in buyers])
+    placed = [orders.place_order(b, service_id=service_id, requirement="logo设计",
+                                 due_at=clock.now() + timedelta(days=5), price=None,
+                                 milestones=None, now=clock.now())["id"] for b in buyers]
+    results = race(*[(lambda b=b, oid=oid: orders.pay_order(b, oid, clock.now()))
+                     for b, oid in zip(buyers, placed)])
     wins, losses = winners_and_losers(results)
     assert len(wins) == 2
     assert all(isinstance(e, (ServiceAtCapacity, Conflict)) for e in losses), losses
     assert ServiceModel.get(service_id, consistent_read=True).open_orders == 2
+    charged = {c[1] for c in ddb.calls if c[0] == "charge"}
+    assert charged == {w["id"] for w in wins}  # the losers' money was never asked for

@@ -4,6 +4,7 @@ import { setToken, whoAmI } from "./api/client";
 import { AppClock } from "./clock";
 import { href, useRoute } from "./router";
 import { Admin } from "./pages/Admin";
+import { ContractPage, Contracts } from "./pages/Contracts";
 import { Login } from "./pages/Login";
 import { Market } from "./pages/Market";
 import { Notifications, UnreadBadge } from "./pages/Notifications";
@@ -13,6 +14,7 @@ import { Payouts } from "./pages/Payouts";
 import { ProviderHome, ServiceEditor } from "./pages/Provider";
 import { ServicePage } from "./pages/Service";
 import { ProviderPage } from "./pages/Trust";
+import { InquiryInbox, InquiryPage } from "./pages/Inquiries";
 
 function useMe() {
   const [me, setMe] = useState(whoAmI());
@@ -37,9 +39,12 @@ function Page({ route }: { route: string[] }) {
       if (second === "orders") return <Orders as="provider" />;
       if (second === "services" && third) return <ServiceEditor id={third} key={third} />;
       if (second === "money") return <Payouts />;
+      if (second === "contracts") return <Contracts as="provider" />;
       return <ProviderHome />;
+    case "contracts": return second ? <ContractPage id={second} key={second} /> : <Contracts as="buyer" />;
     case "admin": return <Admin tab={second} />;
     case "notifications": return <Notifications />;
+    case "inquiries": return second ? <InquiryPage id={second} key={second} /> : <InquiryInbox />;
     default: return <p>没有这个页面</p>;
   }
 }
@@ -54,8 +59,11 @@ export function App() {
         <nav>
           <a href={href()}>市场</a>
           {me && <a href={href("orders")}>我买的</a>}
+          {me && <a href={href("inquiries")} data-testid="to-inquiries">询单</a>}
           {me && <a href={href("provider")}>我是服务商</a>}
           {me && <a href={href("provider", "orders")}>接单</a>}
+          {me && <a href={href("contracts")}>合同</a>}
+          {me && <a href={href("provider", "contracts")}>合同台</a>}
           {me && <a href={href("provider", "money")}>收入</a>}
           {me?.operator && <a href={href("admin")}>小二工作台</a>}
         </nav>

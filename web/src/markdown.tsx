@@ -2,13 +2,18 @@
 // elements, never into an HTML string: a `<script>` or an `onerror=` in the text stays
 // text, so there is nothing to sanitize away. The subset providers use: headings,
 // paragraphs, bullet and numbered lists, **bold**, *italic*, `code` and links (http(s)
-// only, opened without the page's opener).
+// only, opened without the page's opener), and the service's own checked pictures
+// (`![说明](image:<id>)`, shown only when the API lists that id among its images).
 import type { ComponentChildren } from "preact";
 
-const INLINE = /(\*\*[^*]+\*\*|\*[^*]+\*|`[^`]+`|\[[^\]]+\]\([^)\s]+\))/;
+const INLINE = /(!\[[^\]]*\]\(image:[\w-]+\)|\*\*[^*]+\*\*|\*[^*]+\*|`[^`]+`|\[[^\]]+\]\([^)\s]+\))/;
 
-function inline(text: string): ComponentChildren[] {
+type Pictures = Record<string, string>;
+
+function inline(text: string, images: Pictures): ComponentChildren[] {
   return text.split(INLINE).filter(Boolean).map((part, i) => {
+    const picture = /^!\[([^\]]*)\]\(image:([\w-]+)\)$/.exec(part);
+    if (picture) return images[picture[2]] ? <img key={i} src={images[picture[2]]} alt={picture[1]} class="content-image" /> : picture[1];
     if (part.startsWith("**") && part.endsWith("**") && part.length > 4) return <b key={i}>{part.slice(2, -2)}</b>;
     if (part.startsWith("`") && part.endsWith("`") && part.length > 2) return <code key={i}>{part.slice(1, -1)}</code>;
     if (part.startsWith("*") && part.endsWith("*") && part.length > 2) return <i key={i}>{part.slice(1, -1)}</i>;
@@ -45,7 +50,9 @@ function blocks(source: string): Block[] {
   return out.filter((b) => b.kind !== "p" || b.text);
 }
 
-export function Markdown({ source, testid }: { source: string | null | undefined; testid?: string }) {
+export function Markdown({ source, testid, images = {} }: {
+  source: string | null | undefined; testid?: string; images?: Pictures;
+}) {
   return (
     <div class="content markdown" data-testid={testid}>
       {blocks(source ?? "").map((b, i) => {
@@ -53,11 +60,11 @@ export function Markdown({ source, testid }: { source: string | null | undefined
           case "h": {
             // The page's own title is an h2: a provider's # and ## sit below it.
             const Tag = (["h3", "h3", "h4", "h5", "h5", "h5"] as const)[b.level - 1];
-            return <Tag key={i}>{inline(b.text)}</Tag>;
+            return <Tag key={i}>{inline(b.text, images)}</Tag>;
           }
-          case "ul": return <ul key={i}>{b.items.map((t, j) => <li key={j}>{inline(t)}</li>)}</ul>;
-          case "ol": return <ol key={i}>{b.items.map((t, j) => <li key={j}>{inline(t)}</li>)}</ol>;
-          default: return <p key={i}>{b.text.split("\n").map((l, j) => <>{j > 0 && <br />}{inline(l)}</>)}</p>;
+          case "ul": return <ul key={i}>{b.items.map((t, j) => <li key={j}>{inline(t, images)}</li>)}</ul>;
+          case "ol": return <ol key={i}>{b.items.map((t, j) => <li key={j}>{inline(t, images)}</li>)}</ol>;
+          default: return <p key={i}>{b.text.split("\n").map((l, j) => <>{j > 0 && <br />}{inline(l, images)}</>)}</p>;
         }
       })}
     </div>

@@ -23,6 +23,9 @@ const FIELD_NAMES: Record<string, string> = {
   ends_at: "结束时间", max_price: "最高价格", amount: "金额", body: "内容",
   account: "收款账号", file_ids: "附件", kind: "类型", milestones: "分阶段", ids: "通知",
   filename: "文件名", size: "文件大小", content_type: "文件类型",
+  // Before and when ordering (issue 26)
+  package: "套餐", extras: "加购", answers: "需求表", packages: "套餐", questions: "需求表问题",
+  delivery_days: "交付天数", revisions: "修改次数", label: "问题", description: "说明",
 };
 
 // REVIEW_NOT_ALLOWED's details.reason, for the answers, follow-ups and hiding of reviews.
@@ -82,6 +85,18 @@ const CODES: Record<string, (e: ApiError) => string> = {
   THROTTLED: () => "操作太频繁，请稍后重试",
   INTERNAL_ERROR: () => "服务器出错了",
   NETWORK: () => "连不上服务器",
+  REVISIONS_EXHAUSTED: () => "所选套餐的修改次数已用完",
+  // Money seams (issue 21)
+  PAYMENT_PENDING: () => "买家的付款正在进行中，付款结束（成功或超时关闭）前不能改价",
+  PLAN_CHANGED: () => "价格或分阶段计划刚刚变了，请看清新的计划后再付款",
+  TOO_MANY_UNPAID_ORDERS: (e) => num(e.details.max_unpaid_orders) != null
+    ? `未付款的订单已有${e.details.max_unpaid_orders}个，请先付款或取消其中一些` : "未付款的订单太多，请先付款或取消其中一些",
+  ATTACHMENT_LIMIT_REACHED: (e) => num(e.details.max_attachments) != null
+    ? `每个订单最多${e.details.max_attachments}个附件` : "附件数量已达上限",
+  ORDER_CLOSED: () => "订单（或合同）已结束，不能再添加附件",
+  // Contracts (issue 23)
+  CONTRACT_SIGNED: () => "双方都已签约，条款不能再修改",
+  INVALID_IMAGE: () => "图片不符合要求：须为 2MB 以内、能正常打开的 JPG/PNG/WEBP",
 };
 
 const PROBLEMS: Record<string, string> = {
@@ -97,13 +112,18 @@ const PROBLEMS: Record<string, string> = {
   "must be true or false": "须为是或否", "must be a number in range": "超出范围",
   "on_accept steps (deposits) come before every other step": "定金（接单时放款）须排在其他阶段之前",
   "at least one step must be released on approval": "至少一个阶段须在验收通过后放款",
+  "no such package": "不是这个服务的套餐", "no such extra": "不是这个服务的加购项",
+  "no such question": "不是这个服务的问题", "this service has no packages": "该服务没有套餐",
+  "repeated": "重复了",
 };
 
 function problems(raw: unknown): string[] {
   const list = Array.isArray(raw) ? raw as Record<string, unknown>[] : [];
   return list.map((x) => {
     const field = str(x.field).split(/[.[\]]/).filter((p) => p && !/^\d+$/.test(p)).pop() ?? "";
-    return `${FIELD_NAMES[field] ?? "内容"}${problem(x)}`;
+    // A requirement-form answer is named by its question's own label.
+    const name = typeof x.label === "string" ? `「${x.label}」` : FIELD_NAMES[field] ?? "内容";
+    return `${name}${problem(x)}`;
   });
 }
 
@@ -170,6 +190,7 @@ export const WITHDRAWAL_STATUS: Labels<Schema<"Withdrawal">["status"]> = { pendi
 
 export const STATEMENT_KIND: Labels<Schema<"StatementLine">["kind"]> = {
   release: "订单收入", withdrawal: "提现", withdrawal_returned: "提现退回",
+  reversal: "定金退回（全额退款）", debt: "欠款", debt_repayment: "偿还欠款",
 };
 
 export const PAYMENT_STATUS: Record<string, string> = {
@@ -211,3 +232,11 @@ export const MILESTONE_RELEASE: Labels<Schema<"MilestoneView">["release"]> = {
 export const MILESTONE_STATUS: Record<string, string> = {
   pending: "待放款", released: "已放款", refunded: "已退款", split: "已裁决分配",
 };
+
+export const INQUIRY_ROLE: Labels<Schema<"Inquiry">["role"]> = { buyer: "买家", provider: "服务商" };
+
+export const DOCUMENT_KIND: Labels<Schema<"QualificationDocument">["kind"]> = {
+  business_license: "营业执照", id_card: "身份证", other: "其他材料",
+};
+
+export const revisionsText = (n: number | null | undefined) => (n == null ? "不限修改" : `修改 ${n} 次`);

@@ -9,6 +9,7 @@ from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib import clock, ids
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import choices
 from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (NotFound, ProviderNotApproved, ServiceHasOpenOrders,
@@ -19,11 +20,20 @@ from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ServiceModel, get_provider
 
 
+MENU = ("packages", "extras", "questions")
+
+
 def _check_fields(fields: dict) -> None:
     bad = rules.invalid_fields(fields)
-    if bad:
-        raise ValidationFailed("some fields are invalid",
-                               errors=[{"field": f, "problem": "invalid"} for f in bad])
+    problems = [{"field": f, "problem": "invalid"} for f in bad] + choices.menu_problems(
+        fields.get("packages") or [], fields.get("extras") or [], fields.get("questions") or [])
+    if problems:
+        raise ValidationFailed("some fields are invalid", errors=problems)
+
+
+def _stored_menu(items: list | None) -> list | None:
+    # A null inside a stored map is left out (revisions: null is unlimited); empty is none.
+    return [{k: v for k, v in item.items() if v is not None} for item in items] if items else None
 
 
 def create_service(caller: Caller, fields: dict, now: datetime) -> dict:
@@ -39,7 +49,8 @@ def create_service(caller: Caller, fields: dict, now: datetime) -> dict:
         pricing=fields["pricing"], price=fields["price"], tags=list(fields.get("tags") or []),
         capacity=fields.get("capacity"), status=rules.DRAFT, open_orders=0, rating_sum=0,
         rating_count=0, ratings_good=0, ratings_neutral=0, ratings_bad=0, created_at=stamp,
-        updated_at=stamp, guard_keys=[], version=0)
+        updated_at=stamp, guard_keys=[], version=0,
+        **{name: _stored_menu(fields.get(name)) for name in MENU})
     service.save(condition=ServiceModel.id.does_not_exist())
     return view(service)
 
@@ -53,6 +64,8 @@ def update_service(caller: Caller, service_id: str, changes: dict, now: datetime
     actions = [S.updated_at.set(clock.to_key(now)), S.version.add(1)]
     for name, value in changes.items():
         attr = getattr(S, name)
+        if name in MENU:
+            value = _stored_menu(value)
         actions.append(attr.remove() if value is None else attr.set(value))
     try:
         service.update(actions=actions, condition=S.status.is_in(*rules.EDITABLE))

@@ -6,7 +6,7 @@ from chalicelib import clock
 from chalicelib.domain import catalog as rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Forbidden, NotFound
-from chalicelib.services import logos
+from chalicelib.services import content, logos
 from chalicelib.storage import base
 from chalicelib.storage.catalog import ServiceModel
 
@@ -59,7 +59,17 @@ def fields_of(service: ServiceModel) -> dict:
         "price": int(service.price) if service.price is not None else None,
         "category": service.category, "tags": list(service.tags or []),
         "capacity": int(service.capacity) if service.capacity is not None else None,
+        **menu_of(service),
     }
+
+
+def menu_of(service: ServiceModel) -> dict:
+    """The service's packages, extras and questions, as plain dicts (null fields back)."""
+    def plain(items, defaults):
+        return [{**defaults, **dict(item)} for item in items or []]
+    return {"packages": plain(service.packages, {"revisions": None, "description": ""}),
+            "extras": plain(service.extras, {}),
+            "questions": plain(service.questions, {"required": False, "kind": "text"})}
 
 
 def view(service: ServiceModel) -> dict:
@@ -67,6 +77,8 @@ def view(service: ServiceModel) -> dict:
         "id": service.id, "provider_id": service.provider_id, **fields_of(service),
         "headline": rules.headline(service.summary), "currency": service.currency or "CNY",
         "logo_url": logos.logo_url(service.logo_key), "status": service.status,
+        "content_html": content.service_html(service),
+        "images": content.service_images(service),
         "trial_campaign_id": service.trial_campaign_id,
         "featured": bool(service.featured),
         "rating": rules.rating(service.rating_sum or 0, service.rating_count or 0),

@@ -19,22 +19,21 @@ import logging
 from collections import Counter
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import clock, observability
+from chalicelib import clock, observability, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import (Conflict, InvalidTransition, ProviderNotApproved,
+from chalicelib.domain.errors import (InvalidTransition, ProviderNotApproved,
                                       ValidationFailed)
-from chalicelib.services import escrow, notifications, provider_stats
+from chalicelib.services import escrow, notifications, optimistic, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
-    ATTEMPTS, facts, load, milestones_of, order_deadlines, price_agreed, role_of, timer_actions,
-    timer_inputs, timer_values, windows)
+    ATTEMPTS, facts, load, milestones_of, order_deadlines, plan_version, price_agreed, role_of,
+    timer_actions, timer_inputs, timer_values, windows)
 from chalicelib.services.orders.notices import notices_of
-from chalicelib.storage.base import transaction
-from chalicelib.storage.catalog import ProviderModel, ServiceModel
+from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import (DeliverableModel, Milestone, OrderEventModel,
                                        OrderModel, status_key)
@@ -74,6 +73,8 @@ class _Change:
         self.extra = []  # writes to other items that belong to this move (tx → None)
         self.conditions = []  # what the order item must also satisfy, besides status+version
         self.close_service = False
+        self.reversed = 0  # a released deposit taken back into escrow (全额退款)
+        self.heads = None  # the provider's heads, read when a release repays its debt
         self.milestones = milestones_of(order)
         for effect in outcome.effects:
             getattr(self, f"_{effect}")()
@@ -117,6 +118,9 @@ class _Change:
         """Releases leave escrow in this commit; refunds are held back until the gateway
         has paid them (`escrow_instructed`)."""
         released = sum(int(i.amount) for i in self.releases)
+        if any(int(i.amount) > int(i.fee or 0) for i in self.releases):
+            # Read to repay a debt first; the commit is conditional on it being unchanged.
+            self.heads = escrow.read_heads(self.order.provider_id)
         if released:
             self._add(OrderModel.escrow_held, -released)
             self._add(OrderModel.escrow_released, released)
@@ -139,6 +143,27 @@ class _Change:
     # --- effects (domain.orders names them) ----------------------------------------
     def _fund(self):
         amount, ref = self.params["amount"], self.params["payment_ref"]
+        payment_id = self.params.get("payment_id") or self.order.id
+        # The payment funds the plan it was started for, and only while it is the order's
+        # open payment: a price or plan change, or a newer payment, makes this refuse
+        # (the confirmation is then refunded: services.orders.placing.confirm_funding).
+        self.conditions.append(OrderModel.amount == amount)
+        if self.params.get("plan_version") is not None:
+            version = int(self.params["plan_version"])
+            self.conditions.append(
+                (OrderModel.plan_version == version) if version > 1 else
+                (OrderModel.plan_version.does_not_exist() | (OrderModel.plan_version == 1)))
+        self.conditions.append((OrderModel.pending_payment == payment_id) | (
+            OrderModel.pending_payment.does_not_exist() & OrderModel.payment_seq.does_not_exist()))
+        self._remove(OrderModel.pending_payment)
+        self._uncount_unpaid()
+        if self.order.holds_slot is False:
+            # Funded without a payment opened through pay (a confirmation that reached
+            # us first): the money is in, so the slot is taken whatever the capacity.
+            self._set(OrderModel.holds_slot, True)
+            self.extra.append(lambda tx: tx.update(
+                "slot", ServiceModel(self.order.service_id),
+                actions=[ServiceModel.open_orders.add(1)]))
         self._add(OrderModel.escrow_funded, amount)
         self._add(OrderModel.escrow_held, amount)
         self._set(OrderModel.payment_ref, ref)
@@ -148,7 +173,7 @@ class _Change:
         self.data.update(amount=amount, payment_ref=ref)
         posting = money.posting_for(money.FUND, self.order.id, self.order.provider_id, amount)
         self.extra.append(lambda tx: tx.save(
-            "posting", PostingModel(money.funding_id(self.order.id),
+            "posting", PostingModel(money.funding_id(payment_id),
                                     from_account=posting.from_account,
                                     to_account=posting.to_account, amount=amount,
                                     order_id=self.order.id, kind=money.FUND, at=self.at,
@@ -174,8 +199,31 @@ class _Change:
             self._set(OrderModel.completed_at, self.at)
             self.timer_changes["completed_at"] = self.now
 
+    def _reverse_deposit(self):
+        """全额退款: the deposit steps released at acceptance come back into escrow (to be
+        refunded with the rest), from the provider's available balance or as its debt,
+        their platform fee with them."""
+        steps = money.released_deposits(self.milestones)
+        if not steps:
+            return
+        heads = escrow.read_heads(self.order.provider_id)
+        reversals = money.plan_reversals(
+            [(i, self.milestones[i]["amount"], escrow.released_fee(self.order.id, i))
+             for i in steps], heads.available or 0)
+        for r in reversals:
+            self._set_step(r.step, money.REFUNDED)
+        self.reversed = sum(r.amount for r in reversals)
+        # escrow.released is net of reversals; the refund below takes the money out.
+        self._add(OrderModel.escrow_released, -self.reversed)
+        self._add(OrderModel.escrow_held, self.reversed)
+        self.data["reversed"] = [{"step": r.step, "amount": r.amount, "fee": r.fee,
+                                  "from_available": r.from_available, "debt": r.borrowed}
+                                 for r in reversals]
+        self.extra.append(lambda tx: escrow.reverse_within(tx, self.order.id, reversals,
+                                                           heads, self.at))
+
     def _refund_held(self):
-        amount = money.undecided_amount(self.milestones)
+        amount = money.undecided_amount(self.milestones) + self.reversed
         for i, step in enumerate(self.milestones):
             if step["status"] == money.PENDING:
                 self._set_step(i, money.REFUNDED)
@@ -196,16 +244,26 @@ class _Change:
     def _change_price(self):
         amount = self.params["amount"]
         plan = money.plan_milestones(amount, self.params.get("milestones"),
-                                     self.order.service.title)
+                                     self.order.service.title,
+                                     deposit_max_bps=settings.get().deposit_max_bps)
         # The provider's amount is agreed the moment it is set; the buyer's waits for it.
+        # Either way the plan gets a new version: the buyer's consent is the payment,
+        # which is pinned to the version it was started for (and to the one the buyer
+        # names), so a re-posted plan is never paid without being seen.
         agreed = self.actor.user_id == self.order.provider_id
+        version = plan_version(self.order) + 1
         self.milestones = plan
         self._set(OrderModel.amount, amount)
         self._set(OrderModel.milestones, [Milestone(**m) for m in plan])
         self._set(OrderModel.current_step, 0)
         self._set(OrderModel.price_agreed, agreed)
+        self._set(OrderModel.plan_version, version)
+        # No change while a payment is open at the gateway: it pays the plan as it was.
+        self.conditions.append(OrderModel.pending_payment.does_not_exist())
         self.data.update(amount=amount, previous_amount=int(self.order.amount),
-                         price_agreed=agreed, steps=len(plan))
+                         price_agreed=agreed, steps=len(plan), plan_version=version,
+                         plan=[{k: m[k] for k in ("title", "amount", "release")}
+                               for m in plan])
 
     def _check_provider(self):
         # The provider's standing is not read to decide: this check in the accepting
@@ -351,9 +409,23 @@ class _Change:
 
     def _close(self):
         self._set(OrderModel.closed_at, self.at)
-        self.close_service = True
+        # Only an order holding a capacity slot gives one back: one that was never paid
+        # nor paying took none (None: placed when placing took the slot).
+        self.close_service = self.order.holds_slot is not False
+        self._remove(OrderModel.pending_payment)  # a payment arriving now is refunded
+        self._uncount_unpaid()
 
-    def commit(self, tx, include_service: bool = True):
+    def _uncount_unpaid(self):
+        """The order stops being one of its buyer's unpaid orders (MAX_UNPAID_ORDERS)."""
+        if not self.order.unpaid_counted:
+            return
+        self._set(OrderModel.unpaid_counted, False)
+        self.extra.append(lambda tx: tx.update(
+            "unpaid", UserModel(self.order.buyer_id), actions=[UserModel.unpaid_orders.add(-1)]))
+
+    include_service = True  # False once the service's counter refused to go down
+
+    def commit(self, tx):
         order = self.order
         with tx:
             # status AND version: the state we decided on is exactly the one we read.
@@ -369,7 +441,7 @@ class _Change:
             for ins in self.instructions:
                 tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
             if self.releases:
-                escrow.release_within(tx, self.releases, self.at)
+                escrow.release_within(tx, self.releases, self.at, heads=self.heads)
             for op in self.extra:
                 op(tx)
             # The provider's record moves with the move (completions, rates, medians).
@@ -381,7 +453,7 @@ class _Change:
             # with the move, so a crash can never keep the one and lose the other.
             if self.notices:
                 notifications.write_in(tx, self.notices)
-            if self.close_service and include_service:
+            if self.close_service and self.include_service:
                 tx.update("service", ServiceModel(order.service_id),
                           actions=[ServiceModel.open_orders.add(-1)],
                           condition=ServiceModel.open_orders > 0)
@@ -401,8 +473,9 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
     named error) or return more params for the effects. `read`, the order as the caller
     has just read it (consistently), spares the first attempt a second read; the commit's
     condition on its version makes that as safe as reading again."""
-    include_service = True
-    for attempt in range(ATTEMPTS):
+    include_service = [True]
+
+    def build(attempt):
         order = read if attempt == 0 and read is not None else load(order_id)
         try:
             role = role_of(actor, order)
@@ -410,43 +483,55 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
             more = prepare(order, role) if prepare else {}
         except InvalidTransition:
             if moved_by_this_request(order, request_key):
-                return order
+                raise _AlreadyMoved(order)
             raise
         change = _Change(order, outcome, actor, now, {**(params or {}), **more}, data or {},
                          request_key)
         change.notices = notices_of(order, action, change, now)
-        tx = transaction()
-        try:
-            change.commit(tx, include_service)
-        except TransactWriteError as error:
-            refusal = tx.refusal(error)
-            if refusal.failed("order") or refusal.failed("event"):
-                continue  # the order moved: the next read decides again (→ 409 if now wrong)
-            if refusal.failed("provider"):
-                raise ProviderNotApproved()
-            if refusal.failed(provider_stats.PAIR):
-                continue  # another pay of this buyer with this provider counted first
-            if refusal.failed("proposal"):
-                # The proposal was answered meanwhile: the next read decides again (and
-                # refuses if the move no longer holds).
-                continue
-            if refusal.failed("service"):
-                # The service's counter is gone or already zero: closing must not wait on it.
-                log.error("order %s: service %s open_orders not decremented", order.id,
-                          order.service_id)
-                include_service = False
-                continue
-            if refusal.failed("deliverable"):
-                raise ValidationFailed("a file is unknown or already part of a delivery",
-                                       errors=[{"field": "file_ids",
-                                                "problem": "already delivered or unknown"}])
-            if refusal.conflict:
-                continue
-            raise
-        observability.order_transition(action, outcome.from_status, outcome.to, order.id)
-        done = escrow.execute_quietly(change.instructions, now)
-        return change.refunds_done(done)
-    raise Conflict()
+        change.include_service = include_service[0]
+        return change
+
+    def refused(refusal, change) -> bool:
+        if refusal.failed("event"):
+            return True  # the order moved: the next read decides again (→ 409 if now wrong)
+        if refusal.failed("provider"):
+            raise ProviderNotApproved()
+        if refusal.failed("provider_available") or refusal.failed("provider_debt"):
+            return True  # the provider's balance moved meanwhile: read and decide again
+        if refusal.failed(provider_stats.PAIR):
+            return True  # another pay of this buyer with this provider counted first
+        if refusal.failed("proposal"):
+            # The proposal was answered meanwhile: the next read decides again (and
+            # refuses if the move no longer holds).
+            return True
+        if refusal.failed("service"):
+            # The service's counter is gone or already zero: closing must not wait on it.
+            log.error("order %s: service %s open_orders not decremented", change.order.id,
+                      change.order.service_id)
+            include_service[0] = False
+            return True
+        if refusal.failed("deliverable"):
+            raise ValidationFailed("a file is unknown or already part of a delivery",
+                                   errors=[{"field": "file_ids",
+                                            "problem": "already delivered or unknown"}])
+        return False
+
+    try:
+        change = optimistic.run(build, lock="order", refused=refused, attempts=ATTEMPTS)
+    except _AlreadyMoved as moved:
+        return moved.order
+    observability.order_transition(action, change.outcome.from_status, change.outcome.to,
+                                   change.order.id)
+    done = escrow.execute_quietly(change.instructions, now)
+    return change.refunds_done(done)
+
+
+class _AlreadyMoved(Exception):
+    """The order's latest change is this request's own (a retry whose answer was lost)."""
+
+    def __init__(self, order: OrderModel):
+        super().__init__("already moved by this request")
+        self.order = order
 
 
 def new_event(order_id, seq, type_, from_status, to_status, actor, at, data,

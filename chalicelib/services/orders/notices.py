@@ -31,10 +31,14 @@ _NOTICES = {
     life.CANCEL: ("other", "cancelled",
                   lambda o, c: "买家取消了订单" if _by_buyer(c)
                   else "服务商取消了订单，款项将原路退回"),
+    # Every price notice states the plan (each step's amount and when it is released):
+    # the same amount with other steps is another deal.
     life.SET_PRICE: ("other", "price_changed",
-                     lambda o, c: f"买家将价格改为 {money.yuan(int(c.params['amount']))}，请确认或改价"
+                     lambda o, c: f"买家将价格改为 {money.yuan(int(c.params['amount']))}，"
+                     f"{money.describe_plan(c.milestones)}，请确认或改价"
                      if _by_buyer(c) else
-                     f"服务商将价格定为 {money.yuan(int(c.params['amount']))}，确认后即可付款"),
+                     f"服务商将价格定为 {money.yuan(int(c.params['amount']))}，"
+                     f"{money.describe_plan(c.milestones)}，确认后即可付款"),
     # Both: the one who opened it learns it is in the queue, the other that it was opened.
     life.DISPUTE: ("both", "disputed", "订单进入纠纷处理，平台小二将介入"),
     # The operator's note is the decision's reasons: both parties read it.

@@ -1,47 +1,75 @@
 """Placing and paying: order a listed service, charge the buyer, confirm the funding."""
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, ids, observability
+from chalicelib import clock, ids, observability, settings
 from chalicelib.domain import catalog as rules
+from chalicelib.domain import choices
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import SYSTEM, Caller
-from chalicelib.domain.errors import (Conflict, Forbidden, InvalidRequest, InvalidTransition,
-                                      NotFound, ServiceAtCapacity, ServiceNotListed,
-                                      ServiceUnavailable, ValidationFailed)
+from chalicelib.domain.errors import (Conflict, Forbidden, InvalidTransition, NotFound,
+                                      PlanChanged, ServiceAtCapacity, ServiceNotListed,
+                                      ServiceUnavailable, TooManyUnpaidOrders,
+                                      ValidationFailed)
 from chalicelib.services import funding, notifications, payments
+from chalicelib.services.catalog.reading import menu_of
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
                                                new_event, order_deadlines, role_of,
                                                timer_inputs, transition, windows)
 from chalicelib.services.orders.reading import present
+from chalicelib.services.orders.state import plan_version as current_plan
 from chalicelib.storage.base import transaction
-from chalicelib.storage.catalog import ServiceModel
+from chalicelib.storage.catalog import ServiceModel, UserModel
 from chalicelib.storage.orders import (TIMER_PK, Milestone, OrderModel, ServiceSnapshot,
                                        created_key, status_key, timer_due_key)
 
 log = logging.getLogger("market.orders")
 
 
-def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime,
+@dataclass(frozen=True)
+class Offer:
+    """A provider's custom offer (定制报价): the caller is the provider, the order is
+    `buyer_id`'s, its amount agreed; `writes(tx, order_id)` adds the inquiry's own write."""
+    buyer_id: str
+    inquiry_id: str
+    amount: int
+    writes: Callable | None = None
+
+
+def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: datetime | None,
                 price: int | None, milestones: list[dict] | None, now: datetime,
-                request_key: str | None = None) -> dict:
-    """Order a listed service: snapshot it, claim a capacity slot, await payment.
+                request_key: str | None = None, offer: Offer | None = None,
+                package: str | None = None, extras: list | None = None,
+                answers: dict | None = None) -> dict:
+    """Order a listed service: snapshot it, count it among the buyer's unpaid orders,
+    await payment (the capacity slot is taken when the payment starts).
 
     With a `request_key` the order's id is derived from it: a retry whose first commit
-    landed finds that order instead of placing a second one."""
+    landed finds that order instead of placing a second one. With an `offer` the
+    provider places it for the buyer at the offered amount, already agreed. `package`,
+    `extras` and `answers` are the buyer's choice from the service's menu (choices)."""
+    service = _service_for_order(caller, service_id, offer)
+    choice = None if offer else _choice(service, price, package, extras, answers)
+    due_at = due_at or (choice.default_due(now) if choice else None)
+    if due_at is None:
+        raise ValidationFailed("due_at is required without a package",
+                               errors=[{"field": "due_at", "problem": "required"}])
     if due_at <= now:
         raise ValidationFailed("due_at must be in the future",
                                errors=[{"field": "due_at", "problem": "must be in the future"}])
-    service = _service_for_order(caller, service_id)
-    amount = _order_amount(service, price)
-    plan = money.plan_milestones(amount, milestones, service.title)
+    amount = offer.amount if offer else choice.amount
+    buyer_id = offer.buyer_id if offer else caller.user_id
+    plan = money.plan_milestones(amount, milestones, service.title,
+                                 deposit_max_bps=settings.get().deposit_max_bps)
     at = clock.to_key(now)
     order_id = ids.keyed_id("ord", request_key) if request_key else ids.new_id("ord")
     order = OrderModel(
-        order_id, buyer_id=caller.user_id, provider_id=service.provider_id,
+        order_id, buyer_id=buyer_id, provider_id=service.provider_id,
         service_id=service.id,
         service=ServiceSnapshot(title=service.title, category=service.category,
                                 pricing=service.pricing, price=int(service.price),
@@ -49,11 +77,19 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                                 logo_key=service.logo_key),
         requirement=requirement, due_at=clock.to_key(due_at), amount=amount, currency="CNY",
         # The list price is the provider's own offer; any other amount awaits its answer.
-        price_agreed=amount == int(service.price),
-        status=life.AWAITING_PAYMENT, version=1, milestones=[Milestone(**m) for m in plan],
+        price_agreed=bool(offer) or amount == choice.list_amount,
+        inquiry_id=offer.inquiry_id if offer else None,
+        package=choice.package if choice else None, extras=choice.extras if choice else None,
+        answers=choice.answers or None if choice else None,
+        # Unpaid, it takes no capacity slot (its payment will). It counts among the
+        # buyer's unpaid orders, unless it is a provider's offer: that counts only once
+        # the buyer starts paying it, so no provider can fill a buyer's unpaid quota.
+        holds_slot=False, unpaid_counted=not offer,
+        status=life.AWAITING_PAYMENT, version=1, plan_version=1,
+        milestones=[Milestone(**m) for m in plan],
         current_step=0, revision_count=0, delivery_count=0, created_key=created_key(at, order_id),
         created_at=at, updated_at=at,
-        buyer_status=status_key(caller.user_id, life.AWAITING_PAYMENT),
+        buyer_status=status_key(buyer_id, life.AWAITING_PAYMENT),
         provider_status=status_key(service.provider_id, life.AWAITING_PAYMENT))
     timer = life.next_timer(life.AWAITING_PAYMENT, windows=windows(),
                             **{k: v for k, v in timer_inputs(order).items() if k != "status"})
@@ -63,7 +99,14 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     agreed = "" if order.price_agreed else "（买家出价，待您确认或改价）"
     notice = notifications.notification_put(
         order.provider_id, "order_placed", order_id=order.id, service_id=service.id, now=now,
-        text=f"新订单：{service.title}，金额 {money.yuan(amount)}{agreed}")
+        text=f"新订单：{service.title}，金额 {money.yuan(amount)}，{money.describe_plan(plan)}"
+             f"{agreed}")
+    if offer:  # the buyer learns of the offer instead: the provider made it
+        notice = notifications.notification_put(
+            buyer_id, "offer_made", order_id=order.id, service_id=service.id, now=now,
+            text=f"定制报价：{service.title}，金额 {money.yuan(amount)}，"
+                 f"{money.describe_plan(plan)}，待您付款")
+    max_unpaid = settings.get().max_unpaid_orders
     for _ in range(ATTEMPTS):
         tx = transaction()
         try:
@@ -71,27 +114,32 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 tx.save("order", order, condition=OrderModel.id.does_not_exist())
                 tx.save("event", event)
                 notifications.write_in(tx, [notice])  # the provider learns of it, with it
-                # The slot is claimed in the same write as the order, so capacity can never
-                # be overshot by buyers ordering at the same instant.
-                tx.update("service", ServiceModel(service.id),
-                          actions=[ServiceModel.open_orders.add(1)],
-                          condition=(ServiceModel.status == rules.LISTED) & (
-                              ServiceModel.capacity.does_not_exist()
-                              | (ServiceModel.open_orders < ServiceModel.capacity)))
+                if offer and offer.writes:
+                    offer.writes(tx, order.id)
+                # Capacity counts money, not intentions: the slot is claimed when the
+                # payment starts (funding._open_payment). Placing only needs the listing.
+                tx.condition_check("service", ServiceModel, service.id,
+                                   condition=ServiceModel.status == rules.LISTED)
+                if order.unpaid_counted:
+                    # At most MAX_UNPAID_ORDERS unpaid orders per buyer, counted in the
+                    # same write as the order, so buyers placing at once cannot pass it.
+                    tx.update("buyer", UserModel(buyer_id),
+                              actions=[UserModel.unpaid_orders.add(1)],
+                              condition=UserModel.unpaid_orders.does_not_exist()
+                              | (UserModel.unpaid_orders < max_unpaid))
             break
         except TransactWriteError as error:
             refusal = tx.refusal(error)
             if refusal.failed("order"):
                 # This key's order exists: the first try committed and lost its answer.
                 existing = load(order_id)
-                if existing.buyer_id != caller.user_id:
+                if (existing.provider_id if offer else existing.buyer_id) != caller.user_id:
                     raise Conflict()
                 return present(existing, caller)
             if refusal.failed("service"):
-                fresh = ServiceModel.get(service.id, consistent_read=True)
-                if fresh.status != rules.LISTED:
-                    raise ServiceNotListed()
-                raise ServiceAtCapacity(capacity=int(fresh.capacity or 0))
+                raise ServiceNotListed()
+            if refusal.failed("buyer"):
+                raise TooManyUnpaidOrders(max_unpaid_orders=max_unpaid)
             if not refusal.conflict:
                 raise
     else:
@@ -100,14 +148,16 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
     return present(order, caller)
 
 
-def _service_for_order(caller: Caller, service_id: str) -> ServiceModel:
+def _service_for_order(caller: Caller, service_id: str, offer: Offer | None) -> ServiceModel:
     if not isinstance(service_id, str) or not 1 <= len(service_id) <= 128:
         raise NotFound("no such service")
     try:
         service = ServiceModel.get(service_id, consistent_read=True)
     except DoesNotExist:
         raise NotFound("no such service")
-    if service.provider_id == caller.user_id:
+    if offer is not None and service.provider_id != caller.user_id:
+        raise Forbidden("only the service's provider makes an offer on it")
+    if offer is None and service.provider_id == caller.user_id:
         raise Forbidden("you cannot order your own service")
     if service.status == rules.DRAFT:
         raise NotFound("no such service")  # a draft was never public
@@ -118,22 +168,21 @@ def _service_for_order(caller: Caller, service_id: str) -> ServiceModel:
     return service
 
 
-def _order_amount(service: ServiceModel, price: int | None) -> int:
-    list_price = int(service.price)
-    if service.pricing == "negotiable":
-        return price if price is not None else list_price
-    if price is not None and price != list_price:
-        raise ValidationFailed("a fixed-price service is ordered at its list price",
-                               errors=[{"field": "price", "problem": "must equal the list price",
-                                        "price": list_price}])
-    return list_price
+def _choice(service: ServiceModel, price: int | None, package: str | None,
+            extras: list | None, answers: dict | None) -> choices.Choice:
+    menu = menu_of(service)
+    return choices.choose(packages=menu["packages"], extras=menu["extras"],
+                          questions=menu["questions"], pricing=service.pricing,
+                          list_price=int(service.price), package=package,
+                          extra_names=extras or [], answers=answers or {}, price=price)
 
 
 def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "page",
-              request_key: str | None = None) -> dict:
+              request_key: str | None = None, plan_version: int | None = None) -> dict:
     """Start the buyer's payment at the gateway; the answer's `payment` says whether it
     succeeded (escrow is funded now) or is pending (the buyer pays at `redirect_url`;
-    the gateway's confirmation funds escrow later, through confirm_funding)."""
+    the gateway's confirmation funds escrow later, through confirm_funding).
+    `plan_version`, when the buyer names it, must still be the order's."""
     order = load(order_id)
     try:
         life.decide(order.status, life.PAY, role_of(caller, order), facts(order, now))
@@ -141,7 +190,10 @@ def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "p
         if moved_by_this_request(order, request_key):  # only a gateway that succeeded at once moves it
             return {**present(order, caller), "payment": {"status": payments.SUCCEEDED}}
         raise
-    # One payment per order, whatever the client retries: the gateway's trade is the order's.
+    if plan_version is not None and plan_version != current_plan(order):
+        raise PlanChanged(plan_version=current_plan(order))
+    # One payment at a time, whatever the client retries: while it is open, the buyer
+    # is sent to the same trade.
     try:
         result = funding.start_payment(order, now, channel=channel,
                                        expires_at=order_deadlines(order).get("pay_by"))
@@ -150,36 +202,64 @@ def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "p
         raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
     if result.status != payments.SUCCEEDED:
         return {**present(order, caller), "payment": funding.present_payment(result)}
+    pid = order.pending_payment
     funded = confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller,
-                             request_key=request_key, read=order)
-    funding.mark_paid(order.id, payments.TradeStatus(order.id, payments.SUCCEEDED, ref=result.ref,
-                                                     amount=int(order.amount)), now)
+                             request_key=request_key, read=order, payment_id=pid,
+                             plan_version=current_plan(order))
+    funding.mark_paid(pid, payments.TradeStatus(pid, payments.SUCCEEDED, ref=result.ref,
+                                                amount=int(order.amount)), now)
     return {**present(funded, caller), "payment": funding.present_payment(result)}
 
 
 def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime, *,
                     actor: Caller | None = None, request_key: str | None = None,
-                    read: OrderModel | None = None) -> OrderModel:
-    """The gateway confirmed `amount`: fund escrow (idempotent; the webhook entry point).
+                    read: OrderModel | None = None, payment_id: str | None = None,
+                    plan_version: int | None = None) -> OrderModel:
+    """The gateway confirmed `amount` for payment `payment_id` (the order's first, by
+    default), started for `plan_version`: fund escrow (idempotent; the webhook entry
+    point). A payment that is no longer the order's (the plan or amount changed, a newer
+    payment opened) funds nothing and is refunded, as is one for an order that closed.
     `read`: the order as the caller has just read it, if it has."""
     order = read or load(order_id)
+    pid = payment_id or order_id
     if order.payment_ref == payment_ref and order.status != life.AWAITING_PAYMENT:
         return order  # already confirmed: a redelivered notification changes nothing
-    if amount != int(order.amount):
-        # The price changed while the payment was on its way: the money goes back, and
-        # the buyer pays again at the new amount.
-        payments.gateway().refund(payment_ref, amount, f"{order_id}:void:{payment_ref}")
-        raise InvalidRequest("the confirmed amount differs from the order's",
-                             amount=amount, expected=int(order.amount))
+
+    def still_current(fresh: OrderModel, _role) -> dict:
+        # Decided on every attempt's read; the commit is conditional on the same facts
+        # (engine `_fund`), so a change landing in between refuses it.
+        if not _pays_current_plan(fresh, pid, amount, plan_version):
+            raise PlanChanged(plan_version=current_plan(fresh))
+        return {}
+
     try:
         return transition(actor or SYSTEM, order_id, life.PAY, now,
-                          params={"payment_ref": payment_ref, "amount": amount},
-                          request_key=request_key, read=order)
+                          params={"payment_ref": payment_ref, "amount": amount,
+                                  "payment_id": pid, "plan_version": plan_version},
+                          request_key=request_key, read=order, prepare=still_current)
     except InvalidTransition:
         fresh = load(order_id)
         if fresh.payment_ref == payment_ref:
             return fresh
+        trade = payments.TradeStatus(pid, payments.SUCCEEDED, ref=payment_ref, amount=amount)
+        if fresh.status == life.AWAITING_PAYMENT:
+            # Paid for a plan that is no longer the order's: the money goes back, and the
+            # buyer pays the plan they now see.
+            funding.void_superseded_payment(order_id, pid, trade, now)
+            raise PlanChanged(plan_version=current_plan(fresh))
         # The money arrived for an order that closed meanwhile: send it straight back.
-        funding.void_late_payment(order_id, payments.TradeStatus(
-            order_id, payments.SUCCEEDED, ref=payment_ref, amount=amount), now)
+        funding.void_late_payment(order_id, trade, now, payment_id=pid)
         raise
+
+
+def _pays_current_plan(order: OrderModel, pid: str, amount: int,
+                       version: int | None) -> bool:
+    """Whether payment `pid` of `amount`, started for plan `version`, is what the order
+    awaits: its amount, its plan, and its open payment (or, on orders from before
+    payments were numbered, its only one)."""
+    if order.status != life.AWAITING_PAYMENT:
+        return True  # the table refuses it (and closed orders refund it)
+    open_one = order.pending_payment == pid or (
+        order.pending_payment is None and order.payment_seq is None)
+    return (amount == int(order.amount) and open_one
+            and (version is None or int(version) == current_plan(order)))

@@ -2,8 +2,10 @@
 from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
+from chalicelib.services.orders.state import plain_map
 from chalicelib.services.orders.engine import (facts, load, milestones_of, order_deadlines,
                                                price_agreed, role_of)
+from chalicelib.services.orders.state import plan_version
 from chalicelib.storage.orders import OrderEventModel, OrderModel, status_key
 
 
@@ -27,6 +29,10 @@ def present(order: OrderModel, caller: Caller) -> dict:
         "price_agreed": price_agreed(order),
         "deadlines": {name: clock.to_iso(at) for name, at in order_deadlines(order).items()},
         "milestones": milestones_of(order),
+        # The plan's version: a pay naming another one is refused (PLAN_CHANGED), and a
+        # payment started for another one never funds the order.
+        "plan_version": plan_version(order),
+        "payment_pending": bool(order.pending_payment),
         # The buyer's downloads of the delivered files answer 403 DELIVERABLES_WITHDRAWN.
         "deliverables_withdrawn": life.deliverables_withdrawn(order.status,
                                                               milestones_of(order)),
@@ -42,9 +48,20 @@ def present(order: OrderModel, caller: Caller) -> dict:
         "reviewed_by_buyer": bool(order.reviewed_by_buyer),
         "reviewed_by_provider": bool(order.reviewed_by_provider),
         "version": int(order.version),
+        **intake_fields(order),
         **{name: clock.key_to_iso(getattr(order, name)) for name in (
             "created_at", "updated_at", "paid_at", "accepted_at", "delivered_at",
             "completed_at", "closed_at")},
+    }
+
+
+def intake_fields(order: OrderModel) -> dict:
+    """What the buyer chose before ordering: the inquiry, package, extras and answers."""
+    return {
+        "inquiry_id": order.inquiry_id,
+        "package": plain_map(order.package),
+        "extras": [plain_map(e) for e in order.extras or []],
+        "answers": plain_map(order.answers) or {},
     }
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock, settings
+from chalicelib.domain import choices
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import NotFound
@@ -112,6 +113,13 @@ def price_agreed(order: OrderModel) -> bool:
     return order.price_agreed is not False
 
 
+def plain_map(value) -> dict | None:
+    # A map read back from DynamoDB is a MapAttribute; one just placed is still a dict.
+    if value is None:
+        return None
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
 def facts(order: OrderModel, now: datetime) -> life.Facts:
     current = order_deadlines(order)
     due = _dt(order.due_at)
@@ -127,4 +135,12 @@ def facts(order: OrderModel, now: datetime) -> life.Facts:
         # Accepting is the one move a suspended provider may not make; the accepting
         # transaction checks the provider's standing itself (engine `_check_provider`),
         # so deciding needs no read of it.
-        provider_approved=True)
+        provider_approved=True,
+        revisions_left=choices.revisions_left(
+            plain_map(order.package), int(order.revision_count)),
+        payment_pending=bool(order.pending_payment))
+
+
+def plan_version(order: OrderModel) -> int:
+    """The order's plan version (orders placed before versions were counted are at 1)."""
+    return int(order.plan_version or 1)

@@ -72,6 +72,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/contracts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Contracts in a status (longest in it first), or the disputed statements (oldest
+         *         first).
+         */
+        get: operations["contract_queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/contracts/{contract_id}/statements/{statement_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The operator's amount for a disputed statement: as if confirmed with it. */
+        post: operations["resolve_statement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/ledger/check": {
         parameters: {
             query?: never;
@@ -171,6 +208,23 @@ export interface paths {
         put?: never;
         /** Approve a pending application. */
         post: operations["approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/providers/{provider_id}/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A short download link for an applicant's document (operators reviewing). */
+        get: operations["download_document"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -330,6 +384,266 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/contracts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's contracts as buyer (default) or provider, newest first. */
+        get: operations["list_contracts"];
+        put?: never;
+        /** Propose a contract on a listed service (draft). */
+        post: operations["create_contract"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One contract, for its parties and operators. */
+        get: operations["get_contract"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A presigned S3 POST for one file on a contract (a message's, or a statement's
+         *         质检报告).
+         */
+        post: operations["request_contract_attachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/attachments/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A presigned download of a sent file (or of the caller's own unsent upload). */
+        get: operations["download_contract_attachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/go-live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Training and assessment passed: live today (trial, or active). */
+        post: operations["go_live"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The contract's conversation, oldest first (its parties and operators). */
+        get: operations["list_contract_messages"];
+        put?: never;
+        /** 留言 on a contract: its parties (an operator while a statement is disputed). */
+        post: operations["post_contract_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pay the deposit (定金) into escrow through the gateway; `payment` says how. */
+        post: operations["pay_deposit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign the terms; both signed → awaiting_deposit (or onboarding with no deposit). */
+        post: operations["sign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every statement of the contract, by period. */
+        get: operations["list_statements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/statements/{statement_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The buyer agrees: postpaid → payable; prepaid (after its period) → released. */
+        post: operations["confirm_statement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/statements/{statement_id}/dispute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The buyer disagrees: an operator resolves it. */
+        post: operations["dispute_statement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/statements/{statement_id}/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pay a payable bill through the gateway; `payment` says how. */
+        post: operations["pay_statement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/statements/{statement_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The provider's statement for an open period: sales, KPIs, QA files. */
+        post: operations["submit_statement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/terminate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 解约: cancelled before go-live, ended in the trial, else ending after the notice. */
+        post: operations["terminate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contracts/{contract_id}/terms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the terms in draft; clears both signatures. */
+        put: operations["edit_terms"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -341,6 +655,74 @@ export interface paths {
         get: operations["health"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's inquiries as buyer (default) or provider, latest activity first. */
+        get: operations["list_inquiries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One inquiry and its messages, oldest first (its two parties only). */
+        get: operations["get_inquiry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Write in an inquiry (its buyer or provider); the other party is notified. */
+        post: operations["post_inquiry_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inquiries/{inquiry_id}/offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 定制报价: the provider offers an agreed price; the buyer gets an order to pay. */
+        post: operations["make_offer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -519,7 +901,10 @@ export interface paths {
         /** The caller's orders as buyer (default) or provider, newest first. */
         get: operations["list_orders"];
         put?: never;
-        /** Order a listed service (awaiting_payment). */
+        /**
+         * Order a listed service (awaiting_payment).
+         * @description Error codes: `NOT_FOUND`, `FORBIDDEN`, `SERVICE_NOT_LISTED`, `SERVICE_AT_CAPACITY`, `TOO_MANY_UNPAID_ORDERS`, `VALIDATION_FAILED`.
+         */
         post: operations["place_order"];
         delete?: never;
         options?: never;
@@ -752,6 +1137,7 @@ export interface paths {
         /**
          * Pay the full amount into escrow (托管) through the gateway; `payment` says how. A
          *         negotiable price must be agreed first.
+         * @description Error codes: `INVALID_TRANSITION`, `PRICE_NOT_AGREED`, `PLAN_CHANGED`, `SERVICE_AT_CAPACITY`.
          */
         post: operations["pay_order"];
         delete?: never;
@@ -772,6 +1158,7 @@ export interface paths {
         /**
          * 改价 while awaiting payment (negotiable orders): the provider's amount is agreed, the
          *         buyer's waits for the provider to confirm it (price_agreed).
+         * @description Error codes: `INVALID_TRANSITION`, `PAYMENT_PENDING`.
          */
         post: operations["set_price"];
         delete?: never;
@@ -1050,6 +1437,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/providers/me/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a qualification document to the caller's application: its upload form. */
+        post: operations["request_document_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/providers/me/payout-account": {
         parameters: {
             query?: never;
@@ -1173,6 +1577,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/services/{service_id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A presigned POST for one picture of the caller's service (jpg/png/webp ≤ 2 MB). */
+        post: operations["request_image_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/services/{service_id}/images/{image_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decode the uploaded picture; content may then show it as ![说明](image:<id>). */
+        post: operations["check_image"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/services/{service_id}/inquiries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 询单: ask the provider of a listed service (no capacity, no money). */
+        post: operations["open_inquiry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/services/{service_id}/list": {
         parameters: {
             query?: never;
@@ -1270,6 +1725,8 @@ export interface components {
             available: number;
             /** @enum {string} */
             currency: "CNY";
+            /** @description (only while something is owed) fen owed to the platform: a deposit reversed by a full refund (全额退款) that `available` could not cover; repaid from the next releases before `available` grows */
+            debt?: number;
             /** @description fen on their way out in pending withdrawals */
             pending_withdrawal: number;
         };
@@ -1299,6 +1756,93 @@ export interface components {
             webhook_secret?: string;
             webhook_url: string | null;
         };
+        Contract: {
+            /** @description the verbs the caller may use now (PUT /contracts/{id}/terms, POST …/<verb>) */
+            allowed_actions: ("terms" | "sign" | "pay" | "go-live" | "terminate")[];
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string | null;
+            deadlines: components["schemas"]["ContractDeadlines"];
+            deposit: components["schemas"]["ContractDeposit"];
+            /** @description the last day served, YYYY-MM-DD */
+            ends_on: string | null;
+            id: string;
+            /** @description YYYY-MM-DD, Beijing */
+            live_on: string | null;
+            /** @description fen */
+            owed: number;
+            provider_id: string;
+            requirement: string;
+            service: components["schemas"]["ContractService"];
+            service_id: string;
+            signed_by: ("buyer" | "provider")[];
+            /** @enum {string} */
+            status: "draft" | "awaiting_deposit" | "onboarding" | "trial" | "active" | "suspended" | "ending" | "ended" | "cancelled";
+            /** @description the state's name in Chinese (洽谈中 …) */
+            status_label: string;
+            /** @description by, reason, at */
+            terminated: Record<string, never> | null;
+            terms: components["schemas"]["ContractTerms"];
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        ContractDeadlines: {
+            next_statement_on: string | null;
+            trial_ends_on: string | null;
+        };
+        ContractDeposit: {
+            /** @description fen */
+            held: number;
+            /** @description fen */
+            paid: number;
+            /** @description fen */
+            returned: number;
+            /** @description fen */
+            used: number;
+        };
+        ContractPage: {
+            items: components["schemas"]["Contract"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
+        ContractQueue: {
+            items: Record<string, never>[];
+            next_cursor: string | null;
+        };
+        ContractSchedule: {
+            agents: number;
+            holidays: string;
+            /** @example 09:00-24:00 */
+            hours: string;
+            shifts: number;
+        };
+        ContractService: {
+            category: string | null;
+            title: string;
+        };
+        ContractTerms: {
+            /** @description fen */
+            base: number;
+            /** @enum {string} */
+            billing: "postpaid" | "prepaid";
+            /** @description 违约处理 */
+            breach: string;
+            /** @description of the sales declared for a period (prepaid: 0) */
+            commission_bps: number;
+            /** @description 保密协议 */
+            confidential: boolean;
+            /** @description fen */
+            deposit: number;
+            /** @description 考核标准 */
+            kpis: string[];
+            notice_days: number;
+            /** @enum {string} */
+            period: "month" | "quarter";
+            schedule: components["schemas"]["ContractSchedule"];
+            trial_days: number;
+            /** @description fen */
+            trial_fee: number;
+        };
         /** @description 信用等级 by Taobao's thresholds of credit; null below 4 points */
         CreditLevel: {
             /** @description e.g. 3心, 2钻, 1蓝冠, 5金冠 */
@@ -1321,6 +1865,20 @@ export interface components {
         };
         DeliverableList: {
             items: components["schemas"]["Deliverable"][];
+        };
+        DocumentDownload: {
+            expires_in: number;
+            filename: string;
+            url: string;
+        };
+        DocumentPost: {
+            fields: Record<string, never>;
+            url: string;
+        };
+        DocumentUploadTicket: {
+            document_id: string;
+            expires_in: number;
+            upload: components["schemas"]["DocumentPost"];
         };
         Download: {
             expires_in: number;
@@ -1366,12 +1924,100 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        Extra: {
+            name: string;
+            /** @description fen */
+            price: number;
+        };
         Health: {
             clock_moved: boolean;
             /** Format: date-time */
             now: string;
             /** @enum {string} */
             status: "ok";
+        };
+        ImagePost: {
+            fields: Record<string, never>;
+            url: string;
+        };
+        ImageUploadTicket: {
+            /** @description seconds the form stays valid */
+            expires_in: number;
+            image_id: string;
+            /** @description what to write in content to show it, once checked */
+            markdown: string;
+            max_bytes: number;
+            upload: components["schemas"]["ImagePost"];
+        };
+        Inquiry: {
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description the provider's first message; null before it
+             */
+            first_reply_at: string | null;
+            id: string;
+            message_count: number;
+            /** @description oldest first */
+            messages: components["schemas"]["InquiryMessage"][];
+            /** @description the latest custom offer's order */
+            order_id: string | null;
+            provider_id: string;
+            /** @description seconds to the provider's first reply */
+            reply_seconds: number | null;
+            /**
+             * @description the caller's side
+             * @enum {string}
+             */
+            role: "buyer" | "provider";
+            service_id: string;
+            service_title: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        InquiryMessage: {
+            /** Format: date-time */
+            at: string | null;
+            /** @description the author's user id */
+            author: string;
+            body: string;
+            id: string;
+            inquiry_id: string;
+            /** @enum {string} */
+            role: "buyer" | "provider";
+        };
+        InquirySummary: {
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string | null;
+            /**
+             * Format: date-time
+             * @description the provider's first message; null before it
+             */
+            first_reply_at: string | null;
+            id: string;
+            message_count: number;
+            /** @description the latest custom offer's order */
+            order_id: string | null;
+            provider_id: string;
+            /** @description seconds to the provider's first reply */
+            reply_seconds: number | null;
+            /**
+             * @description the caller's side
+             * @enum {string}
+             */
+            role: "buyer" | "provider";
+            service_id: string;
+            service_title: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        InquirySummaryPage: {
+            items: components["schemas"]["InquirySummary"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
         };
         LedgerCheck: {
             accounts: number;
@@ -1450,6 +2096,9 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        OfferAnswer: {
+            order: components["schemas"]["Order"];
+        };
         /** @description this document */
         OpenApiDocument: Record<string, never>;
         Order: {
@@ -1459,6 +2108,10 @@ export interface components {
             allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
+            /** @description the requirement form: question id -> text or file id */
+            answers: {
+                [key: string]: string;
+            };
             buyer_id: string;
             /** Format: date-time */
             closed_at: string | null;
@@ -1481,13 +2134,21 @@ export interface components {
             /** Format: date-time */
             due_at: string | null;
             escrow: components["schemas"]["Escrow"];
+            extras: components["schemas"]["Extra"][];
             id: string;
+            /** @description the inquiry a custom offer answered */
+            inquiry_id: string | null;
             late_cancel_eligible: boolean;
             milestones: components["schemas"]["MilestoneView"][];
             /** @description the id of the order's one open proposal */
             open_proposal: string | null;
+            package: components["schemas"]["OrderPackage"] | null;
             /** Format: date-time */
             paid_at: string | null;
+            /** @description a payment is open at the gateway: the price and plan cannot change (409 PAYMENT_PENDING) until it settles or closes */
+            payment_pending: boolean;
+            /** @description the plan's version: 1 at placing, +1 on every price or plan change; POST /orders/{id}/pay may name it */
+            plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
             provider_id: string;
@@ -1504,6 +2165,15 @@ export interface components {
             /** Format: date-time */
             updated_at: string | null;
             version: number;
+        };
+        OrderPackage: {
+            delivery_days: number;
+            description: string;
+            name: string;
+            /** @description fen */
+            price: number;
+            /** @description null: unlimited */
+            revisions: number | null;
         };
         OrderPage: {
             items: components["schemas"]["Order"][];
@@ -1519,6 +2189,46 @@ export interface components {
             pricing: string | null;
             title: string;
         };
+        Package: {
+            delivery_days: number;
+            description: string;
+            name: string;
+            /** @description fen */
+            price: number;
+            /** @description null: unlimited */
+            revisions: number | null;
+        };
+        PaidContract: {
+            /** @description the verbs the caller may use now (PUT /contracts/{id}/terms, POST …/<verb>) */
+            allowed_actions: ("terms" | "sign" | "pay" | "go-live" | "terminate")[];
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string | null;
+            deadlines: components["schemas"]["ContractDeadlines"];
+            deposit: components["schemas"]["ContractDeposit"];
+            /** @description the last day served, YYYY-MM-DD */
+            ends_on: string | null;
+            id: string;
+            /** @description YYYY-MM-DD, Beijing */
+            live_on: string | null;
+            /** @description fen */
+            owed: number;
+            payment: components["schemas"]["Payment"];
+            provider_id: string;
+            requirement: string;
+            service: components["schemas"]["ContractService"];
+            service_id: string;
+            signed_by: ("buyer" | "provider")[];
+            /** @enum {string} */
+            status: "draft" | "awaiting_deposit" | "onboarding" | "trial" | "active" | "suspended" | "ending" | "ended" | "cancelled";
+            /** @description the state's name in Chinese (洽谈中 …) */
+            status_label: string;
+            /** @description by, reason, at */
+            terminated: Record<string, never> | null;
+            terms: components["schemas"]["ContractTerms"];
+            /** Format: date-time */
+            updated_at: string | null;
+        };
         PaidOrder: {
             /** Format: date-time */
             accepted_at: string | null;
@@ -1526,6 +2236,10 @@ export interface components {
             allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
+            /** @description the requirement form: question id -> text or file id */
+            answers: {
+                [key: string]: string;
+            };
             buyer_id: string;
             /** Format: date-time */
             closed_at: string | null;
@@ -1548,14 +2262,22 @@ export interface components {
             /** Format: date-time */
             due_at: string | null;
             escrow: components["schemas"]["Escrow"];
+            extras: components["schemas"]["Extra"][];
             id: string;
+            /** @description the inquiry a custom offer answered */
+            inquiry_id: string | null;
             late_cancel_eligible: boolean;
             milestones: components["schemas"]["MilestoneView"][];
             /** @description the id of the order's one open proposal */
             open_proposal: string | null;
+            package: components["schemas"]["OrderPackage"] | null;
             /** Format: date-time */
             paid_at: string | null;
             payment: components["schemas"]["Payment"];
+            /** @description a payment is open at the gateway: the price and plan cannot change (409 PAYMENT_PENDING) until it settles or closes */
+            payment_pending: boolean;
+            /** @description the plan's version: 1 at placing, +1 on every price or plan change; POST /orders/{id}/pay may name it */
+            plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
             provider_id: string;
@@ -1572,6 +2294,47 @@ export interface components {
             /** Format: date-time */
             updated_at: string | null;
             version: number;
+        };
+        PaidStatement: {
+            /** @description fen */
+            amount: number | null;
+            /** @description fen */
+            base: number;
+            /** @enum {string} */
+            billing: "postpaid" | "prepaid";
+            /** @description fen */
+            commission: number;
+            /** Format: date-time */
+            confirm_by: string | null;
+            contract_id: string;
+            days: number;
+            dispute: Record<string, never> | null;
+            files: string[];
+            id: string;
+            /** @enum {string} */
+            kind: "trial" | "regular";
+            kpis: Record<string, never>;
+            length: number;
+            /** Format: date-time */
+            opened_at: string | null;
+            /** @description fen */
+            paid: number;
+            /** Format: date-time */
+            paid_at: string | null;
+            /** @description fen */
+            paid_from_deposit: number;
+            /** Format: date-time */
+            pay_by: string | null;
+            payment: components["schemas"]["Payment"];
+            period_end: string;
+            period_start: string;
+            resolution: Record<string, never> | null;
+            /** @description fen */
+            sales: number | null;
+            /** @enum {string} */
+            status: "open" | "submitted" | "payable" | "paid" | "released" | "disputed";
+            /** Format: date-time */
+            submit_by: string | null;
         };
         Payment: {
             /** @description where the buyer pays, while pending */
@@ -1647,6 +2410,8 @@ export interface components {
             decided_at?: string | null;
             decided_by?: string | null;
             display_name?: string | null;
+            /** @description the applicant's and operators' only */
+            documents?: components["schemas"]["QualificationDocument"][];
             id: string;
             intro?: string | null;
             listed_count: number;
@@ -1707,6 +2472,23 @@ export interface components {
             items: components["schemas"]["PublicReview"][];
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
+        };
+        QualificationDocument: {
+            content_type: string;
+            filename: string;
+            id: string;
+            /** @enum {string} */
+            kind: "business_license" | "id_card" | "other";
+            size: number;
+            /** Format: date-time */
+            uploaded_at: string | null;
+        };
+        Question: {
+            id: string;
+            /** @enum {string} */
+            kind: "text" | "file";
+            label: string;
+            required: boolean;
         };
         Ratings: {
             bad: number;
@@ -1773,26 +2555,33 @@ export interface components {
             category: string | null;
             /** @description Markdown */
             content: string | null;
+            /** @description content rendered from Markdown and sanitized: no script, no raw HTML, only http(s) links and the service's own pictures */
+            content_html: string;
             /** Format: date-time */
             created_at: string | null;
             /** @enum {string} */
             currency: "CNY";
             delisted_reason: string | null;
+            extras: components["schemas"]["Extra"][];
             /** @description 小二推荐: picked by an operator */
             featured: boolean;
             /** @description the first 20 characters of summary */
             headline: string | null;
             id: string;
+            /** @description the service's checked pictures (content shows them as image:<id>) */
+            images: components["schemas"]["ServicePicture"][];
             /** Format: date-time */
             listed_at: string | null;
             /** @description stable: cache it; a new logo has a new URL */
             logo_url: string | null;
             open_orders: number;
+            packages: components["schemas"]["Package"][];
             /** @description fen */
             price: number | null;
             /** @enum {string|null} */
             pricing: "fixed" | "negotiable" | null;
             provider_id: string;
+            questions: components["schemas"]["Question"][];
             /** @description average review: good 1, neutral 0, bad -1; null unrated */
             rating: number | null;
             rating_count: number;
@@ -1835,10 +2624,60 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        ServiceImage: {
+            image_id: string;
+            markdown: string;
+            /** @description stable: cache it */
+            url: string;
+        };
         ServicePage: {
             items: components["schemas"]["Service"][];
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
+        };
+        ServicePicture: {
+            image_id: string;
+            url: string;
+        };
+        Statement: {
+            /** @description fen */
+            amount: number | null;
+            /** @description fen */
+            base: number;
+            /** @enum {string} */
+            billing: "postpaid" | "prepaid";
+            /** @description fen */
+            commission: number;
+            /** Format: date-time */
+            confirm_by: string | null;
+            contract_id: string;
+            days: number;
+            dispute: Record<string, never> | null;
+            files: string[];
+            id: string;
+            /** @enum {string} */
+            kind: "trial" | "regular";
+            kpis: Record<string, never>;
+            length: number;
+            /** Format: date-time */
+            opened_at: string | null;
+            /** @description fen */
+            paid: number;
+            /** Format: date-time */
+            paid_at: string | null;
+            /** @description fen */
+            paid_from_deposit: number;
+            /** Format: date-time */
+            pay_by: string | null;
+            period_end: string;
+            period_start: string;
+            resolution: Record<string, never> | null;
+            /** @description fen */
+            sales: number | null;
+            /** @enum {string} */
+            status: "open" | "submitted" | "payable" | "paid" | "released" | "disputed";
+            /** Format: date-time */
+            submit_by: string | null;
         };
         StatementLine: {
             /** @description fen; positive in, negative out */
@@ -1854,9 +2693,12 @@ export interface components {
             fee: number | null;
             id: string;
             /** @enum {string} */
-            kind: "release" | "withdrawal" | "withdrawal_returned";
+            kind: "release" | "withdrawal" | "withdrawal_returned" | "reversal" | "debt" | "debt_repayment";
             order_id: string | null;
             withdrawal_id: string | null;
+        };
+        StatementList: {
+            items: components["schemas"]["Statement"][];
         };
         StatementPage: {
             items: components["schemas"]["StatementLine"][];
@@ -2258,6 +3100,200 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignView"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    contract_queue: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                status?: "draft" | "awaiting_deposit" | "onboarding" | "trial" | "active" | "suspended" | "ending" | "ended" | "cancelled";
+                statement_status?: "disputed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContractQueue"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    resolve_statement: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+                statement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount: number;
+                    note: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
                 };
             };
             /** @description error */
@@ -2892,6 +3928,75 @@ export interface operations {
             };
             /** @description error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    download_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider_id: string;
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDownload"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3719,6 +4824,1786 @@ export interface operations {
             };
         };
     };
+    list_contracts: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                as?: "buyer" | "provider";
+                status?: "draft" | "awaiting_deposit" | "onboarding" | "trial" | "active" | "suspended" | "ending" | "ended" | "cancelled";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContractPage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    create_contract: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 淘宝店铺售前售后客服，3 人两班 */
+                    requirement: string;
+                    service_id: string;
+                    /** @description every field is checked; a wrong one is named in details.errors[].field as terms.<name> */
+                    terms: {
+                        /** @description fen */
+                        base: number;
+                        /** @enum {string} */
+                        billing: "postpaid" | "prepaid";
+                        /** @description 违约处理 */
+                        breach: string;
+                        /** @description of the sales declared for a period (prepaid: 0) */
+                        commission_bps: number;
+                        /** @description 保密协议 */
+                        confidential: boolean;
+                        /** @description fen */
+                        deposit: number;
+                        /** @description 考核标准 */
+                        kpis: string[];
+                        notice_days: number;
+                        /** @enum {string} */
+                        period: "month" | "quarter";
+                        schedule: {
+                            agents: number;
+                            holidays: string;
+                            /** @example 09:00-24:00 */
+                            hours: string;
+                            shifts: number;
+                        };
+                        trial_days: number;
+                        /** @description fen */
+                        trial_fee: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contract"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    get_contract: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contract"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    request_contract_attachment: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example image/png */
+                    content_type: string;
+                    /** @example 首页设计稿.psd */
+                    filename: string;
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    download_contract_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Download"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    go_live: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contract"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    list_contract_messages: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    post_contract_message: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example logo请参考附件里的两张示例，主色用品牌红 */
+                    body: string;
+                    /** @description files from POST /orders/{order_id}/attachments, uploaded by the author and not sent before */
+                    file_ids?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    pay_deposit: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    channel?: "page" | "wap";
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaidContract"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    sign: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contract"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    list_statements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementList"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    confirm_statement: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+                statement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    dispute_statement: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+                statement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    pay_statement: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+                statement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    channel?: "page" | "wap";
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaidStatement"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    submit_statement: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+                statement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description 质检报告 uploaded to the contract */
+                    file_ids?: string[];
+                    /** @description 响应时间, 询单转化率 … */
+                    kpis?: Record<string, never>;
+                    /** @description fen of sales in the period; required when commission_bps > 0 */
+                    sales?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    terminate: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contract"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    edit_terms: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description every field is checked; a wrong one is named in details.errors[].field as terms.<name> */
+                    terms: {
+                        /** @description fen */
+                        base: number;
+                        /** @enum {string} */
+                        billing: "postpaid" | "prepaid";
+                        /** @description 违约处理 */
+                        breach: string;
+                        /** @description of the sales declared for a period (prepaid: 0) */
+                        commission_bps: number;
+                        /** @description 保密协议 */
+                        confidential: boolean;
+                        /** @description fen */
+                        deposit: number;
+                        /** @description 考核标准 */
+                        kpis: string[];
+                        notice_days: number;
+                        /** @enum {string} */
+                        period: "month" | "quarter";
+                        schedule: {
+                            agents: number;
+                            holidays: string;
+                            /** @example 09:00-24:00 */
+                            hours: string;
+                            shifts: number;
+                        };
+                        trial_days: number;
+                        /** @description fen */
+                        trial_fee: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contract"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -3748,6 +6633,393 @@ export interface operations {
             };
             /** @description error */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    list_inquiries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                as?: "buyer" | "provider";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InquirySummaryPage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    get_inquiry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inquiry"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    post_inquiry_message: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 您好，想做双十一首页，三天内能交付吗？ */
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InquiryMessage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    make_offer: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                inquiry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the agreed price in fen */
+                    amount: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-12-01T00:00:00+00:00
+                     */
+                    due_at: string;
+                    milestones?: {
+                        amount: number;
+                        /** @enum {string} */
+                        release: "on_approval" | "on_accept";
+                        /** @example 首页装修 */
+                        title: string;
+                    }[];
+                    /** @example 双十一首页+两张详情页，红色主题 */
+                    requirement: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OfferAnswer"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4745,11 +8017,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description {"<question id>": "<text or file id>"} */
+                    answers?: {
+                        [key: string]: string;
+                    };
                     /**
                      * Format: date-time
+                     * @description required unless a package is chosen (then its delivery_days from now)
                      * @example 2026-12-01T00:00:00+00:00
                      */
-                    due_at: string;
+                    due_at?: string;
+                    extras?: string[];
                     milestones?: {
                         amount: number;
                         /** @enum {string} */
@@ -4757,6 +8035,8 @@ export interface operations {
                         /** @example 首页装修 */
                         title: string;
                     }[];
+                    /** @description required when the service has packages */
+                    package?: string;
                     /** @description only for negotiable services (the buyer's offer) */
                     price?: number;
                     /** @example 双十一店铺首页装修，红色主题 */
@@ -6214,6 +9494,8 @@ export interface operations {
                      * @enum {string}
                      */
                     channel?: "page" | "wap";
+                    /** @description the plan the buyer saw (the order's plan_version): another one is refused with 409 PLAN_CHANGED */
+                    plan_version?: number;
                 };
             };
         };
@@ -8066,6 +11348,123 @@ export interface operations {
             };
         };
     };
+    request_document_upload: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    content_type: "image/jpeg" | "image/png" | "application/pdf";
+                    /** @example 营业执照.pdf */
+                    filename: string;
+                    /** @enum {string} */
+                    kind: "business_license" | "id_card" | "other";
+                    /** @description bytes, exactly */
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentUploadTicket"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     get_payout_account: {
         parameters: {
             query?: never;
@@ -8526,10 +11925,38 @@ export interface operations {
                     category: "shop-decoration" | "logo-design" | "customer-service" | "detail-page" | "operation" | "photo-retouch" | "copywriting" | "video";
                     /** @description Markdown */
                     content: string;
+                    extras?: {
+                        /** @example 加急24小时 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                    }[] | null;
+                    packages?: {
+                        delivery_days: number;
+                        description?: string;
+                        /** @example 标准版 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                        /** @description revision requests allowed; null: unlimited */
+                        revisions: number | null;
+                    }[] | null;
                     /** @description fen */
                     price: number;
                     /** @enum {string} */
                     pricing: "fixed" | "negotiable";
+                    questions?: {
+                        /** @example logo_text */
+                        id: string;
+                        /**
+                         * @description default text
+                         * @enum {string}
+                         */
+                        kind?: "text" | "file";
+                        /** @example logo上的文字 */
+                        label: string;
+                        required?: boolean;
+                    }[] | null;
                     /** @example 天猫淘宝旗舰店首页装修，三天出稿 */
                     summary: string;
                     tags?: ("fast-delivery" | "invoice" | "original" | "free-revision" | "always-on" | "source-files" | "mobile-first" | "brand-team")[];
@@ -8806,10 +12233,38 @@ export interface operations {
                     category?: "shop-decoration" | "logo-design" | "customer-service" | "detail-page" | "operation" | "photo-retouch" | "copywriting" | "video";
                     /** @description Markdown */
                     content?: string;
+                    extras?: {
+                        /** @example 加急24小时 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                    }[] | null;
+                    packages?: {
+                        delivery_days: number;
+                        description?: string;
+                        /** @example 标准版 */
+                        name: string;
+                        /** @description fen */
+                        price: number;
+                        /** @description revision requests allowed; null: unlimited */
+                        revisions: number | null;
+                    }[] | null;
                     /** @description fen */
                     price?: number;
                     /** @enum {string} */
                     pricing?: "fixed" | "negotiable";
+                    questions?: {
+                        /** @example logo_text */
+                        id: string;
+                        /**
+                         * @description default text
+                         * @enum {string}
+                         */
+                        kind?: "text" | "file";
+                        /** @example logo上的文字 */
+                        label: string;
+                        required?: boolean;
+                    }[] | null;
                     /** @example 天猫淘宝旗舰店首页装修，三天出稿 */
                     summary?: string;
                     tags?: ("fast-delivery" | "invoice" | "original" | "free-revision" | "always-on" | "source-files" | "mobile-first" | "brand-team")[];
@@ -8936,6 +12391,345 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    request_image_upload: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    content_type: "image/jpeg" | "image/png" | "image/webp";
+                    /** @description bytes, exactly */
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageUploadTicket"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    check_image: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceImage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    open_inquiry: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example 您好，想做双十一首页，三天内能交付吗？ */
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inquiry"];
                 };
             };
             /** @description error */

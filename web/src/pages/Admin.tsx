@@ -9,6 +9,7 @@ import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
 import { MISMATCH, ORDER_STATUS, PAYMENT_STATUS, PROVIDER_STATUS, label, when, yuan } from "../words";
 import type { Schema } from "../api/client";
 import { isoWithOffset } from "./Service";
+import { ReviewDocuments } from "./Documents";
 
 const idem = (key: string) => ({ "Idempotency-Key": key });
 type Input = { currentTarget: { value: string } };
@@ -37,7 +38,8 @@ function Applications() {
             return (
               <tr key={p.id} data-testid={`application-${p.id}`}>
                 <td><b>{p.display_name}</b><div class="muted">{p.id} · {when(p.applied_at)}</div></td>
-                <td>{p.company_name}<div class="muted">{p.contact}</div></td><td>{p.intro}</td>
+                <td>{p.company_name}<div class="muted">{p.contact}</div></td><td>{p.intro}
+                  <ReviewDocuments providerId={p.id} documents={p.documents} /></td>
                 <td>{status === "pending" && <>
                   <Action label="通过" kind="primary" testid="approve-provider"
                     run={(key) => settle(client.POST("/admin/providers/{provider_id}/approve", { ...at(key), body: {} }))} onDone={reload} />

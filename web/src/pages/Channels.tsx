@@ -19,6 +19,9 @@ export function Channels() {
           placeholder="留空则不推送" onInput={(e) => setF({ ...f, webhook_url: e.currentTarget.value })} /></Field>
         <Field label="邮箱"><input value={f.email} data-testid="channel-email" placeholder="留空则不发邮件"
           onInput={(e) => setF({ ...f, email: e.currentTarget.value })} /></Field>
+        {answer?.ok && answer.data.email && <p class="muted" data-testid="email-verified">
+          {answer.data.email_verified ? `${answer.data.email}：已确认，通知会发到这里`
+            : `${answer.data.email}：待确认，请打开确认邮件中的链接（确认前不发通知邮件）`}</p>}
         <Action label="保存" kind="primary" testid="save-channels" run={(key) => settle(client.PUT("/me/channels", {
           params: { header: { "Idempotency-Key": key } },
           body: { webhook_url: f.webhook_url.trim() || null, email: f.email.trim() || null } }))}

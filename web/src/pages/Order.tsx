@@ -6,7 +6,8 @@ import { useState } from "preact/hooks";
 import { client, settle, whoAmI } from "../api/client";
 import { Action, ErrorBox, Field, Loaded, useAnswer, useFreshError } from "../ui";
 import { upload } from "../upload";
-import { ACTOR, EVENT, MILESTONE_RELEASE, MILESTONE_STATUS, ORDER_STATUS, RATING, label, when, yuan } from "../words";
+import { ACTOR, EVENT, MILESTONE_RELEASE, MILESTONE_STATUS, ORDER_STATUS, RATING, label, revisionsText, when, yuan } from "../words";
+import { href } from "../router";
 import { Price, Proposals } from "./OrderDeals";
 import { Messages } from "./OrderTalk";
 import { ReviewBody } from "./Trust";
@@ -204,7 +205,8 @@ export function OrderPage({ id }: { id: string }) {
         <section class="order">
           <h2>{o.service.title}</h2>
           <p><span class={`status s-${o.status}`} data-testid="order-status">{o.status_label}</span>
-            <b class="price"> {yuan(o.amount)}</b> <span class="muted">订单号 {o.id}</span></p>
+            <b class="price" data-testid="order-amount"> {yuan(o.amount)}</b> <span class="muted">订单号 {o.id}</span></p>
+          <Chosen order={o} />
           <div class="grid">
             <div class="panel"><h3>需求</h3><pre class="content">{o.requirement}</pre>
               <p>期望完成：<span data-testid="due-at">{when(o.due_at)}</span></p></div>
@@ -248,3 +250,18 @@ const DEADLINE: Record<string, string> = {
   auto_approve_at: "自动验收", review_until: "评价截止",
 };
 
+/** What the buyer chose before ordering: the package, extras, form answers, the inquiry. */
+function Chosen({ order }: { order: Schema<"Order"> }) {
+  const answers = Object.entries(order.answers ?? {});
+  if (!order.package && order.extras.length === 0 && answers.length === 0 && !order.inquiry_id) return null;
+  return (
+    <div class="panel" data-testid="order-choice">
+      {order.inquiry_id && <p>来自询单：<a href={href("inquiries", order.inquiry_id)}>查看沟通记录</a>（定制报价）</p>}
+      {order.package && <p data-testid="order-package">套餐：{order.package.name}（{yuan(order.package.price)}，
+        {order.package.delivery_days} 天交付，{revisionsText(order.package.revisions)}，已修改 {order.revision_count} 次）</p>}
+      {order.extras.length > 0 && <p data-testid="order-extras">加购：{order.extras.map((x) => `${x.name}（+${yuan(x.price)}）`).join("、")}</p>}
+      {answers.length > 0 && <dl data-testid="order-answers">{answers.map(([id, text]) => (
+        <div key={id}><dt>{id}</dt><dd>{String(text)}</dd></div>))}</dl>}
+    </div>
+  );
+}

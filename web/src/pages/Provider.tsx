@@ -4,6 +4,8 @@ import { client, settle } from "../api/client";
 import { go, href } from "../router";
 import { Action, Empty, ErrorBox, Field, Loaded, changed, useAnswer, useFreshError, useIntentKey } from "../ui";
 import { PROVIDER_STATUS, SERVICE_STATUS, yuan } from "../words";
+import { MyDocuments } from "./Documents";
+import { ServiceMenu, ServicePictures } from "./ServiceMenu";
 import { useTaxonomy } from "./Market";
 import type { ApiError, Schema } from "../api/client";
 import type { paths } from "../api/schema";
@@ -40,6 +42,7 @@ export function ProviderHome() {
             {p.status === "approved" && <> · 已上架 {p.listed_count} 个 · 信用 {p.credit}</>}</p>
           {p.reason && <p class="muted">原因：{p.reason}</p>}
           {(p.status === "none" || p.status === "rejected") && <Apply done={me.reload} />}
+          {p.status !== "none" && <MyDocuments documents={p.documents ?? []} done={me.reload} />}
         </div>)}</Loaded>
       <Loaded answer={balance.answer}>{(b) => (
         <div class="panel"><h3>余额</h3><p class="price" data-testid="balance">{yuan(b.available)}</p>
@@ -178,6 +181,8 @@ export function ServiceEditor({ id }: { id: string }) {
         </div>)}
       {!isNew && service && <ListButtons s={service} removed={() => go("provider")} done={refresh} />}
       {!isNew && service && <TrialListing s={service} done={refresh} />}
+      {!isNew && service && <ServiceMenu service={service} done={setService} />}
+      {!isNew && service && <ServicePictures service={service} done={refresh} />}
     </section>
   );
 }

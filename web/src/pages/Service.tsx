@@ -5,8 +5,10 @@ import { client, settle, whoAmI, type Schema } from "../api/client";
 import { localInputValue } from "../clock";
 import { Markdown } from "../markdown";
 import { go, href } from "../router";
+import { ContractForm } from "./Contracts";
 import { Action, Field, Loaded, useAnswer } from "../ui";
-import { MILESTONE_RELEASE, SERVICE_STATUS, when, yuan } from "../words";
+import { MILESTONE_RELEASE, SERVICE_STATUS, revisionsText, when, yuan } from "../words";
+import { AskProvider } from "./Inquiries";
 import { useTaxonomy } from "./Market";
 import { LevelBadge, ReviewBody, StatsInWords } from "./Trust";
 
@@ -44,10 +46,33 @@ function Milestones({ steps, set }: { steps: Step[]; set: (steps: Step[]) => voi
   );
 }
 
+/** 套餐 side by side: the buyer picks one (its delivery days propose the due date). */
+function Packages({ service, chosen, choose }: {
+  service: Schema<"Service">; chosen: string; choose: (p: Schema<"Package">) => void;
+}) {
+  if (service.packages.length === 0) return null;
+  return (
+    <table class="packages" data-testid="packages"><thead><tr><th></th>
+      {service.packages.map((p) => <th key={p.name}>{p.name}</th>)}</tr></thead>
+      <tbody>
+        <tr><td>价格</td>{service.packages.map((p) => <td key={p.name}>{yuan(p.price)}</td>)}</tr>
+        <tr><td>交付</td>{service.packages.map((p) => <td key={p.name}>{p.delivery_days} 天</td>)}</tr>
+        <tr><td>修改</td>{service.packages.map((p) => <td key={p.name}>{revisionsText(p.revisions)}</td>)}</tr>
+        <tr><td>说明</td>{service.packages.map((p) => <td key={p.name}>{p.description}</td>)}</tr>
+        <tr><td></td>{service.packages.map((p) => <td key={p.name}>
+          <label><input type="radio" name="package" checked={chosen === p.name} data-testid={`package-${p.name}`}
+            onChange={() => choose(p)} /> 选这个</label></td>)}</tr>
+      </tbody></table>
+  );
+}
+
 function OrderForm({ service }: { service: Schema<"Service"> }) {
   const [requirement, setRequirement] = useState("");
   // Ten days after the app's clock (which the local stage can move), not the browser's.
   const [due, setDue] = useState(() => localInputValue(10));
+  const [pkg, setPkg] = useState("");
+  const [extras, setExtras] = useState<string[]>([]);
+  const [answers, setAnswers] = useState<Record<string, string>>({});
   const [price, setPrice] = useState("");
   const [steps, setSteps] = useState<Step[]>([]);
   if (!whoAmI()) return <p><a href={href("login")}>登录</a>后下单</p>;
@@ -58,6 +83,17 @@ function OrderForm({ service }: { service: Schema<"Service"> }) {
       <Field label="需求"><textarea rows={4} value={requirement} data-testid="requirement"
         placeholder="例如：双十一首页，红色主题，突出满减活动"
         onInput={(e) => setRequirement(e.currentTarget.value)} /></Field>
+      <Packages service={service} chosen={pkg} choose={(p) => { setPkg(p.name); setDue(localInputValue(p.delivery_days)); }} />
+      {service.extras.length > 0 && <div class="field" data-testid="extras"><span>加购</span><div>
+        {service.extras.map((x) => <label key={x.name}><input type="checkbox" data-testid={`extra-${x.name}`}
+          checked={extras.includes(x.name)}
+          onChange={(e) => setExtras(e.currentTarget.checked ? [...extras, x.name] : extras.filter((n) => n !== x.name))} />
+          {x.name}（+{yuan(x.price)}）</label>)}</div></div>}
+      {service.questions.map((q) => (
+        <Field key={q.id} label={q.label + (q.required ? "（必填）" : "")}>
+          <input value={answers[q.id] ?? ""} data-testid={`answer-${q.id}`}
+            placeholder={q.kind === "file" ? "附件编号" : ""}
+            onInput={(e) => setAnswers({ ...answers, [q.id]: e.currentTarget.value })} /></Field>))}
       <Field label="期望完成时间"><input type="datetime-local" value={due} data-testid="due"
         onInput={(e) => setDue(e.currentTarget.value)} /></Field>
       {service.pricing === "negotiable" &&
@@ -68,6 +104,8 @@ function OrderForm({ service }: { service: Schema<"Service"> }) {
         run={(key) => settle(client.POST("/orders", {
           params: { header: { "Idempotency-Key": key } },
           body: { service_id: service.id, requirement, due_at: isoWithOffset(due),
+                  ...(pkg ? { package: pkg } : {}), ...(extras.length ? { extras } : {}),
+                  ...(Object.keys(answers).length ? { answers } : {}),
                   ...(price ? { price: fen(price) } : {}),
                   ...(steps.length ? { milestones: steps.map((s) => ({ title: s.title, amount: fen(s.amount), release: s.release })) } : {}) },
         }))}
@@ -144,9 +182,12 @@ export function ServicePage({ id }: { id: string }) {
           </div>
         </div>
         <p>{s.summary}</p>
-        <Markdown source={s.content} testid="service-content" />
+        <Markdown source={s.content} testid="service-content"
+          images={Object.fromEntries(s.images.map((p) => [p.image_id, p.url]))} />
         {whoAmI()?.operator && <Feature service={s} done={reload} />}
+        <AskProvider service={s} />
         <OrderForm service={s} />
+        <ContractForm serviceId={s.id} price={s.price ?? 0} />
         <Reviews serviceId={s.id} />
         <ProviderReviews providerId={s.provider_id} />
       </section>

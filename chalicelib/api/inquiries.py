@@ -1,0 +1,71 @@
+"""Inquiry routes (询单): ask a provider before ordering, talk, and the provider's custom
+offer (定制报价) that turns an inquiry into an order awaiting the buyer's payment."""
+from chalice import Blueprint
+
+from chalicelib.api import answers
+from chalicelib.api.orders import MILESTONE
+from chalicelib.api.pagination import encode_cursor, page
+from chalicelib.api.routing import PAGING, USER, route
+from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
+from chalicelib.domain import inquiries as rules
+from chalicelib.domain.catalog import MAX_PRICE
+from chalicelib.services import inquiries
+from chalicelib.services.orders import offers
+
+bp = Blueprint(__name__)
+
+ASK = Obj({"body": Str(1, rules.BODY_MAX, multiline=True,
+                       example="您好，想做双十一首页，三天内能交付吗？")}, name="InquiryRequest")
+OFFER = Obj({
+    "amount": Int(minimum=1, maximum=MAX_PRICE, description="the agreed price in fen"),
+    "requirement": Str(1, 5000, multiline=True, example="双十一首页+两张详情页，红色主题"),
+    "due_at": DateTime(example="2026-12-01T00:00:00+00:00"),
+    "milestones": ListOf(MILESTONE, 1, 10, required=False),
+}, name="CustomOffer")
+LIST_QUERY = {**PAGING, "as": Enum([rules.BUYER, rules.PROVIDER], required=False)}
+
+
+@route(bp, "/services/{service_id}/inquiries", "POST", auth=USER, body=ASK, status=201,
+       response=answers.INQUIRY, tag="inquiries")
+def open_inquiry(req):
+    """询单: ask the provider of a listed service (no capacity, no money)."""
+    return inquiries.open_inquiry(req.caller, req.params["service_id"], body=req.body["body"],
+                                  now=req.now, request_key=req.request_key)
+
+
+@route(bp, "/inquiries/{inquiry_id}/messages", "POST", auth=USER, body=ASK, status=201,
+       response=answers.INQUIRY_MESSAGE, tag="inquiries")
+def post_inquiry_message(req):
+    """Write in an inquiry (its buyer or provider); the other party is notified."""
+    return inquiries.post_message(req.caller, req.params["inquiry_id"], body=req.body["body"],
+                                  now=req.now)
+
+
+@route(bp, "/inquiries/{inquiry_id}", "GET", auth=USER, response=answers.INQUIRY,
+       tag="inquiries")
+def get_inquiry(req):
+    """One inquiry and its messages, oldest first (its two parties only)."""
+    return inquiries.get_inquiry(req.caller, req.params["inquiry_id"])
+
+
+@route(bp, "/inquiries", "GET", auth=USER, query=LIST_QUERY,
+       response=answers.page_of(answers.INQUIRY_SUMMARY), tag="inquiries")
+def list_inquiries(req):
+    """The caller's inquiries as buyer (default) or provider, latest activity first."""
+    as_ = req.query.get("as", rules.BUYER)
+    scope = f"inquiries:{req.caller.user_id}:{as_}"
+    limit, start_key = req.paging(scope)
+    items, last_key = inquiries.list_inquiries(req.caller, as_=as_, limit=limit,
+                                               start_key=start_key)
+    return page(items, encode_cursor(last_key, scope))
+
+
+@route(bp, "/inquiries/{inquiry_id}/offer", "POST", auth=USER, body=OFFER, status=201,
+       response=answers.OFFER, tag="inquiries")
+def make_offer(req):
+    """定制报价: the provider offers an agreed price; the buyer gets an order to pay."""
+    b = req.body
+    return {"order": offers.make_offer(req.caller, req.params["inquiry_id"], amount=b["amount"],
+                                       requirement=b["requirement"], due_at=b["due_at"],
+                                       milestones=b.get("milestones"), now=req.now,
+                                       request_key=req.request_key)}
