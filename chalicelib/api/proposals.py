@@ -39,6 +39,9 @@ PROPOSAL = Obj({
         "partial_refund while in_progress/in_review) is then granted by the sweep "
         "(REFUND_ANSWER_SECONDS), any other proposal lapses as expired "
         "(PROPOSAL_TTL_SECONDS)")),
+    "on_expiry": Enum(["accept", "lapse"], nullable=True,
+                      description="while open: at expires_at the sweep accepts it (a buyer's "
+                                  "refund request, 退款超时) or it lapses as expired"),
     "decided_at": DateTime(nullable=True),
     "decided_by": Str(1, 128, nullable=True,
                       description="who answered; system if it lapsed, expired or was granted "

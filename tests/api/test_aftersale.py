@@ -50,7 +50,7 @@ def test_an_accepted_partial_refund_keeps_the_order_open_and_takes_the_last_step
     assert api.post(f"/orders/{oid}/accept", user=PROVIDER).status == 200
     made = propose(api, oid, {"kind": "partial_refund", "refund": 25000, "reason": "详情页只做一半"})
     assert made.status == 201, made
-    assert made.json["reason"] == "详情页只做一半"
+    assert made.json["reason"] == "详情页只做一半" and made.json["on_expiry"] == "accept"
     expires = datetime.fromisoformat(made.json["expires_at"])
     assert abs((expires - clock.now()).total_seconds() - 2 * DAY) < 5
     assert order(api, oid)["deadlines"]["refund_answer_by"] == made.json["expires_at"]
@@ -131,6 +131,7 @@ def test_any_other_proposal_lapses_as_expired_after_its_ttl(api):
         clock.now() + timedelta(days=30))}, user=PROVIDER).json
     assert abs((datetime.fromisoformat(made["expires_at"]) - clock.now()).total_seconds()
                - 3 * DAY) < 5
+    assert made["on_expiry"] == "lapse"
     travel(2 * DAY + HOUR)
     sweep(api)
     assert proposal(api, oid, made["id"])["status"] == "open"

@@ -192,6 +192,9 @@ def present(proposal: ProposalModel, order: OrderModel) -> dict:
         "note": proposal.note, "reason": proposal.reason,
         "created_at": clock.key_to_iso(proposal.created_at),
         "expires_at": clock.key_to_iso(proposal.expires_at),
+        # What the sweep does at expires_at to the open proposal (None once it is over).
+        "on_expiry": None if order.open_proposal != proposal.id
+        else "accept" if order.refund_request_open else "lapse",
         "decided_at": clock.key_to_iso(proposal.decided_at),
         "decided_by": proposal.decided_by,
     }

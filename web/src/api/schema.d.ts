@@ -2364,15 +2364,27 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             decided_at: string | null;
-            /** @description who answered; system if it lapsed */
+            /** @description who answered; system if it lapsed, expired or was granted by the sweep */
             decided_by: string | null;
             /** Format: date-time */
             due_at: string | null;
+            /**
+             * Format: date-time
+             * @description when an unanswered proposal ends: a buyer's refund request (cancel or partial_refund while in_progress/in_review) is then granted by the sweep (REFUND_ANSWER_SECONDS), any other proposal lapses as expired (PROPOSAL_TTL_SECONDS)
+             */
+            expires_at: string | null;
             id: string;
             /** @enum {string} */
-            kind: "extension" | "cancel";
+            kind: "extension" | "cancel" | "partial_refund";
             note: string | null;
+            /**
+             * @description while open: at expires_at the sweep accepts it (a buyer's refund request, 退款超时) or it lapses as expired
+             * @enum {string|null}
+             */
+            on_expiry: "accept" | "lapse" | null;
             order_id: string;
+            /** @description partial_refund: why */
+            reason: string | null;
             refund: number | null;
             /** @description held - refund when proposed */
             release: number | null;
@@ -2380,7 +2392,7 @@ export interface components {
              * @description lapsed: the order changed state while it was open
              * @enum {string}
              */
-            status: "open" | "accepted" | "declined" | "withdrawn" | "lapsed";
+            status: "open" | "accepted" | "declined" | "withdrawn" | "lapsed" | "expired";
         };
         ProposalPage: {
             items: components["schemas"]["Proposal"][];
@@ -3540,10 +3552,11 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description whose fault the dispute was; `provider` counts in the provider's disputes_lost
+                     * @description whose fault the dispute was (required); `provider` counts in the provider's disputes_lost
                      * @enum {string}
                      */
-                    fault?: "buyer" | "provider" | "none";
+                    fault: "buyer" | "provider" | "none";
+                    /** @description the decision's reasons, sent to both parties */
                     note?: string;
                     refund: number;
                     release: number;
@@ -9815,13 +9828,18 @@ export interface operations {
                      */
                     due_at?: string;
                     /**
-                     * @description extension (延期) or cancel (协商取消 / 部分退款)
+                     * @description extension (延期), cancel (协商取消) or partial_refund (部分退款: the buyer, in_progress or in_review; the order stays open)
                      * @enum {string}
                      */
-                    kind: "extension" | "cancel";
+                    kind: "extension" | "cancel" | "partial_refund";
                     /** @example 素材晚到了三天 */
                     note?: string;
-                    /** @description cancel only: fen back to the buyer, 0..held; the rest of what is held is released to the provider */
+                    /**
+                     * @description partial_refund only (required): why the buyer asks
+                     * @example 少做了一页
+                     */
+                    reason?: string;
+                    /** @description cancel: fen back to the buyer, 0..held; the rest of what is held is released to the provider. partial_refund: 1..held-1, off the last unreleased steps first */
                     refund?: number;
                 };
             };
