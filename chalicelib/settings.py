@@ -90,6 +90,10 @@ class Settings:
     # the sweep (退款超时); any other open proposal lapses after PROPOSAL_TTL_SECONDS.
     refund_answer_seconds: int = 48 * 3600
     proposal_ttl_seconds: int = 72 * 3600
+    # The dispute queue: the evidence window after a dispute opens, and the age past which
+    # an open dispute is flagged overdue.
+    evidence_seconds: int = 72 * 3600
+    dispute_sla_seconds: int = 5 * 24 * 3600
     # Contracts (包月合同): a statement's deadlines, in days of 24 h.
     statement_submit_days: int = 5
     confirm_days: int = 7
@@ -162,6 +166,8 @@ def load() -> Settings:
         follow_up_window_seconds=_int("FOLLOW_UP_WINDOW_SECONDS", 180 * day),
         refund_answer_seconds=_int("REFUND_ANSWER_SECONDS", 2 * day),
         proposal_ttl_seconds=_int("PROPOSAL_TTL_SECONDS", 3 * day),
+        evidence_seconds=_int("EVIDENCE_SECONDS", 3 * day),
+        dispute_sla_seconds=_int("DISPUTE_SLA_SECONDS", 5 * day),
         statement_submit_days=_int("STATEMENT_SUBMIT_DAYS", 5),
         confirm_days=_int("CONFIRM_DAYS", 7),
         pay_days=_int("PAY_DAYS", 7),

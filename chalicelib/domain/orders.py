@@ -333,6 +333,13 @@ PROPOSAL_DEADLINES = ("refund_answer_by", "proposal_expires_at")
 _NO_REMINDER = ("review_until", "proposal_expires_at")
 
 
+def dispute_clock(opened_at: datetime, now: datetime, *, evidence: timedelta,
+                  sla: timedelta) -> dict:
+    """The dispute queue's view of one dispute: until when evidence is taken, and whether
+    it has waited longer than the operators promise (DISPUTE_SLA_SECONDS)."""
+    return {"evidence_until": opened_at + evidence, "overdue": now - opened_at > sla}
+
+
 def reminder_name(deadline: str) -> str:
     return f"reminder:{deadline}"
 

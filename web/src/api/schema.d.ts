@@ -2502,6 +2502,83 @@ export interface components {
             label: string;
             required: boolean;
         };
+        QueuedOrder: {
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
+            /** @description fen */
+            amount: number;
+            /** @description the requirement form: question id -> text or file id */
+            answers: {
+                [key: string]: string;
+            };
+            buyer_id: string;
+            /** Format: date-time */
+            closed_at: string | null;
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string | null;
+            /** @enum {string} */
+            currency: "CNY";
+            current_step: number;
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            deadlines: Record<string, never>;
+            /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
+            deliverables_withdrawn: boolean;
+            /** Format: date-time */
+            delivered_at: string | null;
+            delivery_count: number;
+            /** @description reason, by, at, from_status */
+            dispute: Record<string, never> | null;
+            /** Format: date-time */
+            due_at: string | null;
+            escrow: components["schemas"]["Escrow"];
+            /**
+             * Format: date-time
+             * @description disputed: the end of the evidence window (EVIDENCE_SECONDS after the dispute opened); null for other statuses
+             */
+            evidence_until: string | null;
+            extras: components["schemas"]["Extra"][];
+            id: string;
+            /** @description the inquiry a custom offer answered */
+            inquiry_id: string | null;
+            late_cancel_eligible: boolean;
+            milestones: components["schemas"]["MilestoneView"][];
+            /** @description the id of the order's one open proposal */
+            open_proposal: string | null;
+            /** @description disputed longer than DISPUTE_SLA_SECONDS (5 days) */
+            overdue: boolean;
+            package: components["schemas"]["OrderPackage"] | null;
+            /** Format: date-time */
+            paid_at: string | null;
+            /** @description a payment is open at the gateway: the price and plan cannot change (409 PAYMENT_PENDING) until it settles or closes */
+            payment_pending: boolean;
+            /** @description the plan's version: 1 at placing, +1 on every price or plan change; POST /orders/{id}/pay may name it */
+            plan_version: number;
+            /** @description false while a negotiable price waits for the provider */
+            price_agreed: boolean;
+            provider_id: string;
+            requirement: string;
+            reviewed_by_buyer: boolean;
+            reviewed_by_provider: boolean;
+            revision_count: number;
+            service: components["schemas"]["OrderServiceSnapshot"];
+            service_id: string;
+            /** @enum {string} */
+            status: "awaiting_payment" | "awaiting_provider" | "in_progress" | "in_review" | "completed" | "rejected" | "expired" | "cancelled" | "disputed" | "resolved";
+            /** @description the state's name in Chinese (待付款 …) */
+            status_label: string;
+            /** Format: date-time */
+            updated_at: string | null;
+            version: number;
+        };
+        QueuedOrderPage: {
+            items: components["schemas"]["QueuedOrder"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
         Ratings: {
             bad: number;
             good: number;
@@ -3477,7 +3554,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderPage"];
+                    "application/json": components["schemas"]["QueuedOrderPage"];
                 };
             };
             /** @description error */
