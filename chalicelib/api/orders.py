@@ -212,12 +212,22 @@ def cancel_order(req):
                                request_key=req.request_key)
 
 
+DISPUTE = Obj({
+    "reason": Str(1, 500, multiline=True),
+    "proposal_id": Str(1, 128, required=False,
+                       description="escalate a declined refund request (小二介入): the "
+                                   "dispute keeps it as dispute.proposal_id"),
+}, name="Dispute")
+
+
 @route(bp, "/orders/{order_id}/dispute", "POST",
-       response=answers.ORDER, auth=USER, body=REASON, tag="orders")
+       response=answers.ORDER, auth=USER, body=DISPUTE, tag="orders")
 def dispute_order(req):
-    """Buyer or provider opens a dispute; timers stop."""
+    """Buyer or provider opens a dispute; timers stop; it may escalate a declined refund
+    request."""
     return orders.dispute_order(req.caller, req.params["order_id"], req.body["reason"], req.now,
-                                request_key=req.request_key)
+                                request_key=req.request_key,
+                                proposal_id=req.body.get("proposal_id"))
 
 
 @route(bp, "/admin/orders/{order_id}/resolve", "POST",

@@ -119,3 +119,10 @@ def shown_status(stored: str, is_the_open_one: bool) -> str:
 
 def outcome_of(verb: str) -> str:
     return {ACCEPT: ACCEPTED, DECLINE: DECLINED, WITHDRAW: WITHDRAWN}[verb]
+
+
+def check_escalation(kind: str, by_role: str, status: str) -> None:
+    """A dispute may name (escalate) a refund request the provider declined (小二介入)."""
+    if by_role != life.BUYER or kind not in (CANCEL, PARTIAL_REFUND) or status != DECLINED:
+        raise InvalidTransition("only a declined refund request can be escalated",
+                                reason="not_a_declined_refund_request", proposal_status=status)

@@ -179,3 +179,29 @@ def test_the_provider_answering_first_leaves_the_sweep_nothing(api):
     sweep(api)
     assert proposal(api, oid, made["id"])["status"] == "declined"
     assert order(api, oid)["escrow"]["refunded"] == 0
+
+
+# --- escalation (小二介入) ----------------------------------------------------------
+def test_a_declined_refund_request_is_escalated_into_the_dispute(api):
+    oid = accepted_order(api, price=50000)
+    made = propose(api, oid, {"kind": "partial_refund", "refund": 100, "reason": "少一页"}).json
+    early = api.post(f"/orders/{oid}/dispute", {"reason": "不同意", "proposal_id": made["id"]},
+                     user=BUYER)
+    assert early.status == 409 and early.json["error"]["code"] == "INVALID_TRANSITION"
+    assert answer(api, oid, made["id"], "decline", PROVIDER).status == 200
+    unknown = api.post(f"/orders/{oid}/dispute", {"reason": "x", "proposal_id": "prop_nope"},
+                       user=BUYER)
+    assert unknown.status == 404
+    opened = api.post(f"/orders/{oid}/dispute", {"reason": "服务商拒绝退款",
+                                                 "proposal_id": made["id"]}, user=BUYER)
+    assert opened.status == 200, opened
+    assert opened.json["status"] == "disputed"
+    assert opened.json["dispute"]["proposal_id"] == made["id"]
+
+
+def test_opening_a_dispute_lapses_the_open_proposal(api):
+    oid = accepted_order(api, price=50000)
+    made = propose(api, oid, {"kind": "partial_refund", "refund": 100, "reason": "少一页"}).json
+    assert api.post(f"/orders/{oid}/dispute", {"reason": "沟通不畅"}, user=PROVIDER).status == 200
+    assert proposal(api, oid, made["id"])["status"] == "lapsed"
+    assert "refund_answer_by" not in order(api, oid)["deadlines"]

@@ -401,7 +401,9 @@ class _Change:
     def _record_dispute(self):
         self._set(OrderModel.dispute, {"by": self.actor.user_id,
                                        "reason": self.params.get("reason", ""),
-                                       "at": self.at, "from_status": self.order.status})
+                                       "at": self.at, "from_status": self.order.status,
+                                       # An escalated refund request (None otherwise).
+                                       "proposal_id": self.params.get("proposal_id")})
 
     def _flag_late_cancel(self):
         self._set(OrderModel.late_cancel_eligible, True)

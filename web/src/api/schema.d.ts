@@ -1082,7 +1082,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Buyer or provider opens a dispute; timers stop. */
+        /**
+         * Buyer or provider opens a dispute; timers stop; it may escalate a declined refund
+         *         request.
+         */
         post: operations["dispute_order"];
         delete?: never;
         options?: never;
@@ -9192,6 +9195,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description escalate a declined refund request (小二介入): the dispute keeps it as dispute.proposal_id */
+                    proposal_id?: string;
                     reason: string;
                 };
             };
