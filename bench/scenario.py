@@ -392,7 +392,8 @@ def order_disputed(rec, ctx):
     rec.ok("POST", f"/orders/{oid}/accept", {}, user=PROVIDER_3)
     rec.ok("POST", f"/orders/{oid}/dispute", {"reason": "客服响应太慢"}, user=BUYER)
     rec.op("GET", "/admin/orders?status=disputed")
-    rec.op("POST", f"/admin/orders/{oid}/resolve", {"refund": 200000, "release": 100000})
+    rec.op("POST", f"/admin/orders/{oid}/resolve", {"refund": 200000, "release": 100000,
+                                                      "fault": "none", "note": "各担一部分"})
 
 
 def order_milestones(rec, ctx):

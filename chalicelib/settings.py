@@ -86,6 +86,14 @@ class Settings:
     email_verify_seconds: int = 24 * 3600
     # Trust (issue 25): the buyer's 追评 is accepted up to this long after completion.
     follow_up_window_seconds: int = 180 * 24 * 3600
+    # After-sale (issue 24): a buyer's refund request unanswered this long is granted by
+    # the sweep (退款超时); any other open proposal lapses after PROPOSAL_TTL_SECONDS.
+    refund_answer_seconds: int = 48 * 3600
+    proposal_ttl_seconds: int = 72 * 3600
+    # The dispute queue: the evidence window after a dispute opens, and the age past which
+    # an open dispute is flagged overdue.
+    evidence_seconds: int = 72 * 3600
+    dispute_sla_seconds: int = 5 * 24 * 3600
     # Contracts (包月合同): a statement's deadlines, in days of 24 h.
     statement_submit_days: int = 5
     confirm_days: int = 7
@@ -156,6 +164,10 @@ def load() -> Settings:
         max_attachments=_int("MAX_ATTACHMENTS", 50),
         email_verify_seconds=_int("EMAIL_VERIFY_SECONDS", day),
         follow_up_window_seconds=_int("FOLLOW_UP_WINDOW_SECONDS", 180 * day),
+        refund_answer_seconds=_int("REFUND_ANSWER_SECONDS", 2 * day),
+        proposal_ttl_seconds=_int("PROPOSAL_TTL_SECONDS", 3 * day),
+        evidence_seconds=_int("EVIDENCE_SECONDS", 3 * day),
+        dispute_sla_seconds=_int("DISPUTE_SLA_SECONDS", 5 * day),
         statement_submit_days=_int("STATEMENT_SUBMIT_DAYS", 5),
         confirm_days=_int("CONFIRM_DAYS", 7),
         pay_days=_int("PAY_DAYS", 7),

@@ -60,11 +60,11 @@ DELIVER = Obj({
 RESOLVE = Obj({
     "refund": Int(minimum=0),
     "release": Int(minimum=0),
-    "note": Str(0, 2000, multiline=True, required=False),
-    # Optional until the console sends it (issue 24 makes it required).
-    "fault": Enum(["buyer", "provider", "none"], required=False,
-                  description="whose fault the dispute was; `provider` counts in the "
-                              "provider's disputes_lost"),
+    "note": Str(0, 2000, multiline=True, required=False,
+                description="the decision's reasons, sent to both parties"),
+    "fault": Enum(["buyer", "provider", "none"],
+                  description="whose fault the dispute was (required); `provider` counts in "
+                              "the provider's disputes_lost"),
 }, name="Resolution")
 LIST_QUERY = {**PAGING, "as": Enum(["buyer", "provider"], required=False),
               "status": Enum(list(life.STATES), required=False)}
@@ -212,12 +212,22 @@ def cancel_order(req):
                                request_key=req.request_key)
 
 
+DISPUTE = Obj({
+    "reason": Str(1, 500, multiline=True),
+    "proposal_id": Str(1, 128, required=False,
+                       description="escalate a declined refund request (小二介入): the "
+                                   "dispute keeps it as dispute.proposal_id"),
+}, name="Dispute")
+
+
 @route(bp, "/orders/{order_id}/dispute", "POST",
-       response=answers.ORDER, auth=USER, body=REASON, tag="orders")
+       response=answers.ORDER, auth=USER, body=DISPUTE, tag="orders")
 def dispute_order(req):
-    """Buyer or provider opens a dispute; timers stop."""
+    """Buyer or provider opens a dispute; timers stop; it may escalate a declined refund
+    request."""
     return orders.dispute_order(req.caller, req.params["order_id"], req.body["reason"], req.now,
-                                request_key=req.request_key)
+                                request_key=req.request_key,
+                                proposal_id=req.body.get("proposal_id"))
 
 
 @route(bp, "/admin/orders/{order_id}/resolve", "POST",
@@ -228,4 +238,4 @@ def resolve_order(req):
     b = req.body
     return orders.resolve_order(req.caller, req.params["order_id"], b["refund"], b["release"],
                                 b.get("note") or "", req.now, request_key=req.request_key,
-                                fault=b.get("fault"))
+                                fault=b["fault"])

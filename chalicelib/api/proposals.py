@@ -11,13 +11,18 @@ from chalicelib.services.orders import proposals
 bp = Blueprint(__name__)
 
 PROPOSE = Obj({
-    "kind": Enum(deals.KINDS, description="extension (延期) or cancel (协商取消 / 部分退款)"),
+    "kind": Enum(deals.KINDS, description="extension (延期), cancel (协商取消) or "
+                                          "partial_refund (部分退款: the buyer, in_progress or "
+                                          "in_review; the order stays open)"),
     "due_at": DateTime(required=False, example="2026-12-20T00:00:00+08:00",
                        description="extension only: the new due date, later than now"),
     "refund": Int(minimum=0, required=False,
-                  description="cancel only: fen back to the buyer, 0..held; the rest of what "
-                              "is held is released to the provider"),
+                  description="cancel: fen back to the buyer, 0..held; the rest of what "
+                              "is held is released to the provider. partial_refund: "
+                              "1..held-1, off the last unreleased steps first"),
     "note": Str(0, deals.NOTE_MAX, multiline=True, required=False, example="素材晚到了三天"),
+    "reason": Str(1, deals.REASON_MAX, multiline=True, required=False, example="少做了一页",
+                  description="partial_refund only (required): why the buyer asks"),
 }, name="ProposalRequest")
 PROPOSAL = Obj({
     "id": Str(1, 128), "order_id": Str(1, 128), "kind": Enum(deals.KINDS),
@@ -28,8 +33,19 @@ PROPOSAL = Obj({
     "due_at": DateTime(nullable=True), "refund": Int(nullable=True),
     "release": Int(nullable=True, description="held - refund when proposed"),
     "note": Str(0, deals.NOTE_MAX, nullable=True), "created_at": DateTime(),
+    "reason": Str(1, deals.REASON_MAX, nullable=True, description="partial_refund: why"),
+    "expires_at": DateTime(nullable=True, description=(
+        "when an unanswered proposal ends: a buyer's refund request (cancel or "
+        "partial_refund while in_progress/in_review) is then granted by the sweep "
+        "(REFUND_ANSWER_SECONDS), any other proposal lapses as expired "
+        "(PROPOSAL_TTL_SECONDS)")),
+    "on_expiry": Enum(["accept", "lapse"], nullable=True,
+                      description="while open: at expires_at the sweep accepts it (a buyer's "
+                                  "refund request, 退款超时) or it lapses as expired"),
     "decided_at": DateTime(nullable=True),
-    "decided_by": Str(1, 128, nullable=True, description="who answered; system if it lapsed"),
+    "decided_by": Str(1, 128, nullable=True,
+                      description="who answered; system if it lapsed, expired or was granted "
+                                  "by the sweep"),
 }, name="Proposal")
 PROPOSAL_PAGE = Obj({"items": ListOf(PROPOSAL), "next_cursor": Str(1, 2048, nullable=True)},
                     name="ProposalPage")
@@ -45,7 +61,7 @@ def propose(req):
     b = req.body
     return proposals.propose(req.caller, req.params["order_id"], kind=b["kind"],
                              due_at=b.get("due_at"), refund=b.get("refund"), note=b.get("note"),
-                             now=req.now, request_key=req.request_key)
+                             now=req.now, request_key=req.request_key, reason=b.get("reason"))
 
 
 @route(bp, "/orders/{order_id}/proposals", "GET", auth=USER, query=PAGING,

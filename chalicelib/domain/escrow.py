@@ -42,6 +42,11 @@ def instruction_id(order_id: str, kind: str, step: int | None) -> str:
     return f"{order_id}:{kind}:{'all' if step is None else step}"
 
 
+def partial_refund_id(order_id: str, proposal_id: str) -> str:
+    """A partial refund's instruction: one per accepted proposal."""
+    return f"{order_id}:refund:{proposal_id}"
+
+
 def funding_id(payment_id: str) -> str:
     """The funding posting of one payment (the first payment's id is its order's)."""
     return f"{payment_id}:fund:all"
@@ -246,6 +251,23 @@ def first_approval_step(milestones: list[dict]) -> int:
 def undecided_amount(milestones: list[dict]) -> int:
     """What is held and not yet promised to anyone: the steps still pending."""
     return sum(s["amount"] for s in milestones if s["status"] == PENDING)
+
+
+def refund_off_last_steps(milestones: list[dict], refund: int) -> list[tuple[int, int, str]]:
+    """A partial refund (部分退款) taken off the last pending steps first: each touched
+    step as (index, its new amount, its new status); a step taken whole is refunded."""
+    if refund <= 0 or refund >= undecided_amount(milestones):
+        raise ValueError("a partial refund leaves part of what is held, and takes some")
+    out = []
+    for i in range(len(milestones) - 1, -1, -1):
+        step = milestones[i]
+        if refund == 0 or step["status"] != PENDING:
+            continue
+        taken = min(refund, step["amount"])
+        refund -= taken
+        left = step["amount"] - taken
+        out.append((i, left, PENDING if left else REFUNDED))
+    return out
 
 
 def anything_released(milestones: list[dict]) -> bool:

@@ -51,9 +51,13 @@ AUTO_APPROVE = "auto_approve"
 # the states and roles are this table's, like every other action's.
 PROPOSE, ACCEPT_EXTENSION, ACCEPT_CANCEL = "propose", "accept_extension", "accept_cancel"
 DECLINE_PROPOSAL, WITHDRAW_PROPOSAL = "decline_proposal", "withdraw_proposal"
+# After-sale (售后): a partial refund keeps the order open; the sweep grants a refund
+# request left unanswered (退款超时) and lapses any other proposal past its expiry.
+ACCEPT_PARTIAL_REFUND, EXPIRE_PROPOSAL = "accept_partial_refund", "expire_proposal"
 ACTIONS = (PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION, CANCEL, DISPUTE, RESOLVE,
            SET_PRICE, EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL, AUTO_APPROVE, PROPOSE,
-           ACCEPT_EXTENSION, ACCEPT_CANCEL, DECLINE_PROPOSAL, WITHDRAW_PROPOSAL)
+           ACCEPT_EXTENSION, ACCEPT_CANCEL, DECLINE_PROPOSAL, WITHDRAW_PROPOSAL,
+           ACCEPT_PARTIAL_REFUND, EXPIRE_PROPOSAL)
 
 # Effects: what the service must do in the same transaction as the state change.
 FUND = "fund"                      # gateway → escrow posting, escrow counters
@@ -75,6 +79,7 @@ CLOSE = "close"                    # the service has one open order fewer
 OPEN_PROPOSAL = "open_proposal"    # the order holds the one open proposal (conditional)
 EXTEND = "extend"                  # a new due_at, and every timer that depends on it
 END_PROPOSAL = "end_proposal"      # the open proposal is accepted, declined or withdrawn
+PARTIAL_REFUND = "partial_refund"  # refund part of what is held, off the last steps first
 
 # Guards: facts about time and steps a move needs besides the state.
 LATE_CANCEL_REACHED = "late_cancel_reached"
@@ -94,6 +99,8 @@ NO_PAYMENT_PENDING = "no_payment_pending"
 # revision request or a dispute can no longer take the delivery away from it.
 REVIEW_WINDOW_OPEN = "review_window_open"
 AUTO_APPROVE_DUE = "auto_approve_due"
+# The open proposal's expiry has passed: only then may the sweep grant or lapse it.
+PROPOSAL_DUE = "proposal_due"
 
 REVISIONS_LEFT = "revisions_left"  # the chosen package allows one more revision request
 
@@ -159,6 +166,16 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
                             (ACCEPT_CANCEL, Rule(CANCELLED, (SPLIT, END_PROPOSAL, CLOSE))),
                             (DECLINE_PROPOSAL, Rule(state, (END_PROPOSAL,))),
                             (WITHDRAW_PROPOSAL, Rule(state, (END_PROPOSAL,))))},
+    # 部分退款 keeps the work going; the provider agrees, or the sweep does for it once
+    # the answer window passed (退款超时) — as it does for a buyer's cancel request.
+    **{(state, ACCEPT_PARTIAL_REFUND, role): Rule(state, (PARTIAL_REFUND, END_PROPOSAL),
+                                                  PROPOSAL_DUE if role == SYSTEM else ())
+       for state in (IN_PROGRESS, IN_REVIEW) for role in (PROVIDER, SYSTEM)},
+    **{(state, ACCEPT_CANCEL, SYSTEM): Rule(CANCELLED, (SPLIT, END_PROPOSAL, CLOSE),
+                                            PROPOSAL_DUE)
+       for state in (IN_PROGRESS, IN_REVIEW)},
+    **{(state, EXPIRE_PROPOSAL, SYSTEM): Rule(state, (END_PROPOSAL,), PROPOSAL_DUE)
+       for state in _OPEN_WORK},
 }
 
 # Which roles may ever take an action: anyone else is the wrong actor (403), whatever
@@ -174,6 +191,7 @@ EVENT_TYPES = {
     SET_PRICE: "price_changed", AUTO_APPROVE: "approved",
     PROPOSE: "proposed", ACCEPT_EXTENSION: "extended", ACCEPT_CANCEL: "cancelled",
     DECLINE_PROPOSAL: "proposal_declined", WITHDRAW_PROPOSAL: "proposal_withdrawn",
+    ACCEPT_PARTIAL_REFUND: "partially_refunded", EXPIRE_PROPOSAL: "proposal_expired",
 }
 
 
@@ -264,6 +282,9 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
         return "accept_by" not in facts.timers or facts.now < facts.timers["accept_by"]
     if guard == REVIEW_WINDOW_OPEN:
         return "auto_approve_at" not in facts.timers or facts.now < facts.timers["auto_approve_at"]
+    if guard == PROPOSAL_DUE:
+        return any(name in facts.timers and facts.now >= facts.timers[name]
+                   for name in PROPOSAL_DEADLINES)
     if guard == AUTO_APPROVE_DUE:
         return "auto_approve_at" in facts.timers and facts.now >= facts.timers["auto_approve_at"]
     if guard == PRICE_AGREED:
@@ -305,7 +326,18 @@ class Timer:
     deadline: str  # the deadline this timer belongs to
 
 
-DEADLINE_NAMES = ("pay_by", "accept_by", "late_cancel_from", "auto_approve_at", "review_until")
+DEADLINE_NAMES = ("pay_by", "accept_by", "late_cancel_from", "auto_approve_at", "review_until",
+                  "refund_answer_by", "proposal_expires_at")
+# The open proposal's expiry: a refund request is granted then, any other one lapses.
+PROPOSAL_DEADLINES = ("refund_answer_by", "proposal_expires_at")
+_NO_REMINDER = ("review_until", "proposal_expires_at")
+
+
+def dispute_clock(opened_at: datetime, now: datetime, *, evidence: timedelta,
+                  sla: timedelta) -> dict:
+    """The dispute queue's view of one dispute: until when evidence is taken, and whether
+    it has waited longer than the operators promise (DISPUTE_SLA_SECONDS)."""
+    return {"evidence_until": opened_at + evidence, "overdue": now - opened_at > sla}
 
 
 def reminder_name(deadline: str) -> str:
@@ -315,11 +347,14 @@ def reminder_name(deadline: str) -> str:
 def deadlines(status: str, *, created_at: datetime, paid_at: datetime | None,
               due_at: datetime, completed_at: datetime | None, late_cancel_eligible: bool,
               reviewed_by_buyer: bool, reviewed_by_provider: bool,
-              windows: Windows, delivered_at: datetime | None = None) -> dict[str, datetime]:
+              windows: Windows, delivered_at: datetime | None = None,
+              proposal_expires_at: datetime | None = None,
+              refund_request_open: bool = False) -> dict[str, datetime]:
     """The deadlines still pending for an order in `status` (none while disputed).
 
     In review the buyer's window runs from the latest delivery, so a new delivery starts
-    a new one; the late-cancel clock only matters while the delivery is missing.
+    a new one; the late-cancel clock only matters while the delivery is missing. While a
+    buyer's refund request is open, auto-approval waits (the money is being argued over).
     """
     out = {}
     if status == AWAITING_PAYMENT:
@@ -328,11 +363,14 @@ def deadlines(status: str, *, created_at: datetime, paid_at: datetime | None,
         out["accept_by"] = paid_at + windows.accept
     elif status == IN_PROGRESS and not late_cancel_eligible:
         out["late_cancel_from"] = due_at + windows.late_cancel
-    elif status == IN_REVIEW and delivered_at is not None:
+    elif status == IN_REVIEW and delivered_at is not None and not refund_request_open:
         out["auto_approve_at"] = delivered_at + windows.auto_approve
     elif status == COMPLETED and completed_at is not None and not (
             reviewed_by_buyer and reviewed_by_provider):
         out["review_until"] = completed_at + windows.review
+    if status in _OPEN_WORK and proposal_expires_at is not None:
+        out["refund_answer_by" if refund_request_open else "proposal_expires_at"] = \
+            proposal_expires_at
     return out
 
 
@@ -342,7 +380,7 @@ def pending_timers(status: str, *, reminders_sent=(), windows: Windows, **order)
     timers = []
     for name, at in deadlines(status, windows=windows, **order).items():
         timers.append(Timer(name, at, name))
-        if name != "review_until" and reminder_name(name) not in reminders_sent:
+        if name not in _NO_REMINDER and reminder_name(name) not in reminders_sent:
             timers.append(Timer(reminder_name(name), at - windows.reminder_before, name))
     return sorted(timers, key=lambda t: (t.at, t.name))
 

@@ -38,7 +38,7 @@ _ATTEMPTS_PER_CALL = 3
 
 
 def new_instruction(order: OrderModel, kind: str, amount: int, step: int | None,
-                    now: datetime) -> InstructionModel:
+                    now: datetime, *, instruction_id: str | None = None) -> InstructionModel:
     """An unsaved pending instruction, to be put (attribute_not_exists) with its decision."""
     at = clock.to_key(now)
     # The fee is fixed with the decision: changing PLATFORM_FEE_BPS later never changes
@@ -46,7 +46,8 @@ def new_instruction(order: OrderModel, kind: str, amount: int, step: int | None,
     fee = money.platform_fee(amount, settings.get().platform_fee_bps) \
         if kind == money.RELEASE else None
     return InstructionModel(
-        money.instruction_id(order.id, kind, step), order_id=order.id, kind=kind,
+        instruction_id or money.instruction_id(order.id, kind, step), order_id=order.id,
+        kind=kind,
         amount=amount, fee=fee, step=step, provider_id=order.provider_id,
         payment_ref=order.payment_ref, status=PENDING, attempts=0, created_at=at,
         pending_pk=PENDING_PK, next_attempt_at=at)

@@ -13,6 +13,10 @@ is eventually consistent and may be stale) and, from the base item, fires what i
   has exactly one winner; both parties are reminded 24 h before;
 - `review_until` → the order leaves the index and the buyer's review, if any, is
   unsealed into the public lists (reviews themselves check the window);
+- `refund_answer_by` (退款超时) → the buyer's open refund request is accepted as the
+  provider would (actor `system`), conditional on it still being the open proposal, so a
+  provider answering at the same moment has exactly one winner; the provider is reminded
+  24 h before. `proposal_expires_at` → any other open proposal lapses (`expired`);
 - `reminder:<deadline>` → one notice to whoever must act, 24 h before the deadline,
   recorded in `reminders_sent` by the same conditional write that moves the index key,
   so it is sent once however many sweeps run.
@@ -32,6 +36,7 @@ from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import notifications, orders, reviews
+from chalicelib.services.orders import proposals
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.orders import (TIMER_PK, OrderModel, is_retry_key, timer_due_bound,
                                        timer_due_key)
@@ -52,12 +57,17 @@ _REMINDERS = {
          "交付将在{hours}小时后自动验收通过并结算给服务商；如需修改或有异议，请在此之前处理"),
         ("provider", "reminder_auto_approve", "交付将在{hours}小时后自动验收通过"),
     ],
+    "refund_answer_by": [("provider", "reminder_refund_answer",
+                          "买家的退款申请将在{hours}小时后自动同意并退款，请尽快处理")],
 }
 _SYSTEM_ACTIONS = {
     "pay_by": orders.close_unpaid,
     "accept_by": orders.expire_unaccepted,
     "late_cancel_from": orders.mark_late_cancel_eligible,
     "auto_approve_at": orders.auto_approve,
+    # 退款超时 grants a buyer's refund request; any other proposal lapses (`expired`).
+    "refund_answer_by": proposals.end_due_proposal,
+    "proposal_expires_at": proposals.end_due_proposal,
 }
 
 

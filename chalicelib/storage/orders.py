@@ -66,6 +66,8 @@ class Milestone(MapAttribute):
     amount = NumberAttribute()
     release = UnicodeAttribute()  # on_approval | on_accept
     status = UnicodeAttribute(default="pending")  # pending | released | refunded
+    # What partial refunds (部分退款) took off this step; `amount` is what is left of it.
+    refunded = NumberAttribute(null=True)
 
 
 class OrdersByBuyer(GlobalSecondaryIndex):
@@ -184,6 +186,10 @@ class OrderModel(Model):
     delivery_count = NumberAttribute(default=0)
     # The one open proposal (storage.proposals); removed by whatever ends it.
     open_proposal = UnicodeAttribute(null=True)
+    # When the sweep ends it (clock.to_key), and whether it is a buyer's refund request
+    # (granted then, 退款超时) rather than lapsing: timers, so they live on the order.
+    proposal_expires_at = UnicodeAttribute(null=True)
+    refund_request_open = BooleanAttribute(null=True)
     # Before and when ordering (issue 26): the inquiry a custom offer answered, and the
     # package, extras and requirement-form answers chosen, as they were when ordered.
     inquiry_id = UnicodeAttribute(null=True)

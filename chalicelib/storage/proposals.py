@@ -25,14 +25,18 @@ class ProposalModel(Model):
 
     order_id = UnicodeAttribute(hash_key=True)
     id = UnicodeAttribute(range_key=True)  # prop_<ms><random>: sorts by creation
-    kind = UnicodeAttribute()  # extension | cancel
+    kind = UnicodeAttribute()  # extension | cancel | partial_refund
     by = UnicodeAttribute()  # the author's user id
     by_role = UnicodeAttribute()  # buyer | provider
-    status = UnicodeAttribute()  # open | accepted | declined | withdrawn | lapsed
+    status = UnicodeAttribute()  # open | accepted | declined | withdrawn | lapsed | expired
     due_at = UnicodeAttribute(null=True)  # extension: the new due date (clock.to_key)
     refund = NumberAttribute(null=True)  # cancel: to the buyer, fen
     release = NumberAttribute(null=True)  # cancel: to the provider, fen (held - refund)
     note = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)  # partial_refund: why the buyer asks
+    # When the sweep ends it if unanswered (grants a refund request, lapses the rest);
+    # proposals made before after-sale carry none.
+    expires_at = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     decided_at = UnicodeAttribute(null=True)
-    decided_by = UnicodeAttribute(null=True)  # a user id, or "system" when it lapsed
+    decided_by = UnicodeAttribute(null=True)  # a user id, or "system" (lapsed, expired, granted)

@@ -53,7 +53,7 @@ def test_a_resolution_refunding_everything_withdraws_the_files(api):
     oid, file_id = disputed_with_a_delivery(api)
     assert_kept(api, oid, file_id)  # while disputed the buyer still reads them
     held = api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["held"]
-    reply = api.post(f"/admin/orders/{oid}/resolve", {"refund": held, "release": 0},
+    reply = api.post(f"/admin/orders/{oid}/resolve", {"refund": held, "release": 0, "fault": "none"},
                      user=OPERATOR, operator=True)
     assert reply.status == 200, reply
     assert_withdrawn(api, oid, file_id)
@@ -63,7 +63,7 @@ def test_a_resolution_refunding_everything_withdraws_the_files(api):
 def test_a_resolution_releasing_anything_keeps_them(api):
     oid, file_id = disputed_with_a_delivery(api)
     held = api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["held"]
-    api.post(f"/admin/orders/{oid}/resolve", {"refund": held - 1, "release": 1},
+    api.post(f"/admin/orders/{oid}/resolve", {"refund": held - 1, "release": 1, "fault": "none"},
              user=OPERATOR, operator=True)
     assert_kept(api, oid, file_id)
 
@@ -83,7 +83,7 @@ def test_a_released_deposit_lets_the_buyer_keep_them(api):
     file_id = delivered_file(api, oid)
     api.post(f"/orders/{oid}/dispute", {"reason": "与需求不符"}, user=BUYER)
     held = api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["held"]
-    api.post(f"/admin/orders/{oid}/resolve", {"refund": held, "release": 0},
+    api.post(f"/admin/orders/{oid}/resolve", {"refund": held, "release": 0, "fault": "none"},
              user=OPERATOR, operator=True)
     assert_kept(api, oid, file_id)
 

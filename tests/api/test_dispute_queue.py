@@ -1,5 +1,7 @@
 """The dispute queue: operators find every disputed order, oldest dispute first, from an
 index; opening a dispute tells both parties; the operator reads the whole case."""
+from datetime import datetime
+
 import requests
 
 from chalicelib import clock
@@ -41,7 +43,7 @@ def test_disputed_orders_queue_oldest_dispute_first(api):
                                                                 third_placed]
     # Resolving takes an order out of the queue and into the resolved list.
     held = api.get(f"/orders/{second_placed}", user=BUYER).json["escrow"]["held"]
-    assert api.post(f"/admin/orders/{second_placed}/resolve", {"refund": held, "release": 0},
+    assert api.post(f"/admin/orders/{second_placed}/resolve", {"refund": held, "release": 0, "fault": "none"},
                     **AS_OPERATOR).status == 200
     assert [o["id"] for o in queue(api)["items"]] == [first_placed, third_placed]
     assert [o["id"] for o in queue(api, "?status=resolved")["items"]] == [second_placed]
@@ -100,3 +102,19 @@ def test_the_operator_reads_the_whole_case(api):
     shot = api.get(f"/orders/{oid}/attachments/{evidence}", **AS_OPERATOR)
     assert shot.status == 200
     assert requests.get(shot.json["url"], timeout=10).content == b"chat screenshot"
+
+
+def test_queue_items_carry_the_evidence_window_and_flag_overdue_disputes(api):
+    old, fresh, calm = accepted_order(api), accepted_order(api), accepted_order(api)
+    opened = clock.now()
+    dispute(api, old)
+    clock.advance(4 * 24 * 3600)
+    dispute(api, fresh)
+    clock.advance(24 * 3600 + 60)  # the first is now 5 days and a minute old
+    items = {o["id"]: o for o in queue(api)["items"]}
+    assert items[old]["overdue"] is True and items[fresh]["overdue"] is False
+    until = datetime.fromisoformat(items[old]["evidence_until"])
+    assert abs((until - opened).total_seconds() - 3 * 24 * 3600) < 5
+    # Other statuses carry the fields too, empty.
+    other = {o["id"]: o for o in queue(api, "?status=in_progress")["items"]}
+    assert (other[calm]["evidence_until"], other[calm]["overdue"]) == (None, False)

@@ -94,7 +94,7 @@ def test_an_operator_writes_only_once_the_order_is_disputed(api):
     for party in (BUYER, PROVIDER):
         assert any("平台小二留言" in n["text"] for n in inbox(api, party))
     held = api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["held"]
-    assert api.post(f"/admin/orders/{oid}/resolve", {"refund": held, "release": 0},
+    assert api.post(f"/admin/orders/{oid}/resolve", {"refund": held, "release": 0, "fault": "none"},
                     user=OPERATOR, operator=True).status == 200
     assert say(api, oid, "已裁决全额退款，理由如下……", user=OPERATOR, operator=True).status == 201
     assert say(api, oid, "收到，谢谢", user=BUYER).status == 201  # the parties still may

@@ -168,15 +168,15 @@ def test_dispute_stops_timers_and_the_operator_splits(api):
     assert disputed.json["dispute"]["reason"] == "交付与需求不符"
 
     assert api.post(f"/orders/{oid}/approve", user=BUYER).error_code == "INVALID_TRANSITION"
-    not_operator = api.post(f"/admin/orders/{oid}/resolve", {"refund": 1, "release": 1},
+    not_operator = api.post(f"/admin/orders/{oid}/resolve", {"refund": 1, "release": 1, "fault": "none"},
                             user=BUYER)
     assert not_operator.status == 403
-    wrong_sum = api.post(f"/admin/orders/{oid}/resolve", {"refund": 10000, "release": 10000},
+    wrong_sum = api.post(f"/admin/orders/{oid}/resolve", {"refund": 10000, "release": 10000, "fault": "none"},
                          user=OPERATOR, operator=True)
     assert wrong_sum.status == 422
 
     resolved = api.post(f"/admin/orders/{oid}/resolve",
-                        {"refund": 20000, "release": 40000, "note": "部分交付"},
+                        {"refund": 20000, "release": 40000, "note": "部分交付", "fault": "none"},
                         user=OPERATOR, operator=True)
     assert resolved.json["status"] == "resolved" and resolved.json["status_label"] == "已裁决"
     assert resolved.json["escrow"] == held(funded=60000, released=40000, refunded=20000)

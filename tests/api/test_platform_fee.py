@@ -69,7 +69,7 @@ def test_an_operators_split_release_pays_the_fee_too(api, monkeypatch):
     set_fee(monkeypatch, 300)
     oid = accepted_order(api, price=30000)
     api.post(f"/orders/{oid}/dispute", {"reason": "交付不完整"}, user=BUYER)
-    resolved = api.post(f"/admin/orders/{oid}/resolve", {"refund": 10000, "release": 20000},
+    resolved = api.post(f"/admin/orders/{oid}/resolve", {"refund": 10000, "release": 20000, "fault": "none"},
                         user=OPERATOR, operator=True)
     assert resolved.status == 200, resolved
     assert api.get("/me/balance", user=PROVIDER).json["available"] == 19400

@@ -85,6 +85,9 @@ def test_the_record_matches_the_orders_it_counts(api):
     ok(api.post(f"/admin/orders/{lost}/resolve",
                 {"refund": 50000, "release": 0, "note": "服务商未交付", "fault": "provider"},
                 **OPERATOR))
+    for party in ("buyer-2", PROVIDER):  # the note is the decision's reasons: both read it
+        told = api.get("/me/notifications?limit=100", user=party).json["items"]
+        assert any(n["kind"] == "resolved" and "服务商未交付" in n["text"] for n in told), told
     given_up = paid(api, service_id, "buyer-3")  # accepted in 2 days, cancelled by provider
     accept_after(api, given_up, 2 * 24 * HOUR)
     ok(api.post(f"/orders/{given_up}/cancel", user=PROVIDER))
@@ -102,14 +105,17 @@ def test_the_record_matches_the_orders_it_counts(api):
     assert now["completed_orders"] == 1
 
 
-def test_a_resolution_without_fault_or_with_another_fault_loses_nothing(api):
+def test_a_resolution_names_its_fault_and_another_fault_loses_nothing(api):
     provider(PROVIDER)
     service_id = steps.listed_service()
-    for buyer, fault in (("buyer-1", None), ("buyer-2", "buyer"), ("buyer-3", "none")):
+    for buyer, fault in (("buyer-1", "none"), ("buyer-2", "buyer"), ("buyer-3", "none")):
         order_id = paid(api, service_id, buyer)
         ok(api.post(f"/orders/{order_id}/dispute", {"reason": "沟通不畅"}, user=buyer))
-        body = {"refund": 25000, "release": 25000, **({"fault": fault} if fault else {})}
-        ok(api.post(f"/admin/orders/{order_id}/resolve", body, **OPERATOR))
+        body = {"refund": 25000, "release": 25000}
+        # The fault is required (issue 24): without it nothing is decided.
+        unsaid = api.post(f"/admin/orders/{order_id}/resolve", body, **OPERATOR)
+        assert unsaid.status == 422, unsaid
+        ok(api.post(f"/admin/orders/{order_id}/resolve", {**body, "fault": fault}, **OPERATOR))
     bad = api.post(f"/admin/orders/{order_id}/resolve",
                    {"refund": 0, "release": 0, "fault": "nobody"}, **OPERATOR)
     assert bad.status == 422

@@ -272,7 +272,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/admin/services/{service_id}/feature"): Case(ADMIN, service_target("listed")),
     ("POST", "/admin/services/{service_id}/unfeature"): Case(ADMIN, service_target("listed")),
     ("POST", "/admin/orders/{order_id}/resolve"): Case(ADMIN, order_target(
-        "disputed", BUYER, {"refund": 50000, "release": 0, "note": "全额退款"})),
+        "disputed", BUYER, {"refund": 50000, "release": 0, "note": "全额退款",
+                                 "fault": "provider"})),
 
     ("GET", "/orders/{order_id}"): Case(
         ORDER, order_target("in_review", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),

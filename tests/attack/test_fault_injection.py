@@ -92,7 +92,7 @@ def _instructions_left_pending():
     escrow_service.execute_quietly = lambda written, now: set()
     try:
         orders.resolve_order(Caller(OPERATOR, frozenset({"operator"})), oid, 50000, 40000, "各担一半",
-                             clock.now())
+                             clock.now(), fault="none")
     finally:
         escrow_service.execute_quietly = original
     return oid
@@ -133,7 +133,8 @@ PATHS = {
     "approve_step": Path(lambda: _reviewing(TWO_STEPS), _post("/orders/{oid}/approve")),
     "late_cancel": Path(_late, _post("/orders/{oid}/cancel")),
     "resolve": Path(_disputed, _post("/admin/orders/{oid}/resolve",
-                                     {"refund": 50000, "release": 40000, "note": "各担一半"},
+                                     {"refund": 50000, "release": 40000, "note": "各担一半",
+                                      "fault": "none"},
                                      user=OPERATOR, operator=True)),
     "mutual_cancel": Path(_cancel_proposed, _accept_proposal),
     "expiry_sweep": Path(_unaccepted_past_deadline, None, job="sweep_timeouts"),

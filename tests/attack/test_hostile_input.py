@@ -156,7 +156,8 @@ def test_money_that_is_not_a_positive_integer_is_refused(world):
     count = _my_service_count(api)
     for value in MONEY:
         refused(api.post("/services", service_body(2, price=value), user=PROVIDER), 422)
-        refused(api.post(f"/admin/orders/{oid}/resolve", {"refund": value, "release": 0},
+        refused(api.post(f"/admin/orders/{oid}/resolve", {"refund": value, "release": 0,
+                                                                "fault": "none"},
                          user=OPERATOR, operator=True), 422)
     for raw in RAW_MONEY:
         body = json.dumps(service_body(2, price=0)).replace('"price": 0', '"price": ' + raw.decode())
@@ -164,11 +165,12 @@ def test_money_that_is_not_a_positive_integer_is_refused(world):
         assert reply.status in (400, 422), (raw[:20], reply)
         refused(reply, reply.status)
         reply = api.call("POST", f"/admin/orders/{oid}/resolve", user=OPERATOR, operator=True,
-                         raw=b'{"refund": ' + raw + b', "release": 0}')
+                         raw=b'{"refund": ' + raw + b', "release": 0, "fault": "none"}')
         assert reply.status in (400, 422), (raw[:20], reply)
     # A split that does not add up to what is held moves nothing either.
     for refund, release in ((0, 0), (1, 0), (50000, 1), (25000, 25001)):
-        reply = api.post(f"/admin/orders/{oid}/resolve", {"refund": refund, "release": release},
+        reply = api.post(f"/admin/orders/{oid}/resolve", {"refund": refund, "release": release,
+                                                                  "fault": "none"},
                          user=OPERATOR, operator=True)
         assert 400 <= reply.status < 500, reply
     assert world.order_probe(oid)() == before

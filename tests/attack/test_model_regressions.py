@@ -31,12 +31,12 @@ def test_a_non_operator_retrying_a_resolve_under_one_key_is_refused_every_time(a
     assert api.post(f"/orders/{order_id}/dispute", {"reason": "交付与需求不符"},
                     user=BUYER).status == 200
     key = {"Idempotency-Key": "resolve-1"}
-    for body in ({"refund": 60000, "release": 0}, {"refund": 0, "release": 60000}):
+    for body in ({"refund": 60000, "release": 0, "fault": "none"}, {"refund": 0, "release": 60000, "fault": "none"}):
         reply = api.post(f"/admin/orders/{order_id}/resolve", body, user=BUYER, headers=key)
         assert reply.status == 403 and reply.error_code == "FORBIDDEN"
         assert "idempotent-replayed" not in reply.headers
     # The key was never claimed by the buyer's refused tries; the operator's own key works.
-    resolved = api.post(f"/admin/orders/{order_id}/resolve", {"refund": 60000, "release": 0},
+    resolved = api.post(f"/admin/orders/{order_id}/resolve", {"refund": 60000, "release": 0, "fault": "none"},
                         user=OPERATOR, operator=True, headers=key)
     assert resolved.status == 200 and resolved.json["status"] == "resolved"
     ledger_clean(api)

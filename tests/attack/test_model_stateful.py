@@ -320,7 +320,8 @@ class MarketMachine(RuleBasedStateMachine):
         expected = self.model.resolve(actor, order, refund, release)
         self.redo = lambda: self.resolve(order, actor, split)
         reply = self.call("POST", f"/admin/orders/{order.id}/resolve", actor,
-                          {"refund": refund, "release": release, "note": "平台裁决"})
+                          {"refund": refund, "release": release, "note": "平台裁决",
+                           "fault": "none"})
         self.expect(reply, expected, f"resolve {order.id} by {actor} ({refund}/{release})")
         self.check_order_answer(reply, order)
 

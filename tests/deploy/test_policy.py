@@ -219,7 +219,8 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.get("/admin/orders?status=disputed", user=OPERATOR, operator=True))
     held = orders.escrow(api, disputed)["held"]
     _ok(api.post(f"/admin/orders/{disputed}/resolve",
-                 {"refund": held // 2, "release": held - held // 2, "note": "各担一半"},
+                 {"refund": held // 2, "release": held - held // 2, "note": "各担一半",
+                  "fault": "none"},
                  user=OPERATOR, operator=True))
     # Proposals: an extension agreed, one declined, one withdrawn, a mutual cancel.
     agreed = _ok(orders.place(api, service["id"]))["id"]
@@ -345,7 +346,8 @@ def _every_kind_of_job_work(api: ApiClient, service_id: str) -> None:
     # function died right after the decision committed): release_escrow does it.
     with _replaced(escrow, "execute_quietly", lambda real: lambda *a, **k: set()):
         _ok(api.post(f"/admin/orders/{disputed}/resolve",
-                     {"refund": held // 2, "release": held - held // 2, "note": "各担一半"},
+                     {"refund": held // 2, "release": held - held // 2, "note": "各担一半",
+                  "fault": "none"},
                      user=OPERATOR, operator=True))
     _ok(orders.place(api, service_id, buyer=BUYER_2))  # never paid: the sweep closes it
     late = _ok(orders.place(api, service_id, due_at=orders.due_in(1)))["id"]

@@ -45,7 +45,19 @@ EXPECTED = {
        for action, to in (("propose", state), ("accept_extension", state),
                           ("accept_cancel", "cancelled"), ("decline_proposal", state),
                           ("withdraw_proposal", state))},
+    # After-sale (售后): a partial refund keeps the order open; the sweep grants a refund
+    # request once its answer window passed and lapses any other open proposal.
+    **{(state, "accept_partial_refund", role): state
+       for state in ("in_progress", "in_review") for role in ("provider", "system")},
+    **{(state, "accept_cancel", "system"): "cancelled" for state in ("in_progress", "in_review")},
+    **{(state, "expire_proposal", "system"): state
+       for state in ("awaiting_provider", "in_progress", "in_review")},
 }
+
+
+def role_is_sweep(action):
+    # The proposal sweeps' guard: the open proposal's expiry has passed.
+    return action in ("accept_partial_refund", "accept_cancel", "expire_proposal")
 
 
 def facts_for(state, action, *, last_step=False):
@@ -57,6 +69,8 @@ def facts_for(state, action, *, last_step=False):
     if state == "in_review":
         timers["auto_approve_at"] = NOW - timedelta(hours=1) if action == "auto_approve" \
             else NOW + timedelta(hours=1)
+    if role_is_sweep(action):
+        timers["refund_answer_by"] = NOW - timedelta(hours=1)
     return life.Facts(now=NOW, timers=timers, is_last_step=last_step,
                       late_cancel_from=NOW - timedelta(seconds=1), negotiable=True,
                       provider_approved=True)
@@ -120,6 +134,36 @@ def test_sweeps_refuse_before_their_deadline(state, action, timer):
     early = life.Facts(now=NOW, timers={timer: NOW + timedelta(seconds=1)})
     with pytest.raises(InvalidTransition):
         life.decide(state, action, "system", early)
+
+
+@pytest.mark.parametrize("state,action,timer", [
+    ("in_progress", "accept_partial_refund", "refund_answer_by"),
+    ("in_review", "accept_cancel", "refund_answer_by"),
+    ("awaiting_provider", "expire_proposal", "proposal_expires_at")])
+def test_the_sweep_ends_a_proposal_only_once_it_expired(state, action, timer):
+    early = life.Facts(now=NOW, timers={timer: NOW + timedelta(seconds=1)})
+    with pytest.raises(InvalidTransition):
+        life.decide(state, action, "system", early)
+    due = life.Facts(now=NOW, timers={timer: NOW})
+    assert life.decide(state, action, "system", due).from_status == state
+
+
+def test_an_open_refund_request_holds_auto_approval_and_has_its_own_deadline():
+    windows = life.Windows(payment=timedelta(hours=72), accept=timedelta(days=7),
+                           late_cancel=timedelta(days=15), review=timedelta(days=15),
+                           reminder_before=timedelta(days=1))
+    base = dict(created_at=NOW, paid_at=NOW, due_at=NOW + timedelta(days=10), completed_at=None,
+                late_cancel_eligible=False, reviewed_by_buyer=False, reviewed_by_provider=False,
+                windows=windows, delivered_at=NOW, proposal_expires_at=NOW + timedelta(days=2))
+    asked = life.deadlines("in_review", refund_request_open=True, **base)
+    assert asked == {"refund_answer_by": NOW + timedelta(days=2)}
+    other = life.deadlines("in_review", refund_request_open=False, **base)
+    assert other == {"auto_approve_at": NOW + timedelta(days=7),
+                     "proposal_expires_at": NOW + timedelta(days=2)}
+    # The provider is reminded of a refund request; nobody of a lapsing proposal.
+    names = [t.name for t in life.pending_timers("in_review", refund_request_open=True, **base)]
+    assert names == ["reminder:refund_answer_by", "refund_answer_by"]
+    assert life.deadlines("disputed", refund_request_open=True, **base) == {}
 
 
 @pytest.mark.parametrize("state,action,timer,role", [

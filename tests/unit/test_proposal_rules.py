@@ -5,7 +5,8 @@ import pytest
 
 from chalicelib.domain import orders as life
 from chalicelib.domain import proposals as deals
-from chalicelib.domain.errors import Forbidden, ValidationFailed
+from chalicelib.domain import escrow as money
+from chalicelib.domain.errors import Forbidden, InvalidTransition, ValidationFailed
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 
@@ -66,3 +67,66 @@ def test_an_open_proposal_the_order_no_longer_holds_has_lapsed():
     assert deals.shown_status("open", True) == "open"
     assert deals.shown_status("open", False) == "lapsed"
     assert deals.shown_status("declined", False) == "declined"
+
+
+# --- after-sale (售后) ------------------------------------------------------------
+@pytest.mark.parametrize("refund,ok", [(1, True), (99, True), (0, False), (100, False),
+                                       (None, False)])
+def test_a_partial_refund_leaves_something_held(refund, ok):
+    if ok:
+        assert deals.terms("partial_refund", due_at=None, refund=refund, now=NOW, held=100,
+                           reason="少做了一页") == {"refund": refund}
+    else:
+        with pytest.raises(ValidationFailed):
+            deals.terms("partial_refund", due_at=None, refund=refund, now=NOW, held=100,
+                        reason="少做了一页")
+
+
+def test_a_partial_refund_needs_a_reason():
+    for reason in (None, "", "   "):
+        with pytest.raises(ValidationFailed):
+            deals.terms("partial_refund", due_at=None, refund=10, now=NOW, held=100,
+                        reason=reason)
+
+
+@pytest.mark.parametrize("role,state,refused", [
+    ("buyer", "in_progress", None), ("buyer", "in_review", None),
+    ("provider", "in_progress", Forbidden), ("buyer", "awaiting_provider", InvalidTransition)])
+def test_a_partial_refund_is_the_buyers_while_work_is_under_way(role, state, refused):
+    if refused is None:
+        deals.check_kind("partial_refund", role, state)
+    else:
+        with pytest.raises(refused):
+            deals.check_kind("partial_refund", role, state)
+
+
+@pytest.mark.parametrize("kind,role,state,is_request", [
+    ("cancel", "buyer", "in_progress", True), ("partial_refund", "buyer", "in_review", True),
+    ("cancel", "buyer", "awaiting_provider", False), ("cancel", "provider", "in_progress", False),
+    ("extension", "buyer", "in_progress", False)])
+def test_which_proposals_are_refund_requests(kind, role, state, is_request):
+    assert deals.is_refund_request(kind, role, state) is is_request
+
+
+def test_a_refund_request_expires_sooner_than_other_proposals():
+    answer, ttl = timedelta(hours=48), timedelta(hours=72)
+    assert deals.expires_at(NOW, True, refund_answer=answer, ttl=ttl) == NOW + answer
+    assert deals.expires_at(NOW, False, refund_answer=answer, ttl=ttl) == NOW + ttl
+    assert deals.action_for("accept", "partial_refund") == life.ACCEPT_PARTIAL_REFUND
+
+
+@pytest.mark.parametrize("plan,refund,touched", [
+    ([100], 30, [(0, 70, "pending")]),
+    ([50, 50], 60, [(1, 0, "refunded"), (0, 40, "pending")]),
+    ([50, 50], 50, [(1, 0, "refunded")]),
+])
+def test_a_partial_refund_comes_off_the_last_steps_first(plan, refund, touched):
+    steps = [{"amount": a, "status": "pending"} for a in plan]
+    assert money.refund_off_last_steps(steps, refund) == touched
+
+
+def test_a_partial_refund_skips_settled_steps_and_never_takes_everything():
+    steps = [{"amount": 30, "status": "released"}, {"amount": 70, "status": "pending"}]
+    assert money.refund_off_last_steps(steps, 20) == [(1, 50, "pending")]
+    with pytest.raises(ValueError):
+        money.refund_off_last_steps(steps, 70)

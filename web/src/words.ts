@@ -178,12 +178,15 @@ export const EVENT: Record<string, string> = {
   resolved: "裁决", expired: "超时失效", payment_window_closed: "超时未付款",
   late_cancel_eligible: "可申请逾期取消", price_changed: "改价", proposed: "发起协商",
   extended: "同意延期", proposal_declined: "拒绝协商", proposal_withdrawn: "撤回协商",
+  partially_refunded: "部分退款", proposal_expired: "协商过期",
 };
 
-export const PROPOSAL_KIND: Labels<Schema<"Proposal">["kind"]> = { extension: "延期", cancel: "协商取消（部分退款）" };
+export const PROPOSAL_KIND: Labels<Schema<"Proposal">["kind"]> = {
+  extension: "延期", cancel: "协商取消", partial_refund: "部分退款（订单继续）",
+};
 
 export const PROPOSAL_STATUS: Labels<Schema<"Proposal">["status"]> = {
-  open: "待回应", accepted: "已同意", declined: "已拒绝", withdrawn: "已撤回", lapsed: "已失效",
+  open: "待回应", accepted: "已同意", declined: "已拒绝", withdrawn: "已撤回", lapsed: "已失效", expired: "已过期",
 };
 
 export const WITHDRAWAL_STATUS: Labels<Schema<"Withdrawal">["status"]> = { pending: "处理中", paid: "已到账", failed: "失败" };

@@ -1,12 +1,16 @@
 """The verb-named actions on an order: the parties', the operator's and the sweeps'."""
 from datetime import datetime
 
+from pynamodb.exceptions import DoesNotExist
+
 from chalicelib.domain import orders as life
+from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import InvalidTransition, NotFound
 from chalicelib.services.orders.engine import transition
 from chalicelib.services.orders.reading import present
 from chalicelib.storage.orders import OrderModel
+from chalicelib.storage.proposals import ProposalModel
 
 
 def accept_order(caller: Caller, order_id: str, now: datetime, *,
@@ -55,10 +59,26 @@ def set_price(caller: Caller, order_id: str, amount: int, milestones: list[dict]
 
 
 def dispute_order(caller: Caller, order_id: str, reason: str, now: datetime, *,
-                  request_key: str | None = None) -> dict:
-    """Either party freezes the order for an operator; timers stop."""
+                  request_key: str | None = None, proposal_id: str | None = None) -> dict:
+    """Either party freezes the order for an operator; timers stop. `proposal_id` escalates
+    a declined refund request: the dispute keeps it."""
+    escalated = {} if proposal_id is None else {"proposal_id": proposal_id}
+
+    def prepare(order: OrderModel, _role: str) -> dict:
+        # After the caller is known to be a party: a stranger learns nothing of proposals.
+        if proposal_id is not None:
+            if not 1 <= len(proposal_id) <= 128:
+                raise NotFound("no such proposal")
+            try:
+                asked = ProposalModel.get(order.id, proposal_id, consistent_read=True)
+            except DoesNotExist:
+                raise NotFound("no such proposal")
+            deals.check_escalation(asked.kind, asked.by_role, asked.status)
+        return escalated
+
     return present(transition(caller, order_id, life.DISPUTE, now, params={"reason": reason},
-                              data={"reason": reason}, request_key=request_key), caller)
+                              data={"reason": reason, **escalated}, request_key=request_key,
+                              prepare=prepare), caller)
 
 
 def resolve_order(caller: Caller, order_id: str, refund: int, release: int, note: str,

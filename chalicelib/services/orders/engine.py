@@ -308,9 +308,25 @@ class _Change:
     def _open_proposal(self):
         proposal = self.params["proposal"]
         self._set(OrderModel.open_proposal, proposal.id)
-        # One open proposal per order, said by the write itself (the version check
-        # alone would say it too, but only as a side effect of the read).
-        self.conditions.append(OrderModel.open_proposal.does_not_exist())
+        replaced = self.params.get("replaces")
+        if replaced:
+            # A buyer's refund request withdraws the proposal it found open, in this write.
+            self.conditions.append(OrderModel.open_proposal == replaced)
+            self._mark_proposal(replaced, deals.WITHDRAWN, "system")
+            self.data["withdrawn_proposal"] = replaced
+        else:
+            # One open proposal per order, said by the write itself (the version check
+            # alone would say it too, but only as a side effect of the read).
+            self.conditions.append(OrderModel.open_proposal.does_not_exist())
+        refund_request = bool(self.params.get("refund_request"))
+        self._set(OrderModel.proposal_expires_at, proposal.expires_at)
+        self._set(OrderModel.refund_request_open, refund_request)
+        # A new refund request gets its own reminder to the provider.
+        sent = [r for r in self.order.reminders_sent or []
+                if r != life.reminder_name("refund_answer_by")]
+        self._set(OrderModel.reminders_sent, sent)
+        self.timer_changes.update(proposal_expires_at=clock.from_key(proposal.expires_at),
+                                  refund_request_open=refund_request, reminders_sent=sent)
         self.extra.append(lambda tx: tx.save("proposal", proposal,
                                              condition=ProposalModel.id.does_not_exist()))
         self.data.update(proposal_id=proposal.id, kind=proposal.kind, **{
@@ -332,33 +348,62 @@ class _Change:
 
     def _end_proposal(self):
         proposal_id, status = self.params["proposal_id"], self.params["proposal_status"]
-        self._remove(OrderModel.open_proposal)
+        self._close_proposal_timers()
         self.conditions.append(OrderModel.open_proposal == proposal_id)
-        self.extra.append(lambda tx: tx.update(
-            "proposal", ProposalModel(self.order.id, proposal_id),
-            actions=[ProposalModel.status.set(status), ProposalModel.decided_at.set(self.at),
-                     ProposalModel.decided_by.set(self.actor.user_id)],
-            condition=ProposalModel.status == deals.OPEN))
+        self._mark_proposal(proposal_id, status, self.actor.user_id)
         self.data["proposal_id"] = proposal_id
 
     def _lapse_proposal(self):
         """The order changes state: an open proposal lapses, in this same transaction."""
-        self._remove(OrderModel.open_proposal)
+        self._close_proposal_timers()
         proposal_id = self.order.open_proposal
         if not proposal_id:
             return
         self.data["lapsed_proposal"] = proposal_id
+        self._mark_proposal(proposal_id, deals.LAPSED, "system")
+
+    def _close_proposal_timers(self):
+        self._remove(OrderModel.open_proposal)
+        self._remove(OrderModel.proposal_expires_at)
+        self._remove(OrderModel.refund_request_open)
+        self.timer_changes.update(proposal_expires_at=None, refund_request_open=False)
+
+    def _mark_proposal(self, proposal_id: str, status: str, by: str):
+        # Only an open proposal is decided, once: its answer and the order's move commit
+        # together or not at all.
         self.extra.append(lambda tx: tx.update(
             "proposal", ProposalModel(self.order.id, proposal_id),
-            actions=[ProposalModel.status.set(deals.LAPSED),
-                     ProposalModel.decided_at.set(self.at),
-                     ProposalModel.decided_by.set("system")],
+            actions=[ProposalModel.status.set(status), ProposalModel.decided_at.set(self.at),
+                     ProposalModel.decided_by.set(by)],
             condition=ProposalModel.status == deals.OPEN))
+
+    def _partial_refund(self):
+        """部分退款: the refund leaves escrow through the gateway, off the last pending
+        steps first; the order goes on with what is left of its plan."""
+        refund, proposal_id = self.params["refund"], self.params["proposal_id"]
+        for i, left, status in money.refund_off_last_steps(self.milestones, refund):
+            taken = self.milestones[i]["amount"] - left
+            before = self.order.milestones[i].refunded
+            self.milestones[i]["amount"] = left
+            self.actions.append(OrderModel.milestones[i].amount.set(left))
+            self.after.milestones[i].amount = left
+            self.actions.append(OrderModel.milestones[i].refunded.set(int(before or 0) + taken))
+            self.after.milestones[i].refunded = int(before or 0) + taken
+            if status != money.PENDING:
+                self._set_step(i, status)
+        # Its own instruction id: a later full refund or another partial one never
+        # collides with it, and recording this one twice does.
+        self.instructions.append(escrow.new_instruction(
+            self.order, money.REFUND, refund, None, self.now,
+            instruction_id=money.partial_refund_id(self.order.id, proposal_id)))
+        self.data["refund"] = refund
 
     def _record_dispute(self):
         self._set(OrderModel.dispute, {"by": self.actor.user_id,
                                        "reason": self.params.get("reason", ""),
-                                       "at": self.at, "from_status": self.order.status})
+                                       "at": self.at, "from_status": self.order.status,
+                                       # An escalated refund request (None otherwise).
+                                       "proposal_id": self.params.get("proposal_id")})
 
     def _flag_late_cancel(self):
         self._set(OrderModel.late_cancel_eligible, True)

@@ -41,7 +41,10 @@ _NOTICES = {
                      f"{money.describe_plan(c.milestones)}，确认后即可付款"),
     # Both: the one who opened it learns it is in the queue, the other that it was opened.
     life.DISPUTE: ("both", "disputed", "订单进入纠纷处理，平台小二将介入"),
-    life.RESOLVE: ("both", "resolved", "平台已裁决"),
+    # The operator's note is the decision's reasons: both parties read it.
+    life.RESOLVE: ("both", "resolved",
+                   lambda o, c: f"平台已裁决：{c.data['note']}" if c.data.get("note")
+                   else "平台已裁决"),
     life.EXPIRE: ("provider", "cancelled", "订单超时未确认，已失效"),
     life.CLOSE_UNPAID: ("buyer", "cancelled", "订单超时未付款，已关闭"),
 }
@@ -82,6 +85,7 @@ def notices_of(order: OrderModel, action: str, change,
 # --- proposals (协商) -------------------------------------------------------------
 _PARTY = {life.BUYER: "买家", life.PROVIDER: "服务商"}
 _ANSWERS = {life.ACCEPT_EXTENSION: deals.ACCEPT, life.ACCEPT_CANCEL: deals.ACCEPT,
+            life.ACCEPT_PARTIAL_REFUND: deals.ACCEPT,
             life.DECLINE_PROPOSAL: deals.DECLINE, life.WITHDRAW_PROPOSAL: deals.WITHDRAW}
 
 
@@ -89,7 +93,16 @@ def _proposal_notices(order: OrderModel, action: str, change) -> list[tuple]:
     """A new proposal is told to the other party; an answer to its author (a withdrawal,
     to the party it was made to). `params["proposal"]` is the proposal made or answered."""
     proposal = change.params.get("proposal")
-    if proposal is None or (action != life.PROPOSE and action not in _ANSWERS):
+    if proposal is None:
+        return []
+    if change.actor.user_id == life.SYSTEM:
+        # The sweep: a refund request granted (退款超时) concerns both; a lapse, its author.
+        what = describe_proposal(proposal)
+        if action == life.EXPIRE_PROPOSAL:
+            return [(proposal.by, "proposal_expired", f"协商已过期未获答复（{what}）")]
+        return [(user, "refund_granted", f"退款申请超时未处理，已自动同意（{what}）")
+                for user in (order.buyer_id, order.provider_id)]
+    if action != life.PROPOSE and action not in _ANSWERS:
         return []
     other = order.provider_id if _by_buyer(change) else order.buyer_id
     if action == life.PROPOSE:
@@ -106,5 +119,7 @@ def describe_proposal(proposal) -> str:
     who = _PARTY.get(proposal.by_role, "对方")
     if proposal.kind == deals.EXTENSION:
         return f"{who}申请延期至 {clock.for_people(proposal.due_at)}"
+    if proposal.kind == deals.PARTIAL_REFUND:
+        return f"{who}申请部分退款 {money.yuan(int(proposal.refund))}，订单继续：{proposal.reason}"
     return (f"{who}提议取消订单：退款 {money.yuan(int(proposal.refund))} 给买家，"
             f"结算 {money.yuan(int(proposal.release))} 给服务商")

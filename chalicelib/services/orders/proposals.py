@@ -21,31 +21,46 @@ from chalicelib import clock, ids
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
 from chalicelib.domain import proposals as deals
-from chalicelib.domain.actors import Caller
-from chalicelib.domain.errors import NotFound, ProposalNotOpen, ProposalPending
+from chalicelib.domain.actors import SYSTEM, Caller
+from chalicelib.domain.errors import (InvalidTransition, NotFound, ProposalNotOpen,
+                                      ProposalPending)
 from chalicelib.services.orders.engine import (load, milestones_of, moved_by_this_request,
                                                role_of, transition)
+from chalicelib.services.orders.state import proposal_windows
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from chalicelib.storage.proposals import ProposalModel
 
 def propose(caller: Caller, order_id: str, *, kind: str, due_at: datetime | None,
             refund: int | None, note: str | None, now: datetime,
-            request_key: str | None = None) -> dict:
-    """A party of open work proposes an extension or a cancel with a refund split."""
+            request_key: str | None = None, reason: str | None = None) -> dict:
+    """A party of open work proposes an extension, a cancel with a refund split, or (the
+    buyer) a partial refund; a buyer's refund request replaces another open proposal."""
     proposal_id = ids.new_id("prop")
     made = {}  # the proposal as the committing attempt wrote it: the answer
 
     def prepare(order: OrderModel, role: str) -> dict:
+        deals.check_kind(kind, role, order.status)
+        refund_request = deals.is_refund_request(kind, role, order.status)
+        replaces = None
         if order.open_proposal:
-            raise ProposalPending(proposal_id=order.open_proposal)
+            # A buyer's refund request withdraws what is open, unless that is already
+            # a refund request: one answer window at a time.
+            if not refund_request or order.refund_request_open:
+                raise ProposalPending(proposal_id=order.open_proposal)
+            replaces = order.open_proposal
         agreed = deals.terms(kind, due_at=due_at, refund=refund, now=now,
-                             held=money.undecided_amount(milestones_of(order)))
+                             held=money.undecided_amount(milestones_of(order)), reason=reason)
+        answer, ttl = proposal_windows()
         made["proposal"] = ProposalModel(
             order.id, proposal_id, kind=kind, by=caller.user_id, by_role=role,
             status=deals.OPEN, due_at=clock.to_key(agreed["due_at"]) if due_at else None,
             refund=agreed.get("refund"), release=agreed.get("release"), note=note or None,
-            created_at=clock.to_key(now))
-        return {"proposal": made["proposal"]}
+            reason=reason.strip() if kind == deals.PARTIAL_REFUND else None,
+            created_at=clock.to_key(now),
+            expires_at=clock.to_key(deals.expires_at(now, refund_request, refund_answer=answer,
+                                                     ttl=ttl)))
+        return {"proposal": made["proposal"], "refund_request": refund_request,
+                "replaces": replaces}
 
     order = transition(caller, order_id, life.PROPOSE, now, prepare=prepare,
                        request_key=request_key)
@@ -103,6 +118,8 @@ def _answer(caller: Caller, order_id: str, proposal_id: str, verb: str, now: dat
             # move that changes it changes the state too, and that lapses the proposal.
             held = money.undecided_amount(milestones_of(fresh))
             more.update(refund=int(proposal.refund), release=held - int(proposal.refund))
+        elif action == life.ACCEPT_PARTIAL_REFUND:
+            more["refund"] = int(proposal.refund)
         return more
 
     fresh = transition(caller, order.id, action, now, prepare=prepare, request_key=request_key,
@@ -112,6 +129,39 @@ def _answer(caller: Caller, order_id: str, proposal_id: str, verb: str, now: dat
     proposal.status = deals.outcome_of(verb)
     proposal.decided_at, proposal.decided_by = fresh.updated_at, caller.user_id
     return present(proposal, fresh)
+
+
+def end_due_proposal(order_id: str, now: datetime) -> OrderModel | None:
+    """Sweep: the open proposal's expiry passed. A buyer's refund request is granted
+    (退款超时, actor system); any other proposal lapses (`expired`). None when the order
+    or the proposal moved on first (the provider answered, a second sweep got there)."""
+    try:
+        order = load(order_id)
+        if not order.open_proposal:
+            return None
+        proposal = _get(order.id, order.open_proposal)
+    except NotFound:
+        return None
+    grant = bool(order.refund_request_open)
+    action = deals.action_for(deals.ACCEPT, proposal.kind) if grant else life.EXPIRE_PROPOSAL
+
+    def prepare(fresh: OrderModel, _role: str) -> dict:
+        if fresh.open_proposal != proposal.id:
+            raise ProposalNotOpen(proposal_id=proposal.id)
+        more = {"proposal_id": proposal.id, "proposal": proposal,
+                "proposal_status": deals.ACCEPTED if grant else deals.EXPIRED}
+        if action == life.ACCEPT_CANCEL:
+            held = money.undecided_amount(milestones_of(fresh))
+            more.update(refund=int(proposal.refund), release=held - int(proposal.refund))
+        elif action == life.ACCEPT_PARTIAL_REFUND:
+            more["refund"] = int(proposal.refund)
+        return more
+
+    try:
+        return transition(SYSTEM, order.id, action, now, prepare=prepare, read=order,
+                          data={"granted": grant} if grant else None)
+    except (InvalidTransition, NotFound):
+        return None
 
 
 def list_proposals(caller: Caller, order_id: str, *, limit: int, start_key):
@@ -139,8 +189,12 @@ def present(proposal: ProposalModel, order: OrderModel) -> dict:
         "due_at": clock.key_to_iso(proposal.due_at),
         "refund": None if proposal.refund is None else int(proposal.refund),
         "release": None if proposal.release is None else int(proposal.release),
-        "note": proposal.note,
+        "note": proposal.note, "reason": proposal.reason,
         "created_at": clock.key_to_iso(proposal.created_at),
+        "expires_at": clock.key_to_iso(proposal.expires_at),
+        # What the sweep does at expires_at to the open proposal (None once it is over).
+        "on_expiry": None if order.open_proposal != proposal.id
+        else "accept" if order.refund_request_open else "lapse",
         "decided_at": clock.key_to_iso(proposal.decided_at),
         "decided_by": proposal.decided_by,
     }

@@ -1,4 +1,7 @@
 """The operators' view of orders: every order in one status, and the dispute queue."""
+from datetime import datetime, timedelta
+
+from chalicelib import clock, settings
 from chalicelib.domain import orders as life
 from chalicelib.services.orders.reading import present
 from chalicelib.storage.orders import OrderModel
@@ -8,9 +11,23 @@ from chalicelib.storage.orders import OrderModel
 OLDEST_FIRST = frozenset({life.DISPUTED})
 
 
-def list_in_status(operator, status: str, *, limit: int,
-                   start_key) -> tuple[list[dict], dict | None]:
-    """Every order in `status` (operators): disputed ones oldest dispute first."""
+def list_in_status(operator, status: str, *, limit: int, start_key,
+                   now: datetime) -> tuple[list[dict], dict | None]:
+    """Every order in `status` (operators): disputed ones oldest dispute first, each with
+    its evidence window's end and whether it is overdue (null for other statuses)."""
     result = OrderModel.by_status.query(status, scan_index_forward=status in OLDEST_FIRST,
                                         limit=limit, last_evaluated_key=start_key)
-    return [present(o, operator) for o in result], result.last_evaluated_key
+    return [_queue_item(o, operator, now) for o in result], result.last_evaluated_key
+
+
+def _queue_item(order: OrderModel, operator, now: datetime) -> dict:
+    item = present(order, operator)
+    opened = (order.dispute.as_dict() if order.dispute else {}).get("at")
+    if order.status != life.DISPUTED or not opened:
+        return {**item, "evidence_until": None, "overdue": False}
+    cfg = settings.get()
+    seen = life.dispute_clock(clock.from_key(opened), now,
+                              evidence=timedelta(seconds=cfg.evidence_seconds),
+                              sla=timedelta(seconds=cfg.dispute_sla_seconds))
+    return {**item, "evidence_until": clock.to_iso(seen["evidence_until"]),
+            "overdue": seen["overdue"]}

@@ -28,6 +28,13 @@ def windows() -> life.Windows:
         auto_approve=timedelta(seconds=cfg.auto_approve_seconds))
 
 
+def proposal_windows() -> tuple[timedelta, timedelta]:
+    """(REFUND_ANSWER_SECONDS, PROPOSAL_TTL_SECONDS): how long a proposal stays open."""
+    cfg = settings.get()
+    return (timedelta(seconds=cfg.refund_answer_seconds),
+            timedelta(seconds=cfg.proposal_ttl_seconds))
+
+
 def _dt(raw):
     return clock.from_key(raw) if raw else None
 
@@ -40,7 +47,9 @@ def timer_inputs(order: OrderModel, **changes) -> dict:
                   late_cancel_eligible=bool(order.late_cancel_eligible),
                   reviewed_by_buyer=bool(order.reviewed_by_buyer),
                   reviewed_by_provider=bool(order.reviewed_by_provider),
-                  reminders_sent=list(order.reminders_sent or []))
+                  reminders_sent=list(order.reminders_sent or []),
+                  proposal_expires_at=_dt(order.proposal_expires_at),
+                  refund_request_open=bool(order.refund_request_open))
     values.update(changes)
     return values
 
@@ -116,7 +125,9 @@ def facts(order: OrderModel, now: datetime) -> life.Facts:
     due = _dt(order.due_at)
     return life.Facts(
         now=now, timers=current,
-        is_last_step=int(order.current_step) >= len(order.milestones or []) - 1,
+        # The last step still to settle: later ones a partial refund took whole are not.
+        is_last_step=not any(m.status == "pending"
+                             for m in (order.milestones or [])[int(order.current_step) + 1:]),
         late_cancel_eligible=bool(order.late_cancel_eligible),
         late_cancel_from=due + windows().late_cancel if due else None,
         price_agreed=price_agreed(order),

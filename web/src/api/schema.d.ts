@@ -1082,7 +1082,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Buyer or provider opens a dispute; timers stop. */
+        /**
+         * Buyer or provider opens a dispute; timers stop; it may escalate a declined refund
+         *         request.
+         */
         post: operations["dispute_order"];
         delete?: never;
         options?: never;
@@ -2364,15 +2367,27 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             decided_at: string | null;
-            /** @description who answered; system if it lapsed */
+            /** @description who answered; system if it lapsed, expired or was granted by the sweep */
             decided_by: string | null;
             /** Format: date-time */
             due_at: string | null;
+            /**
+             * Format: date-time
+             * @description when an unanswered proposal ends: a buyer's refund request (cancel or partial_refund while in_progress/in_review) is then granted by the sweep (REFUND_ANSWER_SECONDS), any other proposal lapses as expired (PROPOSAL_TTL_SECONDS)
+             */
+            expires_at: string | null;
             id: string;
             /** @enum {string} */
-            kind: "extension" | "cancel";
+            kind: "extension" | "cancel" | "partial_refund";
             note: string | null;
+            /**
+             * @description while open: at expires_at the sweep accepts it (a buyer's refund request, 退款超时) or it lapses as expired
+             * @enum {string|null}
+             */
+            on_expiry: "accept" | "lapse" | null;
             order_id: string;
+            /** @description partial_refund: why */
+            reason: string | null;
             refund: number | null;
             /** @description held - refund when proposed */
             release: number | null;
@@ -2380,7 +2395,7 @@ export interface components {
              * @description lapsed: the order changed state while it was open
              * @enum {string}
              */
-            status: "open" | "accepted" | "declined" | "withdrawn" | "lapsed";
+            status: "open" | "accepted" | "declined" | "withdrawn" | "lapsed" | "expired";
         };
         ProposalPage: {
             items: components["schemas"]["Proposal"][];
@@ -2489,6 +2504,83 @@ export interface components {
             kind: "text" | "file";
             label: string;
             required: boolean;
+        };
+        QueuedOrder: {
+            /** Format: date-time */
+            accepted_at: string | null;
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
+            /** @description fen */
+            amount: number;
+            /** @description the requirement form: question id -> text or file id */
+            answers: {
+                [key: string]: string;
+            };
+            buyer_id: string;
+            /** Format: date-time */
+            closed_at: string | null;
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string | null;
+            /** @enum {string} */
+            currency: "CNY";
+            current_step: number;
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            deadlines: Record<string, never>;
+            /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
+            deliverables_withdrawn: boolean;
+            /** Format: date-time */
+            delivered_at: string | null;
+            delivery_count: number;
+            /** @description reason, by, at, from_status */
+            dispute: Record<string, never> | null;
+            /** Format: date-time */
+            due_at: string | null;
+            escrow: components["schemas"]["Escrow"];
+            /**
+             * Format: date-time
+             * @description disputed: the end of the evidence window (EVIDENCE_SECONDS after the dispute opened); null for other statuses
+             */
+            evidence_until: string | null;
+            extras: components["schemas"]["Extra"][];
+            id: string;
+            /** @description the inquiry a custom offer answered */
+            inquiry_id: string | null;
+            late_cancel_eligible: boolean;
+            milestones: components["schemas"]["MilestoneView"][];
+            /** @description the id of the order's one open proposal */
+            open_proposal: string | null;
+            /** @description disputed longer than DISPUTE_SLA_SECONDS (5 days) */
+            overdue: boolean;
+            package: components["schemas"]["OrderPackage"] | null;
+            /** Format: date-time */
+            paid_at: string | null;
+            /** @description a payment is open at the gateway: the price and plan cannot change (409 PAYMENT_PENDING) until it settles or closes */
+            payment_pending: boolean;
+            /** @description the plan's version: 1 at placing, +1 on every price or plan change; POST /orders/{id}/pay may name it */
+            plan_version: number;
+            /** @description false while a negotiable price waits for the provider */
+            price_agreed: boolean;
+            provider_id: string;
+            requirement: string;
+            reviewed_by_buyer: boolean;
+            reviewed_by_provider: boolean;
+            revision_count: number;
+            service: components["schemas"]["OrderServiceSnapshot"];
+            service_id: string;
+            /** @enum {string} */
+            status: "awaiting_payment" | "awaiting_provider" | "in_progress" | "in_review" | "completed" | "rejected" | "expired" | "cancelled" | "disputed" | "resolved";
+            /** @description the state's name in Chinese (待付款 …) */
+            status_label: string;
+            /** Format: date-time */
+            updated_at: string | null;
+            version: number;
+        };
+        QueuedOrderPage: {
+            items: components["schemas"]["QueuedOrder"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
         };
         Ratings: {
             bad: number;
@@ -3465,7 +3557,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderPage"];
+                    "application/json": components["schemas"]["QueuedOrderPage"];
                 };
             };
             /** @description error */
@@ -3540,10 +3632,11 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description whose fault the dispute was; `provider` counts in the provider's disputes_lost
+                     * @description whose fault the dispute was (required); `provider` counts in the provider's disputes_lost
                      * @enum {string}
                      */
-                    fault?: "buyer" | "provider" | "none";
+                    fault: "buyer" | "provider" | "none";
+                    /** @description the decision's reasons, sent to both parties */
                     note?: string;
                     refund: number;
                     release: number;
@@ -9102,6 +9195,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description escalate a declined refund request (小二介入): the dispute keeps it as dispute.proposal_id */
+                    proposal_id?: string;
                     reason: string;
                 };
             };
@@ -9815,13 +9910,18 @@ export interface operations {
                      */
                     due_at?: string;
                     /**
-                     * @description extension (延期) or cancel (协商取消 / 部分退款)
+                     * @description extension (延期), cancel (协商取消) or partial_refund (部分退款: the buyer, in_progress or in_review; the order stays open)
                      * @enum {string}
                      */
-                    kind: "extension" | "cancel";
+                    kind: "extension" | "cancel" | "partial_refund";
                     /** @example 素材晚到了三天 */
                     note?: string;
-                    /** @description cancel only: fen back to the buyer, 0..held; the rest of what is held is released to the provider */
+                    /**
+                     * @description partial_refund only (required): why the buyer asks
+                     * @example 少做了一页
+                     */
+                    reason?: string;
+                    /** @description cancel: fen back to the buyer, 0..held; the rest of what is held is released to the provider. partial_refund: 1..held-1, off the last unreleased steps first */
                     refund?: number;
                 };
             };

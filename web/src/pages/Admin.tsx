@@ -104,10 +104,12 @@ function Disputes() {
           <tbody>{page.items.map((o) => {
             const d = o.dispute;
             return (
-              <tr key={o.id} data-testid={`queued-${o.id}`}>
+              <tr key={o.id} data-testid={`queued-${o.id}`} class={o.overdue ? "overdue" : ""}>
                 <td><a href={href("orders", o.id)}>{o.service.title}</a><div class="muted">{o.id} · {yuan(o.amount)}</div></td>
                 <td><span class={`status s-${o.status}`}>{o.status_label}</span></td>
-                <td>{text(d, "reason")}{text(d, "at") && <div class="muted">{when(text(d, "at"))}发起</div>}</td>
+                <td>{text(d, "reason")}{text(d, "at") && <div class="muted">{when(text(d, "at"))}发起</div>}
+                  {o.evidence_until && <div class="muted">举证截止 {when(o.evidence_until)}</div>}
+                  {o.overdue && <span class="badge overdue" data-testid="overdue">已超时</span>}</td>
                 <td>{yuan(o.escrow.held)}</td>
               </tr>);
           })}</tbody></table>)}</Loaded>

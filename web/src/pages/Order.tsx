@@ -160,9 +160,14 @@ function ReviewsShown({ id, version, buyer, provider, operator, done }: {
   );
 }
 
+type Fault = "buyer" | "provider" | "none";
+/** Whose fault the dispute was: the operator says it with every resolution. */
+const FAULTS: [Fault, string][] = [["none", "双方均无过错"], ["provider", "服务商责任"], ["buyer", "买家责任"]];
+
 function Resolve({ order, done }: { order: Order; done: () => void }) {
   const [refund, setRefund] = useState(String(order.escrow.held / 100));
   const [note, setNote] = useState("");
+  const [fault, setFault] = useState<Fault>("none");
   const release = Math.max(0, order.escrow.held - Math.round(Number(refund) * 100));
   return (
     <div class="panel"><h3>裁决纠纷</h3>
@@ -170,10 +175,14 @@ function Resolve({ order, done }: { order: Order; done: () => void }) {
       <Field label="退款（元）"><input type="number" step="0.01" value={refund} data-testid="refund"
         onInput={(e) => setRefund(e.currentTarget.value)} /></Field>
       <p>放款给服务商：{yuan(release)}</p>
+      <Field label="责任方"><select value={fault} data-testid="resolve-fault"
+        onChange={(e) => setFault(e.currentTarget.value as Fault)}>
+        {FAULTS.map(([value, label]) => <option value={value}>{label}</option>)}
+      </select></Field>
       <Field label="给双方的说明"><textarea rows={2} value={note} data-testid="resolve-note"
         onInput={(e) => setNote(e.currentTarget.value)} /></Field>
       <Action label="裁决" kind="primary" testid="resolve" run={(key) => settle(client.POST("/admin/orders/{order_id}/resolve", {
-        ...write(order.id, key), body: { refund: Math.round(Number(refund) * 100), release, ...(note ? { note } : {}) } }))} onDone={done} />
+        ...write(order.id, key), body: { refund: Math.round(Number(refund) * 100), release, fault, ...(note ? { note } : {}) } }))} onDone={done} />
     </div>
   );
 }

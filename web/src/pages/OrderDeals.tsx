@@ -49,9 +49,13 @@ function ProposalLine({ p, open, mine, party, orderId, done }: {
       <b>{PROPOSAL_KIND[p.kind]}</b>{" "}
       {p.kind === "extension" && <>期望完成改为 {when(p.due_at)}</>}
       {p.kind === "cancel" && <>退款给买家 {yuan(p.refund)}，放款给服务商 {yuan(p.release)}</>}
+      {p.kind === "partial_refund" && <>退款给买家 {yuan(p.refund)}，订单继续</>}
       <span class="muted"> · {ACTOR[p.by_role]}发起 · {when(p.created_at)} · </span>
       <span class={`badge p-${p.status}`} data-testid="proposal-status">{PROPOSAL_STATUS[p.status]}</span>
+      {p.reason && <div class="muted">理由：{p.reason}</div>}
       {p.note && <div class="muted">{p.note}</div>}
+      {open && p.expires_at && p.on_expiry && <div class="countdown" data-testid="proposal-countdown">
+        {hoursLeft(p.expires_at)} 后{p.on_expiry === "accept" ? "未处理将自动同意退款" : "未答复将过期"}（{when(p.expires_at)}）</div>}
       {open && party && <div class="actions">
         {mine ? <Action label="撤回" testid="withdraw-proposal" run={act("withdraw")} onDone={done} /> : <>
           <Action label="同意" kind="primary" testid="accept-proposal" run={act("accept")} onDone={done} />
@@ -62,8 +66,15 @@ function ProposalLine({ p, open, mine, party, orderId, done }: {
   );
 }
 
+/** The time left until `at`, in hours (a countdown the API's expires_at drives). */
+function hoursLeft(at: string): string {
+  const hours = Math.max(0, Math.ceil((new Date(at).getTime() - Date.now()) / 3600e3));
+  return `${hours} 小时`;
+}
+
 function Propose({ order, done }: { order: Schema<"Order">; done: () => void }) {
-  const [kind, setKind] = useState<"extension" | "cancel">("extension");
+  const [kind, setKind] = useState<"extension" | "cancel" | "partial_refund">("extension");
+  const [reason, setReason] = useState("");
   const base = order.due_at ? new Date(order.due_at) : new Date();
   const weekLater = new Date(base.getTime() + 7 * 86400e3 - base.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
   const [due, setDue] = useState(weekLater);
@@ -71,17 +82,22 @@ function Propose({ order, done }: { order: Schema<"Order">; done: () => void }) 
   const [note, setNote] = useState("");
   const body = kind === "extension"
     ? { kind, due_at: isoWithOffset(due), ...(note ? { note } : {}) }
-    : { kind, refund: fen(refund), ...(note ? { note } : {}) };
+    : kind === "partial_refund"
+      ? { kind, refund: fen(refund), reason, ...(note ? { note } : {}) }
+      : { kind, refund: fen(refund), ...(note ? { note } : {}) };
   return (
     <div class="propose">
-      <div class="tabs">{(["extension", "cancel"] as const).map((k) => (
+      <div class="tabs">{(["extension", "cancel", "partial_refund"] as const).map((k) => (
         <button key={k} class={kind === k ? "on" : ""} data-testid={`propose-${k}`} onClick={() => setKind(k)}>{PROPOSAL_KIND[k]}</button>))}</div>
       {kind === "extension"
         ? <Field label="新的期望完成时间"><input type="datetime-local" value={due} data-testid="proposal-due"
             onInput={(e) => setDue(e.currentTarget.value)} /></Field>
-        : <Field label={`退款给买家（元，托管中 ${yuan(order.escrow.held)}，其余放款给服务商）`}>
+        : <Field label={kind === "cancel" ? `退款给买家（元，托管中 ${yuan(order.escrow.held)}，其余放款给服务商）`
+            : `申请退款（元，托管中 ${yuan(order.escrow.held)}，订单继续）`}>
             <input type="number" min="0" step="0.01" value={refund} data-testid="proposal-refund"
               onInput={(e) => setRefund(e.currentTarget.value)} /></Field>}
+      {kind === "partial_refund" && <Field label="退款理由"><input value={reason} data-testid="proposal-reason"
+        onInput={(e) => setReason(e.currentTarget.value)} /></Field>}
       <Field label="说明（可空）"><input value={note} data-testid="proposal-note" onInput={(e) => setNote(e.currentTarget.value)} /></Field>
       <Action label="发起协商" kind="primary" testid="propose" run={(key) => settle(client.POST("/orders/{order_id}/proposals", {
         params: write(order.id, key), body }))} onDone={done} />
