@@ -87,7 +87,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "reviews": ["GetItem", "PutItem", "Query", "UpdateItem"],
         "reviews/by_public_provider": ["Query"],
         "reviews/by_public_service": ["Query"],
-        "services": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
+        "services": ["ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "UpdateItem"],
         "services/by_listed_provider": ["Query"],
         "services/by_provider": ["Query"],
         "stuck_items": ["Query"],
@@ -98,7 +98,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
     # After each run every job reads its gauges (services.sweep_health): the first key of
     # its index, its own parked items (stuck_items Query), and what waits behind it.
     "sweep_timeouts": {
-        "accounts": ["UpdateItem"],
+        "accounts": ["GetItem", "UpdateItem"],
         "campaigns": ["UpdateItem"],
         "campaigns/by_pending_end": ["Query"],
         "catalog_guards": ["DeleteItem"],
@@ -117,6 +117,8 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "services": ["GetItem", "UpdateItem"],
         "services/by_trial_campaign": ["Query"],
         "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
+        # An unpaid order the payment window closes leaves its buyer's unpaid count.
+        "users": ["UpdateItem"],
     },
     "release_escrow": {
         "accounts": ["UpdateItem"],
@@ -166,7 +168,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "notification_counters": ["UpdateItem"],
         "notifications": ["PutItem"],
         "postings": ["PutItem"],
-        "stuck_items": ["UpdateItem"],
+        "stuck_items": ["Query", "UpdateItem"],
     },
 }
 # The functions that talk to the payment gateway read its registration (app id and keys):

@@ -4,14 +4,14 @@ filled up meanwhile is 409 SERVICE_AT_CAPACITY with no charge started; one buyer
 most MAX_UNPAID_ORDERS (5) unpaid orders open."""
 import pytest
 
-from chalicelib.services import payments
 from chalicelib.storage.catalog import ServiceModel, UserModel
+from tests.support import fresh_sandbox
 from tests.api.orders_support import BUYER, PROVIDER, ledger_clean, listed_service, place
 
 
 @pytest.fixture
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 def slots(service_id):

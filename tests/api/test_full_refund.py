@@ -6,7 +6,7 @@ releases before `available` grows; a withdrawal already requested is not taken b
 import pytest
 
 from chalicelib import settings
-from chalicelib.services import payments
+from tests.support import fresh_sandbox
 from tests.api.orders_support import (BUYER, PROVIDER, deliver, due_in, ledger_clean,
                                       listed_service, place)
 from tests.api.payouts_support import (approved_provider, balance, earned, with_payout_account,
@@ -20,7 +20,7 @@ DEPOSIT = [{"title": "定金", "amount": 30000, "release": "on_accept"},
 
 @pytest.fixture
 def sandbox():
-    return payments.reset_sandbox()
+    return fresh_sandbox()
 
 
 @pytest.fixture

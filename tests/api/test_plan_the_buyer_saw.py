@@ -9,8 +9,9 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import PlanChanged
-from chalicelib.services import funding, orders, payments
+from chalicelib.services import funding, orders
 from chalicelib.storage.orders import OrderModel
+from tests.support import fresh_sandbox
 from tests.api.alipay_support import notify
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, ledger_clean, listed_service,
                                       place)
@@ -97,7 +98,7 @@ def test_the_providers_rewrite_while_the_buyer_pays_is_refused(api, alipay):
 
 
 def test_a_plan_change_gets_a_new_version_and_a_pay_naming_the_old_one_is_refused(api):
-    payments.reset_sandbox()
+    fresh_sandbox()
     order = negotiable(api)
     oid = order["id"]
     new_plan = [{"title": "定金", "amount": 30000, "release": "on_accept"},
@@ -129,7 +130,7 @@ def test_every_price_notice_states_the_plan(api):
 
 # --- a confirmation for a superseded plan funds nothing and is refunded once ------------
 def test_a_confirmation_for_a_superseded_plan_is_refunded_once(api):
-    sandbox = payments.reset_sandbox()
+    sandbox = fresh_sandbox()
     order = negotiable(api)
     oid = order["id"]
     new_plan = [{"title": "定金", "amount": 30000, "release": "on_accept"},
@@ -160,7 +161,7 @@ def test_a_confirmation_for_a_superseded_plan_is_refunded_once(api):
 
 
 def test_a_confirmation_of_an_old_amount_funds_nothing(api):
-    sandbox = payments.reset_sandbox()
+    sandbox = fresh_sandbox()
     oid = negotiable(api)["id"]
     api.post(f"/orders/{oid}/price", {"amount": 90000}, user=PROVIDER)
     with pytest.raises(PlanChanged):
