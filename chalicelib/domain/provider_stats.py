@@ -31,6 +31,12 @@ def bucket_name(index: int) -> str:
     return f"accept_b{index:02d}"
 
 
+def reply_bucket_name(index: int) -> str:
+    """The histogram of seconds from an inquiry to the provider's first reply (询单响应),
+    on the same bucket edges as acceptances."""
+    return f"reply_b{index:02d}"
+
+
 def median_seconds(counts: list[int]) -> int | None:
     """The upper edge of the bucket holding the ceil(n/2)-th value; None with none."""
     total = sum(counts)

@@ -18,7 +18,7 @@ from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import inquiries as rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, NotFound, ServiceNotListed
-from chalicelib.services import notifications
+from chalicelib.services import notifications, provider_stats
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.inquiries import InquiryMessageModel, InquiryModel, last_key
@@ -74,13 +74,18 @@ def post_message(caller: Caller, inquiry_id: str, *, body: str, now: datetime) -
     message = _message(inquiry.id, caller.user_id, role, body, at)
     other = rules.other_party(role, buyer_id=inquiry.buyer_id, provider_id=inquiry.provider_id)
     notice = _notice(other, inquiry.service_title, inquiry.service_id, role, body, now)
-    actions = [InquiryModel.updated_at.set(at),
-               InquiryModel.last_key.set(last_key(at, inquiry.id)),
-               InquiryModel.message_count.add(1)]
-    if role == rules.PROVIDER:
-        # if_not_exists: only the first reply sets it, whatever races with it.
-        actions.append(InquiryModel.first_reply_at.set(InquiryModel.first_reply_at | at))
     for _ in range(ATTEMPTS):
+        # The provider's first reply is counted in its reply-time histogram in the same
+        # transaction that records it, conditioned on it still being the first: of two
+        # replies at once, the later one is refused, reads again and counts nothing.
+        first_reply = role == rules.PROVIDER and not inquiry.first_reply_at
+        actions = [InquiryModel.updated_at.set(at),
+                   InquiryModel.last_key.set(last_key(at, inquiry.id)),
+                   InquiryModel.message_count.add(1)]
+        condition = InquiryModel.message_count < MESSAGES_MAX
+        if first_reply:
+            actions.append(InquiryModel.first_reply_at.set(at))
+            condition &= InquiryModel.first_reply_at.does_not_exist()
         tx = transaction()
         try:
             with tx:
@@ -88,14 +93,20 @@ def post_message(caller: Caller, inquiry_id: str, *, body: str, now: datetime) -
                         condition=InquiryMessageModel.sent_key.does_not_exist())
                 # The head is bounded: an inquiry's answer carries the whole conversation.
                 tx.update("inquiry", InquiryModel(inquiry.id), actions=actions,
-                          condition=InquiryModel.message_count < MESSAGES_MAX)
+                          condition=condition)
                 notifications.write_in(tx, [notice])
+                if first_reply:
+                    seconds = (now - clock.from_key(inquiry.created_at)).total_seconds()
+                    provider_stats.first_reply_write(inquiry.provider_id, seconds)(tx)
             break
         except TransactWriteError as error:
             refusal = tx.refusal(error)
             if refusal.failed("inquiry"):
-                raise Conflict("this conversation is full: place an order or ask anew",
-                               limit=MESSAGES_MAX)
+                inquiry = _load(inquiry.id)
+                if int(inquiry.message_count or 0) >= MESSAGES_MAX:
+                    raise Conflict("this conversation is full: place an order or ask anew",
+                                   limit=MESSAGES_MAX)
+                continue  # another first reply landed: this one is an ordinary message
             if not refusal.conflict:
                 raise
     else:

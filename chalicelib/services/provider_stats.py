@@ -52,6 +52,14 @@ def move_writes(order: OrderModel, outcome: life.Outcome, now: datetime, params:
     return writes
 
 
+def first_reply_write(provider_id: str, seconds: float):
+    """The write that counts an inquiry's first reply in the provider's reply-time
+    histogram: a callable of tx, for the transaction that records the first reply."""
+    name = record.reply_bucket_name(record.accept_bucket(seconds))
+    return lambda tx: tx.update("provider_stats", S(provider_id),
+                                actions=[getattr(S, name).add(1)])
+
+
 def _pair_write(order: OrderModel, deltas):
     try:
         pair = S.get(pair_key(order.provider_id, order.buyer_id), consistent_read=True)
@@ -78,6 +86,7 @@ def stats_of(profile: ProviderModel) -> dict:
 
     completed, on_time, closed = n("completed_orders"), n("on_time_orders"), n("closed_paid")
     buckets = [n(record.bucket_name(i)) for i in range(len(record.ACCEPT_BUCKETS))]
+    replies = [n(record.reply_bucket_name(i)) for i in range(len(record.ACCEPT_BUCKETS))]
     return {"completed_orders": completed, "on_time_orders": on_time,
             "on_time_rate": rules.on_time_rate(on_time, completed),
             "ratings": {"good": int(profile.ratings_good or 0),
@@ -89,6 +98,5 @@ def stats_of(profile: ProviderModel) -> dict:
             "cancel_rate": record.rate(n("closed_cancelled"), closed),
             "disputes_lost": n("disputes_lost"),
             "median_accept_seconds": record.median_seconds(buckets),
-            # Inquiries (询单) do not exist yet: nothing to measure a reply time from.
-            "median_reply_seconds": None,
+            "median_reply_seconds": record.median_seconds(replies),
             "repeat_buyers": n("repeat_buyers")}

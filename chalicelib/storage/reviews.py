@@ -20,7 +20,7 @@ from pynamodb.attributes import (BooleanAttribute, MapAttribute, NumberAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.domain.provider_stats import ACCEPT_BUCKETS, bucket_name
+from chalicelib.domain.provider_stats import ACCEPT_BUCKETS, bucket_name, reply_bucket_name
 from chalicelib.storage.base import table
 
 
@@ -106,8 +106,10 @@ class ProviderStatsModel(Model):
     disputes_lost = NumberAttribute(null=True)
     repeat_buyers = NumberAttribute(null=True)  # buyers with two or more paid orders
     # The histogram of seconds from paid to accepted: accept_b00 .. accept_b12.
+    # And of seconds from an inquiry to the provider's first reply: reply_b00 .. reply_b12.
     for _i in range(len(ACCEPT_BUCKETS)):
         locals()[bucket_name(_i)] = NumberAttribute(null=True)
+        locals()[reply_bucket_name(_i)] = NumberAttribute(null=True)
     del _i
     # On a pair item (key: pair_key), the buyer's paid orders with this provider.
     paid_orders = NumberAttribute(null=True)

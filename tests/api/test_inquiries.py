@@ -10,6 +10,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.services import inquiries
 from chalicelib.storage.catalog import ServiceModel
 from tests.api.orders_support import BUYER, PROVIDER, due_in, listed_service
+from tests.api.review_support import provider
 from tests.support import BUYER_2, race
 
 
@@ -164,3 +165,41 @@ def test_buyers_asking_at_once_each_get_their_inquiry_and_the_provider_every_not
     assert sorted(i["id"] for i in theirs) == sorted(i["id"] for i in opened)
     # The provider's unread counter moved with each inquiry, exactly once.
     assert api.get("/me/notifications/unread-count", user=PROVIDER).json["count"] == len(opened)
+
+
+def test_the_providers_median_reply_time_counts_each_first_reply_once(api):
+    """median_reply_seconds (询单响应): from each inquiry to the provider's first reply,
+    kept as a histogram in the reply's own transaction; later replies count nothing."""
+    provider(PROVIDER)
+    sid = listed_service()
+    stats = lambda: api.get(f"/providers/{PROVIDER}").json["stats"]  # noqa: E731
+    assert stats()["median_reply_seconds"] is None
+    slow = ask(api, sid).json["id"]
+    clock.advance(2 * 3600 - 30)
+    assert say(api, slow, "在的，可以做", PROVIDER).status == 201
+    assert stats()["median_reply_seconds"] == 7200  # the bucket up to 2 h
+    clock.advance(3 * 24 * 3600)
+    assert say(api, slow, "还在吗？", PROVIDER).status == 201
+    assert say(api, slow, "在", BUYER).status == 201
+    assert stats()["median_reply_seconds"] == 7200  # only a first reply counts
+    quick = ask(api, sid, user=BUYER_2).json["id"]
+    clock.advance(200)
+    assert say(api, quick, "您好", PROVIDER).status == 201
+    # Two first replies (≤ 300 s and ≤ 2 h): the median is the faster one's bucket.
+    assert stats()["median_reply_seconds"] == 300
+
+
+def test_two_first_replies_at_once_count_once(api, aws):
+    if aws == "moto":
+        pytest.skip("moto serialises transactions: the race needs DynamoDB Local")
+    sid = listed_service()
+    inquiry_id = ask(api, sid).json["id"]
+    replies = race(*[lambda: say(api, inquiry_id, "在的", PROVIDER)] * 4)
+    assert all(r.status == 201 for r in replies), replies
+    from chalicelib.domain import provider_stats as record
+    from chalicelib.storage.reviews import ProviderStatsModel
+    item = ProviderStatsModel.get(PROVIDER, consistent_read=True)
+    counted = sum(int(getattr(item, record.reply_bucket_name(i)) or 0)
+                  for i in range(len(record.ACCEPT_BUCKETS)))
+    assert counted == 1
+    assert len(api.get(f"/inquiries/{inquiry_id}", user=BUYER).json["messages"]) == 5

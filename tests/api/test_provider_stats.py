@@ -10,6 +10,7 @@ from chalicelib.domain import provider_stats as record
 from chalicelib.domain.actors import Caller
 from chalicelib.services import orders, provider_stats
 from chalicelib.storage.catalog import get_provider
+from chalicelib.storage.inquiries import InquiryModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from tests.api import orders_support as steps
 from tests.api.review_support import provider
@@ -49,6 +50,10 @@ def recomputed():
     lost = sum(1 for o in mine for e in OrderEventModel.query(o.id, consistent_read=True)
                if e.type == "resolved" and (e.data.as_dict() if e.data else {}).get("fault") == "provider")
     buyers = [o.buyer_id for o in mine if o.paid_at]
+    replies = sorted((clock.from_key(i.first_reply_at) - clock.from_key(i.created_at))
+                     .total_seconds() for i in InquiryModel.scan(consistent_read=True)
+                     if i.provider_id == PROVIDER and i.first_reply_at)
+    reply_middle = replies[(len(replies) + 1) // 2 - 1] if replies else None
 
     def share(test):
         return round(sum(1 for o in closed if test(o)) / len(closed), 4) if closed else None
@@ -62,7 +67,8 @@ def recomputed():
         # The first bucket edge at or above the exact median: what the histogram keeps.
         "median_accept_seconds": None if middle is None else next(
             (e for e in record.ACCEPT_BUCKETS if e >= middle), record.ACCEPT_BUCKETS[-1]),
-        "median_reply_seconds": None,
+        "median_reply_seconds": None if reply_middle is None else next(
+            (e for e in record.ACCEPT_BUCKETS if e >= reply_middle), record.ACCEPT_BUCKETS[-1]),
         "repeat_buyers": sum(1 for b in set(buyers) if buyers.count(b) >= 2),
     }
 
@@ -91,6 +97,9 @@ def test_the_record_matches_the_orders_it_counts(api):
     given_up = paid(api, service_id, "buyer-3")  # accepted in 2 days, cancelled by provider
     accept_after(api, given_up, 2 * 24 * HOUR)
     ok(api.post(f"/orders/{given_up}/cancel", user=PROVIDER))
+    asked = ok(api.post(f"/services/{service_id}/inquiries", {"body": "在吗？"}, user="buyer-5"))
+    clock.advance(25 * MINUTE)  # 询单: the provider answers in 25 minutes
+    ok(api.post(f"/inquiries/{asked['id']}/messages", {"body": "在的"}, user=PROVIDER))
     unpaid = ok(steps.place(api, service_id, buyer="buyer-4"))["id"]  # never paid: no count
     ok(api.post(f"/orders/{unpaid}/cancel", user="buyer-4"))
     paid(api, service_id, "buyer-4")  # still open: not closed yet
