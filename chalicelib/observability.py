@@ -35,6 +35,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "OutboxBacklog": ("Count", "notices due for delivery (capped at BACKLOG_CAP)"),
     "PaymentProblems": ("Count", "gateway payments with a problem waiting for an operator"),
     "WithdrawalsPending": ("Count", "payout instructions not yet done"),
+    "StatementsOverdue": ("Count", "contract statements past a deadline after a run"),
     "WithdrawalsFailed": ("Count", "withdrawals the gateway refused (money back to balance)"),
     "ReconciliationDifferences": ("Count", "mismatches in the last reconciliation report"),
     "PaymentsSettled": ("Count", "gateway payments that funded their order, by Gateway"),

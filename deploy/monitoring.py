@@ -45,6 +45,8 @@ THRESHOLDS = {
     "LateWorkSeconds": ("Number", 900, "Age (s) of the oldest due item of a sweep that pages"),
     "SweepFailuresThreshold": ("Number", 5, "Failed item tries of one sweep in 15 minutes"),
     "OutboxBacklogThreshold": ("Number", 200, "Notices due for delivery that page"),
+    "StatementsOverdueThreshold": ("Number", 1, "Contract statements past a deadline after "
+                                                "a run that page"),
     "WithdrawalsPendingThreshold": ("Number", 20, "Payouts not yet done that page after "
                                                   "15 minutes"),
     "RefusedNotificationsThreshold": ("Number", 5, "Payment notifications refused (bad "
@@ -211,6 +213,11 @@ def work_alarms() -> dict:
             "OutboxBacklog", "Notices are piling up in the delivery outbox."),
             _ours("OutboxBacklog", Job="deliver_notifications"), stat="Maximum", periods=3,
             threshold={"Ref": "OutboxBacklogThreshold"}),
+        "StatementsOverdueAlarm": _alarm(_runbook(
+            "StatementsOverdue", "Contract statements stay past a deadline after the "
+                                 "contracts sweep ran."),
+            _ours("StatementsOverdue", Job="sweep_contracts"), stat="Maximum", periods=3,
+            threshold={"Ref": "StatementsOverdueThreshold"}),
         "PaymentProblemsAlarm": _alarm(_runbook(
             "PaymentProblems", "A gateway payment has a problem waiting for an operator."),
             _ours("PaymentProblems", Job="settle_payments"), stat="Maximum", threshold=1),
@@ -317,7 +324,9 @@ def dashboard_body(jobs: list[str], functions: dict[str, str]) -> dict:
             _ours_line("OldestDueAgeSeconds", "Maximum", "oldest due (s)", Job=job),
             _ours_line("SweepDuration", "p99", "p99 ms", Job=job),
         ] + ([_ours_line("OutboxBacklog", "Maximum", "outbox backlog", Job=job)]
-             if job == "deliver_notifications" else []),
+             if job == "deliver_notifications" else [])
+          + ([_ours_line("StatementsOverdue", "Maximum", "statements overdue", Job=job)]
+             if job == "sweep_contracts" else []),
             x=12 * (n % 2), y=y + 6 * (n // 2)))
     y += 6 * ((len(jobs) + 1) // 2)
     widgets += [

@@ -6,7 +6,7 @@ item or a key-only count, so a run pays a few reads for them:
   that stops running, or cannot keep up, shows here first;
 - the job's items parked for operators (GET /admin/stuck), and how many this run parked;
 - per job what waits behind it: the notification outbox's backlog, payments with a
-  problem, payouts not yet done.
+  problem, payouts not yet done, contract statements past a deadline.
 """
 from datetime import datetime
 from typing import Callable
@@ -14,6 +14,8 @@ from typing import Callable
 from chalicelib import clock
 from chalicelib.domain.payouts import PAYOUT
 from chalicelib.services.stuck import PARKED
+from chalicelib.storage.contracts import TIMER_PK as CONTRACT_TIMER_PK
+from chalicelib.storage.contracts import ContractModel, StatementModel
 from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
 from chalicelib.storage.ledger import InstructionModel
 from chalicelib.storage.notifications import OUTBOX_PK, NotificationModel
@@ -36,6 +38,14 @@ def _oldest_due(index, hash_key: str, range_attribute: str) -> Callable[[], str 
     return first
 
 
+def _earliest(*firsts: Callable[[], str | None]) -> Callable[[], str | None]:
+    """The earliest first key of several indexes a job drains (keys sort by due time)."""
+    def first() -> str | None:
+        return min((key for key in (f() for f in firsts) if key), default=None)
+
+    return first
+
+
 # job -> the first (earliest due) key of its index
 _OLDEST = {
     "sweep_timeouts": _oldest_due(OrderModel.due_timers, TIMER_PK, "timer_due"),
@@ -43,6 +53,9 @@ _OLDEST = {
                                   "next_attempt_at"),
     "settle_payments": _oldest_due(PaymentModel.pending, PAYMENT_PENDING_PK, "check_at"),
     "deliver_notifications": _oldest_due(NotificationModel.outbox, OUTBOX_PK, "outbox_due"),
+    "sweep_contracts": _earliest(
+        _oldest_due(ContractModel.due_timers, CONTRACT_TIMER_PK, "timer_due"),
+        _oldest_due(StatementModel.due_timers, CONTRACT_TIMER_PK, "timer_due")),
 }
 
 
@@ -70,8 +83,16 @@ def _payouts(now: datetime) -> dict[str, float]:
     return {"WithdrawalsPending": pending}
 
 
+def _statements(now: datetime) -> dict[str, float]:
+    # A statement stays in its due index while a deadline of it (submit, confirm, pay)
+    # is pending; one still there past the deadline after a run is work the sweep left.
+    late = StatementModel.due_timers.count(
+        CONTRACT_TIMER_PK, StatementModel.timer_due <= clock.to_key(now), limit=BACKLOG_CAP)
+    return {"StatementsOverdue": min(late, BACKLOG_CAP)}
+
+
 _WAITING = {"deliver_notifications": _outbox, "settle_payments": _payments,
-            "release_escrow": _payouts}
+            "release_escrow": _payouts, "sweep_contracts": _statements}
 
 
 def _stuck(job: str, run_started: datetime) -> dict[str, float]:

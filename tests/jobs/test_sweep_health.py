@@ -120,3 +120,22 @@ def test_a_gauge_that_cannot_be_read_does_not_fail_the_run(api, capsys, monkeypa
     assert summary["failed"] == 0
     (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"SweepRuns"' in x]
     assert "SweepFound" in line and "StuckItems" not in line
+
+
+def _statement(n, due):
+    from chalicelib.storage.contracts import TIMER_PK, StatementModel, timer_due_key
+    at = clock.to_key(due)
+    StatementModel(f"ctr_{n}", f"stm_{n}", buyer_id="buyer-1", provider_id="provider-1",
+                   billing="postpaid", kind="regular", period_start="2027-01-01",
+                   period_end="2027-01-31", days=31, length=31, status="open", base=310000,
+                   opened_at=at, updated_at=at, timer_pk=TIMER_PK,
+                   timer_due=timer_due_key(at, f"stm_{n}")).save()
+
+
+def test_contract_statements_past_a_deadline_are_counted(aws):
+    now = clock.now()
+    _statement(1, now - timedelta(minutes=10))
+    _statement(2, now - timedelta(minutes=1))
+    _statement(3, now + timedelta(hours=1))  # its deadline has not come
+    contracts = sweep_health.gauges("sweep_contracts", now, now)
+    assert contracts["StatementsOverdue"] == 2 and contracts["OldestDueAgeSeconds"] == 600
