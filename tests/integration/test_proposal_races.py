@@ -143,7 +143,10 @@ def test_answers_race_each_other(ddb):
         assert moved == (stored.status == "accepted")
 
 
-def test_two_proposals_at_once_open_one(ddb):
+def test_two_proposals_at_once_leave_one_open_the_buyers_refund_request(ddb):
+    """A buyer's cancel in review is a refund request, which replaces any other open
+    proposal: whichever commits first, exactly one proposal is open at the end — the
+    buyer's — and a provider's that landed first is withdrawn, never left open beside it."""
     ids = [new_order(price=PRICE + n) for n in range(4)]
     for order_id in ids:
         in_review(order_id)
@@ -151,10 +154,13 @@ def test_two_proposals_at_once_open_one(ddb):
         lambda o=o: cancel_proposal(o, refund=1000, by=AS_BUYER),
         lambda o=o: cancel_proposal(o, refund=2000, by=AS_PROVIDER))])
     for n, order_id in enumerate(ids):
-        mine = results[2 * n:2 * n + 2]
-        made = [r for r in mine if not isinstance(r, Exception)]
-        assert len(made) == 1, mine
-        assert all(isinstance(r, (InvalidTransition, Conflict)) for r in mine
-                   if isinstance(r, Exception)), mine
-        assert len(list(ProposalModel.query(order_id, consistent_read=True))) == 1
-        assert state(order_id)["open_proposal"] == made[0]
+        buyers, providers = results[2 * n], results[2 * n + 1]
+        assert not isinstance(buyers, Exception), buyers
+        stored = {p.id: p.status for p in ProposalModel.query(order_id, consistent_read=True)}
+        assert [pid for pid, status in stored.items() if status == "open"] == [buyers]
+        if isinstance(providers, Exception):
+            assert isinstance(providers, (InvalidTransition, Conflict)), providers
+            assert set(stored) == {buyers}
+        else:
+            assert stored[providers] == "withdrawn"
+        assert state(order_id)["open_proposal"] == buyers
