@@ -56,7 +56,7 @@ def alipay_on():
     from chalicelib.alipay import credentials
     from chalicelib.alipay.gateway import AlipayGateway
     from chalicelib.local import alipay_standin
-    from chalicelib.services import payments
+    from chalicelib import payments
 
     reg = registration()
     standin = alipay_standin.StandIn(reg, post=lambda url, form: (200, "success"),

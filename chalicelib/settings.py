@@ -61,7 +61,7 @@ class Settings:
     logo_base_url: str | None = None
     # Basis points of every release that go to the platform's revenue account.
     platform_fee_bps: int = 0
-    # Money in and out (chalicelib.services.payments, chalicelib.alipay).
+    # Money in and out (chalicelib.payments, chalicelib.alipay).
     payment_gateway: str | None = None
     payment_check_after_seconds: int = 300
     alipay_gateway_url: str = ALIPAY_GATEWAY_URL

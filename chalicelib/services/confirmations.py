@@ -19,7 +19,8 @@ from datetime import datetime
 from chalicelib import observability
 from chalicelib.domain import orders as life
 from chalicelib.domain.errors import InvalidRequest, InvalidTransition, NotFound
-from chalicelib.services import funding, orders, payments
+from chalicelib.services import funding, orders
+from chalicelib import payments
 from chalicelib.services.contracts import payments as contract_payments
 from chalicelib.storage.contracts import is_contract_money
 

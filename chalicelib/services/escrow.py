@@ -24,7 +24,8 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib import clock, observability, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
-from chalicelib.services import payments, payouts, stuck
+from chalicelib.services import payouts, stuck
+from chalicelib import payments
 from chalicelib.storage.base import transaction
 from chalicelib.storage.contracts import ContractModel, is_contract_money, refunded
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,

@@ -22,7 +22,8 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import Conflict, ServiceAtCapacity, ServiceNotListed
 from chalicelib.domain.orders import AWAITING_PAYMENT as AWAITING_PAYMENT_STATE
 from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
-from chalicelib.services import escrow, notifications, payments
+from chalicelib.services import escrow, notifications
+from chalicelib import payments
 from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import ServiceModel, UserModel
 from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK

@@ -23,7 +23,7 @@ from chalicelib.domain.errors import (Conflict, InsufficientBalance, NotFound,
                                       PayoutAccountRequired, ProviderNotApproved)
 from chalicelib.domain.escrow import debt_account, payable_account
 from chalicelib.domain.providers import PUBLIC_STATUSES
-from chalicelib.services import payments
+from chalicelib import payments
 from chalicelib.storage.base import connection, transaction
 from chalicelib.storage.catalog import get_provider
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,

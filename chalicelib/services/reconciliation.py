@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from chalicelib import clock
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
-from chalicelib.services import confirmations, funding, orders, payments
+from chalicelib.services import confirmations, funding, orders
+from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.contracts import is_contract_money
 from chalicelib.storage.orders import OrderModel

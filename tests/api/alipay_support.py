@@ -11,7 +11,7 @@ from chalicelib import settings
 from chalicelib.alipay import credentials
 from chalicelib.alipay.gateway import AlipayGateway
 from chalicelib.local import alipay_standin
-from chalicelib.services import payments
+from chalicelib import payments
 from tests.api.orders_support import BUYER, listed_service, place
 
 GATEWAY_URL = "https://openapi.alipay.test/gateway.do"

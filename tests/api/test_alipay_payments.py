@@ -11,7 +11,8 @@ import pytest
 from chalicelib import clock
 from chalicelib.alipay import protocol
 from chalicelib.domain.errors import Conflict
-from chalicelib.services import confirmations, escrow, funding, payments
+from chalicelib.services import confirmations, escrow, funding
+from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from tests.api.alipay_support import (GATEWAY_URL, NOTIFY_URL, notify, paid_through_alipay, pending_order)

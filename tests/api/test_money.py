@@ -4,7 +4,8 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import escrow, funding, ledger_check, orders, payments
+from chalicelib.services import escrow, funding, ledger_check, orders
+from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,

@@ -11,7 +11,7 @@ from typing import Callable
 import pytest
 
 from chalicelib import clock
-from chalicelib.services import payments
+from chalicelib import payments
 from chalicelib.services.contracts import agreeing, billing, reading, sweeping
 from chalicelib.services.contracts import payments as contract_payments
 from tests.api.contracts_support import terms

@@ -21,7 +21,8 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.services import escrow as escrow_service
-from chalicelib.services import orders, payments
+from chalicelib.services import orders
+from chalicelib import payments
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from tests.integration.races_support import AS_OPERATOR
 from tests.attack.faults import KINDS, Faults

@@ -25,7 +25,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, r
                                  run_state_machine_as_test)
 
 from chalicelib import clock
-from chalicelib.services import payments
+from chalicelib import payments
 from tests.api.catalog_support import approved_provider, listed
 from tests.api.orders_support import upload
 from tests.attack import reference_model as rm

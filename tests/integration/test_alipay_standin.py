@@ -14,7 +14,7 @@ import requests
 from chalicelib.alipay import credentials
 from chalicelib.alipay.gateway import AlipayGateway
 from chalicelib.local import alipay_standin, engines
-from chalicelib.services import payments
+from chalicelib import payments
 
 
 class Receiver:

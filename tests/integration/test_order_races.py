@@ -5,7 +5,8 @@ from datetime import timedelta
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, ServiceAtCapacity
-from chalicelib.services import escrow, orders, payments
+from chalicelib.services import escrow, orders
+from chalicelib import payments
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import PostingModel
 from tests.api.orders_support import listed_service

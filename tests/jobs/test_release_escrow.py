@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib import settings
 from chalicelib.services import escrow as escrow_service
-from chalicelib.services import payments
+from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver, escrow,
                                       ledger_clean, paid_order)

@@ -6,7 +6,7 @@ import pytest
 from chalicelib.alipay import credentials, protocol
 from chalicelib.alipay.gateway import AlipayGateway, reference
 from chalicelib.local import alipay_standin
-from chalicelib.services.payments import GatewayError, NotificationRefused, TransferRefused
+from chalicelib.payments import GatewayError, NotificationRefused, TransferRefused
 
 URL = "https://openapi.alipay.test/gateway.do"
 

@@ -39,3 +39,12 @@ export function localInputValue(days: number): string {
   const at = new Date(appNow().getTime() + days * 86400e3);
   return new Date(at.getTime() - at.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
 }
+
+/** A datetime-local value as ISO 8601 with the browser's offset, as the API wants. */
+export function isoWithOffset(local: string): string {
+  const d = new Date(local);
+  const off = -d.getTimezoneOffset();
+  const pad = (n: number) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+  const sign = off >= 0 ? "+" : "-";
+  return `${local.length === 16 ? local + ":00" : local}${sign}${pad(off / 60)}:${pad(off % 60)}`;
+}

@@ -11,7 +11,8 @@ from chalicelib.domain import statements as bill
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (Forbidden, InvalidTransition, ServiceUnavailable,
                                       ValidationFailed)
-from chalicelib.services import attachments, escrow, funding, optimistic, payments
+from chalicelib.services import attachments, escrow, funding, optimistic
+from chalicelib import payments
 from chalicelib.services.contracts import accounts
 from chalicelib.services.contracts.bills import BillChange, days, load_statement
 from chalicelib.services.contracts.reading import present_statement

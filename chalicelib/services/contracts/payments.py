@@ -9,7 +9,8 @@ from chalicelib import observability
 from chalicelib.domain import contracts as deal
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import Forbidden, InvalidTransition, ServiceUnavailable
-from chalicelib.services import funding, payments
+from chalicelib.services import funding
+from chalicelib import payments
 from chalicelib.services.contracts import billing, engine
 from chalicelib.services.contracts.reading import present
 from chalicelib.services.contracts.state import load, role_of, terms_of

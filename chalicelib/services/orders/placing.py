@@ -16,7 +16,8 @@ from chalicelib.domain.errors import (Conflict, Forbidden, InvalidTransition, No
                                       PlanChanged, ServiceAtCapacity, ServiceNotListed,
                                       ServiceUnavailable, TooManyUnpaidOrders,
                                       ValidationFailed)
-from chalicelib.services import funding, notifications, payments
+from chalicelib.services import funding, notifications
+from chalicelib import payments
 from chalicelib.services.catalog.reading import menu_of
 from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
                                                new_event, order_deadlines, role_of,

@@ -3,12 +3,12 @@
 // the ledger check.
 import { useState } from "preact/hooks";
 import type { ComponentType } from "preact";
+import { isoWithOffset } from "../clock";
 import { client, settle } from "../api/client";
 import { go, href } from "../router";
 import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
 import { MISMATCH, ORDER_STATUS, PAYMENT_STATUS, PROVIDER_STATUS, label, when, yuan } from "../words";
 import type { Schema } from "../api/client";
-import { isoWithOffset } from "./Service";
 import { ReviewDocuments } from "./Documents";
 
 const idem = (key: string) => ({ "Idempotency-Key": key });

@@ -2,11 +2,10 @@
 // inbox, and the provider's custom offer (定制报价) that gives the buyer an order to pay.
 import { useState } from "preact/hooks";
 import { client, settle, whoAmI, type Schema } from "../api/client";
-import { localInputValue } from "../clock";
+import { isoWithOffset, localInputValue } from "../clock";
 import { go, href } from "../router";
 import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
 import { INQUIRY_ROLE, when } from "../words";
-import { isoWithOffset } from "./Service";
 
 /** On a service page: ask its provider before ordering (no slot taken, no money). */
 export function AskProvider({ service }: { service: Schema<"Service"> }) {

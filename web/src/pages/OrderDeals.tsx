@@ -2,10 +2,10 @@
 // price_agreed) and proposals (协商: 延期, or closing with a partial refund). The API
 // decides who may do what when; these panels show its answers and refusals.
 import { useState } from "preact/hooks";
+import { isoWithOffset } from "../clock";
 import { client, settle, whoAmI } from "../api/client";
 import { Action, Field, Loaded, useAnswer } from "../ui";
 import { ACTOR, PROPOSAL_KIND, PROPOSAL_STATUS, when, yuan } from "../words";
-import { isoWithOffset } from "./Service";
 import type { Schema } from "../api/client";
 
 const write = (id: string, key: string) => ({ path: { order_id: id }, header: { "Idempotency-Key": key } });

@@ -2,7 +2,7 @@
 // requirement and a desired completion date.
 import { useState } from "preact/hooks";
 import { client, settle, whoAmI, type Schema } from "../api/client";
-import { localInputValue } from "../clock";
+import { isoWithOffset, localInputValue } from "../clock";
 import { Markdown } from "../markdown";
 import { go, href } from "../router";
 import { ContractForm } from "./Contracts";
@@ -11,15 +11,6 @@ import { MILESTONE_RELEASE, SERVICE_STATUS, revisionsText, when, yuan } from "..
 import { AskProvider } from "./Inquiries";
 import { useTaxonomy } from "./Market";
 import { LevelBadge, ReviewBody, StatsInWords } from "./Trust";
-
-/** A datetime-local value as ISO 8601 with the browser's offset, as the API wants. */
-export function isoWithOffset(local: string): string {
-  const d = new Date(local);
-  const off = -d.getTimezoneOffset();
-  const pad = (n: number) => String(Math.floor(Math.abs(n))).padStart(2, "0");
-  const sign = off >= 0 ? "+" : "-";
-  return `${local.length === 16 ? local + ":00" : local}${sign}${pad(off / 60)}:${pad(off % 60)}`;
-}
 
 type Release = Schema<"MilestoneView">["release"];
 type Step = { title: string; amount: string; release: Release };
