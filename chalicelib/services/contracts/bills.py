@@ -13,9 +13,9 @@ from chalicelib.domain import statements as bill
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import escrow, notifications
 from chalicelib.storage.contracts import TIMER_PK, ContractModel, StatementModel, timer_due_key
+from chalicelib.storage.mirrored import MirroredUpdate
 from chalicelib.storage.ledger import InstructionModel, PostingModel, new_posting
 
-_NAMES = {a.attr_name: name for name, a in StatementModel.get_attributes().items()}
 
 
 def load_statement(contract_id: str, statement_id: str) -> StatementModel:
@@ -40,15 +40,15 @@ def release_instruction(stmt: StatementModel, part: int, fee: int, n: int,
                             created_at=at, next_attempt_at=at)
 
 
-class BillChange:
+class BillChange(MirroredUpdate):
     """A statement's move and what it carries with it."""
+
+    MODEL = StatementModel
 
     def __init__(self, stmt: StatementModel, to: str, now: datetime, *, title: str = ""):
         self.stmt, self.to, self.now, self.title = stmt, to, now, title
         self.at = clock.to_key(now)
         self.after = StatementModel.from_raw_data(stmt.serialize())
-        self._sets: dict = {}
-        self._adds: dict = {}
         # The contract's escrow counters this move changes (one add each), and the
         # least escrow_held must be for it (never below zero, whatever ran before).
         self.contract_deltas: Counter = Counter()
@@ -61,24 +61,6 @@ class BillChange:
         self.set(StatementModel.status, to)
         self.set(StatementModel.version, int(stmt.version) + 1)
         self.set(StatementModel.updated_at, self.at)
-
-    # An update names each attribute once: the latest set wins, adds are summed.
-    @property
-    def actions(self) -> list:
-        attrs = StatementModel.get_attributes()
-        return [*self._sets.values(),
-                *(attrs[name].add(delta) for name, delta in self._adds.items() if delta)]
-
-    def set(self, attribute, value):
-        self._sets[attribute.attr_name] = attribute.remove() if value is None \
-            else attribute.set(value)
-        setattr(self.after, _NAMES[attribute.attr_name], value)
-
-    def add(self, attribute, amount: int):
-        if amount:
-            name = _NAMES[attribute.attr_name]
-            self._adds[name] = self._adds.get(name, 0) + amount
-            setattr(self.after, name, int(getattr(self.after, name) or 0) + amount)
 
     def notify(self, user_id: str, kind: str, text: str):
         self.notices.append(notifications.notification_put(

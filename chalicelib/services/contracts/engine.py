@@ -21,14 +21,16 @@ from chalicelib.services.contracts.state import (facts, load, role_of, terms_of,
                                                  today)
 from chalicelib.storage.catalog import ProviderModel
 from chalicelib.storage.contracts import ContractModel, deposit_refund_id
+from chalicelib.storage.mirrored import MirroredUpdate
 from chalicelib.storage.ledger import PENDING_PK, InstructionModel, PostingModel, new_posting
 
-_NAMES = {a.attr_name: name for name, a in ContractModel.get_attributes().items()}
 
 
-class Change:
+class Change(MirroredUpdate):
     """One contract move: the item's writes (mirrored in `after`), and other writes of
     the same transaction (`extra`, each `op(tx)`)."""
+
+    MODEL = ContractModel
 
     def __init__(self, contract: ContractModel, to: str, actor: Caller, now: datetime, *,
                  effects: tuple = (), params: dict | None = None,
@@ -37,8 +39,6 @@ class Change:
         self.params = params or {}
         self.at = clock.to_key(now)
         self.after = ContractModel.from_raw_data(contract.serialize())
-        self._sets: dict = {}
-        self._adds: dict = {}
         self.conditions: list = []
         self.extra: list = []
         self.notices: list = []
@@ -54,24 +54,6 @@ class Change:
             getattr(self, f"_{effect}")()
 
     # --- the contract item's writes, mirrored in `after` ----------------------------
-    # An update names each attribute once: the latest set wins, adds are summed.
-    @property
-    def actions(self) -> list:
-        attrs = ContractModel.get_attributes()
-        return [*self._sets.values(),
-                *(attrs[name].add(delta) for name, delta in self._adds.items() if delta)]
-
-    def set(self, attribute, value):
-        self._sets[attribute.attr_name] = attribute.remove() if value is None \
-            else attribute.set(value)
-        setattr(self.after, _NAMES[attribute.attr_name], value)
-
-    def add(self, attribute, amount: int):
-        if amount:
-            name = _NAMES[attribute.attr_name]
-            self._adds[name] = self._adds.get(name, 0) + amount
-            setattr(self.after, name, int(getattr(self.after, name) or 0) + amount)
-
     def notify(self, user_id: str, kind: str, text: str):
         self.notices.append(notifications.notification_put(
             user_id, kind, order_id=self.contract.id, service_id=self.contract.service_id,
