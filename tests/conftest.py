@@ -4,6 +4,7 @@ Every test that takes `api` (or `aws`) runs twice: against moto in-process (fast
 against Amazon's DynamoDB Local with moto's S3 server (catches what moto lets slip:
 transaction conflicts and validation). `-m "not dynamodb_local"` skips the second.
 """
+import functools
 import os
 import sys
 import tempfile
@@ -35,7 +36,7 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib import clock  # noqa: E402
 from chalicelib.storage import schema  # noqa: E402
-from tests.support import ApiClient, fresh_sandbox  # noqa: E402
+from tests.support import ApiClient, create_moto_tables, fresh_sandbox  # noqa: E402
 
 # Fixtures shared by tests in several folders (the Alipay stand-in in-process).
 pytest_plugins = ["tests.api.alipay_support"]
@@ -70,8 +71,7 @@ def aws(request):
     if request.param == "moto":
         with mock_aws():
             _point_at(None, None, "test-")
-            schema.create_missing_tables()
-            schema.create_bucket_if_missing()
+            create_moto_tables()
             yield "moto"
     else:
         endpoints = request.getfixturevalue("local_engines")
@@ -97,12 +97,19 @@ def local_prefix(local_engines):
     return prefix
 
 
+@functools.lru_cache(maxsize=4)
+def _dynamodb_client(endpoint: str):
+    """One client per DynamoDB Local: making a boto3 client costs more than emptying the tables."""
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+
+
 def _empty_tables(endpoint: str) -> None:
     """Delete every item of the session's tables, so each test starts on empty ones."""
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    client = _dynamodb_client(endpoint) if endpoint else boto3.client("dynamodb", region_name="us-east-1")
     for model in schema.all_models():
         name = model.Meta.table_name
-        keys = [k["AttributeName"] for k in client.describe_table(TableName=name)["Table"]["KeySchema"]]
+        # The key names from the model, not a DescribeTable per table and test.
+        keys = [k["AttributeName"] for k in model._get_schema()["key_schema"]]
         names = {f"#k{i}": key for i, key in enumerate(keys)}
         pages = client.get_paginator("scan").paginate(
             TableName=name, ConsistentRead=True, ProjectionExpression=", ".join(names),
@@ -122,8 +129,7 @@ def moto_aws():
     clock.reset()
     with mock_aws():
         _point_at(None, None, "test-")
-        schema.create_missing_tables()
-        schema.create_bucket_if_missing()
+        create_moto_tables()
         yield "moto"
     clock.reset()
 

@@ -104,3 +104,59 @@ def fresh_sandbox():
     from chalicelib.local.sandbox_gateway import SandboxGateway
 
     return payments.use("sandbox", SandboxGateway())
+
+
+# --- moto's tables, made once per test process --------------------------------------------
+# Creating the market's tables in moto costs three calls per table (exists, create, wait):
+# about half a second per test, which over thousands of in-process tests was the suite's
+# largest single cost. The tables are created once; every later `mock_aws()` (which starts
+# with empty backends) receives deep copies of them, empty and with the same indexes and
+# streams. moto is pinned (requirements-dev.txt), so reaching into its backend is safe; if
+# its layout ever changes, the tables are simply created the slow way.
+_moto_tables = None
+
+
+def create_moto_tables() -> None:
+    """Inside an active `mock_aws()`: the market's tables (empty) and its bucket."""
+    import copy
+
+    from chalicelib.storage import schema
+
+    global _moto_tables
+    backend = _moto_dynamodb_backend()
+    if _moto_tables is not None and backend is not None and not backend.tables:
+        backend.tables.update(copy.deepcopy(_moto_tables))
+    else:
+        schema.create_missing_tables()
+        if backend is not None and _moto_tables is None:
+            _moto_tables = copy.deepcopy(dict(backend.tables))
+    schema.create_bucket_if_missing()
+
+
+def _moto_dynamodb_backend():
+    import os
+
+    try:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+    except ImportError:
+        return None
+    account = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
+    backend = dynamodb_backends[account][os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
+    return backend if isinstance(getattr(backend, "tables", None), dict) else None
+
+
+def empty_moto_tables() -> None:
+    """Inside an active `mock_aws()` whose tables were made by create_moto_tables: every
+    table replaced by an empty copy (a fresh market per model-test example, without a scan
+    and a delete per item)."""
+    import copy
+
+    backend = _moto_dynamodb_backend()
+    if _moto_tables is None or backend is None:
+        from tests.conftest import _empty_tables
+
+        _empty_tables(None)
+        return
+    backend.tables.clear()
+    backend.tables.update(copy.deepcopy(_moto_tables))

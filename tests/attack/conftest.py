@@ -7,10 +7,9 @@ from moto import mock_aws
 
 from chalicelib import clock
 from chalicelib.local import engines
-from chalicelib.storage import schema
 from tests.attack.authz_support import World
 from tests.attack.faults import Faults
-from tests.support import ApiClient
+from tests.support import ApiClient, create_moto_tables
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +20,7 @@ def world():
     clock.reset()
     with mock_aws():
         engines.point_at(None, None, "test-")
-        schema.create_missing_tables()
-        schema.create_bucket_if_missing()
+        create_moto_tables()
         with Client(app, stage_name="local") as client:
             yield World(ApiClient(client))
     clock.reset()

@@ -29,9 +29,8 @@ from chalicelib import payments
 from tests.api.catalog_support import approved_provider, listed
 from tests.api.orders_support import upload
 from tests.attack import reference_model as rm
-from tests.conftest import _empty_tables
 from tests.support import OPERATOR, ApiClient
-from tests.support import fresh_sandbox
+from tests.support import empty_moto_tables, fresh_sandbox
 
 BASE = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 BUYERS = ("buyer-1", "buyer-2")
@@ -133,7 +132,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
-        _empty_tables(None)  # moto's tables, emptied: a fresh market per example
+        empty_moto_tables()  # a fresh market per example
         fresh_sandbox()
         clock.reset()
         self.model = rm.Market(BASE, OPERATOR)
