@@ -22,12 +22,13 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain.errors import Conflict, ServiceAtCapacity, ServiceNotListed
 from chalicelib.domain.orders import AWAITING_PAYMENT as AWAITING_PAYMENT_STATE
 from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
-from chalicelib.services import escrow, notifications
+from chalicelib.domain.instructions import void_refund_id
+from chalicelib.services import instructions, notifications
 from chalicelib import payments
 from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import ServiceModel, UserModel
-from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
-from chalicelib.storage.ledger import InstructionModel, PostingModel
+from chalicelib.storage import escrow_counters
+from chalicelib.storage.ledger import InstructionModel, PostingModel, new_instruction
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.payments import PENDING_PK, PROBLEM_PK, PaymentModel
 
@@ -39,12 +40,6 @@ _ATTEMPTS = 3
 UNSETTLED = (PENDING, CLOSED)
 # Alipay: "不可使用特殊字符，如 /，=，& 等".
 _SUBJECT_UNSAFE = str.maketrans({c: " " for c in "/=&%+#?\\"})
-
-
-def void_instruction_id(payment_id: str) -> str:
-    """The refund of a payment that funds nothing (its order closed, or its plan was
-    superseded): never a milestone's. The first payment's id is the order's."""
-    return f"{payment_id}:refund:void"
 
 
 def check_backoff(checks: int) -> timedelta:
@@ -339,10 +334,14 @@ def _void(order_id: str, pid: str, trade: payments.TradeStatus, now: datetime,
           order_condition, *, sets_ref: bool) -> bool:
     order = OrderModel.get(order_id, consistent_read=True)
     amount, at = int(trade.amount), clock.to_key(now)
-    refund = InstructionModel(
-        void_instruction_id(pid), order_id=order_id, kind=money.REFUND, amount=amount,
-        step=None, provider_id=order.provider_id, payment_ref=trade.ref, status="pending",
-        attempts=0, created_at=at, pending_pk=INSTRUCTION_PENDING_PK, next_attempt_at=at)
+    refund = new_instruction(void_refund_id(pid), money.REFUND, amount,
+                             provider_id=order.provider_id, at=at, order_id=order_id,
+                             payment_ref=trade.ref)
+    # Booked into escrow and promised straight back (held until the gateway pays it).
+    counters, held_covers = escrow_counters.update(OrderModel, money.fund(amount), before=order,
+                                                   instructed=amount)
+    if held_covers is not None:
+        order_condition &= held_covers
     posting = money.posting_for(money.FUND, order_id, order.provider_id, amount)
     for _ in range(_ATTEMPTS):
         tx = transaction()
@@ -364,9 +363,7 @@ def _void(order_id: str, pid: str, trade: payments.TradeStatus, now: datetime,
                         condition=PostingModel.id.does_not_exist())
                 # The version is left alone, like every money movement after a decision.
                 tx.update("order", OrderModel(order_id),
-                          actions=[OrderModel.escrow_funded.add(amount),
-                                   OrderModel.escrow_held.add(amount),
-                                   OrderModel.escrow_instructed.add(amount),
+                          actions=[*counters,
                                    *([OrderModel.payment_ref.set(trade.ref)] if sets_ref else [])],
                           condition=order_condition)
                 tx.save("refund", refund, condition=InstructionModel.id.does_not_exist())
@@ -394,7 +391,7 @@ def _void(order_id: str, pid: str, trade: payments.TradeStatus, now: datetime,
     why = "订单已关闭" if sets_ref else "订单的价格或付款计划已变更"
     log.warning("order %s: payment %s (%s) is not the order's: refunding %s", order_id, pid,
                 trade.ref, amount)
-    escrow.execute_quietly([refund], now)
+    instructions.execute_quietly([refund], now)
     notifications.notify(order.buyer_id, "refunded", order_id=order_id,
                          service_id=order.service_id,
                          text=f"{order.service.title}：{why}，到账的 {money.yuan(amount)} 将原路退回",

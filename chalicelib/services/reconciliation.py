@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import clock
 from chalicelib.domain import escrow as money
+from chalicelib.domain.instructions import void_refund_id
 from chalicelib.domain import orders as life
 from chalicelib.services import confirmations, funding, orders
 from chalicelib import payments
@@ -139,7 +140,7 @@ def _record_mismatches(record: PaymentModel, funded: dict, now: datetime) -> lis
                     "gateway_amount": paid, "ledger_funded": booked})
     if record.status == funding.VOIDED:
         try:
-            refund = InstructionModel.get(funding.void_instruction_id(record.id),
+            refund = InstructionModel.get(void_refund_id(record.id),
                                           consistent_read=True)
             refund_status = refund.status
         except InstructionModel.DoesNotExist:

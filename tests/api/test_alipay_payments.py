@@ -11,7 +11,7 @@ import pytest
 from chalicelib import clock
 from chalicelib.alipay import protocol
 from chalicelib.domain.errors import Conflict
-from chalicelib.services import confirmations, escrow, funding
+from chalicelib.services import confirmations, funding, instructions
 from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
@@ -272,7 +272,7 @@ def test_a_refund_whose_answer_fails_or_is_lost_is_retried_and_refunds_once(api,
     instruction = InstructionModel.get(f"{oid}:refund:all", consistent_read=True)
     assert (instruction.status, instruction.attempts) == ("pending", 1)
     assert "GatewayError" in instruction.last_error
-    assert escrow.execute_instruction(instruction.id, clock.now()) == "done"
+    assert instructions.execute_instruction(instruction.id, clock.now()) == "done"
     trade = alipay.standin.trades[oid]
     assert trade["refunded"] == 50000 and len(trade["refunds"]) == 1
     ledger_clean(api)
