@@ -37,6 +37,18 @@ def payable_account(provider_id: str) -> str:
     return f"payable:{provider_id}"
 
 
+def account_kind(account: str) -> str:
+    """What an account is (`escrow`, `payable`, `withdrawing`, `debt`, …): its prefix."""
+    return account.split(":", 1)[0]
+
+
+def account_owner(account: str) -> str | None:
+    """Whose account it is (the order, contract or user after the prefix); None for the
+    platform's own (`gateway`, `revenue`)."""
+    kind, _, owner = account.partition(":")
+    return owner or None
+
+
 def instruction_id(order_id: str, kind: str, step: int | None) -> str:
     """Deterministic, so recording the same decision twice collides instead of paying twice."""
     return f"{order_id}:{kind}:{'all' if step is None else step}"

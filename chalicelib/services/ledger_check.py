@@ -103,7 +103,8 @@ def _withdrawal_problems(balances: dict, postings: dict) -> list[dict]:
                                  "status": w.status, "posting": kind})
         if postings.get(payout_rules.posting_id(w.id, payout_rules.WITHDRAWAL)) is None:
             problems.append({"kind": "withdrawal_without_posting", "withdrawal": w.id})
-    users = set(in_flight) | {a.split(":", 1)[1] for a in balances if a.startswith("withdrawing:")}
+    users = set(in_flight) | {money.account_owner(a) for a in balances
+                              if money.account_kind(a) == "withdrawing"}
     for user in sorted(users):
         held = balances.get(payout_rules.withdrawing_account(user), 0)
         if held != in_flight.get(user, 0):
@@ -114,5 +115,5 @@ def _withdrawal_problems(balances: dict, postings: dict) -> list[dict]:
 
 def _head_kind(account: str) -> str | None:
     """Accounts that keep a head item (a balance conditions can test), by kind."""
-    kind = account.split(":", 1)[0]
+    kind = money.account_kind(account)
     return kind if kind in ("payable", "withdrawing", "debt") else None

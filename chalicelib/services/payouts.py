@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactGet
 
 from chalicelib import clock, ids, observability
-from chalicelib.domain import payouts as payout
+from chalicelib.domain import payouts as payout_rules
 from chalicelib.domain.instructions import DONE, PENDING
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (Conflict, InsufficientBalance, NotFound,
@@ -75,19 +75,21 @@ def request_withdrawal(caller: Caller, amount: int, now: datetime,
     payee = _payout_account(caller.user_id)
     if payee is None:
         raise PayoutAccountRequired()
-    # With an Idempotency-Key the id is derived from it: a retry whose first try
+    # With an Idempotency-Key the id is derived from the request key (the caller, the
+    # key and its window, services.idempotency.Claim.request_key): a retry whose first try
     # committed but lost its answer finds that withdrawal instead of making a second.
     withdrawal_id = ids.keyed_id("wd", request_key) if request_key else ids.new_id("wd")
     at = clock.to_key(now)
     withdrawal = WithdrawalModel(
         withdrawal_id, user_id=caller.user_id, amount=amount, currency="CNY",
-        status=payout.PENDING, account=payee.account, name=payee.name, created_at=at,
+        status=payout_rules.PENDING, account=payee.account, name=payee.name, created_at=at,
         created_key=created_key(at, withdrawal_id), updated_at=at, request_key=request_key)
-    instruction = new_instruction(payout.instruction_id(withdrawal_id), payout.PAYOUT, amount,
-                                  provider_id=caller.user_id, at=at,
-                                  withdrawal_id=withdrawal_id)
-    posting = new_posting(payout.posting_id(withdrawal_id, payout.WITHDRAWAL), payout.WITHDRAWAL,
-                          payout.hold(caller.user_id, amount), at, withdrawal_id=withdrawal_id)
+    instruction = new_instruction(payout_rules.instruction_id(withdrawal_id),
+                                  payout_rules.PAYOUT, amount, provider_id=caller.user_id,
+                                  at=at, withdrawal_id=withdrawal_id)
+    posting = new_posting(payout_rules.posting_id(withdrawal_id, payout_rules.WITHDRAWAL),
+                          payout_rules.WITHDRAWAL, payout_rules.hold(caller.user_id, amount), at,
+                          withdrawal_id=withdrawal_id)
     for _ in range(optimistic.ATTEMPTS):
         tx = transaction()
         try:
@@ -103,7 +105,8 @@ def request_withdrawal(caller: Caller, amount: int, now: datetime,
                           actions=[AccountModel.balance.add(-amount),
                                    AccountModel.updated_at.set(at)],
                           condition=AccountModel.balance >= amount)
-                tx.update("withdrawing", AccountModel(payout.withdrawing_account(caller.user_id)),
+                tx.update("withdrawing",
+                          AccountModel(payout_rules.withdrawing_account(caller.user_id)),
                           actions=[AccountModel.balance.add(amount),
                                    AccountModel.currency.set("CNY"),
                                    AccountModel.updated_at.set(at)])
@@ -135,7 +138,7 @@ def execute_payout(ins: InstructionModel, now: datetime) -> bool:
     (the driver re-reads). A failure to reach the gateway raises, and the driver retries
     it with backoff: the outcome is unknown, so only the same key may be asked again."""
     withdrawal = WithdrawalModel.get(ins.withdrawal_id, consistent_read=True)
-    if withdrawal.status != payout.PENDING:
+    if withdrawal.status != payout_rules.PENDING:
         return False
     try:
         ref = payments.gateway().transfer(withdrawal.id, int(withdrawal.amount),
@@ -143,30 +146,30 @@ def execute_payout(ins: InstructionModel, now: datetime) -> bool:
                                           idempotency_key=withdrawal.id)
     except payments.TransferRefused as refusal:
         log.warning("withdrawal %s refused by the gateway: %s", withdrawal.id, refusal.reason)
-        return _settle(ins, withdrawal, payout.FAILED, now, reason=refusal.reason)
-    return _settle(ins, withdrawal, payout.PAID, now, ref=ref)
+        return _settle(ins, withdrawal, payout_rules.FAILED, now, reason=refusal.reason)
+    return _settle(ins, withdrawal, payout_rules.PAID, now, ref=ref)
 
 
 def _settle(ins: InstructionModel, withdrawal: WithdrawalModel, outcome: str, now: datetime, *,
             ref: str | None = None, reason: str | None = None) -> bool:
     user, amount, at = withdrawal.user_id, int(withdrawal.amount), clock.to_key(now)
-    if outcome == payout.PAID:
-        kind, posting = payout.PAYOUT, payout.pay_out(user, amount)
+    if outcome == payout_rules.PAID:
+        kind, posting = payout_rules.PAYOUT, payout_rules.pay_out(user, amount)
         ending = [WithdrawalModel.paid_at.set(at), WithdrawalModel.gateway_ref.set(ref)]
     else:
-        kind, posting = payout.RETURNED, payout.give_back(user, amount)
+        kind, posting = payout_rules.RETURNED, payout_rules.give_back(user, amount)
         ending = [WithdrawalModel.failed_at.set(at),
                   WithdrawalModel.failure_reason.set((reason or "refused")[:500])]
     tx = transaction()
     try:
         with tx:
-            tx.save("posting", new_posting(payout.posting_id(withdrawal.id, kind), kind, posting,
-                                           at, withdrawal_id=withdrawal.id),
+            tx.save("posting", new_posting(payout_rules.posting_id(withdrawal.id, kind), kind,
+                                           posting, at, withdrawal_id=withdrawal.id),
                     condition=PostingModel.id.does_not_exist())
-            tx.update("withdrawing", AccountModel(payout.withdrawing_account(user)),
+            tx.update("withdrawing", AccountModel(payout_rules.withdrawing_account(user)),
                       actions=[AccountModel.balance.add(-amount), AccountModel.updated_at.set(at)],
                       condition=AccountModel.balance >= amount)
-            if outcome == payout.FAILED:
+            if outcome == payout_rules.FAILED:
                 tx.update("available", AccountModel(payable_account(user)),
                           actions=[AccountModel.balance.add(amount),
                                    AccountModel.updated_at.set(at)])
@@ -174,7 +177,7 @@ def _settle(ins: InstructionModel, withdrawal: WithdrawalModel, outcome: str, no
             # each other, and money comes back at most once.
             tx.update("withdrawal", withdrawal, actions=[WithdrawalModel.status.set(outcome),
                                            WithdrawalModel.updated_at.set(at), *ending],
-                      condition=WithdrawalModel.status == payout.PENDING)
+                      condition=WithdrawalModel.status == payout_rules.PENDING)
             tx.update("instruction", ins, actions=[InstructionModel.status.set(DONE),
                                     InstructionModel.done_at.set(at),
                                     InstructionModel.pending_pk.remove(),
@@ -184,10 +187,10 @@ def _settle(ins: InstructionModel, withdrawal: WithdrawalModel, outcome: str, no
                                         f"TransferRefused: {reason}"[:500])] if reason else [])],
                       condition=InstructionModel.status == PENDING)
         # Committed exactly once (a concurrent run's transaction is refused below).
-        if outcome == payout.FAILED:
+        if outcome == payout_rules.FAILED:
             observability.metric("WithdrawalsFailed", withdrawal_id=withdrawal.id)
         else:
-            observability.money_moved(payout.PAYOUT, amount)
+            observability.money_moved(payout_rules.PAYOUT, amount)
         return True
     except TransactWriteError as error:
         refusal = tx.refusal(error)
@@ -205,7 +208,7 @@ def balance(caller: Caller) -> dict:
     # the two reads would show its money twice, or not at all.
     with TransactGet(connection=connection()) as tx:
         heads = [tx.get(AccountModel, payable_account(caller.user_id)),
-                 tx.get(AccountModel, payout.withdrawing_account(caller.user_id)),
+                 tx.get(AccountModel, payout_rules.withdrawing_account(caller.user_id)),
                  tx.get(AccountModel, debt_account(caller.user_id))]
     available, pending, debt = (_balance(head) for head in heads)
     # `debt`: a reversed deposit the available balance could not cover (全额退款), repaid
@@ -224,7 +227,7 @@ def _balance(head) -> int:
 
 def present(w: WithdrawalModel) -> dict:
     return {"id": w.id, "amount": int(w.amount), "currency": w.currency or "CNY",
-            "status": w.status, "account": payout.mask(w.account),
+            "status": w.status, "account": payout_rules.mask(w.account),
             "created_at": clock.key_to_iso(w.created_at),
             "updated_at": clock.key_to_iso(w.updated_at),
             "paid_at": clock.key_to_iso(w.paid_at), "failed_at": clock.key_to_iso(w.failed_at),
@@ -248,7 +251,7 @@ def statement(caller: Caller, *, limit: int, start_key):
 
 
 def present_line(p: PostingModel, account: str) -> dict:
-    return {"id": p.id, "kind": p.kind, "amount": payout.signed_amount(p, account),
+    return {"id": p.id, "kind": p.kind, "amount": payout_rules.signed_amount(p, account),
             "currency": p.currency or "CNY", "order_id": p.order_id,
             "withdrawal_id": p.withdrawal_id,
             "fee": int(p.fee) if p.fee is not None else None,
@@ -256,4 +259,4 @@ def present_line(p: PostingModel, account: str) -> dict:
 
 
 # Payouts are this module's to execute.
-instructions.register(payout.PAYOUT, execute_payout)
+instructions.register(payout_rules.PAYOUT, execute_payout)

@@ -31,7 +31,7 @@ from chalicelib.domain.errors import (InvalidTransition, ProviderNotApproved,
                                       ValidationFailed)
 from chalicelib.services import escrow, instructions, notifications, optimistic, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
-    ATTEMPTS, facts, load, milestones_of, order_deadlines, plan_version, price_agreed, role_of,
+    facts, load, milestones_of, order_deadlines, plan_version, price_agreed, role_of,
     timer_actions, timer_inputs, timer_values, windows)
 from chalicelib.services.orders.money_moves import MoneyMoves
 from chalicelib.services.orders.notices import notices_of
@@ -276,7 +276,7 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
         return False
 
     try:
-        change = optimistic.run(build, lock="order", refused=refused, attempts=ATTEMPTS)
+        change = optimistic.run(build, lock="order", refused=refused)
     except _AlreadyMoved as moved:
         return moved.order
     observability.order_transition(action, change.outcome.from_status, change.outcome.to,

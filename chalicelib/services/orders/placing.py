@@ -7,7 +7,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, ids, observability, settings
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import choices
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
@@ -19,9 +19,10 @@ from chalicelib.domain.errors import (Conflict, Forbidden, InvalidTransition, No
 from chalicelib.services import funding, notifications
 from chalicelib import payments
 from chalicelib.services.catalog.reading import menu_of
-from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
-                                               new_event, order_deadlines, role_of,
-                                               timer_inputs, transition, windows)
+from chalicelib.services.optimistic import ATTEMPTS
+from chalicelib.services.orders.engine import (facts, load, moved_by_this_request, new_event,
+                                               order_deadlines, role_of, timer_inputs,
+                                               transition, windows)
 from chalicelib.services.orders.reading import present
 from chalicelib.services.orders.state import plan_version as current_plan
 from chalicelib.storage.base import transaction
@@ -120,7 +121,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 # Capacity counts money, not intentions: the slot is claimed when the
                 # payment starts (funding._open_payment). Placing only needs the listing.
                 tx.condition_check("service", ServiceModel, service.id,
-                                   condition=ServiceModel.status == rules.LISTED)
+                                   condition=ServiceModel.status == catalog_rules.LISTED)
                 if order.unpaid_counted:
                     # At most MAX_UNPAID_ORDERS unpaid orders per buyer, counted in the
                     # same write as the order, so buyers placing at once cannot pass it.
@@ -160,9 +161,9 @@ def _service_for_order(caller: Caller, service_id: str, offer: Offer | None) -> 
         raise Forbidden("only the service's provider makes an offer on it")
     if offer is None and service.provider_id == caller.user_id:
         raise Forbidden("you cannot order your own service")
-    if service.status == rules.DRAFT:
+    if service.status == catalog_rules.DRAFT:
         raise NotFound("no such service")  # a draft was never public
-    if service.status != rules.LISTED:
+    if service.status != catalog_rules.LISTED:
         raise ServiceNotListed()
     if service.capacity is not None and int(service.open_orders or 0) >= int(service.capacity):
         raise ServiceAtCapacity(capacity=int(service.capacity))
