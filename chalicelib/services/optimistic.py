@@ -12,11 +12,8 @@ from typing import Callable
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.storage.base import Refusal, transaction
+from chalicelib.storage.base import ATTEMPTS, Refusal, transaction
 
-# How often a change that lost a race is decided again before answering 409: the one
-# number for every conditional write loop in the services.
-ATTEMPTS = 3
 
 
 def run(build: Callable[[int], object], *, lock: str,

@@ -4,7 +4,8 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import escrow, funding, instructions, ledger_check, orders
+from chalicelib.payments import records, settling
+from chalicelib.services import escrow, instructions, ledger_check, orders
 from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
@@ -180,7 +181,7 @@ def test_a_payment_for_a_closed_order_is_sent_back(api, sandbox):
     with pytest.raises(InvalidTransition):
         orders.confirm_funding(oid, "gw-late-2", 50000, clock.now())
     assert len(sandbox.refunds) == 1  # a second payment is for a person to look at:
-    assert funding.get(oid).problem == "paid_twice"
+    assert records.get(oid).problem == "paid_twice"
     assert ledger_check.check_ledger()["violations"] == []
 
 
@@ -189,7 +190,7 @@ def test_the_sandbox_pays_at_once_and_the_payment_is_recorded(api):
     paid = api.post(f"/orders/{oid}/pay", user=BUYER)
     assert paid.json["status"] == "awaiting_provider"
     assert paid.json["payment"] == {"status": "succeeded"}
-    record = funding.get(oid)
+    record = records.get(oid)
     assert (record.status, record.gateway, record.amount) == ("paid", "sandbox", 50000)
     assert record.gateway_ref == OrderModel.get(oid).payment_ref
     assert record.pending_pk is None  # nothing left for the reconciliation sweep
@@ -212,3 +213,22 @@ def test_a_move_on_escrow_counters_already_wrong_raises_and_writes_nothing(api):
     assert (after.status, after.version, int(after.escrow_released)) == (
         before.status, before.version, 0)
     assert not [p for p in PostingModel.scan() if p.order_id == oid and p.kind == "release"]
+
+
+def test_a_payment_the_gateway_takes_at_once_is_settled_by_the_one_settle_path(api, monkeypatch):
+    """The instant gateway's success inside `pay` and a gateway's notification take the
+    same path (payments.settling.settle → the order's registered funder): the paying
+    request only adds who pays and its key, so a retry is recognised."""
+    seen = []
+    funder = settling.FUNDERS[settling.ORDER]
+
+    def spying(payment, trade, now, **paying):
+        seen.append((payment.id, trade.amount, sorted(paying)))
+        return funder(payment, trade, now, **paying)
+
+    monkeypatch.setitem(settling.FUNDERS, settling.ORDER, spying)
+    oid = paid_order(api)
+    assert seen == [(oid, 50000, ["actor", "request_key"])]
+    assert records.get(oid).status == "paid"
+    assert api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["held"] == 50000
+    ledger_clean(api)

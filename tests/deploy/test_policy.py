@@ -61,7 +61,7 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
         "(stuck.record_failure)",
     (SETTLE, "instructions", "dynamodb:PutItem"):
         "money found for an order that closed meanwhile is refunded through an instruction "
-        "(funding.void_late_payment), tested in tests/jobs/test_settle_payments.py",
+        "(orders.returned_payments.void_late_payment), tested in tests/jobs/test_settle_payments.py",
     (SETTLE, "instructions", "dynamodb:GetItem"): "the same refund, executed at once",
     (CONTRACTS, "instructions", "dynamodb:GetItem"):
         "a deposit refund starts from the instruction it wrote, and reads it again only "

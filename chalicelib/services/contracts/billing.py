@@ -11,8 +11,9 @@ from chalicelib.domain import statements as bill
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (Forbidden, InvalidTransition, ServiceUnavailable,
                                       ValidationFailed)
-from chalicelib.services import attachments, funding, instructions, optimistic
 from chalicelib import payments
+from chalicelib.payments import records, settling
+from chalicelib.services import attachments, instructions, optimistic
 from chalicelib.services.contracts import accounts
 from chalicelib.services.contracts.bills import BillChange, days, load_statement
 from chalicelib.services.contracts.reading import present_statement
@@ -234,17 +235,17 @@ def pay(caller: Caller, contract_id: str, statement_id: str, now: datetime, *,
     owed = int(stmt.amount) - int(stmt.paid)
     ref = trade_id(stmt)
     try:
-        result = funding.start_charge(ref, owed, f"{contract.service.title} 服务费", now,
+        result = records.start_charge(ref, owed, f"{contract.service.title} 服务费", now,
                                       channel=channel)
     except payments.GatewayError:
         raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
     if result.status != payments.SUCCEEDED:
-        return {**present_statement(stmt), "payment": funding.present_payment(result)}
-    trade = payments.TradeStatus(ref, payments.SUCCEEDED, ref=result.ref, amount=owed)
-    confirm_bill_payment(ref, trade, now, request_key=request_key)
-    funding.mark_paid(ref, trade, now)
+        return {**present_statement(stmt), "payment": records.present_payment(result)}
+    # Paid at once: settled by the one path every statement of the gateway takes.
+    settling.settle(payments.TradeStatus(ref, payments.SUCCEEDED, ref=result.ref, amount=owed),
+                    now, actor=caller, request_key=request_key)
     return {**present_statement(load_statement(contract_id, statement_id)),
-            "payment": funding.present_payment(result)}
+            "payment": records.present_payment(result)}
 
 
 def confirm_bill_payment(ref: str, trade: payments.TradeStatus, now: datetime, *,
