@@ -126,4 +126,4 @@ def due_instruction_ids(now: datetime, *, limit: int, start_key=None):
 def last_failure(instruction_id: str) -> tuple[str, int]:
     """A parked instruction's last error and how many tries it had, for operators."""
     ins = InstructionModel.get(instruction_id, consistent_read=True)
-    return ins.last_error or "parked", int(ins.attempts or 0)
+    return ins.last_error or PARKED, int(ins.attempts or 0)

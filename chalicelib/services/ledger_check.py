@@ -4,6 +4,7 @@ money table, which is right for an audit an operator runs on purpose and wrong a
 else."""
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
+from chalicelib.domain.instructions import DONE
 from chalicelib.domain.orders import CLOSED
 from chalicelib.services.contracts import audit as contract_audit
 from chalicelib.storage.ledger import AccountModel, InstructionModel, PostingModel
@@ -26,11 +27,11 @@ def check_ledger() -> dict:
     pending = {}
     fees = 0
     for ins in InstructionModel.scan(consistent_read=True):
-        if ins.status == "done" and ins.kind == money.RELEASE:
+        if ins.status == DONE and ins.kind == money.RELEASE:
             fees += int(ins.fee or 0)
-        elif ins.status == "done" and ins.kind == money.REVERSAL:
+        elif ins.status == DONE and ins.kind == money.REVERSAL:
             fees -= int(ins.fee or 0)  # a reversed deposit's fee went back to escrow
-        if ins.status != "done":
+        if ins.status != DONE:
             pending.setdefault(ins.order_id, []).append(
                 {"id": ins.id, "kind": ins.kind, "amount": int(ins.amount), "status": ins.status})
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import clock
 from chalicelib.domain import escrow as money
-from chalicelib.domain.instructions import void_refund_id
+from chalicelib.domain.instructions import DONE, MISSING, void_refund_id
 from chalicelib.domain import orders as life
 from chalicelib.payments import records, settling
 from chalicelib.services import orders
@@ -145,8 +145,8 @@ def _record_mismatches(record: PaymentModel, funded: dict, now: datetime) -> lis
                                           consistent_read=True)
             refund_status = refund.status
         except InstructionModel.DoesNotExist:
-            refund_status = "missing"
-        if refund_status != "done":
+            refund_status = MISSING
+        if refund_status != DONE:
             out.append({**base, "kind": "late_payment_not_refunded_yet",
                         "refund_instruction": refund_status})
     if record.status == records.PENDING and record.created_at and (
