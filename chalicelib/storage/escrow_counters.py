@@ -28,7 +28,9 @@ def update(model, deltas: dict, *, before=None, instructed: int = 0
     `instructed`: an order's refunds recorded (+) or paid out (−), part of what is held."""
     if model not in (OrderModel, ContractModel):
         raise TypeError(f"{model.__name__} holds no escrow")
-    money.checked_escrow(deltas, counters_of(before) if before is not None else None)
+    if any(int(delta) for delta in deltas.values()):
+        # A change that leaves the escrow alone writes none of its counters.
+        money.checked_escrow(deltas, counters_of(before) if before is not None else None)
     attributes = model.get_attributes()
     actions = [attributes[_ATTRIBUTE[name]].add(int(delta))
                for name, delta in deltas.items() if delta]
