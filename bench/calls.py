@@ -83,7 +83,7 @@ def why_above(targets: dict, method: str) -> str:
     reasons = []
     # A release is written in the state change's own transaction; a refund goes through
     # the gateway, and its posting follows in a transaction of its own once the gateway
-    # has answered (services.escrow.execute_instruction): an external call sits between.
+    # has answered (services.instructions.execute_instruction): an external call sits between.
     money = [t for t in transactions if MONEY_TABLE in t and "order_events" not in t]
     notices = [t for t in transactions if t <= NOTICE_TABLES]
     if money and len(transactions) > 1:

@@ -74,7 +74,7 @@ class Settings:
     alipay_root_cert_sn: str | None = None
     alipay_secret_arn: str | None = None
     alipay_ssm_parameter: str | None = None
-    # Notifications leaving the platform (services.delivery): the SES sender, and where
+    # Notifications leaving the platform (services.outbox): the SES sender, and where
     # mail goes ("ses", or "outbox": .eml files under <local_data_dir>/mail/).
     mail_from: str | None = None
     mail_transport: str = "ses"

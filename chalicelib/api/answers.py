@@ -6,7 +6,7 @@ presenter that drifts from its declaration fails a test.
 """
 from chalicelib.api.schema import (Bool, DateTime, Enum, Field, Free, Int, ListOf, Number, Obj,
                                    Str)
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import orders as life
 
 MAX = 10**12
@@ -34,7 +34,8 @@ def count(**kw) -> Int:
 
 
 def page_of(item: Obj) -> Obj:
-    """The contract's list answer: `{"items": [...], "next_cursor": ... | null}`."""
+    """The contract's list answer, for every paged list: `{"items": [...],
+    "next_cursor": ... | null}`, named `<item>Page`."""
     return Obj({"items": ListOf(item, 0, 1000),
                 "next_cursor": maybe(text(description="pass as ?cursor= for the next page"))},
                name=f"{item.name}Page")
@@ -68,11 +69,11 @@ SERVICE = Obj({
     "title": maybe(text()), "summary": maybe(text()),
     "headline": maybe(text(description="the first 20 characters of summary")),
     "content": maybe(text(description="Markdown")),
-    "category": maybe(text()), "tags": ListOf(text(), 0, rules.MAX_TAGS),
-    "pricing": maybe(Enum(list(rules.PRICINGS))), "price": maybe(money()),
+    "category": maybe(text()), "tags": ListOf(text(), 0, catalog_rules.MAX_TAGS),
+    "pricing": maybe(Enum(list(catalog_rules.PRICINGS))), "price": maybe(money()),
     "currency": Enum(["CNY"]), "capacity": maybe(count()),
     "logo_url": maybe(text(description="stable: cache it; a new logo has a new URL")),
-    "status": Enum(list(rules.STATUSES)), "trial_campaign_id": maybe(text()),
+    "status": Enum(list(catalog_rules.STATUSES)), "trial_campaign_id": maybe(text()),
     "rating": maybe(RATING),
     "rating_count": count(), "open_orders": count(), "delisted_reason": maybe(text()),
     "featured": Bool(description="小二推荐: picked by an operator"),
@@ -82,8 +83,8 @@ SERVICE = Obj({
 SERVICE_CARD = Obj({
     "id": text(), "provider_id": text(), "title": text(),
     "headline": text(description="the first 20 characters of summary"),
-    "category": text(), "tags": ListOf(text(), 0, rules.MAX_TAGS),
-    "pricing": Enum(list(rules.PRICINGS)), "price": money(), "currency": Enum(["CNY"]),
+    "category": text(), "tags": ListOf(text(), 0, catalog_rules.MAX_TAGS),
+    "pricing": Enum(list(catalog_rules.PRICINGS)), "price": money(), "currency": Enum(["CNY"]),
     "logo_url": maybe(text(description="stable: cache it; a new logo has a new URL")),
     "rating": maybe(RATING), "rating_count": count(),
     "trial_campaign_id": maybe(text()), "listed_at": when(),

@@ -5,7 +5,7 @@ from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, route
 from chalicelib.api.schema import DateTime, Int, Obj, Str
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.services import campaigns
 
 bp = Blueprint(__name__)
@@ -14,7 +14,7 @@ CAMPAIGN = Obj({
     "name": Str(1, 60, example="新店体验季"),
     "starts_at": DateTime(example="2026-12-01T00:00:00+08:00"),
     "ends_at": DateTime(example="2026-12-31T00:00:00+08:00"),
-    "max_price": Int(minimum=1, maximum=rules.MAX_PRICE, example=100,
+    "max_price": Int(minimum=1, maximum=catalog_rules.MAX_PRICE, example=100,
                      description="highest price (fen) a trial listing may have"),
 }, name="Campaign")
 

@@ -8,7 +8,7 @@ from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Bool, Enum, Int, ListOf, Obj, Str
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import choices
 from chalicelib.domain import taxonomy
 from chalicelib.services import catalog, logos, market
@@ -22,14 +22,14 @@ TAG_IDS = [t for t, _ in taxonomy.TAGS]
 # The menu (issue 26): packages (套餐), extras (加购) and the requirement form (需求表).
 PACKAGE = Obj({
     "name": Str(1, choices.NAME_MAX, example="标准版"),
-    "price": Int(minimum=1, maximum=rules.MAX_PRICE, description="fen"),
+    "price": Int(minimum=1, maximum=catalog_rules.MAX_PRICE, description="fen"),
     "delivery_days": Int(minimum=choices.DELIVERY_DAYS[0], maximum=choices.DELIVERY_DAYS[1]),
     "revisions": Int(minimum=0, maximum=choices.REVISIONS_MAX, nullable=True,
                      description="revision requests allowed; null: unlimited"),
     "description": Str(0, choices.DESCRIPTION_MAX, multiline=True, required=False),
 }, name="PackageInput")
 EXTRA = Obj({"name": Str(1, choices.NAME_MAX, example="加急24小时"),
-             "price": Int(minimum=1, maximum=rules.MAX_PRICE, description="fen")},
+             "price": Int(minimum=1, maximum=catalog_rules.MAX_PRICE, description="fen")},
             name="ExtraInput")
 QUESTION = Obj({
     "id": Str(1, 32, example="logo_text"),
@@ -46,17 +46,17 @@ MENU_FIELDS = {
 
 def _service_fields(required: bool) -> dict:
     return {
-        "title": Str(1, rules.TITLE_MAX, required=required, example="旗舰店铺装修"),
-        "summary": Str(1, rules.SUMMARY_MAX, required=required,
+        "title": Str(1, catalog_rules.TITLE_MAX, required=required, example="旗舰店铺装修"),
+        "summary": Str(1, catalog_rules.SUMMARY_MAX, required=required,
                        example="天猫淘宝旗舰店首页装修，三天出稿"),
-        "content": Str(1, rules.CONTENT_MAX, multiline=True, required=required,
+        "content": Str(1, catalog_rules.CONTENT_MAX, multiline=True, required=required,
                        description="Markdown"),
         "category": Enum(CATEGORY_IDS, required=required),
-        "pricing": Enum(list(rules.PRICINGS), required=required),
-        "price": Int(minimum=1, maximum=rules.MAX_PRICE, required=required,
+        "pricing": Enum(list(catalog_rules.PRICINGS), required=required),
+        "price": Int(minimum=1, maximum=catalog_rules.MAX_PRICE, required=required,
                      description="fen"),
-        "tags": ListOf(Enum(TAG_IDS), 0, rules.MAX_TAGS, unique=True, required=False),
-        "capacity": Int(minimum=1, maximum=rules.MAX_CAPACITY, required=False, nullable=True,
+        "tags": ListOf(Enum(TAG_IDS), 0, catalog_rules.MAX_TAGS, unique=True, required=False),
+        "capacity": Int(minimum=1, maximum=catalog_rules.MAX_CAPACITY, required=False, nullable=True,
                         description="most open orders at once; null for no limit"),
         **MENU_FIELDS,
     }

@@ -4,7 +4,7 @@ from chalice import Blueprint
 from chalicelib import settings
 from chalicelib.api.routing import PUBLIC, USER, route
 from chalicelib.api.schema import Bool, Obj, Str
-from chalicelib.domain import channels as rules
+from chalicelib.domain import channels as channel_rules
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services import channels
 
@@ -13,14 +13,14 @@ bp = Blueprint(__name__)
 _URL = dict(description="https URL that receives each notification as a signed JSON POST; "
                         "null clears it", example="https://hooks.example.com/market")
 SET_CHANNELS = Obj({
-    "webhook_url": Str(1, rules.URL_MAX, required=False, nullable=True, **_URL),
-    "email": Str(3, rules.EMAIL_MAX, required=False, nullable=True,
+    "webhook_url": Str(1, channel_rules.URL_MAX, required=False, nullable=True, **_URL),
+    "email": Str(3, channel_rules.EMAIL_MAX, required=False, nullable=True,
                  description="address that receives each notification; null clears it",
                  example="shop@example.com"),
 }, name="ChannelsRequest")
 CHANNELS = Obj({
-    "webhook_url": Str(1, rules.URL_MAX, nullable=True),
-    "email": Str(3, rules.EMAIL_MAX, nullable=True),
+    "webhook_url": Str(1, channel_rules.URL_MAX, nullable=True),
+    "email": Str(3, channel_rules.EMAIL_MAX, nullable=True),
     "email_verified": Bool(description="true once the address's owner opened the "
                                        "confirmation link; notices are mailed only then"),
     "webhook_secret": Str(64, 64, required=False,
@@ -45,7 +45,7 @@ def set_my_channels(req):
 
 
 EMAIL_VERIFIED = Obj({
-    "email": Str(3, rules.EMAIL_MAX),
+    "email": Str(3, channel_rules.EMAIL_MAX),
     "email_verified": Bool(),
 }, name="EmailVerified")
 VERIFY_QUERY = {"token": Str(1, 512, description="the token of the mailed confirmation link")}

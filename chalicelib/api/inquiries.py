@@ -7,14 +7,14 @@ from chalicelib.api.orders import MILESTONE
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
-from chalicelib.domain import inquiries as rules
+from chalicelib.domain import inquiries as inquiry_rules
 from chalicelib.domain.catalog import MAX_PRICE
 from chalicelib.services import inquiries
 from chalicelib.services.orders import offers
 
 bp = Blueprint(__name__)
 
-ASK = Obj({"body": Str(1, rules.BODY_MAX, multiline=True,
+ASK = Obj({"body": Str(1, inquiry_rules.BODY_MAX, multiline=True,
                        example="您好，想做双十一首页，三天内能交付吗？")}, name="InquiryRequest")
 OFFER = Obj({
     "amount": Int(minimum=1, maximum=MAX_PRICE, description="the agreed price in fen"),
@@ -22,7 +22,7 @@ OFFER = Obj({
     "due_at": DateTime(example="2026-12-01T00:00:00+00:00"),
     "milestones": ListOf(MILESTONE, 1, 10, required=False),
 }, name="CustomOffer")
-LIST_QUERY = {**PAGING, "as": Enum([rules.BUYER, rules.PROVIDER], required=False)}
+LIST_QUERY = {**PAGING, "as": Enum([inquiry_rules.BUYER, inquiry_rules.PROVIDER], required=False)}
 
 
 @route(bp, "/services/{service_id}/inquiries", "POST", auth=USER, body=ASK, status=201,
@@ -52,7 +52,7 @@ def get_inquiry(req):
        response=answers.page_of(answers.INQUIRY_SUMMARY), tag="inquiries")
 def list_inquiries(req):
     """The caller's inquiries as buyer (default) or provider, latest activity first."""
-    as_ = req.query.get("as", rules.BUYER)
+    as_ = req.query.get("as", inquiry_rules.BUYER)
     scope = f"inquiries:{req.caller.user_id}:{as_}"
     limit, start_key = req.paging(scope)
     items, last_key = inquiries.list_inquiries(req.caller, as_=as_, limit=limit,

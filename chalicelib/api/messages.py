@@ -5,16 +5,16 @@ from chalicelib.api import answers
 from chalicelib.api.orders import UPLOAD
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
-from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str, page_of
-from chalicelib.domain import messages as rules
+from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
+from chalicelib.domain import messages as message_rules
 from chalicelib.domain import orders as life
 from chalicelib.services import attachments, messages, threads
 
 bp = Blueprint(__name__)
 
 POST_MESSAGE = Obj({
-    "body": Str(1, rules.BODY_MAX, multiline=True, example="logo请参考附件里的两张示例，主色用品牌红"),
-    "file_ids": ListOf(Str(1, 128), 0, rules.FILES_MAX, unique=True, required=False,
+    "body": Str(1, message_rules.BODY_MAX, multiline=True, example="logo请参考附件里的两张示例，主色用品牌红"),
+    "file_ids": ListOf(Str(1, 128), 0, message_rules.FILES_MAX, unique=True, required=False,
                        description="files from POST /orders/{order_id}/attachments, "
                                    "uploaded by the author and not sent before"),
 }, name="MessageRequest")
@@ -26,8 +26,8 @@ MESSAGE = Obj({
     "id": Str(1, 128), "order_id": Str(1, 128),
     "author": Str(1, 128, description="the author's user id"),
     "role": Enum([life.BUYER, life.PROVIDER, life.OPERATOR]),
-    "body": Str(1, rules.BODY_MAX, multiline=True),
-    "files": ListOf(MESSAGE_FILE, 0, rules.FILES_MAX),
+    "body": Str(1, message_rules.BODY_MAX, multiline=True),
+    "files": ListOf(MESSAGE_FILE, 0, message_rules.FILES_MAX),
     "at": DateTime(example="2026-11-22T08:00:00+00:00"),
 }, name="Message")
 
@@ -42,7 +42,7 @@ def post_message(req):
 
 
 @route(bp, "/orders/{order_id}/messages", "GET", auth=USER, query=PAGING,
-       response=page_of(MESSAGE, "MessagePage"), tag="messages")
+       response=answers.page_of(MESSAGE), tag="messages")
 def list_messages(req):
     """The order's conversation, oldest first (its parties and operators)."""
     scope = f"messages:{req.params['order_id']}"
@@ -84,7 +84,7 @@ def post_contract_message(req):
 
 
 @route(bp, "/contracts/{contract_id}/messages", "GET", auth=USER, query=PAGING,
-       response=page_of(MESSAGE, "MessagePage"), tag="contracts")
+       response=answers.page_of(MESSAGE), tag="contracts")
 def list_contract_messages(req):
     """The contract's conversation, oldest first (its parties and operators)."""
     scope = f"messages:{req.params['contract_id']}"

@@ -3,7 +3,7 @@ from chalice import Blueprint
 
 from chalicelib.api import answers
 from chalicelib.api.routing import OPERATOR, USER, route
-from chalicelib.services import escrow, ledger_check
+from chalicelib.services import ledger_check, payouts
 
 bp = Blueprint(__name__)
 
@@ -11,7 +11,7 @@ bp = Blueprint(__name__)
 @route(bp, "/me/balance", "GET", auth=USER, response=answers.BALANCE, tag="money")
 def my_balance(req):
     """What the platform owes the caller: available earnings and pending withdrawals."""
-    return escrow.balance(req.caller)
+    return payouts.balance(req.caller)
 
 
 @route(bp, "/admin/ledger/check", "GET", response=answers.LEDGER_CHECK, auth=OPERATOR, tag="admin")

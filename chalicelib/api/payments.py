@@ -8,7 +8,8 @@ from chalicelib import observability
 from chalicelib.api import answers
 from chalicelib.api.routing import OPERATOR, PUBLIC, route
 from chalicelib.domain.errors import InvalidRequest
-from chalicelib.services import confirmations, reconciliation
+from chalicelib.payments import settling
+from chalicelib.services import reconciliation
 
 bp = Blueprint(__name__)
 
@@ -25,7 +26,7 @@ def gateway_notification(req):
                               strict_parsing=False))
     except UnicodeDecodeError:
         raise InvalidRequest("the notification is not UTF-8") from None
-    ack = confirmations.receive_notification(req.params["gateway"], form, req.now)
+    ack = settling.receive_notification(req.params["gateway"], form, req.now)
     return Response(body=ack, status_code=200,
                     headers={"Content-Type": "text/plain; charset=utf-8"})
 

@@ -5,7 +5,7 @@ from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import escrow as money
-from chalicelib.domain import payouts as rules
+from chalicelib.domain import payouts as payout_rules
 from chalicelib.services import payouts
 
 bp = Blueprint(__name__)
@@ -16,7 +16,7 @@ PAYOUT_ACCOUNT_BODY = Obj({
     "name": Str(1, 50, example="张小美", description="the account holder's real name"),
 }, name="PayoutAccountInput")
 WITHDRAW = Obj({
-    "amount": Int(minimum=rules.MIN_WITHDRAWAL, example=47405,
+    "amount": Int(minimum=payout_rules.MIN_WITHDRAWAL, example=47405,
                   description="fen, at most what is available "
                               "(Alipay transfers start at 0.10 CNY)"),
 }, name="WithdrawalRequest")
@@ -26,15 +26,15 @@ PAYOUT_ACCOUNT = Obj({
     "account": Str(3, 100), "name": Str(1, 50), "updated_at": DateTime(**_WHEN),
 }, name="PayoutAccount")
 WITHDRAWAL = Obj({
-    "id": Str(1, 128), "amount": Int(minimum=rules.MIN_WITHDRAWAL), "currency": Enum(["CNY"]),
-    "status": Enum(list(rules.STATUSES)),
+    "id": Str(1, 128), "amount": Int(minimum=payout_rules.MIN_WITHDRAWAL), "currency": Enum(["CNY"]),
+    "status": Enum(list(payout_rules.STATUSES)),
     "account": Str(1, 100, description="the payout account, masked"),
     "created_at": DateTime(**_WHEN), "updated_at": DateTime(**_WHEN),
     "paid_at": DateTime(nullable=True), "failed_at": DateTime(nullable=True),
     "failure_reason": Str(0, 500, nullable=True, description="the gateway's refusal"),
 }, name="Withdrawal")
 STATEMENT_LINE = Obj({
-    "id": Str(1, 200), "kind": Enum(["release", rules.WITHDRAWAL, rules.RETURNED,
+    "id": Str(1, 200), "kind": Enum(["release", payout_rules.WITHDRAWAL, payout_rules.RETURNED,
                                            # 全额退款 (issue 21): a reversed deposit, the
                                            # debt it left, and its repayment.
                                            money.REVERSAL, money.DEBT, money.DEBT_REPAYMENT]),

@@ -5,7 +5,7 @@ from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Enum, Obj, Str
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import providers as qualification
 from chalicelib.services import catalog, providers
 
@@ -21,7 +21,7 @@ REASON = Obj({"reason": Str(1, 500, multiline=True, example="营业执照不清�
 EMPTY = Obj({}, name="Empty")
 ADMIN_QUERY = {**PAGING, "status": Enum(list(qualification.STATUSES), required=False,
                                         description="default pending")}
-MY_SERVICES_QUERY = {**PAGING, "status": Enum(list(rules.STATUSES), required=False)}
+MY_SERVICES_QUERY = {**PAGING, "status": Enum(list(catalog_rules.STATUSES), required=False)}
 
 
 @route(bp, "/providers/me/application", "POST",

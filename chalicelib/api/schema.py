@@ -227,14 +227,6 @@ class Obj(Field):
         return out
 
 
-def page_of(item: Field, name: str) -> Obj:
-    """The schema of one page of a list answer: `{"items": [...], "next_cursor"}`."""
-    return Obj({"items": ListOf(item, 0, 100),
-                "next_cursor": Str(1, 4096, nullable=True,
-                                   description="pass as ?cursor= for the next page")},
-               name=name)
-
-
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 

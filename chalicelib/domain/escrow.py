@@ -37,6 +37,18 @@ def payable_account(provider_id: str) -> str:
     return f"payable:{provider_id}"
 
 
+def account_kind(account: str) -> str:
+    """What an account is (`escrow`, `payable`, `withdrawing`, `debt`, …): its prefix."""
+    return account.split(":", 1)[0]
+
+
+def account_owner(account: str) -> str | None:
+    """Whose account it is (the order, contract or user after the prefix); None for the
+    platform's own (`gateway`, `revenue`)."""
+    kind, _, owner = account.partition(":")
+    return owner or None
+
+
 def instruction_id(order_id: str, kind: str, step: int | None) -> str:
     """Deterministic, so recording the same decision twice collides instead of paying twice."""
     return f"{order_id}:{kind}:{'all' if step is None else step}"
@@ -294,6 +306,58 @@ def after_movement(escrow: dict, kind: str, amount: int) -> dict:
     out["held"] -= amount
     out["released" if kind == RELEASE else "refunded"] += amount
     return out
+
+
+# An escrow's counters (an order's or a contract's): every fen that came in (`funded`) is
+# still held, or went to the provider, or back to the buyer.
+COUNTERS = ("funded", "held", "released", "refunded")
+
+
+class EscrowInvariantBroken(RuntimeError):
+    """A change would break `funded = held + released + refunded` or take `held` below
+    zero: a bug in the code that built it, never a user's mistake, so it stops the change
+    loudly (no transaction is written) instead of being logged."""
+
+
+def checked_escrow(deltas: dict, before: dict | None = None) -> dict | None:
+    """Assert a change of escrow counters keeps the invariant; the counters after it
+    (None when `before` is not known). The change alone must balance
+    (Δfunded = Δheld + Δreleased + Δrefunded); with `before`, the counters after it must
+    satisfy funded = held + released + refunded and held ≥ 0."""
+    unknown = set(deltas) - set(COUNTERS)
+    if unknown:
+        raise EscrowInvariantBroken(f"not an escrow counter: {sorted(unknown)}")
+    d = {k: int(deltas.get(k, 0)) for k in COUNTERS}
+    if d["funded"] != d["held"] + d["released"] + d["refunded"]:
+        raise EscrowInvariantBroken(f"an unbalanced escrow change: {d}")
+    if before is None:
+        return None
+    after = {k: int(before.get(k) or 0) + d[k] for k in COUNTERS}
+    if after["funded"] != after["held"] + after["released"] + after["refunded"]:
+        raise EscrowInvariantBroken(f"funded ≠ held + released + refunded after {d}: {after}")
+    if after["held"] < 0:
+        raise EscrowInvariantBroken(f"held below zero after {d}: {after}")
+    return after
+
+
+def fund(amount: int) -> dict:
+    """Money in from the gateway: held."""
+    return {"funded": amount, "held": amount}
+
+
+def release(amount: int) -> dict:
+    """Held money to the provider."""
+    return {"held": -amount, "released": amount}
+
+
+def refund(amount: int) -> dict:
+    """Held money back to the buyer (once the gateway has paid it)."""
+    return {"held": -amount, "refunded": amount}
+
+
+def reverse(amount: int) -> dict:
+    """A released deposit taken back into escrow (全额退款)."""
+    return {"held": amount, "released": -amount}
 
 
 def balances(postings) -> dict[str, int]:

@@ -112,7 +112,7 @@ def local_environment(opts: Options) -> dict[str, str]:
         "BUCKET_NAME": LOCAL_BUCKET,
         "EMF_METRICS": "off",
         "PAYMENT_GATEWAY": opts.payment_gateway,
-        # Mail to users lands as .eml files in <LOCAL_DATA_DIR>/mail/ (services.delivery).
+        # Mail to users lands as .eml files in <LOCAL_DATA_DIR>/mail/ (services.outbox).
         "LOCAL_DATA_DIR": str(opts.data_dir),
         "MAIL_TRANSPORT": "outbox",
     }

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock, ids, settings
-from chalicelib.domain import messages as rules
+from chalicelib.domain import messages as message_rules
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (AttachmentLimitReached, NotFound, OrderClosed,
@@ -33,7 +33,7 @@ def request_upload(caller: Caller, order_id: str, *, filename: str, content_type
                    size: int, now: datetime, thread: str = threads.ORDER) -> dict:
     """A presigned S3 POST for one message file, bound to its key, type and exact size."""
     order = threads.open_thread(caller, order_id, thread)
-    rules.check_may_write(order.role, order.status, order.operator_may_write)
+    message_rules.check_may_write(order.role, order.status, order.operator_may_write)
     if order.closed:
         # A closed conversation is a record, not a store: 50 MB grants on a cancelled
         # order would be free storage for anyone who once placed one.
@@ -75,7 +75,7 @@ def download_url(caller: Caller, order_id: str, file_id: str,
         raise NotFound("no such file")
     item = _get(order.id, file_id)
     sent = item is not None and item.message_id is not None
-    if item is None or not rules.may_fetch_file(reader_id=caller.user_id,
+    if item is None or not message_rules.may_fetch_file(reader_id=caller.user_id,
                                                 uploader_id=item.uploader_id, sent=sent):
         raise NotFound("no such file")
     return download_link(item.pinned_key if sent else item.s3_key, item.filename)

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, settings
-from chalicelib.domain import channels as rules
+from chalicelib.domain import channels as channel_rules
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.services.mail import DeliveryFailed, Mailer
 from chalicelib.storage.channels import ChannelsModel
@@ -40,7 +40,7 @@ def checked_address(url: str, *, local: bool | None = None) -> tuple[str | None,
     that the POST must connect to). Connecting to that very address, not the name again,
     is what keeps a second lookup (DNS rebinding) from reaching an address never checked."""
     local = settings.get().stage == "local" if local is None else local
-    problem = rules.webhook_url_problem(url, local=local)
+    problem = channel_rules.webhook_url_problem(url, local=local)
     if problem:
         return problem, None
     parts = urlsplit(url)
@@ -51,7 +51,7 @@ def checked_address(url: str, *, local: bool | None = None) -> tuple[str | None,
     if not addresses:
         return "has a host that does not resolve", None
     for address in addresses:
-        problem = rules.address_problem(address, local=local)
+        problem = channel_rules.address_problem(address, local=local)
         if problem:
             return problem, None
     return None, addresses[0]
@@ -80,7 +80,7 @@ def set_channels(caller, *, webhook_url=_UNSET, email=_UNSET, now: datetime,
         if problem:
             problems.append({"field": "webhook_url", "problem": problem})
     if email not in (_UNSET, None):
-        problem = rules.email_problem(email)
+        problem = channel_rules.email_problem(email)
         if problem:
             problems.append({"field": "email", "problem": problem})
     if problems:

@@ -1,19 +1,18 @@
-"""Executing recorded releases and refunds: the only code that moves escrowed money, and
-the one driver of every money instruction (payouts are settled by services.payouts).
+"""Escrow's money movements: the only code that moves escrowed money, and the executor
+of release and refund instructions (services.instructions drives them; payouts are
+services.payouts').
 
 A release (escrow → provider) never leaves the platform: it is written whole, done, in
 the transaction of the move that decides it (`release_within`). A refund must go through
-the gateway: its move records an instruction (deterministic id, status pending) in the
-same transaction, and `execute_instruction` then moves the money. It may run any number
-of times, concurrently, from the request that recorded it or from the `release_escrow`
-sweep after a crash:
+the gateway: its move records an instruction (deterministic id, pending) in the same
+transaction, and `execute` then moves the money, as often as the driver asks:
 - a refund first asks the gateway, keyed by the instruction id, so a retry never
   refunds twice;
 - then ONE transaction puts the posting under the instruction's id (attribute_not_exists:
-  it can never be posted twice), moves the order's escrow counters (held never below
-  zero), and marks the instruction done (only if still pending). A pending release (left
-  by a version that recorded releases as instructions) is driven the same way and also
-  credits the provider's payable head.
+  it can never be posted twice), moves the escrow's counters (storage.escrow_counters:
+  held never below zero), and marks the instruction done (only if still pending). A
+  pending release (left by a version that recorded releases as instructions) is driven
+  the same way and also credits the provider's payable head.
 """
 import logging
 from dataclasses import dataclass
@@ -21,90 +20,63 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from chalicelib import clock, observability, settings
+from chalicelib import clock, observability, payments, settings
 from chalicelib.domain import escrow as money
-from chalicelib.domain import payouts as payout_rules
-from chalicelib.services import payouts, stuck
-from chalicelib import payments
+from chalicelib.domain.instructions import DONE, PENDING
+from chalicelib.services import instructions
+from chalicelib.storage import escrow_counters
 from chalicelib.storage.base import transaction
 from chalicelib.storage.contracts import ContractModel, is_contract_money, refunded
-from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
-                                       new_posting)
+from chalicelib.storage.ledger import (AccountModel, InstructionModel, PostingModel,
+                                       new_instruction, new_posting)
 from chalicelib.storage.orders import OrderModel
 
 log = logging.getLogger("market.escrow")
 
-PENDING, DONE, PARKED = "pending", "done", "parked"
-_ATTEMPTS_PER_CALL = 3
 
-
-def new_instruction(order: OrderModel, kind: str, amount: int, step: int | None,
-                    now: datetime, *, instruction_id: str | None = None) -> InstructionModel:
-    """An unsaved pending instruction, to be put (attribute_not_exists) with its decision."""
-    at = clock.to_key(now)
+def order_instruction(order: OrderModel, kind: str, amount: int, step: int | None,
+                      now: datetime, *, instruction_id: str | None = None,
+                      done: bool = False) -> InstructionModel:
+    """An order's release or refund (storage.ledger.new_instruction), under its
+    deterministic id, to be put (attribute_not_exists) with its decision."""
     # The fee is fixed with the decision: changing PLATFORM_FEE_BPS later never changes
     # what an already approved step pays.
     fee = money.platform_fee(amount, settings.get().platform_fee_bps) \
         if kind == money.RELEASE else None
-    return InstructionModel(
-        instruction_id or money.instruction_id(order.id, kind, step), order_id=order.id,
-        kind=kind,
-        amount=amount, fee=fee, step=step, provider_id=order.provider_id,
-        payment_ref=order.payment_ref, status=PENDING, attempts=0, created_at=at,
-        pending_pk=PENDING_PK, next_attempt_at=at)
+    return new_instruction(instruction_id or money.instruction_id(order.id, kind, step), kind,
+                           amount, provider_id=order.provider_id, at=clock.to_key(now),
+                           done=done, order_id=order.id, step=step, fee=fee,
+                           payment_ref=order.payment_ref)
 
 
-def execute_instruction(instruction_id: str, now: datetime, *,
-                        written: InstructionModel | None = None) -> str:
-    """Drive one instruction to done (idempotent, safe concurrently); its final status.
-    `written`: the instruction as its caller has just committed it, which spares the
-    first attempt a read (the posting transaction is conditional on it being pending)."""
-    for attempt in range(_ATTEMPTS_PER_CALL):
-        try:
-            ins = written if attempt == 0 and written is not None else \
-                InstructionModel.get(instruction_id, consistent_read=True)
-        except DoesNotExist:
-            return "missing"
-        if ins.status != PENDING:
-            return ins.status
-        try:
-            if _post(ins, now):
-                return DONE
-        except Exception as error:  # any failure is recorded and retried later
-            log.exception("instruction %s failed", instruction_id)
-            return _record_failure(ins, error, now)
-    return InstructionModel.get(instruction_id, consistent_read=True).status
-
-
-def _post(ins: InstructionModel, now: datetime) -> bool:
-    """One attempt; False when somebody else moved under us (re-read and decide again)."""
-    if ins.kind == payout_rules.PAYOUT:
-        return payouts.execute_payout(ins, now)
+def execute(ins: InstructionModel, now: datetime) -> bool:
+    """One attempt at a release or refund; False when somebody else moved under us
+    (re-read and decide again)."""
     gateway_ref = ins.gateway_ref
     if ins.kind == money.REFUND and ins.amount > 0:
         gateway_ref = payments.gateway().refund(ins.payment_ref, ins.amount, ins.id)
     at = clock.to_key(now)
-    counter = OrderModel.escrow_released if ins.kind == money.RELEASE else OrderModel.escrow_refunded
+    amount = int(ins.amount)
+    moved = money.release(amount) if ins.kind == money.RELEASE else money.refund(amount)
     tx = transaction()
     try:
         with tx:
             for posting in _postings(ins, at):
                 tx.save("posting", posting, condition=PostingModel.id.does_not_exist())
             # held >= amount keeps escrow from ever going negative, whatever happened
-            # before; the order's version is not touched so that money arriving never
-            # makes a user's concurrent action fail.
+            # before; the aggregate's version is not touched so that money arriving
+            # never makes a user's concurrent action fail.
             if is_contract_money(ins.order_id):
                 # A contract's escrow (deposit, bills) is counted on the contract.
+                actions, condition = escrow_counters.update(ContractModel, moved)
                 tx.update("order", ContractModel(ins.order_id),
-                          actions=refunded(ins.id, ins.amount),
-                          condition=ContractModel.escrow_held >= ins.amount)
+                          actions=actions + refunded(ins.id, amount), condition=condition)
             else:
-                tx.update("order", OrderModel(ins.order_id),
-                          actions=[OrderModel.escrow_held.add(-ins.amount),
-                                   counter.add(ins.amount),
-                                   OrderModel.escrow_instructed.add(-ins.amount)],
-                          condition=OrderModel.escrow_held >= ins.amount)
-            net = ins.amount - int(ins.fee or 0)
+                actions, condition = escrow_counters.update(OrderModel, moved,
+                                                            instructed=-amount)
+                tx.update("order", OrderModel(ins.order_id), actions=actions,
+                          condition=condition)
+            net = amount - int(ins.fee or 0)
             if ins.kind == money.RELEASE and net:
                 tx.update("account", AccountModel(money.payable_account(ins.provider_id)),
                           actions=[AccountModel.balance.add(net),
@@ -145,36 +117,6 @@ def _postings(ins: InstructionModel, at: str) -> list[PostingModel]:
                         fee=fee if kind == money.RELEASE else None)
             for kind, posting in money.release_postings(ins.order_id, ins.provider_id,
                                                         ins.amount, fee)]
-
-
-def _record_failure(ins: InstructionModel, error: Exception, now: datetime) -> str:
-    attempts = (ins.attempts or 0) + 1
-    parked = attempts >= settings.get().instruction_max_attempts
-    backoff = stuck.backoff(attempts)
-    actions = [InstructionModel.attempts.set(attempts),
-               InstructionModel.last_error.set(f"{type(error).__name__}: {error}"[:500]),
-               InstructionModel.next_attempt_at.set(clock.to_key(now + backoff))]
-    if parked:
-        # Parked instructions leave the pending index: a person must look at them.
-        actions += [InstructionModel.status.set(PARKED), InstructionModel.pending_pk.remove()]
-    try:
-        ins.update(actions=actions, condition=InstructionModel.status == PENDING)
-    except Exception:  # it stays pending and the sweep finds it again
-        log.exception("could not record the failure of %s", ins.id)
-    return PARKED if parked else PENDING
-
-
-def execute_quietly(written: list[InstructionModel], now: datetime) -> set[str]:
-    """Run what a request has just committed; a failure leaves it pending for the sweep.
-    The ids of those now done."""
-    done = set()
-    for ins in written:
-        try:
-            if execute_instruction(ins.id, now, written=ins) == DONE:
-                done.add(ins.id)
-        except Exception:  # the decision is committed; the sweep finishes it
-            log.exception("instruction %s left pending", ins.id)
-    return done
 
 
 @dataclass(frozen=True)
@@ -229,10 +171,10 @@ def reverse_within(tx, order_id: str, reversals: list, heads: Heads, at: str) ->
     provider = heads.provider_id
     for r in reversals:
         ins_id = money.instruction_id(order_id, money.REVERSAL, r.step)
-        tx.save("reversal", InstructionModel(
-            ins_id, order_id=order_id, kind=money.REVERSAL, amount=r.amount, fee=r.fee,
-            step=r.step, provider_id=provider, status=DONE, attempts=1, created_at=at,
-            done_at=at, next_attempt_at=at), condition=InstructionModel.id.does_not_exist())
+        tx.save("reversal", new_instruction(
+            ins_id, money.REVERSAL, r.amount, provider_id=provider, at=at, done=True,
+            order_id=order_id, step=r.step, fee=r.fee),
+            condition=InstructionModel.id.does_not_exist())
         for suffix, kind, posting in r.postings(order_id, provider):
             tx.save("posting", new_posting(f"{ins_id}:{suffix}", kind, posting, at,
                                            order_id=order_id),
@@ -261,8 +203,8 @@ def release_within(tx, releases: list[InstructionModel], at: str, *,
     its own update of the order, conditioned on escrow_held covering them."""
     net = 0
     for ins in releases:
-        ins.status, ins.done_at, ins.attempts = DONE, at, 1
-        ins.pending_pk = None  # never in the pending index: nothing is left to do
+        if ins.status != DONE:
+            raise ValueError(f"release {ins.id} is written whole: made done, never pending")
         tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
         for posting in _postings(ins, at):
             tx.save("posting", posting, condition=PostingModel.id.does_not_exist())
@@ -285,13 +227,6 @@ def release_within(tx, releases: list[InstructionModel], at: str, *,
                            AccountModel.currency.set("CNY"), AccountModel.updated_at.set(at)])
 
 
-def pending_instructions(now: datetime, limit: int = 100, start_key=None):
-    """Unfinished instructions whose next attempt is due, oldest first (sparse index)."""
-    return InstructionModel.pending.query(
-        PENDING_PK, InstructionModel.next_attempt_at <= clock.to_key(now), limit=limit,
-        last_evaluated_key=start_key)
-
-
-def balance(caller) -> dict:
-    """What the ledger owes the caller: available earnings and withdrawals in flight."""
-    return payouts.balance(caller)
+# Releases and refunds are this module's to execute.
+instructions.register(money.RELEASE, execute)
+instructions.register(money.REFUND, execute)

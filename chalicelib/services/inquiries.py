@@ -15,15 +15,15 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, ids
 from chalicelib.domain import catalog as catalog_rules
-from chalicelib.domain import inquiries as rules
+from chalicelib.domain import inquiries as inquiry_rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, NotFound, ServiceNotListed
 from chalicelib.services import notifications, provider_stats
+from chalicelib.services.optimistic import ATTEMPTS
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.inquiries import InquiryMessageModel, InquiryModel, last_key
 
-ATTEMPTS = 3
 SNIPPET = 60
 MESSAGES_MAX = 200  # one inquiry's answer carries its whole conversation
 
@@ -32,15 +32,15 @@ def open_inquiry(caller: Caller, service_id: str, *, body: str, now: datetime,
                  request_key: str | None = None) -> dict:
     """A buyer asks about a listed service; its provider is notified."""
     service = _listed_service(service_id)
-    rules.check_may_open(caller.user_id, service.provider_id)
+    inquiry_rules.check_may_open(caller.user_id, service.provider_id)
     at = clock.to_key(now)
     inquiry_id = ids.keyed_id("inq", request_key) if request_key else ids.new_id("inq")
     inquiry = InquiryModel(inquiry_id, service_id=service.id, service_title=service.title,
                            buyer_id=caller.user_id, provider_id=service.provider_id,
                            created_at=at, updated_at=at, last_key=last_key(at, inquiry_id),
                            message_count=1)
-    message = _message(inquiry_id, caller.user_id, rules.BUYER, body, at)
-    notice = _notice(service.provider_id, service.title, service.id, rules.BUYER, body, now)
+    message = _message(inquiry_id, caller.user_id, inquiry_rules.BUYER, body, at)
+    notice = _notice(service.provider_id, service.title, service.id, inquiry_rules.BUYER, body, now)
     for _ in range(ATTEMPTS):
         tx = transaction()
         try:
@@ -68,17 +68,17 @@ def post_message(caller: Caller, inquiry_id: str, *, body: str, now: datetime) -
     """Either party writes; the other is notified. The provider's first message is
     recorded as the inquiry's first reply."""
     inquiry = _load(inquiry_id)
-    role = rules.role_in(caller.user_id, buyer_id=inquiry.buyer_id,
+    role = inquiry_rules.role_in(caller.user_id, buyer_id=inquiry.buyer_id,
                          provider_id=inquiry.provider_id)
     at = clock.to_key(now)
     message = _message(inquiry.id, caller.user_id, role, body, at)
-    other = rules.other_party(role, buyer_id=inquiry.buyer_id, provider_id=inquiry.provider_id)
+    other = inquiry_rules.other_party(role, buyer_id=inquiry.buyer_id, provider_id=inquiry.provider_id)
     notice = _notice(other, inquiry.service_title, inquiry.service_id, role, body, now)
     for _ in range(ATTEMPTS):
         # The provider's first reply is counted in its reply-time histogram in the same
         # transaction that records it, conditioned on it still being the first: of two
         # replies at once, the later one is refused, reads again and counts nothing.
-        first_reply = role == rules.PROVIDER and not inquiry.first_reply_at
+        first_reply = role == inquiry_rules.PROVIDER and not inquiry.first_reply_at
         actions = [InquiryModel.updated_at.set(at),
                    InquiryModel.last_key.set(last_key(at, inquiry.id)),
                    InquiryModel.message_count.add(1)]
@@ -117,13 +117,13 @@ def post_message(caller: Caller, inquiry_id: str, *, body: str, now: datetime) -
 def get_inquiry(caller: Caller, inquiry_id: str) -> dict:
     """One inquiry with its messages oldest first, for its two parties only."""
     inquiry = _load(inquiry_id)
-    rules.role_in(caller.user_id, buyer_id=inquiry.buyer_id, provider_id=inquiry.provider_id)
+    inquiry_rules.role_in(caller.user_id, buyer_id=inquiry.buyer_id, provider_id=inquiry.provider_id)
     return present(inquiry, _messages(inquiry.id), caller)
 
 
 def list_inquiries(caller: Caller, *, as_: str, limit: int, start_key):
     """The caller's inquiries as buyer or provider, latest activity first (no messages)."""
-    index = InquiryModel.by_buyer if as_ == rules.BUYER else InquiryModel.by_provider
+    index = InquiryModel.by_buyer if as_ == inquiry_rules.BUYER else InquiryModel.by_provider
     result = index.query(caller.user_id, scan_index_forward=False, limit=limit,
                          last_evaluated_key=start_key)
     return [present(i, None, caller) for i in result], result.last_evaluated_key
@@ -132,9 +132,9 @@ def list_inquiries(caller: Caller, *, as_: str, limit: int, start_key):
 def load_for_offer(caller: Caller, inquiry_id: str) -> InquiryModel:
     """The inquiry a custom offer answers; only its provider may make one."""
     inquiry = _load(inquiry_id)
-    role = rules.role_in(caller.user_id, buyer_id=inquiry.buyer_id,
+    role = inquiry_rules.role_in(caller.user_id, buyer_id=inquiry.buyer_id,
                          provider_id=inquiry.provider_id)
-    rules.check_may_offer(role)
+    inquiry_rules.check_may_offer(role)
     return inquiry
 
 
@@ -151,7 +151,7 @@ def offer_writes(tx, inquiry: InquiryModel, order_id: str, now: datetime) -> Non
 def reply_seconds(inquiry: InquiryModel) -> int | None:
     """Seconds from the inquiry's opening to the provider's first reply (None: none yet)."""
     first = clock.from_key(inquiry.first_reply_at) if inquiry.first_reply_at else None
-    return rules.reply_seconds(clock.from_key(inquiry.created_at), first)
+    return inquiry_rules.reply_seconds(clock.from_key(inquiry.created_at), first)
 
 
 def present(inquiry: InquiryModel, messages: list | None, caller: Caller) -> dict:
@@ -161,7 +161,7 @@ def present(inquiry: InquiryModel, messages: list | None, caller: Caller) -> dic
         "service_title": inquiry.service_title,
         "buyer_id": inquiry.buyer_id,
         "provider_id": inquiry.provider_id,
-        "role": rules.role_in(caller.user_id, buyer_id=inquiry.buyer_id,
+        "role": inquiry_rules.role_in(caller.user_id, buyer_id=inquiry.buyer_id,
                               provider_id=inquiry.provider_id),
         "message_count": int(inquiry.message_count or 0),
         "first_reply_at": clock.key_to_iso(inquiry.first_reply_at),
@@ -190,7 +190,7 @@ def _notice(user_id: str, title: str, service_id: str, role: str, body: str, now
     snippet = body if len(body) <= SNIPPET else body[:SNIPPET] + "…"
     return notifications.notification_put(
         user_id, "inquiry_message", service_id=service_id, now=now,
-        text=f"询单「{title}」：{rules.ROLE_LABELS[role]}说：{snippet}")
+        text=f"询单「{title}」：{inquiry_rules.ROLE_LABELS[role]}说：{snippet}")
 
 
 def _messages(inquiry_id: str) -> list:

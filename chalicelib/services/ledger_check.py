@@ -4,6 +4,7 @@ money table, which is right for an audit an operator runs on purpose and wrong a
 else."""
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
+from chalicelib.domain.instructions import DONE
 from chalicelib.domain.orders import CLOSED
 from chalicelib.services.contracts import audit as contract_audit
 from chalicelib.storage.ledger import AccountModel, InstructionModel, PostingModel
@@ -26,11 +27,11 @@ def check_ledger() -> dict:
     pending = {}
     fees = 0
     for ins in InstructionModel.scan(consistent_read=True):
-        if ins.status == "done" and ins.kind == money.RELEASE:
+        if ins.status == DONE and ins.kind == money.RELEASE:
             fees += int(ins.fee or 0)
-        elif ins.status == "done" and ins.kind == money.REVERSAL:
+        elif ins.status == DONE and ins.kind == money.REVERSAL:
             fees -= int(ins.fee or 0)  # a reversed deposit's fee went back to escrow
-        if ins.status != "done":
+        if ins.status != DONE:
             pending.setdefault(ins.order_id, []).append(
                 {"id": ins.id, "kind": ins.kind, "amount": int(ins.amount), "status": ins.status})
 
@@ -103,7 +104,8 @@ def _withdrawal_problems(balances: dict, postings: dict) -> list[dict]:
                                  "status": w.status, "posting": kind})
         if postings.get(payout_rules.posting_id(w.id, payout_rules.WITHDRAWAL)) is None:
             problems.append({"kind": "withdrawal_without_posting", "withdrawal": w.id})
-    users = set(in_flight) | {a.split(":", 1)[1] for a in balances if a.startswith("withdrawing:")}
+    users = set(in_flight) | {money.account_owner(a) for a in balances
+                              if money.account_kind(a) == "withdrawing"}
     for user in sorted(users):
         held = balances.get(payout_rules.withdrawing_account(user), 0)
         if held != in_flight.get(user, 0):
@@ -114,5 +116,5 @@ def _withdrawal_problems(balances: dict, postings: dict) -> list[dict]:
 
 def _head_kind(account: str) -> str | None:
     """Accounts that keep a head item (a balance conditions can test), by kind."""
-    kind = account.split(":", 1)[0]
+    kind = money.account_kind(account)
     return kind if kind in ("payable", "withdrawing", "debt") else None

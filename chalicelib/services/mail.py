@@ -1,6 +1,6 @@
 """Sending mail: through SES, or, locally, into an outbox directory of .eml files.
 
-Notices (services.delivery) and e-mail confirmation links (services.channels) both leave
+Notices (services.outbox) and e-mail confirmation links (services.channels) both leave
 through here. Any failure — a header that cannot be built, SES refusing, a full disk —
 is `DeliveryFailed`, the one failure a channel has, so a caller never crashes on a bad
 message and always records what became of it.

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import ranking
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.taxonomy import TAG_NAMES
@@ -33,7 +33,7 @@ def terms_of(service: ServiceModel) -> list[str]:
     text = "\n".join([service.title, service.summary, *tag_names])
     terms = {ALL, category_term(service.category), provider_term(service.provider_id)}
     terms.update(tag_term(t) for t in service.tags or [])
-    terms.update(query_term(token) for token in rules.search_tokens(text))
+    terms.update(query_term(token) for token in catalog_rules.search_tokens(text))
     if service.featured:
         terms.add(FEATURED)
     return sorted(terms)
@@ -41,8 +41,8 @@ def terms_of(service: ServiceModel) -> list[str]:
 
 def _entries(service: ServiceModel) -> list[MarketEntryModel]:
     tag_names = [TAG_NAMES.get(t, t) for t in service.tags or []]
-    search_text = rules.normalize_search("\n".join([service.title, service.summary, *tag_names]))
-    rating_part = rules.rating_sort_key(service.rating_sum or 0, service.rating_count or 0)
+    search_text = catalog_rules.normalize_search("\n".join([service.title, service.summary, *tag_names]))
+    rating_part = catalog_rules.rating_sort_key(service.rating_sum or 0, service.rating_count or 0)
     return [MarketEntryModel(
         term, newest_key(service.listed_at, service.id),
         sort_price=price_key(service.price, service.id),
@@ -52,7 +52,7 @@ def _entries(service: ServiceModel) -> list[MarketEntryModel]:
                                    neutral=int(service.ratings_neutral or 0),
                                    bad=int(service.ratings_bad or 0),
                                    listed_at=service.listed_at, service_id=service.id),
-        service_id=service.id, title=service.title, headline=rules.headline(service.summary),
+        service_id=service.id, title=service.title, headline=catalog_rules.headline(service.summary),
         price=service.price, pricing=service.pricing, category=service.category,
         tags=list(service.tags or []), provider_id=service.provider_id,
         logo_key=service.logo_key, rating_sum=service.rating_sum or 0,
@@ -83,7 +83,7 @@ def refresh_market_entries(service_id: str, *, known: ServiceModel | None = None
     when a review moved its rating); a service that is not listed keeps none. `known`:
     the service as its caller has just committed it (spares the first read)."""
     service = known or _fresh(service_id)
-    if service is None or service.status != rules.LISTED:
+    if service is None or service.status != catalog_rules.LISTED:
         return
     with MarketEntryModel.batch_write() as batch:
         for entry in _entries(service):
@@ -91,7 +91,7 @@ def refresh_market_entries(service_id: str, *, known: ServiceModel | None = None
     # A delisting that committed while we wrote has already deleted what it saw; read
     # again so entries written after its delete do not outlive the listing.
     again = _fresh(service_id)
-    if again is None or again.status != rules.LISTED or again.listed_at != service.listed_at:
+    if again is None or again.status != catalog_rules.LISTED or again.listed_at != service.listed_at:
         remove_entries(service)
 
 
@@ -117,9 +117,9 @@ def pick_term(q: str | None, category: str | None, tag: str | None,
     market."""
     if featured:
         return FEATURED
-    parts = rules.query_parts(q or "")
+    parts = catalog_rules.query_parts(q or "")
     for part in parts:
-        token = rules.query_token(part)
+        token = catalog_rules.query_token(part)
         if token:
             return query_term(token)
     if parts:
@@ -141,7 +141,7 @@ def search(*, q: str | None = None, category: str | None = None, tag: str | None
     """Listed services matching every filter, in the order asked."""
     term = pick_term(q, category, tag, provider_id, featured)
     condition = None
-    filters = [MarketEntryModel.search_text.contains(p) for p in rules.query_parts(q or "")]
+    filters = [MarketEntryModel.search_text.contains(p) for p in catalog_rules.query_parts(q or "")]
     if tag and term != tag_term(tag):
         filters.append(MarketEntryModel.tags.contains(tag))
     if provider_id and term != provider_term(provider_id):
@@ -172,7 +172,7 @@ def card(entry: MarketEntryModel) -> dict:
         "headline": entry.headline, "category": entry.category, "tags": list(entry.tags or []),
         "pricing": entry.pricing, "price": int(entry.price), "currency": "CNY",
         "logo_url": logos.logo_url(entry.logo_key),
-        "rating": rules.rating(entry.rating_sum, entry.rating_count),
+        "rating": catalog_rules.rating(entry.rating_sum, entry.rating_count),
         "rating_count": int(entry.rating_count or 0),
         "trial_campaign_id": entry.trial_campaign_id,
         "featured": bool(entry.featured),

@@ -11,15 +11,15 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, ids, settings
-from chalicelib.domain import messages as rules
+from chalicelib.domain import messages as message_rules
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.services import attachments, notifications, threads
+from chalicelib.services.optimistic import ATTEMPTS
 from chalicelib.storage.base import transaction
-from chalicelib.storage.messages import MessageModel
+from chalicelib.storage.messages import MessageModel, sent_key
 
-ATTEMPTS = 3
 SNIPPET = 60  # characters of the body a notice quotes
 
 
@@ -29,18 +29,18 @@ def post_message(caller: Caller, order_id: str, *, body: str, file_ids: list[str
     """Post on an order; the other party (both parties, for an operator) is notified."""
     order = threads.open_thread(caller, order_id, thread)
     role = order.role
-    rules.check_may_write(role, order.status, order.operator_may_write)
+    message_rules.check_may_write(role, order.status, order.operator_may_write)
     message_id, earlier = _message_id(caller, order.id, now, request_key)
     if earlier is not None:
         return present(earlier)  # this request's first try committed; its answer was lost
     files, pinned = attachments.pin(caller, order.id, file_ids, message_id)
     at = clock.to_key(now)
-    message = MessageModel(order.id, message_id, sent_key=f"{at}#{message_id}",
+    message = MessageModel(order.id, message_id, sent_key=sent_key(at, message_id),
                            author_id=caller.user_id, role=role, body=body, files=files, at=at)
     notices = [notifications.notification_put(
         user, "message", order_id=order.id, service_id=order.service_id,
         text=_notice_text(order, role, body), now=now)
-        for user in rules.recipients(role, order.buyer_id, order.provider_id)]
+        for user in message_rules.recipients(role, order.buyer_id, order.provider_id)]
     for _ in range(ATTEMPTS):
         tx = transaction()
         try:
@@ -123,4 +123,4 @@ def _find(order_id: str, message_id: str) -> MessageModel | None:
 
 def _notice_text(order, role: str, body: str) -> str:
     snippet = body if len(body) <= SNIPPET else body[:SNIPPET] + "…"
-    return f"{order.title}：{rules.ROLE_LABELS[role]}留言：{snippet}"
+    return f"{order.title}：{message_rules.ROLE_LABELS[role]}留言：{snippet}"

@@ -3,7 +3,7 @@
 Every notice is written with its recipient's unread counter raised in the same
 TransactWrite, and marked read with the counter lowered in the same TransactWrite, so the
 count is exact without ever counting on read. Each notice is also born due in the outbox
-(services.delivery drains it to the user's channels), so the code that writes a notice
+(services.outbox drains it to the user's channels), so the code that writes a notice
 never needs to know where it goes next.
 
 `notify` is called by other use cases after their transition has committed and never

@@ -12,9 +12,8 @@ from typing import Callable
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.storage.base import Refusal, transaction
+from chalicelib.storage.base import ATTEMPTS, Refusal, transaction
 
-ATTEMPTS = 3
 
 
 def run(build: Callable[[int], object], *, lock: str,

@@ -4,11 +4,12 @@ the caller's withdrawals and statement.
 Asking moves the money at once, in ONE transaction: the payable head drops (only if it
 stays ≥ 0), the withdrawing head rises, and the withdrawal, its posting and its payout
 instruction are put under ids that cannot be put twice. The instruction is then driven
-by the same driver as releases and refunds (`services.escrow.execute_instruction`, from
-the `release_escrow` job): backoff, parking and the operators' view come with it.
-`execute_payout` asks the gateway to transfer, keyed by the withdrawal id so that
-asking again never pays twice, and settles the withdrawal in one transaction that is
-conditional on it still being pending — so it ends paid or failed exactly once.
+by the one driver of money instructions (services.instructions, from the
+`release_escrow` job), for which this module registers `execute_payout`: backoff,
+parking and the operators' view come with it. `execute_payout` asks the gateway to
+transfer, keyed by the withdrawal id so that asking again never pays twice, and settles
+the withdrawal in one transaction that is conditional on it still being pending — so
+it ends paid or failed exactly once.
 """
 import logging
 from datetime import datetime
@@ -17,7 +18,8 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactGet
 
 from chalicelib import clock, ids, observability
-from chalicelib.domain import payouts as rules
+from chalicelib.domain import payouts as payout_rules
+from chalicelib.domain.instructions import DONE, PENDING
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (Conflict, InsufficientBalance, NotFound,
                                       PayoutAccountRequired, ProviderNotApproved)
@@ -26,14 +28,12 @@ from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib import payments
 from chalicelib.storage.base import connection, transaction
 from chalicelib.storage.catalog import get_provider
-from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
-                                      new_posting)
-from chalicelib.storage.payouts import PayoutAccountModel, WithdrawalModel
+from chalicelib.services import instructions, optimistic
+from chalicelib.storage.ledger import (AccountModel, InstructionModel, PostingModel,
+                                       new_instruction, new_posting)
+from chalicelib.storage.payouts import PayoutAccountModel, WithdrawalModel, created_key
 
 log = logging.getLogger("market.payouts")
-
-_ATTEMPTS = 3
-
 
 # --- the payout account ------------------------------------------------------------
 def set_payout_account(caller: Caller, *, account: str, name: str, now: datetime) -> dict:
@@ -75,21 +75,22 @@ def request_withdrawal(caller: Caller, amount: int, now: datetime,
     payee = _payout_account(caller.user_id)
     if payee is None:
         raise PayoutAccountRequired()
-    # With an Idempotency-Key the id is derived from it: a retry whose first try
+    # With an Idempotency-Key the id is derived from the request key (the caller, the
+    # key and its window, services.idempotency.Claim.request_key): a retry whose first try
     # committed but lost its answer finds that withdrawal instead of making a second.
     withdrawal_id = ids.keyed_id("wd", request_key) if request_key else ids.new_id("wd")
     at = clock.to_key(now)
     withdrawal = WithdrawalModel(
         withdrawal_id, user_id=caller.user_id, amount=amount, currency="CNY",
-        status=rules.PENDING, account=payee.account, name=payee.name, created_at=at,
-        created_key=f"{at}#{withdrawal_id}", updated_at=at, request_key=request_key)
-    instruction = InstructionModel(
-        rules.instruction_id(withdrawal_id), kind=rules.PAYOUT, amount=amount,
-        provider_id=caller.user_id, withdrawal_id=withdrawal_id, status="pending",
-        attempts=0, created_at=at, pending_pk=PENDING_PK, next_attempt_at=at)
-    posting = new_posting(rules.posting_id(withdrawal_id, rules.WITHDRAWAL), rules.WITHDRAWAL,
-                          rules.hold(caller.user_id, amount), at, withdrawal_id=withdrawal_id)
-    for _ in range(_ATTEMPTS):
+        status=payout_rules.PENDING, account=payee.account, name=payee.name, created_at=at,
+        created_key=created_key(at, withdrawal_id), updated_at=at, request_key=request_key)
+    instruction = new_instruction(payout_rules.instruction_id(withdrawal_id),
+                                  payout_rules.PAYOUT, amount, provider_id=caller.user_id,
+                                  at=at, withdrawal_id=withdrawal_id)
+    posting = new_posting(payout_rules.posting_id(withdrawal_id, payout_rules.WITHDRAWAL),
+                          payout_rules.WITHDRAWAL, payout_rules.hold(caller.user_id, amount), at,
+                          withdrawal_id=withdrawal_id)
+    for _ in range(optimistic.ATTEMPTS):
         tx = transaction()
         try:
             with tx:
@@ -104,7 +105,8 @@ def request_withdrawal(caller: Caller, amount: int, now: datetime,
                           actions=[AccountModel.balance.add(-amount),
                                    AccountModel.updated_at.set(at)],
                           condition=AccountModel.balance >= amount)
-                tx.update("withdrawing", AccountModel(rules.withdrawing_account(caller.user_id)),
+                tx.update("withdrawing",
+                          AccountModel(payout_rules.withdrawing_account(caller.user_id)),
                           actions=[AccountModel.balance.add(amount),
                                    AccountModel.currency.set("CNY"),
                                    AccountModel.updated_at.set(at)])
@@ -123,6 +125,10 @@ def request_withdrawal(caller: Caller, amount: int, now: datetime,
                 raise
     else:
         raise Conflict()
+    # Unlike a refund, the payout is not executed right after its commit: the contract
+    # answers a withdrawal `pending` and leaves the transfer to the scheduled job
+    # (API.md, payouts), and a transfer to an outside account is the gateway's slowest
+    # call — the request would wait on it while holding nothing it needs.
     return present(withdrawal)
 
 
@@ -132,7 +138,7 @@ def execute_payout(ins: InstructionModel, now: datetime) -> bool:
     (the driver re-reads). A failure to reach the gateway raises, and the driver retries
     it with backoff: the outcome is unknown, so only the same key may be asked again."""
     withdrawal = WithdrawalModel.get(ins.withdrawal_id, consistent_read=True)
-    if withdrawal.status != rules.PENDING:
+    if withdrawal.status != payout_rules.PENDING:
         return False
     try:
         ref = payments.gateway().transfer(withdrawal.id, int(withdrawal.amount),
@@ -140,30 +146,30 @@ def execute_payout(ins: InstructionModel, now: datetime) -> bool:
                                           idempotency_key=withdrawal.id)
     except payments.TransferRefused as refusal:
         log.warning("withdrawal %s refused by the gateway: %s", withdrawal.id, refusal.reason)
-        return _settle(ins, withdrawal, rules.FAILED, now, reason=refusal.reason)
-    return _settle(ins, withdrawal, rules.PAID, now, ref=ref)
+        return _settle(ins, withdrawal, payout_rules.FAILED, now, reason=refusal.reason)
+    return _settle(ins, withdrawal, payout_rules.PAID, now, ref=ref)
 
 
 def _settle(ins: InstructionModel, withdrawal: WithdrawalModel, outcome: str, now: datetime, *,
             ref: str | None = None, reason: str | None = None) -> bool:
     user, amount, at = withdrawal.user_id, int(withdrawal.amount), clock.to_key(now)
-    if outcome == rules.PAID:
-        kind, posting = rules.PAYOUT, rules.pay_out(user, amount)
+    if outcome == payout_rules.PAID:
+        kind, posting = payout_rules.PAYOUT, payout_rules.pay_out(user, amount)
         ending = [WithdrawalModel.paid_at.set(at), WithdrawalModel.gateway_ref.set(ref)]
     else:
-        kind, posting = rules.RETURNED, rules.give_back(user, amount)
+        kind, posting = payout_rules.RETURNED, payout_rules.give_back(user, amount)
         ending = [WithdrawalModel.failed_at.set(at),
                   WithdrawalModel.failure_reason.set((reason or "refused")[:500])]
     tx = transaction()
     try:
         with tx:
-            tx.save("posting", new_posting(rules.posting_id(withdrawal.id, kind), kind, posting,
-                                           at, withdrawal_id=withdrawal.id),
+            tx.save("posting", new_posting(payout_rules.posting_id(withdrawal.id, kind), kind,
+                                           posting, at, withdrawal_id=withdrawal.id),
                     condition=PostingModel.id.does_not_exist())
-            tx.update("withdrawing", AccountModel(rules.withdrawing_account(user)),
+            tx.update("withdrawing", AccountModel(payout_rules.withdrawing_account(user)),
                       actions=[AccountModel.balance.add(-amount), AccountModel.updated_at.set(at)],
                       condition=AccountModel.balance >= amount)
-            if outcome == rules.FAILED:
+            if outcome == payout_rules.FAILED:
                 tx.update("available", AccountModel(payable_account(user)),
                           actions=[AccountModel.balance.add(amount),
                                    AccountModel.updated_at.set(at)])
@@ -171,20 +177,20 @@ def _settle(ins: InstructionModel, withdrawal: WithdrawalModel, outcome: str, no
             # each other, and money comes back at most once.
             tx.update("withdrawal", withdrawal, actions=[WithdrawalModel.status.set(outcome),
                                            WithdrawalModel.updated_at.set(at), *ending],
-                      condition=WithdrawalModel.status == rules.PENDING)
-            tx.update("instruction", ins, actions=[InstructionModel.status.set("done"),
+                      condition=WithdrawalModel.status == payout_rules.PENDING)
+            tx.update("instruction", ins, actions=[InstructionModel.status.set(DONE),
                                     InstructionModel.done_at.set(at),
                                     InstructionModel.pending_pk.remove(),
                                     InstructionModel.attempts.add(1),
                                     *([InstructionModel.gateway_ref.set(ref)] if ref else []),
                                     *([InstructionModel.last_error.set(
                                         f"TransferRefused: {reason}"[:500])] if reason else [])],
-                      condition=InstructionModel.status == "pending")
+                      condition=InstructionModel.status == PENDING)
         # Committed exactly once (a concurrent run's transaction is refused below).
-        if outcome == rules.FAILED:
+        if outcome == payout_rules.FAILED:
             observability.metric("WithdrawalsFailed", withdrawal_id=withdrawal.id)
         else:
-            observability.money_moved(rules.PAYOUT, amount)
+            observability.money_moved(payout_rules.PAYOUT, amount)
         return True
     except TransactWriteError as error:
         refusal = tx.refusal(error)
@@ -202,7 +208,7 @@ def balance(caller: Caller) -> dict:
     # the two reads would show its money twice, or not at all.
     with TransactGet(connection=connection()) as tx:
         heads = [tx.get(AccountModel, payable_account(caller.user_id)),
-                 tx.get(AccountModel, rules.withdrawing_account(caller.user_id)),
+                 tx.get(AccountModel, payout_rules.withdrawing_account(caller.user_id)),
                  tx.get(AccountModel, debt_account(caller.user_id))]
     available, pending, debt = (_balance(head) for head in heads)
     # `debt`: a reversed deposit the available balance could not cover (全额退款), repaid
@@ -221,7 +227,7 @@ def _balance(head) -> int:
 
 def present(w: WithdrawalModel) -> dict:
     return {"id": w.id, "amount": int(w.amount), "currency": w.currency or "CNY",
-            "status": w.status, "account": rules.mask(w.account),
+            "status": w.status, "account": payout_rules.mask(w.account),
             "created_at": clock.key_to_iso(w.created_at),
             "updated_at": clock.key_to_iso(w.updated_at),
             "paid_at": clock.key_to_iso(w.paid_at), "failed_at": clock.key_to_iso(w.failed_at),
@@ -245,8 +251,12 @@ def statement(caller: Caller, *, limit: int, start_key):
 
 
 def present_line(p: PostingModel, account: str) -> dict:
-    return {"id": p.id, "kind": p.kind, "amount": rules.signed_amount(p, account),
+    return {"id": p.id, "kind": p.kind, "amount": payout_rules.signed_amount(p, account),
             "currency": p.currency or "CNY", "order_id": p.order_id,
             "withdrawal_id": p.withdrawal_id,
             "fee": int(p.fee) if p.fee is not None else None,
             "at": clock.key_to_iso(p.at)}
+
+
+# Payouts are this module's to execute.
+instructions.register(payout_rules.PAYOUT, execute_payout)

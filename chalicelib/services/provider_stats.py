@@ -16,7 +16,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import clock
 from chalicelib.domain import orders as life
 from chalicelib.domain import provider_stats as record
-from chalicelib.domain import reviews as rules
+from chalicelib.domain import reviews as review_rules
 from chalicelib.storage.catalog import ProviderModel
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.reviews import ProviderStatsModel, pair_key
@@ -39,7 +39,7 @@ def move_writes(order: OrderModel, outcome: life.Outcome, now: datetime, params:
     if outcome.to == life.COMPLETED and outcome.from_status != life.COMPLETED:
         first = order.first_delivered_at or order.delivered_at  # before the field existed
         deltas["completed_orders"] += 1
-        deltas["on_time_orders"] += 1 if rules.delivered_on_time(
+        deltas["on_time_orders"] += 1 if review_rules.delivered_on_time(
             clock.from_key(first) if first else None, clock.from_key(order.due_at)) else 0
     writes = []
     if life.FUND in outcome.effects:
@@ -88,7 +88,7 @@ def stats_of(profile: ProviderModel) -> dict:
     buckets = [n(record.bucket_name(i)) for i in range(len(record.ACCEPT_BUCKETS))]
     replies = [n(record.reply_bucket_name(i)) for i in range(len(record.ACCEPT_BUCKETS))]
     return {"completed_orders": completed, "on_time_orders": on_time,
-            "on_time_rate": rules.on_time_rate(on_time, completed),
+            "on_time_rate": review_rules.on_time_rate(on_time, completed),
             "ratings": {"good": int(profile.ratings_good or 0),
                         "neutral": int(profile.ratings_neutral or 0),
                         "bad": int(profile.ratings_bad or 0)},

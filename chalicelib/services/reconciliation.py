@@ -2,7 +2,7 @@
 
 - `check_payment` (the settle_payments sweep): a payment still pending a while after it
   started is asked about at the gateway (alipay.trade.query) and whatever the answer
-  is goes through the same exactly-once path as a notification (services.confirmations).
+  is goes through the same exactly-once path as a notification (payments.settling).
   A payment the gateway never saw, or left unpaid, is closed once its order no longer
   waits for it and its trade can no longer be paid.
 - `report` (GET /admin/reconciliation, operators): every payment record against the
@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 
 from chalicelib import clock
 from chalicelib.domain import escrow as money
+from chalicelib.domain.instructions import DONE, MISSING, void_refund_id
 from chalicelib.domain import orders as life
-from chalicelib.services import confirmations, funding, orders
+from chalicelib.payments import records, settling
+from chalicelib.services import orders
 from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.contracts import is_contract_money
@@ -37,54 +39,54 @@ def due_payment_ids(now: datetime, *, limit: int, start_key=None):
 def check_payment(payment_id: str, now: datetime) -> str:
     """Ask the gateway about one pending payment and settle what it says: moved (settled
     or closed), skipped (still open: asked again later) — GatewayError propagates."""
-    payment = funding.get(payment_id)
-    if payment is None or payment.status != funding.PENDING:
+    payment = records.get(payment_id)
+    if payment is None or payment.status != records.PENDING:
         return "skipped"  # settled meanwhile (a notification arrived)
     if payment.gateway != payments.gateway_name():
-        funding.defer_check(payment, None, now)  # another gateway's payment: not ours to ask
+        records.defer_check(payment, None, now)  # another gateway's payment: not ours to ask
         return "skipped"
     trade = payments.gateway().query(payment.id)
     if trade.status in (payments.SUCCEEDED, payments.CLOSED):
-        outcome = confirmations.settle(trade, now)
-        return "skipped" if outcome in (confirmations.MISMATCH, confirmations.UNKNOWN) else "moved"
+        outcome = settling.settle(trade, now)
+        return "skipped" if outcome in (settling.MISMATCH, settling.UNKNOWN) else "moved"
     if is_contract_money(payment.id):
         # A contract's deposit or bill stays payable: asked again until the gateway
         # settles or closes it.
-        funding.defer_check(payment, trade, now)
+        records.defer_check(payment, trade, now)
         return "skipped"
     order = orders.load(payment.order_id)
-    if order.pending_payment == payment.id and now >= funding.times_out_at(payment):
+    if order.pending_payment == payment.id and now >= records.times_out_at(payment):
         # PAYMENT_TIMEOUT_SECONDS passed unpaid: close the trade at the gateway, then the
         # order may be paid again; a confirmation that still comes is refunded.
         if payments.gateway().close(payment.id):
-            funding.close_timed_out(payment, trade, now)
+            records.close_timed_out(payment, trade, now)
             return "moved"
         paid = payments.gateway().query(payment.id)  # paid just before the close
         if paid.status in (payments.SUCCEEDED, payments.CLOSED):
-            confirmations.settle(paid, now)
+            settling.settle(paid, now)
             return "moved"
     payable_until = clock.from_key(order.created_at) + orders.windows().payment + GRACE
     if order.status != life.AWAITING_PAYMENT and (trade.status == payments.MISSING
                                                   or now >= payable_until):
-        funding.mark_closed(payment.id, trade, now)
+        records.mark_closed(payment.id, trade, now)
         return "moved"
-    funding.defer_check(payment, trade, now)
+    records.defer_check(payment, trade, now)
     return "skipped"
 
 
 def defer_after_failure(payment_id: str, now: datetime) -> bool:
     """A check failed: ask again later, with the same backoff. False when the payment is
     no longer pending (settled meanwhile, or by the failed check itself)."""
-    payment = funding.get(payment_id)
-    if payment is None or payment.status != funding.PENDING:
+    payment = records.get(payment_id)
+    if payment is None or payment.status != records.PENDING:
         return False
-    return funding.defer_check(payment, None, now)
+    return records.defer_check(payment, None, now)
 
 
 # --- the operators' view ----------------------------------------------------------------
 def report(now: datetime) -> dict:
     """Every gateway payment record against the ledger; every mismatch listed."""
-    records = list(PaymentModel.scan(consistent_read=True))
+    scanned = list(PaymentModel.scan(consistent_read=True))
     funded, refunded, by_payment = {}, {}, {}
     for posting in PostingModel.scan(consistent_read=True):
         if posting.kind == money.FUND:
@@ -96,15 +98,15 @@ def report(now: datetime) -> dict:
     # The payment that funded each order: the one the order's payment_ref names, else
     # its only one (an order may have several: superseded or timed-out ones, voided).
     by_order = {}
-    for r in records:
-        if r.order_id and (r.order_id not in by_order or r.status == funding.PAID):
+    for r in scanned:
+        if r.order_id and (r.order_id not in by_order or r.status == records.PAID):
             by_order[r.order_id] = r
     mismatches, counts = [], {}
     totals = {"gateway_paid": 0, "ledger_funded": sum(funded.values()),
               "ledger_refunded": sum(refunded.values())}
-    for record in records:
+    for record in scanned:
         counts[record.status] = counts.get(record.status, 0) + 1
-        if record.status in (funding.PAID, funding.VOIDED):
+        if record.status in (records.PAID, records.VOIDED):
             totals["gateway_paid"] += int(record.gateway_amount or record.amount or 0)
         mismatches += _record_mismatches(record, by_payment, now)
     for order in OrderModel.scan(consistent_read=True, attributes_to_get=[
@@ -134,24 +136,24 @@ def _record_mismatches(record: PaymentModel, funded: dict, now: datetime) -> lis
                     "at": clock.key_to_iso(record.problem_at)})
     booked = funded.get(record.id, 0)  # what the ledger booked for this very payment
     paid = int(record.gateway_amount if record.gateway_amount is not None else record.amount or 0)
-    if record.status in (funding.PAID, funding.VOIDED) and booked != paid:
+    if record.status in (records.PAID, records.VOIDED) and booked != paid:
         out.append({**base, "kind": "paid_not_funded" if not booked else "funded_amount_differs",
                     "gateway_amount": paid, "ledger_funded": booked})
-    if record.status == funding.VOIDED:
+    if record.status == records.VOIDED:
         try:
-            refund = InstructionModel.get(funding.void_instruction_id(record.id),
+            refund = InstructionModel.get(void_refund_id(record.id),
                                           consistent_read=True)
             refund_status = refund.status
         except InstructionModel.DoesNotExist:
-            refund_status = "missing"
-        if refund_status != "done":
+            refund_status = MISSING
+        if refund_status != DONE:
             out.append({**base, "kind": "late_payment_not_refunded_yet",
                         "refund_instruction": refund_status})
-    if record.status == funding.PENDING and record.created_at and (
+    if record.status == records.PENDING and record.created_at and (
             now - clock.from_key(record.created_at) > orders.windows().payment + GRACE * 4):
         out.append({**base, "kind": "pending_too_long",
                     "since": clock.key_to_iso(record.created_at),
                     "checks": int(record.checks or 0)})
-    if record.status in (funding.PENDING, funding.CLOSED) and booked:
+    if record.status in (records.PENDING, records.CLOSED) and booked:
         out.append({**base, "kind": "funded_but_not_settled", "ledger_funded": booked})
     return out

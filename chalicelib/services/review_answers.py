@@ -12,9 +12,10 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib import clock, settings as settings_module
 from chalicelib.domain import orders as life
-from chalicelib.domain import reviews as rules
+from chalicelib.domain import reviews as review_rules
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ReviewNotAllowed
 from chalicelib.services import notifications, orders
+from chalicelib.services.optimistic import ATTEMPTS
 from chalicelib.services.orders.engine import new_event
 from chalicelib.services.reviews import (get_review, order_title, other_side_readable,
                                          present)
@@ -23,20 +24,19 @@ from chalicelib.storage.orders import OrderEventModel, OrderModel
 from chalicelib.storage.reviews import ReviewModel, Reply
 
 R = ReviewModel
-REPLY_NOTICES = {rules.BUYER: "服务商回复了您对订单「{}」的评价",
-                 rules.PROVIDER: "买家回复了您对订单「{}」的评价"}
-HIDE_ATTEMPTS = 3
+REPLY_NOTICES = {review_rules.BUYER: "服务商回复了您对订单「{}」的评价",
+                 review_rules.PROVIDER: "买家回复了您对订单「{}」的评价"}
 
 
 def reply_to_review(caller, order_id: str, side: str, *, body: str, now: datetime) -> dict:
     """The party `side` reviewed answers that review, once, when it can read it."""
     order = orders.load(order_id)
-    if orders.role_of(caller, order) != rules.REVIEWED_ROLE[side]:
+    if orders.role_of(caller, order) != review_rules.REVIEWED_ROLE[side]:
         raise Forbidden(f"only the party the {side} reviewed answers this review")
     review = get_review(order.id, side)
     if review is not None and review.reply is not None and review.reply.body == body:
         return present(review, reveal=False)  # a retry whose first answer was lost
-    rules.check_reply_allowed(buyer_reviewed=review is not None,
+    review_rules.check_reply_allowed(buyer_reviewed=review is not None,
                               readable=other_side_readable(order, now),
                               replied=review is not None and review.reply is not None,
                               side=side)
@@ -56,10 +56,10 @@ def add_follow_up(caller, order_id: str, *, body: str, now: datetime) -> dict:
     order = orders.load(order_id)
     if orders.role_of(caller, order) != life.BUYER:
         raise Forbidden("only the order's buyer adds to the buyer's review")
-    review = get_review(order.id, rules.BUYER)
+    review = get_review(order.id, review_rules.BUYER)
     if review is not None and review.follow_up is not None and review.follow_up.body == body:
         return present(review, reveal=False)
-    rules.check_follow_up_allowed(
+    review_rules.check_follow_up_allowed(
         reviewed=review is not None,
         completed_at=clock.from_key(order.completed_at) if order.completed_at else None,
         followed_up=review is not None and review.follow_up is not None, now=now,
@@ -78,7 +78,7 @@ def add_follow_up(caller, order_id: str, *, body: str, now: datetime) -> dict:
 def hide_review(caller, order_id: str, side: str, *, reason: str, now: datetime) -> dict:
     """An operator hides a review's text from everyone but operators; its credit stays.
     The order's events record who hid it and why."""
-    for _ in range(HIDE_ATTEMPTS):
+    for _ in range(ATTEMPTS):
         order = orders.load(order_id)
         review = get_review(order.id, side)
         if review is None:

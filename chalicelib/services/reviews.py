@@ -17,7 +17,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from chalicelib import clock, settings as settings_module
 from chalicelib.domain import credit
 from chalicelib.domain import orders as life
-from chalicelib.domain import reviews as rules
+from chalicelib.domain import reviews as review_rules
 from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
 from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib.services import market, notifications, orders
@@ -30,22 +30,22 @@ from chalicelib.storage.reviews import ReviewModel, Reply, cap_key
 log = logging.getLogger("market.reviews")
 
 MAX_ATTEMPTS = 4
-ROLE_LABELS = {rules.BUYER: "买家", rules.PROVIDER: "服务商"}
+ROLE_LABELS = {review_rules.BUYER: "买家", review_rules.PROVIDER: "服务商"}
 
 
 def submit_review(caller, order_id: str, *, rating: str, comment: str, now: datetime) -> dict:
     """The caller (buyer or provider) reviews the other side of a completed order."""
     order = orders.load(order_id)
-    role = rules.role_for_review(caller.user_id, caller.is_operator, order.buyer_id,
+    role = review_rules.role_for_review(caller.user_id, caller.is_operator, order.buyer_id,
                                  order.provider_id)
     window = settings_module.get().review_window_seconds
     _check(order, role, now, window)
     review = ReviewModel(
         order.id, role, author_id=caller.user_id,
-        subject_id=order.provider_id if role == rules.BUYER else order.buyer_id,
+        subject_id=order.provider_id if role == review_rules.BUYER else order.buyer_id,
         service_id=order.service_id, rating=rating, comment=comment or "",
         created_at=clock.to_key(now), counted=True)
-    with_service = role == rules.BUYER
+    with_service = role == review_rules.BUYER
     for _ in range(MAX_ATTEMPTS + 1):
         tx = transaction()
         try:
@@ -84,7 +84,7 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
             _check(order, role, now, window)
     else:
         raise Conflict()
-    if role == rules.BUYER:
+    if role == review_rules.BUYER:
         _refresh_market(review.service_id)
     return present(review)
 
@@ -97,7 +97,7 @@ def list_order_reviews(caller, order_id: str, now: datetime) -> list[dict]:
     readable = other_side_readable(order, now)
     return [present(r, reveal=role == life.OPERATOR)
             for r in ReviewModel.query(order.id, consistent_read=True)
-            if rules.readable_by(role, r.author_role, readable)]
+            if review_rules.readable_by(role, r.author_role, readable)]
 
 
 def close_review_window(order: OrderModel) -> bool:
@@ -118,7 +118,7 @@ def close_review_window(order: OrderModel) -> bool:
                           & OrderModel.timer_pk.exists()
                           & _flag_is(OrderModel.reviewed_by_buyer, reviewed))
                 if publish:
-                    tx.update("review", ReviewModel(order.id, rules.BUYER),
+                    tx.update("review", ReviewModel(order.id, review_rules.BUYER),
                               actions=_publish(order), condition=ReviewModel.order_id.exists())
             return True
         except TransactWriteError as error:
@@ -218,7 +218,7 @@ def get_review(order_id: str, author_role: str) -> ReviewModel | None:
 
 
 def other_side_readable(order: OrderModel, now: datetime) -> bool:
-    return rules.other_side_readable(
+    return review_rules.other_side_readable(
         reviewed_by_buyer=bool(order.reviewed_by_buyer),
         reviewed_by_provider=bool(order.reviewed_by_provider),
         completed_at=clock.from_key(order.completed_at) if order.completed_at else None,
@@ -236,7 +236,7 @@ def _flag_is(flag, value: bool):
 
 
 def _check(order: OrderModel, role: str, now: datetime, window: int) -> None:
-    rules.check_review_allowed(
+    review_rules.check_review_allowed(
         status=order.status,
         completed_at=clock.from_key(order.completed_at) if order.completed_at else None,
         already_reviewed=bool(getattr(order, f"reviewed_by_{role}", False)),
@@ -248,7 +248,7 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
     role = review.author_role
     flag = getattr(OrderModel, f"reviewed_by_{role}")
     order_actions = [flag.set(True)]
-    other = rules.REVIEWED_ROLE[role]
+    other = review_rules.REVIEWED_ROLE[role]
     other_flag = getattr(OrderModel, f"reviewed_by_{other}")
     second = bool(getattr(order, f"reviewed_by_{other}", False))
     if second:
@@ -258,11 +258,11 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
             order, **{f"reviewed_by_{role}": True}))
     # The second review unseals both: a buyer's review written second is public at once;
     # a provider's review written second publishes the buyer's.
-    publishing = second and role == rules.PROVIDER
-    if role == rules.BUYER:
+    publishing = second and role == review_rules.PROVIDER
+    if role == review_rules.BUYER:
         review.public_service_id = order.service_id if second else None
         review.public_provider_id = order.provider_id if second else None
-    change = rules.credit_change(review.rating)
+    change = review_rules.credit_change(review.rating)
     counter = f"ratings_{review.rating}"
     points = change["credit"] if review.counted else 0
     cap = credit.cap_side(points)
@@ -277,7 +277,7 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
         # (clock keys sort as strings), not only by the read above.
         earliest = clock.to_key(now - timedelta(seconds=window))
         tx.update("order", OrderModel(review.order_id), actions=order_actions,
-                  condition=(OrderModel.status == rules.REVIEWABLE_STATUS)
+                  condition=(OrderModel.status == review_rules.REVIEWABLE_STATUS)
                   & (OrderModel.completed_at >= earliest)
                   & _flag_is(flag, False)
                   # The other side's flag as read: had it reviewed meanwhile, this commit
@@ -293,7 +293,7 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
                 cap_key(credit.month_of(now), order.buyer_id, order.provider_id), role),
                 actions=[used.add(abs(points))],
                 condition=used.does_not_exist() | (used <= credit.MONTHLY_CAP - abs(points)))
-        if role == rules.BUYER:
+        if role == review_rules.BUYER:
             # version moves too, so a catalog write that read the profile before this
             # review fails its version condition instead of saving stale counters.
             tx.update("party", ProviderModel(review.subject_id),
@@ -314,7 +314,7 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
                                ServiceModel.version.add(1)],
                       condition=ServiceModel.id.exists())
         if publishing:
-            tx.update("published", ReviewModel(review.order_id, rules.BUYER),
+            tx.update("published", ReviewModel(review.order_id, review_rules.BUYER),
                       actions=_publish(order), condition=ReviewModel.order_id.exists())
 
 

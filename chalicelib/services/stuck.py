@@ -6,11 +6,7 @@ in its own index (retry later) or takes it out (parked), and goes on with the re
 """
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import clock, settings
-from chalicelib.storage.base import condition_failed
-from chalicelib.storage.ledger import PENDING_PK, InstructionModel
 from chalicelib.storage.sweeps import STUCK_PK, StuckItemModel, stuck_key
 
 RETRYING, PARKED = "retrying", "parked"
@@ -43,14 +39,20 @@ def record_failure(job: str, item_id: str, error: BaseException | str, now: date
     return record
 
 
-def record_parked(job: str, item_id: str, reason: str, attempts: int, now: datetime) -> None:
-    """Note an item another part of the system parked (e.g. an instruction out of tries)."""
+def record_parked(job: str, item_id: str, reason: str, attempts: int, now: datetime, *,
+                  retry_at: datetime | None = None) -> None:
+    """Show operators an item whose failures another part of the system counts (a money
+    instruction counts its own tries): parked, or retrying at `retry_at`. `attempts` is
+    that count, copied here for the view, never added to."""
     at = clock.to_key(now)
     StuckItemModel(STUCK_PK, stuck_key(job, item_id)).update(actions=[
         StuckItemModel.job.set(job), StuckItemModel.item_id.set(item_id),
         StuckItemModel.attempts.set(attempts), StuckItemModel.last_error.set(reason[:ERROR_MAX]),
         StuckItemModel.first_failed_at.set(StuckItemModel.first_failed_at | at),
-        StuckItemModel.last_failed_at.set(at), StuckItemModel.status.set(PARKED)])
+        StuckItemModel.last_failed_at.set(at),
+        StuckItemModel.status.set(PARKED if retry_at is None else RETRYING),
+        StuckItemModel.retry_at.set(clock.to_key(retry_at)) if retry_at is not None
+        else StuckItemModel.retry_at.remove()])
 
 
 def clear(job: str, item_id: str) -> None:
@@ -71,41 +73,3 @@ def list_stuck(*, limit: int, start_key) -> tuple[list[dict], dict | None]:
     result = StuckItemModel.query(STUCK_PK, consistent_read=True, limit=limit,
                                   last_evaluated_key=start_key)
     return [present(r) for r in result], result.last_evaluated_key
-
-
-# --- money instructions --------------------------------------------------------
-def due_instruction_ids(now: datetime, *, limit: int, start_key=None):
-    """One page of (instruction id, attempts) due for another try, oldest first, the next
-    page's start key and how many index items DynamoDB read for it."""
-    # Keys and counters only: a malformed instruction must not break the page for the
-    # others; execute_instruction re-reads each one consistently anyway.
-    result = InstructionModel.pending.query(
-        PENDING_PK, InstructionModel.next_attempt_at <= clock.to_key(now), limit=limit,
-        last_evaluated_key=start_key, attributes_to_get=["id", "attempts"])
-    items = [(i.id, int(i.attempts or 0)) for i in result]
-    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
-
-
-def note_parked_instruction(instruction_id: str, now: datetime) -> None:
-    """An instruction ran out of tries: list it with its last error for operators."""
-    ins = InstructionModel.get(instruction_id, consistent_read=True)
-    record_parked("release_escrow", instruction_id, ins.last_error or "parked",
-                  int(ins.attempts or 0), now)
-
-
-def defer_instruction(instruction_id: str, retry_at: datetime | None) -> bool:
-    """Push a pending instruction that crashed the sweep back, or park it (None); False
-    when it was no longer pending."""
-    if retry_at is None:
-        actions = [InstructionModel.status.set("parked"), InstructionModel.pending_pk.remove()]
-    else:
-        actions = [InstructionModel.next_attempt_at.set(clock.to_key(retry_at))]
-    try:
-        # Only while still pending: a concurrent run that finished it must not be undone.
-        InstructionModel(instruction_id).update(
-            actions=actions, condition=InstructionModel.status == "pending")
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return False
-    return True

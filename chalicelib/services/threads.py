@@ -4,7 +4,7 @@ both aggregates share one implementation of talk and files."""
 from dataclasses import dataclass
 
 from chalicelib.domain import contracts as contract_life
-from chalicelib.domain import messages as rules
+from chalicelib.domain import messages as message_rules
 from chalicelib.domain import orders as order_life
 from chalicelib.domain.actors import Caller
 from chalicelib.services import orders
@@ -34,7 +34,7 @@ def open_thread(caller: Caller, thread_id: str, kind: str = ORDER) -> Thread:
     if kind == CONTRACT:
         contract = contracts.load(thread_id)
         role = contracts.role_of(caller, contract)
-        disputed = role == rules.OPERATOR and any(
+        disputed = role == message_rules.OPERATOR and any(
             s.status == "disputed" for s in statements_of(contract.id))
         return Thread(contract.id, role, contract.status, contract.buyer_id,
                       contract.provider_id, contract.service_id, contract.service.title,
@@ -43,4 +43,4 @@ def open_thread(caller: Caller, thread_id: str, kind: str = ORDER) -> Thread:
     role = orders.role_of(caller, order)
     return Thread(order.id, role, order.status, order.buyer_id, order.provider_id,
                   order.service_id, order.service.title,
-                  order.status in rules.OPERATOR_STATUSES, order.status in order_life.CLOSED)
+                  order.status in message_rules.OPERATOR_STATUSES, order.status in order_life.CLOSED)

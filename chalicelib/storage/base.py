@@ -296,3 +296,8 @@ def is_transient(error: BaseException | None) -> bool:
             return False
         error = getattr(error, "cause", None) or error.__cause__
     return False
+
+
+# How often a conditional write that lost a race is decided again before answering 409:
+# the one number for every such loop (services.optimistic and the payment records).
+ATTEMPTS = 3

@@ -86,6 +86,11 @@ class ContractModel(Model):
     deposit_returned = NumberAttribute(default=0)
     deposit_instructed = NumberAttribute(default=0)  # a refund recorded, not yet paid out
     escrow_held = NumberAttribute(default=0)
+    # The rest of the escrow's counters (funded = held + released + refunded): changed,
+    # with escrow_held, only through storage.escrow_counters.
+    escrow_funded = NumberAttribute(default=0)
+    escrow_released = NumberAttribute(default=0)
+    escrow_refunded = NumberAttribute(default=0)
     bills_refunded = NumberAttribute(default=0)  # bills' excess sent back to the buyer
     bills_instructed = NumberAttribute(default=0)
     deposit_check_on = UnicodeAttribute(null=True)  # ended: when to try returning it again
@@ -161,11 +166,11 @@ def deposit_refund_id(contract_id: str, n: int = 0) -> str:
 
 
 def refunded(instruction_id: str, amount: int) -> list:
-    """A contract's counters once a recorded refund has left through the gateway: of its
-    deposit, or of a bill's excess (paid twice, or resolved lower)."""
+    """A contract's deposit or bill counters once a recorded refund has left through the
+    gateway: of its deposit, or of a bill's excess (paid twice, or resolved lower). The
+    escrow's own counters move through storage.escrow_counters."""
     if ":refund:deposit" in instruction_id:
-        return [ContractModel.escrow_held.add(-amount),
-                ContractModel.deposit_returned.add(amount),
+        return [ContractModel.deposit_returned.add(amount),
                 ContractModel.deposit_instructed.add(-amount)]
-    return [ContractModel.escrow_held.add(-amount), ContractModel.bills_refunded.add(amount),
+    return [ContractModel.bills_refunded.add(amount),
             ContractModel.bills_instructed.add(-amount)]

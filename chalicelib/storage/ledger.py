@@ -11,6 +11,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.domain import instructions as lifecycle
 from chalicelib.domain.escrow import Posting, statement_account
 from chalicelib.storage.base import table
 
@@ -109,7 +110,7 @@ class InstructionModel(Model):
     step = NumberAttribute(null=True)  # the milestone index; None = whatever is held
     provider_id = UnicodeAttribute()
     payment_ref = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="pending")  # pending | done | parked
+    status = UnicodeAttribute(default=lifecycle.PENDING)  # domain.instructions.STATUSES
     attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)
     gateway_ref = UnicodeAttribute(null=True)
@@ -119,3 +120,21 @@ class InstructionModel(Model):
     next_attempt_at = UnicodeAttribute()
 
     pending = PendingInstructions()
+
+
+def new_instruction(instruction_id: str, kind: str, amount: int, *, provider_id: str, at: str,
+                    done: bool = False, order_id: str | None = None, step: int | None = None,
+                    fee: int | None = None, payment_ref: str | None = None,
+                    withdrawal_id: str | None = None) -> InstructionModel:
+    """The one way a money instruction is made (unsaved; put with
+    `InstructionModel.id.does_not_exist()` in the transaction of its decision): pending
+    and in the pending index, for its executor to drive; or `done`, written whole by a
+    move that does it in its own transaction (a release, a reversal), and never pending."""
+    ins = InstructionModel(instruction_id, kind=kind, amount=amount, provider_id=provider_id,
+                           order_id=order_id, step=step, fee=fee, payment_ref=payment_ref,
+                           withdrawal_id=withdrawal_id, created_at=at, next_attempt_at=at)
+    if done:
+        ins.status, ins.attempts, ins.done_at = lifecycle.DONE, 1, at
+    else:
+        ins.status, ins.attempts, ins.pending_pk = lifecycle.PENDING, 0, PENDING_PK
+    return ins

@@ -73,3 +73,8 @@ class AttachmentModel(Model):
     message_id = UnicodeAttribute(null=True)
     pinned_key = UnicodeAttribute(null=True)
     sent_at = UnicodeAttribute(null=True)
+
+
+def sent_key(at_key: str, message_id: str) -> str:
+    """`<sent key>#<id>`: an order's messages sort by time (the by_time index)."""
+    return f"{at_key}#{message_id}"

@@ -129,3 +129,8 @@ def add_writes(tx, notices: list[NotificationModel]) -> None:
     for user_id, n in per_user.items():
         tx.update("unread_counter", UnreadCounterModel(user_id),
                   actions=[UnreadCounterModel.unread.add(n)])
+
+
+def notification_id_in(sk: str) -> str:
+    """The notification id a range key (`sort_key`) ends with."""
+    return sk.rsplit("#", 1)[-1]

@@ -61,3 +61,8 @@ class WithdrawalModel(Model):
     request_key = UnicodeAttribute(null=True)
 
     by_user = WithdrawalsByUser()
+
+
+def created_key(at_key: str, withdrawal_id: str) -> str:
+    """`<created key>#<id>`: a user's withdrawals sort by time (the by_user index)."""
+    return f"{at_key}#{withdrawal_id}"

@@ -11,7 +11,8 @@ import pytest
 from chalicelib import clock
 from chalicelib.alipay import protocol
 from chalicelib.domain.errors import Conflict
-from chalicelib.services import confirmations, escrow, funding
+from chalicelib.payments import records, settling
+from chalicelib.services import instructions
 from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
@@ -44,11 +45,11 @@ def test_pay_answers_a_signed_redirect_and_the_order_waits(api, alipay):
     assert biz["product_code"] == "FAST_INSTANT_TRADE_PAY"
     assert "/" not in biz["subject"] and "&" not in biz["subject"]  # Alipay refuses them
     # The trade closes after PAYMENT_TIMEOUT_SECONDS (15 min, Beijing time; issue 21).
-    closes = clock.from_key(funding.get(oid).created_at) + timedelta(minutes=15)
+    closes = clock.from_key(records.get(oid).created_at) + timedelta(minutes=15)
     assert biz["time_expire"] == protocol.beijing_time(closes)
     assert protocol.verify_request(params, protocol.load_public_key(
         alipay.standin.registration.app_public_key))
-    assert funding.get(oid).status == "pending"
+    assert records.get(oid).status == "pending"
 
     again = api.post(f"/orders/{oid}/pay", {"channel": "wap"}, user=BUYER).json
     params, biz = _biz(again["payment"]["redirect_url"])
@@ -66,7 +67,7 @@ def test_the_notification_funds_escrow_and_answers_success(api, alipay):
     order = api.get(f"/orders/{oid}", user=BUYER).json
     assert order["status"] == "awaiting_provider"
     assert order["escrow"] == {"funded": 50000, "released": 0, "refunded": 0, "held": 50000}
-    record = funding.get(oid)
+    record = records.get(oid)
     assert (record.status, record.gateway_ref, record.gateway_amount) == (
         "paid", trade["trade_no"], 50000)
     assert record.gateway_status == "TRADE_SUCCESS" and record.pending_pk is None
@@ -100,7 +101,7 @@ def test_out_of_order_statuses_never_undo_a_payment(api, alipay):
     assert notify(api, alipay.notification(oid)).raw == b"success"
     alipay.standin.trades[oid]["status"] = "TRADE_FINISHED"
     assert notify(api, alipay.notification(oid)).raw == b"success"
-    assert funding.get(oid).status == "paid"
+    assert records.get(oid).status == "paid"
     assert api.get(f"/orders/{oid}", user=BUYER).json["status"] == "awaiting_provider"
     assert _events(oid) == ["placed", "paid"]
 
@@ -109,7 +110,7 @@ def test_a_closed_trade_is_noted_and_a_later_payment_still_counts(api, alipay):
     oid, _ = pending_order(api, alipay)
     alipay.standin.trades[oid]["status"] = "TRADE_CLOSED"
     assert notify(api, alipay.notification(oid)).raw == b"success"
-    assert funding.get(oid).status == "closed" and funding.get(oid).pending_pk is None
+    assert records.get(oid).status == "closed" and records.get(oid).pending_pk is None
     alipay.standin.trades[oid]["status"] = "WAIT_BUYER_PAY"
     alipay.pay(oid)
     assert notify(api, alipay.notification(oid)).raw == b"success"
@@ -124,7 +125,7 @@ def test_a_tampered_or_forged_notification_changes_nothing(api, alipay, tamper):
     reply = notify(api, alipay.notification(oid, tamper=tamper))
     assert reply.status == 400 and reply.error_code == "INVALID_REQUEST"
     assert api.get(f"/orders/{oid}", user=BUYER).json["status"] == "awaiting_payment"
-    assert funding.get(oid).status == "pending"
+    assert records.get(oid).status == "pending"
 
 
 def _resigned(alipay, form, **changes):
@@ -176,7 +177,7 @@ def test_an_amount_that_does_not_match_changes_nothing_and_is_listed(api, alipay
     alipay.pay(oid)
     assert notify(api, alipay.notification(oid)).raw == b"success"  # heard, not repeated
     assert api.get(f"/orders/{oid}", user=BUYER).json["status"] == "awaiting_payment"
-    record = funding.get(oid)
+    record = records.get(oid)
     assert (record.status, record.problem) == ("pending", "amount_mismatch")
     assert (record.problem_detail["gateway_amount"], record.problem_detail["order_amount"]) == (
         50, 50000)
@@ -188,7 +189,7 @@ def test_a_payment_we_never_started_is_recorded_for_operators(api, alipay):
     alipay.pay(oid)
     stranger = _resigned(alipay, alipay.notification(oid), out_trade_no="ord_not_ours")
     assert notify(api, stranger).raw == b"success"
-    record = funding.get("ord_not_ours")
+    record = records.get("ord_not_ours")
     assert (record.status, record.problem, record.order_id) == ("unknown", "unknown_payment", None)
 
 
@@ -205,7 +206,7 @@ def test_a_payment_for_an_order_cancelled_meanwhile_is_refunded_once(api, alipay
     refunds = alipay.standin.trades[oid]["refunds"]
     assert list(refunds) == [f"{oid}:refund:void"]  # the instruction id: once at Alipay
     assert alipay.standin.trades[oid]["status"] == "TRADE_CLOSED"
-    record = funding.get(oid)
+    record = records.get(oid)
     assert (record.status, record.gateway_ref) == ("voided", trade["trade_no"])
     assert InstructionModel.get(f"{oid}:refund:void").status == "done"
     kinds = [n["kind"] for n in api.get("/me/notifications", user=BUYER).json["items"]]
@@ -226,7 +227,7 @@ def test_notifications_racing_fund_once(api, alipay, aws):
     oid, _ = pending_order(api, alipay)
     alipay.pay(oid)
     form = alipay.notification(oid)
-    results = race(*[lambda: confirmations.receive_notification("alipay", dict(form),
+    results = race(*[lambda: settling.receive_notification("alipay", dict(form),
                                                                 clock.now())] * 4)
     # A racer that keeps losing answers 409 CONFLICT: Alipay repeats it later.
     assert "success" in results, results
@@ -241,7 +242,7 @@ def test_a_notification_racing_the_buyers_cancel_ends_funded_or_refunded(api, al
     oid, _ = pending_order(api, alipay)
     alipay.pay(oid)
     form = alipay.notification(oid)
-    race(lambda: confirmations.receive_notification("alipay", dict(form), clock.now()),
+    race(lambda: settling.receive_notification("alipay", dict(form), clock.now()),
          lambda: api.post(f"/orders/{oid}/cancel", user=BUYER))
     order = api.get(f"/orders/{oid}", user=BUYER).json
     if order["status"] == "cancelled":
@@ -272,7 +273,7 @@ def test_a_refund_whose_answer_fails_or_is_lost_is_retried_and_refunds_once(api,
     instruction = InstructionModel.get(f"{oid}:refund:all", consistent_read=True)
     assert (instruction.status, instruction.attempts) == ("pending", 1)
     assert "GatewayError" in instruction.last_error
-    assert escrow.execute_instruction(instruction.id, clock.now()) == "done"
+    assert instructions.execute_instruction(instruction.id, clock.now()) == "done"
     trade = alipay.standin.trades[oid]
     assert trade["refunded"] == 50000 and len(trade["refunds"]) == 1
     ledger_clean(api)

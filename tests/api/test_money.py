@@ -4,7 +4,8 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import escrow, funding, ledger_check, orders
+from chalicelib.payments import records, settling
+from chalicelib.services import escrow, instructions, ledger_check, orders
 from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
@@ -49,7 +50,7 @@ def test_the_approval_releases_in_its_own_transaction_exactly_once(api, monkeypa
         raise AssertionError("a release needs no instruction driver")
 
     # The release is part of the approval's commit: no later step exists that could die.
-    monkeypatch.setattr(escrow, "_post", no_driver)
+    monkeypatch.setitem(instructions.EXECUTORS, "release", no_driver)
     approved = api.post(f"/orders/{oid}/approve", user=BUYER)
     assert approved.json["status"] == "completed"
     assert approved.json["escrow"] == {**approved.json["escrow"], "held": 0, "released": 50000}
@@ -58,7 +59,7 @@ def test_the_approval_releases_in_its_own_transaction_exactly_once(api, monkeypa
     assert api.get("/me/balance", user=PROVIDER).json["available"] == 50000
 
     # Driving it again, or a second approval, moves nothing more.
-    assert escrow.execute_instruction(instruction.id, clock.now()) == "done"
+    assert instructions.execute_instruction(instruction.id, clock.now()) == "done"
     assert api.post(f"/orders/{oid}/approve", user=BUYER).status == 409
     assert api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["released"] == 50000
     assert api.get("/me/balance", user=PROVIDER).json["available"] == 50000
@@ -68,7 +69,7 @@ def test_the_approval_releases_in_its_own_transaction_exactly_once(api, monkeypa
 
 def test_a_refund_crash_never_refunds_twice_at_the_gateway(api, monkeypatch, sandbox):
     oid = paid_order(api)
-    real_post = escrow._post
+    real_post = escrow.execute
     state = {"crashed": False}
 
     def crash_after_gateway(ins, now):
@@ -78,9 +79,9 @@ def test_a_refund_crash_never_refunds_twice_at_the_gateway(api, monkeypatch, san
             raise RuntimeError("died after the gateway refunded")
         return real_post(ins, now)
 
-    monkeypatch.setattr(escrow, "_post", crash_after_gateway)
+    monkeypatch.setitem(instructions.EXECUTORS, "refund", crash_after_gateway)
     api.post(f"/orders/{oid}/reject", {"reason": "没空"}, user=PROVIDER)
-    escrow.execute_instruction(f"{oid}:refund:all", clock.now())
+    instructions.execute_instruction(f"{oid}:refund:all", clock.now())
     assert len(sandbox.refunds) == 1
     assert api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["refunded"] == 50000
     ledger_clean(api)
@@ -91,9 +92,10 @@ def test_an_instruction_is_parked_after_repeated_failures(api, monkeypatch):
     from chalicelib import settings
     settings.reload()
     oid = paid_order(api)
-    monkeypatch.setattr(escrow, "_post", lambda ins, now: (_ for _ in ()).throw(OSError("down")))
+    monkeypatch.setitem(instructions.EXECUTORS, "refund",
+                        lambda ins, now: (_ for _ in ()).throw(OSError("down")))
     api.post(f"/orders/{oid}/reject", {"reason": "没空"}, user=PROVIDER)
-    assert escrow.execute_instruction(f"{oid}:refund:all", clock.now()) == "parked"
+    assert instructions.execute_instruction(f"{oid}:refund:all", clock.now()) == "parked"
     parked = InstructionModel.get(f"{oid}:refund:all", consistent_read=True)
     assert parked.pending_pk is None and parked.attempts == 2
     monkeypatch.delenv("INSTRUCTION_MAX_ATTEMPTS")
@@ -102,9 +104,9 @@ def test_an_instruction_is_parked_after_repeated_failures(api, monkeypatch):
 
 def test_pending_instructions_are_found_through_the_sparse_index(api, monkeypatch):
     oid = paid_order(api)
-    monkeypatch.setattr(escrow, "execute_quietly", lambda written, now: set())
+    monkeypatch.setattr(instructions, "execute_quietly", lambda written, now: set())
     api.post(f"/orders/{oid}/reject", {"reason": "没空"}, user=PROVIDER)
-    found = [i.id for i in escrow.pending_instructions(clock.now())]
+    found = [i for i, _ in instructions.due_instruction_ids(clock.now(), limit=100)[0]]
     assert found == [f"{oid}:refund:all"]
 
 
@@ -179,7 +181,7 @@ def test_a_payment_for_a_closed_order_is_sent_back(api, sandbox):
     with pytest.raises(InvalidTransition):
         orders.confirm_funding(oid, "gw-late-2", 50000, clock.now())
     assert len(sandbox.refunds) == 1  # a second payment is for a person to look at:
-    assert funding.get(oid).problem == "paid_twice"
+    assert records.get(oid).problem == "paid_twice"
     assert ledger_check.check_ledger()["violations"] == []
 
 
@@ -188,8 +190,45 @@ def test_the_sandbox_pays_at_once_and_the_payment_is_recorded(api):
     paid = api.post(f"/orders/{oid}/pay", user=BUYER)
     assert paid.json["status"] == "awaiting_provider"
     assert paid.json["payment"] == {"status": "succeeded"}
-    record = funding.get(oid)
+    record = records.get(oid)
     assert (record.status, record.gateway, record.amount) == ("paid", "sandbox", 50000)
     assert record.gateway_ref == OrderModel.get(oid).payment_ref
     assert record.pending_pk is None  # nothing left for the reconciliation sweep
     assert api.post(f"/orders/{oid}/pay", {"channel": "alipay"}, user=BUYER).status == 422
+
+
+def test_a_move_on_escrow_counters_already_wrong_raises_and_writes_nothing(api):
+    """The engine's escrow change goes through the one checked place: with counters
+    broken behind its back (held short of funded), an approval that would release the
+    money raises instead of writing on top of them."""
+    from chalicelib.domain.escrow import EscrowInvariantBroken
+
+    oid = accepted_order(api)
+    deliver(api, oid)
+    OrderModel(oid).update(actions=[OrderModel.escrow_held.set(40000)])
+    before = OrderModel.get(oid, consistent_read=True)
+    with pytest.raises(EscrowInvariantBroken):
+        orders.approve_order(Caller(BUYER), oid, clock.now())
+    after = OrderModel.get(oid, consistent_read=True)
+    assert (after.status, after.version, int(after.escrow_released)) == (
+        before.status, before.version, 0)
+    assert not [p for p in PostingModel.scan() if p.order_id == oid and p.kind == "release"]
+
+
+def test_a_payment_the_gateway_takes_at_once_is_settled_by_the_one_settle_path(api, monkeypatch):
+    """The instant gateway's success inside `pay` and a gateway's notification take the
+    same path (payments.settling.settle → the order's registered funder): the paying
+    request only adds who pays and its key, so a retry is recognised."""
+    seen = []
+    funder = settling.FUNDERS[settling.ORDER]
+
+    def spying(payment, trade, now, **paying):
+        seen.append((payment.id, trade.amount, sorted(paying)))
+        return funder(payment, trade, now, **paying)
+
+    monkeypatch.setitem(settling.FUNDERS, settling.ORDER, spying)
+    oid = paid_order(api)
+    assert seen == [(oid, 50000, ["actor", "request_key"])]
+    assert records.get(oid).status == "paid"
+    assert api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["held"] == 50000
+    ledger_clean(api)

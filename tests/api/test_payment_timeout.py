@@ -3,7 +3,7 @@ trade's own timeout at Alipay): then the settle_payments sweep closes the trade 
 the order gives its capacity slot back and can be paid again, and a confirmation that
 still comes for the closed trade is refunded, once (issue 21)."""
 from chalicelib import clock
-from chalicelib.services import funding
+from chalicelib.payments import records
 from chalicelib.storage.catalog import ServiceModel, UserModel
 from tests.api.alipay_support import notify
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, ledger_clean, listed_service,
@@ -24,11 +24,11 @@ def test_the_trade_times_out_is_closed_there_and_the_order_can_be_paid_again(api
     assert sweep(api)["found"] == 0
     clock.advance(TIMEOUT - 60)
     sweep(api)  # asked once, still open: the buyer has a minute left
-    assert funding.get(oid).status == "pending"
+    assert records.get(oid).status == "pending"
     clock.advance(61)
     assert sweep(api)["moved"] == 1
     assert alipay.standin.trades[oid]["status"] == "TRADE_CLOSED"
-    assert funding.get(oid).status == "closed"
+    assert records.get(oid).status == "closed"
     order = api.get(f"/orders/{oid}", user=BUYER).json
     assert order["payment_pending"] is False and order["status"] == "awaiting_payment"
     assert int(ServiceModel.get(sid, consistent_read=True).open_orders) == 0
@@ -62,5 +62,5 @@ def test_a_confirmation_of_the_closed_trade_is_refunded_once(api, alipay):
     order = api.get(f"/orders/{oid}", user=BUYER).json
     assert order["status"] == "awaiting_payment"
     assert order["escrow"] == {"funded": 50000, "released": 0, "refunded": 50000, "held": 0}
-    assert funding.get(oid).status == "voided"
+    assert records.get(oid).status == "voided"
     ledger_clean(api)

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib import clock, settings
 from chalicelib.domain.actors import Caller
-from chalicelib.services import escrow, payouts
+from chalicelib.services import instructions, payouts
 from chalicelib.storage.idempotency import record_key
 from chalicelib.storage.ledger import InstructionModel
 from tests.api.catalog_support import approved_provider
@@ -154,7 +154,7 @@ def test_a_refused_transfer_puts_the_money_back_exactly_once(api, sandbox):
 
     # Whatever runs it again, the money came back once.
     instruction_id = f"{asked['id']}:payout"
-    assert escrow.execute_instruction(instruction_id, clock.now()) == "done"
+    assert instructions.execute_instruction(instruction_id, clock.now()) == "done"
     assert payouts.execute_payout(InstructionModel.get(instruction_id, consistent_read=True),
                                   clock.now()) is False
     assert pay_out(api)["found"] == 0

@@ -9,7 +9,8 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import PlanChanged
-from chalicelib.services import funding, orders
+from chalicelib.payments import records
+from chalicelib.services import orders
 from chalicelib.storage.orders import OrderModel
 from tests.support import fresh_sandbox
 from tests.api.alipay_support import notify
@@ -146,14 +147,14 @@ def test_a_confirmation_for_a_superseded_plan_is_refunded_once(api):
     after = orders.get_order(Caller(BUYER), oid)
     assert after["status"] == "awaiting_payment" and after["plan_version"] == 2
     assert after["escrow"] == {"funded": AMOUNT, "released": 0, "refunded": AMOUNT, "held": 0}
-    assert funding.get(oid).status == "voided"
+    assert records.get(oid).status == "voided"
     assert [n for n in notices(api, BUYER, "refunded") if "付款计划已变更" in n]
     # The buyer pays the plan they now see, as a new trade.
     paid = api.post(f"/orders/{oid}/pay", {"plan_version": 2}, user=BUYER).json
     assert paid["status"] == "awaiting_provider"
     assert paid["escrow"] == {"funded": 2 * AMOUNT, "released": 0, "refunded": AMOUNT,
                               "held": AMOUNT}
-    assert funding.get(f"{oid}_p2").status == "paid"
+    assert records.get(f"{oid}_p2").status == "paid"
     ledger_clean(api)
     # Two payments of one order, one voided and one paid: the gateway agrees with the ledger.
     report = api.get("/admin/reconciliation", user=OPERATOR, operator=True).json

@@ -22,7 +22,7 @@ from chalicelib.api.auth import issue_token
 from chalicelib.api.routing import ROUTES, serve
 from chalicelib.domain.errors import DomainError
 from chalicelib.jobs import release_escrow, sweep_timeouts
-from chalicelib.services import escrow, ledger_check, orders, stuck
+from chalicelib.services import instructions, ledger_check, orders, payouts, stuck
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderEventModel, OrderModel
@@ -105,7 +105,7 @@ def test_eight_approvals_of_one_order_release_one_step_once(ddb):
     assert wins[0].json["escrow"] == {"funded": 90000, "released": 40000, "refunded": 0,
                                       "held": 50000}
     assert postings_of(oid) == [("fund", 90000), ("release", 40000)]
-    assert escrow.balance(AS_PROVIDER)["available"] == 40000
+    assert payouts.balance(AS_PROVIDER)["available"] == 40000
     events = [e.type for e in OrderEventModel.query(oid, consistent_read=True)]
     assert events.count("approved") == 1, events
     assert_ledger_clean()
@@ -268,7 +268,7 @@ def test_five_services_racing_for_the_tenth_slot_and_a_double_click(api, ddb):
 def test_two_release_runs_drain_the_same_instructions_once(ddb, monkeypatch):
     """Refunds left pending are driven once by concurrent sweeps; the releases were paid
     in their approvals' own transactions and leave the sweeps nothing to do."""
-    monkeypatch.setattr(escrow, "execute_quietly", lambda written, now: set())
+    monkeypatch.setattr(instructions, "execute_quietly", lambda written, now: set())
     released, refunded = [], []
     for n in range(3):
         oid = new_order(price=40000 + n)
@@ -289,7 +289,7 @@ def test_two_release_runs_drain_the_same_instructions_once(ddb, monkeypatch):
         assert postings_of(oid) == [("fund", 40000 + n), ("release", 40000 + n)]
     for n, oid in enumerate(refunded):
         assert postings_of(oid) == [("fund", 50000 + n), ("refund", 50000 + n)]
-    assert escrow.balance(AS_PROVIDER)["available"] == sum(40000 + n for n in range(3))
+    assert payouts.balance(AS_PROVIDER)["available"] == sum(40000 + n for n in range(3))
     # The gateway may have been asked twice; it refunds once per instruction.
     refunds = {k: v[2] for k, v in ddb.refunds.items() if ":refund:" in k}
     assert sorted(refunds.values()) == [50000, 50001, 50002]

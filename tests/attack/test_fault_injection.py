@@ -20,7 +20,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
-from chalicelib.services import escrow as escrow_service
+from chalicelib.services import instructions
 from chalicelib.services import orders
 from chalicelib import payments
 from chalicelib.storage.orders import OrderEventModel, OrderModel
@@ -89,13 +89,13 @@ def _instructions_left_pending():
     """A resolution paid its release in its own commit and recorded a refund, and its
     Lambda died before running the refund."""
     oid = _disputed()
-    original = escrow_service.execute_quietly
-    escrow_service.execute_quietly = lambda written, now: set()
+    original = instructions.execute_quietly
+    instructions.execute_quietly = lambda written, now: set()
     try:
         orders.resolve_order(Caller(OPERATOR, frozenset({"operator"})), oid, 50000, 40000, "各担一半",
                              clock.now(), fault="none")
     finally:
-        escrow_service.execute_quietly = original
+        instructions.execute_quietly = original
     return oid
 
 

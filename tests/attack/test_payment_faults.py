@@ -18,7 +18,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import clock
-from chalicelib.services import funding
+from chalicelib.payments import records
 from chalicelib.storage.orders import OrderEventModel, OrderModel
 from tests.api.alipay_support import notify, pending_order
 from tests.api.orders_support import BUYER, OPERATOR
@@ -51,7 +51,7 @@ def _cancelled_then_paid(api, alipay):
 
 def _notification_lost(api, alipay):
     oid = _paid_at_alipay(api, alipay)
-    clock.advance(funding.check_backoff(0).total_seconds() + 1)
+    clock.advance(records.check_backoff(0).total_seconds() + 1)
     return oid
 
 
@@ -118,7 +118,7 @@ def outcome(alipay, oid) -> dict:
     return {"status": order.status, "funded": int(order.escrow_funded),
             "refunded": int(order.escrow_refunded), "held": int(order.escrow_held),
             "events": [e.type for e in OrderEventModel.query(oid, consistent_read=True)],
-            "payment": funding.get(oid).status,
+            "payment": records.get(oid).status,
             "alipay_refunds": sorted(k.split(":", 1)[1] for k in trade["refunds"]),
             "alipay_refunded": trade["refunded"]}
 

@@ -33,7 +33,7 @@ FUNCTIONS = [API, SWEEP, RELEASE, SETTLE, DELIVER, CONTRACTS]
 USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
     (API, "instructions", "dynamodb:GetItem"):
         "a refund executed right after its move starts from the instruction it wrote, and "
-        "reads it again only when that attempt lost a race (escrow.execute_instruction)",
+        "reads it again only when that attempt lost a race (instructions.execute_instruction)",
     (SWEEP, "instructions", "dynamodb:GetItem"):
         "the same, for the refund of an expiry",
     (API, "idempotency", "dynamodb:DeleteItem"):
@@ -41,7 +41,7 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
         "(services.idempotency.release), so the retry runs it again",
     (RELEASE, "stuck_items", "dynamodb:UpdateItem"):
         "an instruction that crashes the run or runs out of tries is recorded for operators "
-        "(stuck.record_failure, stuck.note_parked_instruction)",
+        "(instructions.record_failure, stuck.record_parked)",
     (SWEEP, "proposals", "dynamodb:UpdateItem"):
         "a timeout that moves an order (expiry, auto-approval) lapses its open proposal in "
         "the same transaction (orders.engine._lapse_proposal); tested in tests/api/test_proposals.py",
@@ -61,17 +61,17 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
         "(stuck.record_failure)",
     (SETTLE, "instructions", "dynamodb:PutItem"):
         "money found for an order that closed meanwhile is refunded through an instruction "
-        "(funding.void_late_payment), tested in tests/jobs/test_settle_payments.py",
+        "(orders.returned_payments.void_late_payment), tested in tests/jobs/test_settle_payments.py",
     (SETTLE, "instructions", "dynamodb:GetItem"): "the same refund, executed at once",
     (CONTRACTS, "instructions", "dynamodb:GetItem"):
         "a deposit refund starts from the instruction it wrote, and reads it again only "
-        "when that attempt lost a race (escrow.execute_instruction)",
+        "when that attempt lost a race (instructions.execute_instruction)",
     (CONTRACTS, "stuck_items", "dynamodb:UpdateItem"):
         "a contract or statement whose handling fails is recorded for operators "
         "(stuck.record_failure)",
     (RELEASE, "contracts", "dynamodb:UpdateItem"):
         "a contract's refund (deposit, a bill's excess) that failed at once is retried by "
-        "the driver, which counts it on the contract (escrow._post)",
+        "the driver, which counts it on the contract (escrow.execute)",
     **{(SETTLE, table, action): "a contract's deposit or bill confirmed by the gateway's "
        "answer to the reconciliation sweep's query (contracts.payments.settle); the same "
        "path as the notification's, tested in tests/api/test_contract_timers.py"
@@ -335,7 +335,7 @@ def _every_kind_of_job_work(api: ApiClient, service_id: str) -> None:
     request committed but did not execute, close an unpaid order, mark a late one, close a
     review window, end a campaign, and park and retry an item that failed."""
     from chalicelib.jobs import sweep_timeouts
-    from chalicelib.services import escrow
+    from chalicelib.services import instructions
 
     disputed = _ok(orders.place(api, service_id))["id"]
     _ok(api.post(f"/orders/{disputed}/pay", user=BUYER))
@@ -344,7 +344,7 @@ def _every_kind_of_job_work(api: ApiClient, service_id: str) -> None:
     held = orders.escrow(api, disputed)["held"]
     # The request's own execution of the release and refund never happens (as if the
     # function died right after the decision committed): release_escrow does it.
-    with _replaced(escrow, "execute_quietly", lambda real: lambda *a, **k: set()):
+    with _replaced(instructions, "execute_quietly", lambda real: lambda *a, **k: set()):
         _ok(api.post(f"/admin/orders/{disputed}/resolve",
                      {"refund": held // 2, "release": held - held // 2, "note": "各担一半",
                   "fault": "none"},

@@ -7,7 +7,8 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, TooManyUnpaidOrders
-from chalicelib.services import funding, orders
+from chalicelib.payments import records
+from chalicelib.services import orders
 from chalicelib.storage.catalog import UserModel
 from chalicelib.storage.orders import OrderModel
 from tests.api.orders_support import listed_service
@@ -36,7 +37,7 @@ def test_a_plan_change_racing_the_payment_never_funds_another_plan(ddb):
                 result, (InvalidTransition, Conflict)), result
         order = OrderModel.get(oid, consistent_read=True)
         if order.status == "awaiting_provider":
-            record = funding.get(order.payment_seq and funding.payment_id(oid, order.payment_seq))
+            record = records.get(order.payment_seq and records.payment_id(oid, order.payment_seq))
             # The payment that funded the order was started for the plan it now has.
             assert int(record.plan_version) == int(order.plan_version)
             assert int(order.escrow_funded) == int(order.amount) == 100000

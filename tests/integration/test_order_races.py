@@ -5,7 +5,7 @@ from datetime import timedelta
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidTransition, ServiceAtCapacity
-from chalicelib.services import escrow, orders
+from chalicelib.services import instructions, orders
 from chalicelib import payments
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.ledger import PostingModel
@@ -63,10 +63,10 @@ def test_accept_races_reject(ddb):
 def test_many_drivers_execute_one_refund_once(ddb, monkeypatch):
     oid = new_order()
     orders.pay_order(AS_BUYER, oid, clock.now())
-    monkeypatch.setattr(escrow, "execute_quietly", lambda written, now: set())
+    monkeypatch.setattr(instructions, "execute_quietly", lambda written, now: set())
     orders.reject_order(AS_PROVIDER, oid, "档期已满", clock.now())
     instruction_id = f"{oid}:refund:all"
-    results = race(*[lambda: escrow.execute_instruction(instruction_id, clock.now())] * 4)
+    results = race(*[lambda: instructions.execute_instruction(instruction_id, clock.now())] * 4)
     assert all(r == "done" for r in results), results
     assert len([p for p in PostingModel.scan() if p.order_id == oid]) == 2
     assert orders.get_order(AS_BUYER, oid)["escrow"]["refunded"] == 90000

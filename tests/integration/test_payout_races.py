@@ -6,7 +6,7 @@ import pytest
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InsufficientBalance
-from chalicelib.services import escrow, orders, payouts, providers
+from chalicelib.services import instructions, orders, payouts, providers
 from tests.integration.races_support import (AS_BUYER, AS_PROVIDER, assert_ledger_clean, in_review,
                                              new_order, winners_and_losers)
 from tests.support import race
@@ -60,7 +60,7 @@ def test_drivers_racing_on_one_payout_pay_it_once(ddb):
     earning_provider(50000)
     asked = payouts.request_withdrawal(AS_PROVIDER, 30000, clock.now())
     instruction_id = f"{asked['id']}:payout"
-    results = race(*[lambda: escrow.execute_instruction(instruction_id, clock.now())] * 4)
+    results = race(*[lambda: instructions.execute_instruction(instruction_id, clock.now())] * 4)
     assert all(r == "done" for r in results), results
     assert len(ddb.transfers) == 1
     assert payouts.balance(AS_PROVIDER) == {"available": 20000, "pending_withdrawal": 0,
@@ -72,7 +72,7 @@ def test_drivers_racing_on_a_refused_payout_give_the_money_back_once(ddb):
     earning_provider(50000)
     asked = payouts.request_withdrawal(AS_PROVIDER, 30000, clock.now())
     ddb.refuse_transfers = "PAYEE_NAME_MISMATCH"
-    results = race(*[lambda: escrow.execute_instruction(f"{asked['id']}:payout",
+    results = race(*[lambda: instructions.execute_instruction(f"{asked['id']}:payout",
                                                         clock.now())] * 4)
     assert all(r == "done" for r in results), results
     assert payouts.balance(AS_PROVIDER) == {"available": 50000, "pending_withdrawal": 0,

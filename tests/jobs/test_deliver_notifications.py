@@ -17,7 +17,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import clock, settings
-from chalicelib.services import delivery, escrow, stuck
+from chalicelib.services import instructions, outbox, stuck
 from chalicelib.services.notifications import notify
 from chalicelib.storage.channels import ChannelsModel
 from chalicelib.storage.notifications import NotificationModel
@@ -155,7 +155,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_parked(api, receiver, m
 
 
 def test_the_driver_and_the_escrow_driver_share_one_backoff():
-    assert escrow.stuck.backoff is delivery.stuck.backoff
+    assert instructions.stuck.backoff is outbox.stuck.backoff
     assert [stuck.backoff(n).total_seconds() for n in (1, 2, 3, 7, 8, 20)] == [
         60, 120, 240, 3600, 3600, 3600]
 
@@ -298,12 +298,12 @@ def test_a_webhook_that_took_the_notice_is_not_posted_again_when_the_mail_crashe
     def crash(*args, **kwargs):
         raise RuntimeError("a bug of ours while mailing")
 
-    mail_notice = delivery.mail_notice
-    monkeypatch.setattr(delivery, "mail_notice", crash)
+    mail_notice = outbox.mail_notice
+    monkeypatch.setattr(outbox, "mail_notice", crash)
     notice = send()
     assert deliver(api)["failed"] == 1  # the driver's own failure path
     assert stored(notice["id"]).webhook_sent_at is not None
-    monkeypatch.setattr(delivery, "mail_notice", mail_notice)
+    monkeypatch.setattr(outbox, "mail_notice", mail_notice)
     for _ in range(3):
         clock.advance(3600)
         deliver(api)
@@ -352,8 +352,8 @@ def test_dns_rebinding_to_loopback_never_reaches_it(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     monkeypatch.setattr(socket, "create_connection", connect)
     try:
-        with pytest.raises(delivery.DeliveryFailed, match="ConnectionRefused"):
-            delivery.post_webhook(f"https://hooks.example.com:{port}/hook", "secret", b"{}")
+        with pytest.raises(outbox.DeliveryFailed, match="ConnectionRefused"):
+            outbox.post_webhook(f"https://hooks.example.com:{port}/hook", "secret", b"{}")
         with pytest.raises(BlockingIOError):
             listener.accept()  # nothing ever connected to loopback
     finally:
@@ -380,14 +380,14 @@ def test_a_pinned_https_connection_keeps_the_name_for_sni_and_certificate(monkey
         return Socket()
 
     monkeypatch.setattr(socket, "create_connection", connect)
-    conn = delivery.PinnedHTTPSConnection("hooks.example.com", 8443, address=PUBLIC_IP,
+    conn = outbox.PinnedHTTPSConnection("hooks.example.com", 8443, address=PUBLIC_IP,
                                           context=Context())
     conn.connect()
     assert seen == {"address": (PUBLIC_IP, 8443), "server_hostname": "hooks.example.com"}
 
 
 def test_a_pinned_connection_sends_the_names_host_header(api, receiver, monkeypatch):
-    monkeypatch.setattr(delivery.channels, "resolve", lambda host, port: ["127.0.0.1"])
+    monkeypatch.setattr(outbox.channels, "resolve", lambda host, port: ["127.0.0.1"])
     url = receiver.url.replace("127.0.0.1", "localhost")
-    delivery.post_webhook(url, "secret", b"{}")
+    outbox.post_webhook(url, "secret", b"{}")
     assert receiver.requests[0]["headers"]["Host"] == f"localhost:{receiver.server.server_port}"

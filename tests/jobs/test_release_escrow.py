@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib import settings
 from chalicelib.services import escrow as escrow_service
+from chalicelib.services import instructions
 from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver, escrow,
@@ -22,7 +23,7 @@ def sandbox():
 @pytest.fixture
 def crash_after_commit(monkeypatch):
     """The request's Lambda dies right after the transition's transaction committed."""
-    monkeypatch.setattr(escrow_service, "execute_quietly", lambda written, now: set())
+    monkeypatch.setattr(instructions, "execute_quietly", lambda written, now: set())
     yield
     monkeypatch.undo()
 
@@ -66,7 +67,7 @@ def test_a_pending_release_from_an_earlier_version_is_driven_once(api):
     order_id = accepted_order(api, price=45000)
     order = OrderModel.get(order_id, consistent_read=True)
     now = clock.now()
-    escrow_service.new_instruction(order, "release", 45000, 0, now).save()
+    escrow_service.order_instruction(order, "release", 45000, 0, now).save()
     order.update(actions=[OrderModel.escrow_instructed.add(45000)])
     assert sweep(api, "release_escrow")["moved"] == 1
     assert sweep(api, "release_escrow")["found"] == 0
@@ -113,21 +114,21 @@ def test_an_instruction_that_crashes_the_job_is_pushed_back_not_blocking(api, mo
     api.post(f"/orders/{broken_id}/reject", {"reason": "无法承接"}, user=PROVIDER)
     good_id = paid_order(api, price=15000)
     api.post(f"/orders/{good_id}/reject", {"reason": "无法承接"}, user=PROVIDER)
-    real = escrow_service.execute_instruction
+    real = instructions.execute_instruction
 
     def crash_on_broken(instruction_id, now):
         if instruction_id.startswith(broken_id):
             raise ValueError("坏数据")
         return real(instruction_id, now)
 
-    monkeypatch.setattr(escrow_service, "execute_instruction", crash_on_broken)
+    monkeypatch.setattr(instructions, "execute_instruction", crash_on_broken)
     summary = sweep(api, "release_escrow")
     assert (summary["found"], summary["moved"], summary["failed"]) == (2, 1, 1)
     assert escrow(api, good_id)["refunded"] == 15000
     assert sweep(api, "release_escrow")["found"] == 0  # pushed back by its backoff
     stuck = api.get("/admin/stuck", user=OPERATOR, operator=True).json["items"]
     assert [(s["id"], s["status"]) for s in stuck] == [(f"{broken_id}:refund:all", "retrying")]
-    monkeypatch.setattr(escrow_service, "execute_instruction", real)
+    monkeypatch.setattr(instructions, "execute_instruction", real)
     travel(HOUR)
     assert sweep(api, "release_escrow")["moved"] == 1
     assert escrow(api, broken_id)["refunded"] == 10000

@@ -3,7 +3,7 @@ came is settled from Alipay's query answer through the same exactly-once path, o
 will never be paid is closed, and the operators' view lists every mismatch between the
 gateway's records and the ledger."""
 from chalicelib import clock
-from chalicelib.services import funding
+from chalicelib.payments import records
 from chalicelib.storage.ledger import PostingModel
 from chalicelib.storage.orders import OrderModel
 from tests.api.alipay_support import notify, paid_through_alipay, pending_order
@@ -30,7 +30,7 @@ def test_a_lost_notification_is_settled_from_the_query(api, alipay):
     summary = _sweep(api)
     assert (summary["found"], summary["moved"]) == (1, 1)
     assert api.get(f"/orders/{oid}", user=BUYER).json["status"] == "awaiting_provider"
-    assert funding.get(oid).status == "paid"
+    assert records.get(oid).status == "paid"
     assert _sweep(api)["found"] == 0
     assert notify(api, alipay.notification(oid)).raw == b"success"  # late: harmless
     assert OrderModel.get(oid).escrow_funded == 50000
@@ -43,7 +43,7 @@ def test_an_unpaid_trade_is_asked_again_later(api, alipay):
     clock.advance(CHECK_AFTER + 1)
     summary = _sweep(api)
     assert (summary["found"], summary["skipped"]) == (1, 1)
-    record = funding.get(oid)
+    record = records.get(oid)
     assert (record.status, record.checks, record.gateway_status) == ("pending", 1,
                                                                      "WAIT_BUYER_PAY")
     assert clock.from_key(record.check_at) > clock.now()  # backoff: not every minute
@@ -69,11 +69,11 @@ def test_a_payment_never_started_at_alipay_closes_with_its_order(api, alipay):
     alipay.standin.trades.pop(oid)  # the buyer never reached the cashier
     clock.advance(CHECK_AFTER + 1)
     _sweep(api)
-    assert funding.get(oid).status == "pending"  # the buyer may still go and pay
+    assert records.get(oid).status == "pending"  # the buyer may still go and pay
     api.post(f"/orders/{oid}/cancel", user=BUYER)
     clock.advance(4 * CHECK_AFTER)
     assert _sweep(api)["moved"] == 1
-    record = funding.get(oid)
+    record = records.get(oid)
     assert record.status == "closed" and record.pending_pk is None
 
 
@@ -83,7 +83,7 @@ def test_a_payment_found_for_a_cancelled_order_is_refunded(api, alipay):
     alipay.pay(oid)  # paid in the still-open cashier; the notification is lost
     clock.advance(CHECK_AFTER + 1)
     assert _sweep(api)["moved"] == 1
-    assert funding.get(oid).status == "voided"
+    assert records.get(oid).status == "voided"
     assert alipay.standin.trades[oid]["refunded"] == 50000
     assert api.get(f"/orders/{oid}", user=BUYER).json["escrow"]["refunded"] == 50000
     ledger_clean(api)
@@ -114,14 +114,14 @@ def test_the_report_lists_gateway_records_against_the_ledger(api, alipay):
 
     # What the ledger lost, or the gateway reported differently, is listed.
     PostingModel(f"{paid}:fund:all").delete()
-    funding.PaymentModel(other).update(actions=[funding.PaymentModel.gateway_ref.set("2099")])
+    records.PaymentModel(other).update(actions=[records.PaymentModel.gateway_ref.set("2099")])
     kinds = {(m["kind"], m.get("payment") or m["order"]) for m in _report(api)["mismatches"]}
     assert kinds == {("paid_not_funded", paid), ("gateway_ref_differs", other)}
 
 
 def test_an_order_funded_with_no_gateway_record_is_reported(api, alipay):
     oid = paid_through_alipay(api, alipay)
-    funding.PaymentModel(oid).delete()
+    records.PaymentModel(oid).delete()
     [mismatch] = _report(api)["mismatches"]
     assert (mismatch["kind"], mismatch["order"]) == ("funded_without_gateway_payment", oid)
 

@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import clock
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidState
 from chalicelib.services import market, notifications
-from chalicelib.services.catalog.reading import ATTEMPTS, find_service, load_service, view
+from chalicelib.services.catalog.reading import find_service, load_service, view
+from chalicelib.services.optimistic import ATTEMPTS
 from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import (CAMPAIGN_KIND, CampaignModel, GuardModel, ProviderModel,
                                         ServiceModel, get_provider)
@@ -24,11 +25,11 @@ def delist_service(caller: Caller, service_id: str, now: datetime) -> dict:
     """下架: the owner or an operator takes a listed service off the market."""
     service = load_service(caller, service_id, owner_only=True, operator_too=True)
     reason = "delisted by an operator" if caller.user_id != service.provider_id else None
-    if service.status != rules.LISTED:
+    if service.status != catalog_rules.LISTED:
         raise InvalidState("the service is not listed", status=service.status)
     delisted = _delist(service_id, now, reason, read=service)
     if delisted is None:
-        raise InvalidState("the service is not listed", status=rules.DELISTED)
+        raise InvalidState("the service is not listed", status=catalog_rules.DELISTED)
     return view(delisted)
 
 
@@ -42,7 +43,7 @@ def _delist(service_id: str, now: datetime, reason: str | None,
     S, P, stamp = ServiceModel, ProviderModel, clock.to_key(now)
     for attempt in range(ATTEMPTS):
         service = read if attempt == 0 and read is not None else find_service(service_id)
-        if service is None or service.status != rules.LISTED:
+        if service is None or service.status != catalog_rules.LISTED:
             return None
         if campaign_id and service.trial_campaign_id != campaign_id:
             return None
@@ -51,11 +52,11 @@ def _delist(service_id: str, now: datetime, reason: str | None,
         try:
             with tx:
                 tx.update("service", ServiceModel(service.id), actions=[
-                    S.status.set(rules.DELISTED), S.updated_at.set(stamp),
+                    S.status.set(catalog_rules.DELISTED), S.updated_at.set(stamp),
                     S.listed_provider_id.remove(), S.guard_keys.set([]),
                     S.delisted_reason.set(reason) if reason else S.delisted_reason.remove(),
                     S.version.add(1),
-                ], condition=(S.status == rules.LISTED) & (S.version == service.version))
+                ], condition=(S.status == catalog_rules.LISTED) & (S.version == service.version))
                 tx.update("provider", P(service.provider_id), actions=[counter.add(-1)])
                 for key in service.guard_keys or []:
                     tx.delete("guard", GuardModel(key),
@@ -76,7 +77,7 @@ def _delist(service_id: str, now: datetime, reason: str | None,
 def _as_delisted(service: ServiceModel, reason: str | None, stamp: str) -> ServiceModel:
     """The service as the delisting committed it."""
     delisted = ServiceModel.from_raw_data(service.serialize())
-    delisted.status, delisted.updated_at = rules.DELISTED, stamp
+    delisted.status, delisted.updated_at = catalog_rules.DELISTED, stamp
     delisted.listed_provider_id, delisted.guard_keys = None, []
     delisted.delisted_reason, delisted.version = reason, int(service.version) + 1
     return delisted
@@ -106,7 +107,7 @@ def delist_trial_services_of_ended_campaigns(now: datetime, max_services: int = 
             CAMPAIGN_KIND, CampaignModel.pending_end <= key, limit=50):
         report["campaigns"] += 1
         for service in ServiceModel.by_trial_campaign.query(
-                campaign.id, filter_condition=ServiceModel.status == rules.LISTED):
+                campaign.id, filter_condition=ServiceModel.status == catalog_rules.LISTED):
             if report["delisted"] >= max_services:
                 report["more"] = True
                 return report

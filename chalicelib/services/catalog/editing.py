@@ -8,7 +8,7 @@ from datetime import datetime
 from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib import clock, ids
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import choices
 from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
@@ -24,7 +24,7 @@ MENU = ("packages", "extras", "questions")
 
 
 def _check_fields(fields: dict) -> None:
-    bad = rules.invalid_fields(fields)
+    bad = catalog_rules.invalid_fields(fields)
     problems = [{"field": f, "problem": "invalid"} for f in bad] + choices.menu_problems(
         fields.get("packages") or [], fields.get("extras") or [], fields.get("questions") or [])
     if problems:
@@ -47,7 +47,7 @@ def create_service(caller: Caller, fields: dict, now: datetime) -> dict:
         ids.new_id("svc"), provider_id=caller.user_id, title=fields["title"],
         category=fields["category"], summary=fields["summary"], content=fields["content"],
         pricing=fields["pricing"], price=fields["price"], tags=list(fields.get("tags") or []),
-        capacity=fields.get("capacity"), status=rules.DRAFT, open_orders=0, rating_sum=0,
+        capacity=fields.get("capacity"), status=catalog_rules.DRAFT, open_orders=0, rating_sum=0,
         rating_count=0, ratings_good=0, ratings_neutral=0, ratings_bad=0, created_at=stamp,
         updated_at=stamp, guard_keys=[], version=0,
         **{name: _stored_menu(fields.get(name)) for name in MENU})
@@ -68,7 +68,7 @@ def update_service(caller: Caller, service_id: str, changes: dict, now: datetime
             value = _stored_menu(value)
         actions.append(attr.remove() if value is None else attr.set(value))
     try:
-        service.update(actions=actions, condition=S.status.is_in(*rules.EDITABLE))
+        service.update(actions=actions, condition=S.status.is_in(*catalog_rules.EDITABLE))
     except UpdateError as error:
         if not condition_failed(error):
             raise
@@ -86,7 +86,7 @@ def delete_service(caller: Caller, service_id: str) -> None:
     try:
         # Conditional on the stored item, not on what we read: an order placed a moment
         # ago (open_orders) or a listing (status) since then must stop the delete.
-        service.delete(condition=S.status.is_in(*rules.EDITABLE)
+        service.delete(condition=S.status.is_in(*catalog_rules.EDITABLE)
                        & (S.open_orders.does_not_exist() | (S.open_orders == 0)))
     except DeleteError as error:
         if not condition_failed(error):
@@ -94,7 +94,7 @@ def delete_service(caller: Caller, service_id: str) -> None:
         fresh = find_service(service_id)
         if fresh is None:
             raise NotFound("no such service")
-        if fresh.status == rules.LISTED:
+        if fresh.status == catalog_rules.LISTED:
             raise ServiceListed(status=fresh.status)
         raise ServiceHasOpenOrders(open_orders=int(fresh.open_orders or 0))
     logos.delete_logo_quietly(service.logo_key)
@@ -104,7 +104,7 @@ def set_logo(caller: Caller, service_id: str, data: bytes, content_type: str,
              now: datetime) -> dict:
     """Check an uploaded logo, store it and point the (unlisted) service at it."""
     service = load_service(caller, service_id, owner_only=True)
-    if service.status == rules.LISTED:
+    if service.status == catalog_rules.LISTED:
         raise ServiceListed(status=service.status)
     ext = logos.check_logo(data, content_type)
     key = logos.logo_key(service_id, data, ext)
@@ -114,13 +114,13 @@ def set_logo(caller: Caller, service_id: str, data: bytes, content_type: str,
     try:
         service.update(actions=[S.logo_key.set(key), S.updated_at.set(clock.to_key(now)),
                                 S.version.add(1)],
-                       condition=S.status.is_in(*rules.EDITABLE))
+                       condition=S.status.is_in(*catalog_rules.EDITABLE))
     except UpdateError as error:
         if not condition_failed(error):
             raise
         if find_service(service_id) is None:
             raise NotFound("no such service")
-        raise ServiceListed(status=rules.LISTED)
+        raise ServiceListed(status=catalog_rules.LISTED)
     if replaced != key:
         logos.delete_logo_quietly(replaced)  # the service no longer shows it
     return view(service)

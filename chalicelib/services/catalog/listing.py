@@ -10,14 +10,15 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (CampaignNotActive, Conflict, DuplicateListing, InvalidState,
                                       ListingLimitReached, NotFound, ProviderNotApproved,
                                       ServiceIncomplete, TrialPriceTooHigh, TrialSlotUsed)
 from chalicelib.services import campaigns, market
-from chalicelib.services.catalog.reading import ATTEMPTS, fields_of, load_service, view
+from chalicelib.services.catalog.reading import fields_of, load_service, view
+from chalicelib.services.optimistic import ATTEMPTS
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import (CampaignModel, GuardModel, ProviderModel, ServiceModel,
                                         get_provider, trial_guard_key)
@@ -25,7 +26,7 @@ from chalicelib.storage.catalog import title_guard_key as guard_for_title
 
 
 def title_guard_key(provider_id: str, title: str) -> str:
-    return guard_for_title(provider_id, rules.normalize_title(title))
+    return guard_for_title(provider_id, catalog_rules.normalize_title(title))
 
 
 def _guard(key: str) -> GuardModel | None:
@@ -36,10 +37,10 @@ def _guard(key: str) -> GuardModel | None:
 
 
 def _nearly_identical_twin(service: ServiceModel) -> str | None:
-    text = rules.service_text(service.title, service.summary, service.content)
+    text = catalog_rules.service_text(service.title, service.summary, service.content)
     for other in ServiceModel.by_listed_provider.query(service.provider_id):
-        if other.id != service.id and other.status == rules.LISTED and rules.nearly_identical(
-                text, rules.service_text(other.title, other.summary, other.content)):
+        if other.id != service.id and other.status == catalog_rules.LISTED and catalog_rules.nearly_identical(
+                text, catalog_rules.service_text(other.title, other.summary, other.content)):
             return other.id
     return None
 
@@ -61,10 +62,10 @@ def _try_list(service: ServiceModel, now: datetime,
     """Check the rules the service itself can answer, then commit; the rules that need
     other items (the provider's standing and count, the title's guard) are conditions of
     the listing transaction, read only to explain a refusal, in the contract's order."""
-    if service.status == rules.LISTED:
+    if service.status == catalog_rules.LISTED:
         _refuse(service, InvalidState("the service is already listed", status=service.status),
                 campaign_id, rule=2)
-    missing = rules.missing_for_listing(fields_of(service), bool(service.logo_key))
+    missing = catalog_rules.missing_for_listing(fields_of(service), bool(service.logo_key))
     if missing:  # rule 2 (after rule 1)
         _refuse(service, ServiceIncomplete(missing=missing), campaign_id, rule=2)
     if campaign_id:  # a trial listing stands outside the 10 but has its own rules
@@ -95,8 +96,8 @@ def _refuse(service: ServiceModel, error: Exception, campaign_id: str | None, ru
     profile = get_provider(service.provider_id)
     if profile is None or profile.status != qualification.APPROVED:
         raise ProviderNotApproved(status=profile.status if profile else "none")
-    if rule > 3 and not campaign_id and (profile.listed_count or 0) >= rules.LISTING_LIMIT:
-        raise ListingLimitReached(limit=rules.LISTING_LIMIT)
+    if rule > 3 and not campaign_id and (profile.listed_count or 0) >= catalog_rules.LISTING_LIMIT:
+        raise ListingLimitReached(limit=catalog_rules.LISTING_LIMIT)
     raise error
 
 
@@ -110,11 +111,11 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
             # The version condition makes the checks above hold for the service we
             # read: an edit or a logo change in between sends us round again.
             tx.update("service", service, actions=[
-                S.status.set(rules.LISTED), S.listed_at.set(stamp), S.updated_at.set(stamp),
+                S.status.set(catalog_rules.LISTED), S.listed_at.set(stamp), S.updated_at.set(stamp),
                 S.listed_provider_id.set(service.provider_id), S.guard_keys.set([title_key]),
                 S.trial_campaign_id.set(campaign_id) if campaign_id else S.trial_campaign_id.remove(),
                 S.delisted_reason.remove(), S.version.add(1),
-            ], condition=S.status.is_in(*rules.EDITABLE) & (S.version == service.version))
+            ], condition=S.status.is_in(*catalog_rules.EDITABLE) & (S.version == service.version))
             # The counter and its limit live on one item, so ten listings racing for the
             # last slot serialise here and exactly one wins.
             if campaign_id:
@@ -124,7 +125,7 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
             else:
                 tx.update("provider", P(service.provider_id), actions=[P.listed_count.add(1)],
                           condition=(P.status == qualification.APPROVED)
-                          & (P.listed_count < rules.LISTING_LIMIT))
+                          & (P.listed_count < catalog_rules.LISTING_LIMIT))
             tx.save("title_guard", GuardModel(title_key, service_id=service.id,
                                               provider_id=service.provider_id,
                                               created_at=stamp),
@@ -143,7 +144,7 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
         _explain_listing_refusal(error, tx.refusal(error), service, campaign_id, title_key)
         return None
     listed = ServiceModel.from_raw_data(service.serialize())
-    listed.status, listed.listed_at, listed.updated_at = rules.LISTED, stamp, stamp
+    listed.status, listed.listed_at, listed.updated_at = catalog_rules.LISTED, stamp, stamp
     listed.listed_provider_id, listed.guard_keys = service.provider_id, [title_key]
     listed.trial_campaign_id, listed.delisted_reason = campaign_id, None
     listed.version = int(service.version) + 1
@@ -161,7 +162,7 @@ def _explain_listing_refusal(error, refusal, service, campaign_id, title_key) ->
         profile = get_provider(service.provider_id)
         if profile is None or profile.status != qualification.APPROVED:
             raise ProviderNotApproved(status=profile.status if profile else "none")
-        raise ListingLimitReached(limit=rules.LISTING_LIMIT)
+        raise ListingLimitReached(limit=catalog_rules.LISTING_LIMIT)
     if refusal.failed("campaign"):
         raise CampaignNotActive(campaign_id=campaign_id)
     if refusal.failed("trial_guard"):

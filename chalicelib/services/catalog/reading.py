@@ -3,14 +3,13 @@ and the service read (visibility, ownership) that editing, listing and delisting
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.services import content, logos
 from chalicelib.storage import base
 from chalicelib.storage.catalog import ServiceModel
 
-ATTEMPTS = 3
 
 
 def find_service(service_id: str) -> ServiceModel | None:
@@ -21,7 +20,7 @@ def find_service(service_id: str) -> ServiceModel | None:
 
 
 def _visible(caller: Caller | None, service: ServiceModel) -> bool:
-    return service.status == rules.LISTED or (caller is not None and (
+    return service.status == catalog_rules.LISTED or (caller is not None and (
         caller.user_id == service.provider_id or caller.is_operator))
 
 
@@ -75,13 +74,13 @@ def menu_of(service: ServiceModel) -> dict:
 def view(service: ServiceModel) -> dict:
     return {
         "id": service.id, "provider_id": service.provider_id, **fields_of(service),
-        "headline": rules.headline(service.summary), "currency": service.currency or "CNY",
+        "headline": catalog_rules.headline(service.summary), "currency": service.currency or "CNY",
         "logo_url": logos.logo_url(service.logo_key), "status": service.status,
         "content_html": content.service_html(service),
         "images": content.service_images(service),
         "trial_campaign_id": service.trial_campaign_id,
         "featured": bool(service.featured),
-        "rating": rules.rating(service.rating_sum or 0, service.rating_count or 0),
+        "rating": catalog_rules.rating(service.rating_sum or 0, service.rating_count or 0),
         "rating_count": int(service.rating_count or 0),
         "open_orders": int(service.open_orders or 0),
         "delisted_reason": service.delisted_reason,

@@ -11,24 +11,16 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import statements as bill
 from chalicelib.domain.actors import SYSTEM
 from chalicelib.domain.errors import InvalidTransition
+from chalicelib.domain.instructions import bill_refund_id
 from chalicelib.services.contracts import engine
 from chalicelib.services.contracts.bills import BillChange, load_statement
 from chalicelib.services.contracts.reading import statements_of
 from chalicelib.services.contracts.state import (deposit_held, load, next_period, terms_of,
                                                  today)
 from chalicelib.storage.contracts import ContractModel, StatementModel
-from chalicelib.storage.ledger import PENDING_PK, InstructionModel
+from chalicelib.storage.ledger import new_instruction
 
 log = logging.getLogger("market.contracts")
-
-
-def held_in(change: BillChange, amount: int):
-    change.contract_deltas["escrow_held"] += amount
-
-
-def held_out(change: BillChange, amount: int):
-    change.contract_deltas["escrow_held"] -= amount
-    change.min_held += amount
 
 
 def refund_excess(change: BillChange, excess: int, *, payment_ref: str | None = None,
@@ -45,11 +37,9 @@ def refund_excess(change: BillChange, excess: int, *, payment_ref: str | None = 
     refund = excess - to_deposit
     if refund:
         ref = payment_ref or s.payment_ref
-        change.refunds.append(InstructionModel(
-            f"{key or s.id}:refund:bill", order_id=s.contract_id, kind=money.REFUND,
-            amount=refund, step=None, provider_id=s.provider_id, payment_ref=ref,
-            status="pending", attempts=0, created_at=change.at, pending_pk=PENDING_PK,
-            next_attempt_at=change.at))
+        change.refunds.append(new_instruction(
+            bill_refund_id(key or s.id), money.REFUND, refund, provider_id=s.provider_id,
+            at=change.at, order_id=s.contract_id, payment_ref=ref))
         change.contract_deltas["bills_instructed"] += refund
     if key is None:
         change.add(StatementModel.paid, -excess)
@@ -84,8 +74,7 @@ def draw_deposit(contract_id: str, statement_id: str, now: datetime) -> str:
         change.add(ContractModel.deposit_used, take)
         if stmt.billing == bill.POSTPAID and take:
             stmt_change.release(take)
-            change.add(ContractModel.escrow_held, -take)
-            change.conditions.append(ContractModel.escrow_held >= take)
+            change.move_escrow(money.release(take))
         if rest:
             stmt_change.set(StatementModel.overdue, True)
             change.notify_parties("contract_suspended" if to == deal.SUSPENDED else "statement_overdue",

@@ -1,5 +1,6 @@
 """The ledger audit's part for contracts: each contract's escrow account agrees with its
-counters, its deposit never goes below zero, and what its bills took from the deposit
+counters (and they with each other: funded = held + released + refunded), its deposit
+never goes below zero, and what its bills took from the deposit
 is what the contract says was used. Scans, like the rest of the audit."""
 from chalicelib.domain import escrow as money
 from chalicelib.storage.contracts import ContractModel, StatementModel
@@ -22,6 +23,11 @@ def problems(balances: dict[str, int]) -> list[dict]:
         if account != held:
             out.append({**base, "kind": "contract_escrow_differs_from_postings",
                         "postings": account})
+        funded, released, refunded = (int(c.escrow_funded or 0), int(c.escrow_released or 0),
+                                      int(c.escrow_refunded or 0))
+        if funded != held + released + refunded:
+            out.append({**base, "kind": "contract_escrow_counters_inconsistent",
+                        "funded": funded, "released": released, "refunded": refunded})
         deposit = int(c.deposit_paid) - int(c.deposit_used) - int(c.deposit_returned)
         if held < 0 or deposit < 0:
             out.append({**base, "kind": "contract_escrow_negative", "deposit_held": deposit})

@@ -11,8 +11,9 @@ from chalicelib.domain import statements as bill
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (Forbidden, InvalidTransition, ServiceUnavailable,
                                       ValidationFailed)
-from chalicelib.services import attachments, escrow, funding, optimistic
 from chalicelib import payments
+from chalicelib.payments import records, settling
+from chalicelib.services import attachments, instructions, optimistic
 from chalicelib.services.contracts import accounts
 from chalicelib.services.contracts.bills import BillChange, days, load_statement
 from chalicelib.services.contracts.reading import present_statement
@@ -143,7 +144,7 @@ def confirm_shape(change: BillChange):
                       f"{money.yuan(int(s.amount))}")
     else:  # a prepaid bill held since its payment goes to the provider
         change.release(int(s.amount))
-        accounts.held_out(change, int(s.amount))
+        change.move_escrow(money.release(int(s.amount)))
         change.notify_parties("statement_released",
                               f"{change.title}：{s.period_start}~{s.period_end} 服务费已结算")
 
@@ -191,7 +192,7 @@ def resolve(caller: Caller, contract_id: str, statement_id: str, amount: int, no
         else:
             change.set(StatementModel.amount, amount)
             change.release(amount)
-            accounts.held_out(change, amount)
+            change.move_escrow(money.release(amount))
             accounts.refund_excess(change, int(s.paid) - amount)
         change.notify_parties("statement_resolved",
                               f"{change.title}：平台裁决账单金额 {money.yuan(amount)}（{note[:100]}）")
@@ -204,7 +205,7 @@ def resolve(caller: Caller, contract_id: str, statement_id: str, amount: int, no
 
     after = act(deal.OPERATOR if caller.is_operator else "", contract, statement_id,
                 bill.RESOLVE, now, shaped, request_key=request_key)
-    escrow.execute_quietly(refunds, now)
+    instructions.execute_quietly(refunds, now)
     accounts.after_settling(contract_id, now)
     return present_statement(after)
 
@@ -234,17 +235,17 @@ def pay(caller: Caller, contract_id: str, statement_id: str, now: datetime, *,
     owed = int(stmt.amount) - int(stmt.paid)
     ref = trade_id(stmt)
     try:
-        result = funding.start_charge(ref, owed, f"{contract.service.title} 服务费", now,
+        result = records.start_charge(ref, owed, f"{contract.service.title} 服务费", now,
                                       channel=channel)
     except payments.GatewayError:
         raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
     if result.status != payments.SUCCEEDED:
-        return {**present_statement(stmt), "payment": funding.present_payment(result)}
-    trade = payments.TradeStatus(ref, payments.SUCCEEDED, ref=result.ref, amount=owed)
-    confirm_bill_payment(ref, trade, now, request_key=request_key)
-    funding.mark_paid(ref, trade, now)
+        return {**present_statement(stmt), "payment": records.present_payment(result)}
+    # Paid at once: settled by the one path every statement of the gateway takes.
+    settling.settle(payments.TradeStatus(ref, payments.SUCCEEDED, ref=result.ref, amount=owed),
+                    now, actor=caller, request_key=request_key)
     return {**present_statement(load_statement(contract_id, statement_id)),
-            "payment": funding.present_payment(result)}
+            "payment": records.present_payment(result)}
 
 
 def confirm_bill_payment(ref: str, trade: payments.TradeStatus, now: datetime, *,
@@ -264,9 +265,7 @@ def confirm_bill_payment(ref: str, trade: payments.TradeStatus, now: datetime, *
         change.add(StatementModel.paid, take)
         if s.billing == bill.POSTPAID:
             change.release(take)
-            accounts.held_in(change, amount - take)
-        else:
-            accounts.held_in(change, amount)
+            change.move_escrow(money.release(take))
         accounts.refund_excess(change, amount - take, payment_ref=trade.ref, key=ref)
         if take and take == owed:
             change.to = bill.decide(s.status, bill.PAY, bill.SYSTEM, s.billing)
@@ -288,7 +287,7 @@ def confirm_bill_payment(ref: str, trade: payments.TradeStatus, now: datetime, *
         change = optimistic.run(build, lock="statement", refused=_refused)
     except _Booked:
         return "already"
-    escrow.execute_quietly(change.refunds, now)
+    instructions.execute_quietly(change.refunds, now)
     accounts.after_settling(contract_id, now)
     return "funded" if change.to == bill.PAID else "voided" if not int(change.after.paid) - int(
         change.stmt.paid) else "funded"

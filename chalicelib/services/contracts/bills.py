@@ -11,11 +11,12 @@ from chalicelib import clock, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import statements as bill
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.instructions import bill_release_id
 from chalicelib.services import escrow, notifications
+from chalicelib.storage import escrow_counters
 from chalicelib.storage.contracts import TIMER_PK, ContractModel, StatementModel, timer_due_key
 from chalicelib.storage.mirrored import MirroredUpdate
-from chalicelib.storage.ledger import InstructionModel, PostingModel, new_posting
-
+from chalicelib.storage.ledger import InstructionModel, PostingModel, new_instruction, new_posting
 
 
 def load_statement(contract_id: str, statement_id: str) -> StatementModel:
@@ -34,10 +35,9 @@ def days(n: int) -> timedelta:
 def release_instruction(stmt: StatementModel, part: int, fee: int, n: int,
                         at: str) -> InstructionModel:
     """A release of `part` of a bill to its provider, done in the commit that decides it."""
-    return InstructionModel(f"{stmt.id}:release:{n}", order_id=stmt.contract_id,
-                            kind=money.RELEASE, amount=part, fee=fee, step=None,
-                            provider_id=stmt.provider_id, status="pending", attempts=0,
-                            created_at=at, next_attempt_at=at)
+    return new_instruction(bill_release_id(stmt.id, n), money.RELEASE, part,
+                           provider_id=stmt.provider_id, at=at, done=True,
+                           order_id=stmt.contract_id, fee=fee)
 
 
 class BillChange(MirroredUpdate):
@@ -49,10 +49,10 @@ class BillChange(MirroredUpdate):
         self.stmt, self.to, self.now, self.title = stmt, to, now, title
         self.at = clock.to_key(now)
         self.after = StatementModel.from_raw_data(stmt.serialize())
-        # The contract's escrow counters this move changes (one add each), and the
-        # least escrow_held must be for it (never below zero, whatever ran before).
+        # The contract's deposit and bill counters this move changes (one add each), and
+        # its escrow's (storage.escrow_counters, which checks them).
         self.contract_deltas: Counter = Counter()
-        self.min_held = 0
+        self.escrow: dict = {}
         self.refunds: list[InstructionModel] = []  # through the gateway, after the commit
         self.extra: list = []  # other writes of the same transaction, each `op(tx)`
         self.postings: list[PostingModel] = []
@@ -71,6 +71,11 @@ class BillChange(MirroredUpdate):
             self.notify(user, kind, text)
 
     # --- money ---------------------------------------------------------------------
+    def move_escrow(self, deltas: dict):
+        """A movement of the contract's escrow, written with this move's contract update
+        (`commit`), or by the caller that moves the contract itself (`write_in`)."""
+        self.escrow = escrow_counters.merged(self.escrow, deltas)
+
     def fund(self, trade_id: str, amount: int, ref: str):
         """Money from the gateway into the contract's escrow (a bill's payment)."""
         posting = money.posting_for(money.FUND, self.stmt.contract_id, self.stmt.provider_id,
@@ -80,6 +85,7 @@ class BillChange(MirroredUpdate):
         self.postings.append(new_posting(money.funding_id(trade_id), money.FUND, posting,
                                          self.at, order_id=trade_id))
         self.set(StatementModel.payment_ref, ref)
+        self.move_escrow(money.fund(amount))
 
     def release(self, part: int):
         """`part` of the bill out of escrow to the provider, with its share of the fee."""
@@ -110,12 +116,12 @@ class BillChange(MirroredUpdate):
         with tx:
             self.write_in(tx)
             deltas = {k: v for k, v in self.contract_deltas.items() if v}
-            if deltas:
+            counters, held_covers = escrow_counters.update(ContractModel, self.escrow)
+            if deltas or counters:
                 attrs = ContractModel.get_attributes()
                 tx.update("contract", ContractModel(self.stmt.contract_id),
-                          actions=[attrs[k].add(v) for k, v in deltas.items()],
-                          condition=ContractModel.escrow_held >= self.min_held
-                          if self.min_held else None)
+                          actions=[attrs[k].add(v) for k, v in deltas.items()] + counters,
+                          condition=held_covers)
 
     def write_in(self, tx):
         """The statement's own writes, for a transaction that also moves its contract."""

@@ -5,7 +5,9 @@ unread counters, and whatever else the use case adds (a statement's update) — 
 the optimistic loop every aggregate shares (services.optimistic).
 
 Refunds leave through the gateway, so they stay instructions, executed right after the
-commit by the one driver (services.escrow) or by the `release_escrow` sweep after a crash.
+commit by the one driver (services.instructions) or by the `release_escrow` sweep after a
+crash. The escrow's counters change only through storage.escrow_counters (`move_escrow`),
+which checks funded = held + released + refunded on every change.
 """
 from datetime import datetime, timedelta
 
@@ -16,14 +18,15 @@ from chalicelib.domain import contracts as deal
 from chalicelib.domain import escrow as money
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import InvalidTransition, ProviderNotApproved
-from chalicelib.services import escrow, notifications, optimistic
+from chalicelib.services import instructions, notifications, optimistic
 from chalicelib.services.contracts.state import (facts, load, role_of, terms_of, timer_values,
                                                  today)
+from chalicelib.storage import escrow_counters
 from chalicelib.storage.catalog import ProviderModel
 from chalicelib.storage.contracts import ContractModel, deposit_refund_id
 from chalicelib.storage.mirrored import MirroredUpdate
-from chalicelib.storage.ledger import PENDING_PK, InstructionModel, PostingModel, new_posting
-
+from chalicelib.storage.ledger import (InstructionModel, PostingModel, new_instruction,
+                                       new_posting)
 
 
 class Change(MirroredUpdate):
@@ -43,6 +46,7 @@ class Change(MirroredUpdate):
         self.extra: list = []
         self.notices: list = []
         self.instructions: list[InstructionModel] = []
+        self.escrow: dict = {}  # the escrow counters' change (storage.escrow_counters)
         self.version = int(contract.version) + 1
         for attribute, value in ((ContractModel.status, to),
                                  (ContractModel.version, self.version),
@@ -81,7 +85,7 @@ class Change(MirroredUpdate):
     def _fund_deposit(self):
         amount, ref = self.params["amount"], self.params["payment_ref"]
         self.add(ContractModel.deposit_paid, amount)
-        self.add(ContractModel.escrow_held, amount)
+        self.move_escrow(money.fund(amount))
         self.set(ContractModel.payment_ref, ref)
         posting = money.posting_for(money.FUND, self.contract.id, self.contract.provider_id,
                                     amount)
@@ -113,6 +117,12 @@ class Change(MirroredUpdate):
         self.set(ContractModel.suspended_from, None)
 
     # --- money ---------------------------------------------------------------------
+    def move_escrow(self, deltas: dict):
+        """A movement of the contract's escrow, checked (and mirrored in `after`) now,
+        written with the contract's update."""
+        escrow_counters.mirror(self.after, deltas)
+        self.escrow = escrow_counters.merged(self.escrow, deltas)
+
     def refund_deposit(self, amount: int | None = None):
         """Send what the deposit still holds (or `amount` of it) back to the buyer,
         through the gateway: recorded here, paid by the instruction driver."""
@@ -122,16 +132,14 @@ class Change(MirroredUpdate):
         if amount <= 0:
             return
         n = int(self.after.deposit_returned) + int(self.after.deposit_instructed or 0)
-        ins = InstructionModel(
-            deposit_refund_id(self.contract.id, n), order_id=self.contract.id,
-            kind=money.REFUND, amount=amount, step=None, provider_id=self.contract.provider_id,
-            payment_ref=self.after.payment_ref, status="pending", attempts=0,
-            created_at=self.at, pending_pk=PENDING_PK, next_attempt_at=self.at)
+        ins = new_instruction(deposit_refund_id(self.contract.id, n), money.REFUND, amount,
+                              provider_id=self.contract.provider_id, at=self.at,
+                              order_id=self.contract.id, payment_ref=self.after.payment_ref)
         self.instructions.append(ins)
         self.add(ContractModel.deposit_instructed, amount)
         # Never promise back more than the deposit still holds, whatever ran before (the
         # condition reads the item before this change's own adds, e.g. a late deposit's).
-        needed = amount - self._adds.get("escrow_held", 0)
+        needed = amount - self.escrow.get("held", 0)
         if needed > 0:
             self.conditions.append(ContractModel.escrow_held >= needed)
 
@@ -141,9 +149,11 @@ class Change(MirroredUpdate):
             self.set(ContractModel.get_attributes()[name], value)
         with tx:
             condition = (ContractModel.status == c.status) & (ContractModel.version == int(c.version))
-            for extra in self.conditions:
+            counters, held_covers = escrow_counters.update(ContractModel, self.escrow, before=c)
+            for extra in [*self.conditions, *([held_covers] if held_covers is not None else [])]:
                 condition &= extra
-            tx.update("contract", ContractModel(c.id), actions=self.actions, condition=condition)
+            tx.update("contract", ContractModel(c.id), actions=self.actions + counters,
+                      condition=condition)
             for ins in self.instructions:
                 tx.save("instruction", ins, condition=InstructionModel.id.does_not_exist())
             for op in self.extra:
@@ -164,13 +174,13 @@ def commit(build, now: datetime) -> Change | None:
     """Run a change through the optimistic loop; then pay out what it instructed."""
     change = optimistic.run(build, lock="contract", refused=_refused)
     if change is not None and change.instructions:
-        done = escrow.execute_quietly(change.instructions, now)
+        done = instructions.execute_quietly(change.instructions, now)
         for ins in change.instructions:
             if ins.id in done:
                 amount = int(ins.amount)
                 change.after.deposit_instructed = int(change.after.deposit_instructed) - amount
                 change.after.deposit_returned = int(change.after.deposit_returned) + amount
-                change.after.escrow_held = int(change.after.escrow_held) - amount
+                escrow_counters.mirror(change.after, money.refund(amount))
     return change
 
 

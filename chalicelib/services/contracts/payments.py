@@ -1,7 +1,7 @@
 """A contract's money in through the gateway: the deposit (定金) and its bills. Started as
-orders' payments are (services.funding records them pending first), and settled by the
-one path of every gateway statement (services.confirmations.settle), which hands a
-contract's trade to `settle` here."""
+orders' payments are (payments.records records them pending first), and settled by the
+one path of every gateway statement (payments.settling.settle), which hands a
+contract's trade to `settle` here, registered for it."""
 import logging
 from datetime import datetime
 
@@ -9,8 +9,8 @@ from chalicelib import observability
 from chalicelib.domain import contracts as deal
 from chalicelib.domain.actors import SYSTEM, Caller
 from chalicelib.domain.errors import Forbidden, InvalidTransition, ServiceUnavailable
-from chalicelib.services import funding
 from chalicelib import payments
+from chalicelib.payments import records, settling
 from chalicelib.services.contracts import billing, engine
 from chalicelib.services.contracts.reading import present
 from chalicelib.services.contracts.state import load, role_of, terms_of
@@ -34,18 +34,19 @@ def pay_deposit(caller: Caller, contract_id: str, now: datetime, *, channel: str
                                 status=contract.status)
     amount = terms_of(contract).deposit
     try:
-        result = funding.start_charge(contract.id, amount, f"{contract.service.title} 定金", now,
+        result = records.start_charge(contract.id, amount, f"{contract.service.title} 定金", now,
                                       channel=channel)
     except payments.GatewayError:
         log.warning("contract %s: the gateway did not start the payment", contract.id,
                     exc_info=True)
         raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
     if result.status != payments.SUCCEEDED:
-        return {**present(contract, caller), "payment": funding.present_payment(result)}
-    trade = payments.TradeStatus(contract.id, payments.SUCCEEDED, ref=result.ref, amount=amount)
-    funded = confirm_deposit(contract.id, trade, now, request_key=request_key)
-    funding.mark_paid(contract.id, trade, now)
-    return {**present(funded, caller), "payment": funding.present_payment(result)}
+        return {**present(contract, caller), "payment": records.present_payment(result)}
+    # Paid at once: settled by the one path every statement of the gateway takes.
+    settling.settle(payments.TradeStatus(contract.id, payments.SUCCEEDED, ref=result.ref,
+                                         amount=amount), now, actor=caller,
+                    request_key=request_key)
+    return {**present(load(contract.id), caller), "payment": records.present_payment(result)}
 
 
 def confirm_deposit(contract_id: str, trade: payments.TradeStatus, now: datetime, *,
@@ -92,22 +93,28 @@ def _void_deposit(contract_id: str, trade: payments.TradeStatus, now: datetime):
     return change.after if change else load(contract_id)
 
 
-def settle(payment, trade: payments.TradeStatus, now: datetime) -> str:
+def settle(payment, trade: payments.TradeStatus, now: datetime, *,
+           actor: Caller | None = None, request_key: str | None = None) -> str:
     """A verified, succeeded gateway statement about a contract's trade (the payment is
-    still unsettled): fund what it pays for, exactly once."""
+    still unsettled): fund what it pays for, exactly once. `request_key`: the paying
+    request's, when the gateway succeeded at once."""
     if payment.id.startswith(CONTRACT_PREFIX):
         contract = load(payment.id)
         expected = terms_of(contract).deposit
         if trade.amount != expected:
-            funding.record_problem(payment.id, "amount_mismatch", {
+            records.record_problem(payment.id, "amount_mismatch", {
                 "gateway_ref": trade.ref, "gateway_amount": trade.amount,
                 "order_amount": expected, "gateway_status": trade.raw_status}, now,
                 order_id=payment.id)
-            return "mismatch"
-        funded = confirm_deposit(payment.id, trade, now)
-        outcome = "voided" if funded.status == deal.CANCELLED else "funded"
+            return settling.MISMATCH
+        funded = confirm_deposit(payment.id, trade, now, request_key=request_key)
+        outcome = settling.VOIDED if funded.status == deal.CANCELLED else settling.FUNDED
     else:
-        outcome = billing.confirm_bill_payment(payment.id, trade, now)
-    funding.mark_paid(payment.id, trade, now)
+        outcome = billing.confirm_bill_payment(payment.id, trade, now, request_key=request_key)
+    records.mark_paid(payment.id, trade, now)
     observability.metric("PaymentsSettled", dimensions={"Gateway": payment.gateway})
     return outcome
+
+
+# A contract's payments (its deposit and bills) are this module's to settle.
+settling.register(settling.CONTRACT, settle)

@@ -8,7 +8,10 @@ and their readers' unread counters, each internal release (escrow → provider: 
 postings, the provider's account head, its instruction recorded done), the refund
 instructions, and the service's open-order counter when the order closes. A refused
 condition means somebody moved first: the order is read again and the decision re-made,
-which turns into the right 409.
+which turns into the right 409. The effects are methods of the change, by what they
+touch: the order's money in `money_moves` (its escrow counters only through
+storage.escrow_counters, which asserts the escrow invariant), its proposals in
+`proposal_moves`, the rest (delivery, dispute, closing) here.
 
 Refunds leave the platform through the gateway, so they stay instructions: executed
 right after the commit, or by the `release_escrow` sweep after a crash in between. The
@@ -21,23 +24,22 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import clock, observability, settings
-from chalicelib.domain import escrow as money
+from chalicelib import clock, observability
 from chalicelib.domain import orders as life
-from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (InvalidTransition, ProviderNotApproved,
                                       ValidationFailed)
-from chalicelib.services import escrow, notifications, optimistic, provider_stats
+from chalicelib.services import escrow, instructions, notifications, optimistic, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
-    ATTEMPTS, facts, load, milestones_of, order_deadlines, plan_version, price_agreed, role_of,
+    facts, load, milestones_of, order_deadlines, plan_version, price_agreed, role_of,
     timer_actions, timer_inputs, timer_values, windows)
+from chalicelib.services.orders.money_moves import MoneyMoves
 from chalicelib.services.orders.notices import notices_of
+from chalicelib.services.orders.proposal_moves import ProposalMoves
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
-from chalicelib.storage.ledger import InstructionModel, PostingModel
-from chalicelib.storage.orders import (DeliverableModel, Milestone, OrderEventModel,
+from chalicelib.storage.ledger import InstructionModel
+from chalicelib.storage.orders import (DeliverableModel, OrderEventModel,
                                        OrderModel, status_key)
-from chalicelib.storage.proposals import ProposalModel
 
 log = logging.getLogger("market.orders")
 
@@ -45,7 +47,7 @@ log = logging.getLogger("market.orders")
 _NAMES = {a.attr_name: name for name, a in OrderModel.get_attributes().items()}
 
 
-class _Change:
+class _Change(MoneyMoves, ProposalMoves):
     """One transition's writes, built from the decided effects, committed together; and
     `after`, the order as they leave it (what the caller is answered)."""
 
@@ -61,6 +63,8 @@ class _Change:
         self.version = int(order.version) + 1
         self.actions: list = []
         self.deltas: Counter = Counter()  # counters the move adds to, one action each
+        self.escrow: Counter = Counter()  # the escrow's (storage.escrow_counters)
+        self.instructed = 0  # refunds recorded, held until the gateway pays them
         for attribute, value in ((OrderModel.status, to), (OrderModel.version, self.version),
                                  (OrderModel.updated_at, self.at),
                                  (OrderModel.buyer_status, status_key(order.buyer_id, to)),
@@ -89,6 +93,7 @@ class _Change:
             if delta:
                 self.actions.append(OrderModel.get_attributes()[name].add(delta))
                 setattr(self.after, name, int(getattr(self.after, name) or 0) + delta)
+        self._write_escrow()
         # As a read would give it back (maps as MapAttribute, numbers as numbers).
         self.after = OrderModel.from_raw_data(self.after.serialize())
 
@@ -109,162 +114,7 @@ class _Change:
         self.actions.append(OrderModel.milestones[index].status.set(status))
         self.after.milestones[index].status = status
 
-    def _instruct(self, kind: str, amount: int, step: int | None):
-        if amount > 0:
-            ins = escrow.new_instruction(self.order, kind, amount, step, self.now)
-            (self.releases if kind == money.RELEASE else self.instructions).append(ins)
-
-    def _book_money(self):
-        """Releases leave escrow in this commit; refunds are held back until the gateway
-        has paid them (`escrow_instructed`)."""
-        released = sum(int(i.amount) for i in self.releases)
-        if any(int(i.amount) > int(i.fee or 0) for i in self.releases):
-            # Read to repay a debt first; the commit is conditional on it being unchanged.
-            self.heads = escrow.read_heads(self.order.provider_id)
-        if released:
-            self._add(OrderModel.escrow_held, -released)
-            self._add(OrderModel.escrow_released, released)
-            # Escrow never goes below zero, whatever ran before this move.
-            self.conditions.append(OrderModel.escrow_held >= released)
-        instructed = sum(int(i.amount) for i in self.instructions)
-        if instructed:
-            self._add(OrderModel.escrow_instructed, instructed)
-
-    def refunds_done(self, instruction_ids) -> OrderModel:
-        """`after`, with the refunds the gateway has paid since the commit moved out."""
-        for ins in self.instructions:
-            if ins.id in instruction_ids:
-                amount = int(ins.amount)
-                self.after.escrow_held = int(self.after.escrow_held) - amount
-                self.after.escrow_refunded = int(self.after.escrow_refunded) + amount
-                self.after.escrow_instructed = int(self.after.escrow_instructed) - amount
-        return self.after
-
     # --- effects (domain.orders names them) ----------------------------------------
-    def _fund(self):
-        amount, ref = self.params["amount"], self.params["payment_ref"]
-        payment_id = self.params.get("payment_id") or self.order.id
-        # The payment funds the plan it was started for, and only while it is the order's
-        # open payment: a price or plan change, or a newer payment, makes this refuse
-        # (the confirmation is then refunded: services.orders.placing.confirm_funding).
-        self.conditions.append(OrderModel.amount == amount)
-        if self.params.get("plan_version") is not None:
-            version = int(self.params["plan_version"])
-            self.conditions.append(
-                (OrderModel.plan_version == version) if version > 1 else
-                (OrderModel.plan_version.does_not_exist() | (OrderModel.plan_version == 1)))
-        self.conditions.append((OrderModel.pending_payment == payment_id) | (
-            OrderModel.pending_payment.does_not_exist() & OrderModel.payment_seq.does_not_exist()))
-        self._remove(OrderModel.pending_payment)
-        self._uncount_unpaid()
-        if self.order.holds_slot is False:
-            # Funded without a payment opened through pay (a confirmation that reached
-            # us first): the money is in, so the slot is taken whatever the capacity.
-            self._set(OrderModel.holds_slot, True)
-            self.extra.append(lambda tx: tx.update(
-                "slot", ServiceModel(self.order.service_id),
-                actions=[ServiceModel.open_orders.add(1)]))
-        self._add(OrderModel.escrow_funded, amount)
-        self._add(OrderModel.escrow_held, amount)
-        self._set(OrderModel.payment_ref, ref)
-        self._set(OrderModel.paid_at, self.at)
-        self.timer_changes["paid_at"] = self.now
-        self.order.payment_ref = ref
-        self.data.update(amount=amount, payment_ref=ref)
-        posting = money.posting_for(money.FUND, self.order.id, self.order.provider_id, amount)
-        self.extra.append(lambda tx: tx.save(
-            "posting", PostingModel(money.funding_id(payment_id),
-                                    from_account=posting.from_account,
-                                    to_account=posting.to_account, amount=amount,
-                                    order_id=self.order.id, kind=money.FUND, at=self.at,
-                                    account=money.statement_account(posting)),
-            condition=PostingModel.id.does_not_exist()))
-
-    def _release_deposit(self):
-        steps = money.deposit_steps(self.milestones)
-        for i in steps:
-            self._instruct(money.RELEASE, self.milestones[i]["amount"], i)
-            self._set_step(i, money.RELEASED)
-        self._set(OrderModel.current_step, money.first_approval_step(self.milestones))
-        self._set(OrderModel.accepted_at, self.at)
-        self.data["released_steps"] = steps
-
-    def _release_step(self):
-        i = int(self.order.current_step)
-        self._instruct(money.RELEASE, self.milestones[i]["amount"], i)
-        self._set_step(i, money.RELEASED)
-        self._set(OrderModel.current_step, i + 1)
-        self.data.update(step=i, amount=self.milestones[i]["amount"])
-        if self.outcome.to == life.COMPLETED:
-            self._set(OrderModel.completed_at, self.at)
-            self.timer_changes["completed_at"] = self.now
-
-    def _reverse_deposit(self):
-        """全额退款: the deposit steps released at acceptance come back into escrow (to be
-        refunded with the rest), from the provider's available balance or as its debt,
-        their platform fee with them."""
-        steps = money.released_deposits(self.milestones)
-        if not steps:
-            return
-        heads = escrow.read_heads(self.order.provider_id)
-        reversals = money.plan_reversals(
-            [(i, self.milestones[i]["amount"], escrow.released_fee(self.order.id, i))
-             for i in steps], heads.available or 0)
-        for r in reversals:
-            self._set_step(r.step, money.REFUNDED)
-        self.reversed = sum(r.amount for r in reversals)
-        # escrow.released is net of reversals; the refund below takes the money out.
-        self._add(OrderModel.escrow_released, -self.reversed)
-        self._add(OrderModel.escrow_held, self.reversed)
-        self.data["reversed"] = [{"step": r.step, "amount": r.amount, "fee": r.fee,
-                                  "from_available": r.from_available, "debt": r.borrowed}
-                                 for r in reversals]
-        self.extra.append(lambda tx: escrow.reverse_within(tx, self.order.id, reversals,
-                                                           heads, self.at))
-
-    def _refund_held(self):
-        amount = money.undecided_amount(self.milestones) + self.reversed
-        for i, step in enumerate(self.milestones):
-            if step["status"] == money.PENDING:
-                self._set_step(i, money.REFUNDED)
-        self._instruct(money.REFUND, amount, None)
-        self.data["refund"] = amount
-
-    def _split(self):
-        refund, release = self.params["refund"], self.params["release"]
-        money.check_split(money.undecided_amount(self.milestones), refund, release)
-        mark = money.REFUNDED if not release else money.RELEASED if not refund else money.SPLIT
-        for i, step in enumerate(self.milestones):
-            if step["status"] == money.PENDING:
-                self._set_step(i, mark)
-        self._instruct(money.REFUND, refund, None)
-        self._instruct(money.RELEASE, release, None)
-        self.data.update(refund=refund, release=release)
-
-    def _change_price(self):
-        amount = self.params["amount"]
-        plan = money.plan_milestones(amount, self.params.get("milestones"),
-                                     self.order.service.title,
-                                     deposit_max_bps=settings.get().deposit_max_bps)
-        # The provider's amount is agreed the moment it is set; the buyer's waits for it.
-        # Either way the plan gets a new version: the buyer's consent is the payment,
-        # which is pinned to the version it was started for (and to the one the buyer
-        # names), so a re-posted plan is never paid without being seen.
-        agreed = self.actor.user_id == self.order.provider_id
-        version = plan_version(self.order) + 1
-        self.milestones = plan
-        self._set(OrderModel.amount, amount)
-        self._set(OrderModel.milestones, [Milestone(**m) for m in plan])
-        self._set(OrderModel.current_step, 0)
-        self._set(OrderModel.price_agreed, agreed)
-        self._set(OrderModel.plan_version, version)
-        # No change while a payment is open at the gateway: it pays the plan as it was.
-        self.conditions.append(OrderModel.pending_payment.does_not_exist())
-        self.data.update(amount=amount, previous_amount=int(self.order.amount),
-                         price_agreed=agreed, steps=len(plan), plan_version=version,
-                         plan=[{k: m[k] for k in ("title", "amount", "release")}
-                               for m in plan])
-
     def _check_provider(self):
         # The provider's standing is not read to decide: this check in the accepting
         # transaction refuses a suspended provider, however late the suspension landed.
@@ -304,99 +154,6 @@ class _Change:
                          *([DeliverableModel.pinned_key.set(pins[f])] if f in pins else [])],
                 condition=DeliverableModel.file_id.exists()
                 & DeliverableModel.version.does_not_exist()))
-
-    def _open_proposal(self):
-        proposal = self.params["proposal"]
-        self._set(OrderModel.open_proposal, proposal.id)
-        replaced = self.params.get("replaces")
-        if replaced:
-            # A buyer's refund request withdraws the proposal it found open, in this write.
-            self.conditions.append(OrderModel.open_proposal == replaced)
-            self._mark_proposal(replaced, deals.WITHDRAWN, "system")
-            self.data["withdrawn_proposal"] = replaced
-        else:
-            # One open proposal per order, said by the write itself (the version check
-            # alone would say it too, but only as a side effect of the read).
-            self.conditions.append(OrderModel.open_proposal.does_not_exist())
-        refund_request = bool(self.params.get("refund_request"))
-        self._set(OrderModel.proposal_expires_at, proposal.expires_at)
-        self._set(OrderModel.refund_request_open, refund_request)
-        # A new refund request gets its own reminder to the provider.
-        sent = [r for r in self.order.reminders_sent or []
-                if r != life.reminder_name("refund_answer_by")]
-        self._set(OrderModel.reminders_sent, sent)
-        self.timer_changes.update(proposal_expires_at=clock.from_key(proposal.expires_at),
-                                  refund_request_open=refund_request, reminders_sent=sent)
-        self.extra.append(lambda tx: tx.save("proposal", proposal,
-                                             condition=ProposalModel.id.does_not_exist()))
-        self.data.update(proposal_id=proposal.id, kind=proposal.kind, **{
-            name: getattr(proposal, name) for name in ("due_at", "refund", "release")
-            if getattr(proposal, name) is not None})
-
-    def _extend(self):
-        due_at = self.params["due_at"]
-        # The late-cancel deadline (and its reminder) follow due_at: a flag or a reminder
-        # that belonged to the old date no longer holds for the agreed one.
-        reminders = [r for r in self.order.reminders_sent or []
-                     if r != life.reminder_name("late_cancel_from")]
-        self._set(OrderModel.due_at, clock.to_key(due_at))
-        self._set(OrderModel.late_cancel_eligible, False)
-        self._set(OrderModel.reminders_sent, reminders)
-        self.timer_changes.update(due_at=due_at, late_cancel_eligible=False,
-                                  reminders_sent=reminders)
-        self.data.update(from_due_at=self.order.due_at, due_at=clock.to_key(due_at))
-
-    def _end_proposal(self):
-        proposal_id, status = self.params["proposal_id"], self.params["proposal_status"]
-        self._close_proposal_timers()
-        self.conditions.append(OrderModel.open_proposal == proposal_id)
-        self._mark_proposal(proposal_id, status, self.actor.user_id)
-        self.data["proposal_id"] = proposal_id
-
-    def _lapse_proposal(self):
-        """The order changes state: an open proposal lapses, in this same transaction."""
-        self._close_proposal_timers()
-        proposal_id = self.order.open_proposal
-        if not proposal_id:
-            return
-        self.data["lapsed_proposal"] = proposal_id
-        self._mark_proposal(proposal_id, deals.LAPSED, "system")
-
-    def _close_proposal_timers(self):
-        self._remove(OrderModel.open_proposal)
-        self._remove(OrderModel.proposal_expires_at)
-        self._remove(OrderModel.refund_request_open)
-        self.timer_changes.update(proposal_expires_at=None, refund_request_open=False)
-
-    def _mark_proposal(self, proposal_id: str, status: str, by: str):
-        # Only an open proposal is decided, once: its answer and the order's move commit
-        # together or not at all.
-        self.extra.append(lambda tx: tx.update(
-            "proposal", ProposalModel(self.order.id, proposal_id),
-            actions=[ProposalModel.status.set(status), ProposalModel.decided_at.set(self.at),
-                     ProposalModel.decided_by.set(by)],
-            condition=ProposalModel.status == deals.OPEN))
-
-    def _partial_refund(self):
-        """部分退款: the refund leaves escrow through the gateway, off the last pending
-        steps first; the order goes on with what is left of its plan."""
-        refund, proposal_id = self.params["refund"], self.params["proposal_id"]
-        for i, left, status in money.refund_off_last_steps(self.milestones, refund):
-            taken = self.milestones[i]["amount"] - left
-            before = self.order.milestones[i].refunded
-            self.milestones[i]["amount"] = left
-            self.actions.append(OrderModel.milestones[i].amount.set(left))
-            self.after.milestones[i].amount = left
-            self.actions.append(OrderModel.milestones[i].refunded.set(int(before or 0) + taken))
-            self.after.milestones[i].refunded = int(before or 0) + taken
-            if status != money.PENDING:
-                self._set_step(i, status)
-        # Its own instruction id: a later full refund or another partial one never
-        # collides with it, and recording this one twice does.
-        self.instructions.append(escrow.new_instruction(
-            self.order, money.REFUND, refund, None, self.now,
-            instruction_id=money.partial_refund_id(self.order.id, proposal_id)))
-        self.data["refund"] = refund
 
     def _record_dispute(self):
         self._set(OrderModel.dispute, {"by": self.actor.user_id,
@@ -519,12 +276,12 @@ def transition(actor: Caller, order_id: str, action: str, now: datetime, *,
         return False
 
     try:
-        change = optimistic.run(build, lock="order", refused=refused, attempts=ATTEMPTS)
+        change = optimistic.run(build, lock="order", refused=refused)
     except _AlreadyMoved as moved:
         return moved.order
     observability.order_transition(action, change.outcome.from_status, change.outcome.to,
                                    change.order.id)
-    done = escrow.execute_quietly(change.instructions, now)
+    done = instructions.execute_quietly(change.instructions, now)
     return change.refunds_done(done)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from chalicelib import clock, ids, observability, settings
-from chalicelib.domain import catalog as rules
+from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import choices
 from chalicelib.domain import escrow as money
 from chalicelib.domain import orders as life
@@ -16,12 +16,15 @@ from chalicelib.domain.errors import (Conflict, Forbidden, InvalidTransition, No
                                       PlanChanged, ServiceAtCapacity, ServiceNotListed,
                                       ServiceUnavailable, TooManyUnpaidOrders,
                                       ValidationFailed)
-from chalicelib.services import funding, notifications
 from chalicelib import payments
+from chalicelib.payments import records, settling
+from chalicelib.services import notifications
 from chalicelib.services.catalog.reading import menu_of
-from chalicelib.services.orders.engine import (ATTEMPTS, facts, load, moved_by_this_request,
-                                               new_event, order_deadlines, role_of,
-                                               timer_inputs, transition, windows)
+from chalicelib.services.optimistic import ATTEMPTS
+from chalicelib.services.orders.engine import (facts, load, moved_by_this_request, new_event,
+                                               order_deadlines, role_of, timer_inputs,
+                                               transition, windows)
+from chalicelib.services.orders import returned_payments
 from chalicelib.services.orders.reading import present
 from chalicelib.services.orders.state import plan_version as current_plan
 from chalicelib.storage.base import transaction
@@ -118,9 +121,10 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 if offer and offer.writes:
                     offer.writes(tx, order.id)
                 # Capacity counts money, not intentions: the slot is claimed when the
-                # payment starts (funding._open_payment). Placing only needs the listing.
+                # payment starts (payments.records.start_payment). Placing only needs
+                # the listing.
                 tx.condition_check("service", ServiceModel, service.id,
-                                   condition=ServiceModel.status == rules.LISTED)
+                                   condition=ServiceModel.status == catalog_rules.LISTED)
                 if order.unpaid_counted:
                     # At most MAX_UNPAID_ORDERS unpaid orders per buyer, counted in the
                     # same write as the order, so buyers placing at once cannot pass it.
@@ -160,9 +164,9 @@ def _service_for_order(caller: Caller, service_id: str, offer: Offer | None) -> 
         raise Forbidden("only the service's provider makes an offer on it")
     if offer is None and service.provider_id == caller.user_id:
         raise Forbidden("you cannot order your own service")
-    if service.status == rules.DRAFT:
+    if service.status == catalog_rules.DRAFT:
         raise NotFound("no such service")  # a draft was never public
-    if service.status != rules.LISTED:
+    if service.status != catalog_rules.LISTED:
         raise ServiceNotListed()
     if service.capacity is not None and int(service.open_orders or 0) >= int(service.capacity):
         raise ServiceAtCapacity(capacity=int(service.capacity))
@@ -196,20 +200,51 @@ def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "p
     # One payment at a time, whatever the client retries: while it is open, the buyer
     # is sent to the same trade.
     try:
-        result = funding.start_payment(order, now, channel=channel,
+        result = records.start_payment(order, now, channel=channel,
                                        expires_at=order_deadlines(order).get("pay_by"))
     except payments.GatewayError:
         log.warning("order %s: the gateway did not start the payment", order.id, exc_info=True)
         raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
     if result.status != payments.SUCCEEDED:
-        return {**present(order, caller), "payment": funding.present_payment(result)}
+        return {**present(order, caller), "payment": records.present_payment(result)}
+    # Paid at once: settled by the one path every statement of the gateway takes.
     pid = order.pending_payment
-    funded = confirm_funding(order.id, result.ref, int(order.amount), now, actor=caller,
-                             request_key=request_key, read=order, payment_id=pid,
-                             plan_version=current_plan(order))
-    funding.mark_paid(pid, payments.TradeStatus(pid, payments.SUCCEEDED, ref=result.ref,
-                                                amount=int(order.amount)), now)
-    return {**present(funded, caller), "payment": funding.present_payment(result)}
+    settling.settle(payments.TradeStatus(pid, payments.SUCCEEDED, ref=result.ref,
+                                         amount=int(order.amount)), now,
+                    actor=caller, request_key=request_key)
+    return {**present(load(order.id), caller), "payment": records.present_payment(result)}
+
+
+def settle_order_payment(payment, trade: payments.TradeStatus, now: datetime, *,
+                         actor: Caller | None = None, request_key: str | None = None) -> str:
+    """A succeeded statement of an order's payment (payments.settling): fund the order's
+    escrow through its PAY move, exactly once; what settling reports."""
+    order = load(payment.order_id)
+    # What we asked the gateway for: an amount the gateway states otherwise is for a
+    # person to look at. (One that is no longer the order's amount because the plan
+    # changed is a superseded payment: confirm_funding refunds it.)
+    asked = int(payment.amount) if payment.amount is not None else int(order.amount)
+    if trade.amount != asked:
+        records.record_problem(payment.id, "amount_mismatch", {
+            "gateway_ref": trade.ref, "gateway_amount": trade.amount,
+            "order_amount": asked, "gateway_status": trade.raw_status},
+            now, order_id=order.id)
+        return settling.MISMATCH
+    try:
+        funded = confirm_funding(
+            order.id, trade.ref, trade.amount, now, actor=actor, request_key=request_key,
+            read=order, payment_id=payment.id,
+            plan_version=int(payment.plan_version) if payment.plan_version is not None else None)
+    except InvalidTransition:
+        if actor is not None:
+            raise  # the paying request is answered the refusal (the money went back)
+        return settling.VOIDED  # the order closed meanwhile: confirm_funding sent it back
+    if funded.status in life.CLOSED:
+        return settling.ALREADY  # voided by a concurrent statement of the same payment
+    records.mark_paid(payment.id, trade, now)
+    observability.metric("PaymentsSettled", dimensions={"Gateway": payment.gateway})
+    observability.money_moved(life.FUND, trade.amount)
+    return settling.FUNDED
 
 
 def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime, *,
@@ -246,10 +281,10 @@ def confirm_funding(order_id: str, payment_ref: str, amount: int, now: datetime,
         if fresh.status == life.AWAITING_PAYMENT:
             # Paid for a plan that is no longer the order's: the money goes back, and the
             # buyer pays the plan they now see.
-            funding.void_superseded_payment(order_id, pid, trade, now)
+            returned_payments.void_superseded_payment(order_id, pid, trade, now)
             raise PlanChanged(plan_version=current_plan(fresh))
         # The money arrived for an order that closed meanwhile: send it straight back.
-        funding.void_late_payment(order_id, trade, now, payment_id=pid)
+        returned_payments.void_late_payment(order_id, trade, now, payment_id=pid)
         raise
 
 
@@ -264,3 +299,7 @@ def _pays_current_plan(order: OrderModel, pid: str, amount: int,
         order.pending_payment is None and order.payment_seq is None)
     return (amount == int(order.amount) and open_one
             and (version is None or int(version) == current_plan(order)))
+
+
+# An order's payments are this module's to settle.
+settling.register(settling.ORDER, settle_order_payment)

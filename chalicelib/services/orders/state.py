@@ -13,8 +13,6 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.storage.orders import (TIMER_PK, OrderModel, timer_due_key)
 
 
-ATTEMPTS = 3
-
 
 # --- timers ------------------------------------------------------------------
 def windows() -> life.Windows:

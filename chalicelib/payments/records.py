@@ -1,50 +1,38 @@
-"""Money in, at the gateway's side: each order's payment record, and the money that
-arrives for an order that closed meanwhile.
+"""Money in, at the gateway's side: each payment's record (an order's, a contract's
+deposit or bill), from the moment it is started to what the gateway said of it.
 
 Every write here is conditional on the payment's status, so whatever the gateway does
-(confirm twice, late, out of order, concurrently) a payment funds escrow at most once:
-- `start_payment` records the payment (pending) before the gateway is asked;
+(confirm twice, late, out of order, concurrently) a payment is settled at most once:
+- `start_payment` / `start_charge` record the payment (pending) before the gateway is
+  asked;
 - `mark_paid` / `mark_closed` move it on only from pending (or closed: a trade we
   thought abandoned can still be paid);
-- `void_late_payment` books money that arrived for a closed order into its escrow and
-  sends it straight back through a refund instruction (the instruction driver retries
-  the gateway, keyed by the instruction id, until it is done), all in one transaction.
-Funding itself is the order's PAY transition (services.orders.confirm_funding), which
-is conditional on the order awaiting payment.
+- `close_timed_out` closes an order's open payment at its timeout and gives its slot
+  back; `record_problem` lists what an operator must look at.
+Settling a statement of the gateway is `payments.settling.settle`; an order's money that
+arrived for nothing is sent back by services.orders.returned_payments.
 """
 import logging
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
-from chalicelib import clock, settings
-from chalicelib.domain import escrow as money
+from chalicelib import clock, payments, settings
 from chalicelib.domain.errors import Conflict, ServiceAtCapacity, ServiceNotListed
 from chalicelib.domain.orders import AWAITING_PAYMENT as AWAITING_PAYMENT_STATE
-from chalicelib.domain.orders import CLOSED as CLOSED_ORDER_STATES
-from chalicelib.services import escrow, notifications
-from chalicelib import payments
+from chalicelib.storage.base import ATTEMPTS
 from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import ServiceModel, UserModel
-from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
-from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
 from chalicelib.storage.payments import PENDING_PK, PROBLEM_PK, PaymentModel
 
-log = logging.getLogger("market.funding")
+log = logging.getLogger("market.payments")
 
 PENDING, PAID, VOIDED, CLOSED, UNKNOWN = "pending", "paid", "voided", "closed", "unknown"
-_ATTEMPTS = 3
 # Money can still arrive for these: a closed trade may have been paid after all.
 UNSETTLED = (PENDING, CLOSED)
 # Alipay: "不可使用特殊字符，如 /，=，& 等".
 _SUBJECT_UNSAFE = str.maketrans({c: " " for c in "/=&%+#?\\"})
-
-
-def void_instruction_id(payment_id: str) -> str:
-    """The refund of a payment that funds nothing (its order closed, or its plan was
-    superseded): never a milestone's. The first payment's id is the order's."""
-    return f"{payment_id}:refund:void"
 
 
 def check_backoff(checks: int) -> timedelta:
@@ -90,7 +78,7 @@ def _open_payment(order: OrderModel, now: datetime) -> str:
     and on no payment being open: a price change and a payment cannot both win."""
     at = clock.to_key(now)
     seq = int(order.payment_seq or 0) + 1
-    for _ in range(_ATTEMPTS):
+    for _ in range(ATTEMPTS):
         pid = payment_id(order.id, seq)
         record = PaymentModel(pid, order_id=order.id, gateway=payments.gateway_name(),
                               amount=int(order.amount), plan_version=int(order.plan_version or 1),
@@ -187,7 +175,7 @@ def get(payment_id: str) -> PaymentModel | None:
         return None
 
 
-def _gateway_facts(trade: payments.TradeStatus, at: str) -> list:
+def gateway_facts(trade: payments.TradeStatus, at: str) -> list:
     actions = [PaymentModel.updated_at.set(at)]
     if trade.ref:
         actions.append(PaymentModel.gateway_ref.set(trade.ref))
@@ -202,7 +190,7 @@ def mark_paid(payment_id: str, trade: payments.TradeStatus, now: datetime) -> bo
     """The order's escrow is funded with this payment: settled (False if it already was).
     A record made before payments were numbered has no order id: its id is the order's."""
     at = clock.to_key(now)
-    return _update_quietly(payment_id, _gateway_facts(trade, at) + [
+    return _update_quietly(payment_id, gateway_facts(trade, at) + [
         PaymentModel.status.set(PAID), PaymentModel.settled_at.set(at),
         PaymentModel.order_id.set(PaymentModel.order_id | payment_id),
         PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
@@ -213,7 +201,7 @@ def mark_paid(payment_id: str, trade: payments.TradeStatus, now: datetime) -> bo
 
 def mark_closed(payment_id: str, trade: payments.TradeStatus, now: datetime) -> bool:
     """The gateway closed the trade unpaid (or never saw it and the order is over)."""
-    return _update_quietly(payment_id, _gateway_facts(trade, clock.to_key(now)) + [
+    return _update_quietly(payment_id, gateway_facts(trade, clock.to_key(now)) + [
         PaymentModel.status.set(CLOSED), PaymentModel.pending_pk.remove(),
         PaymentModel.check_at.remove()], PaymentModel.status == PENDING)
 
@@ -233,7 +221,7 @@ def defer_check(payment: PaymentModel, trade: payments.TradeStatus | None,
     the payment times out, so the trade is closed on time."""
     checks = int(payment.checks or 0) + 1
     actions = ([PaymentModel.updated_at.set(clock.to_key(now))] if trade is None
-               else _gateway_facts(trade, clock.to_key(now)))
+               else gateway_facts(trade, clock.to_key(now)))
     next_check = now + check_backoff(checks)
     if payment.created_at and now < times_out_at(payment):
         next_check = min(next_check, times_out_at(payment))
@@ -254,7 +242,7 @@ def close_timed_out(payment: PaymentModel, trade: payments.TradeStatus, now: dat
     tx = transaction()
     try:
         with tx:
-            tx.update("payment", PaymentModel(payment.id), actions=_gateway_facts(trade, at) + [
+            tx.update("payment", PaymentModel(payment.id), actions=gateway_facts(trade, at) + [
                 PaymentModel.status.set(CLOSED), PaymentModel.pending_pk.remove(),
                 PaymentModel.check_at.remove()], condition=PaymentModel.status == PENDING)
             tx.update("order", OrderModel(order.id),
@@ -297,11 +285,6 @@ def record_problem(payment_id: str, kind: str, detail: dict, now: datetime, *,
     PaymentModel(payment_id).update(actions=actions)
 
 
-def resolve_problem(payment_id: str) -> None:
-    """An operator dealt with it: it leaves the problem list (the record stays)."""
-    PaymentModel(payment_id).update(actions=[PaymentModel.problem_pk.remove()])
-
-
 def _update_quietly(payment_id: str, actions: list, condition) -> bool:
     try:
         PaymentModel(payment_id).update(actions=actions, condition=condition)
@@ -312,98 +295,3 @@ def _update_quietly(payment_id: str, actions: list, condition) -> bool:
         if not condition_failed(error):
             raise
         return False
-
-
-# --- money that must go back --------------------------------------------------------
-def void_late_payment(order_id: str, trade: payments.TradeStatus, now: datetime, *,
-                      payment_id: str | None = None) -> bool:
-    """The gateway took the buyer's money for an order that is closed: book it into the
-    order's escrow and send it straight back, exactly once (False if done before)."""
-    # Closed and never funded: the money is this order's only payment.
-    return _void(order_id, payment_id or order_id, trade, now,
-                 OrderModel.status.is_in(*CLOSED_ORDER_STATES)
-                 & OrderModel.payment_ref.does_not_exist(), sets_ref=True)
-
-
-def void_superseded_payment(order_id: str, payment_id: str, trade: payments.TradeStatus,
-                            now: datetime) -> bool:
-    """The gateway confirmed a payment that is no longer the order's (its plan or amount
-    changed, or a newer payment was opened): it funds nothing and goes straight back,
-    exactly once (False if done before). Superseded is for good — plan versions and
-    payment numbers only grow — so the order needs no condition beyond existing; the
-    payment record's status and the deterministic ids make it happen once."""
-    return _void(order_id, payment_id, trade, now, OrderModel.id.exists(), sets_ref=False)
-
-
-def _void(order_id: str, pid: str, trade: payments.TradeStatus, now: datetime,
-          order_condition, *, sets_ref: bool) -> bool:
-    order = OrderModel.get(order_id, consistent_read=True)
-    amount, at = int(trade.amount), clock.to_key(now)
-    refund = InstructionModel(
-        void_instruction_id(pid), order_id=order_id, kind=money.REFUND, amount=amount,
-        step=None, provider_id=order.provider_id, payment_ref=trade.ref, status="pending",
-        attempts=0, created_at=at, pending_pk=INSTRUCTION_PENDING_PK, next_attempt_at=at)
-    posting = money.posting_for(money.FUND, order_id, order.provider_id, amount)
-    for _ in range(_ATTEMPTS):
-        tx = transaction()
-        try:
-            with tx:
-                tx.update("payment", PaymentModel(pid), actions=_gateway_facts(trade, at) + [
-                    PaymentModel.status.set(VOIDED), PaymentModel.settled_at.set(at),
-                    PaymentModel.order_id.set(order_id),
-                    PaymentModel.gateway.set(PaymentModel.gateway | payments.gateway_name()),
-                    PaymentModel.created_at.set(PaymentModel.created_at | at),
-                    PaymentModel.pending_pk.remove(), PaymentModel.check_at.remove()],
-                    condition=PaymentModel.status.does_not_exist()
-                    | PaymentModel.status.is_in(*UNSETTLED))
-                tx.save("posting", PostingModel(money.funding_id(pid),
-                                                from_account=posting.from_account,
-                                                to_account=posting.to_account, amount=amount,
-                                                order_id=order_id, kind=money.FUND, at=at,
-                                                account=money.statement_account(posting)),
-                        condition=PostingModel.id.does_not_exist())
-                # The version is left alone, like every money movement after a decision.
-                tx.update("order", OrderModel(order_id),
-                          actions=[OrderModel.escrow_funded.add(amount),
-                                   OrderModel.escrow_held.add(amount),
-                                   OrderModel.escrow_instructed.add(amount),
-                                   *([OrderModel.payment_ref.set(trade.ref)] if sets_ref else [])],
-                          condition=order_condition)
-                tx.save("refund", refund, condition=InstructionModel.id.does_not_exist())
-            break
-        except TransactWriteError as error:
-            refusal = tx.refusal(error)
-            if refusal.failed("payment"):
-                # Settled by a concurrent confirmation of the same payment — or this is
-                # a second payment for one order, which only a person can sort out.
-                settled = get(pid)
-                if settled is not None and settled.gateway_ref not in (None, trade.ref):
-                    _paid_twice(pid, order_id, trade, settled.gateway_ref, now)
-                return False
-            if refusal.failed("order") or refusal.failed("posting"):
-                # The order took a payment already (funded, or voided before).
-                fresh = OrderModel.get(order_id, consistent_read=True)
-                if fresh.payment_ref != trade.ref:
-                    _paid_twice(pid, order_id, trade, fresh.payment_ref, now)
-                return False
-            if not refusal.conflict:
-                raise
-    else:
-        # Still contended: the gateway repeats its notification (409), or the sweep asks.
-        raise Conflict()
-    why = "订单已关闭" if sets_ref else "订单的价格或付款计划已变更"
-    log.warning("order %s: payment %s (%s) is not the order's: refunding %s", order_id, pid,
-                trade.ref, amount)
-    escrow.execute_quietly([refund], now)
-    notifications.notify(order.buyer_id, "refunded", order_id=order_id,
-                         service_id=order.service_id,
-                         text=f"{order.service.title}：{why}，到账的 {money.yuan(amount)} 将原路退回",
-                         now=now)
-    return True
-
-
-def _paid_twice(pid: str, order_id: str, trade: payments.TradeStatus, booked_ref: str | None,
-                now: datetime) -> None:
-    record_problem(pid, "paid_twice", {"gateway_ref": trade.ref, "amount": trade.amount,
-                                       "booked_gateway_ref": booked_ref},
-                   now, order_id=order_id)

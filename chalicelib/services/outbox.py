@@ -27,7 +27,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib import clock, settings
 from chalicelib.services import channels, notifications, stuck
 from chalicelib.services.mail import DeliveryFailed, Mailer
-from chalicelib.storage.notifications import OUTBOX_PK, NotificationModel
+from chalicelib.storage.notifications import OUTBOX_PK, NotificationModel, notification_id_in
 
 log = logging.getLogger("market.delivery")
 
@@ -215,3 +215,8 @@ def mail_notice(mailer: Mailer, to: str, notice: NotificationModel) -> None:
     mailer.send(to, notice.text, f"{notice.text}\n\n{payload}\n",
                 name=f"{notice.created_at.replace(':', '')}-{notice.id}",
                 headers={"X-Market-Notification": notice.id})
+
+
+def stuck_id(user_id: str, sk: str) -> str:
+    """How the stuck list names a notice: its user and its id."""
+    return f"{user_id}#{notification_id_in(sk)}"
