@@ -26,10 +26,11 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
 from chalicelib.services import payouts, stuck
 from chalicelib import payments
+from chalicelib.storage import shards
 from chalicelib.storage.base import transaction
 from chalicelib.storage.contracts import ContractModel, is_contract_money, refunded
 from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
-                                       new_posting)
+                                       new_posting, pending_partition)
 from chalicelib.storage.orders import OrderModel
 
 log = logging.getLogger("market.escrow")
@@ -46,12 +47,13 @@ def new_instruction(order: OrderModel, kind: str, amount: int, step: int | None,
     # what an already approved step pays.
     fee = money.platform_fee(amount, settings.get().platform_fee_bps) \
         if kind == money.RELEASE else None
+    instruction_id = instruction_id or money.instruction_id(order.id, kind, step)
     return InstructionModel(
-        instruction_id or money.instruction_id(order.id, kind, step), order_id=order.id,
+        instruction_id, order_id=order.id,
         kind=kind,
         amount=amount, fee=fee, step=step, provider_id=order.provider_id,
         payment_ref=order.payment_ref, status=PENDING, attempts=0, created_at=at,
-        pending_pk=PENDING_PK, next_attempt_at=at)
+        pending_pk=pending_partition(instruction_id), next_attempt_at=at)
 
 
 def execute_instruction(instruction_id: str, now: datetime, *,
@@ -286,10 +288,11 @@ def release_within(tx, releases: list[InstructionModel], at: str, *,
 
 
 def pending_instructions(now: datetime, limit: int = 100, start_key=None):
-    """Unfinished instructions whose next attempt is due, oldest first (sparse index)."""
-    return InstructionModel.pending.query(
-        PENDING_PK, InstructionModel.next_attempt_at <= clock.to_key(now), limit=limit,
-        last_evaluated_key=start_key)
+    """Unfinished instructions whose next attempt is due (sparse index), oldest first in
+    each shard."""
+    return shards.query(InstructionModel.pending, PENDING_PK,
+                        InstructionModel.next_attempt_at <= clock.to_key(now), limit=limit,
+                        start_key=start_key)[0]
 
 
 def balance(caller) -> dict:

@@ -26,10 +26,10 @@ from chalicelib.services import escrow, notifications
 from chalicelib import payments
 from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import ServiceModel, UserModel
-from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
+from chalicelib.storage.ledger import pending_partition as instruction_partition
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.orders import OrderModel
-from chalicelib.storage.payments import PENDING_PK, PROBLEM_PK, PaymentModel
+from chalicelib.storage.payments import PaymentModel, pending_partition, problem_partition
 
 log = logging.getLogger("market.funding")
 
@@ -95,7 +95,8 @@ def _open_payment(order: OrderModel, now: datetime) -> str:
         record = PaymentModel(pid, order_id=order.id, gateway=payments.gateway_name(),
                               amount=int(order.amount), plan_version=int(order.plan_version or 1),
                               status=PENDING, created_at=at, updated_at=at, checks=0,
-                              pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0)))
+                              pending_pk=pending_partition(pid),
+                              check_at=clock.to_key(now + check_backoff(0)))
         claims_slot, was_unpaid = order.holds_slot is False, bool(order.unpaid_counted)
         tx = transaction()
         try:
@@ -159,7 +160,8 @@ def start_charge(trade_id: str, amount: int, subject: str, now: datetime, *, cha
     try:
         PaymentModel(trade_id, order_id=trade_id, gateway=payments.gateway_name(),
                      amount=amount, status=PENDING, created_at=at, updated_at=at, checks=0,
-                     pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0))).save(
+                     pending_pk=pending_partition(trade_id),
+                     check_at=clock.to_key(now + check_backoff(0))).save(
             condition=PaymentModel.id.does_not_exist())
     except PutError as error:
         if not condition_failed(error):
@@ -286,7 +288,7 @@ def record_problem(payment_id: str, kind: str, detail: dict, now: datetime, *,
     at = clock.to_key(now)
     log.error("payment %s: %s %s", payment_id, kind, detail)
     actions = [PaymentModel.problem.set(kind), PaymentModel.problem_detail.set(detail),
-               PaymentModel.problem_count.add(1), PaymentModel.problem_pk.set(PROBLEM_PK),
+               PaymentModel.problem_count.add(1), PaymentModel.problem_pk.set(problem_partition(payment_id)),
                PaymentModel.problem_at.set(at), PaymentModel.updated_at.set(at),
                # A payment we never started gets a record of its own here.
                PaymentModel.status.set(PaymentModel.status | UNKNOWN),
@@ -342,7 +344,8 @@ def _void(order_id: str, pid: str, trade: payments.TradeStatus, now: datetime,
     refund = InstructionModel(
         void_instruction_id(pid), order_id=order_id, kind=money.REFUND, amount=amount,
         step=None, provider_id=order.provider_id, payment_ref=trade.ref, status="pending",
-        attempts=0, created_at=at, pending_pk=INSTRUCTION_PENDING_PK, next_attempt_at=at)
+        attempts=0, created_at=at, pending_pk=instruction_partition(void_instruction_id(pid)),
+        next_attempt_at=at)
     posting = money.posting_for(money.FUND, order_id, order.provider_id, amount)
     for _ in range(_ATTEMPTS):
         tx = transaction()

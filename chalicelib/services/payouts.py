@@ -26,7 +26,7 @@ from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib import payments
 from chalicelib.storage.base import connection, transaction
 from chalicelib.storage.catalog import get_provider
-from chalicelib.storage.ledger import (PENDING_PK, AccountModel, InstructionModel, PostingModel,
+from chalicelib.storage.ledger import (pending_partition, AccountModel, InstructionModel, PostingModel,
                                       new_posting)
 from chalicelib.storage.payouts import PayoutAccountModel, WithdrawalModel
 
@@ -86,7 +86,8 @@ def request_withdrawal(caller: Caller, amount: int, now: datetime,
     instruction = InstructionModel(
         rules.instruction_id(withdrawal_id), kind=rules.PAYOUT, amount=amount,
         provider_id=caller.user_id, withdrawal_id=withdrawal_id, status="pending",
-        attempts=0, created_at=at, pending_pk=PENDING_PK, next_attempt_at=at)
+        attempts=0, created_at=at, pending_pk=pending_partition(rules.instruction_id(withdrawal_id)),
+        next_attempt_at=at)
     posting = new_posting(rules.posting_id(withdrawal_id, rules.WITHDRAWAL), rules.WITHDRAWAL,
                           rules.hold(caller.user_id, amount), at, withdrawal_id=withdrawal_id)
     for _ in range(_ATTEMPTS):

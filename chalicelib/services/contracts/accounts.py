@@ -17,7 +17,7 @@ from chalicelib.services.contracts.reading import statements_of
 from chalicelib.services.contracts.state import (deposit_held, load, next_period, terms_of,
                                                  today)
 from chalicelib.storage.contracts import ContractModel, StatementModel
-from chalicelib.storage.ledger import PENDING_PK, InstructionModel
+from chalicelib.storage.ledger import InstructionModel, pending_partition
 
 log = logging.getLogger("market.contracts")
 
@@ -45,11 +45,12 @@ def refund_excess(change: BillChange, excess: int, *, payment_ref: str | None = 
     refund = excess - to_deposit
     if refund:
         ref = payment_ref or s.payment_ref
+        refund_id = f"{key or s.id}:refund:bill"
         change.refunds.append(InstructionModel(
-            f"{key or s.id}:refund:bill", order_id=s.contract_id, kind=money.REFUND,
+            refund_id, order_id=s.contract_id, kind=money.REFUND,
             amount=refund, step=None, provider_id=s.provider_id, payment_ref=ref,
-            status="pending", attempts=0, created_at=change.at, pending_pk=PENDING_PK,
-            next_attempt_at=change.at))
+            status="pending", attempts=0, created_at=change.at,
+            pending_pk=pending_partition(refund_id), next_attempt_at=change.at))
         change.contract_deltas["bills_instructed"] += refund
     if key is None:
         change.add(StatementModel.paid, -excess)

@@ -12,7 +12,8 @@ from chalicelib.domain import escrow as money
 from chalicelib.domain import statements as bill
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import escrow, notifications
-from chalicelib.storage.contracts import TIMER_PK, ContractModel, StatementModel, timer_due_key
+from chalicelib.storage.contracts import (ContractModel, StatementModel, timer_due_key,
+                                          timer_partition)
 from chalicelib.storage.mirrored import MirroredUpdate
 from chalicelib.storage.ledger import InstructionModel, PostingModel, new_posting
 
@@ -137,7 +138,7 @@ class BillChange(MirroredUpdate):
 
     def _timer(self):
         at = timer_of(self.after)
-        self.set(StatementModel.timer_pk, TIMER_PK if at else None)
+        self.set(StatementModel.timer_pk, timer_partition(self.stmt.id) if at else None)
         self.set(StatementModel.timer_due, timer_due_key(at, self.stmt.id) if at else None)
         self.set(StatementModel.disputed_pk, "DISPUTED" if self.to == bill.DISPUTED else None)
 

@@ -22,7 +22,7 @@ from chalicelib.services.contracts.state import (facts, load, role_of, terms_of,
 from chalicelib.storage.catalog import ProviderModel
 from chalicelib.storage.contracts import ContractModel, deposit_refund_id
 from chalicelib.storage.mirrored import MirroredUpdate
-from chalicelib.storage.ledger import PENDING_PK, InstructionModel, PostingModel, new_posting
+from chalicelib.storage.ledger import InstructionModel, PostingModel, new_posting, pending_partition
 
 
 
@@ -122,11 +122,12 @@ class Change(MirroredUpdate):
         if amount <= 0:
             return
         n = int(self.after.deposit_returned) + int(self.after.deposit_instructed or 0)
+        refund_id = deposit_refund_id(self.contract.id, n)
         ins = InstructionModel(
-            deposit_refund_id(self.contract.id, n), order_id=self.contract.id,
+            refund_id, order_id=self.contract.id,
             kind=money.REFUND, amount=amount, step=None, provider_id=self.contract.provider_id,
             payment_ref=self.after.payment_ref, status="pending", attempts=0,
-            created_at=self.at, pending_pk=PENDING_PK, next_attempt_at=self.at)
+            created_at=self.at, pending_pk=pending_partition(refund_id), next_attempt_at=self.at)
         self.instructions.append(ins)
         self.add(ContractModel.deposit_instructed, amount)
         # Never promise back more than the deposit still holds, whatever ran before (the
