@@ -188,8 +188,8 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
-# A shard count is one digit pair in a key ("DUE#07"); more than this many readers'
-# queries per sweep would cost more than the partitions they spread.
+# Each sweep page reads every shard: more than this many queries per page would cost more
+# than the partitions they spread.
 MAX_DUE_SHARDS = 64
 
 
