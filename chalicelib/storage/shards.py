@@ -29,11 +29,11 @@ from chalicelib.domain.errors import InvalidRequest
 
 # Few threads: the fan-out reads are one small query per shard (gauges, counts).
 _FAN_OUT_THREADS = 8
-# Kinds written far more than the others get that many times the shards. The outbox takes
-# two writes for each notice (in, and out once delivered) and an order sends about nine,
-# a contract's period more: at 1,000 of each a second that is ~46,000 writes a second,
-# three times the timers' (docs/scale.md).
-WEIGHT = {"OUTBOX": 4}
+# Kinds written far more than the others get that many times the shards (docs/scale.md).
+# The outbox takes two writes for each notice (in, and out once delivered) and an order
+# sends about nine, a contract's period more. An order's timer entry moves (a delete and
+# a put) at most transitions and carries the whole order (1-2 KB, two write units).
+WEIGHT = {"OUTBOX": 4, "DUE": 2}
 
 
 def shard_of(item_id: str, shards: int) -> int:

@@ -112,18 +112,25 @@ def model(site_names: list[str], orders: dict, periods: dict) -> dict[int, list[
                 for s in site_names] for r in RATES}
 
 
-def table(result: dict[int, list[Hottest]]) -> str:
-    """The markdown table of docs/scale.md."""
-    lines = ["| table.index | hottest key | kind | " + " | ".join(f"{r}/s" for r in RATES) + " |",
-             "|---|---|---|" + "---:|" * len(RATES)]
-    top = result[max(RATES)]
-    for n, row in enumerate(top):
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if x >= 10 else f"{x:.1f}"
+
+
+def table(result: dict[int, list[Hottest]], units: dict[int, list[Hottest]]) -> str:
+    """The markdown table of docs/scale.md: writes a second on each site's hottest key at
+    each rate, and write units a second on its hottest key at the top rate."""
+    top = max(RATES)
+    lines = ["| table.index | hottest key | kind | "
+             + " | ".join(f"writes/s at {r}/s" for r in RATES) + f" | units/s at {top}/s |",
+             "|---|---|---|" + "---:|" * (len(RATES) + 1)]
+    for n, row in enumerate(result[top]):
         rates = [result[r][n].rate for r in RATES]
+        unit_rate = units[top][n].rate
         key = re.sub(r"_[0-9a-f]{20,}", "_…", row.key)
-        flag = " **over**" if rates[-1] > LIMIT else ""
-        lines.append(f"| {row.site} | `{key}` | {row.kind} | "
-                     + " | ".join(f"{x:,.0f}" if x >= 10 else f"{x:.1f}" for x in rates)
-                     + f"{flag} |")
+        cells = [_number(x) for x in rates] + [_number(unit_rate)]
+        cells = [c + (" **over**" if x > LIMIT else "")
+                 for c, x in zip(cells, rates + [unit_rate])]
+        lines.append(f"| {row.site} | `{key}` | {row.kind} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -160,7 +167,8 @@ def main() -> None:  # pragma: no cover - prints the table for docs/scale.md
             with write_counter.WriteCounter() as periods:
                 scale_stories.contract_story(api)
         names = [s.name for sites in write_counter.sites().values() for s in sites]
-    print(table(model(names, by_site(orders.writes), by_site(periods.writes))))
+    print(table(model(names, by_site(orders.writes), by_site(periods.writes)),
+                model(names, by_site(orders.units), by_site(periods.units))))
 
 
 if __name__ == "__main__":  # pragma: no cover

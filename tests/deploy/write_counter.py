@@ -7,7 +7,12 @@ an index entry that moves from one key to another is a delete on the old key and
 on the new one (even within one partition); an item entering or leaving a sparse index is one write there; an update
 that leaves a KEYS_ONLY entry's keys alone writes nothing to it. Transaction condition
 checks count on the table (they take write capacity on the item's partition).
+
+Beside the writes, their write units: DynamoDB's partition limit is 1,000 units a second,
+one unit per started KB of the item (of what the index projects, for an index entry), and
+twice that for each item of a transaction.
 """
+import math
 from collections import Counter
 
 import boto3
@@ -15,6 +20,30 @@ from botocore import handlers
 
 from chalicelib import settings
 from chalicelib.storage import base, schema
+
+def _value_size(value: dict) -> int:
+    (kind, raw), = value.items()
+    if kind in ("S", "B"):
+        return len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
+    if kind == "N":
+        return len(str(raw)) // 2 + 2
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode("utf-8")) + _value_size(v) for k, v in raw.items())
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in raw)
+    return 3 + sum(len(str(v)) for v in raw)  # SS, NS, BS
+
+
+def item_size(item: dict | None) -> int:
+    """An item's size as DynamoDB counts it (names plus values, close enough)."""
+    return sum(len(k.encode("utf-8")) + _value_size(v) for k, v in (item or {}).items())
+
+
+def units(size: int) -> int:
+    return max(1, math.ceil(size / 1024))
+
 
 _WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
 
@@ -30,6 +59,13 @@ class Site:
     @property
     def name(self) -> str:
         return f"{self.table}.{self.index}" if self.index else self.table
+
+    def projected(self, item: dict | None, table: "Site") -> dict | None:
+        """What the index holds of `item`: all of it, or its keys (KEYS_ONLY)."""
+        if not self.keys_only or not item:
+            return item
+        names = {table.hash_key, table.range_key, self.hash_key, self.range_key}
+        return {k: v for k, v in item.items() if k in names}
 
     def entry(self, item: dict | None):
         """The item's (hash, range) in this index, or None when it is not in it (sparse)."""
@@ -67,6 +103,7 @@ class WriteCounter:
                                     region_name=cfg.region)
         self._sites = sites()
         self.writes: Counter = Counter()
+        self.units: Counter = Counter()  # write units, on the same keys
         self._hooks = []
         for op in _WRITES:
             self._hooks += [(f"before-parameter-build.dynamodb.{op}", self._before),
@@ -111,22 +148,31 @@ class WriteCounter:
         targets = [t for t in self._targets(op, params) if t[0] in self._sites]
         context["counted_writes"] = [(t, k, check, self._read(t, k)) for t, k, check in targets]
 
-    def _after(self, parsed, context, **_):
+    def _book(self, site: str, value, size: int) -> None:
+        self.writes[(site, value)] += 1
+        self.units[(site, value)] += units(size)
+
+    def _after(self, parsed, context, event_name, **_):
         if "Error" in parsed:  # refused: nothing was written
             return
+        in_transaction = event_name.endswith("TransactWriteItems")
         for table, key, check, before in context.pop("counted_writes", []):
             table_site, *indexes = self._sites[table]
+            after = None if check else self._read(table, key)
+            size = max(item_size(before), item_size(after))
             self.writes[(table_site.name, _plain(key[table_site.hash_key]))] += 1
+            self.units[(table_site.name, _plain(key[table_site.hash_key]))] += \
+                units(size) * (2 if in_transaction else 1)
             if check:
                 continue
-            after = self._read(table, key)
             for site in indexes:
                 old, new = site.entry(before), site.entry(after)
+                was, now = site.projected(before, table_site), site.projected(after, table_site)
                 if old and new and old != new:  # the entry's keys changed: delete and put
-                    self.writes[(site.name, old[0])] += 1
-                    self.writes[(site.name, new[0])] += 1
+                    self._book(site.name, old[0], item_size(was))
+                    self._book(site.name, new[0], item_size(now))
                 elif old and new:
-                    if not site.keys_only and before != after:
-                        self.writes[(site.name, new[0])] += 1
+                    if was != now:
+                        self._book(site.name, new[0], item_size(now))
                 elif old or new:
-                    self.writes[(site.name, (old or new)[0])] += 1
+                    self._book(site.name, (old or new)[0], item_size(was if old else now))

@@ -38,15 +38,28 @@ def layout(monkeypatch):
     settings.reload()
 
 
-def unpaid_orders(service_id: str, count: int, *, shard_count: int) -> list[str]:
+def spread_ids(count: int, shard_count: int) -> list[str]:
+    """`count` new order ids, as many in each due_timers shard (of the setting `shard_count`)."""
+    keys = {shards.key(TIMER_PK, str(n), shard_count) for n in range(1000)}
+    made: list[str] = []
+    while len(made) < count:
+        order_id = ids.new_id("ord")
+        key = shards.key(TIMER_PK, order_id, shard_count)
+        if sum(shards.key(TIMER_PK, o, shard_count) == key for o in made) < count // len(keys):
+            made.append(order_id)
+    return made
+
+
+def unpaid_orders(service_id: str, count: int, *, shard_count: int,
+                  order_ids: list[str] | None = None) -> list[str]:
     """`count` orders past their payment window, indexed as a writer using `shard_count`
     shards would have indexed them (1: the bare key written before sharding)."""
     placed = clock.now() - timedelta(hours=73)
     pay_by = placed + timedelta(seconds=settings.get().payment_window_seconds)
     at = clock.to_key(placed)
     made = []
-    for _ in range(count):
-        order_id = ids.new_id("ord")
+    for n in range(count):
+        order_id = order_ids[n] if order_ids else ids.new_id("ord")
         OrderModel(
             order_id, buyer_id=BUYER, provider_id=PROVIDER, service_id=service_id,
             service=ServiceSnapshot(title="店铺首页装修", pricing="fixed", price=50000),
@@ -69,12 +82,12 @@ def closed_once(order_ids: list[str]) -> dict:
 
 
 def test_the_sweep_closes_due_orders_in_every_shard_across_pages(api, moto, layout):
-    layout(4, 4, page=3)
-    backlog = unpaid_orders(listed_service(), 14, shard_count=4)
-    assert {shards.key(TIMER_PK, o, 4) for o in backlog} == {"DUE#00", "DUE#01", "DUE#02",
-                                                            "DUE#03"}
+    layout(2, 2, page=3)  # the timers' 4 shards (2 x their weight)
+    backlog = unpaid_orders(listed_service(), 16, shard_count=2, order_ids=spread_ids(16, 2))
+    assert sorted(shards.key(TIMER_PK, o) for o in backlog) == sorted(
+        [f"DUE#{i:02d}" for i in range(4)] * 4)
     summary = sweep(api)
-    assert (summary["found"], summary["moved"], summary["failed"]) == (14, 14, 0)
+    assert (summary["found"], summary["moved"], summary["failed"]) == (16, 16, 0)
     assert summary["pages"] >= 5  # pages of 3 items, crossing shard boundaries
     assert closed_once(backlog) == {o: 1 for o in backlog}
     assert sweep(api)["found"] == 0  # nothing left, nothing handled twice

@@ -22,7 +22,7 @@ def layout(monkeypatch):
 def test_the_shard_is_a_crc32_of_the_id_the_same_in_every_process():
     # zlib.crc32(b"ord_1") == 1062559179: a fixed number, where hash() changes per process.
     assert shards.shard_of("ord_1", 16) == 1062559179 % 16 == 11
-    assert shards.key("DUE", "ord_1", 16) == "DUE#11"
+    assert shards.key("PENDING", "ord_1", 16) == "PENDING#11"
     assert shards.key("DUE", "ord_1", 1) == "DUE"  # one shard: the key written before sharding
 
 
@@ -36,8 +36,8 @@ def test_ids_spread_over_every_shard():
 def test_by_default_writers_use_16_shards_and_readers_also_read_the_unsharded_key(layout):
     layout(16, 1)
     assert settings.get().due_shards == 16
-    assert shards.read_keys("DUE") == ["DUE"] + [f"DUE#{i:02d}" for i in range(16)]
-    assert shards.key("DUE", "ord_1") == "DUE#11"
+    assert shards.read_keys("PENDING") == ["PENDING"] + [f"PENDING#{i:02d}" for i in range(16)]
+    assert shards.key("PENDING", "ord_1") == "PENDING#11"
 
 
 @pytest.mark.parametrize("now, previous", [(16, 8), (8, 16), (16, 16), (4, 32)])
@@ -52,9 +52,10 @@ def test_readers_read_every_key_of_both_layouts(layout, now, previous):
     assert len(keys) == len(set(keys)) == max(now, previous)
 
 
-def test_the_outbox_has_four_times_the_shards_of_the_rest(layout):
+def test_the_outbox_and_the_timers_have_more_shards_than_the_rest(layout):
     layout(16, 16)
-    assert len(shards.read_keys("OUTBOX")) == 64 and len(shards.read_keys("DUE")) == 16
+    assert len(shards.read_keys("OUTBOX")) == 64 and len(shards.read_keys("DUE")) == 32
+    assert len(shards.read_keys("PENDING")) == 16
     assert {shards.key("OUTBOX", f"ntf_{n}") for n in range(2000)} == set(shards.read_keys("OUTBOX"))
     layout(16, 1)  # sharding off stays one bare key whatever the weight
     assert shards.read_keys("OUTBOX")[0] == "OUTBOX" and shards.key("OUTBOX", "ntf_1", 1) == "OUTBOX"
