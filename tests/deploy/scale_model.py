@@ -28,6 +28,7 @@ from chalicelib import settings
 from chalicelib.storage.shards import shard_count
 
 LIMIT = 1000  # writes a second one partition takes (DynamoDB's per-partition limit)
+DEFAULT_SHARDS = settings.Settings.due_shards  # the model is of the default settings
 RATES = (10, 100, 1000)
 
 # The busiest one's share of the market's stories. A market of a thousand orders a second
@@ -107,7 +108,7 @@ def by_site(writes) -> dict[str, dict]:
 def model(site_names: list[str], orders: dict, periods: dict) -> dict[int, list[Hottest]]:
     """rate -> the hottest key of every site at `rate` orders and `rate` contract periods
     a second, with the default shard count."""
-    shards = settings.get().due_shards
+    shards = DEFAULT_SHARDS
     return {r: [hottest(s, orders.get(s, {}), periods.get(s, {}), r, r, shards)
                 for s in site_names] for r in RATES}
 

@@ -6,7 +6,6 @@ why."""
 import pytest
 from chalice.test import Client
 
-from chalicelib import settings
 from tests.deploy import scale_model, scale_stories, write_counter
 from tests.support import ApiClient
 
@@ -116,8 +115,7 @@ def test_the_shards_are_what_keeps_due_work_under_the_limit(counted):
               for s in sharded}
     assert totals["notifications.outbox"] * 1000 > 10 * scale_model.LIMIT
     assert totals["orders.due_timers"] * 1000 > 5 * scale_model.LIMIT
-    n = settings.get().due_shards
-    assert n == 16  # the default the model is computed for
+    assert scale_model.DEFAULT_SHARDS == 16  # the default the model is computed for
 
 
 def test_the_table_renders_every_site_once(result, unit_result):

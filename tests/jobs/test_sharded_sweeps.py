@@ -33,8 +33,7 @@ def layout(monkeypatch):
         settings.reload()
 
     yield use
-    for name in ("DUE_SHARDS", "DUE_SHARDS_PREVIOUS", "SWEEP_PAGE_SIZE"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.undo()
     settings.reload()
 
 

@@ -14,8 +14,7 @@ def layout(monkeypatch):
         settings.reload()
 
     yield use
-    monkeypatch.delenv("DUE_SHARDS", raising=False)
-    monkeypatch.delenv("DUE_SHARDS_PREVIOUS", raising=False)
+    monkeypatch.undo()
     settings.reload()
 
 
@@ -72,6 +71,12 @@ def test_a_shard_count_that_would_hide_due_work_refuses_to_start(monkeypatch, ra
     monkeypatch.setenv("DUE_SHARDS", raw)
     with pytest.raises(settings.ConfigurationError):
         settings.load()
+
+
+def test_sixteen_shards_unless_told(monkeypatch):
+    monkeypatch.delenv("DUE_SHARDS", raising=False)
+    monkeypatch.delenv("DUE_SHARDS_PREVIOUS", raising=False)
+    assert (settings.load().due_shards, settings.load().due_shards_previous) == (16, 1)
 
 
 def test_each_run_begins_at_the_next_shard():
