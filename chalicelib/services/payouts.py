@@ -26,8 +26,8 @@ from chalicelib.domain.providers import PUBLIC_STATUSES
 from chalicelib import payments
 from chalicelib.storage.base import connection, transaction
 from chalicelib.storage.catalog import get_provider
-from chalicelib.storage.ledger import (pending_partition, AccountModel, InstructionModel, PostingModel,
-                                      new_posting)
+from chalicelib.storage.ledger import (AccountModel, InstructionModel, PostingModel, new_posting,
+                                      pending_partition)
 from chalicelib.storage.payouts import PayoutAccountModel, WithdrawalModel
 
 log = logging.getLogger("market.payouts")
