@@ -104,6 +104,11 @@ class Settings:
     deposit_max_bps: int = 3000
     payment_timeout_seconds: int = 900
     max_unpaid_orders: int = 5
+    # Write-sharded due work (issue 29, storage.shards): the sparse "due" indexes and the
+    # stuck table spread each kind over this many partition keys, and readers also read
+    # the layout being retired (1: the single constant key written before sharding).
+    due_shards: int = 16
+    due_shards_previous: int = 1
     extra: dict = field(default_factory=dict)
 
     @property
@@ -174,11 +179,28 @@ def load() -> Settings:
         deposit_max_bps=_int("DEPOSIT_MAX_BPS", 3000),
         payment_timeout_seconds=_int("PAYMENT_TIMEOUT_SECONDS", 900),
         max_unpaid_orders=_int("MAX_UNPAID_ORDERS", 5),
+        due_shards=_shard_count("DUE_SHARDS", 16),
+        due_shards_previous=_shard_count("DUE_SHARDS_PREVIOUS", 1),
     )
 
 
 def _origins(raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
+# Each sweep page reads every shard: more than this many queries per page would cost more
+# than the partitions they spread.
+MAX_DUE_SHARDS = 64
+
+
+def _shard_count(name: str, default: int) -> int:
+    # Zero or a typo would hide every due item from the sweeps: refuse to start instead.
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_DUE_SHARDS:
+        raise ConfigurationError(f"{name} must be 1..{MAX_DUE_SHARDS}, not {raw!r}")
+    return int(raw)
 
 
 def _fee_bps() -> int:

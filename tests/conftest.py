@@ -25,6 +25,12 @@ os.environ.pop("S3_ENDPOINT", None)
 os.environ.pop("JWT_SECRET", None)
 # The local stage writes notification mail under LOCAL_DATA_DIR: never the real one.
 os.environ["LOCAL_DATA_DIR"] = tempfile.mkdtemp(prefix="market-test-data-")
+# Due work is write-sharded (storage.shards, 16 by default): each sweep page and gauge
+# reads every shard, ten times the queries (and the time) of one key on moto. Two shards
+# keep every sharded path, and the unsharded keys being retired, in play;
+# tests/jobs/test_sharded_sweeps.py, tests/unit/test_shards.py and the scale model run
+# the default counts.
+os.environ["DUE_SHARDS"] = "2"
 
 from chalicelib.local import engines  # noqa: E402
 

@@ -24,7 +24,7 @@ from chalicelib.storage.base import ATTEMPTS
 from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import ServiceModel, UserModel
 from chalicelib.storage.orders import OrderModel
-from chalicelib.storage.payments import PENDING_PK, PROBLEM_PK, PaymentModel
+from chalicelib.storage.payments import PaymentModel, pending_partition, problem_partition
 
 log = logging.getLogger("market.payments")
 
@@ -83,7 +83,8 @@ def _open_payment(order: OrderModel, now: datetime) -> str:
         record = PaymentModel(pid, order_id=order.id, gateway=payments.gateway_name(),
                               amount=int(order.amount), plan_version=int(order.plan_version or 1),
                               status=PENDING, created_at=at, updated_at=at, checks=0,
-                              pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0)))
+                              pending_pk=pending_partition(pid),
+                              check_at=clock.to_key(now + check_backoff(0)))
         claims_slot, was_unpaid = order.holds_slot is False, bool(order.unpaid_counted)
         tx = transaction()
         try:
@@ -147,7 +148,8 @@ def start_charge(trade_id: str, amount: int, subject: str, now: datetime, *, cha
     try:
         PaymentModel(trade_id, order_id=trade_id, gateway=payments.gateway_name(),
                      amount=amount, status=PENDING, created_at=at, updated_at=at, checks=0,
-                     pending_pk=PENDING_PK, check_at=clock.to_key(now + check_backoff(0))).save(
+                     pending_pk=pending_partition(trade_id),
+                     check_at=clock.to_key(now + check_backoff(0))).save(
             condition=PaymentModel.id.does_not_exist())
     except PutError as error:
         if not condition_failed(error):
@@ -274,7 +276,7 @@ def record_problem(payment_id: str, kind: str, detail: dict, now: datetime, *,
     at = clock.to_key(now)
     log.error("payment %s: %s %s", payment_id, kind, detail)
     actions = [PaymentModel.problem.set(kind), PaymentModel.problem_detail.set(detail),
-               PaymentModel.problem_count.add(1), PaymentModel.problem_pk.set(PROBLEM_PK),
+               PaymentModel.problem_count.add(1), PaymentModel.problem_pk.set(problem_partition(payment_id)),
                PaymentModel.problem_at.set(at), PaymentModel.updated_at.set(at),
                # A payment we never started gets a record of its own here.
                PaymentModel.status.set(PaymentModel.status | UNKNOWN),

@@ -22,6 +22,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib import clock, settings
 from chalicelib.domain.instructions import DONE, MISSING, PARKED, PENDING
 from chalicelib.services import optimistic, stuck
+from chalicelib.storage import shards
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.ledger import PENDING_PK, InstructionModel
 
@@ -116,11 +117,11 @@ def due_instruction_ids(now: datetime, *, limit: int, start_key=None):
     page's start key and how many index items DynamoDB read for it."""
     # Keys and counters only: a malformed instruction must not break the page for the
     # others; execute_instruction re-reads each one consistently anyway.
-    result = InstructionModel.pending.query(
-        PENDING_PK, InstructionModel.next_attempt_at <= clock.to_key(now), limit=limit,
-        last_evaluated_key=start_key, attributes_to_get=["id", "attempts"])
-    items = [(i.id, int(i.attempts or 0)) for i in result]
-    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
+    found, next_key, read = shards.query(
+        InstructionModel.pending, PENDING_PK, InstructionModel.next_attempt_at <= clock.to_key(now),
+        limit=limit, start_key=start_key, first=shards.turn(now),
+        attributes_to_get=["id", "attempts"])
+    return [(i.id, int(i.attempts or 0)) for i in found], next_key, read
 
 
 def last_failure(instruction_id: str) -> tuple[str, int]:

@@ -20,9 +20,9 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib import clock
 from chalicelib.domain.errors import Conflict
 from chalicelib.storage.base import transaction
-from chalicelib.storage.notifications import (OUTBOX_PK, NotificationModel, UnreadCounterModel,
-                                              add_writes, new_notification_id, sort_key,
-                                              sort_key_of)
+from chalicelib.storage.notifications import (NotificationModel, UnreadCounterModel,
+                                              add_writes, new_notification_id,
+                                              outbox_partition, sort_key, sort_key_of)
 
 log = logging.getLogger("market.notifications")
 
@@ -55,7 +55,8 @@ def notification_put(user_id: str, kind: str, *, order_id: str | None = None,
         text=str(text or "")[:TEXT_MAX], order_id=order_id or None,
         service_id=service_id or None, read=False, created_at=created,
         expires_epoch=int(now.timestamp()) + RETENTION_SECONDS,
-        unread_user_id=user_id, outbox_pk=OUTBOX_PK, outbox_due=created, delivery_attempts=0,
+        unread_user_id=user_id, outbox_pk=outbox_partition(notification_id), outbox_due=created,
+        delivery_attempts=0,
     )
 
 

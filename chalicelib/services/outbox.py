@@ -27,6 +27,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib import clock, settings
 from chalicelib.services import channels, notifications, stuck
 from chalicelib.services.mail import DeliveryFailed, Mailer
+from chalicelib.storage import shards
 from chalicelib.storage.notifications import OUTBOX_PK, NotificationModel, notification_id_in
 
 log = logging.getLogger("market.delivery")
@@ -40,11 +41,10 @@ _ERROR_MAX = 500
 def due(now: datetime, *, limit: int, start_key=None):
     """One page of (user id, sort key) due for delivery, oldest due first, the next page's
     start key and how many index items DynamoDB read for it."""
-    result = NotificationModel.outbox.query(
-        OUTBOX_PK, NotificationModel.outbox_due <= clock.to_key(now), limit=limit,
-        last_evaluated_key=start_key)
-    items = [(n.user_id, n.sk) for n in result]
-    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
+    found, next_key, read = shards.query(
+        NotificationModel.outbox, OUTBOX_PK, NotificationModel.outbox_due <= clock.to_key(now),
+        limit=limit, start_key=start_key, first=shards.turn(now))
+    return [(n.user_id, n.sk) for n in found], next_key, read
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -21,6 +21,7 @@ from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
 from chalicelib.storage.contracts import is_contract_money
 from chalicelib.storage.orders import OrderModel
+from chalicelib.storage import shards
 from chalicelib.storage.payments import PENDING_PK, PaymentModel
 
 # How long after a trade stops being payable a payment is still asked about.
@@ -29,11 +30,10 @@ GRACE = timedelta(minutes=15)
 
 def due_payment_ids(now: datetime, *, limit: int, start_key=None):
     """One page of pending payments due for a check, the next page's key, items read."""
-    result = PaymentModel.pending.query(
-        PENDING_PK, PaymentModel.check_at <= clock.to_key(now), limit=limit,
-        last_evaluated_key=start_key, attributes_to_get=["id"])
-    ids = [p.id for p in result]
-    return ids, result.last_evaluated_key, result.page_iter.total_scanned_count
+    found, next_key, read = shards.query(
+        PaymentModel.pending, PENDING_PK, PaymentModel.check_at <= clock.to_key(now),
+        limit=limit, start_key=start_key, first=shards.turn(now), attributes_to_get=["id"])
+    return [p.id for p in found], next_key, read
 
 
 def check_payment(payment_id: str, now: datetime) -> str:

@@ -7,7 +7,9 @@ in its own index (retry later) or takes it out (parked), and goes on with the re
 from datetime import datetime, timedelta
 
 from chalicelib import clock, settings
-from chalicelib.storage.sweeps import STUCK_PK, StuckItemModel, stuck_key
+from chalicelib.storage import shards
+from chalicelib.storage.sweeps import (STUCK_PK, StuckItemModel, stuck_key, stuck_partition,
+                                      stuck_partitions)
 
 RETRYING, PARKED = "retrying", "parked"
 ERROR_MAX = 500
@@ -22,7 +24,7 @@ def record_failure(job: str, item_id: str, error: BaseException | str, now: date
     """Count one more failure of `item_id` in `job`; parked once it reaches the limit."""
     at = clock.to_key(now)
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    record = StuckItemModel(STUCK_PK, stuck_key(job, item_id))
+    record = StuckItemModel(stuck_partition(job, item_id), stuck_key(job, item_id))
     # One UpdateItem (an upsert) counts attempts atomically, so two sweeps failing on the
     # same item at once both count.
     record.update(actions=[
@@ -45,7 +47,7 @@ def record_parked(job: str, item_id: str, reason: str, attempts: int, now: datet
     instruction counts its own tries): parked, or retrying at `retry_at`. `attempts` is
     that count, copied here for the view, never added to."""
     at = clock.to_key(now)
-    StuckItemModel(STUCK_PK, stuck_key(job, item_id)).update(actions=[
+    StuckItemModel(stuck_partition(job, item_id), stuck_key(job, item_id)).update(actions=[
         StuckItemModel.job.set(job), StuckItemModel.item_id.set(item_id),
         StuckItemModel.attempts.set(attempts), StuckItemModel.last_error.set(reason[:ERROR_MAX]),
         StuckItemModel.first_failed_at.set(StuckItemModel.first_failed_at | at),
@@ -57,7 +59,10 @@ def record_parked(job: str, item_id: str, reason: str, attempts: int, now: datet
 
 def clear(job: str, item_id: str) -> None:
     """A retried item went through: it is no longer stuck."""
-    StuckItemModel(STUCK_PK, stuck_key(job, item_id)).delete()
+    # Under every layout being read: a record written before the shard count changed is
+    # cleared too (a delete of nothing costs one write and changes nothing).
+    for pk in stuck_partitions(job, item_id):
+        StuckItemModel(pk, stuck_key(job, item_id)).delete()
 
 
 def present(record: StuckItemModel) -> dict:
@@ -69,7 +74,8 @@ def present(record: StuckItemModel) -> dict:
 
 
 def list_stuck(*, limit: int, start_key) -> tuple[list[dict], dict | None]:
-    """Every parked or retrying sweep item, by job then id (operators only)."""
-    result = StuckItemModel.query(STUCK_PK, consistent_read=True, limit=limit,
-                                  last_evaluated_key=start_key)
-    return [present(r) for r in result], result.last_evaluated_key
+    """Every parked or retrying sweep item, shard by shard, by job then id in each
+    (operators only)."""
+    found, next_key, _ = shards.query(StuckItemModel, STUCK_PK, consistent_read=True,
+                                      limit=limit, start_key=start_key)
+    return [present(r) for r in found], next_key

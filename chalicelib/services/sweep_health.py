@@ -1,7 +1,8 @@
 """How each sweep's work stands after a run: the gauges operators alarm on.
 
 Read from the same sparse indexes the sweeps drain (never a scan), each a query of one
-item or a key-only count, so a run pays a few reads for them:
+item or a key-only count per shard (storage.shards, a few shards at a time), so a run
+pays a few reads for them:
 - the age of the oldest item due in the job's index (0 when nothing is late): a sweep
   that stops running, or cannot keep up, shows here first;
 - the job's items parked for operators (GET /admin/stuck), and how many this run parked;
@@ -14,6 +15,7 @@ from typing import Callable
 from chalicelib import clock
 from chalicelib.domain.payouts import PAYOUT
 from chalicelib.services.stuck import PARKED
+from chalicelib.storage import shards
 from chalicelib.storage.contracts import TIMER_PK as CONTRACT_TIMER_PK
 from chalicelib.storage.contracts import ContractModel, StatementModel
 from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
@@ -31,9 +33,7 @@ BACKLOG_CAP = 1000
 
 def _oldest_due(index, hash_key: str, range_attribute: str) -> Callable[[], str | None]:
     def first() -> str | None:
-        for item in index.query(hash_key, limit=1, attributes_to_get=[range_attribute]):
-            return getattr(item, range_attribute)
-        return None
+        return shards.first_of(index, hash_key, range_attribute)
 
     return first
 
@@ -68,26 +68,26 @@ def _late_seconds(key: str | None, now: datetime) -> float:
 
 
 def _outbox(now: datetime) -> dict[str, float]:
-    due = NotificationModel.outbox.count(
-        OUTBOX_PK, NotificationModel.outbox_due <= clock.to_key(now), limit=BACKLOG_CAP)
+    due = shards.count(NotificationModel.outbox, OUTBOX_PK,
+                       NotificationModel.outbox_due <= clock.to_key(now), cap=BACKLOG_CAP)
     return {"OutboxBacklog": min(due, BACKLOG_CAP)}
 
 
 def _payments(now: datetime) -> dict[str, float]:
-    return {"PaymentProblems": PaymentModel.problems.count(PROBLEM_PK)}
+    return {"PaymentProblems": shards.count(PaymentModel.problems, PROBLEM_PK)}
 
 
 def _payouts(now: datetime) -> dict[str, float]:
-    pending = InstructionModel.pending.count(INSTRUCTION_PENDING_PK,
-                                             filter_condition=InstructionModel.kind == PAYOUT)
+    pending = shards.count(InstructionModel.pending, INSTRUCTION_PENDING_PK,
+                           filter_condition=InstructionModel.kind == PAYOUT)
     return {"WithdrawalsPending": pending}
 
 
 def _statements(now: datetime) -> dict[str, float]:
     # A statement stays in its due index while a deadline of it (submit, confirm, pay)
     # is pending; one still there past the deadline after a run is work the sweep left.
-    late = StatementModel.due_timers.count(
-        CONTRACT_TIMER_PK, StatementModel.timer_due <= clock.to_key(now), limit=BACKLOG_CAP)
+    late = shards.count(StatementModel.due_timers, CONTRACT_TIMER_PK,
+                        StatementModel.timer_due <= clock.to_key(now), cap=BACKLOG_CAP)
     return {"StatementsOverdue": min(late, BACKLOG_CAP)}
 
 
@@ -96,15 +96,20 @@ _WAITING = {"deliver_notifications": _outbox, "settle_payments": _payments,
 
 
 def _stuck(job: str, run_started: datetime) -> dict[str, float]:
-    parked = parked_now = 0
     since = clock.to_key(run_started)
-    for record in StuckItemModel.query(STUCK_PK, StuckItemModel.item_key.startswith(
-            stuck_key(job, "")), consistent_read=True,
-            attributes_to_get=["status", "last_failed_at"]):
-        if record.status == PARKED:
-            parked += 1
-            parked_now += record.last_failed_at >= since
-    return {"StuckItems": parked, "SweepParked": parked_now}
+
+    def one(pk: str) -> tuple[int, int]:
+        parked = parked_now = 0
+        for record in StuckItemModel.query(pk, StuckItemModel.item_key.startswith(
+                stuck_key(job, "")), consistent_read=True,
+                attributes_to_get=["status", "last_failed_at"]):
+            if record.status == PARKED:
+                parked += 1
+                parked_now += record.last_failed_at >= since
+        return parked, parked_now
+
+    counts = shards.fan_out(STUCK_PK, one)
+    return {"StuckItems": sum(c[0] for c in counts), "SweepParked": sum(c[1] for c in counts)}
 
 
 def gauges(job: str, now: datetime, run_started: datetime) -> dict[str, float]:

@@ -37,6 +37,7 @@ from chalicelib.domain import orders as life
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import notifications, orders, reviews
 from chalicelib.services.orders import proposals
+from chalicelib.storage import shards
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.orders import (TIMER_PK, OrderModel, is_retry_key, timer_due_bound,
                                        timer_due_key)
@@ -76,11 +77,11 @@ def due_orders(now: datetime, *, limit: int, start_key=None):
     next page's start key and how many index items DynamoDB read for it."""
     # Only the keys are read: the order itself is re-read consistently before any
     # decision, and an item with bad data cannot break the page for the others.
-    result = OrderModel.due_timers.query(
-        TIMER_PK, OrderModel.timer_due <= timer_due_bound(clock.to_key(now)),
-        limit=limit, last_evaluated_key=start_key, attributes_to_get=["id", "timer_due"])
-    items = [(o.id, o.timer_due) for o in result]
-    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
+    found, next_key, read = shards.query(
+        OrderModel.due_timers, TIMER_PK, OrderModel.timer_due <= timer_due_bound(clock.to_key(now)),
+        limit=limit, start_key=start_key, first=shards.turn(now),
+        attributes_to_get=["id", "timer_due"])
+    return [(o.id, o.timer_due) for o in found], next_key, read
 
 
 def apply_due_timers(order_id: str, now: datetime) -> str:

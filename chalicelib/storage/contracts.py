@@ -5,9 +5,9 @@ Access patterns (see README):
 - a buyer's contracts, newest first ............... contracts.by_buyer: buyer_id, created_key
 - a provider's contracts, newest first ............ contracts.by_provider: provider_id, created_key
 - contracts in one status, longest in it first .... contracts.by_status: status, updated_at (operators)
-- contracts with a due timer, earliest first ...... contracts.due_timers: "DUE", "<due key>#<id>" (sparse)
+- contracts with a due timer, earliest first ...... contracts.due_timers: "DUE#<shard>", "<due key>#<id>" (sparse)
 - a contract's statements, by period .............. statements: contract_id, id (ids sort by period_start)
-- statements with a due deadline, earliest first .. statements.due_timers: "DUE", "<due key>#<id>" (sparse)
+- statements with a due deadline, earliest first .. statements.due_timers: "DUE#<shard>", "<due key>#<id>" (sparse)
 - disputed statements, oldest first ............... statements.disputed: "DISPUTED", updated_at (sparse)
 """
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute,
@@ -15,11 +15,17 @@ from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, 
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.storage import shards
 from chalicelib.storage.base import table
 
 TIMER_PK = "DUE"
 DISPUTED_PK = "DISPUTED"
 CONTRACT_PREFIX, STATEMENT_PREFIX = "ctr_", "stm_"
+
+
+def timer_partition(item_id: str) -> str:
+    """due_timers' partition key of a contract or statement: `DUE#<shard>` (storage.shards)."""
+    return shards.key(TIMER_PK, item_id)
 
 
 def timer_due_key(at_key: str, item_id: str) -> str:

@@ -5,7 +5,8 @@ Access patterns (see README):
 - a provider's statement, newest first ........ postings.by_account: account, at (sparse)
 - an account's head (payable, withdrawing balance) ............... accounts: id
 - an instruction by id (<order>:<kind>:<step|all>, <wd>:payout) .. instructions: id
-- unfinished instructions, oldest due first ...................... instructions.pending: "PENDING", next_attempt_at (sparse)
+- unfinished instructions, oldest due first per shard ...
+  instructions.pending: "PENDING#<shard>", next_attempt_at (sparse)
 """
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -13,9 +14,15 @@ from pynamodb.models import Model
 
 from chalicelib.domain import instructions as lifecycle
 from chalicelib.domain.escrow import Posting, statement_account
+from chalicelib.storage import shards
 from chalicelib.storage.base import table
 
 PENDING_PK = "PENDING"
+
+
+def pending_partition(instruction_id: str) -> str:
+    """The pending index's partition key of an unfinished instruction: `PENDING#<shard>`."""
+    return shards.key(PENDING_PK, instruction_id)
 
 
 class PostingsByAccount(GlobalSecondaryIndex):
@@ -136,5 +143,5 @@ def new_instruction(instruction_id: str, kind: str, amount: int, *, provider_id:
     if done:
         ins.status, ins.attempts, ins.done_at = lifecycle.DONE, 1, at
     else:
-        ins.status, ins.attempts, ins.pending_pk = lifecycle.PENDING, 0, PENDING_PK
+        ins.status, ins.attempts, ins.pending_pk = lifecycle.PENDING, 0, pending_partition(instruction_id)
     return ins

@@ -7,7 +7,7 @@ Access patterns (see README):
 - a user's unread notifications, newest first ... notifications.unread (sparse):
   unread_user_id, sk — the attribute exists only while the notice is unread
 - notices due for delivery, oldest due first ... notifications.outbox (sparse):
-  outbox_pk "OUTBOX", outbox_due <= now key — both exist only while delivery is pending
+  outbox_pk "OUTBOX#<shard>", outbox_due <= now key — both exist only while delivery is pending
 - a user's unread count ... notification_counters: user_id (one item, `unread`)
 
 Items expire through TTL (`expires_epoch`, 90 days); TTL is lazy, so a read may still
@@ -24,6 +24,7 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.storage import shards
 from chalicelib.storage.base import table
 
 OUTBOX_PK = "OUTBOX"
@@ -92,6 +93,11 @@ class UnreadCounterModel(Model):
 
     user_id = UnicodeAttribute(hash_key=True)
     unread = NumberAttribute(default=0)
+
+
+def outbox_partition(notification_id: str) -> str:
+    """The outbox index's partition key of a notice due for delivery: `OUTBOX#<shard>`."""
+    return shards.key(OUTBOX_PK, notification_id)
 
 
 def sort_key(created_key: str, notification_id: str) -> str:

@@ -6,7 +6,7 @@ Access patterns (see README):
 - a provider's orders, newest first ................. orders.by_provider: provider_id, created_key
 - a buyer's orders in one status .................... orders.by_buyer_status: "<buyer>#<status>", created_key
 - a provider's orders in one status ................. orders.by_provider_status: "<provider>#<status>", created_key
-- orders with a pending timer, earliest first ....... orders.due_timers: "DUE", "<due key>#<order id>" (sparse)
+- orders with a pending timer, earliest first ....... orders.due_timers: "DUE#<shard>", "<due key>#<order id>" (sparse)
 - every order in one status, by last change ......... orders.by_status: status, updated_at (operators)
 - an order's events, oldest first ................... order_events: order_id, seq
 - an order's delivered files ........................ deliverables: order_id, file_id
@@ -16,6 +16,7 @@ from pynamodb.attributes import (BooleanAttribute, ListAttribute, MapAttribute, 
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.storage import shards
 from chalicelib.storage.base import table
 
 TIMER_PK = "DUE"
@@ -34,6 +35,11 @@ def status_key(user_id: str, status: str) -> str:
 def created_key(at_key: str, order_id: str) -> str:
     """The sort key of every orders index: `<created at key>#<order id>`."""
     return f"{at_key}#{order_id}"
+
+
+def timer_partition(order_id: str) -> str:
+    """due_timers' partition key of an order: `DUE#<shard>` (storage.shards)."""
+    return shards.key(TIMER_PK, order_id)
 
 
 def timer_due_key(at_key: str, order_id: str, *, retry: bool = False) -> str:

@@ -5,17 +5,28 @@ gateway did, so the two can be reconciled.
 
 Access patterns (see README):
 - a payment by merchant reference (= the order id) .... payments: id
-- payments not yet settled, next check first ........... payments.pending: "PENDING", check_at (sparse)
-- payments with a problem for operators, oldest first .. payments.problems: "PROBLEM", problem_at (sparse)
+- payments not yet settled, next check first ........... payments.pending: "PENDING#<shard>", check_at (sparse)
+- payments with a problem for operators, oldest first .. payments.problems: "PROBLEM#<shard>", problem_at (sparse)
 """
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.storage import shards
 from chalicelib.storage.base import table
 
 PENDING_PK = "PENDING"
 PROBLEM_PK = "PROBLEM"
+
+
+def pending_partition(payment_id: str) -> str:
+    """The pending index's partition key of an unsettled payment: `PENDING#<shard>`."""
+    return shards.key(PENDING_PK, payment_id)
+
+
+def problem_partition(payment_id: str) -> str:
+    """The problems index's partition key of a payment with a problem: `PROBLEM#<shard>`."""
+    return shards.key(PROBLEM_PK, payment_id)
 
 
 class PendingPayments(GlobalSecondaryIndex):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from chalicelib import clock, ids, settings
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
-from chalicelib.storage.orders import TIMER_PK, OrderModel, ServiceSnapshot
+from chalicelib.storage.orders import OrderModel, ServiceSnapshot, timer_partition
 from tests.api.orders_support import listed_service
 
 
@@ -38,7 +38,7 @@ def completed_order(buyer="buyer-1", provider_id="provider-1", service_id=None,
         amount=50000, status=status, escrow_funded=50000, escrow_released=50000,
         created_key=f"{key}#x", created_at=key, updated_at=key,
         completed_at=clock.to_key(done) if completed else None,
-        timer_pk=TIMER_PK if completed else None,
+        timer_pk=timer_partition(order_id) if completed else None,
         timer_due=f"{clock.to_key(review_until)}#{order_id}" if completed else None,
         buyer_status=f"{buyer}#{status}", provider_status=f"{provider_id}#{status}")
     order.save()

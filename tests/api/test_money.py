@@ -8,7 +8,7 @@ from chalicelib.payments import records, settling
 from chalicelib.services import escrow, instructions, ledger_check, orders
 from chalicelib import payments
 from chalicelib.storage.ledger import InstructionModel, PostingModel
-from chalicelib.storage.orders import OrderModel
+from chalicelib.storage.orders import OrderModel, timer_partition
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       ledger_clean, listed_service, paid_order, place)
 from tests.support import fresh_sandbox
@@ -136,7 +136,7 @@ def test_unaccepted_orders_expire_with_a_full_refund(api, sandbox):
 def test_late_cancel_eligibility_is_marked_by_the_sweep(api):
     oid = accepted_order(api)
     order = OrderModel.get(oid, consistent_read=True)
-    assert order.timer_pk == "DUE"
+    assert order.timer_pk == timer_partition(oid)
     assert orders.mark_late_cancel_eligible(oid, clock.now()) is None
     later = clock.advance(10 * DAY + 15 * DAY + 1)
     marked = orders.mark_late_cancel_eligible(oid, later)
@@ -154,7 +154,7 @@ def test_the_due_timers_index_holds_the_earliest_timer(api):
     reminder_key, order_part = order.timer_due.split("#")
     assert order_part == oid
     assert clock.from_key(reminder_key).timestamp() == pytest.approx(pay_by - DAY)
-    due = list(OrderModel.due_timers.query("DUE"))
+    due = list(OrderModel.due_timers.query(timer_partition(oid)))
     assert [o.id for o in due] == [oid]
 
 

@@ -11,7 +11,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import ReviewNotAllowed
 from chalicelib.services import reviews
 from chalicelib.storage.catalog import ServiceModel
-from chalicelib.storage.orders import OrderModel
+from chalicelib.storage.orders import OrderModel, timer_partition
 from tests.api import catalog_support, orders_support
 from tests.api.review_support import (completed_order, order_service_id, provider,
                                       provider_standing, service_rating)
@@ -134,7 +134,7 @@ def test_the_review_window_timer_ends_once_both_sides_have_reviewed(api):
     review(api, order_id, "good")
     order = api.get(f"/orders/{order_id}", user="buyer-1").json
     assert order["reviewed_by_buyer"] is True and "review_until" in order["deadlines"]
-    assert OrderModel.get(order_id).timer_pk == "DUE"
+    assert OrderModel.get(order_id).timer_pk == timer_partition(order_id)
     review(api, order_id, "good", user="provider-1")
     order = api.get(f"/orders/{order_id}", user="buyer-1").json
     assert order["reviewed_by_provider"] is True and order["deadlines"] == {}

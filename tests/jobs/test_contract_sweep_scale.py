@@ -8,7 +8,8 @@ import pytest
 from chalicelib import clock, ids
 from chalicelib.jobs import sweep_contracts
 from chalicelib.services.contracts import agreeing, reading
-from chalicelib.storage.contracts import TIMER_PK, ContractModel, StatementModel, timer_due_key
+from chalicelib.storage.contracts import (ContractModel, StatementModel, timer_due_key,
+                                          timer_partition)
 from tests.api.contracts_support import terms
 from tests.api.orders_support import listed_service
 from tests.integration.races_support import AS_BUYER, AS_PROVIDER
@@ -41,7 +42,7 @@ def not_yet_due(template_id: str, count: int) -> None:
         for _ in range(count):
             copy = ContractModel.from_raw_data(raw)
             copy.id = ids.new_id("ctr")
-            copy.timer_pk, copy.timer_due = TIMER_PK, timer_due_key(later, copy.id)
+            copy.timer_pk, copy.timer_due = timer_partition(copy.id), timer_due_key(later, copy.id)
             batch.save(copy)
 
 

@@ -9,11 +9,10 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.services import sweep_health
-from chalicelib.storage.ledger import PENDING_PK as INSTRUCTION_PENDING_PK
-from chalicelib.storage.ledger import InstructionModel
-from chalicelib.storage.notifications import OUTBOX_PK, NotificationModel
-from chalicelib.storage.payments import PROBLEM_PK, PaymentModel
-from chalicelib.storage.sweeps import STUCK_PK, StuckItemModel, stuck_key
+from chalicelib.storage.ledger import InstructionModel, pending_partition
+from chalicelib.storage.notifications import NotificationModel, outbox_partition
+from chalicelib.storage.payments import PaymentModel, problem_partition
+from chalicelib.storage.sweeps import StuckItemModel, stuck_key, stuck_partition
 from tests.api.orders_support import listed_service, place
 from tests.jobs.sweep_support import index_key, sweep
 
@@ -27,20 +26,20 @@ def metrics_on(monkeypatch):
 
 def _stuck(job, item_id, status, at):
     key = clock.to_key(at)
-    StuckItemModel(STUCK_PK, stuck_key(job, item_id), job=job, item_id=item_id, status=status,
+    StuckItemModel(stuck_partition(job, item_id), stuck_key(job, item_id), job=job, item_id=item_id, status=status,
                    attempts=8, first_failed_at=key, last_failed_at=key).save()
 
 
 def _instruction(id_, kind, due):
     InstructionModel(id_, kind=kind, amount=100, provider_id="provider-1", status="pending",
-                     attempts=0, created_at=clock.to_key(due), pending_pk=INSTRUCTION_PENDING_PK,
+                     attempts=0, created_at=clock.to_key(due), pending_pk=pending_partition(id_),
                      next_attempt_at=clock.to_key(due)).save()
 
 
 def _notice(user_id, n, due):
     at = clock.to_key(due)
     NotificationModel(user_id, f"{at}#n{n}", id=f"n{n}", kind="order_paid", text="已付款",
-                      created_at=at, expires_epoch=2_000_000_000, outbox_pk=OUTBOX_PK,
+                      created_at=at, expires_epoch=2_000_000_000, outbox_pk=outbox_partition(f"n{n}"),
                       outbox_due=at).save()
 
 
@@ -87,7 +86,7 @@ def test_what_waits_behind_each_job(aws):
     assert escrow["WithdrawalsPending"] == 2 and escrow["OldestDueAgeSeconds"] == 180
 
     PaymentModel("pay-1").update(actions=[
-        PaymentModel.status.set("unknown"), PaymentModel.problem_pk.set(PROBLEM_PK),
+        PaymentModel.status.set("unknown"), PaymentModel.problem_pk.set(problem_partition("pay-1")),
         PaymentModel.problem_at.set(clock.to_key(now))])
     assert sweep_health.gauges("settle_payments", now, now)["PaymentProblems"] == 1
 
@@ -123,12 +122,12 @@ def test_a_gauge_that_cannot_be_read_does_not_fail_the_run(api, capsys, monkeypa
 
 
 def _statement(n, due):
-    from chalicelib.storage.contracts import TIMER_PK, StatementModel, timer_due_key
+    from chalicelib.storage.contracts import StatementModel, timer_due_key, timer_partition
     at = clock.to_key(due)
     StatementModel(f"ctr_{n}", f"stm_{n}", buyer_id="buyer-1", provider_id="provider-1",
                    billing="postpaid", kind="regular", period_start="2027-01-01",
                    period_end="2027-01-31", days=31, length=31, status="open", base=310000,
-                   opened_at=at, updated_at=at, timer_pk=TIMER_PK,
+                   opened_at=at, updated_at=at, timer_pk=timer_partition(f"stm_{n}"),
                    timer_due=timer_due_key(at, f"stm_{n}")).save()
 
 

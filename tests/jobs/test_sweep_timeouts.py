@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib import clock, settings
-from chalicelib.storage.orders import TIMER_PK, OrderModel
+from chalicelib.storage.orders import OrderModel, timer_partition
 from tests.api.orders_support import (BUYER, OPERATOR, PROVIDER, accepted_order, deliver,
                                       escrow, ledger_clean, listed_service, paid_order, place)
 from tests.jobs.sweep_support import (DAY, HOUR, clock_at, deadline, index_key, kinds, status,
@@ -228,7 +228,7 @@ def _poisoned_order(order_id: str) -> None:
                      service={"title": "坏数据", "pricing": "fixed", "price": 1},
                      requirement="x", due_at="not-a-time", amount=1, status="awaiting_payment",
                      created_key="x", created_at="not-a-time", updated_at="not-a-time",
-                     buyer_status="x", provider_status="x", timer_pk=TIMER_PK,
+                     buyer_status="x", provider_status="x", timer_pk=timer_partition(order_id),
                      timer_due=f"2000-01-01T00:00:00.000000Z#{order_id}")
     bad.save()
 

@@ -14,7 +14,8 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.instructions import bill_release_id
 from chalicelib.services import escrow, notifications
 from chalicelib.storage import escrow_counters
-from chalicelib.storage.contracts import TIMER_PK, ContractModel, StatementModel, timer_due_key
+from chalicelib.storage.contracts import (ContractModel, StatementModel, timer_due_key,
+                                          timer_partition)
 from chalicelib.storage.mirrored import MirroredUpdate
 from chalicelib.storage.ledger import InstructionModel, PostingModel, new_instruction, new_posting
 
@@ -143,7 +144,7 @@ class BillChange(MirroredUpdate):
 
     def _timer(self):
         at = timer_of(self.after)
-        self.set(StatementModel.timer_pk, TIMER_PK if at else None)
+        self.set(StatementModel.timer_pk, timer_partition(self.stmt.id) if at else None)
         self.set(StatementModel.timer_due, timer_due_key(at, self.stmt.id) if at else None)
         self.set(StatementModel.disputed_pk, "DISPUTED" if self.to == bill.DISPUTED else None)
 

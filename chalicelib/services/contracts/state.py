@@ -8,7 +8,7 @@ from chalicelib import clock
 from chalicelib.domain import contracts as deal
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import NotFound
-from chalicelib.storage.contracts import TIMER_PK, ContractModel, timer_due_key
+from chalicelib.storage.contracts import ContractModel, timer_due_key, timer_partition
 
 
 def today(now: datetime) -> date:
@@ -134,7 +134,8 @@ def timer_values(contract: ContractModel, terms: deal.Terms) -> dict:
     at = timer_at(contract, terms)
     if at is None:
         return {"timer_pk": None, "timer_due": None}
-    return {"timer_pk": TIMER_PK, "timer_due": timer_due_key(clock.to_key(at), contract.id)}
+    return {"timer_pk": timer_partition(contract.id),
+            "timer_due": timer_due_key(clock.to_key(at), contract.id)}
 
 
 def deadlines(contract: ContractModel, terms: deal.Terms) -> dict:

@@ -18,28 +18,30 @@ from chalicelib.services.contracts.bills import (BillChange, load_statement, pen
                                                 reminder_at, timer_of)
 from chalicelib.services.contracts.state import (as_date, deposit_held, load, next_period,
                                                  day_starts, terms_of, trial_ends_on, today)
+from chalicelib.storage import shards
 from chalicelib.storage.contracts import (TIMER_PK, ContractModel, StatementModel,
-                                          statement_id, timer_due_bound, timer_due_key)
+                                          statement_id, timer_due_bound, timer_due_key,
+                                          timer_partition)
 
 MOVED, SKIPPED = "moved", "skipped"
 _MOVES_PER_ITEM = 24  # a contract the sweep has not seen for long catches up in one go
 
 
 def due_contracts(now: datetime, *, limit: int, start_key=None):
-    result = ContractModel.due_timers.query(
-        TIMER_PK, ContractModel.timer_due <= timer_due_bound(clock.to_key(now)),
-        limit=limit, last_evaluated_key=start_key, attributes_to_get=["id", "timer_due"])
-    items = [c.id for c in result]
-    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
+    found, next_key, read = shards.query(
+        ContractModel.due_timers, TIMER_PK,
+        ContractModel.timer_due <= timer_due_bound(clock.to_key(now)), limit=limit,
+        start_key=start_key, first=shards.turn(now), attributes_to_get=["id", "timer_due"])
+    return [c.id for c in found], next_key, read
 
 
 def due_statements(now: datetime, *, limit: int, start_key=None):
-    result = StatementModel.due_timers.query(
-        TIMER_PK, StatementModel.timer_due <= timer_due_bound(clock.to_key(now)),
-        limit=limit, last_evaluated_key=start_key,
+    found, next_key, read = shards.query(
+        StatementModel.due_timers, TIMER_PK,
+        StatementModel.timer_due <= timer_due_bound(clock.to_key(now)), limit=limit,
+        start_key=start_key, first=shards.turn(now),
         attributes_to_get=["contract_id", "id", "timer_due"])
-    items = [(s.contract_id, s.id) for s in result]
-    return items, result.last_evaluated_key, result.page_iter.total_scanned_count
+    return [(s.contract_id, s.id) for s in found], next_key, read
 
 
 def open_statement(contract: ContractModel, period: deal.Period, now: datetime):
@@ -71,7 +73,8 @@ def open_statement(contract: ContractModel, period: deal.Period, now: datetime):
         stmt.submit_by = clock.to_key(now + timedelta(days=cfg.statement_submit_days))
         text = f"{title}：{stmt.period_start}~{stmt.period_end} 账单待服务商提交"
     due = timer_of(stmt)
-    stmt.timer_pk, stmt.timer_due = (TIMER_PK, timer_due_key(due, stmt.id)) if due else (None, None)
+    stmt.timer_pk, stmt.timer_due = ((timer_partition(stmt.id), timer_due_key(due, stmt.id))
+                                    if due else (None, None))
     change = engine.Change(contract, contract.status, SYSTEM, now)
     change.set(ContractModel.next_period_start, (period.end + timedelta(days=1)).isoformat())
     change.extra.append(lambda tx: tx.save("statement", stmt,

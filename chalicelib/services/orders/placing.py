@@ -29,8 +29,8 @@ from chalicelib.services.orders.reading import present
 from chalicelib.services.orders.state import plan_version as current_plan
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel, UserModel
-from chalicelib.storage.orders import (TIMER_PK, Milestone, OrderModel, ServiceSnapshot,
-                                       created_key, status_key, timer_due_key)
+from chalicelib.storage.orders import (Milestone, OrderModel, ServiceSnapshot, created_key,
+                                       status_key, timer_due_key, timer_partition)
 
 log = logging.getLogger("market.orders")
 
@@ -97,7 +97,8 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
         provider_status=status_key(service.provider_id, life.AWAITING_PAYMENT))
     timer = life.next_timer(life.AWAITING_PAYMENT, windows=windows(),
                             **{k: v for k, v in timer_inputs(order).items() if k != "status"})
-    order.timer_pk, order.timer_due = TIMER_PK, timer_due_key(clock.to_key(timer.at), order.id)
+    order.timer_pk = timer_partition(order.id)
+    order.timer_due = timer_due_key(clock.to_key(timer.at), order.id)
     event = new_event(order.id, 1, "placed", None, life.AWAITING_PAYMENT, caller, at,
                       {"amount": amount, "service_id": service.id}, request_key)
     agreed = "" if order.price_agreed else "（买家出价，待您确认或改价）"

@@ -10,7 +10,7 @@ from chalicelib.domain import choices
 from chalicelib.domain import orders as life
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import NotFound
-from chalicelib.storage.orders import (TIMER_PK, OrderModel, timer_due_key)
+from chalicelib.storage.orders import (OrderModel, timer_due_key, timer_partition)
 
 
 
@@ -59,7 +59,8 @@ def timer_values(order_id: str, inputs: dict) -> dict:
     timer = life.next_timer(status, windows=windows(), **inputs)
     if timer is None:
         return {"timer_pk": None, "timer_due": None}
-    return {"timer_pk": TIMER_PK, "timer_due": timer_due_key(clock.to_key(timer.at), order_id)}
+    return {"timer_pk": timer_partition(order_id),
+            "timer_due": timer_due_key(clock.to_key(timer.at), order_id)}
 
 
 def timer_actions(order_id: str, inputs: dict) -> list:
