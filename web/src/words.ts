@@ -184,6 +184,7 @@ export const EVENT: Record<string, string> = {
   late_cancel_eligible: "可申请逾期取消", price_changed: "改价", proposed: "发起协商",
   extended: "同意延期", proposal_declined: "拒绝协商", proposal_withdrawn: "撤回协商",
   partially_refunded: "部分退款", proposal_expired: "协商过期",
+  dispute_withdrawn: "撤销纠纷",
 };
 
 export const PROPOSAL_KIND: Labels<Schema<"Proposal">["kind"]> = {
