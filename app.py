@@ -19,6 +19,7 @@ from chalicelib.api import catalog as catalog_api
 from chalicelib.api import channels as channels_api
 from chalicelib.api import inquiries as inquiries_api
 from chalicelib.api import contracts as contracts_api
+from chalicelib.api import disputes as disputes_api
 from chalicelib.api import messages as messages_api
 from chalicelib.api import money as money_api
 from chalicelib.api import notifications as notifications_api
@@ -58,6 +59,7 @@ app.register_blueprint(channels_api.bp)
 app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
+app.register_blueprint(disputes_api.bp)
 app.register_blueprint(proposals_api.bp)
 app.register_blueprint(messages_api.bp)
 app.register_blueprint(inquiries_api.bp)

@@ -54,6 +54,8 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "statements": ["GetItem", "Query", "UpdateItem", *_LEDGER_AUDIT],
         "statements/disputed": ["Query"],
         "deliverables": ["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"],
+        "evidence": ["GetItem", "PutItem"],
+        "evidence/by_time": ["Query"],
         "idempotency": ["DeleteItem", "GetItem", "PutItem", "UpdateItem"],
         "inquiries": ["GetItem", "PutItem", "UpdateItem"],
         "inquiries/by_buyer": ["Query"],

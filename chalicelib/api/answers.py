@@ -152,16 +152,29 @@ ORDER = Obj({
     "deliverables_withdrawn": Bool(description="the buyer was refunded in full: the delivered "
                                                "files are no longer the buyer's to download"),
     "open_proposal": maybe(text(description="the id of the order's one open proposal")),
-    "allowed_actions": ListOf(Enum(list(life.CLIENT_VERBS.values())), 0, len(life.CLIENT_VERBS),
+    "allowed_actions": ListOf(Enum([*life.CLIENT_VERBS.values(), life.EVIDENCE]), 0,
+                              len(life.CLIENT_VERBS) + 1,
                               description="what the caller may do to the order now: the verb "
                                           "of each route (POST /orders/{id}/<verb>; `price` "
                                           "is 改价, `propose` opens a proposal, `resolve` is "
-                                          "the operator's POST /admin/orders/{id}/resolve)"),
+                                          "the operator's POST /admin/orders/{id}/resolve, "
+                                          "`withdraw-dispute` is POST /orders/{id}/dispute/"
+                                          "withdraw, `evidence` is POST /orders/{id}/evidence)"),
+    "proposal_kinds": ListOf(Enum(["extension", "cancel", "partial_refund"]), 0, 3,
+                             description="the kinds the caller may propose now (empty "
+                                         "unless allowed_actions has propose; only cancel "
+                                         "while disputed)"),
     "deadlines": Free(description="each pending timer and when it fires: pay_by, accept_by, "
-                                  "late_cancel_from, review_until …"),
+                                  "late_cancel_from, auto_approve_at, review_until, "
+                                  "refund_answer_by, proposal_expires_at; while disputed, "
+                                  "evidence_until (the end of 举证) and a settlement "
+                                  "proposal's proposal_expires_at"),
     "milestones": ListOf(MILESTONE, 0, 100), "current_step": count(),
     "revision_count": count(), "delivery_count": count(), "escrow": ESCROW,
-    "late_cancel_eligible": Bool(), "dispute": maybe(Free(description="reason, by, at, from_status")),
+    "late_cancel_eligible": Bool(),
+    "dispute": maybe(Free(description="reason, by, at, from_status, proposal_id (an escalated "
+                                      "refund request), withdrawn_at (once its opener "
+                                      "withdrew it)")),
     "reviewed_by_buyer": Bool(), "reviewed_by_provider": Bool(), "version": count(),
     # Money seams (issue 21): the plan the buyer pays is the plan the buyer saw.
     "plan_version": count(description="the plan's version: 1 at placing, +1 on every price "

@@ -226,3 +226,11 @@ class ContractSigned(InvalidTransition):
 
     code, status = "CONTRACT_SIGNED", 409
     default_message = "both parties have signed: the terms can no longer change"
+
+
+# --- disputes (issue 24) ---------------------------------------------------------
+class EvidenceClosed(DomainError):
+    """The dispute's evidence window (EVIDENCE_SECONDS after it opened) has passed."""
+
+    code, status = "EVIDENCE_CLOSED", 409
+    default_message = "the evidence window of this dispute has closed"

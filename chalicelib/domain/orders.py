@@ -54,10 +54,12 @@ DECLINE_PROPOSAL, WITHDRAW_PROPOSAL = "decline_proposal", "withdraw_proposal"
 # After-sale (售后): a partial refund keeps the order open; the sweep grants a refund
 # request left unanswered (退款超时) and lapses any other proposal past its expiry.
 ACCEPT_PARTIAL_REFUND, EXPIRE_PROPOSAL = "accept_partial_refund", "expire_proposal"
+# The party that opened a dispute takes it back: the order returns to the state it left.
+WITHDRAW_DISPUTE = "withdraw_dispute"
 ACTIONS = (PAY, ACCEPT, REJECT, DELIVER, APPROVE, REQUEST_REVISION, CANCEL, DISPUTE, RESOLVE,
            SET_PRICE, EXPIRE, CLOSE_UNPAID, MARK_LATE_CANCEL, AUTO_APPROVE, PROPOSE,
            ACCEPT_EXTENSION, ACCEPT_CANCEL, DECLINE_PROPOSAL, WITHDRAW_PROPOSAL,
-           ACCEPT_PARTIAL_REFUND, EXPIRE_PROPOSAL)
+           ACCEPT_PARTIAL_REFUND, EXPIRE_PROPOSAL, WITHDRAW_DISPUTE)
 
 # Effects: what the service must do in the same transaction as the state change.
 FUND = "fund"                      # gateway → escrow posting, escrow counters
@@ -80,6 +82,9 @@ OPEN_PROPOSAL = "open_proposal"    # the order holds the one open proposal (cond
 EXTEND = "extend"                  # a new due_at, and every timer that depends on it
 END_PROPOSAL = "end_proposal"      # the open proposal is accepted, declined or withdrawn
 PARTIAL_REFUND = "partial_refund"  # refund part of what is held, off the last steps first
+# A withdrawn dispute: the relative timers (accept window, auto-approval, the open
+# proposal's expiry) start again from now; the open proposal stays open.
+RESUME = "resume"
 
 # Guards: facts about time and steps a move needs besides the state.
 LATE_CANCEL_REACHED = "late_cancel_reached"
@@ -103,10 +108,15 @@ AUTO_APPROVE_DUE = "auto_approve_due"
 PROPOSAL_DUE = "proposal_due"
 
 REVISIONS_LEFT = "revisions_left"  # the chosen package allows one more revision request
+# Only the party that opened a dispute may withdraw it (the other one is the wrong actor).
+OPENED_BY_BUYER, OPENED_BY_PROVIDER = "opened_by_buyer", "opened_by_provider"
+# A rule's `to` that means "the state the dispute left" (the dispute record keeps it).
+STATE_BEFORE_DISPUTE = "<state before the dispute>"
 
 # A refused guard is INVALID_TRANSITION unless the contract names it.
 _GUARD_ERRORS = {PRICE_AGREED: PriceNotAgreed, PROVIDER_APPROVED: ProviderNotApproved,
-                 REVISIONS_LEFT: RevisionsExhausted, NO_PAYMENT_PENDING: PaymentPending}
+                 REVISIONS_LEFT: RevisionsExhausted, NO_PAYMENT_PENDING: PaymentPending,
+                 OPENED_BY_BUYER: Forbidden, OPENED_BY_PROVIDER: Forbidden}
 
 
 @dataclass(frozen=True)
@@ -175,7 +185,19 @@ TRANSITIONS: dict[tuple[str, str, str], Rule] = {
                                             PROPOSAL_DUE)
        for state in (IN_PROGRESS, IN_REVIEW)},
     **{(state, EXPIRE_PROPOSAL, SYSTEM): Rule(state, (END_PROPOSAL,), PROPOSAL_DUE)
-       for state in _OPEN_WORK},
+       for state in (*_OPEN_WORK, DISPUTED)},
+    # The parties may end a dispute themselves: the opener withdraws it (the order goes
+    # back to where it was, no money moves), or either settles it with a cancel proposal
+    # (only that kind: `domain.proposals`) that the other accepts, split as agreed.
+    (DISPUTED, WITHDRAW_DISPUTE, BUYER): Rule(STATE_BEFORE_DISPUTE, (RESUME,), OPENED_BY_BUYER),
+    (DISPUTED, WITHDRAW_DISPUTE, PROVIDER): Rule(STATE_BEFORE_DISPUTE, (RESUME,),
+                                                 OPENED_BY_PROVIDER),
+    **{(DISPUTED, action, role): rule
+       for role in (BUYER, PROVIDER)
+       for action, rule in ((PROPOSE, Rule(DISPUTED, (OPEN_PROPOSAL,))),
+                            (ACCEPT_CANCEL, Rule(CANCELLED, (SPLIT, END_PROPOSAL, CLOSE))),
+                            (DECLINE_PROPOSAL, Rule(DISPUTED, (END_PROPOSAL,))),
+                            (WITHDRAW_PROPOSAL, Rule(DISPUTED, (END_PROPOSAL,))))},
 }
 
 # Which roles may ever take an action: anyone else is the wrong actor (403), whatever
@@ -192,6 +214,7 @@ EVENT_TYPES = {
     PROPOSE: "proposed", ACCEPT_EXTENSION: "extended", ACCEPT_CANCEL: "cancelled",
     DECLINE_PROPOSAL: "proposal_declined", WITHDRAW_PROPOSAL: "proposal_withdrawn",
     ACCEPT_PARTIAL_REFUND: "partially_refunded", EXPIRE_PROPOSAL: "proposal_expired",
+    WITHDRAW_DISPUTE: "dispute_withdrawn",
 }
 
 
@@ -209,6 +232,8 @@ class Facts:
     provider_approved: bool = False  # read only for an order awaiting its provider
     revisions_left: bool = True  # the chosen package's revisions (none chosen: unlimited)
     payment_pending: bool = False  # a payment for the current plan is open at the gateway
+    dispute_opened_by: str | None = None  # buyer | provider, while disputed
+    dispute_from: str | None = None  # the state the open dispute left
 
 
 @dataclass(frozen=True)
@@ -241,6 +266,11 @@ def decide(state: str, action: str, role: str, facts: Facts) -> Outcome:
         error = _GUARD_ERRORS.get(guard, InvalidTransition)
         raise error(f"cannot {action} this order now", status=state, reason=guard)
     to = rule.to_when_last_step if (rule.to_when_last_step and facts.is_last_step) else rule.to
+    if to == STATE_BEFORE_DISPUTE:
+        if facts.dispute_from not in _OPEN_WORK:
+            raise InvalidTransition("the dispute does not say where the order was",
+                                    status=state)
+        to = facts.dispute_from
     effects = rule.effects + ((CLOSE,) if to in CLOSED and CLOSE not in rule.effects else ())
     return Outcome(state, to, effects, EVENT_TYPES[action])
 
@@ -249,13 +279,19 @@ def decide(state: str, action: str, role: str, facts: Facts) -> Outcome:
 # `price` is 改价, `propose` opens a proposal). Answering a proposal is the proposal's.
 CLIENT_VERBS = {PAY: "pay", ACCEPT: "accept", REJECT: "reject", DELIVER: "deliver",
                 APPROVE: "approve", REQUEST_REVISION: "request-revision", CANCEL: "cancel",
-                DISPUTE: "dispute", RESOLVE: "resolve", SET_PRICE: "price", PROPOSE: "propose"}
+                DISPUTE: "dispute", RESOLVE: "resolve", SET_PRICE: "price", PROPOSE: "propose",
+                WITHDRAW_DISPUTE: "withdraw-dispute"}
+
+
+EVIDENCE = "evidence"  # POST /orders/{id}/evidence: not a move, but a client's button
 
 
 def allowed_actions(state: str, role: str, facts: Facts) -> list[str]:
     """The verbs `role` may use on an order in `state` now: exactly those `decide` would
-    let through, so a client shows what the API will accept and nothing else."""
-    out = []
+    let through (and `evidence` while a party may still give it), so a client shows what
+    the API will accept and nothing else."""
+    out = [EVIDENCE] if state == DISPUTED and role in (BUYER, PROVIDER) \
+        and evidence_open(facts.timers, facts.now) else []
     for action, verb in CLIENT_VERBS.items():
         try:
             decide(state, action, role, facts)
@@ -297,6 +333,10 @@ def _guard_holds(guard: str, facts: Facts) -> bool:
         return facts.revisions_left
     if guard == NO_PAYMENT_PENDING:
         return not facts.payment_pending
+    if guard == OPENED_BY_BUYER:
+        return facts.dispute_opened_by == BUYER
+    if guard == OPENED_BY_PROVIDER:
+        return facts.dispute_opened_by == PROVIDER
     raise ValueError(f"unknown guard {guard}")
 
 
@@ -317,6 +357,7 @@ class Windows:
     review: timedelta
     reminder_before: timedelta
     auto_approve: timedelta = timedelta(days=7)
+    evidence: timedelta = timedelta(days=3)  # EVIDENCE_SECONDS: 举证 after a dispute opens
 
 
 @dataclass(frozen=True)
@@ -327,10 +368,12 @@ class Timer:
 
 
 DEADLINE_NAMES = ("pay_by", "accept_by", "late_cancel_from", "auto_approve_at", "review_until",
-                  "refund_answer_by", "proposal_expires_at")
+                  "refund_answer_by", "proposal_expires_at", "evidence_until")
 # The open proposal's expiry: a refund request is granted then, any other one lapses.
 PROPOSAL_DEADLINES = ("refund_answer_by", "proposal_expires_at")
 _NO_REMINDER = ("review_until", "proposal_expires_at")
+# Shown to the parties but nothing fires then: evidence is refused by the clock itself.
+_NOT_FIRED = ("evidence_until",)
 
 
 def dispute_clock(opened_at: datetime, now: datetime, *, evidence: timedelta,
@@ -349,29 +392,44 @@ def deadlines(status: str, *, created_at: datetime, paid_at: datetime | None,
               reviewed_by_buyer: bool, reviewed_by_provider: bool,
               windows: Windows, delivered_at: datetime | None = None,
               proposal_expires_at: datetime | None = None,
-              refund_request_open: bool = False) -> dict[str, datetime]:
-    """The deadlines still pending for an order in `status` (none while disputed).
+              refund_request_open: bool = False, restarted_at: datetime | None = None,
+              dispute_at: datetime | None = None) -> dict[str, datetime]:
+    """The deadlines still pending for an order in `status`.
 
     In review the buyer's window runs from the latest delivery, so a new delivery starts
     a new one; the late-cancel clock only matters while the delivery is missing. While a
     buyer's refund request is open, auto-approval waits (the money is being argued over).
+    While disputed the order's own timers stop: only the evidence window (举证) and a
+    settlement proposal's expiry run. A withdrawn dispute restarts the relative windows
+    (accept, auto-approval) from `restarted_at`; late_cancel_from stays due_at-based.
     """
     out = {}
     if status == AWAITING_PAYMENT:
         out["pay_by"] = created_at + windows.payment
     elif status == AWAITING_PROVIDER and paid_at is not None:
-        out["accept_by"] = paid_at + windows.accept
+        out["accept_by"] = _latest(paid_at, restarted_at) + windows.accept
     elif status == IN_PROGRESS and not late_cancel_eligible:
         out["late_cancel_from"] = due_at + windows.late_cancel
     elif status == IN_REVIEW and delivered_at is not None and not refund_request_open:
-        out["auto_approve_at"] = delivered_at + windows.auto_approve
+        out["auto_approve_at"] = _latest(delivered_at, restarted_at) + windows.auto_approve
+    elif status == DISPUTED and dispute_at is not None:
+        out["evidence_until"] = dispute_at + windows.evidence
     elif status == COMPLETED and completed_at is not None and not (
             reviewed_by_buyer and reviewed_by_provider):
         out["review_until"] = completed_at + windows.review
-    if status in _OPEN_WORK and proposal_expires_at is not None:
+    if status in (*_OPEN_WORK, DISPUTED) and proposal_expires_at is not None:
         out["refund_answer_by" if refund_request_open else "proposal_expires_at"] = \
             proposal_expires_at
     return out
+
+
+def _latest(at: datetime, restarted_at: datetime | None) -> datetime:
+    return at if restarted_at is None or at >= restarted_at else restarted_at
+
+
+def evidence_open(deadlines_now: dict, now: datetime) -> bool:
+    """Evidence (举证) is taken while disputed, until evidence_until."""
+    return "evidence_until" in deadlines_now and now < deadlines_now["evidence_until"]
 
 
 def pending_timers(status: str, *, reminders_sent=(), windows: Windows, **order) -> list[Timer]:
@@ -379,6 +437,8 @@ def pending_timers(status: str, *, reminders_sent=(), windows: Windows, **order)
     reminder (unless already sent). The sweep fires what is due and re-indexes the rest."""
     timers = []
     for name, at in deadlines(status, windows=windows, **order).items():
+        if name in _NOT_FIRED:
+            continue
         timers.append(Timer(name, at, name))
         if name not in _NO_REMINDER and reminder_name(name) not in reminders_sent:
             timers.append(Timer(reminder_name(name), at - windows.reminder_before, name))

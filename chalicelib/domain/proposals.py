@@ -39,7 +39,12 @@ def expires_at(created_at: datetime, refund_request: bool, *, refund_answer: tim
 
 
 def check_kind(kind: str, role: str, state: str) -> None:
-    """部分退款 is the buyer's, and only while the work is under way (the order stays open)."""
+    """部分退款 is the buyer's, and only while the work is under way (the order stays open).
+    A disputed order is settled by the parties only with a cancel (a split of what is
+    held that closes it); nothing else is negotiated while an operator may decide."""
+    if state == life.DISPUTED and kind in KINDS and kind != CANCEL:
+        raise InvalidTransition(f"only a cancel settles a dispute, not a {kind}",
+                                status=state, reason="only_cancel_while_disputed")
     if kind != PARTIAL_REFUND:
         return
     if role != life.BUYER:

@@ -214,6 +214,12 @@ class OrderModel(Model):
     # orders (UserModel.unpaid_orders).
     holds_slot = BooleanAttribute(null=True)
     unpaid_counted = BooleanAttribute(null=True)
+    # Disputes the parties end (issue 24): when a withdrawn dispute restarted the relative
+    # timers, and how much evidence each party gave in the open dispute (reset when one
+    # opens; the submission's write is conditional on the count, so the cap holds).
+    timers_restarted_at = UnicodeAttribute(null=True)
+    evidence_by_buyer = NumberAttribute(null=True)
+    evidence_by_provider = NumberAttribute(null=True)
 
     by_buyer = OrdersByBuyer()
     by_provider = OrdersByProvider()

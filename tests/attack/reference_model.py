@@ -17,6 +17,8 @@ ACCEPT_WINDOW = timedelta(days=7)
 LATE_CANCEL_AFTER = timedelta(days=15)
 REVIEW_WINDOW = timedelta(days=15)
 AUTO_APPROVE_AFTER = timedelta(days=7)  # 自动验收: in review this long, the sweep approves
+EVIDENCE_WINDOW = timedelta(hours=72)  # 举证: EVIDENCE_SECONDS after a dispute opens
+EVIDENCE_PER_PARTY = 10  # CHOICE: the code takes at most 10 submissions per party per dispute
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_AMOUNT = 100_000_000
 MAX_UNPAID_ORDERS = 1000  # per buyer (raised for these suites: tests/attack/conftest.py)
@@ -27,7 +29,7 @@ CLOSED = {"completed", "rejected", "expired", "cancelled", "resolved"}
 OPEN_WORK = ("awaiting_provider", "in_progress", "in_review")
 DEADLINE_NAMES = {"awaiting_payment": "pay_by", "awaiting_provider": "accept_by",
                   "in_progress": "late_cancel_from", "in_review": "auto_approve_at",
-                  "completed": "review_until"}
+                  "completed": "review_until", "disputed": "evidence_until"}
 
 
 def iso(at: datetime) -> str:
@@ -51,6 +53,7 @@ VALIDATION_FAILED = Expect(422, "VALIDATION_FAILED")
 PROVIDER_NOT_APPROVED = Expect(403, "PROVIDER_NOT_APPROVED")
 PAYOUT_ACCOUNT_REQUIRED = Expect(409, "PAYOUT_ACCOUNT_REQUIRED")
 INSUFFICIENT_BALANCE = Expect(409, "INSUFFICIENT_BALANCE")
+EVIDENCE_CLOSED = Expect(409, "EVIDENCE_CLOSED")
 # CHOICE: the code refuses withdrawals under 0.10 CNY, Alipay's smallest transfer.
 MIN_WITHDRAWAL = 10
 
@@ -106,6 +109,13 @@ class Order:
     refunded: int = 0
     late_flag: bool = False
     holds_slot: bool = False  # a capacity slot: taken when paying starts (issue 21)
+    # The open dispute (issue 24): who opened it, when, the state it left, each party's
+    # evidence count; and when a withdrawn one restarted the relative timers.
+    dispute_by: str | None = None
+    dispute_at: datetime | None = None
+    dispute_from: str | None = None
+    evidence: dict = field(default_factory=dict)
+    restarted_at: datetime | None = None
     reviewed: dict = field(default_factory=lambda: {BUYER_ROLE: False, PROVIDER_ROLE: False})
     events: list[str] = field(default_factory=lambda: ["placed"])
 
@@ -114,7 +124,8 @@ class Order:
         return self.funded - self.released - self.refunded
 
     def deadlines(self) -> dict[str, str]:
-        """Each pending timer and when it fires; none while disputed or closed.
+        """Each pending timer and when it fires; while disputed only the evidence window;
+        none once closed.
         CHOICE: the code also shows the review window of a completed order."""
         at = self.deadline_at()
         return {DEADLINE_NAMES[self.status]: iso(at)} if at else {}
@@ -124,14 +135,20 @@ class Order:
         if self.status == "awaiting_payment":
             return self.created_at + PAYMENT_WINDOW
         if self.status == "awaiting_provider":
-            return self.paid_at + ACCEPT_WINDOW
+            return self.restarted(self.paid_at) + ACCEPT_WINDOW
         if self.status == "in_progress" and not self.late_flag:
             return self.due_at + LATE_CANCEL_AFTER
         if self.status == "in_review":
-            return self.delivered_at + AUTO_APPROVE_AFTER
+            return self.restarted(self.delivered_at) + AUTO_APPROVE_AFTER
+        if self.status == "disputed":
+            return self.dispute_at + EVIDENCE_WINDOW
         if self.status == "completed" and not all(self.reviewed.values()):
             return self.completed_at + REVIEW_WINDOW
         return None
+
+    def restarted(self, at: datetime) -> datetime:
+        """A relative window's start: a withdrawn dispute restarts it from then."""
+        return max(at, self.restarted_at) if self.restarted_at else at
 
     def view(self) -> dict:
         """The fields of the order answer the test compares."""
@@ -354,7 +371,7 @@ class Market:
         refused = self._check(actor, order, {PROVIDER_ROLE}, {"awaiting_provider"})
         if refused:
             return refused
-        if self.now >= order.paid_at + ACCEPT_WINDOW:
+        if self.now >= order.restarted(order.paid_at) + ACCEPT_WINDOW:
             return INVALID_TRANSITION
         for i, step in enumerate(order.steps):
             if step.release != "on_accept":
@@ -383,7 +400,7 @@ class Market:
         return OK
 
     def review_window_passed(self, order: Order) -> bool:
-        return self.now >= order.delivered_at + AUTO_APPROVE_AFTER
+        return self.now >= order.restarted(order.delivered_at) + AUTO_APPROVE_AFTER
 
     def approve(self, actor: str, order: Order) -> Expect:
         # CHOICE: the buyer's own approval stays welcome after the window: it is what
@@ -441,7 +458,68 @@ class Market:
             return refused
         if order.status == "in_review" and self.review_window_passed(order):
             return INVALID_TRANSITION  # CHOICE: as a revision request, once it has passed
+        order.dispute_by, order.dispute_at, order.dispute_from = actor, self.now, order.status
+        order.evidence = {}
         self._move(order, "disputed", "disputed")
+        return OK
+
+    # --- disputes the parties end (issue 24) -----------------------------------------
+    def evidence(self, actor: str, order: Order) -> Expect:
+        """举证: either party while disputed, before evidence_until; a bounded number."""
+        refused = self._check(actor, order, {BUYER_ROLE, PROVIDER_ROLE}, {"disputed"})
+        if refused:
+            return refused
+        if self.now >= order.dispute_at + EVIDENCE_WINDOW:
+            return EVIDENCE_CLOSED
+        if order.evidence.get(actor, 0) >= EVIDENCE_PER_PARTY:
+            return VALIDATION_FAILED
+        order.evidence[actor] = order.evidence.get(actor, 0) + 1
+        return CREATED
+
+    def withdraw_dispute(self, actor: str, order: Order) -> Expect:
+        """The opener takes the dispute back: the order returns to the state it left, its
+        relative timers (accept window, auto-approval) restarted from now."""
+        refused = self._check(actor, order, {BUYER_ROLE, PROVIDER_ROLE}, {"disputed"})
+        if refused:
+            return refused
+        if actor != order.dispute_by:
+            return FORBIDDEN
+        order.restarted_at = self.now
+        self._move(order, order.dispute_from, "dispute_withdrawn")
+        return OK
+
+    def propose_settlement(self, actor: str, order: Order, refund: int) -> Expect:
+        """While disputed, either party proposes a cancel: `refund` (0..held) to the
+        buyer, the rest of what is held to the provider."""
+        refused = self._check(actor, order, {BUYER_ROLE, PROVIDER_ROLE}, {"disputed"})
+        if refused:
+            return refused
+        if not 0 <= refund <= order.held:
+            return VALIDATION_FAILED
+        order.events.append("proposed")
+        return CREATED
+
+    def answer_settlement(self, actor: str, order: Order, author: str, verb: str,
+                          refund: int) -> Expect:
+        """The other party accepts (the order closes `cancelled`, split as proposed) or
+        declines (still disputed); its author may only withdraw it."""
+        role = self.role(actor, order)
+        if role is None:
+            return NOT_FOUND
+        if role == OPERATOR_ROLE or (verb == "withdraw") != (actor == author):
+            return FORBIDDEN
+        if verb == "accept":
+            release = order.held - refund
+            mark = "refunded" if not release else "released" if not refund else "split"
+            for step in order.steps:
+                if step.status == "pending":
+                    step.status = mark
+            order.refunded += refund
+            if release:
+                self._release(order, release)
+            self._move(order, "cancelled", "cancelled")
+        else:
+            order.events.append(f"proposal_{verb}{'n' if verb == 'withdraw' else 'd'}")
         return OK
 
     def resolve(self, actor: str, order: Order, refund: int, release: int) -> Expect:
@@ -532,7 +610,7 @@ class Market:
                     self.now >= order.created_at + PAYMENT_WINDOW:
                 self._move(order, "cancelled", "payment_window_closed")
             elif order.status == "awaiting_provider" and \
-                    self.now >= order.paid_at + ACCEPT_WINDOW:
+                    self.now >= order.restarted(order.paid_at) + ACCEPT_WINDOW:
                 self._refund_held(order)
                 self._move(order, "expired", "expired")
             elif order.status == "in_progress" and not order.late_flag and \

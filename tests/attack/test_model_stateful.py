@@ -61,7 +61,7 @@ WHO = st.one_of(st.sampled_from(["@buyer", "@provider"]), st.sampled_from(USERS)
 RATING = st.sampled_from(sorted(rm.POINTS))
 SPLIT = st.sampled_from(["half", "refund_all", "release_all", "too_much", "nothing"])
 ACTIONS = ("pay", "accept", "reject", "deliver", "approve", "request_revision", "cancel",
-           "dispute", "resolve", "review", "price")
+           "dispute", "resolve", "review", "price", "evidence", "withdraw_dispute")
 # What the right actor may do next in each state, the happy path first.
 NEXT_MOVES = {
     "awaiting_payment": [("pay", "@buyer"), ("price", "@provider"), ("cancel", "@buyer"),
@@ -72,12 +72,15 @@ NEXT_MOVES = {
                     ("cancel", "@buyer"), ("cancel", "@provider")],
     "in_review": [("approve", "@buyer"), ("request_revision", "@buyer"),
                   ("dispute", "@buyer"), ("cancel", "@buyer")],
-    "disputed": [("resolve", OPERATOR)],
+    # The operator decides, or the parties end it themselves (issue 24).
+    # Withdrawal first: the order then lives on with its timers restarted.
+    "disputed": [("withdraw_dispute", "@opener"), ("resolve", OPERATOR),
+                 ("settle", "@provider"), ("evidence", "@buyer"), ("evidence", "@provider")],
 }
 # What each deadline is about: the action whose answer changes when it passes.
 EDGE_MOVES = {"awaiting_payment": ("pay", "@buyer"), "awaiting_provider": ("accept", "@provider"),
               "in_progress": ("cancel", "@buyer"), "in_review": ("request_revision", "@buyer"),
-              "completed": ("review", "@buyer")}
+              "completed": ("review", "@buyer"), "disputed": ("evidence", "@provider")}
 
 
 # Each kind of move with its arguments; repeated kinds are drawn more often, so that
@@ -100,6 +103,9 @@ MOVES = {
     "to_deadline": st.tuples(st.just("to_deadline"), ORDER, st.sampled_from([0, -1, 1]),
                              st.sampled_from(["edge", "sweep_timeouts", None]), RATING),
     # Providers are drawn more often: they are the ones with money to take out.
+    # A cancel proposed while disputed and answered at once (accepted: settled).
+    "settle": st.tuples(st.just("settle"), ORDER, WHO, WHO,
+                        st.sampled_from(["accept", "accept", "decline"]), SPLIT),
     "payout": st.tuples(st.just("payout"),
                         st.sampled_from(["account", "account", "withdraw", "withdraw",
                                          "withdraw", "refuse", "pay"]),
@@ -107,11 +113,12 @@ MOVES = {
                         st.sampled_from([5, 10, 1000, 20000, 50000, 10**6, "all"])),
 }
 WEIGHTS = ["progress"] * 4 + ["act"] * 3 + ["place", "place", "tick", "to_deadline",
-                                            "to_deadline", "catalog", "replay", "payout"]
+                                            "to_deadline", "catalog", "replay", "payout",
+                                            "settle"]
 MOVE = st.sampled_from(WEIGHTS).flatmap(MOVES.get)
 MOVE_METHODS = {"progress": "progress", "act": "act", "place": "place_order", "tick": "tick",
                 "catalog": "catalog", "replay": "replay", "to_deadline": "to_deadline",
-                "payout": "payout"}
+                "payout": "payout", "settle": "settle"}
 
 
 # 改价 draws its amount from the same strategy as a resolution's split: the current
@@ -222,7 +229,8 @@ class MarketMachine(RuleBasedStateMachine):
         return self.model.orders[pick % len(self.model.orders)]
 
     def resolve_actor(self, who: str, order: rm.Order) -> str:
-        return {"@buyer": order.buyer, "@provider": order.provider}.get(who, who)
+        return {"@buyer": order.buyer, "@provider": order.provider,
+                "@opener": order.dispute_by or order.buyer}.get(who, who)
 
     def check_order_answer(self, reply, order: rm.Order) -> None:
         if reply.status == 200:
@@ -301,8 +309,10 @@ class MarketMachine(RuleBasedStateMachine):
     def do(self, action: str, order: rm.Order, actor: str):
         """One order action by `actor`, through the API and the model; both must agree."""
         body = {"reject": {"reason": "档期已满"}, "request_revision": {"note": "主色调改成蓝色"},
-                "dispute": {"reason": "交付与需求不符"}}.get(action, {})
-        path = f"/orders/{order.id}/{action.replace('_', '-')}"
+                "dispute": {"reason": "交付与需求不符"},
+                "evidence": {"statement": "沟通记录为证"}}.get(action, {})
+        verb = "dispute/withdraw" if action == "withdraw_dispute" else action.replace("_", "-")
+        path = f"/orders/{order.id}/{verb}"
         if action == "deliver":
             file_id = "file_nope"
             if order.status == "in_progress":  # a really uploaded file, by the provider
@@ -323,6 +333,40 @@ class MarketMachine(RuleBasedStateMachine):
                            "fault": "none"})
         self.expect(reply, expected, f"resolve {order.id} by {actor} ({refund}/{release})")
         self.check_order_answer(reply, order)
+
+    def settle(self, pick, proposer, answerer, verb, split):
+        """A party proposes a cancel on a disputed order and somebody answers it; an
+        answer refused leaves the offer to its author, who withdraws it."""
+        disputed = [o for o in self.model.orders if o.status == "disputed"]
+        if not disputed:
+            # Disputes are rare on the happy path: open one (the buyer) to work on.
+            work = [o for o in self.model.orders if o.status in rm.OPEN_WORK]
+            if work:
+                self.do("dispute", work[pick % len(work)], work[pick % len(work)].buyer)
+            disputed = [o for o in self.model.orders if o.status == "disputed"]
+        if disputed:
+            order = disputed[pick % len(disputed)]
+            self.settle_order(order, self.resolve_actor(proposer, order),
+                              self.resolve_actor(answerer, order), verb, split)
+
+    def settle_order(self, order: rm.Order, author: str, answerer: str, verb: str, split: str):
+        self.redo = None  # two writes: a retry after the key's window is not one move
+        refund = order.held + 1 if split == "too_much" else split_amounts(order.held, split)[0]
+        expected = self.model.propose_settlement(author, order, refund)
+        reply = self.call("POST", f"/orders/{order.id}/proposals", author,
+                          {"kind": "cancel", "refund": refund})
+        self.expect(reply, expected, f"settle {order.id} by {author} ({refund})")
+        self.touched.append(order)
+        if reply.status != 201:
+            return
+        path = f"/orders/{order.id}/proposals/{reply.json['id']}"
+        expected = self.model.answer_settlement(answerer, order, author, verb, refund)
+        answered = self.call("POST", f"{path}/{verb}", answerer)
+        self.expect(answered, expected, f"{verb} settlement {order.id} by {answerer}")
+        if answered.status != 200:
+            expected = self.model.answer_settlement(author, order, author, "withdraw", refund)
+            self.expect(self.call("POST", f"{path}/withdraw", author), expected,
+                        f"withdraw settlement {order.id}")
 
     def review(self, order: rm.Order, actor: str, rating: str):
         expected = self.model.review(actor, order, rating)
@@ -347,6 +391,9 @@ class MarketMachine(RuleBasedStateMachine):
             self.resolve(order, actor, split)
         elif action == "review":
             self.review(order, actor, rating)
+        elif action == "settle":
+            other = order.buyer if actor == order.provider else order.provider
+            self.settle_order(order, actor, other, "accept", split)
         else:
             self.do(action, order, actor)
 
@@ -542,4 +589,44 @@ def test_the_model_pays_out_and_gives_back_like_the_api(moto_aws, chalice_app):
         machine.payout("pay", None, None)
         assert [w.status for w in machine.model.withdrawals] == ["failed", "paid"]
         assert machine.model.balance["provider-1"] == 0
+        check()
+
+
+def test_the_model_ends_disputes_like_the_api(moto_aws, chalice_app):
+    """A scripted walk through the dispute moves (issue 24), compared with the model on
+    every run whatever the random examples drew: evidence from both sides and from the
+    wrong people, a withdrawal by the other party and by the opener (the accept window
+    restarted), evidence after the window, and a settlement declined then accepted."""
+    with mock.patch.object(clock, "real_now", return_value=BASE), \
+            Client(chalice_app, stage_name="local") as client:
+        MarketMachine.api = ApiClient(client)
+        machine = MarketMachine()
+
+        def check():
+            machine.orders_match_the_model()
+            machine.money_and_standing_match_the_model()
+            machine.ledger_is_clean()
+
+        machine.first_order("buyer-1", "fixed", "deposit")
+        machine.progress(0, 0, "good", "half", 1)  # paid
+        order = machine.model.orders[0]
+        machine.tick(6 * rm.DAY, None)
+        machine.do("dispute", order, "provider-1")
+        for who in ("buyer-1", "provider-1", OPERATOR, STRANGER):
+            machine.do("evidence", order, who)
+        machine.do("withdraw_dispute", order, "buyer-1")  # not the opener: 403
+        check()
+        machine.tick(3 * rm.DAY, None)
+        machine.do("evidence", order, "buyer-1")  # the window has closed
+        machine.do("withdraw_dispute", order, "provider-1")
+        assert order.status == "awaiting_provider"
+        machine.tick(6 * rm.DAY, "sweep_timeouts")  # the restarted window still runs
+        check()
+        machine.do("accept", order, "provider-1")
+        machine.do("dispute", order, "buyer-1")
+        machine.settle_order(order, "buyer-1", "provider-1", "decline", "half")
+        machine.settle_order(order, "buyer-1", "buyer-1", "accept", "half")  # its author
+        machine.settle_order(order, "provider-1", "buyer-1", "accept", "too_much")
+        machine.settle_order(order, "provider-1", "buyer-1", "accept", "half")
+        assert order.status == "cancelled"
         check()

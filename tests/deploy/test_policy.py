@@ -217,6 +217,13 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.post(f"/orders/{disputed}/accept", user=PROVIDER))
     _ok(api.post(f"/orders/{disputed}/dispute", {"reason": "迟迟不交稿"}, user=BUYER))
     _ok(api.get("/admin/orders?status=disputed", user=OPERATOR, operator=True))
+    # 举证 with a file from each side, read by the operator.
+    for party in (BUYER, PROVIDER):
+        proof = messages.attach(api, disputed, user=party)
+        _ok(api.post(f"/orders/{disputed}/evidence",
+                     {"statement": "沟通记录为证", "file_ids": [proof]}, user=party,
+                     headers={"Idempotency-Key": f"举证-{party}"}))
+    _ok(api.get(f"/orders/{disputed}/evidence", user=OPERATOR, operator=True))
     held = orders.escrow(api, disputed)["held"]
     _ok(api.post(f"/admin/orders/{disputed}/resolve",
                  {"refund": held // 2, "release": held - held // 2, "note": "各担一半",
@@ -236,6 +243,18 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.get(f"/orders/{agreed}/proposals/{pid}", user=PROVIDER))
     _ok(api.post(f"/orders/{agreed}/proposals/{pid}/accept", user=PROVIDER))
     _ok(api.get(f"/orders/{agreed}/proposals", user=BUYER))
+    # A dispute withdrawn by its opener, and one the parties settle with a cancel.
+    for ended in ("withdrawn", "settled"):
+        eid = _ok(orders.place(api, service["id"]))["id"]
+        _ok(api.post(f"/orders/{eid}/pay", user=BUYER))
+        _ok(api.post(f"/orders/{eid}/accept", user=PROVIDER))
+        _ok(api.post(f"/orders/{eid}/dispute", {"reason": "进度太慢"}, user=BUYER))
+        if ended == "withdrawn":
+            _ok(api.post(f"/orders/{eid}/dispute/withdraw", user=BUYER))
+        else:
+            pid = _ok(api.post(f"/orders/{eid}/proposals", {"kind": "cancel", "refund": 100},
+                               user=PROVIDER))["id"]
+            _ok(api.post(f"/orders/{eid}/proposals/{pid}/accept", user=BUYER))
     waiting = _ok(orders.place(api, service["id"], buyer=BUYER_2))["id"]
     _ok(api.post(f"/orders/{waiting}/pay", user=BUYER_2))
     # Delivered and left unreviewed: the sweep approves it and pays the provider.

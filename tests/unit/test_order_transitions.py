@@ -51,8 +51,17 @@ EXPECTED = {
        for state in ("in_progress", "in_review") for role in ("provider", "system")},
     **{(state, "accept_cancel", "system"): "cancelled" for state in ("in_progress", "in_review")},
     **{(state, "expire_proposal", "system"): state
-       for state in ("awaiting_provider", "in_progress", "in_review")},
+       for state in ("awaiting_provider", "in_progress", "in_review", "disputed")},
+    # Disputes the parties end (issue 24): the opener withdraws it (back to the state it
+    # left), or a cancel proposal accepted by the other party settles it.
+    **{("disputed", "withdraw_dispute", role): life.STATE_BEFORE_DISPUTE
+       for role in ("buyer", "provider")},
+    **{("disputed", action, role): to
+       for role in ("buyer", "provider")
+       for action, to in (("propose", "disputed"), ("accept_cancel", "cancelled"),
+                          ("decline_proposal", "disputed"), ("withdraw_proposal", "disputed"))},
 }
+BEFORE_DISPUTE = "in_review"  # where facts_for says the dispute came from
 
 
 def role_is_sweep(action):
@@ -60,7 +69,7 @@ def role_is_sweep(action):
     return action in ("accept_partial_refund", "accept_cancel", "expire_proposal")
 
 
-def facts_for(state, action, *, last_step=False):
+def facts_for(state, action, *, last_step=False, role=None):
     timers = {}
     if state == "awaiting_payment":
         timers["pay_by"] = NOW - timedelta(hours=1) if action == "close_unpaid" else NOW + timedelta(hours=1)
@@ -73,7 +82,8 @@ def facts_for(state, action, *, last_step=False):
         timers["refund_answer_by"] = NOW - timedelta(hours=1)
     return life.Facts(now=NOW, timers=timers, is_last_step=last_step,
                       late_cancel_from=NOW - timedelta(seconds=1), negotiable=True,
-                      provider_approved=True)
+                      provider_approved=True, dispute_opened_by=role,
+                      dispute_from=BEFORE_DISPUTE if state == "disputed" else None)
 
 
 @pytest.mark.parametrize("state", life.STATES)
@@ -82,8 +92,10 @@ def facts_for(state, action, *, last_step=False):
 def test_every_state_action_role(state, action, role):
     key = (state, action, role)
     if key in EXPECTED:
-        outcome = life.decide(state, action, role, facts_for(state, action))
-        assert outcome.to == EXPECTED[key]
+        outcome = life.decide(state, action, role, facts_for(state, action, role=role))
+        expected = EXPECTED[key]
+        assert outcome.to == (BEFORE_DISPUTE if expected == life.STATE_BEFORE_DISPUTE
+                              else expected)
         assert outcome.from_status == state
         assert (life.CLOSE in outcome.effects) == (outcome.to in life.CLOSED)
     elif role not in {r for (_, a, r) in EXPECTED if a == action}:
@@ -163,7 +175,45 @@ def test_an_open_refund_request_holds_auto_approval_and_has_its_own_deadline():
     # The provider is reminded of a refund request; nobody of a lapsing proposal.
     names = [t.name for t in life.pending_timers("in_review", refund_request_open=True, **base)]
     assert names == ["reminder:refund_answer_by", "refund_answer_by"]
-    assert life.deadlines("disputed", refund_request_open=True, **base) == {}
+    # While disputed no order timer runs: only a settlement offer's expiry.
+    assert life.deadlines("disputed", **base) == {"proposal_expires_at": NOW + timedelta(days=2)}
+
+
+def test_only_the_opener_withdraws_a_dispute_back_to_where_the_order_was():
+    for opener, other in (("buyer", "provider"), ("provider", "buyer")):
+        facts = life.Facts(now=NOW, dispute_opened_by=opener, dispute_from="awaiting_provider")
+        outcome = life.decide("disputed", "withdraw_dispute", opener, facts)
+        assert (outcome.to, outcome.event_type) == ("awaiting_provider", "dispute_withdrawn")
+        assert life.RESUME in outcome.effects and life.CLOSE not in outcome.effects
+        with pytest.raises(Forbidden):
+            life.decide("disputed", "withdraw_dispute", other, facts)
+    # A dispute record that does not say where the order was cannot be withdrawn.
+    with pytest.raises(InvalidTransition):
+        life.decide("disputed", "withdraw_dispute", "buyer",
+                    life.Facts(now=NOW, dispute_opened_by="buyer"))
+
+
+def test_a_withdrawn_dispute_restarts_the_relative_windows_and_evidence_has_its_own():
+    windows = life.Windows(payment=timedelta(hours=72), accept=timedelta(days=7),
+                           late_cancel=timedelta(days=15), review=timedelta(days=15),
+                           reminder_before=timedelta(days=1), evidence=timedelta(days=3))
+    later = NOW + timedelta(days=9)
+    base = dict(created_at=NOW, paid_at=NOW, due_at=NOW + timedelta(days=10), completed_at=None,
+                late_cancel_eligible=False, reviewed_by_buyer=False, reviewed_by_provider=False,
+                windows=windows, delivered_at=NOW, restarted_at=later, dispute_at=NOW)
+    assert life.deadlines("awaiting_provider", **base) == {"accept_by": later + timedelta(days=7)}
+    assert life.deadlines("in_review", **base) == {"auto_approve_at": later + timedelta(days=7)}
+    assert life.deadlines("in_progress", **base) == {
+        "late_cancel_from": NOW + timedelta(days=25)}  # due_at's, whatever the dispute did
+    # A delivery after the restart counts from itself again.
+    assert life.deadlines("in_review", **{**base, "delivered_at": later + timedelta(days=1)}) \
+        == {"auto_approve_at": later + timedelta(days=8)}
+    assert life.deadlines("disputed", **base) == {"evidence_until": NOW + timedelta(days=3)}
+    # Evidence closes by the clock: nothing for the sweep to fire.
+    assert life.pending_timers("disputed", windows=windows, **{
+        k: v for k, v in base.items() if k != "windows"}) == []
+    assert life.evidence_open({"evidence_until": NOW}, NOW - timedelta(seconds=1))
+    assert not life.evidence_open({"evidence_until": NOW}, NOW)
 
 
 @pytest.mark.parametrize("state,action,timer,role", [

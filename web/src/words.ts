@@ -97,6 +97,9 @@ const CODES: Record<string, (e: ApiError) => string> = {
   // Contracts (issue 23)
   CONTRACT_SIGNED: () => "双方都已签约，条款不能再修改",
   INVALID_IMAGE: () => "图片不符合要求：须为 2MB 以内、能正常打开的 JPG/PNG/WEBP",
+  // Disputes (issue 24)
+  EVIDENCE_CLOSED: (e) => e.details.evidence_until
+    ? `举证期已于 ${when(str(e.details.evidence_until))} 结束，不能再提交证据` : "举证期已结束，不能再提交证据",
 };
 
 const PROBLEMS: Record<string, string> = {
@@ -115,6 +118,8 @@ const PROBLEMS: Record<string, string> = {
   "no such package": "不是这个服务的套餐", "no such extra": "不是这个服务的加购项",
   "no such question": "不是这个服务的问题", "this service has no packages": "该服务没有套餐",
   "repeated": "重复了",
+  "too many submissions": "本次纠纷中你的举证次数已达上限", "already sent": "已经发送过",
+  "unknown": "找不到该文件", "not the declared size": "文件大小与声明不符",
 };
 
 function problems(raw: unknown): string[] {
@@ -179,6 +184,7 @@ export const EVENT: Record<string, string> = {
   late_cancel_eligible: "可申请逾期取消", price_changed: "改价", proposed: "发起协商",
   extended: "同意延期", proposal_declined: "拒绝协商", proposal_withdrawn: "撤回协商",
   partially_refunded: "部分退款", proposal_expired: "协商过期",
+  dispute_withdrawn: "撤销纠纷",
 };
 
 export const PROPOSAL_KIND: Labels<Schema<"Proposal">["kind"]> = {

@@ -26,13 +26,14 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock, observability
 from chalicelib.domain import orders as life
+from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (InvalidTransition, ProviderNotApproved,
                                       ValidationFailed)
 from chalicelib.services import escrow, instructions, notifications, optimistic, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
-    facts, load, milestones_of, order_deadlines, plan_version, price_agreed, role_of,
-    timer_actions, timer_inputs, timer_values, windows)
+    facts, load, milestones_of, order_deadlines, plan_version, price_agreed,
+    proposal_windows, role_of, timer_actions, timer_inputs, timer_values, windows)
 from chalicelib.services.orders.money_moves import MoneyMoves
 from chalicelib.services.orders.notices import notices_of
 from chalicelib.services.orders.proposal_moves import ProposalMoves
@@ -40,6 +41,7 @@ from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel
 from chalicelib.storage.ledger import InstructionModel
 from chalicelib.storage.orders import (DeliverableModel, OrderEventModel,
                                        OrderModel, status_key)
+from chalicelib.storage.proposals import ProposalModel
 
 log = logging.getLogger("market.orders")
 
@@ -82,7 +84,8 @@ class _Change(MoneyMoves, ProposalMoves):
         self.milestones = milestones_of(order)
         for effect in outcome.effects:
             getattr(self, f"_{effect}")()
-        if to != outcome.from_status and life.END_PROPOSAL not in outcome.effects:
+        if to != outcome.from_status and not {life.END_PROPOSAL, life.RESUME} \
+                & set(outcome.effects):
             self._lapse_proposal()
         self._book_money()
         for name, value in timer_values(order.id, timer_inputs(order,
@@ -161,6 +164,45 @@ class _Change(MoneyMoves, ProposalMoves):
                                        "at": self.at, "from_status": self.order.status,
                                        # An escalated refund request (None otherwise).
                                        "proposal_id": self.params.get("proposal_id")})
+        # Each dispute takes its own evidence (举证), counted per party from zero.
+        self._set(OrderModel.evidence_by_buyer, 0)
+        self._set(OrderModel.evidence_by_provider, 0)
+        self.timer_changes["dispute_at"] = self.now
+
+    def _resume(self):
+        """A withdrawn dispute: the order is back where it was and its relative timers
+        (accept window, auto-approval) start again from now, their reminders with them;
+        a settlement proposal still open stays open with a fresh expiry, answered as its
+        kind is in the state the order returns to (a buyer's cancel becomes a refund
+        request the sweep grants)."""
+        restarted = {life.reminder_name(n) for n in ("accept_by", "auto_approve_at",
+                                                     "refund_answer_by")}
+        sent = [r for r in self.order.reminders_sent or [] if r not in restarted]
+        record = self.order.dispute.as_dict() if hasattr(self.order.dispute, "as_dict") \
+            else dict(self.order.dispute or {})
+        self._set(OrderModel.dispute, {**record, "withdrawn_at": self.at})
+        self._set(OrderModel.timers_restarted_at, self.at)
+        self._set(OrderModel.reminders_sent, sent)
+        self.timer_changes.update(restarted_at=self.now, reminders_sent=sent)
+        self.data["dispute_at"] = record.get("at")
+        proposal = self.params.get("open_proposal")
+        if proposal is None:
+            return
+        refund_request = deals.is_refund_request(proposal.kind, proposal.by_role,
+                                                 self.outcome.to)
+        answer, ttl = proposal_windows()
+        expires = clock.to_key(deals.expires_at(self.now, refund_request,
+                                                refund_answer=answer, ttl=ttl))
+        self.conditions.append(OrderModel.open_proposal == proposal.id)
+        self._set(OrderModel.proposal_expires_at, expires)
+        self._set(OrderModel.refund_request_open, refund_request)
+        self.timer_changes.update(proposal_expires_at=clock.from_key(expires),
+                                  refund_request_open=refund_request)
+        self.data.update(proposal_id=proposal.id, proposal_expires_at=expires)
+        self.extra.append(lambda tx: tx.update(
+            "proposal", ProposalModel(self.order.id, proposal.id),
+            actions=[ProposalModel.expires_at.set(expires)],
+            condition=ProposalModel.status == deals.OPEN))
 
     def _flag_late_cancel(self):
         self._set(OrderModel.late_cancel_eligible, True)

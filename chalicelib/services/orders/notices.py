@@ -45,6 +45,10 @@ _NOTICES = {
     life.RESOLVE: ("both", "resolved",
                    lambda o, c: f"平台已裁决：{c.data['note']}" if c.data.get("note")
                    else "平台已裁决"),
+    # Both: the order's timers run again, for whichever of them must act next.
+    life.WITHDRAW_DISPUTE: ("both", "dispute_withdrawn",
+                            lambda o, c: f"{'买家' if _by_buyer(c) else '服务商'}撤销了纠纷，"
+                                         f"订单恢复为{life.LABELS[c.outcome.to]}，各项期限重新计时"),
     life.EXPIRE: ("provider", "cancelled", "订单超时未确认，已失效"),
     life.CLOSE_UNPAID: ("buyer", "cancelled", "订单超时未付款，已关闭"),
 }

@@ -1,6 +1,8 @@
 """Reading orders: the contract's order answer, one order, the caller's lists, events."""
 from chalicelib import clock
 from chalicelib.domain import orders as life
+from chalicelib.domain import proposals as deals
+from chalicelib.domain.errors import DomainError
 from chalicelib.domain.actors import Caller
 from chalicelib.services.orders.state import plain_map
 from chalicelib.services.orders.engine import (facts, load, milestones_of, order_deadlines,
@@ -43,7 +45,9 @@ def present(order: OrderModel, caller: Caller) -> dict:
                    "refunded": int(order.escrow_refunded), "held": int(order.escrow_held)},
         "late_cancel_eligible": bool(order.late_cancel_eligible),
         "open_proposal": order.open_proposal,  # the id of the one open proposal, or null
-        "allowed_actions": allowed_actions(order, caller),
+        "allowed_actions": (verbs := allowed_actions(order, caller)),
+        # What `propose` may offer now (only a cancel settles a dispute): the rule's verdict.
+        "proposal_kinds": proposal_kinds(order, caller) if "propose" in verbs else [],
         "dispute": dict(order.dispute.as_dict()) if order.dispute else None,
         "reviewed_by_buyer": bool(order.reviewed_by_buyer),
         "reviewed_by_provider": bool(order.reviewed_by_provider),
@@ -71,6 +75,18 @@ def allowed_actions(order: OrderModel, caller: Caller) -> list[str]:
     verbs = life.allowed_actions(order.status, role_of(caller, order), facts(order, clock.now()))
     # One open proposal at a time: a second is refused (PROPOSAL_PENDING) until it is answered.
     return [v for v in verbs if not (v == "propose" and order.open_proposal)]
+
+
+def proposal_kinds(order: OrderModel, caller: Caller) -> list[str]:
+    role = role_of(caller, order)
+    kinds = []
+    for kind in deals.KINDS:
+        try:
+            deals.check_kind(kind, role, order.status)
+        except DomainError:
+            continue
+        kinds.append(kind)
+    return kinds
 
 
 def get_order(caller: Caller, order_id: str) -> dict:

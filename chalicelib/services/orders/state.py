@@ -23,7 +23,8 @@ def windows() -> life.Windows:
         late_cancel=timedelta(seconds=cfg.late_cancel_after_seconds),
         review=timedelta(seconds=cfg.review_window_seconds),
         reminder_before=timedelta(seconds=cfg.reminder_before_seconds),
-        auto_approve=timedelta(seconds=cfg.auto_approve_seconds))
+        auto_approve=timedelta(seconds=cfg.auto_approve_seconds),
+        evidence=timedelta(seconds=cfg.evidence_seconds))
 
 
 def proposal_windows() -> tuple[timedelta, timedelta]:
@@ -47,7 +48,9 @@ def timer_inputs(order: OrderModel, **changes) -> dict:
                   reviewed_by_provider=bool(order.reviewed_by_provider),
                   reminders_sent=list(order.reminders_sent or []),
                   proposal_expires_at=_dt(order.proposal_expires_at),
-                  refund_request_open=bool(order.refund_request_open))
+                  refund_request_open=bool(order.refund_request_open),
+                  restarted_at=_dt(order.timers_restarted_at),
+                  dispute_at=_dt(dispute_field(order, "at")))
     values.update(changes)
     return values
 
@@ -68,6 +71,11 @@ def timer_actions(order_id: str, inputs: dict) -> list:
     values = timer_values(order_id, inputs)
     return [getattr(OrderModel, name).set(value) if value is not None
             else getattr(OrderModel, name).remove() for name, value in values.items()]
+
+
+def dispute_field(order: OrderModel, name: str):
+    """One field of the order's dispute record (None without one)."""
+    return plain_map(order.dispute).get(name) if order.dispute else None
 
 
 def order_deadlines(order: OrderModel) -> dict:
@@ -137,7 +145,15 @@ def facts(order: OrderModel, now: datetime) -> life.Facts:
         provider_approved=True,
         revisions_left=choices.revisions_left(
             plain_map(order.package), int(order.revision_count)),
-        payment_pending=bool(order.pending_payment))
+        payment_pending=bool(order.pending_payment),
+        dispute_opened_by=_opener_role(order) if order.status == life.DISPUTED else None,
+        dispute_from=dispute_field(order, "from_status"))
+
+
+def _opener_role(order: OrderModel) -> str | None:
+    by = dispute_field(order, "by")
+    return life.BUYER if by == order.buyer_id else life.PROVIDER if by == order.provider_id \
+        else None
 
 
 def plan_version(order: OrderModel) -> int:

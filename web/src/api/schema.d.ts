@@ -1093,6 +1093,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/orders/{order_id}/dispute/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The party that opened the dispute withdraws it before it is resolved: the order
+         *         returns to the state it left, its relative timers restarted from now.
+         * @description Error codes: `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`.
+         */
+        post: operations["withdraw_dispute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders/{order_id}/events": {
         parameters: {
             query?: never;
@@ -1104,6 +1125,29 @@ export interface paths {
         get: operations["order_events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Both parties' evidence, oldest first (the parties and operators). */
+        get: operations["list_evidence"];
+        put?: never;
+        /**
+         * 举证: the buyer or the provider of a disputed order, until deadlines.evidence_until
+         *         (EVIDENCE_SECONDS after the dispute opened; later → 409 EVIDENCE_CLOSED); at most
+         *         10 submissions per party per dispute (422 VALIDATION_FAILED).
+         * @description Error codes: `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`, `EVIDENCE_CLOSED`, `VALIDATION_FAILED`.
+         */
+        post: operations["submit_evidence"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1927,6 +1971,28 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        Evidence: {
+            /** Format: date-time */
+            at: string;
+            /** @description the author's user id */
+            author: string;
+            /**
+             * Format: date-time
+             * @description the dispute it was given in (the order's dispute.at then): an order disputed again keeps each one's
+             */
+            dispute_at: string;
+            files: components["schemas"]["MessageFile"][];
+            id: string;
+            order_id: string;
+            /** @enum {string} */
+            role: "buyer" | "provider";
+            statement: string;
+        };
+        EvidencePage: {
+            items: components["schemas"]["Evidence"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
         Extra: {
             name: string;
             /** @description fen */
@@ -2107,8 +2173,8 @@ export interface components {
         Order: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2125,14 +2191,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status */
+            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2154,6 +2220,8 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
+            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
+            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -2235,8 +2303,8 @@ export interface components {
         PaidOrder: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2253,14 +2321,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status */
+            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2283,6 +2351,8 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
+            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
+            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -2508,8 +2578,8 @@ export interface components {
         QueuedOrder: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2526,14 +2596,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status */
+            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2562,6 +2632,8 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
+            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
+            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -9295,6 +9367,116 @@ export interface operations {
             };
         };
     };
+    withdraw_dispute: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     order_events: {
         parameters: {
             query?: {
@@ -9347,6 +9529,201 @@ export interface operations {
             };
             /** @description error */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    list_evidence: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    submit_evidence: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description files from POST /orders/{order_id}/attachments, uploaded by the caller and not sent before; they download from GET /orders/{order_id}/attachments/{file_id} */
+                    file_ids?: string[];
+                    /** @example 交付的首页没有按需求使用品牌红，沟通记录截图见附件 */
+                    statement: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evidence"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,7 @@ import { upload } from "../upload";
 import { ACTOR, EVENT, MILESTONE_RELEASE, MILESTONE_STATUS, ORDER_STATUS, RATING, label, revisionsText, when, yuan } from "../words";
 import { href } from "../router";
 import { Price, Proposals } from "./OrderDeals";
+import { Dispute } from "./OrderDispute";
 import { Messages } from "./OrderTalk";
 import { ReviewBody } from "./Trust";
 import type { Answer, Schema } from "../api/client";
@@ -222,7 +223,6 @@ export function OrderPage({ id }: { id: string }) {
             <div class="panel"><h3>托管资金</h3>
               <p data-testid="escrow">已付 {yuan(o.escrow.funded)} · 托管中 {yuan(o.escrow.held)} · 已放款 {yuan(o.escrow.released)} · 已退款 {yuan(o.escrow.refunded)}</p>
               {Object.entries(o.deadlines || {}).map(([k, v]) => <div class="muted" key={k}>{DEADLINE[k] ?? k}：{when(typeof v === "string" ? v : null)}</div>)}
-              {o.dispute && <p class="muted">纠纷：{field(o.dispute, "reason")}</p>}
             </div>
           </div>
           <div class="actions" data-testid="order-actions">
@@ -234,6 +234,7 @@ export function OrderPage({ id }: { id: string }) {
             {can("cancel") && <Action label={provider ? "放弃订单（全额退款）" : "取消订单"} testid="cancel" run={(key) => settle(client.POST("/orders/{order_id}/cancel", { ...write(id, key), body: {} }))} onDone={reload} />}
             {can("dispute") && <WithText label="发起纠纷" field="纠纷原因" testid="dispute" run={(reason, key) => settle(client.POST("/orders/{order_id}/dispute", { ...write(id, key), body: { reason } }))} done={reload} />}
           </div>
+          {o.dispute && <Dispute order={o} canGive={can("evidence")} canWithdraw={can("withdraw-dispute")} done={reload} />}
           <Steps order={o} />
           {can("deliver") && <Deliver id={id} done={reload} />}
           {can("resolve") && <Resolve order={o} done={reload} />}
@@ -257,6 +258,7 @@ export function OrderPage({ id }: { id: string }) {
 const DEADLINE: Record<string, string> = {
   pay_by: "付款截止", accept_by: "服务商确认截止", late_cancel_from: "可逾期取消自",
   auto_approve_at: "自动验收", review_until: "评价截止",
+  refund_answer_by: "退款申请答复截止", proposal_expires_at: "协商过期", evidence_until: "举证截止",
 };
 
 /** What the buyer chose before ordering: the package, extras, form answers, the inquiry. */

@@ -73,7 +73,9 @@ function hoursLeft(at: string): string {
 }
 
 function Propose({ order, done }: { order: Schema<"Order">; done: () => void }) {
-  const [kind, setKind] = useState<"extension" | "cancel" | "partial_refund">("extension");
+  // The kinds the API says the caller may propose now (only a cancel settles a dispute).
+  const kinds = order.proposal_kinds;
+  const [kind, setKind] = useState<"extension" | "cancel" | "partial_refund">(kinds[0] ?? "extension");
   const [reason, setReason] = useState("");
   const base = order.due_at ? new Date(order.due_at) : new Date();
   const weekLater = new Date(base.getTime() + 7 * 86400e3 - base.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
@@ -87,7 +89,8 @@ function Propose({ order, done }: { order: Schema<"Order">; done: () => void }) 
       : { kind, refund: fen(refund), ...(note ? { note } : {}) };
   return (
     <div class="propose">
-      <div class="tabs">{(["extension", "cancel", "partial_refund"] as const).map((k) => (
+      {order.status === "disputed" && <p class="muted">双方协商一致即可结束纠纷：提议取消订单并分配托管资金，对方同意后订单关闭。</p>}
+      <div class="tabs">{kinds.map((k) => (
         <button key={k} class={kind === k ? "on" : ""} data-testid={`propose-${k}`} onClick={() => setKind(k)}>{PROPOSAL_KIND[k]}</button>))}</div>
       {kind === "extension"
         ? <Field label="新的期望完成时间"><input type="datetime-local" value={due} data-testid="proposal-due"
