@@ -9,7 +9,7 @@ from chalicelib import clock
 from chalicelib.domain import catalog as rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidState
-from chalicelib.services import market, notifications
+from chalicelib.services import notifications
 from chalicelib.services.catalog.reading import ATTEMPTS, find_service, load_service, view
 from chalicelib.storage.base import condition_failed, transaction
 from chalicelib.storage.catalog import (CAMPAIGN_KIND, CampaignModel, GuardModel, ProviderModel,
@@ -68,7 +68,7 @@ def _delist(service_id: str, now: datetime, reason: str | None,
             if not refusal.explained and not refusal.conflict:
                 raise
             continue  # the service changed (a review, a racing delist): look again
-        market.remove_entries(service)
+        # Its search entries go when the consumer of the services' stream sees this.
         return _as_delisted(service, reason, stamp)
     raise Conflict()
 

@@ -3,7 +3,8 @@
 Listing is one TransactWrite: the service (expected status and version), the provider
 (approved, and under the 10-listing limit), the campaign (still active, for a trial)
 and the uniqueness guards (same title, trial slot). Whatever raced us, the transaction's
-cancellation reasons say which rule it broke.
+cancellation reasons say which rule it broke. The market's search entries follow from
+the services' stream (services.market_index), not from this request.
 """
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (CampaignNotActive, Conflict, DuplicateListing, InvalidState,
                                       ListingLimitReached, NotFound, ProviderNotApproved,
                                       ServiceIncomplete, TrialPriceTooHigh, TrialSlotUsed)
-from chalicelib.services import campaigns, market
+from chalicelib.services import campaigns
 from chalicelib.services.catalog.reading import ATTEMPTS, fields_of, load_service, view
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import (CampaignModel, GuardModel, ProviderModel, ServiceModel,
@@ -51,7 +52,6 @@ def list_service(caller: Caller, service_id: str, now: datetime,
         service = load_service(caller, service_id, owner_only=True)
         listed = _try_list(service, now, campaign_id)
         if listed is not None:
-            market.refresh_market_entries(service_id, known=listed)
             return view(listed)
     raise Conflict()
 
