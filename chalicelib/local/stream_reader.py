@@ -30,6 +30,7 @@ class StreamReader:
         self._last_sequence: dict[str, str] = {}  # shard -> last record read
         self._iterators: dict[str, str] = {}
         self._finished: set[str] = set()  # closed shards read to their end
+        self._pending: list[dict] = []  # events handed back unapplied (rewind)
 
     def _clients(self):
         cfg = settings_module.get()
@@ -47,9 +48,9 @@ class StreamReader:
                 return []
             if arn != self._stream_arn:
                 self._stream_arn, self._iterators, self._finished = arn, {}, set()
-                self._last_sequence = {}
+                self._last_sequence, self._pending = {}, []
             shards = _shards(streams, arn)
-            events = []
+            events, self._pending = self._pending, []
             for shard in _parents_first(shards):
                 if shard["ShardId"] in self._finished:
                     continue
@@ -58,6 +59,12 @@ class StreamReader:
                     events.append(lambda_event(records[start:start + self._batch_size], arn,
                                                streams.meta.region_name))
             return events
+
+    def rewind(self, events: list[dict]) -> None:
+        """Hand back events read but not applied (their consumer failed): the next read
+        returns them first, as Lambda retries a failed batch before going on."""
+        with self._lock:
+            self._pending = list(events) + self._pending
 
     def _read_shard(self, streams, arn: str, shard: dict) -> list[dict]:
         shard_id, records = shard["ShardId"], []
