@@ -53,10 +53,13 @@ class StreamConsumer(threading.Thread):
 
     def __init__(self, interval: float, handler):
         super().__init__(name="market-stream", daemon=True)
-        from chalicelib.local.stream_reader import services_reader
+        from chalicelib.local.stream_reader import StreamReader
+        from chalicelib.storage.catalog import ServiceModel
 
         self.interval = interval
-        self._reader = services_reader()
+        # Between descriptions of the stream (new shards) each poll is one GetRecords
+        # per open shard: a change shows in search within about one interval.
+        self._reader = StreamReader(ServiceModel, describe_every=5.0)
         self._handler = handler
         self._stopped = threading.Event()
 

@@ -22,9 +22,15 @@ _RESTART = {"ExpiredIteratorException", "TrimmedDataAccessException"}
 class StreamReader:
     """The records of one table's stream not yet read, as Lambda events."""
 
-    def __init__(self, model, batch_size: int = BATCH_SIZE):
+    def __init__(self, model, batch_size: int = BATCH_SIZE, describe_every: float = 0.0):
+        """`describe_every`: seconds the stream's ARN and shards are trusted between
+        reads (0: described on every read, as the tests need, whose tables come and go;
+        the dev server's poller reads only the open shards in between)."""
         self._model = model
         self._batch_size = batch_size
+        self._describe_every = describe_every
+        self._described_at = float("-inf")
+        self._shards: list[dict] = []
         self._lock = threading.Lock()
         self._stream_arn: str | None = None
         self._last_sequence: dict[str, str] = {}  # shard -> last record read
@@ -34,24 +40,24 @@ class StreamReader:
 
     def _clients(self):
         cfg = settings_module.get()
+        key = (cfg.region, cfg.dynamodb_endpoint)
+        if getattr(self, "_client_key", None) == key:
+            return self._cached_clients
         kwargs = {"region_name": cfg.region, "endpoint_url": cfg.dynamodb_endpoint}
-        return boto3.client("dynamodb", **kwargs), boto3.client("dynamodbstreams", **kwargs)
+        clients = boto3.client("dynamodb", **kwargs), boto3.client("dynamodbstreams", **kwargs)
+        self._client_key, self._cached_clients = key, clients
+        return clients
 
     def read(self) -> list[dict]:
         """Every record written since the last read, in Lambda events of up to
         `batch_size` records each, in stream order per shard."""
         with self._lock:
-            tables, streams = self._clients()
-            described = tables.describe_table(TableName=self._model.Meta.table_name)["Table"]
-            arn = described.get("LatestStreamArn")
-            if arn is None:
+            streams = self._describe()
+            if self._stream_arn is None:
                 return []
-            if arn != self._stream_arn:
-                self._stream_arn, self._iterators, self._finished = arn, {}, set()
-                self._last_sequence, self._pending = {}, []
-            shards = _shards(streams, arn)
+            arn = self._stream_arn
             events, self._pending = self._pending, []
-            for shard in _parents_first(shards):
+            for shard in _parents_first(self._shards):
                 if shard["ShardId"] in self._finished:
                     continue
                 records = self._read_shard(streams, arn, shard)
@@ -59,6 +65,21 @@ class StreamReader:
                     events.append(lambda_event(records[start:start + self._batch_size], arn,
                                                streams.meta.region_name))
             return events
+
+    def _describe(self):
+        """The streams client; the stream's ARN and shards, described again when they are
+        older than `describe_every` (a new stream starts over)."""
+        tables, streams = self._clients()
+        if time.monotonic() - self._described_at < self._describe_every:
+            return streams
+        described = tables.describe_table(TableName=self._model.Meta.table_name)["Table"]
+        arn = described.get("LatestStreamArn")
+        if arn != self._stream_arn:
+            self._stream_arn, self._iterators, self._finished = arn, {}, set()
+            self._last_sequence, self._pending = {}, []
+        self._shards = _shards(streams, arn) if arn else []
+        self._described_at = time.monotonic()
+        return streams
 
     def rewind(self, events: list[dict]) -> None:
         """Hand back events read but not applied (their consumer failed): the next read
@@ -89,6 +110,7 @@ class StreamReader:
         else:  # a closed shard read to its end: its children carry on
             self._iterators.pop(shard_id, None)
             self._finished.add(shard_id)
+            self._described_at = float("-inf")  # find the children on the next read
         return records
 
     def _iterator(self, streams, arn: str, shard_id: str) -> str | None:
