@@ -607,7 +607,8 @@ def merge_template(models, chalice_app) -> dict:
             "Metadata": {"checkov": {"skip": hardening.STREAM_FUNCTION_SKIPS}}}
     resources.update(hardening.stream_failure_queues(
         [cfn_name(name) for name, _ in stream_functions(chalice_app)]))
-    resources.update(_operations_resources(models, schedules))
+    resources.update(_operations_resources(
+        models, schedules, {cfn_name(n): n for n, _ in stream_functions(chalice_app)}))
     responses = {}
     for kind, (status, code, message) in _GATEWAY_RESPONSES.items():
         response = {"ResponseTemplates": {
@@ -664,9 +665,10 @@ def table_operations() -> dict[str, list[str]]:
     return {suffix: sorted(ops) for suffix, ops in out.items()}
 
 
-def _operations_resources(models, schedules) -> dict:
+def _operations_resources(models, schedules, consumers: dict[str, str] | None = None) -> dict:
     scheduled = {cfn_name(name): name for name, _ in schedules}
-    functions = {API_HANDLER: API_FUNCTION, **scheduled}
+    consumers = consumers or {}
+    functions = {API_HANDLER: API_FUNCTION, **scheduled, **consumers}
     resources = hardening.dead_letter_queues(list(scheduled))
     resources.update(hardening.api_logging_resources())
     resources.update(hardening.access_logs_bucket())
@@ -677,6 +679,8 @@ def _operations_resources(models, schedules) -> dict:
     resources.update(monitoring.sweep_alarms(
         scheduled, {fn: hardening.dead_letter_queue_id(fn) for fn in scheduled}))
     resources.update(monitoring.work_alarms())
+    resources.update(monitoring.stream_alarms(
+        consumers, {fn: hardening.dead_letter_queue_id(fn) for fn in consumers}))
     resources.update(monitoring.dashboard(sorted(scheduled.values()), functions))
     return resources
 
