@@ -37,6 +37,13 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
         "reads it again only when that attempt lost a race (escrow.execute_instruction)",
     (SWEEP, "instructions", "dynamodb:GetItem"):
         "the same, for the refund of an expiry",
+    (API, "campaigns", "dynamodb:GetItem"):
+        "a refused trial listing reads its campaign to name the rule it broke (the listing "
+        "transaction checks the campaign itself: catalog.listing._check_trial); tested in "
+        "tests/api/test_listing.py",
+    (API, "catalog_guards", "dynamodb:GetItem"):
+        "the same for the trial slot, and a duplicate listing reads the title's guard to "
+        "name the service holding it (catalog.listing._guard); tests/api/test_listing.py",
     (API, "idempotency", "dynamodb:DeleteItem"):
         "a request that ends in a 5xx releases its Idempotency-Key claim "
         "(services.idempotency.release), so the retry runs it again",
