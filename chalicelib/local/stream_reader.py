@@ -88,13 +88,19 @@ class StreamReader:
             self._pending = list(events) + self._pending
 
     def _read_shard(self, streams, arn: str, shard: dict) -> list[dict]:
-        shard_id, records = shard["ShardId"], []
+        shard_id, records, restarted = shard["ShardId"], [], False
         iterator = self._iterators.get(shard_id) or self._iterator(streams, arn, shard_id)
         while iterator:
             try:
                 page = streams.get_records(ShardIterator=iterator, Limit=1000)
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") not in _RESTART:
+                code = error.response.get("Error", {}).get("Code")
+                if code == "ResourceNotFoundException" and not restarted:
+                    # A table made again within the same microsecond has the old ARN but
+                    # a new stream (moto): read the new one from its start.
+                    self._last_sequence.pop(shard_id, None)
+                    restarted = True
+                elif code not in _RESTART:
                     raise
                 iterator = self._iterator(streams, arn, shard_id)
                 continue
