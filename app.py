@@ -33,6 +33,7 @@ from chalicelib.api import reviews as reviews_api
 from chalicelib.api import service_images as service_images_api
 from chalicelib.api import users as users_api
 from chalicelib.jobs import deliver_notifications as deliver_notifications_job
+from chalicelib.jobs import index_market as index_market_job
 from chalicelib.jobs import release_escrow as release_escrow_job
 from chalicelib.jobs import settle_payments as settle_payments_job
 from chalicelib.jobs import sweep_contracts as sweep_contracts_job
@@ -101,6 +102,19 @@ def deliver_notifications(event):
 @app.schedule(Rate(SWEEP_RATE_MINUTES, unit=Rate.MINUTES), name="sweep_contracts")
 def sweep_contracts(event):
     return sweep_contracts_job.run()
+
+
+# The market's search entries follow the services from the services table's stream. The
+# packaged template wires the table's real stream ARN in (deploy/template.py); this
+# placeholder only names the function's event source for `chalice package`.
+SERVICES_STREAM_ARN = os.environ.get("SERVICES_STREAM_ARN") or (
+    "arn:aws:dynamodb:us-east-1:000000000000:table/services/stream/set-by-the-merge-template")
+
+
+@app.on_dynamodb_record(stream_arn=SERVICES_STREAM_ARN, batch_size=100,
+                        starting_position="TRIM_HORIZON", name=index_market_job.NAME)
+def index_market(event):
+    return index_market_job.run(event)
 
 
 if cfg.serves_local_routes:

@@ -49,6 +49,17 @@ def scheduled_function_properties(function_id: str) -> dict:
                 "LimitsConcurrency", {"Ref": "SweepConcurrencyLimit"}, {"Ref": "AWS::NoValue"}]}}
 
 
+def stream_failure_queues(function_ids: list[str]) -> dict:
+    """An SQS queue per stream consumer: where a batch that failed every retry is
+    recorded (the event source mapping's on-failure destination)."""
+    return dead_letter_queues(function_ids)
+
+
+def stream_function_properties() -> dict:
+    return {"ReservedConcurrentExecutions": {"Fn::If": [
+        "LimitsConcurrency", {"Ref": "StreamConcurrencyLimit"}, {"Ref": "AWS::NoValue"}]}}
+
+
 def api_function_properties() -> dict:
     return {"ReservedConcurrentExecutions": {"Fn::If": [
         "LimitsConcurrency", {"Ref": "ApiConcurrencyLimit"}, {"Ref": "AWS::NoValue"}]}}
@@ -60,6 +71,11 @@ API_FUNCTION_SKIPS = [{
     "id": "CKV_AWS_116",
     "comment": "invoked synchronously by API Gateway: a failure answers the caller, and a "
                "dead-letter queue only ever receives asynchronous invocations"}]
+STREAM_FUNCTION_SKIPS = [{
+    "id": "CKV_AWS_116",
+    "comment": "invoked by its DynamoDB stream's event source mapping, which records a batch "
+               "that failed its retries in the function's queue (DestinationConfig "
+               "OnFailure); a function dead-letter queue only receives asynchronous calls"}]
 DEAD_LETTER_SKIPS = [{
     "id": "CKV_AWS_27",
     "comment": "encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), which "
@@ -177,6 +193,10 @@ def parameters() -> dict:
             "Type": "Number", "Default": 2, "MinValue": 1,
             "Description": "Reserved concurrency of each scheduled function (runs overlap "
                            "safely; more would only compete for the same items)"},
+        "StreamConcurrencyLimit": {
+            "Type": "Number", "Default": 10, "MinValue": 1,
+            "Description": "Reserved concurrency of each stream consumer (one run per shard "
+                           "of its table's stream at a time; below the shard count it lags)"},
         "ReserveConcurrency": {
             "Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
             "Description": "false on accounts whose concurrency quota is below about 200 "

@@ -43,6 +43,8 @@ THRESHOLDS = {
     "SweepSilentPeriods": ("Number", 3, "5-minute periods without a run of a scheduled "
                                         "function that page (keep above its schedule)"),
     "LateWorkSeconds": ("Number", 900, "Age (s) of the oldest due item of a sweep that pages"),
+    "StreamLagMs": ("Number", 60000, "Age (ms) of the newest record a stream consumer read "
+                                     "(the market index's lag) that pages after 3 minutes"),
     "SweepFailuresThreshold": ("Number", 5, "Failed item tries of one sweep in 15 minutes"),
     "OutboxBacklogThreshold": ("Number", 200, "Notices due for delivery that page"),
     "StatementsOverdueThreshold": ("Number", 1, "Contract statements past a deadline after "
@@ -202,6 +204,26 @@ def sweep_alarms(jobs: dict[str, str], dead_letter_queues: dict[str, str]) -> di
             {"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
              "Dimensions": [{"Name": "QueueName", "Value": {
                  "Fn::GetAtt": [dead_letter_queues[logical], "QueueName"]}}]},
+            stat="Maximum", threshold=1)
+    return out
+
+
+def stream_alarms(consumers: dict[str, str], failure_queues: dict[str, str]) -> dict:
+    """How far each stream consumer ({logical id: name}) lags its stream, and batches it
+    gave up on (its failure queue)."""
+    out = {}
+    for logical, name in consumers.items():
+        out[f"{logical}LagAlarm"] = _alarm(_runbook(
+            "StreamConsumerLag", f"{name}: the newest record it read is old (search "
+                                 "shows changes late)."),
+            _lambda("IteratorAge", logical), stat="Maximum", periods=3, period=60,
+            threshold={"Ref": "StreamLagMs"})
+        out[f"{logical}FailedBatchesAlarm"] = _alarm(_runbook(
+            "StreamConsumerFailedBatches", f"{name}: a batch failed every retry and was "
+                                           "recorded in its queue."),
+            {"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+             "Dimensions": [{"Name": "QueueName", "Value": {
+                 "Fn::GetAtt": [failure_queues[logical], "QueueName"]}}]},
             stat="Maximum", threshold=1)
     return out
 

@@ -62,7 +62,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "inquiries/by_provider": ["Query"],
         "inquiry_messages": ["PutItem", "Query"],
         "instructions": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
-        "market_index": ["BatchWriteItem", "DeleteItem", "Query"],
+        "market_index": ["Query"],
         "market_index/by_best": ["Query"],
         "market_index/by_price": ["Query"],
         "market_index/by_rating": ["Query"],
@@ -105,7 +105,6 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "campaigns/by_pending_end": ["Query"],
         "catalog_guards": ["DeleteItem"],
         "instructions": ["GetItem", "PutItem", "UpdateItem"],
-        "market_index": ["BatchWriteItem"],
         "notification_counters": ["UpdateItem"],
         "notifications": ["PutItem"],
         "order_events": ["PutItem"],
@@ -171,6 +170,12 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "notifications": ["PutItem"],
         "postings": ["PutItem"],
         "stuck_items": ["Query", "UpdateItem"],
+    },
+    # The services' stream consumer: each service's head item (the version fence and the
+    # keys it wrote) and its search entries. Reading the stream is granted apart
+    # (stream_statement): Lambda's event source mapping reads it with this role.
+    "index_market": {
+        "market_index": ["BatchWriteItem", "UpdateItem"],
     },
 }
 # The functions that talk to the payment gateway read its registration (app id and keys):
@@ -270,6 +275,9 @@ def table_properties(model) -> dict:
         if indexes:
             props[prop] = [{"IndexName": i["index_name"], "KeySchema": _key_schema(i["key_schema"]),
                             "Projection": _projection(i)} for i in indexes]
+    view = getattr(model.Meta, "stream_view_type", None)
+    if view:  # read by a stream consumer (stream_functions)
+        props["StreamSpecification"] = {"StreamViewType": view}
     if getattr(model, "TTL_ATTRIBUTE", None):
         props["TimeToLiveSpecification"] = {"AttributeName": model.TTL_ATTRIBUTE, "Enabled": True}
     # Every table can be restored to any second of the last 35 days: the money, and also
@@ -424,6 +432,40 @@ def scheduled_functions(chalice_app) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+def stream_functions(chalice_app) -> list[tuple[str, str]]:
+    """(name, table suffix) of every @app.on_dynamodb_record function. app.py names the
+    table in its placeholder ARN (`...:table/<suffix>/stream/...`); the template wires
+    the real stream of that table in (stream_function_resource)."""
+    from chalice.app import DynamoDBEventConfig
+
+    found = []
+    for source in chalice_app.event_sources:
+        if isinstance(source, DynamoDBEventConfig):
+            found.append((source.name, source.stream_arn.split(":table/", 1)[1].split("/")[0]))
+    return sorted(found)
+
+
+# A batch the consumer keeps failing is split in halves (to isolate the record) and
+# retried; what still fails is recorded in the function's queue (its shard and sequence
+# numbers: DynamoDB keeps the records 24 hours) and the stream moves on. A service's
+# later change applies over it, as the version fence allows only newer images.
+STREAM_RETRIES = 10
+
+
+def stream_event_properties(table_logical: str, function_id: str) -> dict:
+    return {"Stream": {"Fn::GetAtt": [table_logical, "StreamArn"]},
+            "MaximumRetryAttempts": STREAM_RETRIES, "BisectBatchOnFunctionError": True,
+            "DestinationConfig": {"OnFailure": {
+                "Type": "SQS",
+                "Destination": {"Fn::GetAtt": [hardening.dead_letter_queue_id(function_id),
+                                               "Arn"]}}}}
+
+
+def stream_event_id(name: str) -> str:
+    """The logical id `chalice package` gives the function's DynamoDB event."""
+    return cfn_name(name + "-dynamodb-event-source")
+
+
 def _environment() -> dict:
     return {
         "TABLE_PREFIX": _sub(TABLE_PREFIX),
@@ -557,7 +599,18 @@ def merge_template(models, chalice_app) -> dict:
         resources[fn] = {"Properties": {
             **_function_properties(), **hardening.scheduled_function_properties(fn),
             "Events": {fn + "Event": {"Properties": {"Schedule": {"Ref": fn + "Schedule"}}}}}}
-    resources.update(_operations_resources(models, schedules))
+    by_suffix = {m.TABLE_SUFFIX: m for m in models}
+    for name, suffix in stream_functions(chalice_app):
+        fn = cfn_name(name)
+        resources[fn] = {"Properties": {
+            **_function_properties(), **hardening.stream_function_properties(),
+            "Events": {stream_event_id(name): {"Properties": stream_event_properties(
+                table_logical_id(by_suffix[suffix]), fn)}}},
+            "Metadata": {"checkov": {"skip": hardening.STREAM_FUNCTION_SKIPS}}}
+    resources.update(hardening.stream_failure_queues(
+        [cfn_name(name) for name, _ in stream_functions(chalice_app)]))
+    resources.update(_operations_resources(
+        models, schedules, {cfn_name(n): n for n, _ in stream_functions(chalice_app)}))
     responses = {}
     for kind, (status, code, message) in _GATEWAY_RESPONSES.items():
         response = {"ResponseTemplates": {
@@ -614,9 +667,10 @@ def table_operations() -> dict[str, list[str]]:
     return {suffix: sorted(ops) for suffix, ops in out.items()}
 
 
-def _operations_resources(models, schedules) -> dict:
+def _operations_resources(models, schedules, consumers: dict[str, str] | None = None) -> dict:
     scheduled = {cfn_name(name): name for name, _ in schedules}
-    functions = {API_HANDLER: API_FUNCTION, **scheduled}
+    consumers = consumers or {}
+    functions = {API_HANDLER: API_FUNCTION, **scheduled, **consumers}
     resources = hardening.dead_letter_queues(list(scheduled))
     resources.update(hardening.api_logging_resources())
     resources.update(hardening.access_logs_bucket())
@@ -627,6 +681,8 @@ def _operations_resources(models, schedules) -> dict:
     resources.update(monitoring.sweep_alarms(
         scheduled, {fn: hardening.dead_letter_queue_id(fn) for fn in scheduled}))
     resources.update(monitoring.work_alarms())
+    resources.update(monitoring.stream_alarms(
+        consumers, {fn: hardening.dead_letter_queue_id(fn) for fn in consumers}))
     resources.update(monitoring.dashboard(sorted(scheduled.values()), functions))
     return resources
 
@@ -657,10 +713,22 @@ def _grant_statements(function: str, models) -> list[dict]:
     return statements
 
 
-def policy(models, function: str = API_FUNCTION) -> dict:
-    """The role policy of one deployed function: its tables, and for the API the bucket
-    and the secret."""
+def stream_statement(table_logical: str) -> dict:
+    """What Lambda's event source mapping needs of the consumer's role: read that one
+    stream (its ARN changes if the stream is ever turned off and on: GetAtt follows)."""
+    return {"Sid": "ReadStream", "Effect": "Allow",
+            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                       "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+            "Resource": [{"Fn::GetAtt": [table_logical, "StreamArn"]}]}
+
+
+def policy(models, function: str = API_FUNCTION, stream_table: str | None = None) -> dict:
+    """The role policy of one deployed function: its tables, for the API the bucket and
+    the secret, and for a stream consumer the stream of `stream_table` (a suffix)."""
     statements = _grant_statements(function, models)
+    if stream_table:
+        by_suffix = {m.TABLE_SUFFIX: m for m in models}
+        statements.append(stream_statement(table_logical_id(by_suffix[stream_table])))
     if function == API_FUNCTION:
         statements += [
             # Presigned uploads and downloads act with this role's permissions.
@@ -727,8 +795,9 @@ def policy_path(stage: str, function: str = API_FUNCTION) -> Path:
 
 
 def functions(chalice_app) -> list[str]:
-    """Every deployed function: the API and each scheduled function."""
-    return [API_FUNCTION] + [name for name, _ in scheduled_functions(chalice_app)]
+    """Every deployed function: the API, each scheduled function, each stream consumer."""
+    return ([API_FUNCTION] + [name for name, _ in scheduled_functions(chalice_app)]
+            + [name for name, _ in stream_functions(chalice_app)])
 
 
 def dumps(document: dict) -> str:
@@ -756,9 +825,11 @@ def generated(stage: str = "prod") -> dict[Path, str]:
 
     models = schema.all_models()
     files = {MERGE_TEMPLATE: dumps(merge_template(models, chalice_app))}
+    streams = dict(stream_functions(chalice_app))
     for each in DEPLOYED_STAGES:
         for function in functions(chalice_app):
-            files[policy_path(each, function)] = dumps(policy(models, function))
+            files[policy_path(each, function)] = dumps(policy(models, function,
+                                                              streams.get(function)))
     return files
 
 

@@ -41,6 +41,7 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib import clock  # noqa: E402
+from chalicelib.local.stream_reader import services_reader  # noqa: E402
 from chalicelib.storage import schema  # noqa: E402
 from tests.support import ApiClient, create_moto_tables, fresh_sandbox  # noqa: E402
 
@@ -83,6 +84,9 @@ def aws(request):
         endpoints = request.getfixturevalue("local_engines")
         _point_at(endpoints["dynamodb"], endpoints["s3"], request.getfixturevalue("local_prefix"))
         _empty_tables(endpoints["dynamodb"])
+        # The services stream keeps the earlier tests' records (and the emptying's):
+        # this test's market index starts from its own.
+        services_reader().read()
         # An earlier moto test's mock_aws() reset also empties the in-process S3 server.
         schema.create_bucket_if_missing()
         yield "dynamodb_local"

@@ -36,13 +36,58 @@ class StartupError(RuntimeError):
 
 def _rank_listed_services() -> None:
     """Write the market entries of every listed service again, so that data kept from
-    before `sort=best` has its key (local data is small; a deployed stage does the same
-    once, see README)."""
-    from chalicelib.services import market
+    before `sort=best` (or from before the services table had its stream) has them
+    (local data is small; a deployed stage does the same once, see README)."""
+    from chalicelib.services import market_index
     from chalicelib.storage.catalog import ServiceModel
 
     for service in ServiceModel.scan(ServiceModel.status == "listed"):
-        market.refresh_market_entries(service.id, known=service)
+        market_index.reindex_service(service.id)
+
+
+class StreamConsumer(threading.Thread):
+    """What Lambda's event source mapping does deployed: reads the services table's
+    stream on DynamoDB Local every `interval` seconds and hands each batch, as Lambda's
+    event, to the app's own `index_market` handler. One thread, so one service's records
+    are applied in order."""
+
+    def __init__(self, interval: float, handler):
+        super().__init__(name="market-stream", daemon=True)
+        from chalicelib.local.stream_reader import StreamReader
+        from chalicelib.storage.catalog import ServiceModel
+
+        self.interval = interval
+        # Between descriptions of the stream (new shards) each poll is one GetRecords
+        # per open shard: a change shows in search within about one interval.
+        self._reader = StreamReader(ServiceModel, describe_every=5.0)
+        self._handler = handler
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            self.run_once()
+
+    def run_once(self) -> int:
+        """Apply what the stream holds now; the number of batches (a failed batch is
+        read again next time, as Lambda retries it)."""
+        try:
+            events = self._reader.read()
+        except Exception:  # DynamoDB Local busy or stopping: the next tick reads again
+            log.debug("stream read failed", exc_info=True)
+            return 0
+        for done, event in enumerate(events):
+            try:
+                self._handler(event, None)
+            except Exception:
+                log.exception("index_market failed; its batch is read again")
+                self._reader.rewind(events[done:])
+                return done
+        return len(events)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=5)
 
 
 @dataclass(frozen=True)
@@ -53,6 +98,7 @@ class Options:
     s3_port: int
     data_dir: Path
     sweep_interval: float
+    stream_interval: float = 0.2  # STREAM_POLL_SECONDS: how often the services' stream is read
     alipay_standin_port: int = alipay_standin.DEFAULT_PORT
     payment_gateway: str = "alipay"  # PAYMENT_GATEWAY=sandbox: no stand-in, instant payments
 
@@ -89,6 +135,7 @@ def options_from_env(environ=os.environ) -> Options:
         s3_port=number("S3_PORT", 9001),
         data_dir=data_dir.resolve(),
         sweep_interval=number("SWEEP_INTERVAL_SECONDS", 10.0, float),
+        stream_interval=number("STREAM_POLL_SECONDS", 0.2, float),
         alipay_standin_port=number("ALIPAY_STANDIN_PORT", alipay_standin.DEFAULT_PORT),
         payment_gateway=_gateway_choice(environ.get("PAYMENT_GATEWAY")),
     )
@@ -271,7 +318,8 @@ def banner(opts: Options) -> str:
         f"  Data: DynamoDB Local in {opts.dynamodb_dir} (port {opts.dynamodb_port}),",
         f"        S3 (moto, port {opts.s3_port}) saved to {opts.s3_dir} on stop.",
         *payments,
-        f"  Scheduled jobs run every {opts.sweep_interval:g}s. Ctrl-C stops everything.",
+        f"  Scheduled jobs run every {opts.sweep_interval:g}s; the market index follows the",
+        f"  services' stream (read every {opts.stream_interval:g}s). Ctrl-C stops everything.",
         "",
     ])
 
@@ -315,8 +363,8 @@ def start(opts: Options, stack: Stack):
 
     app, config = http_gateway.load_app(ROOT, stage="local")
     created = schema.create_missing_tables(add_indexes=True)
-    if any(name.endswith("market_index.by_best") for name in created):
-        _rank_listed_services()  # entries written before `best` lack its key
+    if any(name.endswith(("market_index.by_best", "services.stream")) for name in created):
+        _rank_listed_services()  # entries written before `best` or the stream lack it
     schema.create_bucket_if_missing()
     restored = s3_snapshot.restore(files.s3_client(), settings.get().bucket, opts.s3_dir)
     # Saved before moto stops (stops run in reverse order).
@@ -326,6 +374,13 @@ def start(opts: Options, stack: Stack):
     if restored:
         log.info("s3: restored %d objects", restored)
     log.info(load_demo_once(opts.data_dir, clock.now()))
+
+    # The market's search entries follow the services' stream, as deployed; what is
+    # already in it (the demo, the last run's final writes) is applied before serving.
+    consumer = StreamConsumer(opts.stream_interval, app.handler_map["index_market"])
+    consumer.run_once()
+    consumer.start()
+    stack.on_stop("market stream consumer", consumer.stop)
 
     from chalicelib.jobs import registry
 

@@ -1,20 +1,15 @@
-"""The market: keeping each listed service's search entries and answering market
-queries from them (storage/market.py explains the index)."""
+"""The market: answering market queries from the search entries (storage/market.py
+explains the index; services/market_index.py keeps it, from the services' stream)."""
 from dataclasses import dataclass
-
-from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import clock
 from chalicelib.domain import catalog as catalog_rules
-from chalicelib.domain import ranking
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.taxonomy import TAG_NAMES
 from chalicelib.services import logos
 from chalicelib.storage import base
 from chalicelib.storage.base import bounded_query
-from chalicelib.storage.catalog import ServiceModel
-from chalicelib.storage.market import (ALL, MarketEntryModel, category_term, newest_key, price_key,
-                                       provider_term, query_term, rating_key, tag_term)
+from chalicelib.storage.market import (ALL, MarketEntryModel, category_term, provider_term,
+                                       query_term, tag_term)
 
 SORTS = ("best", "newest", "rating", "price_asc", "price_desc")
 DEFAULT_SORT = "best"
@@ -25,81 +20,6 @@ DEFAULT_SORT = "best"
 READ_BUDGET = base.READ_BUDGET
 FILTERED_PAGE = 100
 FEATURED = "FEATURED"
-
-
-def terms_of(service: ServiceModel) -> list[str]:
-    """Every term a listed service is found under."""
-    tag_names = [TAG_NAMES.get(t, t) for t in service.tags or []]
-    text = "\n".join([service.title, service.summary, *tag_names])
-    terms = {ALL, category_term(service.category), provider_term(service.provider_id)}
-    terms.update(tag_term(t) for t in service.tags or [])
-    terms.update(query_term(token) for token in catalog_rules.search_tokens(text))
-    if service.featured:
-        terms.add(FEATURED)
-    return sorted(terms)
-
-
-def _entries(service: ServiceModel) -> list[MarketEntryModel]:
-    tag_names = [TAG_NAMES.get(t, t) for t in service.tags or []]
-    search_text = catalog_rules.normalize_search("\n".join([service.title, service.summary, *tag_names]))
-    rating_part = catalog_rules.rating_sort_key(service.rating_sum or 0, service.rating_count or 0)
-    return [MarketEntryModel(
-        term, newest_key(service.listed_at, service.id),
-        sort_price=price_key(service.price, service.id),
-        sort_rating=rating_key(rating_part, service.listed_at, service.id),
-        sort_best=ranking.best_key(featured=bool(service.featured),
-                                   good=int(service.ratings_good or 0),
-                                   neutral=int(service.ratings_neutral or 0),
-                                   bad=int(service.ratings_bad or 0),
-                                   listed_at=service.listed_at, service_id=service.id),
-        service_id=service.id, title=service.title, headline=catalog_rules.headline(service.summary),
-        price=service.price, pricing=service.pricing, category=service.category,
-        tags=list(service.tags or []), provider_id=service.provider_id,
-        logo_key=service.logo_key, rating_sum=service.rating_sum or 0,
-        rating_count=service.rating_count or 0, listed_at=service.listed_at,
-        trial_campaign_id=service.trial_campaign_id, search_text=search_text,
-        featured=bool(service.featured),
-    ) for term in terms_of(service)]
-
-
-def remove_entries(service: ServiceModel) -> None:
-    """Delete the entries a listing of `service` (as it was when listed) wrote."""
-    if not service.listed_at:
-        return
-    sort_key = newest_key(service.listed_at, service.id)
-    with MarketEntryModel.batch_write() as batch:
-        for term in terms_of(service):
-            batch.delete(MarketEntryModel(term, sort_key))
-
-
-def remove_featured_entry(service: ServiceModel) -> None:
-    """Take a service out of the featured list (its other entries stay)."""
-    if service.listed_at:
-        MarketEntryModel(FEATURED, newest_key(service.listed_at, service.id)).delete()
-
-
-def refresh_market_entries(service_id: str, *, known: ServiceModel | None = None) -> None:
-    """Bring a service's market entries in line with the service (after listing, or
-    when a review moved its rating); a service that is not listed keeps none. `known`:
-    the service as its caller has just committed it (spares the first read)."""
-    service = known or _fresh(service_id)
-    if service is None or service.status != catalog_rules.LISTED:
-        return
-    with MarketEntryModel.batch_write() as batch:
-        for entry in _entries(service):
-            batch.save(entry)
-    # A delisting that committed while we wrote has already deleted what it saw; read
-    # again so entries written after its delete do not outlive the listing.
-    again = _fresh(service_id)
-    if again is None or again.status != catalog_rules.LISTED or again.listed_at != service.listed_at:
-        remove_entries(service)
-
-
-def _fresh(service_id: str) -> ServiceModel | None:
-    try:
-        return ServiceModel.get(service_id, consistent_read=True)
-    except DoesNotExist:
-        return None
 
 
 @dataclass

@@ -20,7 +20,7 @@ from chalicelib.domain import orders as life
 from chalicelib.domain import reviews as review_rules
 from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
 from chalicelib.domain.providers import PUBLIC_STATUSES
-from chalicelib.services import market, notifications, orders
+from chalicelib.services import notifications, orders
 from chalicelib.services.catalog.reading import load_service
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel, get_provider
@@ -84,8 +84,7 @@ def submit_review(caller, order_id: str, *, rating: str, comment: str, now: date
             _check(order, role, now, window)
     else:
         raise Conflict()
-    if role == review_rules.BUYER:
-        _refresh_market(review.service_id)
+    # The service's new rating reaches its market cards from the services' stream.
     return present(review)
 
 
@@ -329,15 +328,6 @@ def _reviewed_notice(review: ReviewModel, order: OrderModel, second: bool, now: 
                 "您评价后（或评价期结束后）即可查看")
     return notifications.notification_put(review.subject_id, "reviewed", order_id=order.id,
                                           service_id=order.service_id, text=text, now=now)
-
-
-def _refresh_market(service_id: str) -> None:
-    # The market's search entries carry the rating; refreshing them is best-effort
-    # because the review is already committed and the entries are a derived view.
-    try:
-        market.refresh_market_entries(service_id)
-    except Exception:
-        log.exception("could not refresh market entries of %s", service_id)
 
 
 def order_title(order: OrderModel) -> str:

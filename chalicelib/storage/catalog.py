@@ -104,6 +104,9 @@ class ServiceModel(Model):
 
     class Meta:
         table_name = "services"
+        # The market index follows the services from this stream (services.market_index):
+        # both images, so a change's consumer sees what the service was and is.
+        stream_view_type = "NEW_AND_OLD_IMAGES"
 
     id = UnicodeAttribute(hash_key=True)
     provider_id = UnicodeAttribute()

@@ -14,9 +14,16 @@ Terms: ALL, CAT#<category>, TAG#<tag>, PROV#<provider>, Q#<search token>, and FE
 A query reads only the partition of its most selective term, so what it costs follows
 what it returns, not the size of the catalog. Each entry carries the card fields, so a
 market page needs no read of the services table.
+
+The entries are written only by the stream consumer (services.market_index), never in a
+request. Beside each service's entries it keeps one head item, SEQ#<service id> / HEAD:
+the service version it last applied (`version`, the fence an older stream record cannot
+pass) and the keys of the entries it wrote (`entry_keys`), so what a change leaves behind
+is deleted even when the record that wrote it is long gone. A head item has no sort_price,
+sort_rating or sort_best, so no index of this table holds it.
 """
 from pynamodb.attributes import (BooleanAttribute, ListAttribute, NumberAttribute,
-                                 UnicodeAttribute)
+                                 UnicodeAttribute, UnicodeSetAttribute)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -57,24 +64,28 @@ class MarketEntryModel(Model):
 
     term = UnicodeAttribute(hash_key=True)
     sort_newest = UnicodeAttribute(range_key=True)  # <listed_at key>#<service id>
-    sort_price = UnicodeAttribute()  # <zero-padded price>#<service id>
-    sort_rating = UnicodeAttribute()  # <rating key>#<listed_at key>#<service id>
+    # Null only on a service's head item (see above); every entry has both.
+    sort_price = UnicodeAttribute(null=True)  # <zero-padded price>#<service id>
+    sort_rating = UnicodeAttribute(null=True)  # <rating key>#<listed_at key>#<service id>
     sort_best = UnicodeAttribute(null=True)  # domain.ranking.best_key
-    service_id = UnicodeAttribute()
-    title = UnicodeAttribute()
-    headline = UnicodeAttribute()
-    price = NumberAttribute()
-    pricing = UnicodeAttribute()
-    category = UnicodeAttribute()
+    service_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    headline = UnicodeAttribute(null=True)
+    price = NumberAttribute(null=True)
+    pricing = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
     tags = ListAttribute(of=UnicodeAttribute, default=list)
-    provider_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute(null=True)
     logo_key = UnicodeAttribute(null=True)
     rating_sum = NumberAttribute(default=0)
     rating_count = NumberAttribute(default=0)
-    listed_at = UnicodeAttribute()
+    listed_at = UnicodeAttribute(null=True)
     trial_campaign_id = UnicodeAttribute(null=True)
-    search_text = UnicodeAttribute()  # NFKC, case-folded title, summary and tag names
+    search_text = UnicodeAttribute(null=True)  # NFKC, case-folded title, summary and tag names
     featured = BooleanAttribute(default=False)
+    # The head item's (see above).
+    version = NumberAttribute(null=True)
+    entry_keys = UnicodeSetAttribute(null=True)  # entry_key() of each entry written
 
     by_price = ByPrice()
     by_rating = ByRating()
@@ -111,3 +122,21 @@ def provider_term(provider_id: str) -> str:
 
 def query_term(token: str) -> str:
     return f"Q#{token}"
+
+
+# --- the consumer's head item of a service ------------------------------------------
+HEAD = "HEAD"
+_KEY_SEPARATOR = "\t"  # in no term (search tokens are letters, digits and CJK) or sort key
+
+
+def head_term(service_id: str) -> str:
+    return f"SEQ#{service_id}"
+
+
+def entry_key(term: str, sort_newest: str) -> str:
+    return f"{term}{_KEY_SEPARATOR}{sort_newest}"
+
+
+def split_entry_key(key: str) -> tuple[str, str]:
+    term, _, sort_newest = key.partition(_KEY_SEPARATOR)
+    return term, sort_newest

@@ -27,7 +27,24 @@ def create_missing_tables(*, add_indexes: bool = False) -> list[str]:
             created.append(model.Meta.table_name)
         elif add_indexes:
             created += add_missing_indexes(model)
+            created += add_missing_stream(model)
     return created
+
+
+def add_missing_stream(model) -> list[str]:
+    """Turn on the stream a model declares (Meta.stream_view_type) on a table made
+    before it did, as CloudFormation does for a deployed one. Only what is written from
+    then on is in the stream: the caller backfills what it derives from it."""
+    view = getattr(model.Meta, "stream_view_type", None)
+    if not view:
+        return []
+    described = model._get_connection().describe_table()
+    if (described.get("StreamSpecification") or {}).get("StreamEnabled"):
+        return []
+    base.connection().dispatch("UpdateTable", {
+        "TableName": model.Meta.table_name,
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": view}})
+    return [f"{model.Meta.table_name}.stream"]
 
 
 def add_missing_indexes(model) -> list[str]:

@@ -3,8 +3,9 @@ sorts, cursors — and a cost that follows the results, not the catalog."""
 from urllib.parse import quote
 
 from chalicelib import clock, ids
-from chalicelib.services import market
+from chalicelib.services import market, market_index
 from chalicelib.storage.catalog import ServiceModel
+from tests.support import catch_up_market
 from tests.api.catalog_support import (PROVIDER, PROVIDER_2, approved_provider, draft, listed,
                                        with_logo)
 
@@ -73,11 +74,11 @@ def test_sorts(api):
     assert ids_of(search(api)) == [service["id"], logo["id"], shop["id"]]  # newest first
     assert ids_of(search(api, sort="price_asc")) == [logo["id"], shop["id"], service["id"]]
     assert ids_of(search(api, sort="price_desc")) == [service["id"], shop["id"], logo["id"]]
-    # Reviews move ratings (another engineer's transaction), then refresh the entries.
+    # Reviews move ratings (another engineer's transaction); the services' stream brings
+    # them to the entries before the next market read (tests.support.catch_up_market).
     for sid, total, count in ((shop["id"], 2, 2), (logo["id"], -1, 1)):
         ServiceModel(sid).update(actions=[ServiceModel.rating_sum.set(total),
                                           ServiceModel.rating_count.set(count)])
-        market.refresh_market_entries(sid)
     rated = search(api, sort="rating")
     assert ids_of(rated) == [shop["id"], logo["id"], service["id"]]
     assert [s["rating"] for s in rated["items"]] == [1.0, -1.0, None]
@@ -150,7 +151,8 @@ def test_a_forged_start_key_is_400_not_500(api, aws):
 
 
 def _bulk_listed(n: int, title: str, summary: str, provider: str = "bulk-provider"):
-    """Listed services written straight into storage, with their market entries."""
+    """Listed services written straight into storage, with their market entries (the
+    consumer's backfill: no stream is read here)."""
     made = []
     for i in range(n):
         now = clock.to_key(clock.now())
@@ -159,7 +161,7 @@ def _bulk_listed(n: int, title: str, summary: str, provider: str = "bulk-provide
                                pricing="fixed", price=1000 + i, tags=[], status="listed",
                                created_at=now, updated_at=now, listed_at=now)
         service.save()
-        market.refresh_market_entries(service.id)
+        market_index.reindex_service(service.id)
         made.append(service.id)
     return made
 
@@ -221,6 +223,7 @@ def test_demo_data_loads_once_through_the_rules(moto_aws):
 
     assert demo.load_demo_data(clock.now()) is True
     assert demo.load_demo_data(clock.now()) is False
+    catch_up_market()
     everything = market.search(limit=100).items
     assert len(everything) == 5
     assert {s["provider_id"] for s in everything} == {"demo-xiaomei", "demo-yunkefu"}

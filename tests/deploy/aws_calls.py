@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _APP_CODE = (str(ROOT / "chalicelib") + os.sep, str(ROOT / "app.py"))
 _NOT_DEPLOYED = tuple(str(ROOT / "chalicelib" / p) for p in (
     "storage/schema.py", "local/engines.py", "local/devserver.py", "local/s3_snapshot.py",
-    "local/http_gateway.py"))
+    "local/http_gateway.py", "local/stream_reader.py"))
 
 _TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                           "ConditionCheck": "ConditionCheckItem"}
@@ -45,7 +45,8 @@ def _caller() -> str | None:
         if name.startswith(_APP_CODE):
             seen = True
             if name == _APP_PY and frame.f_code.co_name in _scheduled:
-                function = frame.f_code.co_name  # app.py's @app.schedule function
+                # app.py's @app.schedule function, or its stream consumer
+                function = frame.f_code.co_name
         frame = frame.f_back
     return function if seen else None
 

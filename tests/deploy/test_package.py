@@ -145,7 +145,8 @@ def test_every_function_is_wired_to_the_tables_bucket_secret_and_json_logs(sam):
     functions = _functions(sam)
     assert "APIHandler" in functions
     policy_of = {"APIHandler": template.API_FUNCTION,
-                 **{template.cfn_name(n): n for n in _scheduled_names()}}
+                 **{template.cfn_name(n): n for n in _scheduled_names()},
+                 template.cfn_name("index_market"): "index_market"}
     roles = set()
     for name, fn in functions.items():
         variables = fn["Properties"]["Environment"]["Variables"]
@@ -241,6 +242,38 @@ def test_the_scheduled_functions_run_every_minute_by_default_and_are_configurabl
         assert event["Type"] == "Schedule"
         assert event["Properties"]["Schedule"] == {"Ref": logical + "Schedule"}
         assert sam["Parameters"][logical + "Schedule"]["Default"] == "rate(1 minute)"
+
+
+def test_the_market_index_consumer_reads_the_services_tables_own_stream(sam):
+    """The services table streams both images; index_market is wired to that stream (not
+    app.py's placeholder), bisects a failing batch, records what keeps failing in its
+    queue, and may read that one stream and write only the market index."""
+    services = sam["Resources"]["ServicesTable"]["Properties"]
+    assert services["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    streamed = [k for k, r in _resources(sam, "AWS::DynamoDB::Table").items()
+                if "StreamSpecification" in r["Properties"]]
+    assert streamed == ["ServicesTable"]
+    consumer = _functions(sam)["IndexMarket"]["Properties"]
+    (event,) = consumer["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    props = event["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": ["ServicesTable", "StreamArn"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON" and props["BatchSize"] == 100
+    assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] > 0
+    queue = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert sam["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+    assert consumer["ReservedConcurrentExecutions"]["Fn::If"][1] == {
+        "Ref": "StreamConcurrencyLimit"}
+    role = sam["Resources"][consumer["Role"]["Fn::GetAtt"][0]]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    tables = {r["Fn::GetAtt"][0] for st in statements if st["Sid"] != "ReadStream"
+              for r in st["Resource"] if isinstance(r, dict) and "Fn::GetAtt" in r
+              and r["Fn::GetAtt"][0].endswith("Table")}
+    assert tables == {"MarketIndexTable"}
+    api_role = _functions(sam)["APIHandler"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    api = sam["Resources"][api_role]["Properties"]["Policies"][0]["PolicyDocument"]
+    index_grant = next(st for st in api["Statement"] if st["Sid"] == "MarketIndexTable")
+    assert index_grant["Action"] == ["dynamodb:Query"]  # requests only read the index
 
 
 def test_the_packaged_api_has_no_local_routes_and_no_clock(sam):

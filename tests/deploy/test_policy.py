@@ -26,7 +26,8 @@ DAY = 24 * 3600
 API, SWEEP, RELEASE = template.API_FUNCTION, "sweep_timeouts", "release_escrow"
 SETTLE, DELIVER = "settle_payments", "deliver_notifications"
 CONTRACTS = "sweep_contracts"
-FUNCTIONS = [API, SWEEP, RELEASE, SETTLE, DELIVER, CONTRACTS]
+INDEX = "index_market"  # the services' stream consumer (app.py's on_dynamodb_record)
+FUNCTIONS = [API, SWEEP, RELEASE, SETTLE, DELIVER, CONTRACTS, INDEX]
 
 # Granted though the scenario does not reach them, each with the code path that needs it:
 # (function, table or table/index, action) -> why.
@@ -36,6 +37,13 @@ USED_BUT_NOT_IN_SCENARIO: dict[tuple[str, str, str], str] = {
         "reads it again only when that attempt lost a race (instructions.execute_instruction)",
     (SWEEP, "instructions", "dynamodb:GetItem"):
         "the same, for the refund of an expiry",
+    (API, "campaigns", "dynamodb:GetItem"):
+        "a refused trial listing reads its campaign to name the rule it broke (the listing "
+        "transaction checks the campaign itself: catalog.listing._check_trial); tested in "
+        "tests/api/test_listing.py",
+    (API, "catalog_guards", "dynamodb:GetItem"):
+        "the same for the trial slot, and a duplicate listing reads the title's guard to "
+        "name the service holding it (catalog.listing._guard); tests/api/test_listing.py",
     (API, "idempotency", "dynamodb:DeleteItem"):
         "a request that ends in a 5xx releases its Idempotency-Key claim "
         "(services.idempotency.release), so the retry runs it again",
@@ -499,6 +507,9 @@ def scenario_run(alipay_registration):
         with Client(app_module.app, stage_name="local") as client:
             api = _RouteRecorder(client)
             scheduled = [n for n, _ in template.scheduled_functions(app_module.app)]
+            # The stream consumer runs when the scenario reads the market (the test client
+            # catches the index up through app.py's index_market, as Lambda calls it).
+            scheduled += [n for n, _ in template.stream_functions(app_module.app)]
             with recording(type(files.s3_client()), scheduled) as calls:
                 _market_scenario(api, alipay_registration)
                 _deployed_secret_reads()
@@ -638,6 +649,8 @@ def test_no_function_is_granted_a_call_its_code_never_makes(recorded_calls, func
             continue
         if _is_needed((action, resource), needed):
             continue
+        if '"StreamArn"' in resource and function == INDEX:
+            continue  # Lambda's event source mapping reads the stream with the role
         if (function, names.get(resource, resource), action) in USED_BUT_NOT_IN_SCENARIO:
             continue
         unused.append((action, names.get(resource, resource)))
@@ -755,5 +768,9 @@ def test_every_resource_is_one_of_our_tables_indexes_bucket_log_group_or_secret(
     for stage in template.DEPLOYED_STAGES:
         for function in FUNCTIONS:
             for st in _statements(_policy(stage, function)):
+                if st["Sid"] == "ReadStream":  # the services' stream, for its consumer only
+                    assert function == INDEX and st["Resource"] == [
+                        {"Fn::GetAtt": ["ServicesTable", "StreamArn"]}], st
+                    continue
                 if st["Action"][0].startswith("dynamodb:"):
                     assert {json.dumps(r, sort_keys=True) for r in st["Resource"]} <= known, st

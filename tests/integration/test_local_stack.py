@@ -200,6 +200,27 @@ def _listed_service(server: DevServer, provider: str) -> dict:
     pytest.skip("listing a service needs its logo route")
 
 
+def _found_in_search(server: DevServer, q: str, service_id: str, present: bool) -> bool:
+    """Whether search comes to show (or stop showing) the service: the dev server's stream
+    consumer applies the services' records a moment after they commit."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        items = requests.get(server.url + "/services", params={"q": q}).json()["items"]
+        if (service_id in [i["id"] for i in items]) == present:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_market_follows_listings_from_dynamodb_locals_stream(stack):
+    service = _listed_service(stack, "provider-4")
+    assert _found_in_search(stack, "装修", service["id"], present=True), stack.output()[-3000:]
+    delisted = requests.post(f"{stack.url}/services/{service['id']}/delist",
+                             headers=stack.token("provider-4"), json={})
+    assert delisted.status_code == 200, delisted.text
+    assert _found_in_search(stack, "装修", service["id"], present=False)
+
+
 def test_an_order_is_paid_through_the_alipay_stand_in(stack):
     """The README's walk: pay answers a redirect to the stand-in's cashier; opening it is
     all a buyer does; the stand-in's signed notification funds escrow within seconds."""

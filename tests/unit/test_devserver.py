@@ -240,3 +240,43 @@ def test_summary_of_an_idle_run_leaves_out_the_bookkeeping():
 def test_the_local_stack_keeps_metric_lines_out_of_the_console():
     env = devserver.local_environment(devserver.options_from_env({}))
     assert env["EMF_METRICS"] == "off"
+
+
+def test_the_stream_poll_defaults_to_a_fifth_of_a_second_and_is_configurable(monkeypatch):
+    monkeypatch.delenv("STREAM_POLL_SECONDS", raising=False)
+    assert devserver.options_from_env().stream_interval == 0.2  # as the README says
+    assert devserver.options_from_env({"STREAM_POLL_SECONDS": "1.5"}).stream_interval == 1.5
+
+
+class _Reader:
+    """A stream reader holding two batches; what the consumer hands back is read first."""
+
+    def __init__(self, events):
+        self.events, self.rewound = list(events), []
+
+    def read(self):
+        events, self.events = self.events, []
+        return events
+
+    def rewind(self, events):
+        self.rewound = list(events)
+        self.events = list(events) + self.events
+
+
+def test_the_stream_consumer_hands_a_failed_batch_back_and_goes_on_next_time(caplog):
+    handled, failing = [], {"second"}
+
+    def handler(event, context):
+        if event["id"] in failing:
+            raise RuntimeError("DynamoDB Local is busy")
+        handled.append(event["id"])
+
+    consumer = devserver.StreamConsumer(0.2, handler)
+    consumer._reader = _Reader([{"id": "first"}, {"id": "second"}, {"id": "third"}])
+    assert consumer.run_once() == 1
+    assert handled == ["first"]
+    assert [e["id"] for e in consumer._reader.rewound] == ["second", "third"]  # in order
+    assert "index_market failed" in caplog.text
+    failing.clear()
+    assert consumer.run_once() == 2
+    assert handled == ["first", "second", "third"]

@@ -9,7 +9,7 @@ from chalicelib import clock
 from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidState
-from chalicelib.services import market, notifications
+from chalicelib.services import notifications
 from chalicelib.services.catalog.reading import find_service, load_service, view
 from chalicelib.services.optimistic import ATTEMPTS
 from chalicelib.storage.base import condition_failed, transaction
@@ -69,7 +69,7 @@ def _delist(service_id: str, now: datetime, reason: str | None,
             if not refusal.explained and not refusal.conflict:
                 raise
             continue  # the service changed (a review, a racing delist): look again
-        market.remove_entries(service)
+        # Its search entries go when the consumer of the services' stream sees this.
         return _as_delisted(service, reason, stamp)
     raise Conflict()
 
@@ -88,7 +88,9 @@ def delist_all_of_provider(operator: Caller, provider_id: str, now: datetime) ->
     done = 0
     for _ in range(ATTEMPTS):
         for service in ServiceModel.by_listed_provider.query(provider_id):
-            if _delist(service.id, now, "provider suspended") is not None:
+            # The index's copy is the first read: the delisting is conditioned on its
+            # version, so a copy that lags the table only costs a fresh read and a retry.
+            if _delist(service.id, now, "provider suspended", read=service) is not None:
                 done += 1
         # The index lags the table: trust the provider's own counters to know when
         # every listing is really gone.
@@ -111,7 +113,8 @@ def delist_trial_services_of_ended_campaigns(now: datetime, max_services: int = 
             if report["delisted"] >= max_services:
                 report["more"] = True
                 return report
-            if _delist(service.id, now, "campaign ended", campaign_id=campaign.id) is not None:
+            if _delist(service.id, now, "campaign ended", campaign_id=campaign.id,
+                       read=service) is not None:
                 report["delisted"] += 1
         if campaign.ends_at <= settled:
             try:

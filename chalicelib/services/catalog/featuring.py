@@ -1,6 +1,7 @@
 """小二推荐: operators feature a listed service (the reward for a good service page) and
 take the recommendation back. A featured service is found under the market's FEATURED
-term while it is listed; the flag survives a delisting, so relisting brings it back."""
+term while it is listed; the flag survives a delisting, so relisting brings it back.
+Each is one conditional update: the entries follow from the services' stream."""
 from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
@@ -8,7 +9,6 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import NotFound, ServiceNotListed
-from chalicelib.services import market
 from chalicelib.services.catalog.reading import find_service, load_service, view
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ServiceModel
@@ -21,8 +21,8 @@ def feature_service(operator: Caller, service_id: str, now: datetime) -> dict:
     featured = S(service_id)  # filled in by the update (ALL_NEW): no read after it
     try:
         # Only while listed: a recommendation is for what buyers can order now. The
-        # version moves so that a delisting which read the service before this removes
-        # the entries of what it is now (FEATURED included) on its retry.
+        # version moves: it orders the stream's records of the service for the market
+        # index, so this FEATURED entry can never be overwritten by an older image.
         featured.update(actions=[S.featured.set(True), S.featured_at.set(clock.to_key(now)),
                                       S.featured_by.set(operator.user_id), S.version.add(1)],
                              condition=(S.status == "listed")
@@ -34,9 +34,6 @@ def feature_service(operator: Caller, service_id: str, now: datetime) -> dict:
         if service.status != "listed":
             raise ServiceNotListed(status=service.status)
         return view(service)  # already featured
-    # Writes the FEATURED entry with the others, and takes them back if a delisting
-    # committed meanwhile.
-    market.refresh_market_entries(service_id, known=featured)
     return view(featured)
 
 
@@ -55,8 +52,6 @@ def unfeature_service(operator: Caller, service_id: str, now: datetime) -> dict:
         if not condition_failed(error):
             raise
         return view(_existing(service_id))  # taken back meanwhile (or gone: _existing says so)
-    market.remove_featured_entry(unfeatured)
-    market.refresh_market_entries(service_id, known=unfeatured)  # the cards' `featured` flag
     return view(unfeatured)
 
 

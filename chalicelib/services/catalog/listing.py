@@ -3,7 +3,8 @@
 Listing is one TransactWrite: the service (expected status and version), the provider
 (approved, and under the 10-listing limit), the campaign (still active, for a trial)
 and the uniqueness guards (same title, trial slot). Whatever raced us, the transaction's
-cancellation reasons say which rule it broke.
+cancellation reasons say which rule it broke. The market's search entries follow from
+the services' stream (services.market_index), not from this request.
 """
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (CampaignNotActive, Conflict, DuplicateListing, InvalidState,
                                       ListingLimitReached, NotFound, ProviderNotApproved,
                                       ServiceIncomplete, TrialPriceTooHigh, TrialSlotUsed)
-from chalicelib.services import campaigns, market
+from chalicelib.services import campaigns
 from chalicelib.services.catalog.reading import fields_of, load_service, view
 from chalicelib.services.optimistic import ATTEMPTS
 from chalicelib.storage.base import transaction
@@ -52,7 +53,6 @@ def list_service(caller: Caller, service_id: str, now: datetime,
         service = load_service(caller, service_id, owner_only=True)
         listed = _try_list(service, now, campaign_id)
         if listed is not None:
-            market.refresh_market_entries(service_id, known=listed)
             return view(listed)
     raise Conflict()
 
@@ -68,26 +68,33 @@ def _try_list(service: ServiceModel, now: datetime,
     missing = catalog_rules.missing_for_listing(fields_of(service), bool(service.logo_key))
     if missing:  # rule 2 (after rule 1)
         _refuse(service, ServiceIncomplete(missing=missing), campaign_id, rule=2)
-    if campaign_id:  # a trial listing stands outside the 10 but has its own rules
-        campaign = campaigns.get_campaign(campaign_id)
-        if campaign is None:
-            _refuse(service, NotFound("no such campaign", field="campaign_id"), campaign_id, 2)
-        if not campaigns.is_active(campaign, now):
-            _refuse(service, CampaignNotActive(campaign_id=campaign_id), campaign_id, 2)
-        if service.price > campaign.max_price:
-            _refuse(service, TrialPriceTooHigh(max_price=int(campaign.max_price),
-                                               price=int(service.price)), campaign_id, 2)
-        if _guard(trial_guard_key(campaign_id, service.provider_id)):
-            _refuse(service, TrialSlotUsed(campaign_id=campaign_id), campaign_id, 2)
     title_key = title_guard_key(service.provider_id, service.title)
     twin = _nearly_identical_twin(service)
-    if twin:  # rule 4 (after rules 1 and 3, and after the same title)
+    if twin:  # rule 4 (after rules 1 to 3, and after the same title)
+        if campaign_id:
+            _check_trial(service, now, campaign_id)  # a trial's own rules come first
         holder = _guard(title_key)
         _refuse(service, DuplicateListing(duplicate_of=holder.service_id, reason="same title")
                 if holder and holder.service_id != service.id else
                 DuplicateListing(duplicate_of=twin, reason="nearly identical"),
                 campaign_id, rule=4)
     return _commit_listing(service, now, campaign_id, title_key)
+
+
+def _check_trial(service: ServiceModel, now: datetime, campaign_id: str) -> None:
+    """Raise the trial rule (rule 2) the listing breaks, if any. Read only to explain a
+    refusal: the listing transaction itself checks the campaign (running, price cap) and
+    claims the trial slot, so a trial listing that passes reads neither beforehand."""
+    campaign = campaigns.get_campaign(campaign_id)
+    if campaign is None:
+        _refuse(service, NotFound("no such campaign", field="campaign_id"), campaign_id, 2)
+    if not campaigns.is_active(campaign, now):
+        _refuse(service, CampaignNotActive(campaign_id=campaign_id), campaign_id, 2)
+    if service.price > campaign.max_price:
+        _refuse(service, TrialPriceTooHigh(max_price=int(campaign.max_price),
+                                           price=int(service.price)), campaign_id, 2)
+    if _guard(trial_guard_key(campaign_id, service.provider_id)):
+        _refuse(service, TrialSlotUsed(campaign_id=campaign_id), campaign_id, 2)
 
 
 def _refuse(service: ServiceModel, error: Exception, campaign_id: str | None, rule: int):
@@ -131,9 +138,11 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
                                               created_at=stamp),
                     condition=GuardModel.key.does_not_exist())
             if campaign_id:
+                # Running now, and the price within its cap (a missing campaign fails too).
                 tx.condition_check("campaign", CampaignModel, campaign_id,
                                    condition=(CampaignModel.starts_at <= stamp)
-                                   & (CampaignModel.ends_at > stamp))
+                                   & (CampaignModel.ends_at > stamp)
+                                   & (CampaignModel.max_price >= service.price))
                 # Kept after delisting: the slot is used once per campaign, for good.
                 tx.save("trial_guard",
                         GuardModel(trial_guard_key(campaign_id, service.provider_id),
@@ -141,7 +150,8 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
                                    created_at=stamp),
                         condition=GuardModel.key.does_not_exist())
     except TransactWriteError as error:
-        _explain_listing_refusal(error, tx.refusal(error), service, campaign_id, title_key)
+        _explain_listing_refusal(error, tx.refusal(error), service, campaign_id, title_key,
+                                 now)
         return None
     listed = ServiceModel.from_raw_data(service.serialize())
     listed.status, listed.listed_at, listed.updated_at = catalog_rules.LISTED, stamp, stamp
@@ -151,7 +161,7 @@ def _commit_listing(service: ServiceModel, now: datetime, campaign_id: str | Non
     return listed
 
 
-def _explain_listing_refusal(error, refusal, service, campaign_id, title_key) -> None:
+def _explain_listing_refusal(error, refusal, service, campaign_id, title_key, now) -> None:
     """Raise the rule a refused listing broke; return to retry (a race on the service
     itself, or a transaction conflict)."""
     if refusal.failed("service"):
@@ -163,10 +173,11 @@ def _explain_listing_refusal(error, refusal, service, campaign_id, title_key) ->
         if profile is None or profile.status != qualification.APPROVED:
             raise ProviderNotApproved(status=profile.status if profile else "none")
         raise ListingLimitReached(limit=catalog_rules.LISTING_LIMIT)
-    if refusal.failed("campaign"):
-        raise CampaignNotActive(campaign_id=campaign_id)
-    if refusal.failed("trial_guard"):
-        raise TrialSlotUsed(campaign_id=campaign_id)
+    if refusal.failed("campaign") or refusal.failed("trial_guard"):
+        _check_trial(service, now, campaign_id)  # which trial rule, in the contract's order
+        if refusal.failed("trial_guard"):
+            raise TrialSlotUsed(campaign_id=campaign_id)
+        raise CampaignNotActive(campaign_id=campaign_id)  # ended between commit and read
     if refusal.failed("title_guard"):
         holder = _guard(title_key)
         if holder and holder.service_id != service.id:
