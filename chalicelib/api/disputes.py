@@ -8,7 +8,7 @@ from chalicelib.api.messages import MESSAGE_FILE
 from chalicelib.api.orders import EMPTY
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
-from chalicelib.api.schema import DateTime, Enum, ListOf, Obj, Str, page_of
+from chalicelib.api.schema import DateTime, Enum, ListOf, Obj, Str
 from chalicelib.domain import evidence as rules
 from chalicelib.services.orders import disputes
 
@@ -49,7 +49,7 @@ def submit_evidence(req):
 
 
 @route(bp, "/orders/{order_id}/evidence", "GET", auth=USER, query=PAGING,
-       response=page_of(EVIDENCE, "EvidencePage"), tag="orders")
+       response=answers.page_of(EVIDENCE), tag="orders")
 def list_evidence(req):
     """Both parties' evidence, oldest first (the parties and operators)."""
     scope = f"evidence:{req.params['order_id']}"
