@@ -15,4 +15,5 @@ from chalicelib.storage import (  # noqa: F401 - importing a module registers it
     reviews,
     sweeps,
     contracts,
+    analytics,
 )

@@ -16,7 +16,7 @@ from chalicelib.domain import contracts as deal
 from chalicelib.domain import escrow as money
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import InvalidTransition, ProviderNotApproved
-from chalicelib.services import escrow, notifications, optimistic
+from chalicelib.services import analytics, escrow, notifications, optimistic
 from chalicelib.services.contracts.state import (facts, load, role_of, terms_of, timer_values,
                                                  today)
 from chalicelib.storage.catalog import ProviderModel
@@ -94,6 +94,7 @@ class Change(MirroredUpdate):
         day = today(self.now).isoformat()
         self.set(ContractModel.live_on, day)
         self.set(ContractModel.next_period_start, day)
+        self.extra.append(lambda tx: analytics.contract_went_live(tx, self.contract.id, self.now))
 
     def _end_today(self):
         self.set(ContractModel.ends_on, today(self.now).isoformat())

@@ -28,7 +28,7 @@ from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (InvalidTransition, ProviderNotApproved,
                                       ValidationFailed)
-from chalicelib.services import escrow, notifications, optimistic, provider_stats
+from chalicelib.services import analytics, escrow, notifications, optimistic, provider_stats
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
     ATTEMPTS, facts, load, milestones_of, order_deadlines, plan_version, price_agreed, role_of,
     timer_actions, timer_inputs, timer_values, windows)
@@ -451,6 +451,7 @@ class _Change:
                     order, self.outcome, self.now, self.params,
                     refunds=sum(int(i.amount) for i in self.instructions)):
                 op(tx)
+            analytics.order_moved(tx, order, self.outcome, self.now)  # its day's counters
             # The notices this move sends, and their readers' unread counters: written
             # with the move, so a crash can never keep the one and lose the other.
             if self.notices:
