@@ -21,8 +21,19 @@ export function lastDays(days: number): { from: string; to: string } {
   return { from: beijing(now - (days - 1) * 86400e3), to: beijing(now) };
 }
 
-export function DayChart({ title, days, lines, testid }: {
-  title: string; days: string[]; lines: Line[]; testid: string;
+/** How the value axis reads: money (fen, shown in yuan), whole counts, or shares. */
+export type Unit = "yuan" | "count" | "share";
+
+const AXIS: Record<Unit, (v: number) => string> = {
+  yuan: (v) => `¥${(v / 100).toLocaleString("zh-CN", { maximumFractionDigits: 2 })}`,
+  count: (v) => String(v),
+  share: (v) => `${Math.round(v * 100)}%`,
+};
+// Counts step by whole numbers; uPlot's default steps would draw 0.25 of an order.
+const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000];
+
+export function DayChart({ title, days, lines, unit, testid }: {
+  title: string; days: string[]; lines: Line[]; unit: Unit; testid: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -31,25 +42,26 @@ export function DayChart({ title, days, lines, testid }: {
     const width = () => Math.max(260, el.clientWidth);
     const plot = new uPlot({
       width: width(), height: 200,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: unit === "share" ? { range: [0, 1] } : {} },
+      legend: { live: false },
       axes: [
         { values: (_u, ticks) => ticks.map((i) => days[i]?.slice(5) ?? "") },
-        { size: 56 },
+        { size: 64, values: (_u, ticks) => ticks.map(AXIS[unit]),
+          ...(unit === "count" ? { incrs: WHOLE } : {}) },
       ],
-      series: [{}, ...lines.map((l) => ({
-        label: l.label, stroke: l.color, width: 2,
-        value: (_u: uPlot, v: number | null) => l.show(v),
-      }))],
+      series: [{ label: "日期" }, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 2 }))],
     }, [days.map((_, i) => i), ...lines.map((l) => l.values)], el);
     el.dataset.points = String(plot.data[0].length);
     const fit = new ResizeObserver(() => plot.setSize({ width: width(), height: 200 }));
     fit.observe(el);
     return () => { fit.disconnect(); plot.destroy(); };
-  }, [days, lines]);
+  }, [days, lines, unit]);
   const recent = [...days.keys()].reverse();
+  const nothing = lines.every((l) => l.values.every((v) => v == null));
   return (
     <div class="panel chart" data-testid={testid}>
       <h3>{title}</h3>
+      {nothing && <p class="muted">这段时间里没有可画的数（没有人询单时没有转化率）</p>}
       <div ref={box} class="chart-box" data-testid={`${testid}-plot`} />
       <details open={days.length <= 7}>
         <summary>逐日数字（{days.length} 天）</summary>

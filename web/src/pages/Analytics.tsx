@@ -38,16 +38,16 @@ export function Overview() {
       <Loaded answer={answer}>{({ days }) => {
         const names = days.map((d) => d.day);
         return <>
-          <DayChart title="资金（元）" testid="chart-money" days={names} lines={[
+          <DayChart title="资金" unit="yuan" testid="chart-money" days={names} lines={[
             line(days, "托管入账", "#2563eb", (d) => d.funded, yuan),
             line(days, "放款", "#16a34a", (d) => d.released, yuan),
             line(days, "退款", "#dc2626", (d) => d.refunded, yuan),
             line(days, "平台收入", "#9333ea", (d) => d.platform_revenue, yuan)]} />
-          <DayChart title="订单漏斗" testid="chart-funnel" days={names} lines={[
+          <DayChart title="订单漏斗" unit="count" testid="chart-funnel" days={names} lines={[
             line(days, "下单", "#64748b", (d) => d.orders_placed),
             line(days, "付款", "#2563eb", (d) => d.orders_paid),
             line(days, "完成", "#16a34a", (d) => d.orders_completed)]} />
-          <DayChart title="纠纷与询单" testid="chart-disputes" days={names} lines={[
+          <DayChart title="纠纷与询单" unit="count" testid="chart-disputes" days={names} lines={[
             line(days, "新纠纷", "#dc2626", (d) => d.disputes_opened),
             line(days, "询单", "#f59e0b", (d) => d.inquiries),
             line(days, "合同上线", "#0891b2", (d) => d.contracts_started)]} />
@@ -92,13 +92,13 @@ export function ProviderData() {
       <Loaded answer={answer}>{({ days }) => {
         const names = days.map((d) => d.day);
         return <>
-          <DayChart title="询单" testid="chart-inquiries" days={names} lines={[
+          <DayChart title="询单" unit="count" testid="chart-inquiries" days={names} lines={[
             line(days, "询单数", "#f59e0b", (d) => d.inquiries),
             line(days, "询单买家", "#64748b", (d) => d.inquiring_buyers),
             line(days, "付款买家", "#2563eb", (d) => d.paying_buyers)]} />
-          <DayChart title="询单转化率" testid="chart-conversion" days={names} lines={[
+          <DayChart title="询单转化率" unit="share" testid="chart-conversion" days={names} lines={[
             line(days, "询单转化率", "#16a34a", (d) => d.conversion, share)]} />
-          <DayChart title="收入（元）" testid="chart-earnings" days={names} lines={[
+          <DayChart title="收入" unit="yuan" testid="chart-earnings" days={names} lines={[
             line(days, "当日收入", "#9333ea", (d) => d.released, yuan)]} />
           <div class="panel"><h3>按月</h3>
             <table class="figures" data-testid="by-month">
