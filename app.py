@@ -14,6 +14,7 @@ from chalice import Chalice, Rate
 
 from chalicelib import settings
 from chalicelib.api import admin_jobs, admin_orders, cors, middleware, system
+from chalicelib.api import analytics as analytics_api
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
 from chalicelib.api import channels as channels_api
@@ -72,6 +73,7 @@ app.register_blueprint(payments_api.bp)
 app.register_blueprint(admin_jobs.bp)
 app.register_blueprint(admin_orders.bp)
 app.register_blueprint(contracts_api.bp)
+app.register_blueprint(analytics_api.bp)
 
 # Read at import: the schedule is part of the deployed template.
 SWEEP_RATE_MINUTES = int(os.environ.get("SWEEP_RATE_MINUTES") or 1)

@@ -425,6 +425,7 @@ def views(rec, ctx):
     rec.ok("GET", "/orders?as=buyer", user=BUYER)
     rec.ok("GET", "/orders?as=provider&status=completed", user=PROVIDER)
     rec.ok("GET", "/me/balance", user=PROVIDER)
+    rec.ok("GET", "/me/analytics/daily?from=2026-01-01&to=2026-12-31", user=PROVIDER)
     rec.op("GET", f"/orders/{oid}")
 
 
@@ -445,6 +446,7 @@ def operators(rec, ctx):
     rec.op("GET", "/admin/ledger/check")
     rec.op("GET", "/admin/reconciliation")
     rec.op("GET", "/admin/stuck")
+    rec.op("GET", "/admin/analytics/daily?from=2026-01-01&to=2026-12-31")  # a year
 
 
 def suspend(rec, ctx):

@@ -51,6 +51,8 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "contracts/by_buyer": ["Query"],
         "contracts/by_provider": ["Query"],
         "contracts/by_status": ["Query"],
+        # Day counters move with each counted change; a buyer's day mark is read first.
+        "daily_counts": ["GetItem", "Query", "UpdateItem"],
         "statements": ["GetItem", "Query", "UpdateItem", *_LEDGER_AUDIT],
         "statements/disputed": ["Query"],
         "deliverables": ["BatchGetItem", "GetItem", "PutItem", "Query", "UpdateItem"],
@@ -104,6 +106,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "campaigns": ["UpdateItem"],
         "campaigns/by_pending_end": ["Query"],
         "catalog_guards": ["DeleteItem"],
+        "daily_counts": ["UpdateItem"],
         "instructions": ["GetItem", "PutItem", "UpdateItem"],
         "notification_counters": ["UpdateItem"],
         "notifications": ["PutItem"],
@@ -124,6 +127,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
     "release_escrow": {
         "accounts": ["UpdateItem"],
         "contracts": ["UpdateItem"],
+        "daily_counts": ["UpdateItem"],
         "instructions": ["GetItem", "UpdateItem"],
         "instructions/pending": ["Query"],
         "orders": ["UpdateItem"],
@@ -145,6 +149,8 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "accounts": ["UpdateItem"],
         "contracts": ["GetItem", "UpdateItem"],
         "statements": ["GetItem", "Query", "UpdateItem"],
+        # A confirmed pay counts in its day, and its buyer's day mark is read first.
+        "daily_counts": ["GetItem", "UpdateItem"],
         "instructions": ["GetItem", "PutItem", "UpdateItem"],
         "notification_counters": ["UpdateItem"],
         "notifications": ["PutItem"],
@@ -165,6 +171,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "statements": ["GetItem", "PutItem", "Query", "UpdateItem"],
         "statements/statement_due_timers": ["Query"],
         "accounts": ["UpdateItem"],
+        "daily_counts": ["UpdateItem"],
         "instructions": ["GetItem", "PutItem", "UpdateItem"],
         "notification_counters": ["UpdateItem"],
         "notifications": ["PutItem"],

@@ -378,3 +378,27 @@ STATEMENT = Obj({
     **{name: when() for name in ("submit_by", "confirm_by", "pay_by", "paid_at", "opened_at")},
 }, name="Statement")
 PAID_STATEMENT = Obj({**STATEMENT.fields, "payment": PAYMENT}, name="PaidStatement")
+
+# --- analytics (GET /admin/analytics/daily, GET /me/analytics/daily) ----------------
+_DAY = text(description="YYYY-MM-DD, a Beijing day")
+MARKET_DAY = Obj({
+    "day": _DAY, "orders_placed": count(), "orders_paid": count(),
+    "orders_completed": count(), "funded": money(), "released": money(),
+    "refunded": money(),
+    "platform_revenue": Int(minimum=-MAX, maximum=MAX,
+                            description="fen: fees taken less fees given back that day"),
+    "disputes_opened": count(), "inquiries": count(),
+    "contracts_started": count(description="contracts that went live that day"),
+}, name="MarketDay")
+MARKET_DAYS = Obj({"days": ListOf(MARKET_DAY, 1, 366)}, name="MarketDays")
+PROVIDER_DAY = Obj({
+    "day": _DAY, "inquiries": count(), "inquiring_buyers": count(), "orders_paid": count(),
+    "paying_buyers": count(),
+    "conversion": maybe(Number(0, 1, description="询单转化率: that day's inquiring buyers who "
+                                                 "also paid that day ÷ inquiring buyers; "
+                                                 "null when none inquired")),
+    "released": Int(minimum=0, maximum=MAX,
+                    description="fen earned that day (after the platform's fee)"),
+    "good_reviews": count(), "neutral_reviews": count(), "bad_reviews": count(),
+}, name="ProviderDay")
+PROVIDER_DAYS = Obj({"days": ListOf(PROVIDER_DAY, 1, 366)}, name="ProviderDays")

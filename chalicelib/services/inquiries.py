@@ -18,7 +18,7 @@ from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import inquiries as inquiry_rules
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, NotFound, ServiceNotListed
-from chalicelib.services import notifications, provider_stats
+from chalicelib.services import analytics, notifications, provider_stats
 from chalicelib.services.optimistic import ATTEMPTS
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ServiceModel
@@ -47,6 +47,7 @@ def open_inquiry(caller: Caller, service_id: str, *, body: str, now: datetime,
             with tx:
                 tx.save("inquiry", inquiry, condition=InquiryModel.id.does_not_exist())
                 tx.save("message", message)
+                analytics.inquiry_opened(tx, inquiry, now)  # its day's counters, with it
                 notifications.write_in(tx, [notice])
             break
         except TransactWriteError as error:
@@ -57,6 +58,8 @@ def open_inquiry(caller: Caller, service_id: str, *, body: str, now: datetime,
                 if existing.buyer_id != caller.user_id:
                     raise Conflict()
                 return present(existing, _messages(existing.id), caller)
+            if analytics.retry_on(refusal):
+                continue  # the buyer's mark for the day moved since it was read
             if not refusal.conflict:  # e.g. the provider's unread counter, written at once
                 raise
     else:

@@ -12,6 +12,7 @@ from typing import Callable
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain.errors import Conflict
+from chalicelib.services import analytics
 from chalicelib.storage.base import ATTEMPTS, Refusal, transaction
 
 
@@ -32,6 +33,8 @@ def run(build: Callable[[int], object], *, lock: str,
             refusal = tx.refusal(error)
             if refusal.failed(lock) or refusal.conflict:
                 continue
+            if analytics.retry_on(refusal):
+                continue  # a day's buyer mark moved since it was read: decide again
             if refused is not None and refused(refusal, change):
                 continue
             raise

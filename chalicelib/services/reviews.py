@@ -20,7 +20,7 @@ from chalicelib.domain import orders as life
 from chalicelib.domain import reviews as review_rules
 from chalicelib.domain.errors import Conflict, NotFound, ReviewNotAllowed
 from chalicelib.domain.providers import PUBLIC_STATUSES
-from chalicelib.services import notifications, orders
+from chalicelib.services import analytics, notifications, orders
 from chalicelib.services.catalog.reading import load_service
 from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel, UserModel, get_provider
@@ -293,6 +293,7 @@ def _commit(tx, review: ReviewModel, order: OrderModel, now: datetime, window: i
                 actions=[used.add(abs(points))],
                 condition=used.does_not_exist() | (used <= credit.MONTHLY_CAP - abs(points)))
         if role == review_rules.BUYER:
+            analytics.buyer_reviewed(tx, order.provider_id, order.id, review.rating, now)
             # version moves too, so a catalog write that read the profile before this
             # review fails its version condition instead of saving stale counters.
             tx.update("party", ProviderModel(review.subject_id),

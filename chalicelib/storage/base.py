@@ -188,17 +188,31 @@ class Transaction:
     def __init__(self):
         self._tx = TransactWrite(connection=connection())
         self._names: dict[str, list[str]] = {kind: [] for kind in self._KINDS}
+        self._before_commit: list = []
 
     def __enter__(self) -> "Transaction":
         self._tx.__enter__()
         return self
 
     def __exit__(self, exc_type, exc_val, exc_tb):
+        if exc_type is None:
+            for write in self._before_commit:
+                write()
         return self._tx.__exit__(exc_type, exc_val, exc_tb)
+
+    def before_commit(self, write) -> None:
+        """Run `write()` (which adds actions) as the block ends, before the commit: for
+        writes summed over the whole transaction (day counters), one action per item."""
+        self._before_commit.append(write)
 
     def save(self, name: str, model: Model, condition=None) -> None:
         self._names["put"].append(name)
         self._tx.save(model, condition=condition)
+        # A model may add writes that go with every save of it (a posting: its day's
+        # money counters), so that no caller can save one and forget the other.
+        with_save = getattr(model, "writes_with_save", None)
+        if with_save is not None:
+            with_save(self)
 
     def update(self, name: str, model: Model, actions: list, condition=None) -> None:
         self._names["update"].append(name)

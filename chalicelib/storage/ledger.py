@@ -12,8 +12,11 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib import clock
+from chalicelib.domain import analytics as analytics_rules
 from chalicelib.domain import instructions as lifecycle
 from chalicelib.domain.escrow import Posting, statement_account
+from chalicelib.storage import analytics as daily_counts
 from chalicelib.storage import shards
 from chalicelib.storage.base import table
 
@@ -63,6 +66,14 @@ class PostingModel(Model):
     withdrawal_id = UnicodeAttribute(null=True)
 
     by_account = PostingsByAccount()
+
+    def writes_with_save(self, tx) -> None:
+        """Saved in a transaction, a posting adds to its day's money counters in it; put
+        with attribute_not_exists, it can only ever be counted once."""
+        deltas = analytics_rules.posting_deltas(self.kind, self.to_account, self.amount)
+        if deltas:
+            day = analytics_rules.day_of(clock.from_key(self.at))
+            daily_counts.count(tx, self.order_id or self.id, day, deltas)
 
 
 def new_posting(posting_id: str, kind: str, posting: Posting, at: str, **extra) -> PostingModel:

@@ -16,4 +16,5 @@ from chalicelib.storage import (  # noqa: F401 - importing a module registers it
     sweeps,
     contracts,
     evidence,
+    analytics,
 )

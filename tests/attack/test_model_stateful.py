@@ -14,7 +14,7 @@ Failures Hypothesis found became plain tests in test_model_regressions.py.
 """
 import os
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
@@ -26,6 +26,8 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, r
 
 from chalicelib import clock
 from chalicelib import payments
+from chalicelib.domain import analytics as rules
+from tests.analytics_support import recomputed_market, recomputed_provider
 from tests.api.catalog_support import approved_provider, listed
 from tests.api.orders_support import upload
 from tests.attack import reference_model as rm
@@ -523,6 +525,21 @@ class MarketMachine(RuleBasedStateMachine):
         pending = [w for w in self.model.withdrawals if w.status == "pending"]
         assert sorted((i["kind"], i["amount"]) for i in check.json["pending_instructions"]) == \
             sorted(("payout", w.amount) for w in pending), check.json
+
+    def teardown(self):
+        """After each random history: the day counters the writes kept are what the
+        orders, the ledger and the reviews recompute to (once per example, not per step:
+        the recomputation scans)."""
+        last = rules.day_of(self.model.now)
+        first = max(rules.day_of(BASE), (date.fromisoformat(last)
+                                         - timedelta(days=rules.MAX_DAYS - 1)).isoformat())
+        days = rules.days_between(first, last)
+        query = f"from={first}&to={last}"
+        market = self.api.get(f"/admin/analytics/daily?{query}", user=OPERATOR, operator=True)
+        assert market.status == 200 and market.json["days"] == recomputed_market(days), query
+        for user in PROVIDERS:
+            mine = self.api.get(f"/me/analytics/daily?{query}", user=user)
+            assert mine.json["days"] == recomputed_provider(user, days), user
 
 
 def view_of(order: dict) -> dict:

@@ -211,6 +211,11 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _deliver_by_ses(api)
     _ok(api.get("/me/balance", user=PROVIDER))
     _ok(api.get(f"/users/{BUYER}"))
+    # Analytics: the day counters, read back as a week (a Query per shard).
+    week = {"from": "2026-12-01", "to": "2026-12-07"}
+    _ok(api.get("/admin/analytics/daily?from={from}&to={to}".format(**week), user=OPERATOR,
+                operator=True))
+    _ok(api.get("/me/analytics/daily?from={from}&to={to}".format(**week), user=PROVIDER))
 
     # Cancelled unpaid, rejected, disputed and resolved, and one left to the sweeps.
     unpaid = _ok(orders.place(api, service["id"], buyer=BUYER_2))["id"]

@@ -15,6 +15,7 @@ import { ProviderHome, ServiceEditor } from "./pages/Provider";
 import { ServicePage } from "./pages/Service";
 import { ProviderPage } from "./pages/Trust";
 import { InquiryInbox, InquiryPage } from "./pages/Inquiries";
+import { ProviderData } from "./pages/Analytics";
 
 function useMe() {
   const [me, setMe] = useState(whoAmI());
@@ -40,6 +41,7 @@ function Page({ route }: { route: string[] }) {
       if (second === "services" && third) return <ServiceEditor id={third} key={third} />;
       if (second === "money") return <Payouts />;
       if (second === "contracts") return <Contracts as="provider" />;
+      if (second === "data") return <ProviderData />;
       return <ProviderHome />;
     case "contracts": return second ? <ContractPage id={second} key={second} /> : <Contracts as="buyer" />;
     case "admin": return <Admin tab={second} />;
@@ -65,6 +67,7 @@ export function App() {
           {me && <a href={href("contracts")}>合同</a>}
           {me && <a href={href("provider", "contracts")}>合同台</a>}
           {me && <a href={href("provider", "money")}>收入</a>}
+          {me && <a href={href("provider", "data")} data-testid="to-data">数据</a>}
           {me?.operator && <a href={href("admin")}>小二工作台</a>}
         </nav>
         <AppClock />

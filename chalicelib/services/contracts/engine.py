@@ -18,7 +18,7 @@ from chalicelib.domain import contracts as deal
 from chalicelib.domain import escrow as money
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import InvalidTransition, ProviderNotApproved
-from chalicelib.services import instructions, notifications, optimistic
+from chalicelib.services import analytics, instructions, notifications, optimistic
 from chalicelib.services.contracts.state import (facts, load, role_of, terms_of, timer_values,
                                                  today)
 from chalicelib.storage import escrow_counters
@@ -98,6 +98,7 @@ class Change(MirroredUpdate):
         day = today(self.now).isoformat()
         self.set(ContractModel.live_on, day)
         self.set(ContractModel.next_period_start, day)
+        self.extra.append(lambda tx: analytics.contract_went_live(tx, self.contract.id, self.now))
 
     def _end_today(self):
         self.set(ContractModel.ends_on, today(self.now).isoformat())

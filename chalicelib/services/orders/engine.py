@@ -30,7 +30,8 @@ from chalicelib.domain import proposals as deals
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (InvalidTransition, ProviderNotApproved,
                                       ValidationFailed)
-from chalicelib.services import escrow, instructions, notifications, optimistic, provider_stats
+from chalicelib.services import (analytics, escrow, instructions, notifications, optimistic,
+                                 provider_stats)
 from chalicelib.services.orders.state import (  # noqa: F401 - re-exported to the use cases
     facts, load, milestones_of, order_deadlines, plan_version, price_agreed,
     proposal_windows, role_of, timer_actions, timer_inputs, timer_values, windows)
@@ -250,6 +251,7 @@ class _Change(MoneyMoves, ProposalMoves):
                     order, self.outcome, self.now, self.params,
                     refunds=sum(int(i.amount) for i in self.instructions)):
                 op(tx)
+            analytics.order_moved(tx, order, self.outcome, self.now)  # its day's counters
             # The notices this move sends, and their readers' unread counters: written
             # with the move, so a crash can never keep the one and lose the other.
             if self.notices:

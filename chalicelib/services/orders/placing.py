@@ -16,6 +16,7 @@ from chalicelib.domain.errors import (Conflict, Forbidden, InvalidTransition, No
                                       PlanChanged, ServiceAtCapacity, ServiceNotListed,
                                       ServiceUnavailable, TooManyUnpaidOrders,
                                       ValidationFailed)
+from chalicelib.services import analytics
 from chalicelib import payments
 from chalicelib.payments import records, settling
 from chalicelib.services import notifications
@@ -118,6 +119,7 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
             with tx:
                 tx.save("order", order, condition=OrderModel.id.does_not_exist())
                 tx.save("event", event)
+                analytics.order_placed(tx, order, now)  # its day's counters, with it
                 notifications.write_in(tx, [notice])  # the provider learns of it, with it
                 if offer and offer.writes:
                     offer.writes(tx, order.id)

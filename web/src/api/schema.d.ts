@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/analytics/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The market's figures for every Beijing day of the range, zeros included. */
+        get: operations["market_daily"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/campaigns": {
         parameters: {
             query?: never;
@@ -723,6 +740,23 @@ export interface paths {
         put?: never;
         /** 定制报价: the provider offers an agreed price; the buyer gets an order to pay. */
         post: operations["make_offer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/analytics/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own shop, day by day: inquiries, 询单转化率, earnings, reviews. */
+        get: operations["my_daily"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2114,6 +2148,28 @@ export interface components {
             /** @description the caller's unread count afterwards */
             unread: number;
         };
+        MarketDay: {
+            /** @description contracts that went live that day */
+            contracts_started: number;
+            /** @description YYYY-MM-DD, a Beijing day */
+            day: string;
+            disputes_opened: number;
+            /** @description fen */
+            funded: number;
+            inquiries: number;
+            orders_completed: number;
+            orders_paid: number;
+            orders_placed: number;
+            /** @description fen: fees taken less fees given back that day */
+            platform_revenue: number;
+            /** @description fen */
+            refunded: number;
+            /** @description fen */
+            released: number;
+        };
+        MarketDays: {
+            days: components["schemas"]["MarketDay"][];
+        };
         Message: {
             /**
              * Format: date-time
@@ -2483,6 +2539,24 @@ export interface components {
             stats?: components["schemas"]["ProviderStats"];
             /** @enum {string} */
             status: "none" | "pending" | "approved" | "rejected" | "suspended";
+        };
+        ProviderDay: {
+            bad_reviews: number;
+            /** @description 询单转化率: that day's inquiring buyers who also paid that day ÷ inquiring buyers; null when none inquired */
+            conversion: number | null;
+            /** @description YYYY-MM-DD, a Beijing day */
+            day: string;
+            good_reviews: number;
+            inquiries: number;
+            inquiring_buyers: number;
+            neutral_reviews: number;
+            orders_paid: number;
+            paying_buyers: number;
+            /** @description fen earned that day (after the platform's fee) */
+            released: number;
+        };
+        ProviderDays: {
+            days: components["schemas"]["ProviderDay"][];
         };
         ProviderProfile: {
             /** Format: date-time */
@@ -3196,6 +3270,84 @@ export interface operations {
             };
             /** @description error */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    market_daily: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarketDays"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7176,6 +7328,84 @@ export interface operations {
             };
             /** @description error */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    my_daily: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderDays"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

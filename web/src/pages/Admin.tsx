@@ -10,6 +10,7 @@ import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
 import { MISMATCH, ORDER_STATUS, PAYMENT_STATUS, PROVIDER_STATUS, label, when, yuan } from "../words";
 import type { Schema } from "../api/client";
 import { ReviewDocuments } from "./Documents";
+import { Overview } from "./Analytics";
 
 const idem = (key: string) => ({ "Idempotency-Key": key });
 type Input = { currentTarget: { value: string } };
@@ -178,6 +179,7 @@ function Ledger() {
 const TABS: Record<string, [string, ComponentType]> = {
   applications: ["资质审核", Applications], campaigns: ["活动", Campaigns], disputes: ["纠纷", Disputes],
   reconciliation: ["支付对账", Reconciliation], stuck: ["卡住的任务", Stuck], ledger: ["账本核对", Ledger],
+  overview: ["概览", Overview],
 };
 
 export function Admin({ tab }: { tab: string }) {
