@@ -128,7 +128,10 @@ def create_moto_tables() -> None:
 
     from chalicelib.storage import schema
 
+    from chalicelib.local import stream_reader
+
     global _moto_tables
+    stream_reader.forget_readers()  # a new world: no stream positions from the last one
     backend = _moto_dynamodb_backend()
     if _moto_tables is not None and backend is not None and not backend.tables:
         backend.tables.update(copy.deepcopy(_moto_tables))

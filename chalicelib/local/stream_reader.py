@@ -189,3 +189,9 @@ def services_reader() -> StreamReader:
     if key not in _READERS:
         _READERS[key] = StreamReader(ServiceModel)
     return _READERS[key]
+
+
+def forget_readers() -> None:
+    """Drop every reader's position: the tables behind them were made again (a test's
+    fresh moto world, whose copied tables keep their stream ARNs but not their records)."""
+    _READERS.clear()

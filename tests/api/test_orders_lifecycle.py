@@ -164,7 +164,9 @@ def test_dispute_stops_timers_and_the_operator_splits(api):
     oid = accepted_order(api, price=60000)
     deliver(api, oid)
     disputed = api.post(f"/orders/{oid}/dispute", {"reason": "交付与需求不符"}, user=BUYER)
-    assert disputed.json["status"] == "disputed" and disputed.json["deadlines"] == {}
+    # The order's timers stop; only the dispute's own evidence window runs (举证).
+    assert disputed.json["status"] == "disputed"
+    assert set(disputed.json["deadlines"]) == {"evidence_until"}
     assert disputed.json["dispute"]["reason"] == "交付与需求不符"
 
     assert api.post(f"/orders/{oid}/approve", user=BUYER).error_code == "INVALID_TRANSITION"
