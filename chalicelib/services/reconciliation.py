@@ -48,8 +48,10 @@ def check_payment(payment_id: str, now: datetime) -> str:
         outcome = confirmations.settle(trade, now)
         return "skipped" if outcome in (confirmations.MISMATCH, confirmations.UNKNOWN) else "moved"
     if is_contract_money(payment.id):
-        # A contract's deposit or bill stays payable: asked again until the gateway
-        # settles or closes it.
+        # A contract's deposit or bill: PAYMENT_TIMEOUT_SECONDS unpaid closes the trade
+        # at the gateway (the next payment opens a new one); until then asked again.
+        if now >= funding.times_out_at(payment):
+            return _close_contract_trade(payment, trade, now)
         funding.defer_check(payment, trade, now)
         return "skipped"
     order = orders.load(payment.order_id)
@@ -69,6 +71,20 @@ def check_payment(payment_id: str, now: datetime) -> str:
         funding.mark_closed(payment.id, trade, now)
         return "moved"
     funding.defer_check(payment, trade, now)
+    return "skipped"
+
+
+def _close_contract_trade(payment, trade: payments.TradeStatus, now: datetime) -> str:
+    """A contract's trade timed out unpaid: closed at the gateway, then here. Paid just
+    before the close: settled as any confirmation (a second deposit is refunded)."""
+    if payments.gateway().close(payment.id):
+        funding.mark_closed(payment.id, trade, now)
+        return "moved"
+    paid = payments.gateway().query(payment.id)
+    if paid.status in (payments.SUCCEEDED, payments.CLOSED):
+        confirmations.settle(paid, now)
+        return "moved"
+    funding.defer_check(payment, paid, now)
     return "skipped"
 
 

@@ -85,8 +85,11 @@ class Change(MirroredUpdate):
         self.set(ContractModel.payment_ref, ref)
         posting = money.posting_for(money.FUND, self.contract.id, self.contract.provider_id,
                                     amount)
+        # Under the trade's reference (the contract's id, or `<id>_t<n>` after a trade
+        # timed out), as the gateway's payment record is: the reconciliation pairs them.
+        trade_id = self.params.get("trade_id") or self.contract.id
         self.extra.append(lambda tx: tx.save(
-            "posting", new_posting(money.funding_id(self.contract.id), money.FUND, posting,
+            "posting", new_posting(money.funding_id(trade_id), money.FUND, posting,
                                    self.at, order_id=self.contract.id),
             condition=PostingModel.id.does_not_exist()))
 
@@ -113,9 +116,10 @@ class Change(MirroredUpdate):
         self.set(ContractModel.suspended_from, None)
 
     # --- money ---------------------------------------------------------------------
-    def refund_deposit(self, amount: int | None = None):
+    def refund_deposit(self, amount: int | None = None, *, payment_ref: str | None = None):
         """Send what the deposit still holds (or `amount` of it) back to the buyer,
-        through the gateway: recorded here, paid by the instruction driver."""
+        through the gateway (against `payment_ref`, default the deposit's trade):
+        recorded here, paid by the instruction driver."""
         held = (int(self.after.deposit_paid) - int(self.after.deposit_used)
                 - int(self.after.deposit_returned) - int(self.after.deposit_instructed or 0))
         amount = held if amount is None else amount
@@ -125,7 +129,7 @@ class Change(MirroredUpdate):
         ins = InstructionModel(
             deposit_refund_id(self.contract.id, n), order_id=self.contract.id,
             kind=money.REFUND, amount=amount, step=None, provider_id=self.contract.provider_id,
-            payment_ref=self.after.payment_ref, status="pending", attempts=0,
+            payment_ref=payment_ref or self.after.payment_ref, status="pending", attempts=0,
             created_at=self.at, pending_pk=PENDING_PK, next_attempt_at=self.at)
         self.instructions.append(ins)
         self.add(ContractModel.deposit_instructed, amount)
