@@ -361,6 +361,8 @@ STATEMENT = Obj({
     "commission": money(), "amount": maybe(money()), "paid": money(),
     "paid_from_deposit": money(), "kpis": Free(), "files": ListOf(text(), 0, 50),
     "dispute": maybe(Free()), "resolution": maybe(Free()),
+    "repriced": maybe(Free(description="a prepaid period cut short by a termination: "
+                                       "amount_before, period_end_before, at")),
     **{name: when() for name in ("submit_by", "confirm_by", "pay_by", "paid_at", "opened_at")},
 }, name="Statement")
 PAID_STATEMENT = Obj({**STATEMENT.fields, "payment": PAYMENT}, name="PaidStatement")

@@ -32,7 +32,7 @@ def held_out(change: BillChange, amount: int):
 
 
 def refund_excess(change: BillChange, excess: int, *, payment_ref: str | None = None,
-                  key: str | None = None):
+                  key: str | None = None, tag: str = "bill"):
     """What a bill no longer needs of what it holds: back to the deposit first, up to
     what came from it, the rest to the buyer through the gateway."""
     if excess <= 0:
@@ -46,7 +46,7 @@ def refund_excess(change: BillChange, excess: int, *, payment_ref: str | None = 
     if refund:
         ref = payment_ref or s.payment_ref
         change.refunds.append(InstructionModel(
-            f"{key or s.id}:refund:bill", order_id=s.contract_id, kind=money.REFUND,
+            f"{key or s.id}:refund:{tag}", order_id=s.contract_id, kind=money.REFUND,
             amount=refund, step=None, provider_id=s.provider_id, payment_ref=ref,
             status="pending", attempts=0, created_at=change.at, pending_pk=PENDING_PK,
             next_attempt_at=change.at))
