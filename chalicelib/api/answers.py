@@ -4,6 +4,8 @@ document puts each in `components.schemas`; and the API test suite checks every 
 it receives against the route's schema, extra fields included (tests/support.py), so a
 presenter that drifts from its declaration fails a test.
 """
+import copy
+
 from chalicelib.api.schema import (Bool, DateTime, Enum, Field, Free, Int, ListOf, Number, Obj,
                                    Str)
 from chalicelib.domain import catalog as rules
@@ -284,6 +286,8 @@ INQUIRY_SUMMARY = Obj({
     "order_id": maybe(text(description="the latest custom offer's order")),
     "created_at": when(), "updated_at": when(),
 }, name="InquirySummary")
+INQUIRY_SUMMARY.fields["contract_id"] = maybe(text(
+    description="the latest contract offered (a draft the provider signed)"))
 INQUIRY = Obj({**INQUIRY_SUMMARY.fields,
                "messages": ListOf(INQUIRY_MESSAGE, 0, 1000, description="oldest first")},
               name="Inquiry")
@@ -353,6 +357,10 @@ CONTRACT = Obj({
                                           "(PUT /contracts/{id}/terms, POST …/<verb>)"),
 }, name="Contract")
 PAID_CONTRACT = Obj({**CONTRACT.fields, "payment": PAYMENT}, name="PaidContract")
+# A custom offer answers `{"order"}` or, offered as a contract, `{"contract"}`.
+OFFER.fields.update({"order": copy.copy(ORDER), "contract": copy.copy(CONTRACT)})
+for _variant in OFFER.fields.values():
+    _variant.required = False
 STATEMENT = Obj({
     "id": text(), "contract_id": text(), "status": Enum(_STATEMENT_STATES),
     "billing": Enum(["postpaid", "prepaid"]), "kind": Enum(["trial", "regular"]),
