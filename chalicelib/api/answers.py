@@ -131,11 +131,13 @@ PROVIDER_PROFILE = Obj({
 CAMPAIGN = Obj({
     "id": text(), "name": text(), "starts_at": when(), "ends_at": when(),
     "max_price": money(), "currency": Enum(["CNY"]), "active": Bool(),
+    "phase": Enum(["upcoming", "active", "ended"],
+                  description="upcoming: created, not started yet (active: running now)"),
 }, name="CampaignView")
 
 MILESTONE = Obj({
     "title": text(), "amount": money(), "release": Enum(["on_approval", "on_accept"]),
-    "status": text(description="pending, released, refunded or split"),
+    "status": Enum(["pending", "released", "refunded", "split"]),
 }, name="MilestoneView")
 ESCROW = Obj({"funded": money(), "released": money(), "refunded": money(), "held": money()},
              name="Escrow")

@@ -152,6 +152,7 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     catalog.with_logo(api, trial["id"])
     _ok(api.post(f"/services/{trial['id']}/list", {"campaign_id": campaign["id"]}, user=PROVIDER))
     _ok(api.get("/campaigns"))
+    _ok(api.get("/admin/campaigns", user=OPERATOR, operator=True))
     _ok(api.get("/categories"))
 
     # The happy path, with an Idempotency-Key on the order and a replay of it.

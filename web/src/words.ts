@@ -115,6 +115,9 @@ const PROBLEMS: Record<string, string> = {
   "no such package": "不是这个服务的套餐", "no such extra": "不是这个服务的加购项",
   "no such question": "不是这个服务的问题", "this service has no packages": "该服务没有套餐",
   "repeated": "重复了",
+  // A form's file answer (issue 26) and a contract offer's variant.
+  "not an uploaded file": "不是你上传的文件", "already used": "已被另一个订单使用",
+  "not the declared size": "文件大小与声明不符", "not with contract": "与合同报价不能同时填写",
 };
 
 function problems(raw: unknown): string[] {
@@ -232,11 +235,15 @@ export const MILESTONE_RELEASE: Labels<Schema<"MilestoneView">["release"]> = {
   on_accept: "接单时放款（定金）", on_approval: "验收通过后放款",
 };
 
-export const MILESTONE_STATUS: Record<string, string> = {
+export const MILESTONE_STATUS: Labels<Schema<"MilestoneView">["status"]> = {
   pending: "待放款", released: "已放款", refunded: "已退款", split: "已裁决分配",
 };
 
 export const INQUIRY_ROLE: Labels<Schema<"Inquiry">["role"]> = { buyer: "买家", provider: "服务商" };
+
+export const CAMPAIGN_PHASE: Labels<Schema<"CampaignView">["phase"]> = {
+  upcoming: "未开始", active: "进行中", ended: "已结束",
+};
 
 export const DOCUMENT_KIND: Labels<Schema<"QualificationDocument">["kind"]> = {
   business_license: "营业执照", id_card: "身份证", other: "其他材料",

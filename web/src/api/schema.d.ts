@@ -62,7 +62,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Operators: campaigns running and scheduled (not yet started), ending soonest first. */
+        get: operations["current_campaigns"];
         put?: never;
         /** Create a trial campaign. */
         post: operations["create_campaign"];
@@ -721,7 +722,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 定制报价: the provider offers an agreed price; the buyer gets an order to pay. */
+        /**
+         * 定制报价: the provider offers an agreed price (the buyer gets an order to pay) or a
+         *         contract (the buyer gets a draft the provider signed).
+         */
         post: operations["make_offer"];
         delete?: never;
         options?: never;
@@ -1563,6 +1567,27 @@ export interface paths {
         patch: operations["update_service"];
         trace?: never;
     };
+    "/services/{service_id}/answer-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A presigned S3 POST for one file answering the service's form (exact type and
+         *         size); POST /orders then takes its `file_id` as the answer.
+         * @description Error codes: `NOT_FOUND`, `FORBIDDEN`, `VALIDATION_FAILED`, `SERVICE_NOT_LISTED`, `ATTACHMENT_LIMIT_REACHED`.
+         */
+        post: operations["request_answer_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/services/{service_id}/delist": {
         parameters: {
             query?: never;
@@ -1743,6 +1768,11 @@ export interface components {
             /** @description fen */
             max_price: number;
             name: string;
+            /**
+             * @description upcoming: created, not started yet (active: running now)
+             * @enum {string}
+             */
+            phase: "upcoming" | "active" | "ended";
             /** Format: date-time */
             starts_at: string | null;
         };
@@ -1954,6 +1984,8 @@ export interface components {
         };
         Inquiry: {
             buyer_id: string;
+            /** @description the latest contract offered (a draft the provider signed) */
+            contract_id: string | null;
             /** Format: date-time */
             created_at: string | null;
             /**
@@ -1993,6 +2025,8 @@ export interface components {
         };
         InquirySummary: {
             buyer_id: string;
+            /** @description the latest contract offered (a draft the provider signed) */
+            contract_id: string | null;
             /** Format: date-time */
             created_at: string | null;
             /**
@@ -2080,8 +2114,8 @@ export interface components {
             amount: number;
             /** @enum {string} */
             release: "on_approval" | "on_accept";
-            /** @description pending, released, refunded or split */
-            status: string;
+            /** @enum {string} */
+            status: "pending" | "released" | "refunded" | "split";
             title: string;
         };
         Notification: {
@@ -2100,7 +2134,8 @@ export interface components {
             next_cursor: string | null;
         };
         OfferAnswer: {
-            order: components["schemas"]["Order"];
+            contract?: components["schemas"]["Contract"];
+            order?: components["schemas"]["Order"];
         };
         /** @description this document */
         OpenApiDocument: Record<string, never>;
@@ -2331,6 +2366,8 @@ export interface components {
             payment: components["schemas"]["Payment"];
             period_end: string;
             period_start: string;
+            /** @description a prepaid period cut short by a termination: amount_before, period_end_before, at */
+            repriced: Record<string, never> | null;
             resolution: Record<string, never> | null;
             /** @description fen */
             sales: number | null;
@@ -2763,6 +2800,8 @@ export interface components {
             pay_by: string | null;
             period_end: string;
             period_start: string;
+            /** @description a prepaid period cut short by a termination: amount_before, period_end_before, at */
+            repriced: Record<string, never> | null;
             resolution: Record<string, never> | null;
             /** @description fen */
             sales: number | null;
@@ -3124,6 +3163,84 @@ export interface operations {
             };
             /** @description error */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    current_campaigns: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignViewPage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7016,16 +7133,51 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description the agreed price in fen */
-                    amount: number;
+                    amount?: number;
+                    /** @description instead of the order fields: a contract draft, signed by the provider */
+                    contract?: {
+                        /** @example 天猫店售前售后客服，三人两班 */
+                        requirement: string;
+                        /** @description every field is checked; a wrong one is named in details.errors[].field as terms.<name> */
+                        terms: {
+                            /** @description fen */
+                            base: number;
+                            /** @enum {string} */
+                            billing: "postpaid" | "prepaid";
+                            /** @description 违约处理 */
+                            breach: string;
+                            /** @description of the sales declared for a period (prepaid: 0) */
+                            commission_bps: number;
+                            /** @description 保密协议 */
+                            confidential: boolean;
+                            /** @description fen */
+                            deposit: number;
+                            /** @description 考核标准 */
+                            kpis: string[];
+                            notice_days: number;
+                            /** @enum {string} */
+                            period: "month" | "quarter";
+                            schedule: {
+                                agents: number;
+                                holidays: string;
+                                /** @example 09:00-24:00 */
+                                hours: string;
+                                shifts: number;
+                            };
+                            trial_days: number;
+                            /** @description fen */
+                            trial_fee: number;
+                        };
+                    };
                     /**
                      * Format: date-time
                      * @example 2026-12-01T00:00:00+00:00
                      */
-                    due_at: string;
+                    due_at?: string;
                     milestones?: {
                         amount: number;
                         /** @enum {string} */
@@ -7034,7 +7186,7 @@ export interface operations {
                         title: string;
                     }[];
                     /** @example 双十一首页+两张详情页，红色主题 */
-                    requirement: string;
+                    requirement?: string;
                 };
             };
         };
@@ -12381,6 +12533,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    request_answer_file: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example image/png */
+                    content_type: string;
+                    /** @example 首页设计稿.psd */
+                    filename: string;
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
                 };
             };
             /** @description error */
