@@ -5,7 +5,7 @@ from chalice import Blueprint
 from chalicelib.api import answers
 from chalicelib.api.orders import UPLOAD
 from chalicelib.api.routing import USER, route
-from chalicelib.services import answer_files
+from chalicelib.services import answer_uploads
 
 bp = Blueprint(__name__)
 
@@ -18,6 +18,6 @@ def request_answer_file(req):
     """A presigned S3 POST for one file answering the service's form (exact type and
     size); POST /orders then takes its `file_id` as the answer."""
     b = req.body
-    return answer_files.request_upload(req.caller, req.params["service_id"],
-                                       filename=b["filename"], content_type=b["content_type"],
-                                       size=b["size"], now=req.now)
+    return answer_uploads.request_upload(req.caller, req.params["service_id"],
+                                         filename=b["filename"], content_type=b["content_type"],
+                                         size=b["size"], now=req.now)
