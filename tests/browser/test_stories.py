@@ -467,6 +467,31 @@ def _contract_status_until(person, contract_id: str, status: str, seconds: float
     expect(shown).to_have_text(status)
 
 
+def _statement_paid_in_browser(provider, buyer, contract_id: str, period: str, *,
+                               sales: str) -> None:
+    """The provider submits the period's statement with its sales; the buyer confirms
+    it and pays it at the cashier, then sees it paid."""
+    page = provider.open(f"contracts/{contract_id}")
+    row = page.get_by_test_id(f"statement-{period}")
+    row.get_by_test_id("sales").fill(sales)
+    row.get_by_test_id("submit-statement").click()
+    expect(row).to_contain_text("待买家确认")
+    page = buyer.open(f"contracts/{contract_id}")
+    row = page.get_by_test_id(f"statement-{period}")
+    row.get_by_test_id("confirm-statement").click()
+    expect(row).to_contain_text("待支付")
+    row.get_by_test_id("pay-statement").click()
+    expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+    deadline = time.monotonic() + 20
+    while True:
+        row = buyer.open(f"contracts/{contract_id}").get_by_test_id(f"statement-{period}")
+        expect(row).to_be_visible()
+        if "已支付" in row.inner_text() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    expect(row).to_contain_text("已支付")
+
+
 def test_a_contract_from_terms_to_a_paid_statement(person, stack):
     """客服外包 sold as a contract: proposed on the service page, signed by both, the
     deposit paid at the cashier, live after training, the trial's statement submitted
@@ -480,6 +505,7 @@ def test_a_contract_from_terms_to_a_paid_statement(person, stack):
     page.get_by_test_id("t-deposit").fill("1000")
     page.get_by_test_id("t-trial-days").fill("3")
     page.get_by_test_id("t-trial-fee").fill("500")
+    page.get_by_test_id("t-commission").fill("2")
     page.get_by_test_id("create-contract").click()
     page.wait_for_url(re.compile(r"#/contracts/ctr_"))
     contract_id = page.url.rsplit("/", 1)[1]
@@ -529,6 +555,25 @@ def test_a_contract_from_terms_to_a_paid_statement(person, stack):
             time.sleep(0.5)
         expect(page.get_by_test_id("statements")).to_contain_text("已支付")
         buyer.shot("contract-statement-paid")
+
+        # Two months go by, each settled as 次月结算上月: the sweep opens the month's
+        # statement the day after it ends, the provider submits its sales, the buyer
+        # confirms and pays at the cashier.
+        api = Api(stack, "buyer-1")
+        for _month in ("first", "second"):
+            opens = api("GET", f"/contracts/{contract_id}")["deadlines"]["next_statement_on"]
+            requests.post(stack.url + "/_local/clock", json={"now": f"{opens}T09:00:00+08:00"},
+                          timeout=10)
+            requests.post(stack.url + "/_local/sweeps", timeout=60)
+            period = next(s for s in api("GET", f"/contracts/{contract_id}/statements")["items"]
+                          if s["status"] == "open")["period_start"]
+            _statement_paid_in_browser(provider, buyer, contract_id, period, sales="20000")
+        statements = api("GET", f"/contracts/{contract_id}/statements")["items"]
+        assert [s["status"] for s in statements] == ["paid", "paid", "paid"]
+        assert [s["kind"] for s in statements] == ["trial", "regular", "regular"]
+        # The second month is whole: its base and 2 % of the declared sales.
+        assert statements[2]["amount"] == statements[2]["base"] + 2000000 * 200 // 10000
+        buyer.shot("contract-second-month-paid")
         token = requests.post(stack.url + "/_local/token",
                               json={"sub": "op-1", "roles": ["operator"]}, timeout=10).json()
         check = requests.get(stack.url + "/admin/ledger/check", timeout=30,

@@ -120,6 +120,8 @@ function StatementRow({ contract, s, done }: { contract: Contract; s: Statement;
   const pay = (key: string) =>
     settle(client.POST("/contracts/{contract_id}/statements/{statement_id}/pay", { ...at(key), body: {} }));
   const provider = me?.sub === contract.provider_id, buyer = me?.sub === contract.buyer_id;
+  // The buyer's say on a bill: a postpaid one once submitted, a prepaid one once paid.
+  const reviewable = s.status === "submitted" || (s.status === "paid" && s.billing === "prepaid");
   return (
     <tr data-testid={`statement-${s.period_start}`}>
       <td>{s.period_start} ~ {s.period_end}{s.kind === "trial" ? "（试用期）" : ""}</td>
@@ -133,9 +135,9 @@ function StatementRow({ contract, s, done }: { contract: Contract; s: Statement;
           <input placeholder="本期销售额（元）" value={sales} data-testid="sales" onInput={(e) => setSales(e.currentTarget.value)} />
           <Action label="提交账单" testid="submit-statement" onDone={done}
             run={post("submit", { sales: Math.round(Number(sales || 0) * 100) })} /></span>}
-        {buyer && (s.status === "submitted" || s.status === "paid") &&
+        {buyer && reviewable &&
           <Action label="确认" testid="confirm-statement" run={post("confirm", {})} onDone={done} />}
-        {buyer && (s.status === "submitted" || s.status === "paid") && <span class="with-text">
+        {buyer && reviewable && <span class="with-text">
           <input placeholder="异议原因" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
           <Action label="提出异议" testid="dispute-statement" run={post("dispute", { reason })} onDone={done} /></span>}
         {buyer && s.status === "payable" && <Action label="支付" kind="primary" testid="pay-statement"
