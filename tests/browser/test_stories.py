@@ -395,8 +395,9 @@ def test_a_buyer_asks_first_the_provider_offers_and_the_buyer_pays(person):
     _back_until(buyer, f"orders/{order_id}", "待服务商确认")
 
 
-def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, stack):
-    """套餐 + 加购 + 需求表: the form's missing answer is refused by its own label."""
+def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, stack, tmp_path):
+    """套餐 + 加购 + 需求表: the form's missing answer is refused by its own label; a file
+    question is answered with a file the buyer picks, which the provider can then open."""
     from tests.api.catalog_support import APPLICATION, image_bytes
 
     provider, operator = Api(stack, "story-menu"), Api(stack, "op-1", roles=["operator"])
@@ -409,7 +410,8 @@ def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, sta
                      {"name": "标准版", "price": 60000, "delivery_days": 5, "revisions": 3,
                       "description": "两版设计"}],
         "extras": [{"name": "加急24小时", "price": 20000}],
-        "questions": [{"id": "poster_text", "label": "海报上的文字", "required": True}]})
+        "questions": [{"id": "poster_text", "label": "海报上的文字", "required": True},
+                      {"id": "brand_book", "label": "品牌手册", "kind": "file"}]})
     logo = requests.put(f"{stack.url}/services/{service['id']}/logo", data=image_bytes(),
                         headers={**provider.session.headers, "Content-Type": "image/png"},
                         timeout=10)
@@ -425,8 +427,15 @@ def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, sta
     page.get_by_test_id("place-order").click()
     expect(page.get_by_role("alert")).to_contain_text("「海报上的文字」：必填")
     page.get_by_test_id("answer-poster_text").fill("双十一狂欢 全场五折")
+    brand_book = tmp_path / "品牌手册.pdf"
+    brand_book.write_bytes(b"%PDF-1.4 brand colours: red and gold")
+    page.get_by_test_id("answer-brand_book").set_input_files(str(brand_book))
     page.get_by_test_id("place-order").click()
-    _order_id(page)
+    order_id = _order_id(page)
+    file_id = provider("GET", f"/orders/{order_id}")["answers"]["brand_book"]
+    link = provider("GET", f"/orders/{order_id}/attachments/{file_id}")
+    assert link["filename"] == "品牌手册.pdf"
+    assert requests.get(link["url"], timeout=10).content == brand_book.read_bytes()
     expect(page.get_by_test_id("order-amount")).to_contain_text("¥800.00")
     expect(page.get_by_test_id("order-package")).to_contain_text("标准版")
     expect(page.get_by_test_id("order-extras")).to_contain_text("加急24小时")
