@@ -395,6 +395,36 @@ def test_a_buyer_asks_first_the_provider_offers_and_the_buyer_pays(person):
     _back_until(buyer, f"orders/{order_id}", "待服务商确认")
 
 
+def test_a_provider_answers_an_inquiry_with_a_contract(person):
+    """询单 → 合同报价 → 签约: the provider's offer is a contract it signed; the buyer
+    follows the inquiry to it and signs, which makes it binding."""
+    buyer = person("buyer-1")
+    page = buyer.open("")
+    page.get_by_test_id("service-card").filter(has_text="7x24小时客服外包").click()
+    page.get_by_test_id("ask-body").fill("想外包售前客服，三人两班，按月结算可以吗？")
+    page.get_by_test_id("ask-send").click()
+    page.wait_for_url(re.compile(r"#/inquiries/inq_"))
+    inquiry_id = page.url.rsplit("/", 1)[1]
+
+    provider = person("demo-yunkefu")
+    page = provider.open(f"inquiries/{inquiry_id}")
+    page.get_by_test_id("contract-offer-form").locator("summary").click()
+    page.get_by_test_id("contract-offer-requirement").fill("售前客服三人两班，按月结算")
+    page.get_by_test_id("t-base").fill("3000")
+    page.get_by_test_id("contract-offer-send").click()
+    page.wait_for_url(re.compile(r"#/contracts/ctr_"))
+    contract_id = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_test_id("contract-status")).to_have_text("洽谈中")
+    expect(page.get_by_text("已签：服务商")).to_be_visible()
+
+    page = buyer.open(f"inquiries/{inquiry_id}")
+    page.get_by_test_id("to-offer-contract").click()
+    page.wait_for_url(re.compile(f"#/contracts/{contract_id}"))
+    expect(page.get_by_test_id("terms")).to_contain_text("底薪 ¥3000.00")
+    page.get_by_test_id("sign").click()
+    expect(page.get_by_test_id("contract-status")).to_have_text("培训考核中")
+
+
 def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, stack, tmp_path):
     """套餐 + 加购 + 需求表: the form's missing answer is refused by its own label; a file
     question is answered with a file the buyer picks, which the provider can then open."""

@@ -73,6 +73,25 @@ function TermsForm({ terms, onChange }: { terms: Terms; onChange: (t: Terms) => 
   );
 }
 
+/** The provider's answer to an inquiry as a contract (定制报价 → 合同): a draft for the
+ * inquiry's buyer, signed by the provider; the buyer signs it on the contract page. */
+export function ContractOfferForm({ inquiryId, price }: { inquiryId: string; price: number }) {
+  const [requirement, setRequirement] = useState("");
+  const [terms, setTerms] = useState<Terms>(blankTerms(price));
+  return (
+    <details class="panel" data-testid="contract-offer-form"><summary>以合同报价（按月服务）</summary>
+      <Field label="需求"><textarea rows={3} value={requirement} data-testid="contract-offer-requirement"
+        onInput={(e) => setRequirement(e.currentTarget.value)} /></Field>
+      <TermsForm terms={terms} onChange={setTerms} />
+      <Action label="发出合同（已签署）" kind="primary" testid="contract-offer-send"
+        run={(key) => settle(client.POST("/inquiries/{inquiry_id}/offer", {
+          params: { path: { inquiry_id: inquiryId }, header: { "Idempotency-Key": key } },
+          body: { contract: { requirement, terms } } }))}
+        onDone={(offer) => { if (offer.contract) go("contracts", offer.contract.id); }} />
+    </details>
+  );
+}
+
 /** 签约: propose a contract on this service. */
 export function ContractForm({ serviceId, price }: { serviceId: string; price: number }) {
   const [requirement, setRequirement] = useState("");
