@@ -146,7 +146,8 @@ function StatementRow({ contract, s, done }: { contract: Contract; s: Statement;
       <td>{s.period_start} ~ {s.period_end}{s.kind === "trial" ? "（试用期）" : ""}</td>
       <td>{STATEMENT_STATUS[s.status] ?? s.status}</td>
       <td>{s.amount === null ? `底薪 ${yuan(s.base)}` : yuan(s.amount)}
-        {s.paid_from_deposit > 0 && <div class="muted">定金抵扣 {yuan(s.paid_from_deposit)}</div>}</td>
+        {s.paid_from_deposit > 0 && <div class="muted">定金抵扣 {yuan(s.paid_from_deposit)}</div>}
+        {s.repriced && <div class="muted" data-testid="statement-repriced">解约提前结束：按服务天数（{s.days}/{s.length} 天）重算</div>}</td>
       <td>{Object.entries(s.kpis).map(([k, v]) => <div key={k} class="muted">{k}：{String(v)}</div>)}
         {s.files.length > 0 && <div class="muted">质检报告 {s.files.length} 份</div>}</td>
       <td>
