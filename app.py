@@ -15,6 +15,7 @@ from chalice import Chalice, Rate
 from chalicelib import settings
 from chalicelib.api import admin_jobs, admin_orders, cors, middleware, system
 from chalicelib.api import analytics as analytics_api
+from chalicelib.api import answer_files as answer_files_api
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import catalog as catalog_api
 from chalicelib.api import channels as channels_api
@@ -62,6 +63,7 @@ app.register_blueprint(reviews_api.bp)
 app.register_blueprint(users_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(disputes_api.bp)
+app.register_blueprint(answer_files_api.bp)
 app.register_blueprint(proposals_api.bp)
 app.register_blueprint(messages_api.bp)
 app.register_blueprint(inquiries_api.bp)

@@ -4,6 +4,8 @@ document puts each in `components.schemas`; and the API test suite checks every 
 it receives against the route's schema, extra fields included (tests/support.py), so a
 presenter that drifts from its declaration fails a test.
 """
+import copy
+
 from chalicelib.api.schema import (Bool, DateTime, Enum, Field, Free, Int, ListOf, Number, Obj,
                                    Str)
 from chalicelib.domain import catalog as catalog_rules
@@ -130,11 +132,13 @@ PROVIDER_PROFILE = Obj({
 CAMPAIGN = Obj({
     "id": text(), "name": text(), "starts_at": when(), "ends_at": when(),
     "max_price": money(), "currency": Enum(["CNY"]), "active": Bool(),
+    "phase": Enum(["upcoming", "active", "ended"],
+                  description="upcoming: created, not started yet (active: running now)"),
 }, name="CampaignView")
 
 MILESTONE = Obj({
     "title": text(), "amount": money(), "release": Enum(["on_approval", "on_accept"]),
-    "status": text(description="pending, released, refunded or split"),
+    "status": Enum(["pending", "released", "refunded", "split"]),
 }, name="MilestoneView")
 ESCROW = Obj({"funded": money(), "released": money(), "refunded": money(), "held": money()},
              name="Escrow")
@@ -298,6 +302,8 @@ INQUIRY_SUMMARY = Obj({
     "order_id": maybe(text(description="the latest custom offer's order")),
     "created_at": when(), "updated_at": when(),
 }, name="InquirySummary")
+INQUIRY_SUMMARY.fields["contract_id"] = maybe(text(
+    description="the latest contract offered (a draft the provider signed)"))
 INQUIRY = Obj({**INQUIRY_SUMMARY.fields,
                "messages": ListOf(INQUIRY_MESSAGE, 0, 1000, description="oldest first")},
               name="Inquiry")
@@ -367,6 +373,10 @@ CONTRACT = Obj({
                                           "(PUT /contracts/{id}/terms, POST …/<verb>)"),
 }, name="Contract")
 PAID_CONTRACT = Obj({**CONTRACT.fields, "payment": PAYMENT}, name="PaidContract")
+# A custom offer answers `{"order"}` or, offered as a contract, `{"contract"}`.
+OFFER.fields.update({"order": copy.copy(ORDER), "contract": copy.copy(CONTRACT)})
+for _variant in OFFER.fields.values():
+    _variant.required = False
 STATEMENT = Obj({
     "id": text(), "contract_id": text(), "status": Enum(_STATEMENT_STATES),
     "billing": Enum(["postpaid", "prepaid"]), "kind": Enum(["trial", "regular"]),
@@ -375,6 +385,8 @@ STATEMENT = Obj({
     "commission": money(), "amount": maybe(money()), "paid": money(),
     "paid_from_deposit": money(), "kpis": Free(), "files": ListOf(text(), 0, 50),
     "dispute": maybe(Free()), "resolution": maybe(Free()),
+    "repriced": maybe(Free(description="a prepaid period cut short by a termination: "
+                                       "amount_before, period_end_before, at")),
     **{name: when() for name in ("submit_by", "confirm_by", "pay_by", "paid_at", "opened_at")},
 }, name="Statement")
 PAID_STATEMENT = Obj({**STATEMENT.fields, "payment": PAYMENT}, name="PaidStatement")

@@ -33,3 +33,12 @@ def active_campaigns(req):
     limit, start_key = req.paging("campaigns")
     items, last_key = campaigns.active_campaigns(req.now, limit, start_key)
     return page(items, encode_cursor(last_key, "campaigns"))
+
+
+@route(bp, "/admin/campaigns", "GET", response=answers.page_of(answers.CAMPAIGN),
+       auth=OPERATOR, query=PAGING, tag="admin")
+def current_campaigns(req):
+    """Operators: campaigns running and scheduled (not yet started), ending soonest first."""
+    limit, start_key = req.paging("admin-campaigns")
+    items, last_key = campaigns.current_campaigns(req.now, limit, start_key)
+    return page(items, encode_cursor(last_key, "admin-campaigns"))

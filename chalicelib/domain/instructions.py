@@ -22,7 +22,8 @@ def bill_release_id(statement_id: str, n: int) -> str:
     return f"{statement_id}:release:{n}"
 
 
-def bill_refund_id(key: str) -> str:
+def bill_refund_id(key: str, tag: str = "bill") -> str:
     """What a bill no longer needs, sent back to the buyer: one per statement, or one
-    per gateway trade (`key`) when a payment arrives for more than is owed."""
-    return f"{key}:refund:bill"
+    per gateway trade (`key`) when a payment arrives for more than is owed; `tag` tells
+    apart a re-pricing's refund of the same statement."""
+    return f"{key}:refund:{tag}"

@@ -10,6 +10,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib import clock
 from chalicelib.domain.actors import OPERATOR_ROLE, Caller
 from chalicelib.services import campaigns, catalog, providers
+from chalicelib.services.contracts import agreeing
 from chalicelib.storage.catalog import GuardModel
 
 MARKER = "DEMO#loaded"
@@ -40,7 +41,11 @@ SERVICES = {
     "demo-yunkefu": [
         {"title": "7x24小时客服外包", "category": "customer-service", "pricing": "fixed", "price": 300000,
          "summary": "专业客服团队全天候在线，平均响应三十秒以内", "capacity": 5,
-         "content": "## 服务说明\n\n- 售前咨询与售后处理\n- 每日数据报表\n- 按月结算",
+         "content": "## 服务说明\n\n- 售前咨询与售后处理\n- 每日数据报表\n- 按月结算\n\n"
+                    "## 签约方式（包月合同）\n\n在本页「签约（按月服务）」提交合同条款，双方签约后：\n\n"
+                    "1. 支付定金（平台托管，合同结束后退还）\n2. 培训考核通过后上线，先试用 7 天\n"
+                    "3. 每月底薪 3000 元 + 询单销售额 1% 提成，次月结算上月\n"
+                    "4. 每月账单附响应时间、询单转化率等考核数据与质检报告",
          "tags": ["always-on", "invoice"], "color": (40, 160, 120)},
         {"title": "大促活动临时客服", "category": "customer-service", "pricing": "negotiable", "price": 120000,
          "summary": "双十一、618 大促期间临时客服坐席，按天计费",
@@ -91,5 +96,32 @@ def load_demo_data(now: datetime) -> bool:
             catalog.set_logo(caller, service["id"], logo_png(spec["color"]), "image/png", now)
             catalog.list_service(caller, service["id"], now,
                                  campaign_id=campaign["id"] if spec.get("trial") else None)
+    _demo_contract(now)
     GuardModel(MARKER, service_id="-", provider_id="-", created_at=clock.to_key(now)).save()
     return True
+
+
+DEMO_SHOP = Caller("demo-shop")
+CONTRACT_TERMS = {
+    "period": "month", "billing": "postpaid", "base": 300000, "commission_bps": 100,
+    "deposit": 0, "trial_days": 7, "trial_fee": 50000, "notice_days": 15,
+    "schedule": {"agents": 3, "hours": "09:00-24:00", "shifts": 2, "holidays": "春节轮休，大促全员在岗"},
+    "kpis": ["首次响应 ≤ 30 秒", "询单转化率 ≥ 25%", "质检合格率 ≥ 95%"],
+    "confidential": True, "breach": "质检不合格当月扣减底薪 10%；泄露客户信息立即解约",
+}
+
+
+def _demo_contract(now: datetime) -> None:
+    """The 客服外包 listing sold as it is in practice: a contract (包月合同) a demo shop
+    signed with the provider, gone live into its trial. Each step is skipped when a
+    half-finished earlier run already took it (the id comes from a fixed request key)."""
+    listing = next(s for s in catalog.list_my_services(Caller("demo-yunkefu"), None, 100, None)[0]
+                   if s["title"] == "7x24小时客服外包")
+    contract = agreeing.create_contract(
+        DEMO_SHOP, service_id=listing["id"], requirement="天猫旗舰店售前售后，三人两班，大促加人",
+        terms=CONTRACT_TERMS, now=now, request_key="demo-contract")
+    for caller, role in ((Caller("demo-yunkefu"), "provider"), (DEMO_SHOP, "buyer")):
+        if contract["status"] == "draft" and role not in contract["signed_by"]:
+            contract = agreeing.sign(caller, contract["id"], now)
+    if contract["status"] == "onboarding":
+        agreeing.go_live(DEMO_SHOP, contract["id"], now)

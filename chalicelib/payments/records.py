@@ -145,6 +145,7 @@ def start_charge(trade_id: str, amount: int, subject: str, now: datetime, *, cha
     merchant reference): recorded pending before the gateway is asked, as orders' are,
     so the same notification and reconciliation paths settle it."""
     at = clock.to_key(now)
+    opened = now
     try:
         PaymentModel(trade_id, order_id=trade_id, gateway=payments.gateway_name(),
                      amount=amount, status=PENDING, created_at=at, updated_at=at, checks=0,
@@ -155,10 +156,36 @@ def start_charge(trade_id: str, amount: int, subject: str, now: datetime, *, cha
         if not condition_failed(error):
             raise
         _update_quietly(trade_id, [PaymentModel.updated_at.set(at)], PaymentModel.status == PENDING)
+        record = get(trade_id)
+        opened = clock.from_key(record.created_at) if record and record.created_at else now
+    # The trade's own timeout, as orders' (PAYMENT_TIMEOUT_SECONDS from when it opened):
+    # the settle_payments sweep closes it there, and the next payment is a new trade.
+    expires_at = min(t for t in (expires_at, opened + timeout()) if t is not None)
     subject = (subject or "contract").translate(_SUBJECT_UNSAFE).strip()[:128]
     return payments.gateway().charge(trade_id, amount, f"{trade_id}:charge",
                                      subject=subject or "contract", expires_at=expires_at,
                                      channel=channel)
+
+
+def open_trade(base: str) -> str:
+    """The merchant reference to pay `base` (a contract's deposit or bill) under now:
+    `base` itself while it is pending or unused; once its trade was closed (timed out)
+    or settled, the next one (`<base>_t2`, `_t3` …): a closed trade cannot be paid again."""
+    for n in range(1, _MAX_TRADES + 1):
+        trade_id = base if n == 1 else f"{base}_t{n}"
+        record = get(trade_id)
+        if record is None or record.status == PENDING:
+            return trade_id
+    raise Conflict("this payment timed out too often; ask the operators")
+
+
+_MAX_TRADES = 50
+
+
+def trade_base(trade_id: str) -> str:
+    """What a contract trade pays for: its reference without the retry suffix."""
+    head, sep, tail = trade_id.rpartition("_t")
+    return head if sep and tail.isdigit() else trade_id
 
 
 def present_payment(result: payments.PaymentResult) -> dict:

@@ -49,10 +49,25 @@ def active_campaigns(now: datetime, limit: int, start_key) -> tuple[list[dict], 
     return [view(c, now) for c in found], last_key
 
 
+def current_campaigns(now: datetime, limit: int, start_key) -> tuple[list[dict], dict | None]:
+    """Operators: every campaign that has not ended — running and scheduled (upcoming) —
+    ending soonest first, so one created to start later is seen as soon as it exists."""
+    found = CampaignModel.by_end.query(CAMPAIGN_KIND, CampaignModel.ends_at > clock.to_key(now),
+                                       limit=limit, last_evaluated_key=start_key)
+    items = [view(c, now) for c in found]
+    return items, found.last_evaluated_key
+
+
+def phase(campaign: CampaignModel, now: datetime) -> str:
+    key = clock.to_key(now)
+    return "upcoming" if key < campaign.starts_at else "active" if key < campaign.ends_at \
+        else "ended"
+
+
 def view(campaign: CampaignModel, now: datetime) -> dict:
     return {
         "id": campaign.id, "name": campaign.name,
         "starts_at": clock.key_to_iso(campaign.starts_at),
         "ends_at": clock.key_to_iso(campaign.ends_at), "max_price": int(campaign.max_price),
-        "currency": "CNY", "active": is_active(campaign, now),
+        "currency": "CNY", "active": is_active(campaign, now), "phase": phase(campaign, now),
     }

@@ -170,6 +170,7 @@ def present(inquiry: InquiryModel, messages: list | None, caller: Caller) -> dic
         "first_reply_at": clock.key_to_iso(inquiry.first_reply_at),
         "reply_seconds": reply_seconds(inquiry),
         "order_id": inquiry.order_id,
+        "contract_id": inquiry.contract_id,
         "created_at": clock.key_to_iso(inquiry.created_at),
         "updated_at": clock.key_to_iso(inquiry.updated_at),
     }

@@ -50,8 +50,10 @@ def check_payment(payment_id: str, now: datetime) -> str:
         outcome = settling.settle(trade, now)
         return "skipped" if outcome in (settling.MISMATCH, settling.UNKNOWN) else "moved"
     if is_contract_money(payment.id):
-        # A contract's deposit or bill stays payable: asked again until the gateway
-        # settles or closes it.
+        # A contract's deposit or bill: PAYMENT_TIMEOUT_SECONDS unpaid closes the trade
+        # at the gateway (the next payment opens a new one); until then asked again.
+        if now >= records.times_out_at(payment):
+            return _close_contract_trade(payment, trade, now)
         records.defer_check(payment, trade, now)
         return "skipped"
     order = orders.load(payment.order_id)
@@ -71,6 +73,20 @@ def check_payment(payment_id: str, now: datetime) -> str:
         records.mark_closed(payment.id, trade, now)
         return "moved"
     records.defer_check(payment, trade, now)
+    return "skipped"
+
+
+def _close_contract_trade(payment, trade: payments.TradeStatus, now: datetime) -> str:
+    """A contract's trade timed out unpaid: closed at the gateway, then here. Paid just
+    before the close: settled as any confirmation (a second deposit is refunded)."""
+    if payments.gateway().close(payment.id):
+        records.mark_closed(payment.id, trade, now)
+        return "moved"
+    paid = payments.gateway().query(payment.id)
+    if paid.status in (payments.SUCCEEDED, payments.CLOSED):
+        settling.settle(paid, now)
+        return "moved"
+    records.defer_check(payment, paid, now)
     return "skipped"
 
 

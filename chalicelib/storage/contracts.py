@@ -148,6 +148,7 @@ class StatementModel(Model):
     files = ListAttribute(of=UnicodeAttribute, default=list)
     dispute = MapAttribute(null=True)
     resolution = MapAttribute(null=True)
+    repriced = MapAttribute(null=True)  # cut short by a termination (prepaid)
     opened_at = UnicodeAttribute()
     submitted_at = UnicodeAttribute(null=True)
     payable_at = UnicodeAttribute(null=True)

@@ -57,6 +57,8 @@ class InquiryModel(Model):
     first_reply_at = UnicodeAttribute(null=True)
     # The latest custom offer's order, once the provider made one.
     order_id = UnicodeAttribute(null=True)
+    # The latest contract the provider offered instead (a draft it signed).
+    contract_id = UnicodeAttribute(null=True)
 
     by_buyer = InquiriesByBuyer()
     by_provider = InquiriesByProvider()

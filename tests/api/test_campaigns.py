@@ -66,3 +66,20 @@ def test_campaigns_not_started_yet_are_read_a_bounded_page_at_a_time(api, monkey
         if not cursor:
             break
     assert seen == [running] and requests >= 3
+
+
+def test_operators_see_upcoming_campaigns_as_soon_as_they_are_created(api):
+    running = create(api, starts_h=-1, ends_h=2).json["id"]
+    upcoming = create(api, starts_h=3, ends_h=30, name="双十二预热")
+    assert upcoming.json["phase"] == "upcoming" and upcoming.json["active"] is False
+    create(api, starts_h=-5, ends_h=-1, name="已结束")
+    listed = api.get("/admin/campaigns", user=OPERATOR, operator=True).json["items"]
+    assert [(c["id"], c["phase"]) for c in listed] == [(running, "active"),
+                                                       (upcoming.json["id"], "upcoming")]
+    # The public list still shows only what runs now.
+    assert [c["id"] for c in api.get("/campaigns").json["items"]] == [running]
+    assert api.get("/admin/campaigns", user=BUYER).status == 403
+    assert api.get("/admin/campaigns").status == 401
+    clock.advance(4 * 3600)
+    listed = api.get("/admin/campaigns", user=OPERATOR, operator=True).json["items"]
+    assert [(c["id"], c["phase"]) for c in listed] == [(upcoming.json["id"], "active")]

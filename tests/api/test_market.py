@@ -231,3 +231,15 @@ def test_demo_data_loads_once_through_the_rules(moto_aws):
     trial = [s for s in everything if s["trial_campaign_id"]]
     assert len(trial) == 1 and trial[0]["price"] == 100
     assert all(s["logo_url"] for s in everything)
+    # The 客服外包 listing is sold as a contract: the demo shop's, live in its trial.
+    from chalicelib.domain.actors import Caller
+    from chalicelib.services.contracts import reading
+
+    shop, _ = reading.list_contracts(Caller("demo-shop"), as_="buyer", status=None, limit=10,
+                                     start_key=None, now=clock.now())
+    assert [(c["service"]["title"], c["status"], c["signed_by"]) for c in shop] == [
+        ("7x24小时客服外包", "trial", ["buyer", "provider"])]
+    from chalicelib.services.catalog.reading import get_service
+
+    listing = get_service(None, shop[0]["service_id"])
+    assert listing["title"] == "7x24小时客服外包" and "包月合同" in listing["content"]

@@ -262,6 +262,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/admin/providers"): Case(ADMIN, self_target(OPERATOR)),
     ("GET", "/admin/orders"): Case(ADMIN, self_target(OPERATOR)),
     ("POST", "/admin/campaigns"): Case(ADMIN, self_target(OPERATOR, CAMPAIGN)),
+    ("GET", "/admin/campaigns"): Case(ADMIN, self_target(OPERATOR)),
+    # A form's file is uploaded by whoever may order the service: not its provider (403).
+    ("POST", "/services/{service_id}/answer-files"): Case(SELF, lambda w: Target(
+        {"service_id": listed_service()}, BUYER, PROVIDER, body=UPLOAD),
+        overrides={COUNTERPART: 403}),
     ("POST", "/admin/providers/{provider_id}/approve"): Case(ADMIN, provider_target("pending")),
     ("POST", "/admin/providers/{provider_id}/reject"): Case(
         ADMIN, provider_target("pending", REASON)),

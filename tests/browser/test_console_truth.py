@@ -123,6 +123,10 @@ def test_a_future_campaign_says_it_was_created(person):
     page.get_by_test_id("create-campaign").click()
     expect(page.get_by_test_id("campaign-created")).to_contain_text("明年春季体验季")
     expect(page.get_by_test_id("campaign-created")).to_contain_text("2031")
+    # And it is listed, as not started yet, now and after a reload.
+    for shown in (page, operator.open("admin/campaigns")):
+        row = shown.get_by_test_id("campaign-row").filter(has_text="明年春季体验季")
+        expect(row).to_contain_text("未开始")
 
 
 def test_the_cashier_leads_back_to_the_order(person):

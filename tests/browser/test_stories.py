@@ -395,8 +395,39 @@ def test_a_buyer_asks_first_the_provider_offers_and_the_buyer_pays(person):
     _back_until(buyer, f"orders/{order_id}", "待服务商确认")
 
 
-def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, stack):
-    """套餐 + 加购 + 需求表: the form's missing answer is refused by its own label."""
+def test_a_provider_answers_an_inquiry_with_a_contract(person):
+    """询单 → 合同报价 → 签约: the provider's offer is a contract it signed; the buyer
+    follows the inquiry to it and signs, which makes it binding."""
+    buyer = person("buyer-1")
+    page = buyer.open("")
+    page.get_by_test_id("service-card").filter(has_text="7x24小时客服外包").click()
+    page.get_by_test_id("ask-body").fill("想外包售前客服，三人两班，按月结算可以吗？")
+    page.get_by_test_id("ask-send").click()
+    page.wait_for_url(re.compile(r"#/inquiries/inq_"))
+    inquiry_id = page.url.rsplit("/", 1)[1]
+
+    provider = person("demo-yunkefu")
+    page = provider.open(f"inquiries/{inquiry_id}")
+    page.get_by_test_id("contract-offer-form").locator("summary").click()
+    page.get_by_test_id("contract-offer-requirement").fill("售前客服三人两班，按月结算")
+    page.get_by_test_id("t-base").fill("3000")
+    page.get_by_test_id("contract-offer-send").click()
+    page.wait_for_url(re.compile(r"#/contracts/ctr_"))
+    contract_id = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_test_id("contract-status")).to_have_text("洽谈中")
+    expect(page.get_by_text("已签：服务商")).to_be_visible()
+
+    page = buyer.open(f"inquiries/{inquiry_id}")
+    page.get_by_test_id("to-offer-contract").click()
+    page.wait_for_url(re.compile(f"#/contracts/{contract_id}"))
+    expect(page.get_by_test_id("terms")).to_contain_text("底薪 ¥3000.00")
+    page.get_by_test_id("sign").click()
+    expect(page.get_by_test_id("contract-status")).to_have_text("培训考核中")
+
+
+def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, stack, tmp_path):
+    """套餐 + 加购 + 需求表: the form's missing answer is refused by its own label; a file
+    question is answered with a file the buyer picks, which the provider can then open."""
     from tests.api.catalog_support import APPLICATION, image_bytes
 
     provider, operator = Api(stack, "story-menu"), Api(stack, "op-1", roles=["operator"])
@@ -409,7 +440,8 @@ def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, sta
                      {"name": "标准版", "price": 60000, "delivery_days": 5, "revisions": 3,
                       "description": "两版设计"}],
         "extras": [{"name": "加急24小时", "price": 20000}],
-        "questions": [{"id": "poster_text", "label": "海报上的文字", "required": True}]})
+        "questions": [{"id": "poster_text", "label": "海报上的文字", "required": True},
+                      {"id": "brand_book", "label": "品牌手册", "kind": "file"}]})
     logo = requests.put(f"{stack.url}/services/{service['id']}/logo", data=image_bytes(),
                         headers={**provider.session.headers, "Content-Type": "image/png"},
                         timeout=10)
@@ -425,8 +457,15 @@ def test_a_buyer_orders_a_package_with_an_extra_and_answers_the_form(person, sta
     page.get_by_test_id("place-order").click()
     expect(page.get_by_role("alert")).to_contain_text("「海报上的文字」：必填")
     page.get_by_test_id("answer-poster_text").fill("双十一狂欢 全场五折")
+    brand_book = tmp_path / "品牌手册.pdf"
+    brand_book.write_bytes(b"%PDF-1.4 brand colours: red and gold")
+    page.get_by_test_id("answer-brand_book").set_input_files(str(brand_book))
     page.get_by_test_id("place-order").click()
-    _order_id(page)
+    order_id = _order_id(page)
+    file_id = provider("GET", f"/orders/{order_id}")["answers"]["brand_book"]
+    link = provider("GET", f"/orders/{order_id}/attachments/{file_id}")
+    assert link["filename"] == "品牌手册.pdf"
+    assert requests.get(link["url"], timeout=10).content == brand_book.read_bytes()
     expect(page.get_by_test_id("order-amount")).to_contain_text("¥800.00")
     expect(page.get_by_test_id("order-package")).to_contain_text("标准版")
     expect(page.get_by_test_id("order-extras")).to_contain_text("加急24小时")
@@ -467,6 +506,31 @@ def _contract_status_until(person, contract_id: str, status: str, seconds: float
     expect(shown).to_have_text(status)
 
 
+def _statement_paid_in_browser(provider, buyer, contract_id: str, period: str, *,
+                               sales: str) -> None:
+    """The provider submits the period's statement with its sales; the buyer confirms
+    it and pays it at the cashier, then sees it paid."""
+    page = provider.open(f"contracts/{contract_id}")
+    row = page.get_by_test_id(f"statement-{period}")
+    row.get_by_test_id("sales").fill(sales)
+    row.get_by_test_id("submit-statement").click()
+    expect(row).to_contain_text("待买家确认")
+    page = buyer.open(f"contracts/{contract_id}")
+    row = page.get_by_test_id(f"statement-{period}")
+    row.get_by_test_id("confirm-statement").click()
+    expect(row).to_contain_text("待支付")
+    row.get_by_test_id("pay-statement").click()
+    expect(page.get_by_text("付款成功").first).to_be_visible(timeout=15000)
+    deadline = time.monotonic() + 20
+    while True:
+        row = buyer.open(f"contracts/{contract_id}").get_by_test_id(f"statement-{period}")
+        expect(row).to_be_visible()
+        if "已支付" in row.inner_text() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    expect(row).to_contain_text("已支付")
+
+
 def test_a_contract_from_terms_to_a_paid_statement(person, stack):
     """客服外包 sold as a contract: proposed on the service page, signed by both, the
     deposit paid at the cashier, live after training, the trial's statement submitted
@@ -480,6 +544,7 @@ def test_a_contract_from_terms_to_a_paid_statement(person, stack):
     page.get_by_test_id("t-deposit").fill("1000")
     page.get_by_test_id("t-trial-days").fill("3")
     page.get_by_test_id("t-trial-fee").fill("500")
+    page.get_by_test_id("t-commission").fill("2")
     page.get_by_test_id("create-contract").click()
     page.wait_for_url(re.compile(r"#/contracts/ctr_"))
     contract_id = page.url.rsplit("/", 1)[1]
@@ -529,6 +594,25 @@ def test_a_contract_from_terms_to_a_paid_statement(person, stack):
             time.sleep(0.5)
         expect(page.get_by_test_id("statements")).to_contain_text("已支付")
         buyer.shot("contract-statement-paid")
+
+        # Two months go by, each settled as 次月结算上月: the sweep opens the month's
+        # statement the day after it ends, the provider submits its sales, the buyer
+        # confirms and pays at the cashier.
+        api = Api(stack, "buyer-1")
+        for _month in ("first", "second"):
+            opens = api("GET", f"/contracts/{contract_id}")["deadlines"]["next_statement_on"]
+            requests.post(stack.url + "/_local/clock", json={"now": f"{opens}T09:00:00+08:00"},
+                          timeout=10)
+            requests.post(stack.url + "/_local/sweeps", timeout=60)
+            period = next(s for s in api("GET", f"/contracts/{contract_id}/statements")["items"]
+                          if s["status"] == "open")["period_start"]
+            _statement_paid_in_browser(provider, buyer, contract_id, period, sales="20000")
+        statements = api("GET", f"/contracts/{contract_id}/statements")["items"]
+        assert [s["status"] for s in statements] == ["paid", "paid", "paid"]
+        assert [s["kind"] for s in statements] == ["trial", "regular", "regular"]
+        # The second month is whole: its base and 2 % of the declared sales.
+        assert statements[2]["amount"] == statements[2]["base"] + 2000000 * 200 // 10000
+        buyer.shot("contract-second-month-paid")
         token = requests.post(stack.url + "/_local/token",
                               json={"sub": "op-1", "roles": ["operator"]}, timeout=10).json()
         check = requests.get(stack.url + "/admin/ledger/check", timeout=30,

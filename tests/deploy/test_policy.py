@@ -137,6 +137,7 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     _ok(api.get("/inquiries", user=BUYER_2))
     _ok(api.post(f"/inquiries/{inquiry['id']}/offer", {
         "amount": 70000, "requirement": "首页", "due_at": orders.due_in()}, user=PROVIDER))
+    _answer_file_scenario(api, service["id"], inquiry["id"])
     png = catalog.image_bytes(size=(200, 120))
     ticket = _ok(api.post(f"/services/{service['id']}/images",
                           {"content_type": "image/png", "size": len(png)}, user=PROVIDER))
@@ -159,6 +160,7 @@ def _market_scenario(api: ApiClient, alipay_registration) -> None:
     catalog.with_logo(api, trial["id"])
     _ok(api.post(f"/services/{trial['id']}/list", {"campaign_id": campaign["id"]}, user=PROVIDER))
     _ok(api.get("/campaigns"))
+    _ok(api.get("/admin/campaigns", user=OPERATOR, operator=True))
     _ok(api.get("/categories"))
 
     # The happy path, with an Idempotency-Key on the order and a replay of it.
@@ -397,6 +399,48 @@ def _every_kind_of_job_work(api: ApiClient, service_id: str) -> None:
     orders.ledger_clean(api)
 
 
+def _answer_file_scenario(api: ApiClient, service_id: str, inquiry_id: str) -> None:
+    """A contract offered on an inquiry; a form's file answer uploaded and claimed."""
+    from tests.api.contracts_support import terms
+
+    _ok(api.post(f"/inquiries/{inquiry_id}/offer", {
+        "contract": {"requirement": "客服外包", "terms": terms()}}, user=PROVIDER))
+    from chalicelib.storage.catalog import ServiceModel
+
+    # The form as a provider's edit leaves it (a listed service is edited delisted).
+    ServiceModel.get(service_id).update(actions=[ServiceModel.questions.set(
+        [{"id": "brief", "label": "品牌手册", "required": False, "kind": "file"}])])
+    data = b"%PDF-1.4 brand"
+    ticket = _ok(api.post(f"/services/{service_id}/answer-files", {
+        "filename": "品牌手册.pdf", "content_type": "application/pdf", "size": len(data)},
+        user=BUYER_2))
+    files.s3_client().put_object(Bucket=settings.get().bucket,
+                                 Key=ticket["upload"]["fields"]["key"], Body=data,
+                                 ContentType="application/pdf")
+    _ok(api.post("/orders", {"service_id": service_id, "requirement": "logo",
+                             "due_at": orders.due_in(), "answers": {"brief": ticket["file_id"]}},
+                 user=BUYER_2))
+    ServiceModel.get(service_id).update(actions=[ServiceModel.questions.set([])])
+
+
+def _prepaid_cut_short(api: ApiClient, service_id: str) -> None:
+    """A prepaid month paid, then cut short by a termination: the excess refunded."""
+    from tests.api.contracts_support import terms
+
+    cid = _ok(api.post("/contracts", {"service_id": service_id, "requirement": "客服外包",
+                                      "terms": terms(billing="prepaid", commission_bps=0,
+                                                     deposit=0, trial_days=0, trial_fee=0)},
+                       user=BUYER_2))["id"]
+    for user in (PROVIDER, BUYER_2):
+        _ok(api.post(f"/contracts/{cid}/sign", user=user))
+    _ok(api.post(f"/contracts/{cid}/go-live", user=BUYER_2))
+    api.invoke("sweep_contracts")
+    path = f"/contracts/{cid}/statements"
+    first = _ok(api.get(path, user=BUYER_2))["items"][0]["id"]
+    _ok(api.post(f"{path}/{first}/pay", user=BUYER_2))
+    _ok(api.post(f"/contracts/{cid}/terminate", {"reason": "提前结束"}, user=BUYER_2))
+
+
 def _contract_scenario(api: ApiClient, service_id: str) -> None:
     """A contract from terms to ended: a disputed bill resolved and paid, an overdue one
     paid from the deposit by the sweep, the rest of the deposit refunded."""
@@ -405,6 +449,7 @@ def _contract_scenario(api: ApiClient, service_id: str) -> None:
     def agreed(**over):
         return terms(trial_days=0, trial_fee=0, deposit=1000000, **over)
 
+    _prepaid_cut_short(api, service_id)
     cid = _ok(api.post("/contracts", {"service_id": service_id, "requirement": "客服外包",
                                       "terms": agreed()}, user=BUYER_2))["id"]
     _ok(api.put(f"/contracts/{cid}/terms", {"terms": agreed(base=300000)}, user=PROVIDER))

@@ -124,3 +124,33 @@ def test_terminating_races_the_sweep_opening_a_statement(ddb):
         ("2027-01-16", "2027-01-31", 310000 * 16 // 31),
         ("2027-02-01", "2027-02-11", 310000 * 11 // 28)]
     assert state.load(cid).status == "ended"
+
+
+def test_cutting_a_prepaid_month_short_races_the_buyer_paying_it(ddb):
+    """A prepaid March (3100 元) terminated on 03-10 to end on 03-20 while the buyer pays
+    it: whichever lands first, the buyer ends up paying the 20 days served (2000 元),
+    the bill is paid once, and nothing is refunded twice."""
+    beijing("2027-03-01", 9)
+    cid = agreeing.create_contract(AS_BUYER, service_id=listed_service(), requirement="客服外包",
+                                   terms=terms(billing="prepaid", commission_bps=0, trial_days=0,
+                                               trial_fee=0, deposit=0), now=clock.now())["id"]
+    for who in (AS_PROVIDER, AS_BUYER):
+        agreeing.sign(who, cid, clock.now())
+    agreeing.go_live(AS_BUYER, cid, clock.now())
+    sweep_contracts.run()
+    [march] = reading.statements_of(cid)
+    beijing("2027-03-10", 12)
+    results = race(lambda: agreeing.terminate(AS_PROVIDER, cid, "提前结束", clock.now()),
+                   lambda: billing.pay(AS_BUYER, cid, march.id, clock.now()))
+    assert not isinstance(results[0], Exception), results[0]
+    assert not isinstance(results[1], Exception), results[1]
+    release_escrow.run()
+    stmt = StatementModel.get(cid, march.id, consistent_read=True)
+    assert (stmt.status, stmt.period_end, int(stmt.amount), int(stmt.paid)) == (
+        "paid", "2027-03-20", 200000, 200000)
+    charged = sum(c[2] for c in ddb.calls if c[0] == "charge" and c[1].startswith("stm_"))
+    refunded = sum(c[2] for c in ddb.calls if c[0] == "refund")
+    assert charged - refunded == 200000
+    report = ledger_check.check_ledger()
+    assert report["violations"] == [] and report["sum"] == 0
+    assert report["pending_instructions"] == []

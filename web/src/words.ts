@@ -120,6 +120,9 @@ const PROBLEMS: Record<string, string> = {
   "repeated": "重复了",
   "too many submissions": "本次纠纷中你的举证次数已达上限", "already sent": "已经发送过",
   "unknown": "找不到该文件", "not the declared size": "文件大小与声明不符",
+  // A form's file answer (issue 26) and a contract offer's variant.
+  "not an uploaded file": "不是你上传的文件", "already used": "已被另一个订单使用",
+  "not with contract": "与合同报价不能同时填写",
 };
 
 function problems(raw: unknown): string[] {
@@ -238,11 +241,15 @@ export const MILESTONE_RELEASE: Labels<Schema<"MilestoneView">["release"]> = {
   on_accept: "接单时放款（定金）", on_approval: "验收通过后放款",
 };
 
-export const MILESTONE_STATUS: Record<string, string> = {
+export const MILESTONE_STATUS: Labels<Schema<"MilestoneView">["status"]> = {
   pending: "待放款", released: "已放款", refunded: "已退款", split: "已裁决分配",
 };
 
 export const INQUIRY_ROLE: Labels<Schema<"Inquiry">["role"]> = { buyer: "买家", provider: "服务商" };
+
+export const CAMPAIGN_PHASE: Labels<Schema<"CampaignView">["phase"]> = {
+  upcoming: "未开始", active: "进行中", ended: "已结束",
+};
 
 export const DOCUMENT_KIND: Labels<Schema<"QualificationDocument">["kind"]> = {
   business_license: "营业执照", id_card: "身份证", other: "其他材料",

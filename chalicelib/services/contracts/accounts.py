@@ -24,7 +24,7 @@ log = logging.getLogger("market.contracts")
 
 
 def refund_excess(change: BillChange, excess: int, *, payment_ref: str | None = None,
-                  key: str | None = None):
+                  key: str | None = None, tag: str = "bill"):
     """What a bill no longer needs of what it holds: back to the deposit first, up to
     what came from it, the rest to the buyer through the gateway."""
     if excess <= 0:
@@ -38,7 +38,7 @@ def refund_excess(change: BillChange, excess: int, *, payment_ref: str | None = 
     if refund:
         ref = payment_ref or s.payment_ref
         change.refunds.append(new_instruction(
-            bill_refund_id(key or s.id), money.REFUND, refund, provider_id=s.provider_id,
+            bill_refund_id(key or s.id, tag), money.REFUND, refund, provider_id=s.provider_id,
             at=change.at, order_id=s.contract_id, payment_ref=ref))
         change.contract_deltas["bills_instructed"] += refund
     if key is None:

@@ -8,7 +8,8 @@ from chalicelib import clock, ids
 from chalicelib.domain import contracts as deal
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Forbidden, NotFound, ServiceNotListed
-from chalicelib.services.contracts import engine
+from chalicelib.services import escrow
+from chalicelib.services.contracts import engine, repricing
 from chalicelib.services.contracts.reading import present
 from chalicelib.services.contracts.state import load, terms_of
 from chalicelib.storage.base import condition_failed
@@ -121,9 +122,15 @@ def terminate(caller: Caller, contract_id: str, reason: str, now: datetime, *,
         else:
             text = f"{title}：合同已{deal.LABELS[change.to][1:]}（{reason[:100]}）"
         change.notify_parties("contract_terminated", text)
+        refunds[:] = repricing.cut_short(change) if change.to in (deal.ENDING, deal.ENDED) \
+            else []
 
+    refunds: list = []
     after = engine.transition(caller, contract_id, deal.TERMINATE, now, request_key=request_key,
                               shape=shape)
+    if refunds:
+        escrow.execute_quietly(refunds, now)  # the sweep's driver finishes it after a crash
+        after = load(contract_id)
     return present(after, caller)
 
 

@@ -233,7 +233,7 @@ def pay(caller: Caller, contract_id: str, statement_id: str, now: datetime, *,
             return {**present_statement(stmt), "payment": {"status": payments.SUCCEEDED}}
         raise InvalidTransition(f"cannot pay a statement that is {stmt.status}", status=stmt.status)
     owed = int(stmt.amount) - int(stmt.paid)
-    ref = trade_id(stmt)
+    ref = records.open_trade(trade_id(stmt))  # a new trade once one timed out
     try:
         result = records.start_charge(ref, owed, f"{contract.service.title} 服务费", now,
                                       channel=channel)

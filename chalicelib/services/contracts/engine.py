@@ -89,8 +89,11 @@ class Change(MirroredUpdate):
         self.set(ContractModel.payment_ref, ref)
         posting = money.posting_for(money.FUND, self.contract.id, self.contract.provider_id,
                                     amount)
+        # Under the trade's reference (the contract's id, or `<id>_t<n>` after a trade
+        # timed out), as the gateway's payment record is: the reconciliation pairs them.
+        trade_id = self.params.get("trade_id") or self.contract.id
         self.extra.append(lambda tx: tx.save(
-            "posting", new_posting(money.funding_id(self.contract.id), money.FUND, posting,
+            "posting", new_posting(money.funding_id(trade_id), money.FUND, posting,
                                    self.at, order_id=self.contract.id),
             condition=PostingModel.id.does_not_exist()))
 
@@ -124,9 +127,10 @@ class Change(MirroredUpdate):
         escrow_counters.mirror(self.after, deltas)
         self.escrow = escrow_counters.merged(self.escrow, deltas)
 
-    def refund_deposit(self, amount: int | None = None):
+    def refund_deposit(self, amount: int | None = None, *, payment_ref: str | None = None):
         """Send what the deposit still holds (or `amount` of it) back to the buyer,
-        through the gateway: recorded here, paid by the instruction driver."""
+        through the gateway (against `payment_ref`, default the deposit's trade):
+        recorded here, paid by the instruction driver."""
         held = (int(self.after.deposit_paid) - int(self.after.deposit_used)
                 - int(self.after.deposit_returned) - int(self.after.deposit_instructed or 0))
         amount = held if amount is None else amount
@@ -135,7 +139,8 @@ class Change(MirroredUpdate):
         n = int(self.after.deposit_returned) + int(self.after.deposit_instructed or 0)
         ins = new_instruction(deposit_refund_id(self.contract.id, n), money.REFUND, amount,
                               provider_id=self.contract.provider_id, at=self.at,
-                              order_id=self.contract.id, payment_ref=self.after.payment_ref)
+                              order_id=self.contract.id,
+                              payment_ref=payment_ref or self.after.payment_ref)
         self.instructions.append(ins)
         self.add(ContractModel.deposit_instructed, amount)
         # Never promise back more than the deposit still holds, whatever ran before (the

@@ -98,6 +98,7 @@ def present_statement(s: StatementModel) -> dict:
         "kpis": s.kpis.as_dict() if s.kpis else {}, "files": list(s.files or []),
         "dispute": s.dispute.as_dict() if s.dispute else None,
         "resolution": s.resolution.as_dict() if s.resolution else None,
+        "repriced": s.repriced.as_dict() if s.repriced else None,
         "submit_by": clock.key_to_iso(s.submit_by), "confirm_by": clock.key_to_iso(s.confirm_by),
         "pay_by": clock.key_to_iso(s.pay_by), "paid_at": clock.key_to_iso(s.paid_at),
         "opened_at": clock.key_to_iso(s.opened_at),

@@ -16,7 +16,7 @@ from chalicelib.domain.errors import (Conflict, Forbidden, InvalidTransition, No
                                       PlanChanged, ServiceAtCapacity, ServiceNotListed,
                                       ServiceUnavailable, TooManyUnpaidOrders,
                                       ValidationFailed)
-from chalicelib.services import analytics
+from chalicelib.services import analytics, answer_files
 from chalicelib import payments
 from chalicelib.payments import records, settling
 from chalicelib.services import notifications
@@ -73,6 +73,9 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                                  deposit_max_bps=settings.get().deposit_max_bps)
     at = clock.to_key(now)
     order_id = ids.keyed_id("ord", request_key) if request_key else ids.new_id("ord")
+    # The form's file answers: the buyer's own completed uploads, claimed with the order.
+    file_writes = answer_files.claim(buyer_id, menu_of(service)["questions"], choice.answers,
+                                     order_id, at) if choice and choice.answers else []
     order = OrderModel(
         order_id, buyer_id=buyer_id, provider_id=service.provider_id,
         service_id=service.id,
@@ -123,6 +126,8 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 notifications.write_in(tx, [notice])  # the provider learns of it, with it
                 if offer and offer.writes:
                     offer.writes(tx, order.id)
+                for claim_file in file_writes:
+                    claim_file(tx)
                 # Capacity counts money, not intentions: the slot is claimed when the
                 # payment starts (payments.records.start_payment). Placing only needs
                 # the listing.
@@ -146,6 +151,9 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
                 return present(existing, caller)
             if refusal.failed("service"):
                 raise ServiceNotListed()
+            if refusal.failed("answer_file"):
+                raise ValidationFailed("an answer's file was used by another order meanwhile",
+                                       errors=[{"field": "answers", "problem": "already used"}])
             if refusal.failed("buyer"):
                 raise TooManyUnpaidOrders(max_unpaid_orders=max_unpaid)
             if not refusal.conflict:

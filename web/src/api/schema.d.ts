@@ -55,23 +55,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/analytics/daily": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The market's figures for every Beijing day of the range, zeros included. */
-        get: operations["market_daily"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/admin/campaigns": {
         parameters: {
             query?: never;
@@ -79,7 +62,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Operators: campaigns running and scheduled (not yet started), ending soonest first. */
+        get: operations["current_campaigns"];
         put?: never;
         /** Create a trial campaign. */
         post: operations["create_campaign"];
@@ -738,25 +722,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 定制报价: the provider offers an agreed price; the buyer gets an order to pay. */
+        /**
+         * 定制报价: the provider offers an agreed price (the buyer gets an order to pay) or a
+         *         contract (the buyer gets a draft the provider signed).
+         */
         post: operations["make_offer"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/me/analytics/daily": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The caller's own shop, day by day: inquiries, 询单转化率, earnings, reviews. */
-        get: operations["my_daily"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1127,27 +1097,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/orders/{order_id}/dispute/withdraw": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * The party that opened the dispute withdraws it before it is resolved: the order
-         *         returns to the state it left, its relative timers restarted from now.
-         * @description Error codes: `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`.
-         */
-        post: operations["withdraw_dispute"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/orders/{order_id}/events": {
         parameters: {
             query?: never;
@@ -1159,29 +1108,6 @@ export interface paths {
         get: operations["order_events"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/orders/{order_id}/evidence": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Both parties' evidence, oldest first (the parties and operators). */
-        get: operations["list_evidence"];
-        put?: never;
-        /**
-         * 举证: the buyer or the provider of a disputed order, until deadlines.evidence_until
-         *         (EVIDENCE_SECONDS after the dispute opened; later → 409 EVIDENCE_CLOSED); at most
-         *         10 submissions per party per dispute (422 VALIDATION_FAILED).
-         * @description Error codes: `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`, `EVIDENCE_CLOSED`, `VALIDATION_FAILED`.
-         */
-        post: operations["submit_evidence"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1641,6 +1567,27 @@ export interface paths {
         patch: operations["update_service"];
         trace?: never;
     };
+    "/services/{service_id}/answer-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A presigned S3 POST for one file answering the service's form (exact type and
+         *         size); POST /orders then takes its `file_id` as the answer.
+         * @description Error codes: `NOT_FOUND`, `FORBIDDEN`, `VALIDATION_FAILED`, `SERVICE_NOT_LISTED`, `ATTACHMENT_LIMIT_REACHED`.
+         */
+        post: operations["request_answer_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/services/{service_id}/delist": {
         parameters: {
             query?: never;
@@ -1821,6 +1768,11 @@ export interface components {
             /** @description fen */
             max_price: number;
             name: string;
+            /**
+             * @description upcoming: created, not started yet (active: running now)
+             * @enum {string}
+             */
+            phase: "upcoming" | "active" | "ended";
             /** Format: date-time */
             starts_at: string | null;
         };
@@ -2005,28 +1957,6 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
-        Evidence: {
-            /** Format: date-time */
-            at: string;
-            /** @description the author's user id */
-            author: string;
-            /**
-             * Format: date-time
-             * @description the dispute it was given in (the order's dispute.at then): an order disputed again keeps each one's
-             */
-            dispute_at: string;
-            files: components["schemas"]["MessageFile"][];
-            id: string;
-            order_id: string;
-            /** @enum {string} */
-            role: "buyer" | "provider";
-            statement: string;
-        };
-        EvidencePage: {
-            items: components["schemas"]["Evidence"][];
-            /** @description pass as ?cursor= for the next page */
-            next_cursor: string | null;
-        };
         Extra: {
             name: string;
             /** @description fen */
@@ -2054,6 +1984,8 @@ export interface components {
         };
         Inquiry: {
             buyer_id: string;
+            /** @description the latest contract offered (a draft the provider signed) */
+            contract_id: string | null;
             /** Format: date-time */
             created_at: string | null;
             /**
@@ -2093,6 +2025,8 @@ export interface components {
         };
         InquirySummary: {
             buyer_id: string;
+            /** @description the latest contract offered (a draft the provider signed) */
+            contract_id: string | null;
             /** Format: date-time */
             created_at: string | null;
             /**
@@ -2148,28 +2082,6 @@ export interface components {
             /** @description the caller's unread count afterwards */
             unread: number;
         };
-        MarketDay: {
-            /** @description contracts that went live that day */
-            contracts_started: number;
-            /** @description YYYY-MM-DD, a Beijing day */
-            day: string;
-            disputes_opened: number;
-            /** @description fen */
-            funded: number;
-            inquiries: number;
-            orders_completed: number;
-            orders_paid: number;
-            orders_placed: number;
-            /** @description fen: fees taken less fees given back that day */
-            platform_revenue: number;
-            /** @description fen */
-            refunded: number;
-            /** @description fen */
-            released: number;
-        };
-        MarketDays: {
-            days: components["schemas"]["MarketDay"][];
-        };
         Message: {
             /**
              * Format: date-time
@@ -2202,8 +2114,8 @@ export interface components {
             amount: number;
             /** @enum {string} */
             release: "on_approval" | "on_accept";
-            /** @description pending, released, refunded or split */
-            status: string;
+            /** @enum {string} */
+            status: "pending" | "released" | "refunded" | "split";
             title: string;
         };
         Notification: {
@@ -2222,15 +2134,16 @@ export interface components {
             next_cursor: string | null;
         };
         OfferAnswer: {
-            order: components["schemas"]["Order"];
+            contract?: components["schemas"]["Contract"];
+            order?: components["schemas"]["Order"];
         };
         /** @description this document */
         OpenApiDocument: Record<string, never>;
         Order: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2247,14 +2160,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
+            /** @description reason, by, at, from_status */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2276,8 +2189,6 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
-            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
-            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -2359,8 +2270,8 @@ export interface components {
         PaidOrder: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2377,14 +2288,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
+            /** @description reason, by, at, from_status */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2407,8 +2318,6 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
-            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
-            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -2457,6 +2366,8 @@ export interface components {
             payment: components["schemas"]["Payment"];
             period_end: string;
             period_start: string;
+            /** @description a prepaid period cut short by a termination: amount_before, period_end_before, at */
+            repriced: Record<string, never> | null;
             resolution: Record<string, never> | null;
             /** @description fen */
             sales: number | null;
@@ -2539,24 +2450,6 @@ export interface components {
             stats?: components["schemas"]["ProviderStats"];
             /** @enum {string} */
             status: "none" | "pending" | "approved" | "rejected" | "suspended";
-        };
-        ProviderDay: {
-            bad_reviews: number;
-            /** @description 询单转化率: that day's inquiring buyers who also paid that day ÷ inquiring buyers; null when none inquired */
-            conversion: number | null;
-            /** @description YYYY-MM-DD, a Beijing day */
-            day: string;
-            good_reviews: number;
-            inquiries: number;
-            inquiring_buyers: number;
-            neutral_reviews: number;
-            orders_paid: number;
-            paying_buyers: number;
-            /** @description fen earned that day (after the platform's fee) */
-            released: number;
-        };
-        ProviderDays: {
-            days: components["schemas"]["ProviderDay"][];
         };
         ProviderProfile: {
             /** Format: date-time */
@@ -2652,8 +2545,8 @@ export interface components {
         QueuedOrder: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2670,14 +2563,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
+            /** @description reason, by, at, from_status */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2706,8 +2599,6 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
-            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
-            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -2909,6 +2800,8 @@ export interface components {
             pay_by: string | null;
             period_end: string;
             period_start: string;
+            /** @description a prepaid period cut short by a termination: amount_before, period_end_before, at */
+            repriced: Record<string, never> | null;
             resolution: Record<string, never> | null;
             /** @description fen */
             sales: number | null;
@@ -3298,11 +3191,11 @@ export interface operations {
             };
         };
     };
-    market_daily: {
+    current_campaigns: {
         parameters: {
             query?: {
-                from?: string;
-                to?: string;
+                limit?: number;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3316,7 +3209,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MarketDays"];
+                    "application/json": components["schemas"]["CampaignViewPage"];
                 };
             };
             /** @description error */
@@ -7240,16 +7133,51 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description the agreed price in fen */
-                    amount: number;
+                    amount?: number;
+                    /** @description instead of the order fields: a contract draft, signed by the provider */
+                    contract?: {
+                        /** @example 天猫店售前售后客服，三人两班 */
+                        requirement: string;
+                        /** @description every field is checked; a wrong one is named in details.errors[].field as terms.<name> */
+                        terms: {
+                            /** @description fen */
+                            base: number;
+                            /** @enum {string} */
+                            billing: "postpaid" | "prepaid";
+                            /** @description 违约处理 */
+                            breach: string;
+                            /** @description of the sales declared for a period (prepaid: 0) */
+                            commission_bps: number;
+                            /** @description 保密协议 */
+                            confidential: boolean;
+                            /** @description fen */
+                            deposit: number;
+                            /** @description 考核标准 */
+                            kpis: string[];
+                            notice_days: number;
+                            /** @enum {string} */
+                            period: "month" | "quarter";
+                            schedule: {
+                                agents: number;
+                                holidays: string;
+                                /** @example 09:00-24:00 */
+                                hours: string;
+                                shifts: number;
+                            };
+                            trial_days: number;
+                            /** @description fen */
+                            trial_fee: number;
+                        };
+                    };
                     /**
                      * Format: date-time
                      * @example 2026-12-01T00:00:00+00:00
                      */
-                    due_at: string;
+                    due_at?: string;
                     milestones?: {
                         amount: number;
                         /** @enum {string} */
@@ -7258,7 +7186,7 @@ export interface operations {
                         title: string;
                     }[];
                     /** @example 双十一首页+两张详情页，红色主题 */
-                    requirement: string;
+                    requirement?: string;
                 };
             };
         };
@@ -7328,84 +7256,6 @@ export interface operations {
             };
             /** @description error */
             415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
-            503: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-        };
-    };
-    my_daily: {
-        parameters: {
-            query?: {
-                from?: string;
-                to?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProviderDays"];
-                };
-            };
-            /** @description error */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9597,116 +9447,6 @@ export interface operations {
             };
         };
     };
-    withdraw_dispute: {
-        parameters: {
-            query?: never;
-            header?: {
-                "Idempotency-Key"?: string;
-            };
-            path: {
-                order_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": Record<string, never>;
-            };
-        };
-        responses: {
-            /** @description success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Order"];
-                };
-            };
-            /** @description error */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
-            503: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-        };
-    };
     order_events: {
         parameters: {
             query?: {
@@ -9759,201 +9499,6 @@ export interface operations {
             };
             /** @description error */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
-            503: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-        };
-    };
-    list_evidence: {
-        parameters: {
-            query?: {
-                limit?: number;
-                cursor?: string;
-            };
-            header?: never;
-            path: {
-                order_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EvidencePage"];
-                };
-            };
-            /** @description error */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
-            503: {
-                headers: {
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-        };
-    };
-    submit_evidence: {
-        parameters: {
-            query?: never;
-            header?: {
-                "Idempotency-Key"?: string;
-            };
-            path: {
-                order_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description files from POST /orders/{order_id}/attachments, uploaded by the caller and not sent before; they download from GET /orders/{order_id}/attachments/{file_id} */
-                    file_ids?: string[];
-                    /** @example 交付的首页没有按需求使用品牌红，沟通记录截图见附件 */
-                    statement: string;
-                };
-            };
-        };
-        responses: {
-            /** @description success */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Evidence"];
-                };
-            };
-            /** @description error */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorAnswer"];
-                };
-            };
-            /** @description error */
-            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12988,6 +12533,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    request_answer_file: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @example image/png */
+                    content_type: string;
+                    /** @example 首页设计稿.psd */
+                    filename: string;
+                    size: number;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
                 };
             };
             /** @description error */

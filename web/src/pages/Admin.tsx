@@ -7,7 +7,7 @@ import { isoWithOffset } from "../clock";
 import { client, settle } from "../api/client";
 import { go, href } from "../router";
 import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
-import { MISMATCH, ORDER_STATUS, PAYMENT_STATUS, PROVIDER_STATUS, label, when, yuan } from "../words";
+import { CAMPAIGN_PHASE, MISMATCH, ORDER_STATUS, PAYMENT_STATUS, PROVIDER_STATUS, label, when, yuan } from "../words";
 import type { Schema } from "../api/client";
 import { ReviewDocuments } from "./Documents";
 import { Overview } from "./Analytics";
@@ -61,16 +61,19 @@ function Applications() {
 }
 
 function Campaigns() {
-  const { answer, reload } = useAnswer(() => settle(client.GET("/campaigns")), []);
+  // The operators' list: running and upcoming ones, so a campaign created to start later
+  // is listed the moment it exists.
+  const { answer, reload } = useAnswer(() => settle(client.GET("/admin/campaigns", { params: { query: { limit: 100 } } })), []);
   const [f, setF] = useState({ name: "", starts_at: "", ends_at: "", max_price: "1" });
   const [created, setCreated] = useState<Schema<"CampaignView"> | null>(null);
   const set = (k: keyof typeof f) => (e: Input) => setF({ ...f, [k]: e.currentTarget.value });
   return (
     <div>
-      <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有进行中的活动</Empty> : (
-        <table class="list"><thead><tr><th>活动</th><th>时间</th><th>试用最高价</th></tr></thead>
+      <Loaded answer={answer}>{(page) => page.items.length === 0 ? <Empty>没有进行中或未开始的活动</Empty> : (
+        <table class="list" data-testid="campaigns"><thead><tr><th>活动</th><th>状态</th><th>时间</th><th>试用最高价</th></tr></thead>
           <tbody>{page.items.map((c) => (
-            <tr key={c.id}><td>{c.name}<div class="muted">{c.id}</div></td>
+            <tr key={c.id} data-testid="campaign-row"><td>{c.name}<div class="muted">{c.id}</div></td>
+              <td>{CAMPAIGN_PHASE[c.phase]}</td>
               <td>{when(c.starts_at)} – {when(c.ends_at)}</td><td>{yuan(c.max_price)}</td></tr>))}</tbody></table>)}</Loaded>
       <div class="panel"><h3>新建活动</h3>
         <Field label="名称"><input value={f.name} onInput={set("name")} /></Field>
@@ -80,7 +83,6 @@ function Campaigns() {
         <Action label="创建" kind="primary" testid="create-campaign" run={(key) => settle(client.POST("/admin/campaigns", { params: { header: idem(key) }, body: {
           name: f.name, starts_at: f.starts_at && isoWithOffset(f.starts_at), ends_at: f.ends_at && isoWithOffset(f.ends_at),
           max_price: Math.round(Number(f.max_price) * 100) } }))} onDone={(c) => { setCreated(c); reload(); }} />
-        {/* The list above shows running campaigns only: say what was created and when it runs. */}
         {created && <p class="ok" data-testid="campaign-created">已创建「{created.name}」（{created.id}）：{when(created.starts_at)} 开始，{when(created.ends_at)} 结束，试用最高价 {yuan(created.max_price)}</p>}
       </div>
     </div>

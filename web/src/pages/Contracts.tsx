@@ -73,6 +73,25 @@ function TermsForm({ terms, onChange }: { terms: Terms; onChange: (t: Terms) => 
   );
 }
 
+/** The provider's answer to an inquiry as a contract (定制报价 → 合同): a draft for the
+ * inquiry's buyer, signed by the provider; the buyer signs it on the contract page. */
+export function ContractOfferForm({ inquiryId, price }: { inquiryId: string; price: number }) {
+  const [requirement, setRequirement] = useState("");
+  const [terms, setTerms] = useState<Terms>(blankTerms(price));
+  return (
+    <details class="panel" data-testid="contract-offer-form"><summary>以合同报价（按月服务）</summary>
+      <Field label="需求"><textarea rows={3} value={requirement} data-testid="contract-offer-requirement"
+        onInput={(e) => setRequirement(e.currentTarget.value)} /></Field>
+      <TermsForm terms={terms} onChange={setTerms} />
+      <Action label="发出合同（已签署）" kind="primary" testid="contract-offer-send"
+        run={(key) => settle(client.POST("/inquiries/{inquiry_id}/offer", {
+          params: { path: { inquiry_id: inquiryId }, header: { "Idempotency-Key": key } },
+          body: { contract: { requirement, terms } } }))}
+        onDone={(offer) => { if (offer.contract) go("contracts", offer.contract.id); }} />
+    </details>
+  );
+}
+
 /** 签约: propose a contract on this service. */
 export function ContractForm({ serviceId, price }: { serviceId: string; price: number }) {
   const [requirement, setRequirement] = useState("");
@@ -120,12 +139,15 @@ function StatementRow({ contract, s, done }: { contract: Contract; s: Statement;
   const pay = (key: string) =>
     settle(client.POST("/contracts/{contract_id}/statements/{statement_id}/pay", { ...at(key), body: {} }));
   const provider = me?.sub === contract.provider_id, buyer = me?.sub === contract.buyer_id;
+  // The buyer's say on a bill: a postpaid one once submitted, a prepaid one once paid.
+  const reviewable = s.status === "submitted" || (s.status === "paid" && s.billing === "prepaid");
   return (
     <tr data-testid={`statement-${s.period_start}`}>
       <td>{s.period_start} ~ {s.period_end}{s.kind === "trial" ? "（试用期）" : ""}</td>
       <td>{STATEMENT_STATUS[s.status] ?? s.status}</td>
       <td>{s.amount === null ? `底薪 ${yuan(s.base)}` : yuan(s.amount)}
-        {s.paid_from_deposit > 0 && <div class="muted">定金抵扣 {yuan(s.paid_from_deposit)}</div>}</td>
+        {s.paid_from_deposit > 0 && <div class="muted">定金抵扣 {yuan(s.paid_from_deposit)}</div>}
+        {s.repriced && <div class="muted" data-testid="statement-repriced">解约提前结束：按服务天数（{s.days}/{s.length} 天）重算</div>}</td>
       <td>{Object.entries(s.kpis).map(([k, v]) => <div key={k} class="muted">{k}：{String(v)}</div>)}
         {s.files.length > 0 && <div class="muted">质检报告 {s.files.length} 份</div>}</td>
       <td>
@@ -133,9 +155,9 @@ function StatementRow({ contract, s, done }: { contract: Contract; s: Statement;
           <input placeholder="本期销售额（元）" value={sales} data-testid="sales" onInput={(e) => setSales(e.currentTarget.value)} />
           <Action label="提交账单" testid="submit-statement" onDone={done}
             run={post("submit", { sales: Math.round(Number(sales || 0) * 100) })} /></span>}
-        {buyer && (s.status === "submitted" || s.status === "paid") &&
+        {buyer && reviewable &&
           <Action label="确认" testid="confirm-statement" run={post("confirm", {})} onDone={done} />}
-        {buyer && (s.status === "submitted" || s.status === "paid") && <span class="with-text">
+        {buyer && reviewable && <span class="with-text">
           <input placeholder="异议原因" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
           <Action label="提出异议" testid="dispute-statement" run={post("dispute", { reason })} onDone={done} /></span>}
         {buyer && s.status === "payable" && <Action label="支付" kind="primary" testid="pay-statement"

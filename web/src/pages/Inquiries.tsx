@@ -6,6 +6,7 @@ import { isoWithOffset, localInputValue } from "../clock";
 import { go, href } from "../router";
 import { Action, Empty, Field, Loaded, useAnswer } from "../ui";
 import { INQUIRY_ROLE, when } from "../words";
+import { ContractOfferForm } from "./Contracts";
 
 /** On a service page: ask its provider before ordering (no slot taken, no money). */
 export function AskProvider({ service }: { service: Schema<"Service"> }) {
@@ -38,7 +39,8 @@ export function InquiryInbox() {
         <ul class="list">{page.items.map((i) => (
           <li key={i.id} data-testid="inquiry-row"><a href={href("inquiries", i.id)}>{i.service_title}</a>
             <span class="muted"> · {i.message_count} 条 · {when(i.updated_at)}</span>
-            {i.order_id && <span class="badge">已报价</span>}</li>))}</ul>)}
+            {i.order_id && <span class="badge">已报价</span>}
+            {i.contract_id && <span class="badge">已发合同</span>}</li>))}</ul>)}
       </Loaded>
     </section>
   );
@@ -78,6 +80,8 @@ export function InquiryPage({ id }: { id: string }) {
         {inquiry.first_reply_at && <p class="muted">服务商首次回复：{when(inquiry.first_reply_at)}</p>}
         {inquiry.order_id && <p data-testid="offer-order">服务商已报价：
           <a href={href("orders", inquiry.order_id)} data-testid="to-offer-order">查看订单并付款</a></p>}
+        {inquiry.contract_id && <p data-testid="offer-contract">服务商发来合同：
+          <a href={href("contracts", inquiry.contract_id)} data-testid="to-offer-contract">查看条款并签约</a></p>}
         <ul class="messages">{inquiry.messages.map((m) => (
           <li key={m.id} class={m.author === me?.sub ? "mine" : ""} data-testid="inquiry-message">
             <b>{INQUIRY_ROLE[m.role]}</b> <span class="muted">{when(m.at)}</span><div>{m.body}</div></li>))}</ul>
@@ -87,6 +91,7 @@ export function InquiryPage({ id }: { id: string }) {
             params: { path: { inquiry_id: id }, header: { "Idempotency-Key": key } }, body: { body } }))}
           onDone={() => { setBody(""); reload(); }} />
         {inquiry.role === "provider" && <OfferForm inquiry={inquiry} done={reload} />}
+        {inquiry.role === "provider" && <ContractOfferForm inquiryId={inquiry.id} price={0} />}
       </section>)}
     </Loaded>
   );

@@ -9,6 +9,7 @@ import { ContractForm } from "./Contracts";
 import { Action, Field, Loaded, useAnswer } from "../ui";
 import { MILESTONE_RELEASE, SERVICE_STATUS, revisionsText, when, yuan } from "../words";
 import { AskProvider } from "./Inquiries";
+import { upload } from "../upload";
 import { useTaxonomy } from "./Market";
 import { LevelBadge, ReviewBody, StatsInWords } from "./Trust";
 
@@ -64,6 +65,9 @@ function OrderForm({ service }: { service: Schema<"Service"> }) {
   const [pkg, setPkg] = useState("");
   const [extras, setExtras] = useState<string[]>([]);
   const [answers, setAnswers] = useState<Record<string, string>>({});
+  // A `kind: file` question is answered with a file the buyer picks: uploaded for this
+  // service when the order is sent, and its file id sent as the answer.
+  const [files, setFiles] = useState<Record<string, File | null>>({});
   const [price, setPrice] = useState("");
   const [steps, setSteps] = useState<Step[]>([]);
   if (!whoAmI()) return <p><a href={href("login")}>登录</a>后下单</p>;
@@ -82,9 +86,11 @@ function OrderForm({ service }: { service: Schema<"Service"> }) {
           {x.name}（+{yuan(x.price)}）</label>)}</div></div>}
       {service.questions.map((q) => (
         <Field key={q.id} label={q.label + (q.required ? "（必填）" : "")}>
-          <input value={answers[q.id] ?? ""} data-testid={`answer-${q.id}`}
-            placeholder={q.kind === "file" ? "附件编号" : ""}
-            onInput={(e) => setAnswers({ ...answers, [q.id]: e.currentTarget.value })} /></Field>))}
+          {q.kind === "file"
+            ? <input type="file" data-testid={`answer-${q.id}`}
+                onChange={(e) => setFiles({ ...files, [q.id]: e.currentTarget.files?.[0] ?? null })} />
+            : <input value={answers[q.id] ?? ""} data-testid={`answer-${q.id}`}
+                onInput={(e) => setAnswers({ ...answers, [q.id]: e.currentTarget.value })} />}</Field>))}
       <Field label="期望完成时间"><input type="datetime-local" value={due} data-testid="due"
         onInput={(e) => setDue(e.currentTarget.value)} /></Field>
       {service.pricing === "negotiable" &&
@@ -92,14 +98,24 @@ function OrderForm({ service }: { service: Schema<"Service"> }) {
           onInput={(e) => setPrice(e.currentTarget.value)} /></Field>}
       <Milestones steps={steps} set={setSteps} />
       <Action label="提交订单" kind="primary" testid="place-order"
-        run={(key) => settle(client.POST("/orders", {
+        run={async (key) => {
+          const given: Record<string, string> = { ...answers };
+          for (const [id, file] of Object.entries(files)) {
+            if (!file) continue;
+            const sent = await upload(file, (meta) => settle(client.POST("/services/{service_id}/answer-files", {
+              params: { path: { service_id: service.id }, header: { "Idempotency-Key": `${key}:answer-${id}` } }, body: meta })));
+            if (!sent.ok) return sent;
+            given[id] = sent.data;
+          }
+          return settle(client.POST("/orders", {
           params: { header: { "Idempotency-Key": key } },
           body: { service_id: service.id, requirement, due_at: isoWithOffset(due),
                   ...(pkg ? { package: pkg } : {}), ...(extras.length ? { extras } : {}),
-                  ...(Object.keys(answers).length ? { answers } : {}),
+                  ...(Object.keys(given).length ? { answers: given } : {}),
                   ...(price ? { price: fen(price) } : {}),
                   ...(steps.length ? { milestones: steps.map((s) => ({ title: s.title, amount: fen(s.amount), release: s.release })) } : {}) },
-        }))}
+          }));
+        }}
         onDone={(order) => go("orders", order.id)} />
     </div>
   );
