@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/analytics/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The market's figures for every Beijing day of the range, zeros included. */
+        get: operations["market_daily"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/campaigns": {
         parameters: {
             query?: never;
@@ -733,6 +750,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/analytics/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own shop, day by day: inquiries, 询单转化率, earnings, reviews. */
+        get: operations["my_daily"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/balance": {
         parameters: {
             query?: never;
@@ -1097,6 +1131,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/orders/{order_id}/dispute/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The party that opened the dispute withdraws it before it is resolved: the order
+         *         returns to the state it left, its relative timers restarted from now.
+         * @description Error codes: `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`.
+         */
+        post: operations["withdraw_dispute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders/{order_id}/events": {
         parameters: {
             query?: never;
@@ -1108,6 +1163,29 @@ export interface paths {
         get: operations["order_events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Both parties' evidence, oldest first (the parties and operators). */
+        get: operations["list_evidence"];
+        put?: never;
+        /**
+         * 举证: the buyer or the provider of a disputed order, until deadlines.evidence_until
+         *         (EVIDENCE_SECONDS after the dispute opened; later → 409 EVIDENCE_CLOSED); at most
+         *         10 submissions per party per dispute (422 VALIDATION_FAILED).
+         * @description Error codes: `FORBIDDEN`, `NOT_FOUND`, `INVALID_TRANSITION`, `EVIDENCE_CLOSED`, `VALIDATION_FAILED`.
+         */
+        post: operations["submit_evidence"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1957,6 +2035,28 @@ export interface components {
             /** @description pass as ?cursor= for the next page */
             next_cursor: string | null;
         };
+        Evidence: {
+            /** Format: date-time */
+            at: string;
+            /** @description the author's user id */
+            author: string;
+            /**
+             * Format: date-time
+             * @description the dispute it was given in (the order's dispute.at then): an order disputed again keeps each one's
+             */
+            dispute_at: string;
+            files: components["schemas"]["MessageFile"][];
+            id: string;
+            order_id: string;
+            /** @enum {string} */
+            role: "buyer" | "provider";
+            statement: string;
+        };
+        EvidencePage: {
+            items: components["schemas"]["Evidence"][];
+            /** @description pass as ?cursor= for the next page */
+            next_cursor: string | null;
+        };
         Extra: {
             name: string;
             /** @description fen */
@@ -2082,6 +2182,28 @@ export interface components {
             /** @description the caller's unread count afterwards */
             unread: number;
         };
+        MarketDay: {
+            /** @description contracts that went live that day */
+            contracts_started: number;
+            /** @description YYYY-MM-DD, a Beijing day */
+            day: string;
+            disputes_opened: number;
+            /** @description fen */
+            funded: number;
+            inquiries: number;
+            orders_completed: number;
+            orders_paid: number;
+            orders_placed: number;
+            /** @description fen: fees taken less fees given back that day */
+            platform_revenue: number;
+            /** @description fen */
+            refunded: number;
+            /** @description fen */
+            released: number;
+        };
+        MarketDays: {
+            days: components["schemas"]["MarketDay"][];
+        };
         Message: {
             /**
              * Format: date-time
@@ -2142,8 +2264,8 @@ export interface components {
         Order: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2160,14 +2282,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status */
+            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2189,6 +2311,8 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
+            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
+            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -2270,8 +2394,8 @@ export interface components {
         PaidOrder: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2288,14 +2412,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status */
+            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2318,6 +2442,8 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
+            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
+            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -2451,6 +2577,24 @@ export interface components {
             /** @enum {string} */
             status: "none" | "pending" | "approved" | "rejected" | "suspended";
         };
+        ProviderDay: {
+            bad_reviews: number;
+            /** @description 询单转化率: that day's inquiring buyers who also paid that day ÷ inquiring buyers; null when none inquired */
+            conversion: number | null;
+            /** @description YYYY-MM-DD, a Beijing day */
+            day: string;
+            good_reviews: number;
+            inquiries: number;
+            inquiring_buyers: number;
+            neutral_reviews: number;
+            orders_paid: number;
+            paying_buyers: number;
+            /** @description fen earned that day (after the platform's fee) */
+            released: number;
+        };
+        ProviderDays: {
+            days: components["schemas"]["ProviderDay"][];
+        };
         ProviderProfile: {
             /** Format: date-time */
             applied_at?: string | null;
@@ -2545,8 +2689,8 @@ export interface components {
         QueuedOrder: {
             /** Format: date-time */
             accepted_at: string | null;
-            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve) */
-            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose")[];
+            /** @description what the caller may do to the order now: the verb of each route (POST /orders/{id}/<verb>; `price` is 改价, `propose` opens a proposal, `resolve` is the operator's POST /admin/orders/{id}/resolve, `withdraw-dispute` is POST /orders/{id}/dispute/withdraw, `evidence` is POST /orders/{id}/evidence) */
+            allowed_actions: ("pay" | "accept" | "reject" | "deliver" | "approve" | "request-revision" | "cancel" | "dispute" | "resolve" | "price" | "propose" | "withdraw-dispute" | "evidence")[];
             /** @description fen */
             amount: number;
             /** @description the requirement form: question id -> text or file id */
@@ -2563,14 +2707,14 @@ export interface components {
             /** @enum {string} */
             currency: "CNY";
             current_step: number;
-            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, review_until … */
+            /** @description each pending timer and when it fires: pay_by, accept_by, late_cancel_from, auto_approve_at, review_until, refund_answer_by, proposal_expires_at; while disputed, evidence_until (the end of 举证) and a settlement proposal's proposal_expires_at */
             deadlines: Record<string, never>;
             /** @description the buyer was refunded in full: the delivered files are no longer the buyer's to download */
             deliverables_withdrawn: boolean;
             /** Format: date-time */
             delivered_at: string | null;
             delivery_count: number;
-            /** @description reason, by, at, from_status */
+            /** @description reason, by, at, from_status, proposal_id (an escalated refund request), withdrawn_at (once its opener withdrew it) */
             dispute: Record<string, never> | null;
             /** Format: date-time */
             due_at: string | null;
@@ -2599,6 +2743,8 @@ export interface components {
             plan_version: number;
             /** @description false while a negotiable price waits for the provider */
             price_agreed: boolean;
+            /** @description the kinds the caller may propose now (empty unless allowed_actions has propose; only cancel while disputed) */
+            proposal_kinds: ("extension" | "cancel" | "partial_refund")[];
             provider_id: string;
             requirement: string;
             reviewed_by_buyer: boolean;
@@ -3163,6 +3309,84 @@ export interface operations {
             };
             /** @description error */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    market_daily: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarketDays"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7284,6 +7508,84 @@ export interface operations {
             };
         };
     };
+    my_daily: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderDays"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     my_balance: {
         parameters: {
             query?: never;
@@ -9447,6 +9749,116 @@ export interface operations {
             };
         };
     };
+    withdraw_dispute: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     order_events: {
         parameters: {
             query?: {
@@ -9499,6 +9911,201 @@ export interface operations {
             };
             /** @description error */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    list_evidence: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePage"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: storage throttled or unreachable, or the identity provider's signing keys unreadable; retry after Retry-After seconds, with the same Idempotency-Key for a write */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    submit_evidence: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description files from POST /orders/{order_id}/attachments, uploaded by the caller and not sent before; they download from GET /orders/{order_id}/attachments/{file_id} */
+                    file_ids?: string[];
+                    /** @example 交付的首页没有按需求使用品牌红，沟通记录截图见附件 */
+                    statement: string;
+                };
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evidence"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description error */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
