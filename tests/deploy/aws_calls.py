@@ -8,6 +8,7 @@ function. Calls the test itself makes (playing the browser) do not count either.
 """
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def _caller() -> str | None:
             if name == _APP_PY and frame.f_code.co_name in _scheduled:
                 function = frame.f_code.co_name  # app.py's @app.schedule function
         frame = frame.f_back
+    if seen and function == API_FUNCTION and threading.current_thread() is not threading.main_thread():
+        # A worker thread (storage.shards.fan_out) has none of the frames of the function
+        # that started it; that function made the latest call from the main thread, which
+        # waits for its workers.
+        return _function
     return function if seen else None
 
 
