@@ -8,6 +8,7 @@ function. Calls the test itself makes (playing the browser) do not count either.
 """
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,6 +49,11 @@ def _caller() -> str | None:
                 # app.py's @app.schedule function, or its stream consumer
                 function = frame.f_code.co_name
         frame = frame.f_back
+    if seen and function == API_FUNCTION and threading.current_thread() is not threading.main_thread():
+        # A worker thread (storage.shards.fan_out) has none of the frames of the function
+        # that started it; that function made the latest call from the main thread, which
+        # waits for its workers.
+        return _function
     return function if seen else None
 
 
