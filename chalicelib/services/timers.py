@@ -21,11 +21,12 @@ is eventually consistent and may be stale) and, from the base item, fires what i
   recorded in `reminders_sent` by the same conditional write that moves the index key,
   so it is sent once however many sweeps run.
 
-Disputes: entering `disputed` drops every timer (the order leaves the index). In this
-contract a resolution is terminal (`resolved`), so a disputed order never resumes its
-timers; were a "continue" resolution added, its transition would have to shift each
-deadline by the time spent disputed (the dispute record keeps `at` and `from_status`)
-before re-indexing, so that the parties get the remaining time, not a fresh window.
+Disputes: entering `disputed` stops the order's own timers; only a settlement offer's
+`proposal_expires_at` stays indexed (it lapses; nothing is granted while disputed), and
+`evidence_until` is shown but never fired (evidence is refused by the clock). A
+resolution is terminal; a withdrawal by the opener returns the order to the state it
+left and restarts its relative windows from that moment (the contract's "restarted
+from now", not the time that was left), re-indexing it in the same transition.
 """
 import logging
 from datetime import datetime
