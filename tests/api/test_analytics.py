@@ -9,7 +9,7 @@ import pytest
 from chalicelib import clock, settings
 from chalicelib.domain import analytics as rules
 from chalicelib.domain.actors import Caller
-from chalicelib.services import analytics, inquiries
+from chalicelib.services import analytics, inquiries, orders
 from chalicelib.storage import analytics as store
 from tests.analytics_support import recomputed_market, recomputed_provider
 from tests.api import orders_support as steps
@@ -179,3 +179,24 @@ def test_one_buyer_asking_twice_at_once_is_one_inquiring_buyer(aws):
     assert shop == recomputed_provider(PROVIDER, [today])
     assert (shop[0]["inquiries"], shop[0]["inquiring_buyers"]) == (3, 1)
     assert analytics.market_daily(today, today)["days"][0]["inquiries"] == 3
+
+
+@pytest.mark.parametrize("aws", ["dynamodb_local"], indirect=True)
+def test_one_buyer_paying_three_orders_at_once_is_one_paying_buyer(aws):
+    """Three pays of one buyer with one provider at the same instant: three orders paid,
+    one paying buyer (the pays refused on the buyer's mark decide again and see it)."""
+    provider(PROVIDER)
+    service_id = steps.listed_service()
+    buyer = Caller("buyer-1")
+    due_at = clock.now() + timedelta(days=10)
+    placed = [orders.place_order(buyer, service_id=service_id, requirement="双十一首页",
+                                 due_at=due_at, price=None, milestones=None,
+                                 now=clock.now())["id"] for _ in range(3)]
+    results = race(*[lambda o=o: orders.pay_order(buyer, o, clock.now()) for o in placed])
+    assert all(isinstance(r, dict) for r in results), results
+    today = rules.day_of(clock.now())
+    shop = analytics.provider_daily(PROVIDER, today, today)["days"]
+    assert shop == recomputed_provider(PROVIDER, [today])
+    assert (shop[0]["orders_paid"], shop[0]["paying_buyers"]) == (3, 1)
+    market = analytics.market_daily(today, today)["days"]
+    assert market == recomputed_market([today]) and market[0]["funded"] == 150000

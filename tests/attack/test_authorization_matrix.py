@@ -259,6 +259,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/me/channels/email/verify"): Case(SIGNED, forged_email_link,
                                                 overrides={"anyone": 404}),
     ("GET", "/admin/stuck"): Case(ADMIN, self_target(OPERATOR)),
+    # Analytics: the market's days for operators; anyone's own shop's days for itself.
+    ("GET", "/admin/analytics/daily"): Case(ADMIN, self_target(
+        OPERATOR, query="?from=2026-12-01&to=2026-12-07")),
+    ("GET", "/me/analytics/daily"): Case(SELF, self_target(
+        PROVIDER, query="?from=2026-12-01&to=2026-12-07")),
     ("GET", "/admin/providers"): Case(ADMIN, self_target(OPERATOR)),
     ("GET", "/admin/orders"): Case(ADMIN, self_target(OPERATOR)),
     ("POST", "/admin/campaigns"): Case(ADMIN, self_target(OPERATOR, CAMPAIGN)),
