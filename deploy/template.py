@@ -118,7 +118,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "provider_stats": ["UpdateItem"],
         "providers": ["UpdateItem"],
         "reviews": ["UpdateItem"],
-        "services": ["GetItem", "UpdateItem"],
+        "services": ["UpdateItem"],
         "services/by_trial_campaign": ["Query"],
         "stuck_items": ["DeleteItem", "Query", "UpdateItem"],
         # An unpaid order the payment window closes leaves its buyer's unpaid count.

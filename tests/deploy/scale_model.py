@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from chalicelib import settings
+from chalicelib.storage import analytics as daily_counts
 from chalicelib.storage.shards import shard_count
 
 LIMIT = 1000  # writes a second one partition takes (DynamoDB's per-partition limit)
@@ -36,13 +37,18 @@ RATES = (10, 100, 1000)
 # than 0.1 %, no category more than 30 %, and no search word is in more than half the
 # services ordered.
 SHARE = {"item": None, "global": 1.0, "provider": 0.01, "service": 0.01, "buyer": 0.001,
-         "category": 0.3, "word": 0.5}
+         "category": 0.3, "word": 0.5,
+         # The day's analytics counters: a story's all land on the shard of its id.
+         "market_day": 1.0 / daily_counts.SHARDS, "provider_day": 0.01 / daily_counts.SHARDS}
 
 # What each partition key value the stories write is, first match wins. The stories' users
 # are `buyer-1` and `provider-1`; every kind of id has its prefix (chalicelib.ids).
 KINDS = [
     (r"^(DUE|PENDING|PROBLEM|OUTBOX|STUCK)#\d+$", "sharded"),
     (r"^(DUE|PENDING|PROBLEM|OUTBOX|STUCK)$", "global"),  # unsharded: would be a finding
+    (r"^M#\d+$", "market_day"),  # the market's counters of a day, one shard
+    (r"^P#provider-.*#\d+$", "provider_day"),  # a provider's counters of a day, one shard
+    (r"^B#provider-.*#buyer-", "buyer"),  # one buyer's mark with one provider on a day
     (r"^CAP#.*#buyer-", "buyer"),  # a buyer's reviews of one provider in a month
     (r"^provider-1#BUYER#buyer-", "buyer"),  # one buyer's orders with one provider
     (r"^(buyer-|user-)", "buyer"),

@@ -8,7 +8,7 @@ from chalicelib import clock, ids
 from chalicelib.domain import contracts as deal
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Forbidden, NotFound, ServiceNotListed
-from chalicelib.services import escrow
+from chalicelib.services import instructions
 from chalicelib.services.contracts import engine, repricing
 from chalicelib.services.contracts.reading import present
 from chalicelib.services.contracts.state import load, terms_of
@@ -129,7 +129,7 @@ def terminate(caller: Caller, contract_id: str, reason: str, now: datetime, *,
     after = engine.transition(caller, contract_id, deal.TERMINATE, now, request_key=request_key,
                               shape=shape)
     if refunds:
-        escrow.execute_quietly(refunds, now)  # the sweep's driver finishes it after a crash
+        instructions.execute_quietly(refunds, now)  # the sweep's driver finishes it after a crash
         after = load(contract_id)
     return present(after, caller)
 
