@@ -315,6 +315,15 @@ CASES: dict[tuple[str, str], Case] = {
         ORDER, order_target("in_review", BUYER, {"note": "主色调换成蓝色"})),
     ("POST", "/orders/{order_id}/dispute"): Case(
         ORDER, order_target("in_progress", BUYER, {"reason": "逾期未交付"}), (PARTY, COUNTERPART)),
+    # Disputes the parties end (issue 24): both give evidence, everyone of the order reads
+    # it; only the opener (the buyer in World.disputed_order) withdraws.
+    ("POST", "/orders/{order_id}/evidence"): Case(
+        ORDER, order_target("disputed", BUYER, {"statement": "沟通记录为证"}),
+        (PARTY, COUNTERPART)),
+    ("GET", "/orders/{order_id}/evidence"): Case(
+        ORDER, order_target("disputed", BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
+    ("POST", "/orders/{order_id}/dispute/withdraw"): Case(
+        ORDER, order_target("disputed", BUYER)),
     ("GET", "/orders/{order_id}/proposals"): Case(
         ORDER, proposal_target(BUYER), (PARTY, COUNTERPART, OPERATOR_CALLER)),
     ("GET", "/orders/{order_id}/proposals/{proposal_id}"): Case(
