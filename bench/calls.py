@@ -8,7 +8,7 @@ scenario runs once more against DynamoDB Local.
 import re
 from dataclasses import dataclass, field
 
-from bench import counters, env, scenario
+from bench import counters, env, reasons, scenario
 
 # The least a route can do. A read needs one call; a state change one read and one
 # transaction. Routes that need no stored data, and jobs, have their own floor.
@@ -276,7 +276,8 @@ def summarise(results: dict) -> list[dict]:
                       else (str(r.calls[0]) if r.calls else "—")),
             "median_calls": env.median(r.calls) if r.calls else None,
             "shape": shape, "capacity": env.median(r.capacity) if r.capacity else None,
-            "verdict": r.verdict, "worst": r.worst if r.calls else None, "why": why,
+            "verdict": r.verdict, "worst": r.worst if r.calls else None,
+            "why": reasons.explained(f"{method} {path}", why) if why else "",
             "server_errors": sorted(f for f in r.failures if f >= 500),
             # Above only to read the parent item that decides who may see it: legitimate.
             "access_check": bool(why) and all(ACCESS_CHECK in part for part in why.split("; ")),

@@ -20,6 +20,7 @@ from bench import (
     env,  # sets the environment before the app is imported
     load,
     search,
+    stories,
     sweep,
 )
 
@@ -58,7 +59,8 @@ def main() -> None:
         report["search"] = guarded("search cost", search.measure_search, engines,
                                    sizes=(100, 1_000) if QUICK else (100, 10_000))
         report["sweep"] = guarded("sweep cost", sweep.measure_sweep, engines,
-                                  sizes=(1_000, 3_000) if QUICK else (1_000, 50_000))
+                                  sizes=(1_000, 3_000) if QUICK else (1_000, 50_000),
+                                  due_counts=(100, 1_000) if QUICK else (100, 10_000))
     results = {}
     if "runs" in counted:
         results = calls.collect(counted["runs"],
@@ -71,6 +73,8 @@ def main() -> None:
     calls_by_route = calls.calls_as_served(counted["runs"], results) if results else {}
     report["load"] = guarded("HTTP under load", load.measure_load, calls_by_route,
                              cycles=4 if QUICK else 8, rounds=2 if QUICK else 3)
+    report["stories"] = guarded("order stories per second", stories.measure_stories,
+                                seconds=8.0 if QUICK else 30.0)
     report["package"] = guarded("package size", coldstart.measure_package)
     report["seconds"] = time.perf_counter() - started
     RAW.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))

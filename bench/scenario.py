@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bench import counters
+from bench import counters, scenario_more
 from chalicelib import clock, settings
 
 PROVIDER, PROVIDER_2, PROVIDER_3, BUYER, BUYER_2, OPERATOR = (
@@ -463,8 +463,8 @@ def sweeps(rec, ctx):
 STEPS = [system, taxonomy, providers, campaigns, services, stored_catalog, featured,
          trial_listing, delist_and_delete, market, order_completed, reviews, payouts,
          order_cancelled, order_priced, order_paid_through_alipay, order_negotiated,
-         order_rejected, order_disputed, order_milestones, views, inbox, operators, suspend,
-         sweeps]
+         order_rejected, order_disputed, order_milestones, *scenario_more.STEPS, views, inbox,
+         scenario_more.email_verified, operators, suspend, sweeps]
 
 
 def seed_catalog(api) -> dict:

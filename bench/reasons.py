@@ -1,0 +1,64 @@
+"""Why a route is above its floor, as docs/request-floors.md states it (issue 29, item 3).
+
+The harness derives the measured part from the calls themselves (`calls.why_above`:
+which tables, how many times, what sits outside the transaction); where the page names
+the reason behind those calls, BENCHMARKS.md shows the page's words first, so that the
+two say the same thing. Keep this in step with docs/request-floors.md.
+"""
+
+EXTERNAL = "an external call"
+MONEY_READS = ("reads `accounts` twice beside the order (measured; for the money paths' "
+               "owner to state or remove)")
+ACTED_ON = "reads the order (who may act) and the proposal or review acted on"
+
+DOCUMENTED = {
+    "POST /orders/{order_id}/pay": (
+        f"{EXTERNAL}: the payment item is written before the gateway is asked and updated "
+        "with its answer (a crash in between must leave a record of a charge that may have "
+        "happened); the order's move is its own transaction"),
+    "POST /payments/{gateway}/notify": (
+        f"{EXTERNAL}: the gateway's notification names a payment; the payment and its order "
+        "are read to decide, the payment updated with the gateway's answer"),
+    "POST /orders/{order_id}/reject": (
+        f"{EXTERNAL}: the refund is posted in a transaction of its own after the gateway's "
+        "refund answered"),
+    "POST /admin/orders/{order_id}/resolve": (
+        f"{EXTERNAL}: the refund is posted in a transaction of its own after the gateway's "
+        f"refund answered; {MONEY_READS}"),
+    "POST /orders/{order_id}/proposals/{proposal_id}/accept": (
+        f"{EXTERNAL} (with a refund): the refund is posted in a transaction of its own after "
+        f"the gateway's refund answered; {MONEY_READS}"),
+    "POST /services/{service_id}/list": (
+        "the near-duplicate rule compares the service's text with the provider's other "
+        "listed services (at most 11, the sparse `by_listed_provider` index): a rule over "
+        "other items' text, which no transaction condition can express"),
+    "POST /admin/providers/{provider_id}/suspend": (
+        "the provider is read and updated, its listed services found in their sparse index "
+        "and each delisted in a transaction of its own, then the provider's counters are "
+        "read to know every listing is gone (the index lags the table); +1 transaction per "
+        "further listed service, at most 11"),
+    "POST /me/notifications/read": "\"mark all\" reads the unread index to know which to mark",
+    "POST /orders/{order_id}/deliver": (
+        "reads the uploaded files' records (one BatchGetItem) to check they are the order's "
+        "and complete"),
+    "POST /orders/{order_id}/messages": "reads an attached file's record",
+    "POST /orders/{order_id}/attachments": (
+        "reads the order and queries the order's attachments twice (measured; the reason is "
+        "for the attachments' owner to state)"),
+    "POST /orders/{order_id}/proposals/{proposal_id}/decline": ACTED_ON,
+    "POST /orders/{order_id}/proposals/{proposal_id}/withdraw": ACTED_ON,
+    "POST /orders/{order_id}/reviews/buyer/reply": ACTED_ON,
+    "POST /orders/{order_id}/accept": MONEY_READS,
+    "POST /orders/{order_id}/approve": MONEY_READS,
+    "GET /providers/{provider_id}": (
+        "the provider's stats live in an item of their own (`provider_stats`), written by "
+        "the order transactions"),
+}
+
+
+def explained(route: str, measured: str) -> str:
+    """The page's reason for `route` (if it gives one) with what the calls show."""
+    documented = DOCUMENTED.get(route)
+    if not documented:
+        return measured
+    return f"{documented} — measured: {measured}" if measured else documented
