@@ -12,7 +12,7 @@ takes. From both, each key's rate:
   large the market (a bound: as if they all came in one second);
 - a key of one provider / service / buyer (`provider` …): the story's writes on it times
   the stories a second times the busiest one's share;
-- a shard of due work (`sharded`, storage.shards): the kind's writes over all its shards,
+- a shard of due work or of a status (`sharded`, storage.shards): the kind's writes over all its shards,
   times the stories a second, over the kind's shard count (storage.shards);
 - a key every story shares (`global`: an order status, the market's "ALL" list) or a
   big part of them (`category`, `word`): the writes times the stories a second (times
@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from chalicelib import settings
+from chalicelib.storage import analytics
 from chalicelib.storage.shards import shard_count
 
 LIMIT = 1000  # writes a second one partition takes (DynamoDB's per-partition limit)
@@ -43,6 +44,10 @@ SHARE = {"item": None, "global": 1.0, "provider": 0.01, "service": 0.01, "buyer"
 KINDS = [
     (r"^(DUE|PENDING|PROBLEM|OUTBOX|STUCK)#\d+$", "sharded"),
     (r"^(DUE|PENDING|PROBLEM|OUTBOX|STUCK)$", "global"),  # unsharded: would be a finding
+    (r"^[a-z_]+#\d+$", "sharded"),  # an order's or contract's `<status>#<shard>`
+    (r"^M#\d+$", "sharded"),  # the market's day counters (storage.analytics: SHARDS)
+    (r"^P#provider-", "provider"),  # a provider's day counters, one shard of them
+    (r"^B#provider-", "buyer"),  # a buyer's day mark with one provider
     (r"^CAP#.*#buyer-", "buyer"),  # a buyer's reviews of one provider in a month
     (r"^provider-1#BUYER#buyer-", "buyer"),  # one buyer's orders with one provider
     (r"^(buyer-|user-)", "buyer"),
@@ -54,6 +59,9 @@ KINDS = [
     (r"^ALL$", "global"),
     (r"^[a-z_]+$", "global"),  # an order, contract or provider status
 ]
+
+# Sharded keys whose count is their module's own, not the DUE_SHARDS setting.
+FIXED_SHARDS = {"M": analytics.SHARDS}
 
 
 def kind_of(value: str) -> str:
@@ -91,7 +99,7 @@ def hottest(site: str, orders: dict, periods: dict, order_rate: float, period_ra
         if rate > best.rate:
             best = Hottest(site, str(value), kind, rate)
     for base, total in sharded.items():
-        rate = total / shard_count(base, shards)
+        rate = total / FIXED_SHARDS.get(base, shard_count(base, shards))
         if rate > best.rate:
             best = Hottest(site, f"{base}#<shard>", "sharded", rate)
     return best

@@ -11,12 +11,14 @@ from tests.support import ApiClient
 
 # Keys known to pass the limit, and why they are not fixed here. Each must really pass
 # it (a fixed one fails below until it leaves this list).
-KNOWN_OVER = {
-    # The operators' lists key on the status itself: every order enters and leaves each
-    # status it passes (and every write while in it rewrites its entry). Needs its own
-    # sharded index and a merged, time-ordered reader (docs/scale.md, "Left").
-    "orders.by_status": "status as partition key",
-    "contracts.by_status": "status as partition key",
+KNOWN_OVER: dict[str, str] = {
+    # The operators' lists by status left this list with `<status>#<shard>` keys
+    # (orders/contracts.by_status_shard, storage.status_shards).
+    # The market's day counters (issue 28's analytics, merged after the model was written):
+    # storage.analytics.SHARDS = 4 keys `M#<shard>`, ~1,500 writes/s at 1,000/s. Raising
+    # SHARDS to 8 or more is safe (readers sum shards 0..SHARDS-1, so counters written
+    # under 4 stay read) but belongs to that module's owner.
+    "daily_counts": "market counters over 4 shards",
 }
 
 
