@@ -10,8 +10,10 @@ operator sees the same order as before. Its cursor records each shard's position
 of the last item the page returned from that shard, or the position the shard had before
 the page when none of its items were returned. Each shard resumes from exactly where it
 stopped in DynamoDB's own order, so every item is listed once even when many share an
-`updated_at`. The cursor is an ordinary DynamoDB-shaped key of up to four string
-attributes (api/pagination signs it), so its size is bounded by the shard count.
+`updated_at` (those come in DynamoDB's order within a shard — on DynamoDB not by id —
+as they did before sharding; the merge keeps `updated_at` order across shards).
+The cursor is an ordinary DynamoDB-shaped key of up to four string attributes
+(api/pagination signs it), so its size is bounded by the shard count.
 """
 import heapq
 import json
