@@ -50,7 +50,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "contracts": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
         "contracts/by_buyer": ["Query"],
         "contracts/by_provider": ["Query"],
-        "contracts/by_status": ["Query"],
+        "contracts/by_status_shard": ["Query"],
         # Day counters move with each counted change; a buyer's day mark is read first.
         "daily_counts": ["GetItem", "Query", "UpdateItem"],
         "statements": ["GetItem", "Query", "UpdateItem", *_LEDGER_AUDIT],
@@ -79,7 +79,7 @@ TABLE_GRANTS: dict[str, dict[str, list[str]]] = {
         "orders/by_buyer_status": ["Query"],
         "orders/by_provider": ["Query"],
         "orders/by_provider_status": ["Query"],
-        "orders/by_status": ["Query"],
+        "orders/by_status_shard": ["Query"],
         "payments": ["GetItem", "PutItem", "UpdateItem", *_LEDGER_AUDIT],
         "payout_accounts": ["GetItem", "PutItem"],
         "postings": ["PutItem", *_LEDGER_AUDIT],

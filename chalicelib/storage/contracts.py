@@ -4,7 +4,8 @@ Access patterns (see README):
 - contract by id .................................. contracts: id
 - a buyer's contracts, newest first ............... contracts.by_buyer: buyer_id, created_key
 - a provider's contracts, newest first ............ contracts.by_provider: provider_id, created_key
-- contracts in one status, longest in it first .... contracts.by_status: status, updated_at (operators)
+- contracts in one status, longest in it first .... contracts.by_status_shard: "<status>#<shard>", updated_at
+  (operators; storage.status_shards merges the shards)
 - contracts with a due timer, earliest first ...... contracts.due_timers: "DUE#<shard>", "<due key>#<id>" (sparse)
 - a contract's statements, by period .............. statements: contract_id, id (ids sort by period_start)
 - statements with a due deadline, earliest first .. statements.due_timers: "DUE#<shard>", "<due key>#<id>" (sparse)
@@ -82,6 +83,8 @@ class ContractModel(Model):
     terms = MapAttribute()
     signed_by = ListAttribute(of=UnicodeAttribute, default=list)
     status = UnicodeAttribute()
+    # `<status>#<shard>`, written with `status` (by_status_shard; storage.status_shards).
+    status_shard = UnicodeAttribute(null=True)
     version = NumberAttribute(default=1)
     live_on = UnicodeAttribute(null=True)  # YYYY-MM-DD, Beijing
     ends_on = UnicodeAttribute(null=True)  # the last day served
@@ -111,7 +114,7 @@ class ContractModel(Model):
 
     by_buyer = _index("by_buyer", "buyer_id", "created_key")()
     by_provider = _index("by_provider", "provider_id", "created_key")()
-    by_status = _index("by_status", "status", "updated_at")()
+    by_status_shard = _index("by_status_shard", "status_shard", "updated_at")()
     due_timers = _index("due_timers", "timer_pk", "timer_due")()
 
 

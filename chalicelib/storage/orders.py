@@ -7,7 +7,8 @@ Access patterns (see README):
 - a buyer's orders in one status .................... orders.by_buyer_status: "<buyer>#<status>", created_key
 - a provider's orders in one status ................. orders.by_provider_status: "<provider>#<status>", created_key
 - orders with a pending timer, earliest first ....... orders.due_timers: "DUE#<shard>", "<due key>#<order id>" (sparse)
-- every order in one status, by last change ......... orders.by_status: status, updated_at (operators)
+- every order in one status, by last change ......... orders.by_status_shard: "<status>#<shard>", updated_at
+  (operators; storage.status_shards merges the shards)
 - an order's events, oldest first ................... order_events: order_id, seq
 - an order's delivered files ........................ deliverables: order_id, file_id
 """
@@ -112,17 +113,17 @@ class OrdersByProviderStatus(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
-class OrdersByStatus(GlobalSecondaryIndex):
-    """The operators' lists (the dispute queue): keyed on what every transition already
-    writes, so every order is in it from its first write, with no attribute to keep in
-    step. A disputed order changes only when it is resolved, so for the queue
-    `updated_at` is the moment the dispute was opened."""
+class OrdersByStatusShard(GlobalSecondaryIndex):
+    """The operators' lists (the dispute queue), write-sharded: `status_shard` is set with
+    `status` by every write that sets it (storage.status_shards), so one status is not one
+    hot key (docs/scale.md). A disputed order changes only when it is resolved, so for the
+    queue `updated_at` is the moment the dispute was opened."""
 
     class Meta:
-        index_name = "by_status"
+        index_name = "by_status_shard"
         projection = AllProjection()
 
-    status = UnicodeAttribute(hash_key=True)
+    status_shard = UnicodeAttribute(hash_key=True)
     updated_at = UnicodeAttribute(range_key=True)
 
 
@@ -159,6 +160,9 @@ class OrderModel(Model):
     price_agreed = BooleanAttribute(null=True)
     currency = UnicodeAttribute(default="CNY")
     status = UnicodeAttribute()
+    # `<status>#<shard>`, written with `status` (by_status_shard); None only on orders
+    # written before it existed, until status_shards.backfill or their next transition.
+    status_shard = UnicodeAttribute(null=True)
     version = NumberAttribute(default=1)
     milestones = ListAttribute(of=Milestone, default=list)
     current_step = NumberAttribute(default=0)
@@ -225,7 +229,7 @@ class OrderModel(Model):
     by_provider = OrdersByProvider()
     by_buyer_status = OrdersByBuyerStatus()
     by_provider_status = OrdersByProviderStatus()
-    by_status = OrdersByStatus()
+    by_status_shard = OrdersByStatusShard()
     due_timers = DueTimers()
 
 

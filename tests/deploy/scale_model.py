@@ -12,7 +12,7 @@ takes. From both, each key's rate:
   large the market (a bound: as if they all came in one second);
 - a key of one provider / service / buyer (`provider` …): the story's writes on it times
   the stories a second times the busiest one's share;
-- a shard of due work (`sharded`, storage.shards): the kind's writes over all its shards,
+- a shard of due work or of a status (`sharded`, storage.shards): the kind's writes over all its shards,
   times the stories a second, over the kind's shard count (storage.shards);
 - a key every story shares (`global`: an order status, the market's "ALL" list) or a
   big part of them (`category`, `word`): the writes times the stories a second (times
@@ -46,6 +46,7 @@ SHARE = {"item": None, "global": 1.0, "provider": 0.01, "service": 0.01, "buyer"
 KINDS = [
     (r"^(DUE|PENDING|PROBLEM|OUTBOX|STUCK)#\d+$", "sharded"),
     (r"^(DUE|PENDING|PROBLEM|OUTBOX|STUCK)$", "global"),  # unsharded: would be a finding
+    (r"^[a-z_]+#\d+$", "sharded"),  # an order's or contract's `<status>#<shard>`
     (r"^M#\d+$", "market_day"),  # the market's counters of a day, one shard
     (r"^P#provider-.*#\d+$", "provider_day"),  # a provider's counters of a day, one shard
     (r"^B#provider-.*#buyer-", "buyer"),  # one buyer's mark with one provider on a day

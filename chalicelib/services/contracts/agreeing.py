@@ -15,6 +15,7 @@ from chalicelib.services.contracts.state import load, terms_of
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ServiceModel
 from chalicelib.storage.contracts import ContractModel, ServiceRef
+from chalicelib.storage import status_shards
 
 
 def _listed_service(caller: Caller, service_id: str) -> ServiceModel:
@@ -47,6 +48,7 @@ def create_contract(caller: Caller, *, service_id: str, requirement: str, terms:
         contract_id, buyer_id=caller.user_id, provider_id=service.provider_id,
         service_id=service.id, service=ServiceRef(title=service.title, category=service.category),
         requirement=requirement, terms=agreed.as_dict(), signed_by=[], status=deal.DRAFT,
+        status_shard=status_shards.status_key(deal.DRAFT, contract_id),
         version=1, created_key=f"{at}#{contract_id}", created_at=at, updated_at=at,
         request_key=request_key)
     try:

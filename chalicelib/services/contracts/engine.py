@@ -25,6 +25,7 @@ from chalicelib.storage import escrow_counters
 from chalicelib.storage.catalog import ProviderModel
 from chalicelib.storage.contracts import ContractModel, deposit_refund_id
 from chalicelib.storage.mirrored import MirroredUpdate
+from chalicelib.storage import status_shards
 from chalicelib.storage.ledger import (InstructionModel, PostingModel, new_instruction,
                                        new_posting)
 
@@ -49,6 +50,8 @@ class Change(MirroredUpdate):
         self.escrow: dict = {}  # the escrow counters' change (storage.escrow_counters)
         self.version = int(contract.version) + 1
         for attribute, value in ((ContractModel.status, to),
+                                 (ContractModel.status_shard,
+                                  status_shards.status_key(to, contract.id)),
                                  (ContractModel.version, self.version),
                                  (ContractModel.updated_at, self.at)):
             self.set(attribute, value)

@@ -16,6 +16,7 @@ from chalicelib.storage.base import transaction
 from chalicelib.storage.catalog import ProviderModel, ServiceModel
 from chalicelib.storage.contracts import ContractModel, ServiceRef
 from chalicelib.storage.inquiries import InquiryModel, last_key
+from chalicelib.storage import status_shards
 
 
 def offer_contract(caller: Caller, inquiry_id: str, *, requirement: str, terms: dict,
@@ -37,7 +38,8 @@ def offer_contract(caller: Caller, inquiry_id: str, *, requirement: str, terms: 
         contract_id, buyer_id=inquiry.buyer_id, provider_id=inquiry.provider_id,
         service_id=service.id, service=ServiceRef(title=service.title, category=service.category),
         requirement=requirement, terms=agreed.as_dict(), signed_by=[deal.PROVIDER],
-        status=deal.DRAFT, version=1, created_key=f"{at}#{contract_id}", created_at=at,
+        status=deal.DRAFT, status_shard=status_shards.status_key(deal.DRAFT, contract_id),
+        version=1, created_key=f"{at}#{contract_id}", created_at=at,
         updated_at=at, request_key=request_key)
     notice = notifications.notification_put(
         inquiry.buyer_id, "contract_offered", order_id=contract_id, service_id=service.id,

@@ -6,6 +6,7 @@ from chalicelib.domain import contracts as deal
 from chalicelib.domain.actors import Caller
 from chalicelib.services.contracts.state import (deadlines, facts, load, role_of, terms_of,
                                                  trial_ends_on)
+from chalicelib.storage import status_shards
 from chalicelib.storage.base import READ_BUDGET, bounded_query
 from chalicelib.storage.contracts import ContractModel, StatementModel
 
@@ -81,10 +82,9 @@ def list_contracts(caller: Caller, *, as_: str, status: str | None, limit: int, 
 
 def list_by_status(status: str, *, limit: int, start_key, caller: Caller, now: datetime):
     """Operators: contracts in `status`, longest in it first."""
-    page = ContractModel.by_status.query(status, limit=limit, last_evaluated_key=start_key,
-                                         scan_index_forward=True)
-    items = list(page)
-    return [present(c, caller, now=now) for c in items], page.last_evaluated_key
+    items, next_key = status_shards.merged_page(ContractModel.by_status_shard, status, limit=limit,
+                                                start_key=start_key, newest_first=False)
+    return [present(c, caller, now=now) for c in items], next_key
 
 
 def present_statement(s: StatementModel) -> dict:

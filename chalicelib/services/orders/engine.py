@@ -43,6 +43,7 @@ from chalicelib.storage.ledger import InstructionModel
 from chalicelib.storage.orders import (DeliverableModel, OrderEventModel,
                                        OrderModel, status_key)
 from chalicelib.storage.proposals import ProposalModel
+from chalicelib.storage import status_shards
 
 log = logging.getLogger("market.orders")
 
@@ -69,6 +70,8 @@ class _Change(MoneyMoves, ProposalMoves):
         self.escrow: Counter = Counter()  # the escrow's (storage.escrow_counters)
         self.instructed = 0  # refunds recorded, held until the gateway pays them
         for attribute, value in ((OrderModel.status, to), (OrderModel.version, self.version),
+                                 (OrderModel.status_shard,
+                                  status_shards.status_key(to, order.id)),
                                  (OrderModel.updated_at, self.at),
                                  (OrderModel.buyer_status, status_key(order.buyer_id, to)),
                                  (OrderModel.provider_status,

@@ -29,6 +29,7 @@ from chalicelib.services.orders import returned_payments
 from chalicelib.services.orders.reading import present
 from chalicelib.services.orders.state import plan_version as current_plan
 from chalicelib.storage.base import transaction
+from chalicelib.storage import status_shards
 from chalicelib.storage.catalog import ServiceModel, UserModel
 from chalicelib.storage.orders import (Milestone, OrderModel, ServiceSnapshot, created_key,
                                        status_key, timer_due_key, timer_partition)
@@ -93,7 +94,8 @@ def place_order(caller: Caller, *, service_id: str, requirement: str, due_at: da
         # buyer's unpaid orders, unless it is a provider's offer: that counts only once
         # the buyer starts paying it, so no provider can fill a buyer's unpaid quota.
         holds_slot=False, unpaid_counted=not offer,
-        status=life.AWAITING_PAYMENT, version=1, plan_version=1,
+        status=life.AWAITING_PAYMENT, status_shard=status_shards.status_key(life.AWAITING_PAYMENT, order_id),
+        version=1, plan_version=1,
         milestones=[Milestone(**m) for m in plan],
         current_step=0, revision_count=0, delivery_count=0, created_key=created_key(at, order_id),
         created_at=at, updated_at=at,

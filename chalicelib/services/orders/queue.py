@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from chalicelib import clock, settings
 from chalicelib.domain import orders as life
 from chalicelib.services.orders.reading import present
+from chalicelib.storage import status_shards
 from chalicelib.storage.orders import OrderModel
 
 # A queue is worked first in, first out; any other status is browsed newest first, as
@@ -15,9 +16,10 @@ def list_in_status(operator, status: str, *, limit: int, start_key,
                    now: datetime) -> tuple[list[dict], dict | None]:
     """Every order in `status` (operators): disputed ones oldest dispute first, each with
     its evidence window's end and whether it is overdue (null for other statuses)."""
-    result = OrderModel.by_status.query(status, scan_index_forward=status in OLDEST_FIRST,
-                                        limit=limit, last_evaluated_key=start_key)
-    return [_queue_item(o, operator, now) for o in result], result.last_evaluated_key
+    orders, next_key = status_shards.merged_page(OrderModel.by_status_shard, status, limit=limit,
+                                                 start_key=start_key,
+                                                 newest_first=status not in OLDEST_FIRST)
+    return [_queue_item(o, operator, now) for o in orders], next_key
 
 
 def _queue_item(order: OrderModel, operator, now: datetime) -> dict:
