@@ -49,11 +49,23 @@ from tests.support import ApiClient, create_moto_tables, fresh_sandbox  # noqa: 
 pytest_plugins = ["tests.api.alipay_support"]
 
 
+# Files whose tests check answers, validation and one-item writes (no transaction, no
+# race): their DynamoDB Local variants find little that moto misses, so they run in
+# `make test-long` (marked slow), keeping `make test` within its time budget. Money,
+# orders, contracts, after-sale, listing, the market's stream and every race keep both.
+DYNAMODB_LOCAL_IN_LONG_RUN_ONLY = frozenset({
+    "test_channels.py", "test_cors.py", "test_system.py", "test_providers.py",
+    "test_notification_reads.py", "test_users.py", "test_market.py", "test_services.py",
+})
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec and callspec.params.get("aws") == "dynamodb_local":
             item.add_marker(pytest.mark.dynamodb_local)
+            if item.path.name in DYNAMODB_LOCAL_IN_LONG_RUN_ONLY:
+                item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

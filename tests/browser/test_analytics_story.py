@@ -19,6 +19,15 @@ def _figures(page, chart: str) -> dict[str, list[str]]:
         "cells => cells.map(c => c.dataset.value)") for row in rows.all()}
 
 
+def _as_js(value) -> str:
+    """A JSON number as the page's JavaScript prints it: 1.0 is "1", None is "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _check(page, api, path: str, lines: dict, span: int) -> list[dict]:
     """Each chart of the page has `span` points and its figures are the API's answer
     for the same days; the answer, to say more about it."""
@@ -31,7 +40,7 @@ def _check(page, api, path: str, lines: dict, span: int) -> list[dict]:
     assert [d["day"] for d in answer] == sorted(shown)
     for chart, fields in lines.items():
         assert _figures(page, chart) == {
-            d["day"]: [str(d[f]) if d[f] is not None else "null" for f in fields]
+            d["day"]: [_as_js(d[f]) for f in fields]
             for d in answer}, chart
     return answer
 
