@@ -131,6 +131,23 @@ def sent_actions(item: AttachmentModel, pinned_key: str, message_id: str, at: st
             A.message_id.does_not_exist() & (A.uploader_id == item.uploader_id))
 
 
+def send_within(tx, pinned: list, owner_id: str, at: str) -> None:
+    """Mark each pinned file sent by `owner_id` (a message, evidence, a statement) in the
+    owner's own transaction, each conditional on being still unsent (sent_actions)."""
+    for item, key in pinned:
+        target, actions, condition = sent_actions(item, key, owner_id, at)
+        tx.update("attachment", target, actions=actions, condition=condition)
+
+
+def refuse_taken(pinned: list, refusal) -> None:
+    """After a refused transaction of send_within: the files another owner took first
+    are refused by name; nothing is raised when none was."""
+    taken = [item.file_id for (item, _), failed
+             in zip(pinned, refusal.failed_each("attachment")) if failed]
+    if taken:
+        raise Unsendable(taken, "already sent")
+
+
 def _get(order_id: str, file_id: str) -> AttachmentModel | None:
     try:
         return AttachmentModel.get(order_id, file_id, consistent_read=True)

@@ -46,10 +46,7 @@ def post_message(caller: Caller, order_id: str, *, body: str, file_ids: list[str
         try:
             with tx:
                 tx.save("message", message, condition=MessageModel.id.does_not_exist())
-                for item, key in pinned:
-                    target, actions, condition = attachments.sent_actions(item, key, message_id,
-                                                                          at)
-                    tx.update("attachment", target, actions=actions, condition=condition)
+                attachments.send_within(tx, pinned, message_id, at)
                 notifications.write_in(tx, notices)
             return present(message)
         except TransactWriteError as error:
@@ -59,10 +56,7 @@ def post_message(caller: Caller, order_id: str, *, body: str, file_ids: list[str
                 if existing is not None and existing.author_id == caller.user_id:
                     return present(existing)
                 raise Conflict()
-            taken = [item.file_id for (item, _), failed
-                     in zip(pinned, refusal.failed_each("attachment")) if failed]
-            if taken:
-                raise attachments.Unsendable(taken, "already sent")
+            attachments.refuse_taken(pinned, refusal)
             if not refusal.conflict:
                 raise
     raise Conflict()

@@ -82,10 +82,7 @@ def submit_evidence(caller: Caller, order_id: str, *, statement: str, file_ids: 
                 tx.save("evidence", item, condition=EvidenceModel.id.does_not_exist())
                 tx.update("order", OrderModel(order.id), actions=[counter.set(count + 1)],
                           condition=condition)
-                for file_item, key in pinned:
-                    target, actions, file_condition = attachments.sent_actions(
-                        file_item, key, evidence_id, at)
-                    tx.update("attachment", target, actions=actions, condition=file_condition)
+                attachments.send_within(tx, pinned, evidence_id, at)
                 notifications.write_in(tx, [notice])
             return present(item)
         except TransactWriteError as error:
@@ -95,10 +92,7 @@ def submit_evidence(caller: Caller, order_id: str, *, statement: str, file_ids: 
                 if existing is not None and existing.author_id == caller.user_id:
                     return present(existing)
                 raise Conflict()
-            taken = [f.file_id for (f, _), failed
-                     in zip(pinned, refusal.failed_each("attachment")) if failed]
-            if taken:
-                raise attachments.Unsendable(taken, "already sent")
+            attachments.refuse_taken(pinned, refusal)
             if not (refusal.failed("order") or refusal.conflict):
                 raise
             # The order moved (withdrawn, resolved) or the party's other submission
