@@ -26,8 +26,8 @@ def recomputed_market(days: list[str]) -> list[dict]:
             t[_day(o.paid_at)]["orders_paid"] += 1
         if o.completed_at:
             t[_day(o.completed_at)]["orders_completed"] += 1
-        if o.dispute:
-            t[_day(o.dispute["at"])]["disputes_opened"] += 1
+        for at in o.disputes_opened_at or ([o.dispute["at"]] if o.dispute else []):
+            t[_day(at)]["disputes_opened"] += 1
     for p in PostingModel.scan(consistent_read=True):
         d, amount = t[_day(p.at)], int(p.amount)
         if p.kind == money.FUND:

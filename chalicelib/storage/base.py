@@ -4,6 +4,9 @@ Models declare their table with `@table("orders")`; `configure()` points all of 
 the endpoint and table prefix from settings. Tests call it to switch between moto and
 DynamoDB Local in one process.
 """
+import random
+import time
+
 import botocore.loaders
 import botocore.session
 from botocore.exceptions import ClientError, HTTPClientError
@@ -228,9 +231,18 @@ class Transaction:
         self._tx.condition_check(model_cls, hash_key, range_key=range_key, condition=condition)
 
     def refusal(self, error) -> "Refusal":
-        """What DynamoDB said about each named action of this refused transaction."""
+        """What DynamoDB said about each named action of this refused transaction.
+
+        A conflict means another transaction is writing one of our items right now:
+        every caller then reads and decides again, so it first waits a short, jittered
+        moment (AWS's advice for TransactionConflict) — deciding again at once would
+        mostly meet the same transaction still in flight, and spend the few attempts
+        a race gets before answering 409."""
         names = [name for kind in self._KINDS for name in self._names[kind]]
-        return Refusal(names, error)
+        refusal = Refusal(names, error)
+        if refusal.conflict:
+            time.sleep(random.uniform(*CONFLICT_PAUSE_SECONDS))
+        return refusal
 
 
 def transaction() -> Transaction:
@@ -315,3 +327,5 @@ def is_transient(error: BaseException | None) -> bool:
 # How often a conditional write that lost a race is decided again before answering 409:
 # the one number for every such loop (services.optimistic and the payment records).
 ATTEMPTS = 3
+# How long a transaction that met another one in flight waits before deciding again.
+CONFLICT_PAUSE_SECONDS = (0.005, 0.05)

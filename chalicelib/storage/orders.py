@@ -185,7 +185,10 @@ class OrderModel(Model):
     completed_at = UnicodeAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
     late_cancel_eligible = BooleanAttribute(default=False)
-    dispute = MapAttribute(null=True)
+    dispute = MapAttribute(null=True)  # the latest dispute
+    # When each dispute was opened, the withdrawn ones too: what the daily figures'
+    # disputes_opened counts can be recounted from (an order may be disputed again).
+    disputes_opened_at = ListAttribute(of=UnicodeAttribute, null=True)
     timer_pk = UnicodeAttribute(null=True)
     timer_due = UnicodeAttribute(null=True)
     reminders_sent = ListAttribute(of=UnicodeAttribute, default=list)

@@ -2,6 +2,8 @@
 be corrected and sent (a new Idempotency-Key per intent), refusals in words, milestones
 and deposits, the listing buttons a service's status allows, replies that appear at once,
 and a campaign that says it was created."""
+import time
+
 import requests
 from playwright.sync_api import expect
 
@@ -179,8 +181,18 @@ def test_a_provider_lists_a_service_as_a_campaign_trial(person):
     expect(editor.get_by_test_id("trial-campaign")).to_contain_text("新店体验季")
     editor.get_by_test_id("list-trial").click()
     expect(editor.get_by_test_id("service-status")).to_have_text("已上架")
-    page = provider.open("")
-    expect(page.get_by_test_id("service-card").filter(has_text="大促活动临时客服")).to_contain_text("试用")
+    # The market follows the services' stream (read every 0.2 s locally, as Lambda reads
+    # it deployed): a market opened before it caught up is opened again, as a user would.
+    deadline = time.monotonic() + 20
+    while True:
+        card = provider.open("").get_by_test_id("service-card").filter(has_text="大促活动临时客服")
+        try:
+            expect(card).to_have_count(1, timeout=2000)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+    expect(card).to_contain_text("试用")
 
 
 def test_a_user_sets_notification_channels_and_sees_the_secret_once(person):

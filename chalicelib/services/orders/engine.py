@@ -168,6 +168,8 @@ class _Change(MoneyMoves, ProposalMoves):
                                        "at": self.at, "from_status": self.order.status,
                                        # An escalated refund request (None otherwise).
                                        "proposal_id": self.params.get("proposal_id")})
+        self._set(OrderModel.disputes_opened_at,
+                  [*(self.order.disputes_opened_at or []), self.at])
         # Each dispute takes its own evidence (举证), counted per party from zero.
         self._set(OrderModel.evidence_by_buyer, 0)
         self._set(OrderModel.evidence_by_provider, 0)
