@@ -9,6 +9,13 @@ two say the same thing. Keep this in step with docs/request-floors.md.
 EXTERNAL = "an external call"
 MONEY_READS = ("reads `accounts` twice beside the order (measured; for the money paths' "
                "owner to state or remove)")
+CONTRACT_PAY = (
+    f"{EXTERNAL}, as an order's pay: the payment item is written before the gateway is "
+    "asked and updated with its answer; the trade's reference is found by reading the "
+    "payments already opened for it (a timed-out trade cannot be paid again); paid at "
+    "once, the money is settled by the one path every gateway statement takes, which "
+    "reads the contract again to decide as a notification arriving alone must, and the "
+    "answer reads the contract as committed")
 ACTED_ON = "reads the order (who may act) and the proposal or review acted on"
 
 DOCUMENTED = {
@@ -16,6 +23,10 @@ DOCUMENTED = {
         f"{EXTERNAL}: the payment item is written before the gateway is asked and updated "
         "with its answer (a crash in between must leave a record of a charge that may have "
         "happened); the order's move is its own transaction"),
+    "POST /contracts/{contract_id}/pay": CONTRACT_PAY,
+    "POST /contracts/{contract_id}/statements/{statement_id}/pay": (
+        f"{CONTRACT_PAY}; the bill is read to know what is owed, by the settlement, and "
+        "for the answer"),
     "POST /payments/{gateway}/notify": (
         f"{EXTERNAL}: the gateway's notification names a payment; the payment and its order "
         "are read to decide, the payment updated with the gateway's answer"),
