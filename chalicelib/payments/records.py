@@ -55,16 +55,21 @@ def start_payment(order: OrderModel, now: datetime, *, channel: str,
     """Open the order's payment (pending) for its current plan and ask the gateway to
     start it. Asking again while it is pending starts nothing new: the buyer is sent to
     the same trade, which the plan cannot change under (PAYMENT_PENDING)."""
+    opened = None
     if not order.pending_payment:
         # As committed (the order's version did not move, so `order` stays a valid read).
-        order.pending_payment = _open_payment(order, now)
+        order.pending_payment, opened_now = _open_payment(order, now)
         order.holds_slot, order.unpaid_counted = True, False
+        # This request wrote the record, created `now`: reading it back (one more call
+        # on every first pay) would only return that.
+        opened = clock.from_key(clock.to_key(now)) if opened_now else None
     pid = order.pending_payment
     # The trade's own timeout (PAYMENT_TIMEOUT_SECONDS from when it opened, or the end
     # of the payment window if sooner): the gateway closes it, and so does the
     # settle_payments sweep (reconciliation.check_payment).
-    record = get(pid)
-    opened = clock.from_key(record.created_at) if record and record.created_at else now
+    if opened is None:
+        record = get(pid)
+        opened = clock.from_key(record.created_at) if record and record.created_at else now
     expires_at = min([at for at in (expires_at, opened + timeout()) if at is not None])
     subject = (order.service.title or "order").translate(_SUBJECT_UNSAFE).strip()[:128]
     return payments.gateway().charge(pid, int(order.amount), f"{pid}:charge",
@@ -72,10 +77,11 @@ def start_payment(order: OrderModel, now: datetime, *, channel: str,
                                      channel=channel)
 
 
-def _open_payment(order: OrderModel, now: datetime) -> str:
+def _open_payment(order: OrderModel, now: datetime) -> tuple[str, bool]:
     """Record a new pending payment and mark it the order's open one, in one transaction
     conditional on the order's version (so on the plan and amount the buyer is paying)
-    and on no payment being open: a price change and a payment cannot both win."""
+    and on no payment being open: a price change and a payment cannot both win.
+    Answers the open payment's id, and whether this call recorded it (created `now`)."""
     at = clock.to_key(now)
     seq = int(order.payment_seq or 0) + 1
     for _ in range(ATTEMPTS):
@@ -109,7 +115,7 @@ def _open_payment(order: OrderModel, now: datetime) -> str:
                     # A payment pending is no longer an unpaid order (MAX_UNPAID_ORDERS).
                     tx.update("buyer", UserModel(order.buyer_id),
                               actions=[UserModel.unpaid_orders.add(-1)])
-            return pid
+            return pid, True
         except TransactWriteError as error:
             refusal = tx.refusal(error)
             if refusal.failed("service"):
@@ -122,7 +128,7 @@ def _open_payment(order: OrderModel, now: datetime) -> str:
                 # (the buyer goes to that trade), or the order changed (decide again).
                 fresh = OrderModel.get(order.id, consistent_read=True)
                 if fresh.version == order.version and fresh.pending_payment:
-                    return fresh.pending_payment
+                    return fresh.pending_payment, False  # another click's, its own time
                 raise Conflict()
             if refusal.failed("payment"):
                 seq += 1  # that reference was taken before sequences were counted
