@@ -10,9 +10,10 @@ stand-in, not to the app, and not timed), the stand-in notifies the app
 them), and the client reads the order again until it is `awaiting_provider`; then the
 provider accepts.
 
-Every request of the app has a floor twin: `GET /item/…?calls=n` with n the route's
-floor (`bench.calls.floor`: a read 1 call, a state change 2), so that the ratio is the
-app against the least such a request can cost.
+Every request of the app has a floor twin costing its route's floor (`bench.calls.floor`):
+a read's twin is `GET /item/…` (one GetItem), a state change's `POST /item/…` (one GetItem
+and one conditional transaction, which DynamoDB Local commits to disk as it does the
+app's), so that the ratio is the app against the least such a request can cost.
 """
 import json
 import os
@@ -246,8 +247,12 @@ def _client(base, plan, cycles, deadline, side, lock, buyer, ctx, floor_calls, c
             if time.monotonic() > deadline:
                 return
             if floor_calls is not None:
-                timed(kind, "GET", f"/item/{coldstart.FLOOR_ITEM}?calls={floor_calls[kind]}",
-                      headers=tokens[buyer])
+                if floor_calls[kind] > 1:  # a state change: a read and a transaction
+                    # Each client its own item, as each of the app's clients its own order.
+                    timed(kind, "POST", f"/item/{coldstart.FLOOR_ITEM}-{buyer}",
+                          headers=tokens[buyer])
+                else:
+                    timed(kind, "GET", f"/item/{coldstart.FLOOR_ITEM}", headers=tokens[buyer])
                 if kind == "pay" and cashier_s:
                     # The floor's buyer is away as long as the app's was: the server sees
                     # the same number of clients at work at once.

@@ -295,7 +295,8 @@ def load_table(report: dict) -> list[str]:
         + ". Between pay and the read the buyer pays at the Alipay stand-in's cashier "
         "(not timed; the stand-in's notification reaches the app meanwhile), and the read "
         "is repeated until the order is funded. The floor's twin of each request makes the "
-        f"route's floor in DynamoDB calls: {ld['floor_calls']}.",
+        "route's floor in DynamoDB calls (a read: one GetItem; a state change: one GetItem "
+        f"and one conditional transaction): {ld['floor_calls']}.",
         "",
         "| | requests | errors | p50 | p95 | p99 | req/s |", "|---|---|---|---|---|---|---|",
         f"| app | {a['requests']} | {a['errors']} | {_ms(a['p50'])} | {_ms(a['p95'])} | "
