@@ -43,7 +43,14 @@ from moto import mock_aws  # noqa: E402
 from chalicelib import clock  # noqa: E402
 from chalicelib.local.stream_reader import services_reader  # noqa: E402
 from chalicelib.storage import schema  # noqa: E402
-from tests.support import ApiClient, create_moto_tables, fresh_sandbox  # noqa: E402
+from tests.support import (  # noqa: E402
+    ApiClient,
+    create_moto_tables,
+    fresh_sandbox,
+    quick_moto_transactions,
+)
+
+quick_moto_transactions()
 
 # Fixtures shared by tests in several folders (the Alipay stand-in in-process).
 pytest_plugins = ["tests.api.alipay_support"]
