@@ -15,6 +15,11 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.services import analytics
 from chalicelib.storage.base import ATTEMPTS, Refusal, transaction
 
+# A transaction that met another one in flight on a shared item (the buyer's counters,
+# the service's slots, a day's figures) decided nothing: up to this many such meetings
+# are tried again (each after a jittered pause, storage.base) beside the ATTEMPTS a
+# change gets to be decided again after somebody moved first.
+CONFLICT_RETRIES = 6
 
 
 def run(build: Callable[[int], object], *, lock: str,
@@ -22,8 +27,10 @@ def run(build: Callable[[int], object], *, lock: str,
         attempts: int = ATTEMPTS):
     """`build(attempt)` reads and decides (it may raise a named refusal, or return None
     when there is nothing left to do); the committed change, None, or `Conflict`."""
-    for attempt in range(attempts):
+    attempt = decided = 0
+    while decided < attempts:
         change = build(attempt)
+        attempt += 1
         if change is None:
             return None
         tx = transaction()
@@ -31,6 +38,9 @@ def run(build: Callable[[int], object], *, lock: str,
             change.commit(tx)
         except TransactWriteError as error:
             refusal = tx.refusal(error)
+            if refusal.conflict and attempt - decided <= CONFLICT_RETRIES:
+                continue  # nothing was decided: a hot item was busy; it does not count
+            decided += 1
             if refusal.failed(lock) or refusal.conflict:
                 continue
             if analytics.retry_on(refusal):
@@ -39,4 +49,8 @@ def run(build: Callable[[int], object], *, lock: str,
                 continue
             raise
         return change
+    # Out of attempts: decided once more, so that a move that no longer holds (the order
+    # was moved meanwhile) is answered with its named refusal rather than "retry".
+    if build(attempt) is None:
+        return None
     raise Conflict()
