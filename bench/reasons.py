@@ -7,8 +7,11 @@ two say the same thing. Keep this in step with docs/request-floors.md.
 """
 
 EXTERNAL = "an external call"
-MONEY_READS = ("reads `accounts` twice beside the order (measured; for the money paths' "
-               "owner to state or remove)")
+MONEY_READS = ("reads the provider's payable and debt balances (`accounts`, 2 GetItems): a "
+               "release first repays what the provider owes and a reversal borrows what the "
+               "balance cannot cover, a split that depends on both balances (no update "
+               "expression can take a minimum), so the transaction is conditional on both "
+               "being what was read")
 CONTRACT_PAY = (
     f"{EXTERNAL}, as an order's pay: the payment item is written before the gateway is "
     "asked and updated with its answer; the trade's reference is found by reading the "
@@ -54,8 +57,10 @@ DOCUMENTED = {
         "and complete"),
     "POST /orders/{order_id}/messages": "reads an attached file's record",
     "POST /orders/{order_id}/attachments": (
-        "reads the order and queries the order's attachments twice (measured; the reason is "
-        "for the attachments' owner to state)"),
+        "reads the order (who may attach), then counts the order's attachments before "
+        "and after writing the new one: a cap over other items (at most MAX_ATTACHMENTS "
+        "per order), which no condition can count; of racers for the last places, one "
+        "that went over takes its own file back"),
     "POST /orders/{order_id}/proposals/{proposal_id}/decline": ACTED_ON,
     "POST /orders/{order_id}/proposals/{proposal_id}/withdraw": ACTED_ON,
     "POST /orders/{order_id}/reviews/buyer/reply": ACTED_ON,
