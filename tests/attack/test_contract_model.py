@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from unittest import mock
 
+import pytest
 from chalice.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -221,3 +222,31 @@ def _run(chalice_app, examples: int, steps: int):
 
 def test_a_contract_follows_the_model(moto_aws, chalice_app):
     _run(chalice_app, int(os.environ.get("CONTRACT_EXAMPLES", 8)), 20)
+
+
+@pytest.mark.parametrize("found_first", ["older", "newer"])
+def test_the_deposit_pays_the_oldest_overdue_bill_whatever_order_the_sweep_finds_them(
+        moto_aws, chalice_app, monkeypatch, found_first):
+    """Two prepaid bills fall due at the same instant; the sweep reads its shards one after
+    another, so it may meet the newer first: the deposit still pays the older one."""
+    from chalicelib.services.contracts import sweeping
+
+    real = sweeping.due_statements
+
+    def in_this_order(now, **kwargs):
+        found, next_key, read = real(now, **kwargs)
+        return sorted(found, reverse=found_first == "newer"), next_key, read
+
+    monkeypatch.setattr(sweeping, "due_statements", in_this_order)
+    with mock.patch.object(clock, "real_now", return_value=START), \
+            Client(chalice_app, stage_name="local") as client:
+        ContractMachine.api = ApiClient(client)
+        machine = ContractMachine()
+        machine.propose(preset="prepaid_bare", live=True)
+        machine.tick(days=31)
+        machine.tick(days=7)
+        bills = machine.api.get(f"/contracts/{machine.cid}/statements", user=BUYER).json["items"]
+        assert [(b["period_start"], b["paid_from_deposit"]) for b in bills] == [
+            ("2027-01-14", 50000), ("2027-02-01", 0)]
+        machine.the_contract_matches()
+        machine.the_money_matches()

@@ -93,6 +93,22 @@ def draw_deposit(contract_id: str, statement_id: str, now: datetime) -> str:
     return outcome.get("result", "skipped") if change else "skipped"
 
 
+def draw_deposit_oldest_first(contract_id: str, statement_id: str, now: datetime) -> str:
+    """The deposit pays overdue bills oldest first, whatever order the sweep finds them
+    in (it reads its shards one after another, so two bills due at the same instant may
+    come in either order): the contract's earlier bills that are due too are drawn for
+    before this one (a bill's id ends with its period's first day, so the contract's
+    statements come in period order). Each draw is its own conditional transaction."""
+    key = clock.to_key(now)
+    result = "skipped"
+    for stmt in StatementModel.query(contract_id, StatementModel.id <= statement_id,
+                                     consistent_read=True):
+        if stmt.id == statement_id or (stmt.status == bill.PAYABLE and not stmt.overdue
+                                       and stmt.pay_by and stmt.pay_by <= key):
+            result = draw_deposit(contract_id, stmt.id, now)
+    return result
+
+
 def after_settling(contract_id: str, now: datetime) -> None:
     """Once a bill is settled: resume a suspended contract with nothing overdue, and
     return an ended contract's deposit once nothing is outstanding. Best-effort here;

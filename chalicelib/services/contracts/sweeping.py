@@ -162,7 +162,7 @@ def apply_statement_timer(contract_id: str, sid: str, now: datetime) -> str:
             result = act(bill.SYSTEM, contract, sid, bill.CONFIRM, now, confirm_shape,
                          due="confirm_by")
         elif stmt.status == bill.PAYABLE and not stmt.overdue and stmt.pay_by <= key:
-            result = accounts.draw_deposit(contract_id, sid, now)
+            result = accounts.draw_deposit_oldest_first(contract_id, sid, now)
             result = None if result == "skipped" else result
     except InvalidTransition:
         return SKIPPED  # a party moved first
