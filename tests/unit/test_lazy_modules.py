@@ -77,3 +77,32 @@ def test_importing_the_app_leaves_services_jobs_and_payments_unloaded():
         assert heavy not in loaded, heavy
     # What the API layer itself needs is there: every route is registered at import.
     assert "chalicelib.api.orders" in loaded and "chalicelib.api.routing" in loaded
+
+
+def test_funders_and_executors_are_found_by_a_container_that_imported_only_the_app():
+    """Their modules register them when imported, which importing the app no longer does:
+    the registries import each kind's owner on first need (settling.OWNERS,
+    instructions.OWNERS), and every kind anything registers has an owner named."""
+    probe = """if True:
+        import importlib, json, app
+        from chalicelib import lazy
+        from chalicelib.payments import settling
+        from chalicelib.services import instructions
+        before = [sorted(settling.FUNDERS), sorted(instructions.EXECUTORS)]
+        found = [callable(settling.funder_of(k)) for k in settling.OWNERS]
+        found += [callable(instructions._executor(k)) for k in instructions.OWNERS]
+        for name in lazy.named():
+            importlib.import_module(name)
+        every = [sorted(settling.FUNDERS), sorted(instructions.EXECUTORS)]
+        print(json.dumps({"before": before, "found": found, "every": every,
+                          "owners": [sorted(settling.OWNERS), sorted(instructions.OWNERS)]}))
+    """
+    env = {**os.environ, "STAGE": "bench", "JWT_SECRET": "a-secret-that-is-not-the-default"}
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["before"] == [[], []]  # what the registries would have had without owners
+    assert seen["found"] and all(seen["found"])
+    assert seen["every"] == seen["owners"]
