@@ -12,7 +12,7 @@ gc.disable()
 
 from chalice import Chalice, Rate
 
-from chalicelib import settings
+from chalicelib import lazy, settings
 from chalicelib.api import admin_jobs, admin_orders, cors, middleware, system
 from chalicelib.api import analytics as analytics_api
 from chalicelib.api import answer_files as answer_files_api
@@ -34,12 +34,14 @@ from chalicelib.api import providers as providers_api
 from chalicelib.api import reviews as reviews_api
 from chalicelib.api import service_images as service_images_api
 from chalicelib.api import users as users_api
-from chalicelib.jobs import deliver_notifications as deliver_notifications_job
-from chalicelib.jobs import index_market as index_market_job
-from chalicelib.jobs import release_escrow as release_escrow_job
-from chalicelib.jobs import settle_payments as settle_payments_job
-from chalicelib.jobs import sweep_contracts as sweep_contracts_job
-from chalicelib.jobs import sweep_timeouts as sweep_timeouts_job
+
+# The jobs' modules load when a schedule or the stream first calls them (chalicelib/lazy.py).
+deliver_notifications_job = lazy.module("chalicelib.jobs.deliver_notifications")
+index_market_job = lazy.module("chalicelib.jobs.index_market")
+release_escrow_job = lazy.module("chalicelib.jobs.release_escrow")
+settle_payments_job = lazy.module("chalicelib.jobs.settle_payments")
+sweep_contracts_job = lazy.module("chalicelib.jobs.sweep_contracts")
+sweep_timeouts_job = lazy.module("chalicelib.jobs.sweep_timeouts")
 
 cfg = settings.get()
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -110,13 +112,14 @@ def sweep_contracts(event):
 
 # The market's search entries follow the services from the services table's stream. The
 # packaged template wires the table's real stream ARN in (deploy/template.py); this
-# placeholder only names the function's event source for `chalice package`.
+# placeholder only names the function's event source for `chalice package`. The name is
+# index_market_job.NAME, written out so that the job's module loads on the first batch.
 SERVICES_STREAM_ARN = os.environ.get("SERVICES_STREAM_ARN") or (
     "arn:aws:dynamodb:us-east-1:000000000000:table/services/stream/set-by-the-merge-template")
 
 
 @app.on_dynamodb_record(stream_arn=SERVICES_STREAM_ARN, batch_size=100,
-                        starting_position="TRIM_HORIZON", name=index_market_job.NAME)
+                        starting_position="TRIM_HORIZON", name="index_market")
 def index_market(event):
     return index_market_job.run(event)
 

@@ -1,10 +1,12 @@
 """Operators' view of what the scheduled jobs could not finish."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, route
-from chalicelib.services import stuck
+
+stuck = lazy.module("chalicelib.services.stuck")
 
 bp = Blueprint(__name__)
 

@@ -1,12 +1,14 @@
 """Operators' order routes: every order in one status, and so the dispute queue."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, route
 from chalicelib.api.schema import Bool, DateTime, Enum, Obj
 from chalicelib.domain import orders as life
-from chalicelib.services.orders import queue
+
+queue = lazy.module("chalicelib.services.orders.queue")
 
 bp = Blueprint(__name__)
 

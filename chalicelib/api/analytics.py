@@ -1,10 +1,12 @@
 """Daily figures in pictures: the market's for operators, a provider's own for it."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.routing import OPERATOR, USER, route
 from chalicelib.api.schema import Str
-from chalicelib.services import analytics
+
+analytics = lazy.module("chalicelib.services.analytics")
 
 bp = Blueprint(__name__)
 

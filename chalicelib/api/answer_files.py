@@ -2,10 +2,12 @@
 when the buyer places the order."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.orders import UPLOAD
 from chalicelib.api.routing import USER, route
-from chalicelib.services import answer_uploads
+
+answer_uploads = lazy.module("chalicelib.services.answer_uploads")
 
 bp = Blueprint(__name__)
 

@@ -1,12 +1,14 @@
 """Campaign routes: operators create trial campaigns; anybody sees the active ones."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, route
 from chalicelib.api.schema import DateTime, Int, Obj, Str
 from chalicelib.domain import catalog as catalog_rules
-from chalicelib.services import campaigns
+
+campaigns = lazy.module("chalicelib.services.campaigns")
 
 bp = Blueprint(__name__)
 

@@ -4,14 +4,18 @@ import json
 
 from chalice import Blueprint, Response
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Bool, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import catalog as catalog_rules
-from chalicelib.domain import choices
+from chalicelib.domain import choices, ranking
 from chalicelib.domain import taxonomy
-from chalicelib.services import catalog, logos, market
+from chalicelib.services import logos  # its upload types name a route's media types
+
+catalog = lazy.module("chalicelib.services.catalog")
+market = lazy.module("chalicelib.services.market")
 
 bp = Blueprint(__name__)
 
@@ -76,7 +80,7 @@ MARKET_QUERY = {
     "category": Enum(CATEGORY_IDS, required=False),
     "tag": Enum(TAG_IDS, required=False),
     "provider_id": Str(1, 128, required=False),
-    "sort": Enum(list(market.SORTS), required=False,
+    "sort": Enum(list(ranking.SORTS), required=False,
                  description="default best: 小二推荐 first, then the quality score (a Bayesian "
                              "average of good reviews), ties newest first"),
     "featured": Enum(["true", "false"], required=False,
@@ -110,7 +114,7 @@ def search_market(req):
     """The market: listed services, filtered and sorted (a bounded read per page)."""
     filters = {k: req.query.get(k) for k in ("q", "category", "tag", "provider_id")}
     filters["featured"] = req.query.get("featured") == "true"
-    sort = req.query.get("sort", market.DEFAULT_SORT)
+    sort = req.query.get("sort", ranking.DEFAULT_SORT)
     scope = "market:" + json.dumps([filters, sort], ensure_ascii=False, sort_keys=True)
     limit, start_key = req.paging(scope)
     result = market.search(**filters, sort=sort, limit=limit, start_key=start_key)

@@ -1,12 +1,14 @@
 """The caller's outgoing channels: where notifications go besides the inbox."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib import settings
 from chalicelib.api.routing import PUBLIC, USER, route
 from chalicelib.api.schema import Bool, Obj, Str
 from chalicelib.domain import channels as channel_rules
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services import channels
+
+channels = lazy.module("chalicelib.services.channels")
 
 bp = Blueprint(__name__)
 
@@ -51,7 +53,7 @@ EMAIL_VERIFIED = Obj({
 VERIFY_QUERY = {"token": Str(1, 512, description="the token of the mailed confirmation link")}
 
 
-@route(bp, channels.VERIFY_PATH, "GET", auth=PUBLIC, query=VERIFY_QUERY,
+@route(bp, channel_rules.VERIFY_PATH, "GET", auth=PUBLIC, query=VERIFY_QUERY,
        response=EMAIL_VERIFIED, tag="notifications", errors_=["NOT_FOUND"])
 def verify_my_email(req):
     """Confirm an e-mail channel from its mailed link (the token authenticates; single-use,

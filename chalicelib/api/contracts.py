@@ -2,13 +2,18 @@
 each period's statement."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, USER, route
 from chalicelib.api.schema import Enum, Free, Int, ListOf, Obj, Str
 from chalicelib.domain import contracts as deal
 from chalicelib.domain import statements as bill
-from chalicelib.services.contracts import agreeing, billing, payments, reading
+
+agreeing = lazy.module("chalicelib.services.contracts.agreeing")
+billing = lazy.module("chalicelib.services.contracts.billing")
+payments = lazy.module("chalicelib.services.contracts.payments")
+reading = lazy.module("chalicelib.services.contracts.reading")
 
 bp = Blueprint(__name__)
 

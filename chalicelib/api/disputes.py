@@ -3,6 +3,7 @@ Opening a dispute is POST /orders/{id}/dispute (api.orders); settling one is a c
 proposal (api.proposals); the operator's resolution is api.orders too."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.messages import MESSAGE_FILE
 from chalicelib.api.orders import EMPTY
@@ -10,7 +11,8 @@ from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, ListOf, Obj, Str
 from chalicelib.domain import evidence as rules
-from chalicelib.services.orders import disputes
+
+disputes = lazy.module("chalicelib.services.orders.disputes")
 
 bp = Blueprint(__name__)
 

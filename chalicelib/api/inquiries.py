@@ -2,6 +2,7 @@
 offer (定制报价) that turns an inquiry into an order awaiting the buyer's payment."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api import contracts as contract_routes
 from chalicelib.api.orders import MILESTONE
@@ -11,9 +12,10 @@ from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import inquiries as inquiry_rules
 from chalicelib.domain.catalog import MAX_PRICE
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services import inquiries
-from chalicelib.services.contracts import offers as contract_offers
-from chalicelib.services.orders import offers
+
+inquiries = lazy.module("chalicelib.services.inquiries")
+contract_offers = lazy.module("chalicelib.services.contracts.offers")
+offers = lazy.module("chalicelib.services.orders.offers")
 
 bp = Blueprint(__name__)
 

@@ -1,6 +1,7 @@
 """Message routes (留言): the conversation on an order and the files sent in it."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.orders import UPLOAD
 from chalicelib.api.pagination import encode_cursor, page
@@ -8,7 +9,10 @@ from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import messages as message_rules
 from chalicelib.domain import orders as life
-from chalicelib.services import attachments, messages, threads
+
+attachments = lazy.module("chalicelib.services.attachments")
+messages = lazy.module("chalicelib.services.messages")
+threads = lazy.module("chalicelib.services.threads")
 
 bp = Blueprint(__name__)
 

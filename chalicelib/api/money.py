@@ -1,9 +1,12 @@
 """Money views: what the ledger owes the caller, and the operator's ledger audit."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.routing import OPERATOR, USER, route
-from chalicelib.services import ledger_check, payouts
+
+ledger_check = lazy.module("chalicelib.services.ledger_check")
+payouts = lazy.module("chalicelib.services.payouts")
 
 bp = Blueprint(__name__)
 

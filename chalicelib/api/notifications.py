@@ -6,7 +6,7 @@ from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import Bool, DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services import notifications
+from chalicelib.services import notifications  # its limits shape the schemas below
 
 bp = Blueprint(__name__)
 

@@ -1,13 +1,16 @@
 """Order routes: placing, paying, every life-cycle action, deliveries and the history."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import orders as life
 from chalicelib.domain.catalog import MAX_PRICE
-from chalicelib.services import deliverables, orders
+
+deliverables = lazy.module("chalicelib.services.deliverables")
+orders = lazy.module("chalicelib.services.orders")
 
 bp = Blueprint(__name__)
 
@@ -51,7 +54,7 @@ PAY = Obj({
 UPLOAD = Obj({
     "filename": Str(1, 200, example="首页设计稿.psd"),
     "content_type": Str(3, 100, example="image/png"),
-    "size": Int(minimum=1, maximum=deliverables.MAX_FILE_BYTES),
+    "size": Int(minimum=1, maximum=life.DELIVERABLE_MAX_BYTES),
 }, name="UploadRequest")
 DELIVER = Obj({
     "file_ids": ListOf(Str(1, 128), 1, 20, unique=True),

@@ -4,12 +4,14 @@ from urllib.parse import parse_qsl
 
 from chalice import Blueprint, Response
 
+from chalicelib import lazy
 from chalicelib import observability
 from chalicelib.api import answers
 from chalicelib.api.routing import OPERATOR, PUBLIC, route
 from chalicelib.domain.errors import InvalidRequest
-from chalicelib.payments import settling
-from chalicelib.services import reconciliation
+
+settling = lazy.module("chalicelib.payments.settling")
+reconciliation = lazy.module("chalicelib.services.reconciliation")
 
 bp = Blueprint(__name__)
 

@@ -1,12 +1,14 @@
 """Payout routes (提现): the payout account, withdrawals, and the caller's statement."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
-from chalicelib.services import payouts
+
+payouts = lazy.module("chalicelib.services.payouts")
 
 bp = Blueprint(__name__)
 

@@ -1,12 +1,14 @@
 """Proposal routes (协商): propose an extension or a cancel, answer it, list them."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api.orders import EMPTY
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import PAGING, USER, route
 from chalicelib.api.schema import DateTime, Enum, Int, ListOf, Obj, Str
 from chalicelib.domain import proposals as deals
-from chalicelib.services.orders import proposals
+
+proposals = lazy.module("chalicelib.services.orders.proposals")
 
 bp = Blueprint(__name__)
 

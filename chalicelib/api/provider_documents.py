@@ -1,18 +1,21 @@
 """Qualification document routes (资质材料): the applicant uploads, operators download."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.routing import OPERATOR, USER, route
 from chalicelib.api.schema import Enum, Int, Obj, Str
-from chalicelib.services import provider_documents as documents
+from chalicelib.domain import providers as provider_rules
+
+documents = lazy.module("chalicelib.services.provider_documents")
 
 bp = Blueprint(__name__)
 
 DOCUMENT_UPLOAD = Obj({
-    "kind": Enum(list(documents.KINDS)),
+    "kind": Enum(list(provider_rules.DOCUMENT_KINDS)),
     "filename": Str(1, 200, example="营业执照.pdf"),
-    "content_type": Enum(list(documents.CONTENT_TYPES)),
-    "size": Int(minimum=1, maximum=documents.MAX_BYTES, description="bytes, exactly"),
+    "content_type": Enum(list(provider_rules.DOCUMENT_TYPES)),
+    "size": Int(minimum=1, maximum=provider_rules.DOCUMENT_MAX_BYTES, description="bytes, exactly"),
 }, name="DocumentUploadRequest")
 
 

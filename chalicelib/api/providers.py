@@ -1,13 +1,16 @@
 """Provider routes: applying (发服务资质), profiles, and the operators' decisions."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Enum, Obj, Str
 from chalicelib.domain import catalog as catalog_rules
 from chalicelib.domain import providers as qualification
-from chalicelib.services import catalog, providers
+
+catalog = lazy.module("chalicelib.services.catalog")
+providers = lazy.module("chalicelib.services.providers")
 
 bp = Blueprint(__name__)
 

@@ -3,13 +3,16 @@ or the window closed; the provider answers the buyer's review once; the market r
 service's and a provider's buyer reviews."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.pagination import encode_cursor, page
 from chalicelib.api.routing import OPERATOR, PAGING, PUBLIC, USER, route
 from chalicelib.api.schema import Bool, DateTime, Enum, Obj, Str
 from chalicelib.domain import reviews as review_rules
 from chalicelib.domain.errors import NotFound
-from chalicelib.services import review_answers, reviews
+
+review_answers = lazy.module("chalicelib.services.review_answers")
+reviews = lazy.module("chalicelib.services.reviews")
 
 bp = Blueprint(__name__)
 

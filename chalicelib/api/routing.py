@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from chalice import Response
 
-from chalicelib import clock, observability
+from chalicelib import clock, lazy, observability
 from chalicelib import settings as settings_module
 from chalicelib.api import auth, errors
 from chalicelib.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
@@ -22,8 +22,10 @@ from chalicelib.api.schema import Field, Int, Str, validate
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (DomainError, Forbidden, InvalidRequest, PayloadTooLarge,
                                       ServiceUnavailable, Unauthenticated)
-from chalicelib.services import idempotency
 from chalicelib.storage.base import is_rejected_query, is_transient
+
+# Loaded by the first write that sends an Idempotency-Key (chalicelib/lazy.py).
+idempotency = lazy.module("chalicelib.services.idempotency")
 
 log = logging.getLogger("market.api")
 

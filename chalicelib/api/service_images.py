@@ -5,7 +5,7 @@ from chalice import Blueprint
 from chalicelib.api import answers
 from chalicelib.api.routing import USER, route
 from chalicelib.api.schema import Enum, Int, Obj
-from chalicelib.services.catalog import images
+from chalicelib.services.catalog import images  # its formats shape the schema below
 
 bp = Blueprint(__name__)
 

@@ -1,9 +1,11 @@
 """Public user profiles: a buyer's credit as providers rated them."""
 from chalice import Blueprint
 
+from chalicelib import lazy
 from chalicelib.api import answers
 from chalicelib.api.routing import PUBLIC, route
-from chalicelib.services import reviews
+
+reviews = lazy.module("chalicelib.services.reviews")
 
 bp = Blueprint(__name__)
 

@@ -10,6 +10,8 @@ import ipaddress
 from urllib.parse import urlsplit
 
 EMAIL_MAX = 254
+# The console page an e-mail verification link opens (GET, public).
+VERIFY_PATH = "/me/channels/email/verify"
 URL_MAX = 2048
 
 

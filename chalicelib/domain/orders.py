@@ -36,6 +36,8 @@ LABELS = {
     RESOLVED: "已裁决",
 }
 STATES = tuple(LABELS)
+# The largest deliverable file (a presigned upload says so to S3).
+DELIVERABLE_MAX_BYTES = 50 * 1024 * 1024
 CLOSED = frozenset({COMPLETED, REJECTED, EXPIRED, CANCELLED, RESOLVED})
 
 BUYER, PROVIDER, OPERATOR, SYSTEM = "buyer", "provider", "operator", "system"

@@ -11,6 +11,10 @@ lifts it a little (0.917) and many lift it further (ten: 0.967); a bad review pu
 below the unreviewed (one bad: 0.75), so many good reviews beat one, and a service with
 no reviews ranks above one with only bad ones.
 """
+# The market's orders (GET /services?sort=), best by default.
+SORTS = ("best", "newest", "rating", "price_asc", "price_desc")
+DEFAULT_SORT = "best"
+
 PRIOR_WEIGHT = 5
 PRIOR_SHARE = 0.9
 SCALE = 1_000_000  # the score's digits in the key

@@ -14,6 +14,7 @@ Whatever arrives — repeated, late, out of order, concurrent — `settle` is sa
   its aggregate's conditional move, refunds money that arrived for nothing, and
   marks the record paid.
 """
+import importlib
 import logging
 from datetime import datetime
 from typing import Callable
@@ -34,6 +35,11 @@ ORDER, CONTRACT = "order", "contract"
 # `actor` and `request_key` are the paying request's when the gateway succeeded at once.
 Funder = Callable[..., str]
 FUNDERS: dict[str, Funder] = {}
+# The module that registers each kind's funder when it is imported, imported here by name
+# on first need: importing the app no longer imports it (chalicelib/lazy.py), and a cold
+# container's first call may well be the gateway's notification or the reconciliation.
+OWNERS = {ORDER: "chalicelib.services.orders.placing",
+          CONTRACT: "chalicelib.services.contracts.payments"}
 
 
 def register(kind: str, funder: Funder) -> None:
@@ -88,8 +94,13 @@ def settle(trade: payments.TradeStatus, now: datetime, **paying) -> str:
     if trade.status != payments.SUCCEEDED:
         return NOTED
     kind = CONTRACT if is_contract_money(payment.id) else ORDER
+    return funder_of(kind)(payment, trade, now, **paying)
+
+
+def funder_of(kind: str) -> Funder:
+    if kind not in FUNDERS and kind in OWNERS:
+        importlib.import_module(OWNERS[kind])
     try:
-        funder = FUNDERS[kind]
+        return FUNDERS[kind]
     except KeyError:
         raise LookupError(f"no funder registered for {kind} payments") from None
-    return funder(payment, trade, now, **paying)

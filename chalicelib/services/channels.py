@@ -21,7 +21,7 @@ from chalicelib.storage.channels import ChannelsModel
 
 log = logging.getLogger("market.channels")
 _UNSET = object()
-VERIFY_PATH = "/me/channels/email/verify"
+VERIFY_PATH = channel_rules.VERIFY_PATH
 
 
 def resolve(host: str, port: int) -> list[str]:

@@ -5,7 +5,17 @@ referenced in Markdown as `![说明](image:<id>)` and rewritten to their stable 
 
 Two layers on purpose: the renderer never emits raw HTML from the source, and the
 sanitizer's allow-list would drop it if it did.
+
+Rendered when written, not when read: the writes that change what the page shows (the
+content, a checked picture) store the HTML beside the fingerprint of what it was rendered
+from (`stored_html`), and a read answers the stored HTML while the fingerprint still
+matches what the service holds now (`service_html`), else renders. So a read, and a cold
+start's first one, neither imports markdown-it (~30 ms) nor parses; and two writes racing,
+an item written before this, or a new URL base for pictures can cost a render, never show
+stale HTML.
 """
+import hashlib
+import json
 from functools import lru_cache
 
 from chalicelib.services import logos
@@ -16,6 +26,9 @@ TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "de
         "tr", "th", "td"}
 ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"},
               "th": {"style"}, "td": {"style"}}
+# Part of every fingerprint: change it with whatever changes render()'s output beyond
+# TAGS and ATTRIBUTES (options, plugins, the sanitizer's settings), so stored HTML re-renders.
+RENDERER = "markdown-it commonmark+table+strikethrough, html off; nh3 nofollow; 1"
 
 
 @lru_cache(maxsize=1)
@@ -70,6 +83,25 @@ def service_images(service) -> list[dict]:
             for image_id, key in sorted(image_keys(service).items())]
 
 
+def fingerprint(markdown: str | None, images: dict[str, str]) -> str:
+    """What the HTML of `markdown` with `images` (id → URL) depends on, hashed."""
+    source = [RENDERER, sorted(TAGS), sorted((t, sorted(a)) for t, a in ATTRIBUTES.items()),
+              markdown or "", sorted(images.items())]
+    return hashlib.sha256(json.dumps(source, ensure_ascii=False).encode()).hexdigest()
+
+
+def stored_html(markdown: str | None, keys: dict[str, str]) -> dict:
+    """The service attributes to write with `markdown` and its pictures (id → S3 key)."""
+    images = {image_id: logos.logo_url(key) for image_id, key in keys.items()}
+    return {"content_html": render(markdown, images),
+            "content_html_of": fingerprint(markdown, images)}
+
+
 def service_html(service) -> str:
     """The service's content rendered, with its own pictures at their stable URLs."""
-    return render(service.content, {i["image_id"]: i["url"] for i in service_images(service)})
+    images = {i["image_id"]: i["url"] for i in service_images(service)}
+    stored = getattr(service, "content_html", None)
+    if stored is not None and getattr(service, "content_html_of", None) == fingerprint(
+            service.content, images):
+        return stored
+    return render(service.content, images)

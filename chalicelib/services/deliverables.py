@@ -20,7 +20,7 @@ from chalicelib.storage import files
 from chalicelib.storage.files import s3_client
 from chalicelib.storage.orders import DeliverableModel
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = life.DELIVERABLE_MAX_BYTES
 # Long enough to start a 50 MB upload on a slow line; short enough that a form is not a
 # standing licence to write.
 UPLOAD_EXPIRES_SECONDS = 600

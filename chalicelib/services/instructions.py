@@ -13,6 +13,7 @@ conditional on the instruction still being pending, so it ends done exactly once
 A failure is counted on the instruction itself (`attempts`, the one retry counter) with
 a backoff; at INSTRUCTION_MAX_ATTEMPTS it is parked and leaves the pending index.
 """
+import importlib
 import logging
 from datetime import datetime
 from typing import Callable
@@ -20,6 +21,8 @@ from typing import Callable
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import clock, settings
+from chalicelib.domain import escrow as money
+from chalicelib.domain import payouts as payout_rules
 from chalicelib.domain.instructions import DONE, MISSING, PARKED, PENDING
 from chalicelib.services import optimistic, stuck
 from chalicelib.storage import shards
@@ -32,6 +35,11 @@ log = logging.getLogger("market.instructions")
 # decide again); any exception is a failure, counted and retried later.
 Executor = Callable[[InstructionModel, datetime], bool]
 EXECUTORS: dict[str, Executor] = {}
+# The module that registers each kind's executor when it is imported, imported here by
+# name on first need: importing the app no longer imports them (chalicelib/lazy.py), and
+# a contract's refund may be the first instruction a cold container drives.
+OWNERS = {money.RELEASE: "chalicelib.services.escrow", money.REFUND: "chalicelib.services.escrow",
+          payout_rules.PAYOUT: "chalicelib.services.payouts"}
 
 
 def register(kind: str, executor: Executor) -> None:
@@ -62,6 +70,8 @@ def execute_instruction(instruction_id: str, now: datetime, *,
 
 
 def _executor(kind: str) -> Executor:
+    if kind not in EXECUTORS and kind in OWNERS:
+        importlib.import_module(OWNERS[kind])
     try:
         return EXECUTORS[kind]
     except KeyError:

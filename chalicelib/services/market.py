@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from chalicelib import clock
 from chalicelib.domain import catalog as catalog_rules
+from chalicelib.domain import ranking
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services import logos
 from chalicelib.storage import base
@@ -11,8 +12,7 @@ from chalicelib.storage.base import bounded_query
 from chalicelib.storage.market import (ALL, MarketEntryModel, category_term, provider_term,
                                        query_term, tag_term)
 
-SORTS = ("best", "newest", "rating", "price_asc", "price_desc")
-DEFAULT_SORT = "best"
+SORTS, DEFAULT_SORT = ranking.SORTS, ranking.DEFAULT_SORT
 # Index entries one market request may read. A filter that matches little on a large
 # partition (a provider's services of another category, a word found only beside an
 # indexed one) stops here and answers what it found with a next_cursor, so no request's

@@ -12,15 +12,16 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size as size_of
 
 from chalicelib import clock, ids, settings
+from chalicelib.domain import providers as provider_rules
 from chalicelib.domain.errors import InvalidState, NotFound
 from chalicelib.services.deliverables import safe_filename
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ProviderModel, get_provider
 from chalicelib.storage.files import download_url, s3_client
 
-KINDS = ("business_license", "id_card", "other")
-CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
-MAX_BYTES = 5 * 1024 * 1024
+KINDS = provider_rules.DOCUMENT_KINDS
+CONTENT_TYPES = provider_rules.DOCUMENT_TYPES
+MAX_BYTES = provider_rules.DOCUMENT_MAX_BYTES
 MAX_DOCUMENTS = 10
 UPLOAD_EXPIRES_SECONDS = 900
 DOWNLOAD_EXPIRES_SECONDS = 300

@@ -145,6 +145,10 @@ class ServiceModel(Model):
     questions = ListAttribute(null=True)
     # Checked pictures for the content: "<image id>=<S3 key>" (services.catalog.images).
     images = UnicodeSetAttribute(null=True)
+    # The content rendered when written, and the fingerprint of what it was rendered from
+    # (services.content.stored_html): a read answers it only while that still matches.
+    content_html = UnicodeAttribute(null=True)
+    content_html_of = UnicodeAttribute(null=True)
 
     # Set only while listed, so the duplicate check and a suspension read the (at most
     # eleven) listed services of a provider rather than every draft it ever wrote.

@@ -14,7 +14,9 @@ def all_models():
     # Importing the model modules registers every table.
     from chalicelib.storage import models  # noqa: F401 - every model registers its table
 
-    return list(base.REGISTRY)
+    # By table, not by registration: which modules an import loads first changes with
+    # what the app loads lazily (chalicelib/lazy.py), and the template must not.
+    return sorted(base.REGISTRY, key=lambda model: model.TABLE_SUFFIX)
 
 
 def create_missing_tables(*, add_indexes: bool = False) -> list[str]:

@@ -368,7 +368,8 @@ def test_the_zip_ships_bytecode_the_read_only_runtime_uses_as_it_is(packaged):
 
 def test_the_slim_zip_imports_with_only_what_lambda_adds(packaged, tmp_path):
     """Unzipped beside boto3/botocore alone (what the runtime provides), app.py imports
-    as a deployed prod function and answers /health."""
+    as a deployed prod function and answers /health; and every module it names lazily
+    (chalicelib/lazy.py: loaded by the first call that needs it) imports there too."""
     code_dir, runtime_dir = tmp_path / "task", tmp_path / "runtime"
     with zipfile.ZipFile(packaged / "deployment.zip") as zf:
         zf.extractall(code_dir)
@@ -392,7 +393,10 @@ def test_the_slim_zip_imports_with_only_what_lambda_adds(packaged, tmp_path):
                                 "stage": "api"}}
     probe = ("import sys, json, types; sys.path[:] = %r; import app; "
              "reply = app.app(%r, types.SimpleNamespace(aws_request_id='r1')); "
-             "print(json.dumps(reply))" % ([str(code_dir), str(runtime_dir)] + stdlib, event))
+             "print(json.dumps(reply), flush=True); "
+             "import importlib, chalicelib.lazy as lazy; "
+             "[importlib.import_module(name) for name in lazy.named()]"
+             % ([str(code_dir), str(runtime_dir)] + stdlib, event))
     env = _clean_env(STAGE="prod", AWS_LAMBDA_FUNCTION_NAME="service-market-prod",
                      JWT_SECRET_SSM_PARAMETER="/market-prod/jwt-secret",
                      PAYMENT_GATEWAY="alipay", ALIPAY_SSM_PARAMETER="/market-prod/alipay",

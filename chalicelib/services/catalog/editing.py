@@ -14,7 +14,7 @@ from chalicelib.domain import providers as qualification
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import (NotFound, ProviderNotApproved, ServiceHasOpenOrders,
                                       ServiceListed, ValidationFailed)
-from chalicelib.services import logos
+from chalicelib.services import content, logos
 from chalicelib.services.catalog.reading import fields_of, find_service, load_service, view
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ServiceModel, get_provider
@@ -50,7 +50,8 @@ def create_service(caller: Caller, fields: dict, now: datetime) -> dict:
         capacity=fields.get("capacity"), status=catalog_rules.DRAFT, open_orders=0, rating_sum=0,
         rating_count=0, ratings_good=0, ratings_neutral=0, ratings_bad=0, created_at=stamp,
         updated_at=stamp, guard_keys=[], version=0,
-        **{name: _stored_menu(fields.get(name)) for name in MENU})
+        **{name: _stored_menu(fields.get(name)) for name in MENU},
+        **content.stored_html(fields["content"], {}))
     service.save(condition=ServiceModel.id.does_not_exist())
     return view(service)
 
@@ -67,6 +68,9 @@ def update_service(caller: Caller, service_id: str, changes: dict, now: datetime
         if name in MENU:
             value = _stored_menu(value)
         actions.append(attr.remove() if value is None else attr.set(value))
+    if "content" in changes:
+        stored = content.stored_html(merged["content"], content.image_keys(service))
+        actions += [getattr(S, name).set(value) for name, value in stored.items()]
     try:
         service.update(actions=actions, condition=S.status.is_in(*catalog_rules.EDITABLE))
     except UpdateError as error:

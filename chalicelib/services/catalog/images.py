@@ -16,7 +16,7 @@ from chalicelib import ids, settings
 from chalicelib.domain.actors import Caller
 from chalicelib.domain.errors import Conflict, InvalidImage, NotFound, ValidationFailed
 from chalicelib.services import logos
-from chalicelib.services.content import image_keys
+from chalicelib.services.content import image_keys, stored_html
 from chalicelib.services.catalog.reading import load_service
 from chalicelib.storage.base import condition_failed
 from chalicelib.storage.catalog import ServiceModel
@@ -73,9 +73,13 @@ def check_image(caller: Caller, service_id: str, image_id: str) -> dict:
                            ContentType=next(t for t, (_, e) in FORMATS.items() if e == ext),
                            CacheControl=logos.CACHE_CONTROL)
     S = ServiceModel
+    # The content as it shows with this picture too (if another check or an edit lands
+    # meanwhile, the stored fingerprint no longer matches and reads render instead).
+    html = stored_html(service.content, {**known, image_id: key})
     try:
         # ADD to a set: two checks at once both land, and a retry adds nothing twice.
-        service.update(actions=[S.images.add({f"{image_id}={key}"})],
+        service.update(actions=[S.images.add({f"{image_id}={key}"}),
+                                *(getattr(S, name).set(value) for name, value in html.items())],
                        condition=S.images.does_not_exist() | (size(S.images) < MAX_IMAGES))
     except UpdateError as error:
         if not condition_failed(error):
