@@ -21,7 +21,53 @@ CONTRACT_PAY = (
     "answer reads the contract as committed")
 ACTED_ON = "reads the order (who may act) and the proposal or review acted on"
 
+SHARDED = ("reads every shard of a write-sharded key (16 by default, one Query each): one "
+           "constant key would cap the market's writes at a partition's ~1,000 a second "
+           "(docs/scale.md)")
+DAY_MARK = ("reads the buyer's mark for the day (`daily_counts`), so that the day's distinct "
+            "buyers count each buyer once; the transaction is conditional on it")
+CONTRACT_ACTED_ON = ("reads the contract (who may act, its terms) and the statement acted on")
+CONTRACT_FOLLOW_UPS = (
+    f"{CONTRACT_ACTED_ON}; a settled bill's follow-ups (resume a suspended contract, return "
+    "an ended contract's deposit once nothing is outstanding: `accounts.after_settling`) "
+    "read the contract and its statements again, each its own conditional move — measured, "
+    "the work left is to fold them into the move's transaction")
+CAP_COUNTED = ("counts its files before and after writing the new one: a cap over other items "
+               "(at most MAX_ATTACHMENTS), which no condition can count")
+
 DOCUMENTED = {
+    "GET /admin/analytics/daily": SHARDED,
+    "GET /me/analytics/daily": SHARDED,
+    "GET /admin/orders": f"{SHARDED}, merged in order (a k-way merge with a signed cursor)",
+    "GET /admin/stuck": SHARDED,
+    "POST /services/{service_id}/inquiries": (
+        f"reads the service (listed, whose); {DAY_MARK}"),
+    "POST /inquiries/{inquiry_id}/offer": (
+        "reads the inquiry (who may offer, to whom) and the service offered (listed, its "
+        "price and packages)"),
+    "POST /services/{service_id}/answer-files": (
+        "reads the service (its form: which question takes a file) and counts the buyer's "
+        "answer files for it (a cap over other items)"),
+    "GET /me/channels/email/verify": (
+        "a state change reached from a link in an e-mail (so a GET): one read and one "
+        "conditional write, a state change's floor"),
+    "GET /contracts": (
+        "each live contract's amount owed is summed from its statements (one Query per live "
+        "contract on the page) — measured; the work left is to keep `owed` on the contract"),
+    "POST /contracts/{contract_id}/go-live": (
+        "reads the contract, and its statements for the answer's amount owed"),
+    "POST /contracts/{contract_id}/messages": (
+        "reads the contract (who may write) and an attached file's record"),
+    "POST /contracts/{contract_id}/attachments": (
+        f"reads the contract (who may attach), then {CAP_COUNTED}"),
+    "POST /contracts/{contract_id}/statements/{statement_id}/dispute": CONTRACT_ACTED_ON,
+    "POST /contracts/{contract_id}/statements/{statement_id}/submit": CONTRACT_FOLLOW_UPS,
+    "POST /contracts/{contract_id}/statements/{statement_id}/confirm": CONTRACT_FOLLOW_UPS,
+    "POST /admin/contracts/{contract_id}/statements/{statement_id}/resolve": CONTRACT_FOLLOW_UPS,
+    "POST /admin/orders/{order_id}/reviews/{side}/hide": (
+        "reads the order (whose review) and the review hidden"),
+    "POST /orders/{order_id}/reviews/buyer/follow-up": (
+        "reads the order (who may act) and the review followed up"),
     "POST /orders/{order_id}/pay": (
         f"{EXTERNAL}: the payment item is written before the gateway is asked and updated "
         "with its answer (a crash in between must leave a record of a charge that may have "
@@ -64,6 +110,7 @@ DOCUMENTED = {
     "POST /orders/{order_id}/proposals/{proposal_id}/decline": ACTED_ON,
     "POST /orders/{order_id}/proposals/{proposal_id}/withdraw": ACTED_ON,
     "POST /orders/{order_id}/reviews/buyer/reply": ACTED_ON,
+    "POST /orders/{order_id}/reviews/provider/reply": ACTED_ON,
     "POST /orders/{order_id}/accept": MONEY_READS,
     "POST /orders/{order_id}/approve": MONEY_READS,
     "GET /providers/{provider_id}": (
