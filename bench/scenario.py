@@ -10,15 +10,15 @@ Steps that depend on a route another engineer has not built yet are skipped, not
 failed: the harness measures whatever exists. Each step names what it needs from the
 ones before, so a missing route skips only what depends on it.
 """
-import io
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bench import counters, scenario_more
-from chalicelib import clock, settings
+from bench.scenario_parts import (BUYER, BUYER_2, OPERATOR, PROVIDER, PROVIDER_2, PROVIDER_3,
+                                  StepFailed, _iso, _place, _put_upload, logo_png)
+from chalicelib import clock
 
-PROVIDER, PROVIDER_2, PROVIDER_3, BUYER, BUYER_2, OPERATOR = (
-    "provider-1", "provider-2", "provider-3", "buyer-1", "buyer-2", "op-1")
+
 
 
 @dataclass
@@ -81,24 +81,6 @@ class Recorder:
 
     def op(self, method, path, body=None, **kw):
         return self.ok(method, path, body, user=OPERATOR, operator=True, **kw)
-
-
-class StepFailed(Exception):
-    pass
-
-
-def logo_png(seed: int = 0) -> bytes:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (80, 80), (200, 40 + seed * 30 % 200, 60))
-    ImageDraw.Draw(image).ellipse((10, 10, 70, 70), fill=(255, 255, 255))
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def _iso(delta: timedelta) -> str:
-    return clock.to_iso(clock.now() + delta)
 
 
 def run_scenario(api) -> Run:
@@ -253,12 +235,6 @@ def market(rec, ctx):
     rec.ok("GET", f"/services?provider_id={PROVIDER}&sort=price_desc")
 
 
-def _place(rec, ctx, service_key, buyer=BUYER, **extra):
-    body = {"service_id": ctx[service_key], "requirement": "首页风格要简约大气，主色用品牌蓝。",
-            "due_at": _iso(timedelta(days=10)), **extra}
-    return rec.ok("POST", "/orders", body, user=buyer)["id"]
-
-
 def order_completed(rec, ctx):
     oid = _place(rec, ctx, "service")
     ctx["order"] = oid
@@ -299,14 +275,6 @@ def _upload(rec, oid) -> str:
         user=PROVIDER)
     _put_upload(answer, b"PK\x03\x04" + b"0" * 2044, "application/zip")
     return answer["file_id"]
-
-
-def _put_upload(ticket: dict, data: bytes, content_type: str) -> None:
-    """The file itself goes straight to S3 (a presigned POST): no DynamoDB involved."""
-    from chalicelib.storage.files import s3_client
-
-    s3_client().put_object(Bucket=settings.get().bucket, Key=ticket["upload"]["fields"]["key"],
-                           Body=data, ContentType=content_type)
 
 
 def reviews(rec, ctx):

@@ -10,6 +10,7 @@ Same conventions as scenario.py: each step names what it needs from the ones bef
 """
 from datetime import timedelta
 
+from bench.scenario_parts import StepFailed, _place, _put_upload, logo_png
 from chalicelib import clock
 
 PROVIDER, PROVIDER_3, BUYER, BUYER_2 = "provider-1", "provider-3", "buyer-1", "buyer-2"
@@ -26,7 +27,6 @@ def _terms(**over) -> dict:
 
 
 def _put(ticket: dict, data: bytes, content_type: str) -> None:
-    from bench.scenario import _put_upload
 
     _put_upload(ticket, data, content_type)
 
@@ -123,7 +123,6 @@ def answer_files(rec, ctx):
 def after_sale(rec, ctx):
     """售后: a dispute with evidence from both sides, one withdrawn by its opener; on the
     completed order the buyer's follow-up, the provider's reply, an operator hiding text."""
-    from bench.scenario import _place
 
     for withdrawn in (False, True):
         oid = _place(rec, ctx, "service")
@@ -146,7 +145,6 @@ def after_sale(rec, ctx):
 
 def trust(rec, ctx):
     """信任: a provider's licence scan an operator downloads; a content picture checked."""
-    from bench.scenario import logo_png
 
     licence = b"%PDF-1.4 business licence scan"
     doc = rec.ok("POST", "/providers/me/documents", {
@@ -183,7 +181,6 @@ def email_verified(rec, ctx):
     mails = sorted((Path(settings.get().local_data_dir) / "mail").glob("*-verify-*.eml"),
                    key=lambda p: p.stat().st_mtime)
     if not mails:
-        from bench.scenario import StepFailed
 
         raise StepFailed("no confirmation mail was written")
     token = unquote(re.search(r"\?token=(\S+)", mails[-1].read_text()).group(1))
