@@ -15,10 +15,10 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.services import analytics
 from chalicelib.storage.base import ATTEMPTS, Refusal, transaction
 
-# A transaction that met another one in flight on a shared item (the buyer's counters,
-# the service's slots, a day's figures) decided nothing: up to this many such meetings
-# are tried again (each after a jittered pause, storage.base) beside the ATTEMPTS a
-# change gets to be decided again after somebody moved first.
+# A transaction refused because of a shared item (the buyer's counters, the service's
+# slots, a day's figures, the provider's stats) decided nothing about the aggregate: up to
+# this many such refusals are tried again (a conflict after a jittered pause,
+# storage.base) beside the ATTEMPTS a change gets after somebody moved it first.
 CONFLICT_RETRIES = 6
 
 
@@ -38,16 +38,18 @@ def run(build: Callable[[int], object], *, lock: str,
             change.commit(tx)
         except TransactWriteError as error:
             refusal = tx.refusal(error)
-            if refusal.conflict and attempt - decided <= CONFLICT_RETRIES:
-                continue  # nothing was decided: a hot item was busy; it does not count
-            decided += 1
-            if refusal.failed(lock) or refusal.conflict:
+            if refusal.failed(lock):
+                decided += 1  # somebody moved this aggregate first: decide again
                 continue
-            if analytics.retry_on(refusal):
-                continue  # a day's buyer mark moved since it was read: decide again
-            if refused is not None and refused(refusal, change):
-                continue
-            raise
+            # Not decided: a shared item was busy (a conflict) or moved since it was read
+            # (a day's buyer mark, the provider's stats pair...), while this aggregate
+            # stayed as read. Such tries count only beyond CONFLICT_RETRIES.
+            if not (refusal.conflict or analytics.retry_on(refusal)
+                    or (refused is not None and refused(refusal, change))):
+                raise
+            if attempt - decided > CONFLICT_RETRIES:
+                decided += 1
+            continue
         return change
     # Out of attempts: decided once more, so that a move that no longer holds (the order
     # was moved meanwhile) is answered with its named refusal rather than "retry".
