@@ -218,6 +218,13 @@ def pay_order(caller: Caller, order_id: str, now: datetime, *, channel: str = "p
     except payments.GatewayError:
         log.warning("order %s: the gateway did not start the payment", order.id, exc_info=True)
         raise ServiceUnavailable("the payment gateway is not answering; retry in a moment")
+    except Conflict:
+        # The order moved while the payment was being opened (a cancel, the sweep, a new
+        # price): decided again on what it is now, so a move that no longer holds is
+        # answered with its named refusal rather than "retry".
+        fresh = load(order_id)
+        life.decide(fresh.status, life.PAY, role_of(caller, fresh), facts(fresh, now))
+        raise
     if result.status != payments.SUCCEEDED:
         return {**present(order, caller), "payment": records.present_payment(result)}
     # Paid at once: settled by the one path every statement of the gateway takes.
