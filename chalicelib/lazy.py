@@ -66,3 +66,16 @@ def named() -> list[str]:
 
 def loaded(name: str) -> bool:
     return "_lazy_real" in _NAMED[name].__dict__ if name in _NAMED else False
+
+
+def registered(registry: dict, owners: dict[str, str], kind: str, missing: str):
+    """`registry[kind]`, importing the module that registers it (`owners[kind]`) first if
+    it has not been imported yet: registries filled as a side effect of importing their
+    owners (payment funders, instruction executors) keep working when importing the app
+    no longer imports those owners. LookupError(`missing`) when nothing registers it."""
+    if kind not in registry and kind in owners:
+        importlib.import_module(owners[kind])
+    try:
+        return registry[kind]
+    except KeyError:
+        raise LookupError(missing) from None

@@ -14,12 +14,11 @@ Whatever arrives — repeated, late, out of order, concurrent — `settle` is sa
   its aggregate's conditional move, refunds money that arrived for nothing, and
   marks the record paid.
 """
-import importlib
 import logging
 from datetime import datetime
 from typing import Callable
 
-from chalicelib import observability, payments
+from chalicelib import lazy, observability, payments
 from chalicelib.domain.errors import InvalidRequest, NotFound
 from chalicelib.payments import records
 from chalicelib.storage.contracts import is_contract_money
@@ -98,9 +97,5 @@ def settle(trade: payments.TradeStatus, now: datetime, **paying) -> str:
 
 
 def funder_of(kind: str) -> Funder:
-    if kind not in FUNDERS and kind in OWNERS:
-        importlib.import_module(OWNERS[kind])
-    try:
-        return FUNDERS[kind]
-    except KeyError:
-        raise LookupError(f"no funder registered for {kind} payments") from None
+    return lazy.registered(FUNDERS, OWNERS, kind,
+                           missing=f"no funder registered for {kind} payments")

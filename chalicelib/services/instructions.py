@@ -13,14 +13,13 @@ conditional on the instruction still being pending, so it ends done exactly once
 A failure is counted on the instruction itself (`attempts`, the one retry counter) with
 a backoff; at INSTRUCTION_MAX_ATTEMPTS it is parked and leaves the pending index.
 """
-import importlib
 import logging
 from datetime import datetime
 from typing import Callable
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib import clock, settings
+from chalicelib import clock, lazy, settings
 from chalicelib.domain import escrow as money
 from chalicelib.domain import payouts as payout_rules
 from chalicelib.domain.instructions import DONE, MISSING, PARKED, PENDING
@@ -70,12 +69,8 @@ def execute_instruction(instruction_id: str, now: datetime, *,
 
 
 def _executor(kind: str) -> Executor:
-    if kind not in EXECUTORS and kind in OWNERS:
-        importlib.import_module(OWNERS[kind])
-    try:
-        return EXECUTORS[kind]
-    except KeyError:
-        raise LookupError(f"no executor registered for {kind} instructions") from None
+    return lazy.registered(EXECUTORS, OWNERS, kind,
+                           missing=f"no executor registered for {kind} instructions")
 
 
 def execute_quietly(written: list[InstructionModel], now: datetime) -> set[str]:

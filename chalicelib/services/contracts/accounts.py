@@ -101,8 +101,9 @@ def draw_deposit_oldest_first(contract_id: str, statement_id: str, now: datetime
     statements come in period order). Each draw is its own conditional transaction."""
     key = clock.to_key(now)
     result = "skipped"
-    for stmt in StatementModel.query(contract_id, StatementModel.id <= statement_id,
-                                     consistent_read=True):
+    for stmt in statements_of(contract_id):
+        if stmt.id > statement_id:
+            break
         if stmt.id == statement_id or (stmt.status == bill.PAYABLE and not stmt.overdue
                                        and stmt.pay_by and stmt.pay_by <= key):
             result = draw_deposit(contract_id, stmt.id, now)
